@@ -1,0 +1,196 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# `make bench`: measured, never asserted.  See bench/README.md.
+#   deterministic 256 MiB ext4 image (96 MiB pseudo-random + ~31 MB of `seq` text)
+#   bundle create time and size; install into a 256 MiB slot (loop device when root, else a
+#   file) cold and warm; in the same run the limit: dd conv=fsync of the raw image into the
+#   slot + sha256sum of it; daemon idle RSS and peak RSS (VmHWM); `updatectl status` round
+#   trip; a 1 GiB image for peak-RSS flatness.  Prints a table with ratios.
+# Usage: bench/bench.sh [BUILD_DIR]     BENCH_KEEP=1 keeps BUILD/bench afterwards.
+set -uo pipefail
+
+BUILD=${1:-build}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "$TOP" && cd "$BUILD" && pwd)
+export UPDATE1_TOP=$TOP UPDATE1_BUILD=$BUILD
+# shellcheck source=tests/lib/sandbox.sh
+. "$TOP/tests/lib/sandbox.sh"
+SB_REMOVE=$([ "${BENCH_KEEP:-0}" = 1 ] && echo 0 || echo 1)
+SB_COMPATIBLE=update1-bench
+SB_WAIT=30
+IS_ROOT=$([ "$(id -u)" = 0 ] && echo 1 || echo 0)
+RUNS=${BENCH_STATUS_RUNS:-50}
+
+die() { echo "bench: $*" >&2; [ -s "$SB/updated.log" ] && tail -n 20 "$SB/updated.log" >&2; exit 1; }
+note() { echo "  $*"; NOTES+=("$*"); }
+NOTES=()
+trap 'sb_cleanup' EXIT
+trap 'exit 130' INT TERM
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+mib() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1048576 }'; }
+kib_to_mib() { awk -v a="$1" 'BEGIN { printf "%.2f", a / 1024 }'; }
+proc_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+DROP_OK=
+drop_caches() {
+        sync
+        if [ "$IS_ROOT" = 1 ] && { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null; then
+                DROP_OK=yes
+                return 0
+        fi
+        DROP_OK=no
+        return 1
+}
+
+# slot FILE SIZE → sets SLOTDEV: a loop device over FILE when root, else FILE itself.
+make_slot() {
+        rm -f "$1"
+        truncate -s "$2" "$1" || die "truncate $1"
+        SLOTDEV=$1
+        if [ "$IS_ROOT" = 1 ]; then
+                local d
+                if d=$(losetup --find --show "$1" 2>/dev/null); then
+                        SB_LOOPS+=("$d")
+                        SLOTDEV=$d
+                fi
+        fi
+}
+
+sb_init "$BUILD/bench" || die "cannot create $BUILD/bench"
+sb_install_bins || die "build first: make all"
+cd "$SB" || exit 1
+echo "Update1 bench in $SB ($(nproc) CPUs, kernel $(uname -r), $( [ "$IS_ROOT" = 1 ] && echo root || echo "user $(id -un)"))"
+
+# --- 1. deterministic image -------------------------------------------------------------
+echo "* building the deterministic 256 MiB ext4 image"
+mkdir -p root/data root/etc
+# AES-CTR keystream of a fixed key over zeros: pseudo-random, identical on every machine.
+openssl enc -aes-128-ctr -K 000102030405060708090a0b0c0d0e0f -iv 00000000000000000000000000000000 \
+        -nosalt -in /dev/zero 2>/dev/null | head -c 96M >root/data/random.bin
+seq 1 4000000 >root/data/seq.txt
+printf 'NAME="Update1 Bench"\nVERSION="2"\n' >root/etc/os-release
+find root -exec touch -h -d @1700000000 {} +
+# Fixed UUID, hash seed, clock; 128-byte inodes carry no creation time, which mkfs would take
+# from the real clock.
+E2FSPROGS_FAKE_TIME=1700000000 mkfs.ext4 -q -F -I 128 -L rootfs \
+        -U 6f1d2c3b-0000-4000-8000-000000000001 \
+        -E hash_seed=6f1d2c3b-0000-4000-8000-000000000002,root_owner=0:0 \
+        -d root image.ext4 256M 2>/dev/null || die "mkfs.ext4"
+rm -rf root
+IMG_SIZE=$(stat -c %s image.ext4)
+IMG_SHA=$(sha256sum image.ext4 | cut -c1-64)
+echo "  image sha256 $IMG_SHA"
+
+# --- 2. bundle create ---------------------------------------------------------------------
+sb_make_pki "$SB/pki" || die "pki"
+t0=$(now)
+updatectl bundle create --cert pki/signer.crt --key pki/signer.key --compatible "$SB_COMPATIBLE" \
+        --version 2 --image rootfs=image.ext4 -o image.bundle || die "bundle create"
+T_CREATE=$(elapsed "$t0")
+BUNDLE_SIZE=$(stat -c %s image.bundle)
+
+# --- 3. device: 256 MiB slots, env, bus, daemon ---------------------------------------------
+make_slot "$SB/slot-a.img" 256M; SB_SLOT_A=$SLOTDEV
+make_slot "$SB/slot-b.img" 256M; SB_SLOT_B=$SLOTDEV
+SLOT_KIND=$([ "$SB_SLOT_B" = "$SB/slot-b.img" ] && echo "file" || echo "loop device $SB_SLOT_B")
+sb_make_env "$SB" || die "env"
+sb_write_config "$SB/system.conf"
+SB_CONFIG=$SB/system.conf
+sb_start_bus || die "bus"
+sb_start_updated A || die "updated"
+PID=$SB_UPDATED_PID
+# idle: after start plus one status call (the first request's allocations are part of idle)
+updatectl status >/dev/null || die "status"
+IDLE_RSS=$(proc_kib "$PID" VmRSS)
+
+# --- 4. install cold and warm, reference cold and warm ---------------------------------------
+echo "* install cold"
+drop_caches || note "could not drop caches (not root, or /proc/sys/vm/drop_caches not writable here): 'cold' runs are warm"
+t0=$(now)
+updatectl install image.bundle >install-cold.log 2>&1 || die "install (cold): $(tail -n 3 install-cold.log)"
+T_INST_COLD=$(elapsed "$t0")
+cmp -s -n "$IMG_SIZE" image.ext4 "$SB_SLOT_B" || die "slot B does not hold the image after install"
+PEAK_256=$(proc_kib "$PID" VmHWM)
+
+echo "* install warm"
+t0=$(now)
+updatectl install image.bundle >install-warm.log 2>&1 || die "install (warm): $(tail -n 3 install-warm.log)"
+T_INST_WARM=$(elapsed "$t0")
+PEAK_256=$(proc_kib "$PID" VmHWM)
+
+reference() {
+        dd if=image.ext4 of="$SB_SLOT_B" bs=1M conv=fsync status=none && sha256sum "$SB_SLOT_B" >/dev/null
+}
+echo "* reference cold: dd conv=fsync + sha256sum"
+drop_caches
+t0=$(now)
+reference || die "reference dd"
+T_REF_COLD=$(elapsed "$t0")
+echo "* reference warm"
+t0=$(now)
+reference || die "reference dd"
+T_REF_WARM=$(elapsed "$t0")
+
+# --- 5. status round trip ---------------------------------------------------------------------
+echo "* updatectl status round trip"
+if command -v hyperfine >/dev/null 2>&1; then
+        hyperfine -N --warmup 3 --runs "$RUNS" --export-json status.json "$SB/bin/updatectl status --json" \
+                >/dev/null 2>&1 || die "hyperfine"
+        T_STATUS=$("$SB_PY" -c 'import json,sys; r=json.load(open("status.json"))["results"][0]; print("%.2f ms (hyperfine, mean of %d; min %.2f)" % (r["mean"]*1e3, len(r["times"]), r["min"]*1e3))')
+        rm -f status.json
+else
+        for _ in 1 2 3; do updatectl status --json >/dev/null; done
+        t0=$(now)
+        for ((i = 0; i < RUNS; i++)); do updatectl status --json >/dev/null || die "status"; done
+        T_STATUS=$(awk -v a="$t0" -v b="$(now)" -v n="$RUNS" 'BEGIN { printf "%.2f ms (mean of %d runs, shell loop)", (b - a) * 1000 / n, n }')
+fi
+
+# --- 6. 1 GiB image: does peak RSS stay flat? --------------------------------------------------
+echo "* 1 GiB image (zeros with 64 MiB of random data spread through it)"
+rm -f big.ext4
+truncate -s 1G big.img
+for off in 0 256 512 768 1000; do
+        openssl enc -aes-128-ctr -K 0f0e0d0c0b0a09080706050403020100 -iv "000000000000000000000000000$(printf '%05x' "$off")" \
+                -nosalt -in /dev/zero 2>/dev/null | head -c 13M |
+                dd of=big.img bs=1M seek="$off" conv=notrunc status=none
+done
+updatectl bundle create --cert pki/signer.crt --key pki/signer.key --compatible "$SB_COMPATIBLE" \
+        --version 3 --image rootfs=big.img -o big.bundle || die "bundle create (1 GiB)"
+BIG_BUNDLE=$(stat -c %s big.bundle)
+sb_stop_updated
+for l in "${SB_LOOPS[@]}"; do losetup -d "$l" 2>/dev/null; done
+SB_LOOPS=()
+make_slot "$SB/slot-a.img" 256M; SB_SLOT_A=$SLOTDEV
+make_slot "$SB/slot-b.img" 1G; SB_SLOT_B=$SLOTDEV
+sb_write_config "$SB/system.conf"
+sb_make_env "$SB"
+sb_start_updated A || die "updated (1 GiB run)"
+PID=$SB_UPDATED_PID
+t0=$(now)
+updatectl install big.bundle >install-big.log 2>&1 || die "install (1 GiB): $(tail -n 3 install-big.log)"
+T_INST_BIG=$(elapsed "$t0")
+PEAK_1G=$(proc_kib "$PID" VmHWM)
+rm -f big.img big.bundle
+
+# --- table --------------------------------------------------------------------------------------
+TPUT_COLD=$(awk -v s="$IMG_SIZE" -v t="$T_INST_COLD" 'BEGIN { printf "%.0f", s / 1048576 / t }')
+TPUT_WARM=$(awk -v s="$IMG_SIZE" -v t="$T_INST_WARM" 'BEGIN { printf "%.0f", s / 1048576 / t }')
+echo
+echo "Update1 bench — $(date -u +%Y-%m-%dT%H:%MZ), slot: $SLOT_KIND, caches dropped for cold runs: ${DROP_OK:-no}"
+printf '%-34s %-26s %-16s %s\n' "measure" "value" "reference/limit" "ratio / target"
+printf '%-34s %-26s %-16s %s\n' "----------------------------------" "--------------------------" "----------------" "----------------"
+printf '%-34s %-26s %-16s %s\n' "image (ext4, deterministic)" "$(mib "$IMG_SIZE") MiB" "" "sha256 ${IMG_SHA:0:12}…"
+printf '%-34s %-26s %-16s %s\n' "bundle create" "${T_CREATE} s" "" ""
+printf '%-34s %-26s %-16s %s\n' "bundle size" "$(mib "$BUNDLE_SIZE") MiB" "$(mib "$IMG_SIZE") MiB image" "$(ratio "$BUNDLE_SIZE" "$IMG_SIZE")"
+printf '%-34s %-26s %-16s %s\n' "install cold" "${T_INST_COLD} s (${TPUT_COLD} MiB/s)" "${T_REF_COLD} s" "$(ratio "$T_INST_COLD" "$T_REF_COLD") (target <= 1.1x)"
+printf '%-34s %-26s %-16s %s\n' "install warm" "${T_INST_WARM} s (${TPUT_WARM} MiB/s)" "${T_REF_WARM} s" "$(ratio "$T_INST_WARM" "$T_REF_WARM") (target <= 1.1x)"
+printf '%-34s %-26s %-16s %s\n' "daemon idle RSS (VmRSS)" "$(kib_to_mib "$IDLE_RSS") MiB" "" "target <= 2 MiB"
+printf '%-34s %-26s %-16s %s\n' "daemon peak RSS, 256 MiB (VmHWM)" "$(kib_to_mib "$PEAK_256") MiB" "" "target <= 8 MiB"
+printf '%-34s %-26s %-16s %s\n' "daemon peak RSS, 1 GiB (VmHWM)" "$(kib_to_mib "$PEAK_1G") MiB" "$(kib_to_mib "$PEAK_256") MiB @256M" "$(ratio "$PEAK_1G" "$PEAK_256") (flat = 1.0x)"
+printf '%-34s %-26s %-16s %s\n' "install 1 GiB (bundle $(mib "$BIG_BUNDLE") MiB)" "${T_INST_BIG} s" "" ""
+printf '%-34s %-26s %-16s %s\n' "updatectl status round trip" "$T_STATUS" "" ""
+echo "reference = dd if=image of=slot bs=1M conv=fsync + sha256sum slot, same slot, same run"
+for n in "${NOTES[@]}"; do echo "note: $n"; done

@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "bundle.h"
+#include "chunk.h"
+#include "config.h"
+#include "updatectl-bundle.h"
+#include "util.h"
+
+static int fail(const UError *err) {
+        fprintf(stderr, "updatectl: %s\n", err->message);
+        return EXIT_FAILURE;
+}
+
+static int usage_error(const char *verb, const char *msg) {
+        fprintf(stderr, "updatectl: %s\nTry 'updatectl bundle %s --help'.\n", msg, verb);
+        return EXIT_FAILURE;
+}
+
+static void help_create(void) {
+        printf("Usage: updatectl bundle create [OPTIONS] --image CLASS=PATH... -o FILE\n"
+               "\n"
+               "Create a signed, streamable bundle (format %d). Runs without the daemon.\n"
+               "\n"
+               "  --cert FILE              Signer certificate (PEM, extended key usage codeSigning)\n"
+               "  --key FILE               Signer private key (PEM, unencrypted)\n"
+               "  --intermediate FILE      Intermediate certificates (PEM) to embed in the signature\n"
+               "  --compatible STRING      Must equal the device's [system] compatible=\n"
+               "  --version STRING         Bundle version\n"
+               "  --build STRING           Build id (default: current UTC time, YYYYMMDDhhmmss)\n"
+               "  --description TEXT       Free text\n"
+               "  --security-version N     Anti-rollback counter (default 0)\n"
+               "  --chunk-size SIZE        64K..4M, multiple of 4K (default %uK)\n"
+               "  --compression zstd|none  Chunk compression (default zstd)\n"
+               "  --zstd-level N           zstd level (default 3)\n"
+               "  --image CLASS=PATH       Image for slot class CLASS (repeatable; file or block device)\n"
+               "  -o, --output FILE        Bundle to write (via FILE.tmp and rename)\n"
+               "  -h, --help               Show this help\n",
+               BUNDLE_FORMAT_VERSION, CHUNK_SIZE_DEFAULT >> 10);
+}
+
+static void help_info(void) {
+        printf("Usage: updatectl bundle info [OPTIONS] FILE|-\n"
+               "\n"
+               "Verify the signature of a bundle and print its manifest. '-' reads standard input.\n"
+               "\n"
+               "  --keyring FILE           Trusted root certificates (PEM)\n"
+               "  --keyring-dir DIR        Directory of *.pem / *.crt (roots and intermediates)\n"
+               "  --config PATH            Take the keyring from this system.conf\n"
+               "                           (default %s, used when no --keyring is given)\n"
+               "  --allow-bundle-intermediates\n"
+               "                           Let certificates carried in the bundle link the signer\n"
+               "                           to a keyring root (as [keyring] allow-bundle-intermediates)\n"
+               "  --check-payload          Also read and verify every chunk of every image\n"
+               "  --json                   Print the manifest (without chunk tables) as JSON\n"
+               "  -h, --help               Show this help\n",
+               CONFIG_DEFAULT_PATH);
+}
+
+static void image_args_free(char *(*args)[MANIFEST_MAX_IMAGES]) {
+        for (size_t i = 0; i < MANIFEST_MAX_IMAGES; i++)
+                free((*args)[i]);
+}
+
+int verb_bundle_create(int argc, char **argv) {
+        enum {
+                ARG_CERT = 0x100, ARG_KEY, ARG_INTERMEDIATE, ARG_COMPATIBLE, ARG_VERSION, ARG_BUILD,
+                ARG_DESCRIPTION, ARG_SECURITY_VERSION, ARG_CHUNK_SIZE, ARG_COMPRESSION,
+                ARG_ZSTD_LEVEL, ARG_IMAGE,
+        };
+        static const struct option options[] = {
+                { "cert", required_argument, NULL, ARG_CERT },
+                { "key", required_argument, NULL, ARG_KEY },
+                { "intermediate", required_argument, NULL, ARG_INTERMEDIATE },
+                { "compatible", required_argument, NULL, ARG_COMPATIBLE },
+                { "version", required_argument, NULL, ARG_VERSION },
+                { "build", required_argument, NULL, ARG_BUILD },
+                { "description", required_argument, NULL, ARG_DESCRIPTION },
+                { "security-version", required_argument, NULL, ARG_SECURITY_VERSION },
+                { "chunk-size", required_argument, NULL, ARG_CHUNK_SIZE },
+                { "compression", required_argument, NULL, ARG_COMPRESSION },
+                { "zstd-level", required_argument, NULL, ARG_ZSTD_LEVEL },
+                { "image", required_argument, NULL, ARG_IMAGE },
+                { "output", required_argument, NULL, 'o' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        _cleanup_(image_args_free) char *image_args[MANIFEST_MAX_IMAGES] = {};
+        BundleImageSpec images[MANIFEST_MAX_IMAGES] = {};
+        BundleCreateOptions o = { .compression = COMPRESSION_ZSTD };
+        UError err = UERROR_NULL;
+        uint64_t u;
+        char *eq;
+        int c, r;
+
+        optind = 0; /* the dispatcher may have run getopt already */
+        while ((c = getopt_long(argc, argv, "o:h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_CERT:
+                        o.cert_path = optarg;
+                        break;
+                case ARG_KEY:
+                        o.key_path = optarg;
+                        break;
+                case ARG_INTERMEDIATE:
+                        o.intermediate_path = optarg;
+                        break;
+                case ARG_COMPATIBLE:
+                        o.compatible = optarg;
+                        break;
+                case ARG_VERSION:
+                        o.version = optarg;
+                        break;
+                case ARG_BUILD:
+                        o.build = optarg;
+                        break;
+                case ARG_DESCRIPTION:
+                        o.description = optarg;
+                        break;
+                case ARG_SECURITY_VERSION:
+                        if (parse_u64(optarg, &o.security_version) < 0)
+                                return usage_error("create", "--security-version needs a decimal number");
+                        break;
+                case ARG_CHUNK_SIZE:
+                        r = parse_size(optarg, &u);
+                        if (r < 0 || u < CHUNK_SIZE_MIN || u > CHUNK_SIZE_MAX || u % 4096 != 0)
+                                return usage_error("create",
+                                                   "--chunk-size must be a multiple of 4K in 64K..4M");
+                        o.chunk_size = (uint32_t) u;
+                        break;
+                case ARG_COMPRESSION:
+                        o.compression = compression_from_string(optarg);
+                        if (o.compression < 0)
+                                return usage_error("create", "--compression must be zstd or none");
+                        break;
+                case ARG_ZSTD_LEVEL:
+                        if (parse_u64(optarg, &u) < 0 || u < 1 || u > 22)
+                                return usage_error("create", "--zstd-level must be 1..22");
+                        o.zstd_level = (int) u;
+                        break;
+                case ARG_IMAGE:
+                        if (o.n_images >= MANIFEST_MAX_IMAGES)
+                                return usage_error("create", "too many --image options");
+                        image_args[o.n_images] = strdup(optarg);
+                        if (!image_args[o.n_images])
+                                return usage_error("create", "out of memory");
+                        eq = strchr(image_args[o.n_images], '=');
+                        if (!eq || eq == image_args[o.n_images] || !eq[1])
+                                return usage_error("create", "--image needs CLASS=PATH");
+                        *eq = 0;
+                        images[o.n_images].slotclass = image_args[o.n_images];
+                        images[o.n_images].path = eq + 1;
+                        o.n_images++;
+                        break;
+                case 'o':
+                        o.output_path = optarg;
+                        break;
+                case 'h':
+                        help_create();
+                        return EXIT_SUCCESS;
+                default:
+                        return usage_error("create", "invalid option");
+                }
+
+        if (optind < argc)
+                return usage_error("create", "unexpected argument");
+        if (!o.cert_path || !o.key_path)
+                return usage_error("create", "--cert and --key are required");
+        if (!o.compatible || !o.version)
+                return usage_error("create", "--compatible and --version are required");
+        if (o.n_images == 0)
+                return usage_error("create", "at least one --image CLASS=PATH is required");
+        if (!o.output_path)
+                return usage_error("create", "-o/--output is required");
+        o.images = images;
+
+        r = bundle_create(&o, &err);
+        if (r < 0)
+                return fail(&err);
+        printf("Created %s\n", o.output_path);
+        return EXIT_SUCCESS;
+}
+
+static void format_size(uint64_t n, char *buf, size_t size) {
+        static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+        double v = (double) n;
+        size_t u = 0;
+
+        if (n < 1024) {
+                snprintf(buf, size, "%llu bytes", (unsigned long long) n);
+                return;
+        }
+        v /= 1024;
+        while (v >= 1024 && u + 1 < ELEMENTSOF(units)) {
+                v /= 1024;
+                u++;
+        }
+        snprintf(buf, size, "%llu bytes (%.1f %s)", (unsigned long long) n, v, units[u]);
+}
+
+static void print_field(const char *name, const char *value) {
+        printf("%-18s ", name);
+        /* Keep multi-line descriptions aligned under the value column. */
+        for (const char *p = value; *p; p++) {
+                putchar(*p);
+                if (*p == '\n')
+                        printf("%-18s ", "");
+        }
+        putchar('\n');
+}
+
+static void print_table(const Manifest *m, const char *signer, uint64_t total) {
+        char buf[128], hex[SHA256_HEX_SIZE];
+
+        snprintf(buf, sizeof(buf), "%u", m->format);
+        print_field("Format:", buf);
+        print_field("Compatible:", m->compatible);
+        print_field("Version:", m->version);
+        print_field("Build:", m->build);
+        print_field("Description:", m->description);
+        snprintf(buf, sizeof(buf), "%llu", (unsigned long long) m->security_version);
+        print_field("Security version:", buf);
+        print_field("Signer:", signer ?: "");
+        format_size(total, buf, sizeof(buf));
+        print_field("Bundle size:", buf);
+
+        for (size_t i = 0; i < m->n_images; i++) {
+                const ManifestImage *img = &m->images[i];
+                uint64_t stored = 0;
+
+                for (uint64_t c = 0; c < img->n_chunks; c++)
+                        stored += img->chunks[c].size;
+
+                printf("\n");
+                print_field("Image:", img->slotclass);
+                print_field("  Filename:", img->filename);
+                format_size(img->size, buf, sizeof(buf));
+                print_field("  Size:", buf);
+                hex_encode(img->sha256, SHA256_SIZE, hex);
+                print_field("  SHA256:", hex);
+                format_size(img->chunk_size, buf, sizeof(buf));
+                print_field("  Chunk size:", buf);
+                snprintf(buf, sizeof(buf), "%llu", (unsigned long long) img->n_chunks);
+                print_field("  Chunks:", buf);
+                print_field("  Compression:", compression_to_string(img->compression));
+                format_size(stored, buf, sizeof(buf));
+                print_field("  Stored size:", buf);
+        }
+}
+
+static int print_json(const Manifest *m, const char *signer) {
+        struct json_object *o = NULL, *s;
+        int r;
+
+        r = manifest_to_json_object(m, false, &o);
+        if (r < 0)
+                return r;
+        s = json_object_new_string(signer ?: "");
+        if (!s || json_object_object_add(o, "signer", s) < 0) {
+                json_object_put(s);
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                              JSON_C_TO_STRING_SPACED |
+                                                              JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+        return 0;
+}
+
+int verb_bundle_info(int argc, char **argv) {
+        enum {
+                ARG_KEYRING = 0x100, ARG_KEYRING_DIR, ARG_CONFIG, ARG_JSON, ARG_CHECK_PAYLOAD,
+                ARG_ALLOW_INTERMEDIATES,
+        };
+        static const struct option options[] = {
+                { "keyring", required_argument, NULL, ARG_KEYRING },
+                { "keyring-dir", required_argument, NULL, ARG_KEYRING_DIR },
+                { "config", required_argument, NULL, ARG_CONFIG },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "check-payload", no_argument, NULL, ARG_CHECK_PAYLOAD },
+                { "allow-bundle-intermediates", no_argument, NULL, ARG_ALLOW_INTERMEDIATES },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        const char *keyring_path = NULL, *keyring_dir = NULL, *config_path = NULL, *file;
+        _cleanup_(bundle_reader_freep) BundleReader *reader = NULL;
+        _cleanup_(keyring_freep) Keyring *keyring = NULL;
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        bool json = false, check_payload = false, allow_intermediates = false;
+        bool arg_allow_intermediates = false;
+        uint64_t max_size = UINT64_MAX;
+        UError err = UERROR_NULL;
+        int c, r;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_KEYRING:
+                        keyring_path = optarg;
+                        break;
+                case ARG_KEYRING_DIR:
+                        keyring_dir = optarg;
+                        break;
+                case ARG_CONFIG:
+                        config_path = optarg;
+                        break;
+                case ARG_JSON:
+                        json = true;
+                        break;
+                case ARG_CHECK_PAYLOAD:
+                        check_payload = true;
+                        break;
+                case ARG_ALLOW_INTERMEDIATES:
+                        arg_allow_intermediates = true;
+                        break;
+                case 'h':
+                        help_info();
+                        return EXIT_SUCCESS;
+                default:
+                        return usage_error("info", "invalid option");
+                }
+        if (optind + 1 != argc)
+                return usage_error("info", "expected exactly one bundle file (or '-')");
+        file = argv[optind];
+
+        if (!keyring_path && !keyring_dir) {
+                if (!config_path)
+                        config_path = CONFIG_DEFAULT_PATH;
+                r = config_load(config_path, &config); /* logs PATH:LINE on parse errors */
+                if (r < 0) {
+                        fprintf(stderr, "updatectl: Failed to load %s (needed for the keyring; or "
+                                "pass --keyring): %s\n", config_path, strerror(-r));
+                        return EXIT_FAILURE;
+                }
+                keyring_path = config->keyring_path;
+                keyring_dir = config->keyring_directory;
+                allow_intermediates = config->allow_bundle_intermediates;
+                max_size = config->max_bundle_size;
+        }
+        if (arg_allow_intermediates)
+                allow_intermediates = true;
+        r = keyring_load(keyring_path, keyring_dir, allow_intermediates, &keyring, &err);
+        if (r < 0)
+                return fail(&err);
+
+        if (streq(file, "-"))
+                fd = dup(STDIN_FILENO);
+        else
+                fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                fprintf(stderr, "updatectl: Failed to open %s: %s\n", file, strerror(errno));
+                return EXIT_FAILURE;
+        }
+
+        r = bundle_reader_new(fd, max_size, -1, &reader);
+        if (r < 0) {
+                fprintf(stderr, "updatectl: Failed to set up the bundle reader: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        r = bundle_reader_verify(reader, keyring, &err);
+        if (r < 0)
+                return fail(&err);
+
+        if (check_payload) {
+                BundleChunk chunk;
+
+                while ((r = bundle_reader_next_chunk(reader, &chunk, &err)) > 0)
+                        ;
+                if (r < 0)
+                        return fail(&err);
+        }
+
+        if (json) {
+                r = print_json(bundle_reader_manifest(reader), bundle_reader_signer(reader));
+                if (r < 0) {
+                        fprintf(stderr, "updatectl: Failed to format JSON: %s\n", strerror(-r));
+                        return EXIT_FAILURE;
+                }
+        } else {
+                print_table(bundle_reader_manifest(reader), bundle_reader_signer(reader),
+                            bundle_reader_total_size(reader));
+                if (check_payload)
+                        printf("\nPayload verified: every chunk and image hash matches.\n");
+        }
+        return EXIT_SUCCESS;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+/* Operators' group: its members may install (by fd or URL), mark and cancel. */
+#define AUTH_GROUP "update"
+
+typedef enum AuthAction {
+        AUTH_ACTION_READ,          /* GetSlotStatus, InspectBundle: anyone */
+        AUTH_ACTION_INSTALL,       /* InstallFd, Install of a URL: root and group update */
+        AUTH_ACTION_INSTALL_PATH,  /* Install of a local path: root only */
+        AUTH_ACTION_MARK,          /* Mark, MarkGood: root and group update */
+        AUTH_ACTION_CANCEL,        /* Cancel: root and group update */
+        _AUTH_ACTION_MAX,
+} AuthAction;
+
+/* Checks the sender of 'm' for 'action' using its EUID as the bus daemon vouches for it (no /proc
+ * lookups) and the user database for group membership.  Returns 0 if allowed; else sets 'error'
+ * to org.example.Update1.Error.AccessDenied naming the method and uid, and returns -EACCES.
+ * Any lookup failure denies.  ret_uid (may be NULL) receives the caller's EUID when known. */
+int authorize(sd_bus_message *m, AuthAction action, uid_t *ret_uid, sd_bus_error *error);

@@ -1,0 +1,631 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "bus.h"
+#include "fileio.h"
+#include "install.h"
+#include "log.h"
+#include "manifest.h"
+#include "util.h"
+
+/* The install state machine.  The worker thread reads the stream, verifies and writes; it
+ * touches the status file and the bootloader only under m->lock and never touches sd-bus:
+ * everything the bus sees goes through manager_post() to the main loop.
+ *
+ *   phase 1 (nothing changed yet): read header + signature, verify, parse the manifest, check
+ *            compatible, pick targets, check sizes → the D-Bus method call gets its reply
+ *   phase 2: target bad in the bootloader, status pending, stream chunks into the slots,
+ *            fsync, status ok, target primary for one trial boot, activated count
+ * Any error in phase 2 leaves the target bad in the bootloader and its status failed. */
+
+struct InstallJob {
+        Manager *manager;
+        sd_bus_message *call;      /* main thread: the Install/InstallFd call until replied */
+        char *source;
+        int fd;                    /* owned stream, or -EBADF when http is set */
+        SourceHttp *http;
+        int stream_fd;             /* what the reader reads: fd or the download pipe */
+        bool force;
+        char *transaction_id;
+        uid_t uid;
+
+        int cancel_fd;             /* eventfd: the reader's blocking reads watch it */
+        atomic_bool cancel;
+
+        pthread_t thread;
+        ManagerCall prepared_call;
+        ManagerCall finished_call;
+
+        /* Written by the thread before it posts finished_call. */
+        int result;
+        UError error;
+        char *summary;
+
+        /* Thread-private. */
+        BundleReader *reader;
+        int targets[MANIFEST_MAX_IMAGES];
+        size_t n_targets;
+        const char *bootname;
+        bool status_touched;
+        uint64_t total_bytes, written_bytes;
+        uint32_t last_percent;
+        char last_phase[128];
+};
+
+typedef struct ProgressCall {
+        ManagerCall call;
+        uint32_t percent;
+        char message[128];
+} ProgressCall;
+
+static InstallJob *install_job_free(InstallJob *j) {
+        if (!j)
+                return NULL;
+        if (j->call)
+                sd_bus_message_unref(j->call);
+        bundle_reader_free(j->reader);
+        source_http_free(j->http);
+        if (j->fd >= 0)
+                close(j->fd);
+        if (j->cancel_fd >= 0)
+                close(j->cancel_fd);
+        free(j->source);
+        free(j->transaction_id);
+        free(j->summary);
+        free(j);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(InstallJob *, install_job_free);
+
+static const char *target_name(const InstallJob *j, size_t i) {
+        return j->manager->config->slots[j->targets[i]].name;
+}
+
+/* ---- progress (thread → main loop) ---- */
+
+static void progress_fn(Manager *m, ManagerCall *c) {
+        ProgressCall *p = container_of(c, ProgressCall, call);
+
+        manager_set_progress(m, p->percent, p->message);
+        free(p);
+}
+
+static void post_progress(InstallJob *j, uint32_t percent, const char *phase) {
+        ProgressCall *p;
+
+        if (percent == j->last_percent && streq(phase, j->last_phase))
+                return;
+        j->last_percent = percent;
+        snprintf(j->last_phase, sizeof(j->last_phase), "%s", phase);
+
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return; /* progress is best effort */
+        p->call.fn = progress_fn;
+        p->percent = percent;
+        snprintf(p->message, sizeof(p->message), "%s", phase);
+        manager_post(j->manager, &p->call);
+}
+
+static uint32_t write_percent(const InstallJob *j) {
+        /* 1..99 while writing, by uncompressed bytes over all images. */
+        if (j->total_bytes == 0)
+                return 99;
+        return 1 + (uint32_t) ((unsigned __int128) j->written_bytes * 98 / j->total_bytes);
+}
+
+static int check_cancel(InstallJob *j, UError *err) {
+        if (atomic_load(&j->cancel))
+                return uerror_set(err, ERROR_CANCELLED, -ECANCELED, "Installation cancelled");
+        return 0;
+}
+
+/* ---- phase 1 ---- */
+
+static int install_prepare(InstallJob *j, UError *err) {
+        Manager *m = j->manager;
+        const char *classes[MANIFEST_MAX_IMAGES];
+        const Manifest *mf;
+        int root, r;
+
+        post_progress(j, 0, "Verifying bundle");
+
+        r = bundle_reader_new(j->stream_fd, m->config->max_bundle_size, j->cancel_fd, &j->reader);
+        if (r < 0)
+                return uerror_set(err, ERROR_FAILED, r, "Cannot set up the bundle reader: %s", strerror(-r));
+        r = bundle_reader_verify(j->reader, m->keyring, err);
+        if (r < 0)
+                return r;
+        r = check_cancel(j, err);
+        if (r < 0)
+                return r;
+
+        mf = bundle_reader_manifest(j->reader);
+        if (!streq(mf->compatible, m->config->compatible))
+                return uerror_set(err, ERROR_INCOMPATIBLE, -EINVAL,
+                                  "Bundle compatible '%s' does not match system compatible '%s'",
+                                  mf->compatible, m->config->compatible);
+        if (mf->n_images == 0 || mf->n_images > MANIFEST_MAX_IMAGES)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EINVAL, "Bundle has %zu images (1..%d allowed)",
+                                  mf->n_images, MANIFEST_MAX_IMAGES);
+
+        for (size_t i = 0; i < mf->n_images; i++)
+                classes[i] = mf->images[i].slotclass;
+
+        pthread_mutex_lock(&m->lock);
+        r = slot_table_pick_targets(m->slots, m->status, classes, mf->n_images, j->targets, err);
+        pthread_mutex_unlock(&m->lock);
+        if (r < 0)
+                return r;
+        j->n_targets = mf->n_images;
+
+        for (size_t i = 0; i < j->n_targets; i++) {
+                const ManifestImage *img = &mf->images[i];
+                const Slot *s = &m->slots->slots[j->targets[i]];
+                uint64_t size;
+
+                if (!s->device_path)
+                        return uerror_set(err, ERROR_NO_TARGET_SLOT, -ENODEV,
+                                          "Device %s of slot %s not found", s->cfg->device, s->cfg->name);
+                r = slot_device_size(s, &size);
+                if (r < 0)
+                        return uerror_set(err, ERROR_IO, r, "Cannot get the size of slot %s (%s): %s",
+                                          s->cfg->name, s->device_path, strerror(-r));
+                if (size < img->size)
+                        return uerror_set(err, ERROR_NO_TARGET_SLOT, -EFBIG,
+                                          "Image %s (%" PRIu64 " bytes) does not fit slot %s (%" PRIu64 " bytes)",
+                                          img->slotclass, img->size, s->cfg->name, size);
+                if (__builtin_add_overflow(j->total_bytes, img->size, &j->total_bytes))
+                        return uerror_set(err, ERROR_INVALID_BUNDLE, -EOVERFLOW, "Bundle image sizes overflow");
+        }
+
+        /* All targets are one boot group; the bootloader knows its root's bootname. */
+        root = slot_table_group_root(m->slots, j->targets[0]);
+        if (root < 0 || !m->config->slots[root].bootname)
+                return uerror_set(err, ERROR_NO_TARGET_SLOT, -ENODEV, "Target slot %s has no boot group with a bootname",
+                                  target_name(j, 0));
+        j->bootname = m->config->slots[root].bootname;
+        return 0;
+}
+
+/* ---- phase 2 ---- */
+
+static int set_string(char **p, const char *v) {
+        char *n = NULL;
+
+        if (v) {
+                n = strdup(v);
+                if (!n)
+                        return -ENOMEM;
+        }
+        free(*p);
+        *p = n;
+        return 0;
+}
+
+static int open_target(InstallJob *j, size_t image, int *ret_fd, UError *err) {
+        const Slot *s = &j->manager->slots->slots[j->targets[image]];
+        int flags = O_WRONLY | O_CLOEXEC | O_NOCTTY, fd;
+        struct stat st;
+
+        /* O_EXCL on a block device: fail instead of writing under a mounted filesystem.  Files
+         * are written in place at chunk offsets (no O_TRUNC, no O_CREAT: the slot must exist). */
+        if (stat(s->device_path, &st) < 0)
+                return uerror_set(err, ERROR_IO, -errno, "Cannot open slot %s (%s): %s", s->cfg->name,
+                                  s->device_path, strerror(errno));
+        if (S_ISBLK(st.st_mode))
+                flags |= O_EXCL;
+        else if (!S_ISREG(st.st_mode))
+                return uerror_set(err, ERROR_IO, -ENOTBLK, "Slot %s (%s) is neither a block device nor a file",
+                                  s->cfg->name, s->device_path);
+
+        fd = open(s->device_path, flags);
+        if (fd < 0)
+                return uerror_set(err, ERROR_IO, -errno, "Cannot open slot %s (%s) for writing: %s",
+                                  s->cfg->name, s->device_path, strerror(errno));
+        *ret_fd = fd;
+        return 0;
+}
+
+static int close_target(InstallJob *j, size_t image, int fd, UError *err) {
+        const char *name = target_name(j, image);
+
+        if (fsync(fd) < 0) {
+                int e = errno;
+
+                close(fd);
+                return uerror_set(err, ERROR_IO, -e, "Cannot sync slot %s: %s", name, strerror(e));
+        }
+        if (close(fd) < 0)
+                return uerror_set(err, ERROR_IO, -errno, "Cannot close slot %s: %s", name, strerror(errno));
+        return 0;
+}
+
+/* Bytes written at which write_percent() reaches the next whole percent (smallest w with
+ * w * 98 / total >= p), or UINT64_MAX at 99. */
+static uint64_t next_percent_boundary(const InstallJob *j) {
+        uint32_t p = write_percent(j);
+
+        if (p >= 99 || j->total_bytes == 0)
+                return UINT64_MAX;
+        return (uint64_t) (((unsigned __int128) p * j->total_bytes + 97) / 98);
+}
+
+/* A chunk that spans several percent of the image (small images) is written in slices cut at
+ * the percent boundaries, so Progress steps by 1 % and every step is real. */
+static int write_chunk(InstallJob *j, int fd, const BundleChunk *c, const char *phase, UError *err) {
+        size_t done = 0;
+        int r;
+
+        while (done < c->size) {
+                uint64_t boundary = next_percent_boundary(j);
+                size_t n = c->size - done;
+
+                if (boundary > j->written_bytes && boundary - j->written_bytes < n)
+                        n = (size_t) (boundary - j->written_bytes);
+                r = pwrite_exact(fd, (const uint8_t *) c->data + done, n, c->offset + done);
+                if (r < 0)
+                        return uerror_set(err, ERROR_IO, r, "Writing slot %s at offset %" PRIu64 " failed: %s",
+                                          phase + strlen("Writing "), c->offset + done, strerror(-r));
+                done += n;
+                j->written_bytes += n;
+                post_progress(j, write_percent(j), phase);
+        }
+        return 0;
+}
+
+static int mark_pending(InstallJob *j, UError *err) {
+        Manager *m = j->manager;
+        const Bootloader *bl = m->bootloader;
+        int r;
+
+        /* Before the first byte: the bootloader must never pick a half-written slot. */
+        r = bl->ops->set_state(bl->data, j->bootname, BOOT_STATUS_BAD, err);
+        if (r < 0) {
+                uerror_prefix(err, "Cannot mark %s bad before writing", target_name(j, 0));
+                return r;
+        }
+
+        for (size_t i = 0; i < j->n_targets; i++) {
+                SlotRecord *rec = status_find(m->status, target_name(j, i));
+                uint64_t ic, it, ac, at;
+
+                if (!rec)
+                        continue;
+                /* Keep the counters: they count over the slot's life. */
+                ic = rec->installed_count, it = rec->installed_timestamp;
+                ac = rec->activated_count, at = rec->activated_timestamp;
+                slot_record_reset(rec);
+                rec->installed_count = ic, rec->installed_timestamp = it;
+                rec->activated_count = ac, rec->activated_timestamp = at;
+                rec->status = SLOT_STATUS_PENDING;
+        }
+        j->status_touched = true;
+
+        r = status_save(m->config, m->status);
+        if (r < 0)
+                return uerror_set(err, ERROR_IO, r, "Cannot write the status file: %s", strerror(-r));
+        return 0;
+}
+
+static int write_images(InstallJob *j, UError *err) {
+        const Manifest *mf = bundle_reader_manifest(j->reader);
+        _cleanup_close_ int out = -EBADF;
+        size_t current = SIZE_MAX;
+        char phase[128];
+        int r;
+
+        for (;;) {
+                BundleChunk c;
+
+                r = check_cancel(j, err);
+                if (r < 0)
+                        return r;
+                r = bundle_reader_next_chunk(j->reader, &c, err);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                if (c.image >= j->n_targets)
+                        return uerror_set(err, ERROR_INVALID_BUNDLE, -EINVAL, "Chunk for unknown image %zu", c.image);
+
+                if (c.image != current) {
+                        if (out >= 0)
+                                return uerror_set(err, ERROR_INVALID_BUNDLE, -EINVAL,
+                                                  "Image %s ended without its last chunk",
+                                                  mf->images[current].slotclass);
+                        r = open_target(j, c.image, &out, err);
+                        if (r < 0)
+                                return r;
+                        current = c.image;
+                        snprintf(phase, sizeof(phase), "Writing %s", target_name(j, current));
+                        post_progress(j, write_percent(j), phase);
+                }
+
+                r = write_chunk(j, out, &c, phase, err);
+                if (r < 0)
+                        return r;
+
+                if (c.last) {
+                        r = close_target(j, current, TAKE_FD(out), err);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        if (out >= 0)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EINVAL, "Image %s ended without its last chunk",
+                                  mf->images[current].slotclass);
+        return 0;
+}
+
+static int record_installed(InstallJob *j, uint64_t now, UError *err) {
+        Manager *m = j->manager;
+        const Manifest *mf = bundle_reader_manifest(j->reader);
+        int r;
+
+        for (size_t i = 0; i < j->n_targets; i++) {
+                const ManifestImage *img = &mf->images[i];
+                SlotRecord *rec = status_find(m->status, target_name(j, i));
+
+                if (!rec)
+                        continue;
+                if (set_string(&rec->bundle_compatible, mf->compatible) < 0 ||
+                    set_string(&rec->bundle_version, mf->version) < 0 ||
+                    set_string(&rec->bundle_build, mf->build) < 0 ||
+                    set_string(&rec->bundle_description, mf->description) < 0 ||
+                    set_string(&rec->transaction_id, j->transaction_id) < 0)
+                        return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+                rec->status = SLOT_STATUS_OK;
+                rec->security_version = mf->security_version;
+                hex_encode(img->sha256, sizeof(img->sha256), rec->sha256);
+                rec->size = img->size;
+                rec->installed_timestamp = now;
+                rec->installed_count++;
+        }
+
+        r = status_save(m->config, m->status);
+        if (r < 0)
+                return uerror_set(err, ERROR_IO, r, "Cannot write the status file: %s", strerror(-r));
+        return 0;
+}
+
+static int activate(InstallJob *j, UError *err) {
+        Manager *m = j->manager;
+        const Bootloader *bl = m->bootloader;
+        uint64_t now = now_realtime_sec();
+        int r;
+
+        r = record_installed(j, now, err);
+        if (r < 0)
+                return r;
+
+        r = bl->ops->set_primary(bl->data, j->bootname, true, err);
+        if (r < 0) {
+                uerror_prefix(err, "Cannot make %s primary", target_name(j, 0));
+                return r;
+        }
+
+        for (size_t i = 0; i < j->n_targets; i++) {
+                SlotRecord *rec = status_find(m->status, target_name(j, i));
+
+                if (!rec)
+                        continue;
+                rec->activated_timestamp = now;
+                rec->activated_count++;
+        }
+        /* The slot is installed and primary now; a lost activation count is not worth failing. */
+        r = status_save(m->config, m->status);
+        if (r < 0)
+                log_warning_errno(r, "Cannot write the status file after activating %s: %m", target_name(j, 0));
+        return 0;
+}
+
+static int install_write(InstallJob *j, UError *err) {
+        Manager *m = j->manager;
+        const Manifest *mf = bundle_reader_manifest(j->reader);
+        int r;
+
+        pthread_mutex_lock(&m->lock);
+        r = mark_pending(j, err);
+        pthread_mutex_unlock(&m->lock);
+        if (r < 0)
+                return r;
+
+        r = write_images(j, err);
+        if (r < 0)
+                return r;
+
+        post_progress(j, 99, "Activating");
+        pthread_mutex_lock(&m->lock);
+        r = activate(j, err);
+        pthread_mutex_unlock(&m->lock);
+        if (r < 0)
+                return r;
+
+        if (j->n_targets > 1)
+                j->summary = strdup_printf("Installed %s %s into %s and %zu more slots; bootname %s boots next on trial",
+                                           mf->compatible, mf->version, target_name(j, 0), j->n_targets - 1, j->bootname);
+        else
+                j->summary = strdup_printf("Installed %s %s into %s; bootname %s boots next on trial",
+                                           mf->compatible, mf->version, target_name(j, 0), j->bootname);
+        post_progress(j, 100, "Installed");
+        return 0;
+}
+
+static void mark_failed(InstallJob *j) {
+        Manager *m = j->manager;
+        int r;
+
+        pthread_mutex_lock(&m->lock);
+        for (size_t i = 0; i < j->n_targets; i++) {
+                SlotRecord *rec = status_find(m->status, target_name(j, i));
+
+                if (rec)
+                        rec->status = SLOT_STATUS_FAILED;
+        }
+        r = status_save(m->config, m->status);
+        pthread_mutex_unlock(&m->lock);
+        if (r < 0)
+                log_warning_errno(r, "Cannot write the status file after a failed install: %m");
+}
+
+/* ---- thread and main-loop callbacks ---- */
+
+static void *install_thread(void *userdata) {
+        InstallJob *j = userdata;
+        UError http_err = UERROR_NULL;
+        sigset_t all;
+        int r;
+
+        sigfillset(&all);
+        (void) pthread_sigmask(SIG_BLOCK, &all, NULL);
+
+        r = install_prepare(j, &j->error);
+        if (r >= 0) {
+                manager_post(j->manager, &j->prepared_call);
+                r = install_write(j, &j->error);
+                if (r < 0 && j->status_touched)
+                        mark_failed(j);
+        }
+
+        j->reader = bundle_reader_free(j->reader);
+        if (j->http) {
+                /* A failed download shows up to the reader as a short stream; the download's own
+                 * error (curl error, HTTP status) says more. */
+                if (source_http_finish(j->http, &http_err) < 0 && r < 0 &&
+                    (j->error.kind == ERROR_IO || j->error.kind == ERROR_INVALID_BUNDLE))
+                        j->error = http_err;
+        }
+
+        if (r < 0 && !uerror_is_set(&j->error))
+                (void) uerror_set(&j->error, ERROR_FAILED, r, "Installation failed: %s", strerror(-r));
+        j->result = r < 0 ? (j->error.error < 0 ? j->error.error : r) : 0;
+        manager_post(j->manager, &j->finished_call);
+        return NULL;
+}
+
+static void install_on_prepared(Manager *m, ManagerCall *c) {
+        InstallJob *j = container_of(c, InstallJob, prepared_call);
+        int r;
+
+        log_info("Installing %s: bundle verified, writing %s", j->source, target_name(j, 0));
+        if (!j->call)
+                return;
+        r = sd_bus_reply_method_return(j->call, NULL);
+        if (r < 0)
+                log_debug_errno(r, "Cannot reply to the install call: %m");
+        j->call = sd_bus_message_unref(j->call);
+}
+
+static void install_on_finished(Manager *m, ManagerCall *c) {
+        _cleanup_(install_job_freep) InstallJob *j = container_of(c, InstallJob, finished_call);
+        _cleanup_free_ char *text = NULL;
+
+        (void) pthread_join(j->thread, NULL);
+        m->install = NULL;
+
+        if (j->result < 0) {
+                /* "org.example.Update1.Error.X: sentence": the same text a synchronous error shows,
+                 * so clients print one format whichever way the install failed. */
+                text = strdup_printf("%s: %s", error_kind_to_dbus_name(j->error.kind), j->error.message);
+                log_error("Install of %s failed: %s", j->source, text ?: j->error.message);
+                manager_set_last_error(m, text ?: j->error.message);
+                if (j->call) {
+                        (void) bus_reply_uerror(j->call, &j->error);
+                        j->call = sd_bus_message_unref(j->call);
+                }
+        } else
+                log_info("%s", j->summary ?: "Installed");
+
+        manager_refresh_primary(m);
+        /* Completed comes after Operation is back to idle, so a client that sees Completed and
+         * calls again is not told Busy. */
+        manager_set_operation(m, OPERATION_IDLE);
+        bus_emit_completed(m, j->result, j->result < 0 ? (text ?: j->error.message) : (j->summary ?: "Installed"));
+}
+
+int install_start(Manager *m, sd_bus_message *call, InstallRequest *req, UError *err) {
+        _cleanup_(install_job_freep) InstallJob *j = NULL;
+        int r;
+
+        assert(m);
+        assert(call);
+        assert(req);
+        assert(req->fd >= 0 || req->http);
+
+        if (m->install)
+                return uerror_set(err, ERROR_BUSY, -EBUSY, "Another installation is in progress");
+        if (m->operation != OPERATION_IDLE)
+                return uerror_set(err, ERROR_BUSY, -EBUSY, "Busy: operation %s in progress",
+                                  operation_to_string(m->operation));
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        *j = (InstallJob) {
+                .manager = m,
+                .fd = -EBADF,
+                .cancel_fd = -EBADF,
+                .force = req->force,
+                .uid = req->uid,
+                .prepared_call.fn = install_on_prepared,
+                .finished_call.fn = install_on_finished,
+                .stream_fd = -EBADF,
+                .last_percent = 0,
+                .last_phase = "Verifying bundle", /* what install_start() announces */
+        };
+        j->source = strdup(req->source ?: "fd");
+        if (!j->source || (req->transaction_id && !(j->transaction_id = strdup(req->transaction_id))))
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+
+        j->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (j->cancel_fd < 0)
+                return uerror_set(err, ERROR_FAILED, -errno, "Cannot create an eventfd: %s", strerror(errno));
+
+        j->call = sd_bus_message_ref(call);
+        if (req->http) {
+                j->http = TAKE_PTR(req->http);
+                j->stream_fd = source_http_fd(j->http);
+        } else
+                j->stream_fd = j->fd = TAKE_FD(req->fd);
+
+        r = -pthread_create(&j->thread, NULL, install_thread, j);
+        if (r < 0) {
+                /* Give the caller its resources back: nothing was started. */
+                if (j->http)
+                        req->http = TAKE_PTR(j->http);
+                else
+                        req->fd = TAKE_FD(j->fd);
+                return uerror_set(err, ERROR_FAILED, r, "Cannot start the install thread: %s", strerror(-r));
+        }
+
+        log_info("Install of %s requested by uid %u%s%s%s", j->source, (unsigned) j->uid,
+                 j->transaction_id ? " (transaction " : "", j->transaction_id ?: "", j->transaction_id ? ")" : "");
+        m->install = TAKE_PTR(j);
+        manager_set_last_error(m, NULL);
+        manager_set_progress(m, 0, "Verifying bundle");
+        manager_set_operation(m, OPERATION_INSTALLING);
+        return 0;
+}
+
+int install_cancel(Manager *m) {
+        if (!m->install)
+                return -ESRCH;
+        atomic_store(&m->install->cancel, true);
+        if (eventfd_write(m->install->cancel_fd, 1) < 0)
+                return -errno;
+        return 0;
+}

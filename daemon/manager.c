@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "bus.h"
+#include "inspect.h"
+#include "install.h"
+#include "log.h"
+#include "manager.h"
+#include "util.h"
+
+/* ---- worker thread → main loop queue ---- */
+
+void manager_post(Manager *m, ManagerCall *c) {
+        c->next = NULL;
+        pthread_mutex_lock(&m->queue_lock);
+        if (m->queue_tail)
+                m->queue_tail->next = c;
+        else
+                m->queue_head = c;
+        m->queue_tail = c;
+        pthread_mutex_unlock(&m->queue_lock);
+        (void) eventfd_write(m->queue_fd, 1);
+}
+
+static void manager_dispatch_queue(Manager *m) {
+        ManagerCall *c;
+        eventfd_t v;
+
+        (void) eventfd_read(m->queue_fd, &v);
+
+        pthread_mutex_lock(&m->queue_lock);
+        c = m->queue_head;
+        m->queue_head = m->queue_tail = NULL;
+        pthread_mutex_unlock(&m->queue_lock);
+
+        /* In posting order: progress before the job's end. */
+        while (c) {
+                ManagerCall *next = c->next;
+
+                c->fn(m, c);
+                c = next;
+        }
+}
+
+static int on_queue(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        manager_dispatch_queue(userdata);
+        return 0;
+}
+
+/* ---- properties ---- */
+
+static int set_string(char **p, const char *v) {
+        char *n = NULL;
+
+        if ((!*p && !v) || (*p && v && streq(*p, v)))
+                return 0;
+        if (v) {
+                n = strdup(v);
+                if (!n)
+                        return -ENOMEM;
+        }
+        free(*p);
+        *p = n;
+        return 1;
+}
+
+void manager_set_operation(Manager *m, Operation o) {
+        if (m->operation == o)
+                return;
+        m->operation = o;
+        bus_emit_properties_changed(m, "Operation");
+}
+
+void manager_set_progress(Manager *m, uint32_t percent, const char *message) {
+        m->progress_percent = percent;
+        (void) set_string(&m->progress_message, message);
+        bus_emit_properties_changed(m, "Progress");
+        bus_emit_progress(m);
+}
+
+void manager_set_last_error(Manager *m, const char *error) {
+        if (set_string(&m->last_error, error) > 0)
+                bus_emit_properties_changed(m, "LastError");
+}
+
+const char *manager_slot_name_by_bootname(const Manager *m, const char *bootname) {
+        int i;
+
+        if (!bootname)
+                return NULL;
+        i = config_find_slot_by_bootname(m->config, bootname);
+        return i >= 0 ? m->config->slots[i].name : NULL;
+}
+
+void manager_refresh_primary(Manager *m) {
+        _cleanup_free_ char *bootname = NULL;
+        UError err = UERROR_NULL;
+        int r;
+
+        pthread_mutex_lock(&m->lock);
+        r = m->bootloader->ops->get_primary(m->bootloader->data, &bootname, &err);
+        pthread_mutex_unlock(&m->lock);
+        if (r < 0) {
+                log_warning("Cannot get the primary boot slot: %s", err.message);
+                return;
+        }
+        if (set_string(&m->primary_slot, bootname) > 0)
+                bus_emit_properties_changed(m, "PrimarySlot");
+}
+
+/* ---- GetSlotStatus ---- */
+
+static struct json_object *json_string_or_null(const char *s) {
+        return s ? json_object_new_string(s) : NULL;
+}
+
+static struct json_object *json_timestamp(uint64_t ts) {
+        char buf[64];
+
+        if (ts == 0)
+                return NULL;
+        format_timestamp(ts, buf, sizeof(buf));
+        return json_object_new_string(buf);
+}
+
+static int add(struct json_object *o, const char *key, struct json_object *v) {
+        return json_object_object_add(o, key, v) < 0 ? -ENOMEM : 0;
+}
+
+static int slot_json(Manager *m, unsigned i, const BootStatus *boot_status, struct json_object **ret) {
+        const ConfigSlot *cs = &m->config->slots[i];
+        const Slot *s = &m->slots->slots[i];
+        const SlotRecord *rec = status_find(m->status, cs->name);
+        struct json_object *o = json_object_new_object(), *bundle, *checksum, *installed, *activated;
+        int root = slot_table_group_root(m->slots, (int) i), r = 0;
+
+        if (!o)
+                return -ENOMEM;
+        bundle = json_object_new_object();
+        checksum = json_object_new_object();
+        installed = json_object_new_object();
+        activated = json_object_new_object();
+
+        r |= add(o, "name", json_object_new_string(cs->name));
+        r |= add(o, "class", json_object_new_string(cs->class));
+        r |= add(o, "device", json_object_new_string(cs->device));
+        r |= add(o, "device_path", json_string_or_null(s->device_path));
+        r |= add(o, "type", json_string_or_null(slot_type_to_string(cs->type)));
+        r |= add(o, "bootname", json_string_or_null(cs->bootname));
+        r |= add(o, "state", json_string_or_null(slot_state_to_string(s->state)));
+        r |= add(o, "boot_status", root >= 0 && boot_status[root] >= 0 ?
+                 json_string_or_null(boot_status_to_string(boot_status[root])) : NULL);
+        r |= add(o, "parent", json_string_or_null(cs->parent_name));
+        r |= add(o, "readonly", json_object_new_boolean(cs->readonly));
+        r |= add(o, "status", json_string_or_null(slot_status_to_string(rec ? rec->status : SLOT_STATUS_UNKNOWN)));
+
+        r |= add(bundle, "compatible", json_string_or_null(rec ? rec->bundle_compatible : NULL));
+        r |= add(bundle, "version", json_string_or_null(rec ? rec->bundle_version : NULL));
+        r |= add(bundle, "build", json_string_or_null(rec ? rec->bundle_build : NULL));
+        r |= add(bundle, "description", json_string_or_null(rec ? rec->bundle_description : NULL));
+        r |= add(o, "bundle", bundle);
+        r |= add(checksum, "sha256", rec && rec->sha256[0] ? json_object_new_string(rec->sha256) : NULL);
+        r |= add(checksum, "size", rec && rec->sha256[0] ? json_object_new_uint64(rec->size) : NULL);
+        r |= add(o, "checksum", checksum);
+        r |= add(installed, "timestamp", json_timestamp(rec ? rec->installed_timestamp : 0));
+        r |= add(installed, "count", json_object_new_uint64(rec ? rec->installed_count : 0));
+        r |= add(o, "installed", installed);
+        r |= add(activated, "timestamp", json_timestamp(rec ? rec->activated_timestamp : 0));
+        r |= add(activated, "count", json_object_new_uint64(rec ? rec->activated_count : 0));
+        r |= add(o, "activated", activated);
+        r |= add(o, "transaction_id", json_string_or_null(rec ? rec->transaction_id : NULL));
+        if (r < 0 || !bundle || !checksum || !installed || !activated) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        *ret = o;
+        return 0;
+}
+
+static int slot_status_locked(Manager *m, struct json_object *root, struct json_object *slots) {
+        const Bootloader *bl = m->bootloader;
+        _cleanup_free_ BootStatus *boot_status = NULL;
+        _cleanup_free_ char *primary = NULL;
+        UError err = UERROR_NULL;
+        int r;
+
+        /* Bootloader trouble is reported in the answer, not as a failure of the call: the rest
+         * is still worth seeing, and exactly then. */
+        r = bl->ops->get_primary(bl->data, &primary, &err);
+        if (add(root, "primary", r >= 0 ? json_string_or_null(manager_slot_name_by_bootname(m, primary)) : NULL) < 0)
+                return -ENOMEM;
+
+        boot_status = calloc(m->config->n_slots ?: 1, sizeof(BootStatus));
+        if (!boot_status)
+                return -ENOMEM;
+        for (unsigned i = 0; i < m->config->n_slots; i++) {
+                boot_status[i] = _BOOT_STATUS_INVALID;
+                if (!m->config->slots[i].bootname)
+                        continue;
+                if (bl->ops->get_state(bl->data, m->config->slots[i].bootname, &boot_status[i], &err) < 0)
+                        boot_status[i] = _BOOT_STATUS_INVALID;
+        }
+        if (uerror_is_set(&err) && add(root, "bootloader_error", json_object_new_string(err.message)) < 0)
+                return -ENOMEM;
+
+        for (unsigned i = 0; i < m->config->n_slots; i++) {
+                struct json_object *o;
+
+                r = slot_json(m, i, boot_status, &o);
+                if (r < 0)
+                        return r;
+                if (json_object_array_add(slots, o) < 0) {
+                        json_object_put(o);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+int manager_slot_status_json(Manager *m, char **ret) {
+        struct json_object *root = json_object_new_object(), *slots = json_object_new_array();
+        const char *booted = m->slots->booted >= 0 ? m->config->slots[m->slots->booted].name : NULL;
+        const char *s;
+        char *copy;
+        int r = 0;
+
+        if (!root || !slots) {
+                json_object_put(root);
+                json_object_put(slots);
+                return -ENOMEM;
+        }
+        r |= add(root, "compatible", json_object_new_string(m->config->compatible));
+        r |= add(root, "booted", json_string_or_null(booted));
+        r |= add(root, "boot_source", json_string_or_null(m->slots->boot_source));
+        r |= add(root, "operation", json_object_new_string(operation_to_string(m->operation)));
+        if (r < 0) {
+                json_object_put(root);
+                json_object_put(slots);
+                return -ENOMEM;
+        }
+
+        pthread_mutex_lock(&m->lock);
+        r = slot_status_locked(m, root, slots);
+        pthread_mutex_unlock(&m->lock);
+        if (r >= 0)
+                r = add(root, "slots", slots);
+        else
+                json_object_put(slots);
+        if (r < 0) {
+                json_object_put(root);
+                return r;
+        }
+
+        s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        copy = s ? strdup(s) : NULL;
+        json_object_put(root);
+        if (!copy)
+                return -ENOMEM;
+        *ret = copy;
+        return 0;
+}
+
+/* ---- life cycle ---- */
+
+int manager_new(const ManagerOptions *o, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_free_ char *warning = NULL;
+        UError err = UERROR_NULL;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        m->queue_fd = -EBADF;
+        pthread_mutex_init(&m->lock, NULL);
+        pthread_mutex_init(&m->queue_lock, NULL);
+
+        r = config_load(o->config_path, &m->config);
+        if (r < 0)
+                return log_error_errno(r, "Refusing to start: configuration %s is invalid", o->config_path);
+
+        r = keyring_load(m->config->keyring_path, m->config->keyring_directory,
+                         m->config->allow_bundle_intermediates, &m->keyring, &err);
+        if (r < 0)
+                return log_error_errno(r, "Refusing to start: keyring: %s", err.message);
+
+        r = status_load(m->config, &m->status, &warning);
+        if (r < 0)
+                return log_error_errno(r, "Cannot load the status file: %m");
+        if (warning) {
+                log_warning("Status file: %s; rewriting it", warning);
+                r = status_save(m->config, m->status);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot rewrite the status file: %m");
+        }
+
+        r = slot_table_new(m->config, o->cmdline_path, o->boot_override, &m->slots);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the slots: %m");
+        if (m->slots->booted >= 0) {
+                const ConfigSlot *b = &m->config->slots[m->slots->booted];
+
+                m->boot_slot = strdup(b->bootname ?: b->name);
+                if (!m->boot_slot)
+                        return log_error_errno(-ENOMEM, "Out of memory");
+                log_info("Booted slot %s, bootname %s (%s)", b->name, m->boot_slot, m->slots->boot_source ?: "?");
+        } else
+                /* The daemon still serves status and marks; Install fails with NoTargetSlot. */
+                log_error("Booted slot unknown: %s", m->slots->boot_source ?: "no boot source matched");
+        for (unsigned i = 0; i < m->slots->n_slots; i++)
+                if (!m->slots->slots[i].device_path)
+                        log_warning("Slot %s: device %s not found", m->config->slots[i].name,
+                                    m->config->slots[i].device);
+
+        r = bootloader_open(m->config, &m->bootloader, &err);
+        if (r < 0)
+                return log_error_errno(r, "Refusing to start: bootloader %s: %s", m->config->bootloader, err.message);
+
+        manager_refresh_primary(m);
+        m->operation = OPERATION_IDLE;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* Shutdown with work in flight: stop the workers and run their completions (which reply, emit
+ * Completed and update the status file) before the bus goes away. */
+static void manager_drain(Manager *m) {
+        if (m->install)
+                (void) install_cancel(m);
+        inspect_cancel_all(m);
+
+        while (m->install || m->inspects) {
+                struct pollfd p = { .fd = m->queue_fd, .events = POLLIN };
+
+                if (m->queue_fd < 0)
+                        break; /* never started: no worker can exist */
+                (void) poll(&p, 1, -1);
+                manager_dispatch_queue(m);
+        }
+}
+
+/* Runs on sd_event_exit(), before sd-bus's own exit handler closes the connection. */
+static int manager_on_exit(sd_event_source *s, void *userdata) {
+        manager_drain(userdata);
+        return 0;
+}
+
+int manager_start(Manager *m) {
+        sd_event_source *exit_source;
+        int r;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the event loop: %m");
+        /* SIGTERM/SIGINT are blocked by main() before any thread exists. */
+        r = sd_event_set_signal_exit(m->event, true);
+        if (r < 0)
+                return log_error_errno(r, "Cannot handle SIGTERM/SIGINT: %m");
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the watchdog: %m");
+
+        m->queue_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (m->queue_fd < 0)
+                return log_error_errno(-errno, "Cannot create an eventfd: %m");
+        r = sd_event_add_io(m->event, &m->queue_source, m->queue_fd, EPOLLIN, on_queue, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch the worker queue: %m");
+
+        r = sd_bus_open_system(&m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Cannot connect to the system bus: %m");
+        r = bus_setup(m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_exit(m->event, &exit_source, manager_on_exit, m);
+        if (r >= 0)
+                r = sd_event_source_set_priority(exit_source, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r >= 0)
+                r = sd_event_source_set_floating(exit_source, true);
+        sd_event_source_unref(exit_source);
+        if (r < 0)
+                return log_error_errno(r, "Cannot add the exit handler: %m");
+
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
+        (void) sd_bus_set_exit_on_disconnect(m->bus, true);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+
+        manager_drain(m);
+
+        if (m->bus)
+                sd_bus_flush_close_unref(m->bus);
+        sd_event_source_disable_unref(m->queue_source);
+        sd_event_unref(m->event);
+        if (m->queue_fd >= 0)
+                close(m->queue_fd);
+
+        bootloader_free(m->bootloader);
+        slot_table_free(m->slots);
+        status_free(m->status);
+        keyring_free(m->keyring);
+        config_free(m->config);
+
+        free(m->progress_message);
+        free(m->last_error);
+        free(m->boot_slot);
+        free(m->primary_slot);
+        pthread_mutex_destroy(&m->lock);
+        pthread_mutex_destroy(&m->queue_lock);
+        free(m);
+        return NULL;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "bootloader.h"
+#include "cms.h"
+#include "config.h"
+#include "error.h"
+#include "macro.h"
+#include "slot.h"
+#include "states.h"
+#include "status.h"
+
+#define UPDATE1_BUS_NAME "org.example.Update1"
+#define UPDATE1_BUS_PATH "/org/example/Update1"
+#define UPDATE1_BUS_INTERFACE "org.example.Update1"
+
+#define container_of(ptr, type, member) ((type *) ((char *) (ptr) - offsetof(type, member)))
+
+typedef struct Manager Manager;
+typedef struct InstallJob InstallJob;
+typedef struct InspectJob InspectJob;
+typedef struct ManagerCall ManagerCall;
+
+/* A function a worker thread asks the main loop to run.  The node is embedded in the caller's
+ * own struct (use container_of) so posting never allocates and never fails. */
+struct ManagerCall {
+        ManagerCall *next;
+        void (*fn)(Manager *m, ManagerCall *c);
+};
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+
+        Config *config;
+        Keyring *keyring;
+        SlotTable *slots;
+        Bootloader *bootloader;
+
+        /* The status file and the bootloader are shared with the install thread: whoever reads
+         * or changes them holds this lock.  Everything else is main-thread only. */
+        pthread_mutex_t lock;
+        StatusFile *status;
+
+        Operation operation;
+        uint32_t progress_percent;
+        char *progress_message;
+        char *last_error;       /* "<D-Bus error name>: sentence" of the last failed install, or NULL */
+        /* Bootnames (like RAUC's BootSlot): the booted one, and the one the bootloader boots
+         * next; NULL if unknown.  GetSlotStatus reports slot names. */
+        char *boot_slot;
+        char *primary_slot;
+
+        InstallJob *install;
+        InspectJob *inspects;   /* running InspectBundle calls */
+        unsigned n_inspects;
+
+        /* Worker thread → main loop. */
+        pthread_mutex_t queue_lock;
+        ManagerCall *queue_head, *queue_tail;
+        int queue_fd;           /* eventfd */
+        sd_event_source *queue_source;
+};
+
+typedef struct ManagerOptions {
+        const char *config_path;
+        const char *cmdline_path;   /* NULL: /proc/cmdline */
+        const char *boot_override;  /* bootname forced as booted, or NULL */
+} ManagerOptions;
+
+/* Loads config, keyring, status file, slot table and bootloader.  Logs what is wrong and fails
+ * on config, keyring and bootloader errors (the daemon refuses to start on them). */
+int manager_new(const ManagerOptions *o, Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Creates the event loop (signals, watchdog) and the worker queue, connects to the system bus,
+ * publishes the object and requests the name. */
+int manager_start(Manager *m);
+
+/* Thread-safe: queue c->fn to run on the main loop. */
+void manager_post(Manager *m, ManagerCall *c);
+
+/* Main-thread helpers that update a property and emit PropertiesChanged for it. */
+void manager_set_operation(Manager *m, Operation o);
+void manager_set_progress(Manager *m, uint32_t percent, const char *message);
+void manager_set_last_error(Manager *m, const char *error);
+/* Re-reads the bootloader's primary (under the lock); emits PrimarySlot if it changed. */
+void manager_refresh_primary(Manager *m);
+
+/* Maps a bootname to the name of its slot; NULL if no slot has it. */
+const char *manager_slot_name_by_bootname(const Manager *m, const char *bootname);
+
+/* The GetSlotStatus JSON (takes the lock). */
+int manager_slot_status_json(Manager *m, char **ret);

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "error.h"
+#include "macro.h"
+#include "states.h"
+#include "status.h"
+
+/* The runtime view of the configured slots: resolved device paths, which slot is booted. */
+typedef struct Slot {
+        const ConfigSlot *cfg;
+        char *device_path;   /* resolved (PARTLABEL= etc through libblkid), NULL if not found */
+        SlotState state;
+} Slot;
+
+typedef struct SlotTable {
+        const Config *config;
+        Slot *slots;         /* same order and count as config->slots */
+        unsigned n_slots;
+        int booted;          /* index of the booted slot (one with a bootname), -1 = unknown */
+        char *boot_source;   /* how it was found: "update1.slot=A on the kernel command line" */
+} SlotTable;
+
+/* Resolves every device and detects the booted slot, in this order:
+ *   boot_override (the daemon's --boot-slot option), config boot-slot-override=,
+ *   kernel command line (read from cmdline_path, default /proc/cmdline):
+ *   update1.slot=<bootname>, rauc.slot=<bootname>, root=<device> matching a slot device
+ *   (by path, PARTLABEL=, PARTUUID=, LABEL=, UUID=, or the same block device).
+ * Never guesses: if nothing matches, booted = -1 and boot_source says why. */
+int slot_table_new(const Config *c, const char *cmdline_path, const char *boot_override, SlotTable **ret);
+SlotTable *slot_table_free(SlotTable *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(SlotTable *, slot_table_free);
+
+/* "/dev/sda2" stays; "PARTLABEL=rootfs-b", "PARTUUID=…", "LABEL=…", "UUID=…" are looked up with
+ * libblkid; -ENOENT when nothing matches. */
+int slot_resolve_device(const char *spec, char **ret_path);
+
+/* The boot group root of slot i: the slot itself, or its parent chain's top. */
+int slot_table_group_root(const SlotTable *t, int i);
+
+/* Picks the target slots for a bundle with the given image classes: one inactive boot group
+ * (a slot with a bootname that is not booted, and its children), preferring status failed,
+ * then never installed, then the oldest install.  ret_targets[k] is the slot index for
+ * classes[k].  Errors (ERROR_NO_TARGET_SLOT): booted slot unknown, class not configured,
+ * no inactive slot of the class in any group, readonly slot. */
+int slot_table_pick_targets(const SlotTable *t, const StatusFile *st, const char *const *classes,
+                            size_t n_classes, int *ret_targets, UError *err);
+
+/* Size in bytes of the device or file behind a slot (BLKGETSIZE64 for block devices). */
+int slot_device_size(const Slot *s, uint64_t *ret);

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+#include "error.h"
+#include "macro.h"
+
+/* An http(s):// bundle source: libcurl runs in its own thread and writes the body into a pipe
+ * whose read end the installer reads like any other stream.  Nothing touches the disk. */
+typedef struct SourceHttp SourceHttp;
+
+/* curl_global_init() once; source_http_open() calls it.  Not thread-safe against other libcurl
+ * users: call it from the main thread only. */
+int source_http_global_init(void);
+
+/* Starts the download.  Only http and https (also on redirects); HTTP status >= 400 is an
+ * error; more than max_size bytes is an error. */
+int source_http_open(const char *url, uint64_t max_size, SourceHttp **ret, UError *err);
+/* The read end of the pipe, owned by the source. */
+int source_http_fd(const SourceHttp *s);
+
+/* Closes the read end (so a writer blocked on a full pipe wakes up), waits for the transfer
+ * thread and returns its result: 0, or ERROR_IO naming the curl error and the HTTP status.
+ * A transfer that stopped only because the reader went away is not an error. */
+int source_http_finish(SourceHttp *s, UError *err);
+/* Finishes (if not done) and frees. */
+SourceHttp *source_http_free(SourceHttp *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(SourceHttp *, source_http_free);

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "bus.h"
+#include "config.h"
+#include "log.h"
+#include "manager.h"
+
+static const char *arg_config = CONFIG_DEFAULT_PATH;
+static const char *arg_boot_slot = NULL;
+static const char *arg_cmdline = NULL;
+static bool arg_bus_introspect = false;
+
+static void help(void) {
+        printf("Usage: updated [OPTIONS]\n"
+               "\n"
+               "The Update1 daemon: installs signed bundles into A/B slots, on D-Bus as\n"
+               "%s at %s.\n"
+               "\n"
+               "  -c --config=PATH       Configuration file (default %s)\n"
+               "     --boot-slot=NAME    Treat bootname NAME as booted (sandboxes and tests)\n"
+               "     --cmdline=PATH      Read the kernel command line from PATH (default /proc/cmdline)\n"
+               "     --bus-introspect    Print the D-Bus introspection XML and exit\n"
+               "  -v --verbose           Debug logging\n"
+               "     --version           Show the version and exit\n"
+               "  -h --help              Show this help and exit\n",
+               UPDATE1_BUS_NAME, UPDATE1_BUS_PATH, CONFIG_DEFAULT_PATH);
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum {
+                ARG_BOOT_SLOT = 0x100,
+                ARG_CMDLINE,
+                ARG_BUS_INTROSPECT,
+                ARG_VERSION,
+        };
+        static const struct option options[] = {
+                { "config",         required_argument, NULL, 'c'                },
+                { "boot-slot",      required_argument, NULL, ARG_BOOT_SLOT      },
+                { "cmdline",        required_argument, NULL, ARG_CMDLINE        },
+                { "bus-introspect", no_argument,       NULL, ARG_BUS_INTROSPECT },
+                { "verbose",        no_argument,       NULL, 'v'                },
+                { "version",        no_argument,       NULL, ARG_VERSION        },
+                { "help",           no_argument,       NULL, 'h'                },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        arg_config = optarg;
+                        break;
+                case ARG_BOOT_SLOT:
+                        arg_boot_slot = optarg;
+                        break;
+                case ARG_CMDLINE:
+                        arg_cmdline = optarg;
+                        break;
+                case ARG_BUS_INTROSPECT:
+                        arg_bus_introspect = true;
+                        break;
+                case 'v':
+                        log_set_max_level(LOG_LEVEL_DEBUG);
+                        break;
+                case ARG_VERSION:
+                        printf("updated %s\n", UPDATE1_VERSION);
+                        return 0;
+                case 'h':
+                        help();
+                        return 0;
+                default:
+                        return -EINVAL;
+                }
+
+        if (optind < argc) {
+                log_error("Unexpected argument '%s'; see --help", argv[optind]);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static int run(int argc, char *argv[]) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        sigset_t ss;
+        int r;
+
+        log_set_ident("updated");
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r;
+
+        if (arg_bus_introspect)
+                return bus_introspect(stdout);
+
+        umask(0022);
+        /* Writes into closed pipes (download pipe, client pipes) must fail with EPIPE. */
+        (void) signal(SIGPIPE, SIG_IGN);
+        /* Before any thread exists, so every thread inherits it; sd-event takes the signals. */
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+                return log_error_errno(-errno, "Cannot block SIGTERM/SIGINT: %m");
+
+        r = manager_new(&(ManagerOptions) {
+                                .config_path = arg_config,
+                                .cmdline_path = arg_cmdline,
+                                .boot_override = arg_boot_slot,
+                        },
+                        &m);
+        if (r < 0)
+                return r;
+
+        r = manager_start(m);
+        if (r < 0)
+                return r;
+
+        log_info("Ready on %s, compatible %s, booted %s, primary %s", UPDATE1_BUS_NAME, m->config->compatible,
+                 m->boot_slot ?: "unknown", m->primary_slot ?: "unknown");
+        (void) sd_notify(false, "READY=1\nSTATUS=Idle");
+
+        r = sd_event_loop(m->event);
+        (void) sd_notify(false, "STOPPING=1");
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        log_info("Exiting");
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        return run(argc, argv) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <endian.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "bundle.h"
+#include "chunk.h"
+
+/* The reader consumes the stream strictly front to back and keeps at most one stored chunk and
+ * one decompressed chunk in memory, so it works on pipes and sockets and its memory use does not
+ * depend on the image size. */
+struct BundleReader {
+        int fd;
+        int cancel_fd;
+        uint64_t max_size;
+        uint64_t offset;          /* bytes consumed from fd so far */
+        uint64_t total_size;      /* header + signature (+ payload once verified) */
+
+        Manifest *manifest;
+        char *signer;
+        bool verified;
+        bool failed;              /* the stream position is unknown after an error: stop */
+        bool done;                /* last chunk returned, end of file confirmed */
+
+        size_t image;             /* next chunk to return */
+        uint64_t chunk;
+
+        uint8_t *stored;          /* the largest stored chunk of the bundle */
+        uint8_t *raw;             /* the largest chunk_size of a compressed image */
+        ChunkCodec *codec;
+        EVP_MD_CTX *image_hash;
+};
+
+int bundle_header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature_size, UError *err) {
+        uint32_t version, header_size;
+        uint64_t signature_size, flags;
+
+        if (size < BUNDLE_HEADER_SIZE)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                                  "Bundle header invalid: %zu bytes, expected %d", size,
+                                  BUNDLE_HEADER_SIZE);
+        if (memcmp(buf, BUNDLE_MAGIC, BUNDLE_MAGIC_SIZE) != 0)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                                  "Bundle header invalid: bad magic (not an Update1 bundle)");
+
+        memcpy(&version, buf + 8, sizeof(version));
+        memcpy(&header_size, buf + 12, sizeof(header_size));
+        memcpy(&signature_size, buf + 16, sizeof(signature_size));
+        memcpy(&flags, buf + 24, sizeof(flags));
+        version = le32toh(version);
+        header_size = le32toh(header_size);
+        signature_size = le64toh(signature_size);
+        flags = le64toh(flags);
+
+        if (version != BUNDLE_FORMAT_VERSION)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EPROTONOSUPPORT,
+                                  "Bundle header invalid: format version %u is not supported "
+                                  "(expected %d)", version, BUNDLE_FORMAT_VERSION);
+        if (header_size != BUNDLE_HEADER_SIZE)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                                  "Bundle header invalid: header size %u, expected %d", header_size,
+                                  BUNDLE_HEADER_SIZE);
+        if (signature_size == 0)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                                  "Bundle header invalid: signature size 0");
+        if (signature_size > BUNDLE_MAX_SIGNATURE_SIZE)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                                  "Bundle header invalid: signature size %llu exceeds limit %llu",
+                                  (unsigned long long) signature_size,
+                                  (unsigned long long) BUNDLE_MAX_SIGNATURE_SIZE);
+        if (flags != 0)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                                  "Bundle header invalid: unknown flags 0x%llx",
+                                  (unsigned long long) flags);
+
+        *ret_signature_size = signature_size;
+        return 0;
+}
+
+int bundle_reader_new(int fd, uint64_t max_size, int cancel_fd, BundleReader **ret) {
+        BundleReader *r;
+
+        if (fd < 0 || !ret)
+                return -EINVAL;
+        r = calloc(1, sizeof(BundleReader));
+        if (!r)
+                return -ENOMEM;
+        *r = (BundleReader) {
+                .fd = fd,
+                .cancel_fd = cancel_fd,
+                .max_size = max_size,
+        };
+        *ret = r;
+        return 0;
+}
+
+BundleReader *bundle_reader_free(BundleReader *r) {
+        if (!r)
+                return NULL;
+        manifest_free(r->manifest);
+        free(r->signer);
+        free(r->stored);
+        free(r->raw);
+        chunk_codec_free(r->codec);
+        EVP_MD_CTX_free(r->image_hash);
+        return mfree(r);
+}
+
+const Manifest *bundle_reader_manifest(const BundleReader *r) {
+        return r && r->verified ? r->manifest : NULL;
+}
+
+const char *bundle_reader_signer(const BundleReader *r) {
+        return r && r->verified ? r->signer : NULL;
+}
+
+uint64_t bundle_reader_bytes_read(const BundleReader *r) {
+        return r ? r->offset : 0;
+}
+
+uint64_t bundle_reader_total_size(const BundleReader *r) {
+        return r ? r->total_size : 0;
+}
+
+/* Waits until fd is readable, or fails with -ECANCELED once cancel_fd is readable. */
+static int reader_wait(BundleReader *r) {
+        struct pollfd p[2] = {
+                { .fd = r->fd, .events = POLLIN },
+                { .fd = r->cancel_fd, .events = POLLIN },
+        };
+        nfds_t n = r->cancel_fd >= 0 ? 2 : 1;
+
+        for (;;) {
+                if (poll(p, n, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 2 && p[1].revents != 0)
+                        return -ECANCELED;
+                if (p[0].revents & POLLNVAL)
+                        return -EBADF;
+                if (p[0].revents != 0)
+                        return 0;
+        }
+}
+
+/* Reads up to 'size' bytes; returns how many, 0 only at end of file. */
+static int reader_read_some(BundleReader *r, void *buf, size_t size, size_t *ret) {
+        bool wait = r->cancel_fd >= 0;
+        ssize_t n;
+        int k;
+
+        for (;;) {
+                if (wait) {
+                        k = reader_wait(r);
+                        if (k < 0)
+                                return k;
+                }
+                n = read(r->fd, buf, size);
+                if (n >= 0)
+                        break;
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                wait = true; /* a non-blocking fd: poll before reading again */
+        }
+        r->offset += (uint64_t) n;
+        *ret = (size_t) n;
+        return 0;
+}
+
+static int reader_fail(BundleReader *r, int k, const char *what, UError *err) {
+        r->failed = true;
+        if (k == -ECANCELED)
+                return uerror_set(err, ERROR_CANCELLED, k, "Installation cancelled");
+        return uerror_set(err, ERROR_IO, k, "Failed to read %s at offset %llu of the bundle: %s", what,
+                          (unsigned long long) r->offset, strerror(-k));
+}
+
+static int reader_read(BundleReader *r, void *buf, size_t size, const char *what, UError *err) {
+        uint8_t *p = buf;
+
+        while (size > 0) {
+                size_t n;
+                int k;
+
+                k = reader_read_some(r, p, MIN(size, (size_t) SSIZE_MAX), &n);
+                if (k < 0)
+                        return reader_fail(r, k, what, err);
+                if (n == 0) {
+                        r->failed = true;
+                        return uerror_set(err, ERROR_INVALID_BUNDLE, -EPIPE,
+                                          "Bundle truncated: stream ended in %s at offset %llu", what,
+                                          (unsigned long long) r->offset);
+                }
+                p += n;
+                size -= n;
+        }
+        return 0;
+}
+
+static int reader_setup_buffers(BundleReader *r, UError *err) {
+        const Manifest *m = r->manifest;
+        size_t stored_max = 0, raw_max = 0;
+        int k;
+
+        for (size_t i = 0; i < m->n_images; i++) {
+                const ManifestImage *img = &m->images[i];
+
+                for (uint64_t c = 0; c < img->n_chunks; c++)
+                        stored_max = MAX(stored_max, (size_t) img->chunks[c].size);
+                if (img->compression == COMPRESSION_ZSTD)
+                        raw_max = MAX(raw_max, (size_t) img->chunk_size);
+        }
+
+        r->stored = malloc(stored_max);
+        r->image_hash = EVP_MD_CTX_new();
+        if (!r->stored || !r->image_hash)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        if (raw_max > 0) {
+                r->raw = malloc(raw_max);
+                if (!r->raw)
+                        return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+                k = chunk_codec_new(0, &r->codec);
+                if (k < 0)
+                        return uerror_set(err, ERROR_FAILED, k, "Out of memory");
+        }
+        return 0;
+}
+
+int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
+        _cleanup_free_ uint8_t *signature = NULL;
+        _cleanup_free_ char *content = NULL, *signer = NULL;
+        _cleanup_(manifest_freep) Manifest *m = NULL;
+        uint8_t header[BUNDLE_HEADER_SIZE];
+        uint64_t signature_size, total;
+        size_t content_size;
+        int q;
+
+        if (r->verified || r->failed || r->offset != 0)
+                return uerror_set(err, ERROR_FAILED, -EINVAL, "Bundle reader used twice");
+
+        q = reader_read(r, header, sizeof(header), "the header", err);
+        if (q < 0)
+                return q;
+        q = bundle_header_parse(header, sizeof(header), &signature_size, err);
+        if (q < 0) {
+                r->failed = true;
+                return q;
+        }
+        /* signature_size <= 64 MiB: the sum cannot overflow. */
+        r->total_size = BUNDLE_HEADER_SIZE + signature_size;
+        if (r->total_size > r->max_size) {
+                r->failed = true;
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EFBIG,
+                                  "Bundle header invalid: signature size %llu exceeds the bundle "
+                                  "size limit %llu", (unsigned long long) signature_size,
+                                  (unsigned long long) r->max_size);
+        }
+
+        signature = malloc((size_t) signature_size);
+        if (!signature)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        q = reader_read(r, signature, (size_t) signature_size, "the signature", err);
+        if (q < 0)
+                return q;
+
+        /* Nothing of the manifest is looked at before the signature checked out. */
+        q = cms_verify(k, signature, (size_t) signature_size, &content, &content_size, &signer, err);
+        if (q < 0) {
+                r->failed = true;
+                return q;
+        }
+        signature = mfree(signature);
+
+        q = manifest_parse(content, content_size, &m, err);
+        if (q < 0) {
+                r->failed = true;
+                return q;
+        }
+        content = mfree(content);
+
+        if (__builtin_add_overflow(r->total_size, m->payload_size, &total) || total > r->max_size) {
+                r->failed = true;
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EFBIG,
+                                  "Bundle size %llu exceeds the limit %llu",
+                                  (unsigned long long) (total < r->total_size ? UINT64_MAX : total),
+                                  (unsigned long long) r->max_size);
+        }
+
+        r->manifest = TAKE_PTR(m);
+        r->signer = TAKE_PTR(signer);
+        q = reader_setup_buffers(r, err);
+        if (q < 0) {
+                r->failed = true;
+                return q;
+        }
+        r->total_size = total;
+        r->verified = true;
+        return 0;
+}
+
+/* After the last chunk the stream must end exactly: appended bytes are not covered by the
+ * signature and may be an attempt to smuggle data or confuse another parser. */
+static int reader_confirm_eof(BundleReader *r, UError *err) {
+        uint8_t b;
+        size_t n;
+        int k;
+
+        k = reader_read_some(r, &b, 1, &n);
+        if (k < 0)
+                return reader_fail(r, k, "the end of the bundle", err);
+        if (n != 0) {
+                r->failed = true;
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                                  "Bundle has trailing data after the payload (at offset %llu)",
+                                  (unsigned long long) r->total_size);
+        }
+        return 0;
+}
+
+static int chunk_invalid(BundleReader *r, const ManifestImage *img, const char *why, UError *err) {
+        r->failed = true;
+        return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                          "Chunk %llu of image %s failed verification: %s",
+                          (unsigned long long) r->chunk, img->slotclass, why);
+}
+
+int bundle_reader_next_chunk(BundleReader *r, BundleChunk *ret, UError *err) {
+        const ManifestImage *img;
+        const ManifestChunk *c;
+        uint8_t digest[SHA256_SIZE];
+        char what[128];
+        const void *data;
+        uint32_t raw;
+        bool last;
+        int k;
+
+        if (r->failed)
+                return uerror_set(err, ERROR_FAILED, -EIO, "Bundle reader failed earlier");
+        if (!r->verified)
+                return uerror_set(err, ERROR_FAILED, -EINVAL, "Bundle not verified yet");
+        if (r->done)
+                return 0;
+
+        img = &r->manifest->images[r->image];
+        c = &img->chunks[r->chunk];
+        raw = chunk_raw_size(img->size, img->chunk_size, r->chunk);
+
+        if (r->chunk == 0 && EVP_DigestInit_ex(r->image_hash, EVP_sha256(), NULL) != 1)
+                return uerror_set(err, ERROR_FAILED, -EIO, "Failed to initialise SHA-256");
+
+        snprintf(what, sizeof(what), "chunk %llu of image %s", (unsigned long long) r->chunk,
+                 img->slotclass);
+        k = reader_read(r, r->stored, c->size, what, err);
+        if (k < 0)
+                return k;
+
+        /* Authenticate the stored bytes before the decompressor sees them. */
+        if (sha256_buffer(r->stored, c->size, digest) < 0)
+                return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
+        if (CRYPTO_memcmp(digest, c->sha256, SHA256_SIZE) != 0)
+                return chunk_invalid(r, img, "sha256 mismatch", err);
+
+        if (img->compression == COMPRESSION_ZSTD) {
+                k = chunk_decompress(r->codec, r->stored, c->size, r->raw, raw);
+                if (k == -EMSGSIZE) {
+                        char why[64];
+
+                        snprintf(why, sizeof(why), "does not decompress to %u bytes", raw);
+                        return chunk_invalid(r, img, why, err);
+                }
+                if (k < 0)
+                        return chunk_invalid(r, img, "corrupt zstd frame", err);
+                data = r->raw;
+        } else
+                data = r->stored; /* the manifest guarantees stored size == raw size */
+
+        if (EVP_DigestUpdate(r->image_hash, data, raw) != 1)
+                return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
+
+        last = r->chunk + 1 == img->n_chunks;
+        if (last) {
+                unsigned len = 0;
+
+                if (EVP_DigestFinal_ex(r->image_hash, digest, &len) != 1 || len != SHA256_SIZE)
+                        return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
+                if (CRYPTO_memcmp(digest, img->sha256, SHA256_SIZE) != 0) {
+                        r->failed = true;
+                        return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                                          "Image %s failed verification: sha256 of the whole image "
+                                          "does not match the manifest", img->slotclass);
+                }
+                if (r->image + 1 == r->manifest->n_images) {
+                        k = reader_confirm_eof(r, err);
+                        if (k < 0)
+                                return k;
+                }
+        }
+
+        *ret = (BundleChunk) {
+                .image = r->image,
+                .index = r->chunk,
+                .offset = r->chunk * (uint64_t) img->chunk_size,
+                .data = data,
+                .size = raw,
+                .last = last,
+        };
+
+        if (last) {
+                r->image++;
+                r->chunk = 0;
+                r->done = r->image == r->manifest->n_images;
+        } else
+                r->chunk++;
+        return 1;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cms.h"
+#include "error.h"
+#include "macro.h"
+#include "manifest.h"
+
+/* Bundle format v1 (docs/bundle-format.md):
+ *   header (32 bytes, little endian)
+ *     0  magic "UPD1BNDL"
+ *     8  u32 format version (1)
+ *    12  u32 header size (32)
+ *    16  u64 signature size S (1 .. BUNDLE_MAX_SIGNATURE_SIZE)
+ *    24  u64 flags (0)
+ *   signature: S bytes of CMS SignedData (DER) with the manifest JSON attached
+ *   payload: the stored chunks of every image, in manifest order, back to back
+ *   end of file (trailing bytes are an error). */
+#define BUNDLE_MAGIC "UPD1BNDL"
+#define BUNDLE_MAGIC_SIZE 8
+#define BUNDLE_FORMAT_VERSION 1
+#define BUNDLE_HEADER_SIZE 32
+#define BUNDLE_MAX_SIGNATURE_SIZE (UINT64_C(64) << 20)
+
+typedef struct BundleReader BundleReader;
+
+/* Reads from 'fd' (borrowed; a file, pipe or socket, read strictly front to back, never
+ * seeked).  max_size bounds the whole bundle.  If cancel_fd >= 0 (an eventfd), a readable
+ * cancel_fd aborts any blocking read with ERROR_CANCELLED. */
+int bundle_reader_new(int fd, uint64_t max_size, int cancel_fd, BundleReader **ret);
+BundleReader *bundle_reader_free(BundleReader *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(BundleReader *, bundle_reader_free);
+
+/* Reads header and signature, verifies the signature with the keyring, then (only then) parses
+ * the manifest.  Errors: ERROR_INVALID_BUNDLE (header, sizes, manifest), ERROR_SIGNATURE_INVALID,
+ * ERROR_IO, ERROR_CANCELLED. */
+int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err);
+const Manifest *bundle_reader_manifest(const BundleReader *r);
+const char *bundle_reader_signer(const BundleReader *r);   /* subject of the signer cert */
+uint64_t bundle_reader_bytes_read(const BundleReader *r);  /* for progress */
+uint64_t bundle_reader_total_size(const BundleReader *r);  /* header + signature + payload */
+
+typedef struct BundleChunk {
+        size_t image;      /* index into manifest->images */
+        uint64_t index;    /* chunk number within the image */
+        uint64_t offset;   /* offset in the uncompressed image */
+        const void *data;  /* decompressed, authenticated; valid until the next call */
+        size_t size;
+        bool last;         /* last chunk of this image: the whole-image sha256 was checked too */
+} BundleChunk;
+
+/* Returns 1 and fills *ret with the next chunk (images in manifest order, chunks in order),
+ * or 0 after the last chunk once end of file was confirmed.  Each chunk's stored bytes are
+ * hashed and compared with the signed table before they are decompressed; the decompressed
+ * size must be exactly chunk_size (or the remainder for the last chunk); on an image's last
+ * chunk the whole-image sha256 is compared before the chunk is returned. */
+int bundle_reader_next_chunk(BundleReader *r, BundleChunk *ret, UError *err);
+
+/* Parses only the 32-byte header (no allocation; for tests, fuzzing and 'bundle info'). */
+int bundle_header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature_size, UError *err);
+
+typedef struct BundleImageSpec {
+        const char *slotclass;
+        const char *path;      /* a regular file or block device */
+} BundleImageSpec;
+
+typedef struct BundleCreateOptions {
+        const char *cert_path;
+        const char *key_path;
+        const char *intermediate_path; /* may be NULL */
+        const char *compatible;
+        const char *version;
+        const char *build;             /* NULL: current UTC time as YYYYMMDDhhmmss */
+        const char *description;       /* may be NULL */
+        uint64_t security_version;
+        uint32_t chunk_size;           /* 0: CHUNK_SIZE_DEFAULT */
+        Compression compression;
+        int zstd_level;                /* 0: 3 */
+        const BundleImageSpec *images;
+        size_t n_images;
+        const char *output_path;       /* written via a temp file and rename */
+} BundleCreateOptions;
+
+int bundle_create(const BundleCreateOptions *o, UError *err);

@@ -1,0 +1,519 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include "cms.h"
+
+struct Keyring {
+        X509_STORE *store;             /* the roots: the only trust anchors */
+        STACK_OF(X509) *intermediates; /* keyring certs usable to build a chain, never anchors */
+        bool allow_bundle_intermediates;
+        unsigned n_roots;
+};
+
+static void BIO_freep(BIO **b) {
+        if (*b)
+                BIO_free(*b);
+}
+
+static void X509_freep(X509 **x) {
+        if (*x)
+                X509_free(*x);
+}
+
+static void EVP_PKEY_freep(EVP_PKEY **k) {
+        if (*k)
+                EVP_PKEY_free(*k);
+}
+
+static void CMS_ContentInfo_freep(CMS_ContentInfo **c) {
+        if (*c)
+                CMS_ContentInfo_free(*c);
+}
+
+static void X509_STORE_CTX_freep(X509_STORE_CTX **c) {
+        if (*c)
+                X509_STORE_CTX_free(*c);
+}
+
+static void x509_stack_freep(STACK_OF(X509) **s) {
+        if (*s)
+                sk_X509_pop_free(*s, X509_free);
+}
+
+/* Only the stack, not the certificates (CMS_get0_signers(), sk_X509_dup()). */
+static void x509_stack_shallow_freep(STACK_OF(X509) **s) {
+        if (*s)
+                sk_X509_free(*s);
+}
+
+static void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
+/* The reason of the most recent OpenSSL error, for messages; clears the queue. */
+static const char *openssl_reason(void) {
+        static __thread char buf[256];
+        unsigned long e = ERR_peek_last_error();
+        const char *s = e ? ERR_reason_error_string(e) : NULL;
+
+        snprintf(buf, sizeof(buf), "%s", s ?: "unknown OpenSSL error");
+        ERR_clear_error();
+        return buf;
+}
+
+static int sig_invalid(UError *err, const char *reason) {
+        return uerror_set(err, ERROR_SIGNATURE_INVALID, -EBADMSG, "Bundle signature invalid: %s",
+                          reason);
+}
+
+static char *name_to_string(const X509_NAME *name) {
+        _cleanup_(BIO_freep) BIO *b = BIO_new(BIO_s_mem());
+        char *data, *s;
+        long n;
+
+        if (!b || X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) < 0)
+                return NULL;
+        n = BIO_get_mem_data(b, &data);
+        if (n < 0)
+                return NULL;
+        s = strndup(n > 0 ? data : "", (size_t) n);
+        return s;
+}
+
+/* Appends every certificate of a PEM file to 'certs'.  A file without any certificate is an
+ * error: a typo in a keyring path must not silently trust nothing. */
+static int load_pem_certs(const char *path, STACK_OF(X509) *certs, UError *err) {
+        _cleanup_(BIO_freep) BIO *b = NULL;
+        unsigned n = 0;
+
+        ERR_clear_error();
+        b = BIO_new_file(path, "r");
+        if (!b) {
+                int r = errno > 0 ? -errno : -ENOENT;
+
+                ERR_clear_error();
+                return uerror_set(err, ERROR_FAILED, r, "Failed to open certificate file %s: %s",
+                                  path, strerror(-r));
+        }
+        for (;;) {
+                X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+
+                if (!x) {
+                        unsigned long e = ERR_peek_last_error();
+
+                        if (n > 0 && ERR_GET_LIB(e) == ERR_LIB_PEM &&
+                            ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
+                                ERR_clear_error();
+                                break;
+                        }
+                        if (n == 0 && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
+                                ERR_clear_error();
+                                return uerror_set(err, ERROR_FAILED, -ENOKEY,
+                                                  "No certificate found in %s", path);
+                        }
+                        return uerror_set(err, ERROR_FAILED, -EBADMSG,
+                                          "Failed to parse certificate in %s: %s", path,
+                                          openssl_reason());
+                }
+                if (!sk_X509_push(certs, x)) {
+                        X509_free(x);
+                        return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+                }
+                n++;
+        }
+        return 0;
+}
+
+static bool has_suffix(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+
+        return a >= b && streq(s + a - b, suffix);
+}
+
+static int load_directory_certs(const char *directory, STACK_OF(X509) *certs, UError *err) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int r;
+
+        d = opendir(directory);
+        if (!d)
+                return uerror_set(err, ERROR_FAILED, -errno, "Failed to open keyring directory %s: %s",
+                                  directory, strerror(errno));
+        while ((errno = 0, de = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                if (!has_suffix(de->d_name, ".pem") && !has_suffix(de->d_name, ".crt"))
+                        continue;
+                if (asprintf(&p, "%s/%s", directory, de->d_name) < 0)
+                        return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+                r = load_pem_certs(p, certs, err);
+                if (r < 0)
+                        return r;
+        }
+        if (errno != 0)
+                return uerror_set(err, ERROR_FAILED, -errno, "Failed to read keyring directory %s: %s",
+                                  directory, strerror(errno));
+        return 0;
+}
+
+Keyring *keyring_free(Keyring *k) {
+        if (!k)
+                return NULL;
+        X509_STORE_free(k->store);
+        sk_X509_pop_free(k->intermediates, X509_free);
+        return mfree(k);
+}
+
+int keyring_load(const char *path, const char *directory, bool allow_bundle_intermediates,
+                 Keyring **ret, UError *err) {
+        _cleanup_(x509_stack_freep) STACK_OF(X509) *certs = NULL;
+        _cleanup_(keyring_freep) Keyring *k = NULL;
+        int r;
+
+        if (isempty(path) && isempty(directory))
+                return uerror_set(err, ERROR_FAILED, -ENOKEY, "No keyring configured");
+
+        k = calloc(1, sizeof(Keyring));
+        certs = sk_X509_new_null();
+        if (!k || !certs)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        k->allow_bundle_intermediates = allow_bundle_intermediates;
+        k->store = X509_STORE_new();
+        k->intermediates = sk_X509_new_null();
+        if (!k->store || !k->intermediates)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+
+        if (!isempty(path)) {
+                r = load_pem_certs(path, certs, err);
+                if (r < 0)
+                        return r;
+        }
+        if (!isempty(directory)) {
+                r = load_directory_certs(directory, certs, err);
+                if (r < 0)
+                        return r;
+        }
+
+        /* Chains must end in a self-signed keyring certificate (no partial chains), so only those
+         * go into the store; the rest can only link a signer to such a root. */
+        while (sk_X509_num(certs) > 0) {
+                _cleanup_(X509_freep) X509 *x = sk_X509_shift(certs);
+
+                if (X509_self_signed(x, 1) == 1) {
+                        if (X509_STORE_add_cert(k->store, x) != 1) {
+                                ERR_clear_error(); /* a duplicate root is harmless */
+                                continue;
+                        }
+                        k->n_roots++;
+                } else {
+                        if (!sk_X509_push(k->intermediates, x))
+                                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+                        x = NULL;
+                }
+        }
+        ERR_clear_error();
+        if (k->n_roots == 0)
+                return uerror_set(err, ERROR_FAILED, -ENOKEY,
+                                  "Keyring %s%s%s has no root (self-signed) certificate",
+                                  path ?: "", !isempty(path) && !isempty(directory) ? " + " : "",
+                                  directory ?: "");
+
+        *ret = TAKE_PTR(k);
+        return 0;
+}
+
+static int no_password_cb(char *buf, int size, int rwflag, void *u) {
+        return -1; /* never prompt: bundle creation runs unattended */
+}
+
+int cms_sign(const void *content, size_t size, const char *cert_path, const char *key_path,
+             const char *intermediate_path, uint8_t **ret_der, size_t *ret_size, UError *err) {
+        _cleanup_(x509_stack_freep) STACK_OF(X509) *intermediates = NULL;
+        _cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        _cleanup_(BIO_freep) BIO *b = NULL, *in = NULL;
+        unsigned flags = CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP;
+        unsigned char *der = NULL;
+        char *data;
+        int n;
+
+        ERR_clear_error();
+        /* OpenSSL takes int lengths; a larger value would wrap and sign less than intended. */
+        if (size > INT_MAX)
+                return uerror_set(err, ERROR_FAILED, -EFBIG, "Content of %zu bytes is too large to sign",
+                                  size);
+
+        b = BIO_new_file(cert_path, "r");
+        if (!b)
+                return uerror_set(err, ERROR_FAILED, -ENOENT, "Failed to open certificate %s: %s",
+                                  cert_path, openssl_reason());
+        cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
+        if (!cert)
+                return uerror_set(err, ERROR_FAILED, -EBADMSG, "Failed to parse certificate %s: %s",
+                                  cert_path, openssl_reason());
+        BIO_free(b);
+
+        b = BIO_new_file(key_path, "r");
+        if (!b)
+                return uerror_set(err, ERROR_FAILED, -ENOENT, "Failed to open key %s: %s", key_path,
+                                  openssl_reason());
+        key = PEM_read_bio_PrivateKey(b, NULL, no_password_cb, NULL);
+        if (!key)
+                return uerror_set(err, ERROR_FAILED, -EBADMSG,
+                                  "Failed to load private key %s (unencrypted PEM expected): %s",
+                                  key_path, openssl_reason());
+        if (X509_check_private_key(cert, key) != 1)
+                return uerror_set(err, ERROR_FAILED, -EKEYREJECTED,
+                                  "Private key %s does not belong to certificate %s: %s", key_path,
+                                  cert_path, openssl_reason());
+
+        intermediates = sk_X509_new_null();
+        if (!intermediates)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        if (intermediate_path) {
+                int r = load_pem_certs(intermediate_path, intermediates, err);
+                if (r < 0)
+                        return r;
+        }
+
+        in = BIO_new_mem_buf(content, (int) size);
+        if (!in || BIO_get_mem_data(in, &data) != (long) size || data != content)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Failed to wrap content for signing");
+
+        cms = CMS_sign(NULL, NULL, NULL, NULL, flags);
+        if (!cms)
+                return uerror_set(err, ERROR_FAILED, -EIO, "Failed to create CMS: %s", openssl_reason());
+        if (!CMS_add1_signer(cms, cert, key, EVP_sha256(), CMS_BINARY | CMS_NOSMIMECAP))
+                return uerror_set(err, ERROR_FAILED, -EIO, "Failed to add CMS signer: %s",
+                                  openssl_reason());
+        for (int i = 0; i < sk_X509_num(intermediates); i++)
+                if (!CMS_add1_cert(cms, sk_X509_value(intermediates, i)))
+                        return uerror_set(err, ERROR_FAILED, -EIO,
+                                          "Failed to add intermediate certificate: %s",
+                                          openssl_reason());
+        if (CMS_final(cms, in, NULL, CMS_BINARY) != 1)
+                return uerror_set(err, ERROR_FAILED, -EIO, "Failed to sign: %s", openssl_reason());
+
+        n = i2d_CMS_ContentInfo(cms, &der);
+        if (n <= 0)
+                return uerror_set(err, ERROR_FAILED, -EIO, "Failed to encode CMS: %s",
+                                  openssl_reason());
+
+        /* Hand out malloc() memory so callers free() it like everything else. */
+        *ret_der = malloc((size_t) n);
+        if (!*ret_der) {
+                OPENSSL_free(der);
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        }
+        memcpy(*ret_der, der, (size_t) n);
+        OPENSSL_free(der);
+        *ret_size = (size_t) n;
+        return 0;
+}
+
+static bool digest_allowed(int nid) {
+        return nid == NID_sha256 || nid == NID_sha384 || nid == NID_sha512;
+}
+
+/* A certificate for code signing: leaf, EKU codeSigning present and explicit, key usage (if
+ * present) allows signatures. */
+static int check_signer_cert(X509 *signer, UError *err) {
+        uint32_t flags = X509_get_extension_flags(signer);
+
+        if (flags & EXFLAG_INVALID)
+                return sig_invalid(err, "signer certificate has invalid extensions");
+        if (X509_check_ca(signer) != 0)
+                return sig_invalid(err, "signer certificate is a CA certificate");
+        if (!(flags & EXFLAG_XKUSAGE) || !(X509_get_extended_key_usage(signer) & XKU_CODE_SIGN))
+                return sig_invalid(err, "signer certificate lacks extended key usage codeSigning");
+        if ((flags & EXFLAG_KUSAGE) && !(X509_get_key_usage(signer) & KU_DIGITAL_SIGNATURE))
+                return sig_invalid(err, "signer certificate key usage lacks digitalSignature");
+        return 0;
+}
+
+/* CAs in the chain that restrict their extended key usage must allow code signing (as RAUC's
+ * check-purpose=codesign does). */
+static int check_chain_eku(STACK_OF(X509) *chain, UError *err) {
+        for (int i = 1; i < sk_X509_num(chain); i++) {
+                X509 *x = sk_X509_value(chain, i);
+
+                if ((X509_get_extension_flags(x) & EXFLAG_XKUSAGE) &&
+                    !(X509_get_extended_key_usage(x) & (XKU_CODE_SIGN | XKU_ANYEKU)))
+                        return sig_invalid(err, "a CA certificate in the chain excludes codeSigning");
+        }
+        return 0;
+}
+
+static int verify_chain(const Keyring *k, CMS_ContentInfo *cms, X509 *signer, UError *err) {
+        _cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = NULL;
+        _cleanup_(x509_stack_freep) STACK_OF(X509) *embedded = NULL;
+        _cleanup_(x509_stack_shallow_freep) STACK_OF(X509) *untrusted = NULL;
+        X509_VERIFY_PARAM *param;
+        time_t now = time(NULL);
+        char reason[512];
+
+        untrusted = sk_X509_dup(k->intermediates);
+        ctx = X509_STORE_CTX_new();
+        if (!untrusted || !ctx)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+
+        /* Certificates carried in the bundle only ever help to build a chain, never end one; and
+         * only when the keyring allows it (a sibling intermediate under the same root would
+         * otherwise pass). */
+        if (k->allow_bundle_intermediates) {
+                embedded = CMS_get1_certs(cms);
+                for (int i = 0; embedded && i < sk_X509_num(embedded); i++)
+                        if (!sk_X509_push(untrusted, sk_X509_value(embedded, i)))
+                                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        }
+
+        if (X509_STORE_CTX_init(ctx, k->store, signer, untrusted) != 1)
+                return sig_invalid(err, openssl_reason());
+        param = X509_STORE_CTX_get0_param(ctx);
+        X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+        /* Level 2: RSA/DSA >= 2048, ECC >= 224 bits, no SHA-1 signatures in the chain. */
+        X509_VERIFY_PARAM_set_auth_level(param, 2);
+        /* A device whose clock was reset to 1970 must not accept certificates that expired before
+         * this software was built. */
+        if ((uint64_t) now < UPDATE1_BUILD_EPOCH)
+                now = (time_t) UPDATE1_BUILD_EPOCH;
+        X509_VERIFY_PARAM_set_time(param, now);
+
+        if (X509_verify_cert(ctx) != 1) {
+                int e = X509_STORE_CTX_get_error(ctx);
+                X509 *bad = X509_STORE_CTX_get_current_cert(ctx);
+                _cleanup_free_ char *subject = bad ? name_to_string(X509_get_subject_name(bad)) : NULL;
+
+                ERR_clear_error();
+                if (e == X509_V_OK)
+                        e = X509_V_ERR_UNSPECIFIED;
+                if (subject)
+                        snprintf(reason, sizeof(reason), "%s (%s)", X509_verify_cert_error_string(e),
+                                 subject);
+                else
+                        snprintf(reason, sizeof(reason), "%s", X509_verify_cert_error_string(e));
+                return sig_invalid(err, reason);
+        }
+        return check_chain_eku(X509_STORE_CTX_get0_chain(ctx), err);
+}
+
+int cms_verify(const Keyring *k, const uint8_t *der, size_t size, char **ret_content,
+               size_t *ret_content_size, char **ret_signer, UError *err) {
+        _cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
+        _cleanup_(x509_stack_shallow_freep) STACK_OF(X509) *signers = NULL;
+        _cleanup_(BIO_freep) BIO *out = NULL;
+        _cleanup_free_ char *content = NULL, *subject = NULL;
+        STACK_OF(CMS_SignerInfo) *infos;
+        ASN1_OCTET_STRING **pos;
+        X509_ALGOR *digest = NULL;
+        const ASN1_OBJECT *obj;
+        const unsigned char *p = der;
+        char *data, reason[300];
+        long n;
+        int r;
+
+        if (!k)
+                return sig_invalid(err, "no keyring");
+        ERR_clear_error();
+        if (size == 0)
+                return sig_invalid(err, "signature is empty");
+        if (size > LONG_MAX)
+                return sig_invalid(err, "signature is too large");
+
+        cms = d2i_CMS_ContentInfo(NULL, &p, (long) size);
+        if (!cms)
+                return sig_invalid(err, "not a DER-encoded CMS structure");
+        /* Exact length: bytes hidden after the structure would be unsigned. */
+        if (p != der + size)
+                return sig_invalid(err, "trailing bytes after the CMS structure");
+
+        if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed)
+                return sig_invalid(err, "CMS is not SignedData");
+        if (OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data)
+                return sig_invalid(err, "unexpected CMS content type");
+        pos = CMS_get0_content(cms);
+        if (CMS_is_detached(cms) || !pos || !*pos)
+                return sig_invalid(err, "content is detached");
+
+        infos = CMS_get0_SignerInfos(cms);
+        if (!infos || sk_CMS_SignerInfo_num(infos) == 0)
+                return sig_invalid(err, "no signer");
+        if (sk_CMS_SignerInfo_num(infos) != 1)
+                return sig_invalid(err, "more than one signer");
+        CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(infos, 0), NULL, NULL, &digest, NULL);
+        if (!digest)
+                return sig_invalid(err, "no digest algorithm");
+        X509_ALGOR_get0(&obj, NULL, NULL, digest);
+        if (!digest_allowed(OBJ_obj2nid(obj)))
+                return sig_invalid(err, "digest algorithm not allowed (SHA-256, SHA-384 or SHA-512)");
+
+        /* Signature and content digest only; the chain is verified below against the keyring
+         * alone, because CMS_verify() would also build chains through embedded certificates. */
+        out = BIO_new(BIO_s_mem());
+        if (!out)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        if (CMS_verify(cms, NULL, NULL, NULL, out, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1) {
+                unsigned long e = ERR_peek_last_error();
+
+                if (ERR_GET_LIB(e) == ERR_LIB_CMS &&
+                    ERR_GET_REASON(e) == CMS_R_SIGNER_CERTIFICATE_NOT_FOUND) {
+                        ERR_clear_error();
+                        return sig_invalid(err, "signer certificate not found in the signature");
+                }
+                snprintf(reason, sizeof(reason), "signature verification failed: %s",
+                         openssl_reason());
+                return sig_invalid(err, reason);
+        }
+
+        signers = CMS_get0_signers(cms);
+        if (!signers || sk_X509_num(signers) != 1 || !sk_X509_value(signers, 0))
+                return sig_invalid(err, "no signer certificate");
+
+        r = verify_chain(k, cms, sk_X509_value(signers, 0), err);
+        if (r < 0)
+                return r;
+        r = check_signer_cert(sk_X509_value(signers, 0), err);
+        if (r < 0)
+                return r;
+
+        n = BIO_get_mem_data(out, &data);
+        if (n < 0)
+                return sig_invalid(err, "cannot read the signed content");
+        content = malloc((size_t) n + 1);
+        if (!content)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        if (n > 0)
+                memcpy(content, data, (size_t) n);
+        content[n] = 0;
+
+        subject = name_to_string(X509_get_subject_name(sk_X509_value(signers, 0)));
+        if (!subject)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        ERR_clear_error();
+
+        *ret_content = TAKE_PTR(content);
+        *ret_content_size = (size_t) n;
+        if (ret_signer)
+                *ret_signer = TAKE_PTR(subject);
+        return 0;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "macro.h"
+
+typedef struct Keyring Keyring;
+
+/* Loads trusted roots from 'path' (PEM bundle) and/or every *.pem or *.crt in 'directory'
+ * (self-signed certs there are roots, the rest are intermediates usable for chaining).
+ * Fails if no root was found. */
+int keyring_load(const char *path, const char *directory, bool allow_bundle_intermediates,
+                 Keyring **ret, UError *err);
+Keyring *keyring_free(Keyring *k);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Keyring *, keyring_free);
+
+/* CMS SignedData (DER) with the content attached, SHA-256, signer cert included,
+ * 'intermediate_path' certs (PEM, may be NULL) included. */
+int cms_sign(const void *content, size_t size, const char *cert_path, const char *key_path,
+             const char *intermediate_path, uint8_t **ret_der, size_t *ret_size, UError *err);
+
+/* Verifies 'der' against the keyring and returns the signed content.  Exactly one signer; the
+ * signer certificate must chain to a root of the keyring (through keyring intermediates, and
+ * through certificates in the CMS only if allow_bundle_intermediates), must carry extended key
+ * usage codeSigning, and must be valid now.  Nothing of the content is looked at before this
+ * succeeds.  Errors are ERROR_SIGNATURE_INVALID with a reason, e.g.
+ * "Bundle signature invalid: certificate has expired". */
+int cms_verify(const Keyring *k, const uint8_t *der, size_t size, char **ret_content,
+               size_t *ret_content_size, char **ret_signer, UError *err);
+

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "macro.h"
+#include "states.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/update1/system.conf"
+#define CONFIG_DEFAULT_DATA_DIRECTORY "/var/lib/update1"
+#define CONFIG_DEFAULT_FW_ENV_CONFIG "/etc/fw_env.config"
+#define CONFIG_DEFAULT_MAX_BUNDLE_SIZE (UINT64_C(8) << 30) /* 8 GiB */
+#define CONFIG_DEFAULT_BOOT_ATTEMPTS 3
+#define CONFIG_DEFAULT_TRIAL_ATTEMPTS 1
+
+typedef struct ConfigSlot {
+        char *name;        /* "<class>.<index>", e.g. "rootfs.0" */
+        char *class;       /* "rootfs" */
+        unsigned index;
+        char *device;      /* as written: a path, or PARTLABEL=, PARTUUID=, LABEL=, UUID= */
+        SlotType type;
+        char *bootname;    /* NULL for child slots (they follow the parent) */
+        char *parent_name; /* "rootfs.0" or NULL */
+        int parent;        /* index into Config.slots, -1 if none (resolved after parsing) */
+        bool readonly;
+        unsigned line;     /* where the section started, for error messages */
+} ConfigSlot;
+
+typedef struct Config {
+        char *path;
+        /* [system] */
+        char *compatible;
+        char *bootloader;          /* "uboot" or "custom" */
+        char *data_directory;
+        uint64_t max_bundle_size;
+        char *boot_slot_override;  /* bootname forced as booted (sandboxes), or NULL */
+        /* [keyring] */
+        char *keyring_path;        /* PEM file with trusted roots */
+        char *keyring_directory;   /* directory of *.pem / *.crt: roots and intermediates */
+        bool allow_bundle_intermediates;
+        /* [uboot] */
+        char *fw_env_config;
+        unsigned boot_attempts;    /* BOOT_x_LEFT for a good slot, default 3 */
+        unsigned trial_attempts;   /* BOOT_x_LEFT for a slot on trial, default 1 */
+        /* [custom] */
+        char *custom_backend;      /* executable path */
+        /* [slot.<class>.<index>] in file order */
+        ConfigSlot *slots;
+        unsigned n_slots;
+} Config;
+
+/* Parses and validates the whole file.  On failure logs "PATH:LINE: what is wrong" at error
+ * level and returns a negative errno; nothing is returned then. */
+int config_load(const char *path, Config **ret);
+Config *config_free(Config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
+
+int config_find_slot(const Config *c, const char *name);              /* index or -ENOENT */
+int config_find_slot_by_bootname(const Config *c, const char *bootname); /* index or -ENOENT */

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "macro.h"
+
+int read_exact(int fd, void *buf, size_t size) {
+        uint8_t *p = buf;
+
+        while (size > 0) {
+                ssize_t n = read(fd, p, size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EPIPE;
+                p += n;
+                size -= (size_t) n;
+        }
+        return 0;
+}
+
+int write_exact(int fd, const void *buf, size_t size) {
+        const uint8_t *p = buf;
+
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EIO;
+                p += n;
+                size -= (size_t) n;
+        }
+        return 0;
+}
+
+int pwrite_exact(int fd, const void *buf, size_t size, uint64_t offset) {
+        const uint8_t *p = buf;
+
+        if (offset > (uint64_t) INT64_MAX || size > (uint64_t) INT64_MAX - offset)
+                return -EOVERFLOW;
+        while (size > 0) {
+                ssize_t n = pwrite(fd, p, size, (off_t) offset);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EIO;
+                p += n;
+                size -= (size_t) n;
+                offset += (uint64_t) n;
+        }
+        return 0;
+}
+
+int fsync_directory_of(const char *path) {
+        _cleanup_free_ char *copy = strdup(path);
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!copy)
+                return -ENOMEM;
+        fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return RET_NERRNO(fsync(fd));
+}
+
+int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
+                tmp = NULL;
+                return -ENOMEM;
+        }
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+
+        r = write_exact(fd, data, size);
+        if (r >= 0)
+                r = RET_NERRNO(fchmod(fd, mode));
+        if (r >= 0)
+                r = RET_NERRNO(fsync(fd));
+        if (r >= 0) {
+                r = RET_NERRNO(close(fd));
+                fd = -EBADF;
+        }
+        if (r >= 0)
+                r = RET_NERRNO(rename(tmp, path));
+        if (r < 0) {
+                (void) unlink(tmp);
+                return r;
+        }
+        /* The rename is only durable once the directory entry is on disk. */
+        return fsync_directory_of(path);
+}
+
+int read_full_file(const char *path, size_t max_size, char **ret_data, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, alloc = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+
+        for (;;) {
+                ssize_t n;
+
+                if (size == alloc) {
+                        size_t nalloc = alloc ? alloc * 2 : 4096;
+                        char *p;
+
+                        if (alloc > max_size)
+                                return -EFBIG;
+                        p = realloc(buf, nalloc + 1);
+                        if (!p)
+                                return -ENOMEM;
+                        buf = p;
+                        alloc = nalloc;
+                }
+                n = read(fd, buf + size, alloc - size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                size += (size_t) n;
+                if (size > max_size)
+                        return -EFBIG;
+        }
+        if (!buf && !(buf = malloc(1)))
+                return -ENOMEM;
+        buf[size] = 0;
+        *ret_data = TAKE_PTR(buf);
+        if (ret_size)
+                *ret_size = size;
+        return 0;
+}

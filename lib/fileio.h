@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Replace 'path' atomically with 'data': write a temp file in the same directory, fsync it,
+ * rename over 'path', fsync the directory.  A power cut leaves either the old or the new file. */
+int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
+
+/* Read a whole file (at most max_size bytes, else -EFBIG).  Result is NUL-terminated. */
+int read_full_file(const char *path, size_t max_size, char **ret_data, size_t *ret_size);
+
+/* read()/write() the exact number of bytes, retrying on EINTR and short transfers.
+ * read_exact returns -EPIPE (or -ENODATA?) on early EOF: -EPIPE means "stream ended early". */
+int read_exact(int fd, void *buf, size_t size);
+int write_exact(int fd, const void *buf, size_t size);
+/* pwrite() all of buf at offset. */
+int pwrite_exact(int fd, const void *buf, size_t size, uint64_t offset);
+
+int fsync_directory_of(const char *path);

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* "123", "64K", "16M", "4G", "1T" (binary multiples) → bytes; overflow → -ERANGE. */
+int parse_size(const char *s, uint64_t *ret);
+/* Strict decimal uint64: no sign, no spaces, no trailing garbage, overflow → -ERANGE. */
+int parse_u64(const char *s, uint64_t *ret);
+int parse_boolean(const char *s); /* 1, 0 or -EINVAL */
+
+/* Lower-case hex; out must hold 2*n+1 bytes. */
+void hex_encode(const uint8_t *in, size_t n, char *out);
+/* Exactly 2*n hex digits → n bytes; anything else → -EINVAL. */
+int hex_decode(const char *in, uint8_t *out, size_t n);
+
+char *strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* True if s is printable ASCII without '/', control characters or leading '.': safe as a name. */
+bool string_is_safe_name(const char *s);
+
+/* Wall clock as seconds since the epoch; and as an RFC 3339 UTC string into buf (>= 21 bytes). */
+uint64_t now_realtime_sec(void);
+void format_timestamp(uint64_t sec, char *buf, size_t size);

@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Installs the Debian 12 (bookworm) packages Update1 needs, only if some are missing.
+#   tests/lib/install-deps.sh [check|demo|bench|build]   (default: check)
+# Silent when everything is present.  As root with apt-get: installs what is missing
+# (non-interactive, no stdin needed, fine under CI=true).  Otherwise prints the exact command
+# to run and exits 1.
+set -euo pipefail
+
+what=${1:-check}
+
+# Building: compiler, pkg-config and the -dev packages the Makefile asks pkg-config for.
+BUILD_PKGS=(build-essential pkg-config libsystemd-dev libssl-dev libjson-c-dev
+            libcurl4-openssl-dev libblkid-dev libzstd-dev libubootenv-dev)
+# Running the sandbox (demo): private bus, U-Boot env tools (fw_printenv/fw_setenv for the
+# boot simulator, mkenvimage for the initial env), openssl for the throw-away PKI,
+# mkfs.ext4 -d for the image.  On bookworm dbus-daemon and dbus-bin are split out of "dbus";
+# installing only them avoids the "dbus" package's system-bus service scripts.
+RUN_PKGS=(dbus-daemon dbus-bin libubootenv-tool u-boot-tools openssl e2fsprogs util-linux
+          coreutils)
+# Tests additionally: busctl (shipped only in the "systemd" package on bookworm; installing it
+# in a container is fine, nothing is started because systemd is not PID 1), nginx-light for
+# http:// installs, curl to probe it, fdisk (sfdisk) and mount (losetup) for the loop-device /
+# PARTLABEL tests, passwd (useradd) and python3 for the JSON/XML checks.
+CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3)
+
+case $what in
+build) pkgs=("${BUILD_PKGS[@]}") ;;
+demo)  pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}") ;;
+check) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${CHECK_PKGS[@]}") ;;
+bench) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${CHECK_PKGS[@]}") ;;
+-h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+*) echo "usage: $0 [check|demo|bench|build]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+        # "ii " = wanted install, installed OK.  Anything else (absent, half-configured) counts.
+        st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+        [ "${st:0:2}" = ii ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "Missing Debian packages: ${missing[*]}" >&2
+        echo "Install them with:" >&2
+        echo "  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive $cmd" >&2
+        exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: installing ${missing[*]}" >&2
+apt_opts=(-y -q --no-install-recommends -o Dpkg::Options::=--force-confdef
+          -o Dpkg::Options::=--force-confold)
+# apt-get update only when needed: no package lists at all, or the install fails because the
+# lists are stale (a mirror dropped an old version).
+if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+        apt-get update -q </dev/null >&2
+fi
+if ! apt-get install "${apt_opts[@]}" "${missing[@]}" </dev/null >&2; then
+        apt-get update -q </dev/null >&2
+        apt-get install "${apt_opts[@]}" "${missing[@]}" </dev/null >&2
+fi

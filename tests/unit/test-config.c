@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* lib/config.c: a good file and every class of error, each with its line number, logged once. */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fileio.h"
+#include "unit.h"
+#include "util.h"
+
+static char tmpdir[PATH_MAX];
+static char conf_path[PATH_MAX + 32];
+static char log_text[8192];
+static char top[PATH_MAX];
+
+static void write_bytes(const char *path, const char *data, size_t size) {
+        FILE *f = fopen(path, "we");
+        if (!f || fwrite(data, 1, size, f) != size) {
+                perror(path);
+                exit(2);
+        }
+        fclose(f);
+}
+
+/* config_load() of these bytes, with stderr captured into log_text. */
+static int load_bytes(const char *data, size_t size, Config **ret) {
+        char log_path[PATH_MAX + 32];
+        int saved, fd, r;
+        ssize_t n;
+
+        write_bytes(conf_path, data, size);
+        snprintf(log_path, sizeof(log_path), "%s/stderr.log", tmpdir);
+        fflush(stderr);
+        saved = dup(STDERR_FILENO);
+        fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+
+        r = config_load(conf_path, ret);
+
+        fflush(stderr);
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        fd = open(log_path, O_RDONLY | O_CLOEXEC);
+        n = read(fd, log_text, sizeof(log_text) - 1);
+        close(fd);
+        log_text[n > 0 ? n : 0] = '\0';
+        return r;
+}
+
+static int load_text(const char *text, Config **ret) {
+        return load_bytes(text, strlen(text), ret);
+}
+
+static unsigned count_lines(const char *s) {
+        unsigned n = 0;
+        for (; *s; s++)
+                n += *s == '\n';
+        return n;
+}
+
+/* The error must be one line "PATH:LINE: ..." containing 'what'. */
+static void expect_error(const char *text, unsigned line, const char *what) {
+        _cleanup_(config_freep) Config *c = NULL;
+        char prefix[PATH_MAX + 64];
+        int r;
+
+        r = load_text(text, &c);
+        CHECK(r < 0);
+        CHECK(c == NULL);
+        if (line > 0)
+                snprintf(prefix, sizeof(prefix), "%s:%u: ", conf_path, line);
+        else
+                snprintf(prefix, sizeof(prefix), "%s: ", conf_path);
+        if (strncmp(log_text, prefix, strlen(prefix)) != 0 || !strstr(log_text, what) || count_lines(log_text) != 1) {
+                printf("  expected one line starting with '%s' containing '%s', got: %s\n", prefix, what, log_text);
+                unit_case_failures++;
+        }
+}
+
+#define BASE                          \
+        "[system]\n"                  \
+        "compatible=test-board\n"     \
+        "bootloader=uboot\n"          \
+        "[keyring]\n"                 \
+        "path=keyring.pem\n"          \
+        "[slot.rootfs.0]\n"           \
+        "device=/dev/a\n"             \
+        "type=ext4\n"                 \
+        "bootname=A\n"                \
+        "[slot.rootfs.1]\n"           \
+        "device=/dev/b\n"             \
+        "type=ext4\n"                 \
+        "bootname=B\n" /* line 13 */
+
+TEST(good_full) {
+        _cleanup_(config_freep) Config *c = NULL;
+        char want[PATH_MAX + 64];
+
+        CHECK_EQ(load_text("# comment\n"
+                           "; another\n"
+                           "[system]\n"
+                           "compatible = board-x \n"
+                           "bootloader=uboot\n"
+                           "data-directory=data\n"
+                           "max-bundle-size=512M\n"
+                           "boot-slot-override=B\n"
+                           "\n"
+                           "[keyring]\n"
+                           "path=/etc/k.pem\n"
+                           "directory=keys.d\n"
+                           "allow-bundle-intermediates=yes\n"
+                           "[uboot]\n"
+                           "fw-env-config=/etc/fw.cfg\n"
+                           "boot-attempts=5\n"
+                           "trial-attempts=2\n"
+                           "[ slot.rootfs.0 ]\n"
+                           "device=PARTLABEL=root-a\n"
+                           "type=ext4\n"
+                           "bootname=A\n"
+                           "[slot.appfs.0]\n"
+                           "device=appfs-a.img\n"
+                           "type=squashfs\n"
+                           "parent=rootfs.0\n"
+                           "readonly=false\n"
+                           "[slot.rootfs.1]\n"
+                           "device=/dev/mmcblk0p3\n"
+                           "type=raw\n"
+                           "bootname=B\n"
+                           "[slot.appfs.1]\n"
+                           "device=/dev/mmcblk0p6\n"
+                           "type=erofs\n"
+                           "parent=rootfs.1\n"
+                           "readonly=1\n",
+                           &c),
+                 0);
+        CHECK_STREQ(log_text, "");
+        if (!c)
+                return;
+        CHECK_STREQ(c->compatible, "board-x");
+        CHECK_STREQ(c->bootloader, "uboot");
+        snprintf(want, sizeof(want), "%s/data", tmpdir);
+        CHECK_STREQ(c->data_directory, want);
+        CHECK(c->max_bundle_size == (UINT64_C(512) << 20));
+        CHECK_STREQ(c->boot_slot_override, "B");
+        CHECK_STREQ(c->keyring_path, "/etc/k.pem");
+        snprintf(want, sizeof(want), "%s/keys.d", tmpdir);
+        CHECK_STREQ(c->keyring_directory, want);
+        CHECK(c->allow_bundle_intermediates);
+        CHECK_STREQ(c->fw_env_config, "/etc/fw.cfg");
+        CHECK_EQ(c->boot_attempts, 5);
+        CHECK_EQ(c->trial_attempts, 2);
+        CHECK_EQ(c->n_slots, 4);
+        if (c->n_slots != 4)
+                return;
+        /* File order is kept. */
+        CHECK_STREQ(c->slots[0].name, "rootfs.0");
+        CHECK_STREQ(c->slots[0].class, "rootfs");
+        CHECK_EQ(c->slots[0].index, 0);
+        CHECK_STREQ(c->slots[0].device, "PARTLABEL=root-a");
+        CHECK_EQ(c->slots[0].type, SLOT_TYPE_EXT4);
+        CHECK_STREQ(c->slots[0].bootname, "A");
+        CHECK_EQ(c->slots[0].parent, -1);
+        CHECK_EQ(c->slots[0].line, 18);
+        CHECK_STREQ(c->slots[1].name, "appfs.0");
+        snprintf(want, sizeof(want), "%s/appfs-a.img", tmpdir);
+        CHECK_STREQ(c->slots[1].device, want);
+        CHECK(c->slots[1].bootname == NULL);
+        CHECK_STREQ(c->slots[1].parent_name, "rootfs.0");
+        CHECK_EQ(c->slots[1].parent, 0);
+        CHECK(!c->slots[1].readonly);
+        CHECK_EQ(c->slots[2].type, SLOT_TYPE_RAW);
+        CHECK_EQ(c->slots[3].parent, 2);
+        CHECK(c->slots[3].readonly);
+        CHECK_EQ(c->slots[3].type, SLOT_TYPE_EROFS);
+
+        CHECK_EQ(config_find_slot(c, "appfs.1"), 3);
+        CHECK_EQ(config_find_slot(c, "appfs.7"), -ENOENT);
+        CHECK_EQ(config_find_slot_by_bootname(c, "B"), 2);
+        CHECK_EQ(config_find_slot_by_bootname(c, "C"), -ENOENT);
+}
+
+TEST(defaults) {
+        _cleanup_(config_freep) Config *c = NULL;
+
+        CHECK_EQ(load_text(BASE, &c), 0);
+        if (!c)
+                return;
+        CHECK_STREQ(c->data_directory, CONFIG_DEFAULT_DATA_DIRECTORY);
+        CHECK_STREQ(c->fw_env_config, CONFIG_DEFAULT_FW_ENV_CONFIG);
+        CHECK(c->max_bundle_size == CONFIG_DEFAULT_MAX_BUNDLE_SIZE);
+        CHECK_EQ(c->boot_attempts, 3);
+        CHECK_EQ(c->trial_attempts, 1);
+        CHECK(c->boot_slot_override == NULL);
+        CHECK(c->keyring_directory == NULL);
+        CHECK(!c->allow_bundle_intermediates);
+        CHECK(c->custom_backend == NULL);
+}
+
+TEST(custom_backend) {
+        _cleanup_(config_freep) Config *c = NULL;
+
+        CHECK_EQ(load_text("[system]\ncompatible=x\nbootloader=custom\n[custom]\npath=/usr/bin/board-boot\n"
+                           "[keyring]\ndirectory=/k\n[slot.rootfs.0]\ndevice=/d\ntype=raw\nbootname=A\n",
+                           &c),
+                 0);
+        if (c)
+                CHECK_STREQ(c->custom_backend, "/usr/bin/board-boot");
+        expect_error("[system]\ncompatible=x\nbootloader=custom\n[keyring]\npath=/k\n"
+                     "[slot.rootfs.0]\ndevice=/d\ntype=raw\nbootname=A\n",
+                     3, "[custom] path=");
+}
+
+/* The shipped example must stay loadable. */
+TEST(shipped_example) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *text = NULL;
+        char path[2 * PATH_MAX];
+
+        snprintf(path, sizeof(path), "%s/packaging/config/system.conf.example", top);
+        if (read_full_file(path, 1 << 20, &text, NULL) < 0) {
+                printf("  cannot read %s (set UPDATE1_TOP)\n", path);
+                unit_case_failures++;
+                return;
+        }
+        CHECK_EQ(load_text(text, &c), 0);
+        CHECK_STREQ(log_text, "");
+        if (!c)
+                return;
+        CHECK_EQ(c->n_slots, 4);
+        CHECK_EQ(config_find_slot_by_bootname(c, "B"), 1);
+        CHECK_EQ(c->slots[3].parent, 1);
+}
+
+TEST(syntax_errors) {
+        expect_error("compatible=x\n[system]\n", 1, "outside of any section");
+        expect_error(BASE "this is not ini\n", 14, "malformed line");
+        expect_error(BASE "[oops\n", 14, "malformed line");
+        expect_error(BASE "=value\n", 14, "malformed line");
+        /* NUL bytes would hide the rest of the file from the parser. */
+        {
+                _cleanup_(config_freep) Config *c = NULL;
+                static const char buf[] = BASE "x\0y=1\n";
+
+                CHECK(load_bytes(buf, sizeof(buf) - 1, &c) < 0);
+                CHECK(strstr(log_text, "NUL byte") != NULL);
+        }
+}
+
+TEST(section_errors) {
+        expect_error(BASE "[foo]\n", 14, "unknown section [foo]");
+        expect_error(BASE "[system]\n", 14, "duplicate section [system] (first at line 1)");
+        expect_error(BASE "[slot.rootfs.1]\ndevice=/dev/c\n", 14, "duplicate section [slot.rootfs.1]");
+        expect_error(BASE "[slot.RootFS.2]\n", 14, "invalid slot class 'RootFS'");
+        expect_error(BASE "[slot._x.2]\n", 14, "invalid slot class '_x'");
+        expect_error(BASE "[slot.rootfs.x]\n", 14, "invalid slot index 'x'");
+        expect_error(BASE "[slot.rootfs.01]\n", 14, "invalid slot index '01'");
+        expect_error(BASE "[slot.rootfs.-1]\n", 14, "invalid slot index '-1'");
+        expect_error(BASE "[slot.rootfs]\n", 14, "must be named [slot.<class>.<index>]");
+        /* Errors come in file order: a bad key before a bad section header is reported first. */
+        expect_error(BASE "color=blue\n[foo]\n", 14, "unknown key 'color'");
+        expect_error(BASE "[foo]\ncolor=blue\n", 14, "unknown section [foo]");
+}
+
+TEST(key_errors) {
+        expect_error(BASE "color=blue\n", 14, "unknown key 'color' in section [slot.rootfs.1]");
+        expect_error(BASE "type=raw\n", 14, "duplicate key 'type' in section [slot.rootfs.1] (first at line 12)");
+        expect_error(BASE "[slot.rootfs.2]\ndevice=\n", 15, "empty value for 'device'");
+        expect_error(BASE "[slot.rootfs.2]\ndevice=/dev/c\ntype=btrfs\n", 16, "unknown slot type 'btrfs'");
+        expect_error(BASE "readonly=maybe\n", 14, "invalid boolean 'maybe'");
+        expect_error(BASE "[keyring]\n", 14, "duplicate section [keyring]");
+        expect_error(BASE "[uboot]\nboot-attempts=0\n", 15, "boot-attempts=0: must be a number from 1 to 9");
+        expect_error(BASE "[uboot]\nboot-attempts=10\n", 15, "boot-attempts=10");
+        expect_error(BASE "[uboot]\ntrial-attempts=x\n", 15, "trial-attempts=x");
+        expect_error(BASE "[uboot]\nfoo=1\n", 15, "unknown key 'foo' in section [uboot]");
+        expect_error("[system]\ncompatible=x\nbootloader=grub\n", 3, "unknown bootloader 'grub'");
+        expect_error("[system]\ncompatible=x\nmax-bundle-size=lots\n", 3, "invalid max-bundle-size 'lots'");
+        expect_error("[system]\ncompatible=x\nmax-bundle-size=0\n", 3, "invalid max-bundle-size '0'");
+        expect_error("[keyring]\nallow-bundle-intermediates=2\n", 2, "allow-bundle-intermediates");
+}
+
+TEST(missing_required) {
+        expect_error("[keyring]\npath=/k\n", 0, "[system] compatible= is required");
+        expect_error("[system]\nbootloader=uboot\n[keyring]\npath=/k\n", 1, "[system] compatible= is required");
+        expect_error("[system]\ncompatible=x\n[keyring]\npath=/k\n", 1, "[system] bootloader= is required");
+        expect_error("[system]\ncompatible=x\nbootloader=uboot\n[keyring]\nallow-bundle-intermediates=1\n"
+                     "[slot.rootfs.0]\ndevice=/d\ntype=raw\nbootname=A\n",
+                     4, "[keyring] needs path=");
+        expect_error("[system]\ncompatible=x\nbootloader=uboot\n[slot.rootfs.0]\ndevice=/d\ntype=raw\nbootname=A\n", 0,
+                     "[keyring] needs path=");
+        expect_error("[system]\ncompatible=x\nbootloader=uboot\n[keyring]\npath=/k\n", 0, "no [slot.<class>.<index>]");
+        expect_error(BASE "[slot.rootfs.2]\n", 14, "[slot.rootfs.2] device= is required");
+        expect_error(BASE "[slot.rootfs.2]\ndevice=/dev/c\n", 14, "[slot.rootfs.2] type= is required");
+        expect_error(BASE "[slot.rootfs.2]\ndevice=/dev/c\ntype=raw\n", 14, "bootname= is required");
+}
+
+TEST(slot_relations) {
+        /* child with a bootname: reported at the bootname= line */
+        expect_error(BASE "[slot.appfs.0]\ndevice=/dev/c\ntype=raw\nparent=rootfs.0\nbootname=C\n", 18,
+                     "must not have bootname=");
+        expect_error(BASE "[slot.appfs.0]\ndevice=/dev/c\ntype=raw\nparent=rootfs.7\n", 17, "parent=rootfs.7: no such slot");
+        expect_error(BASE "[slot.appfs.0]\ndevice=/dev/c\ntype=raw\nparent=appfs.0\n", 17, "cannot be its own parent");
+        /* a chain: data.0 → appfs.0 → rootfs.0, reported at data.0's parent= line */
+        expect_error(BASE "[slot.data.0]\ndevice=/dev/d\ntype=raw\nparent=appfs.0\n"
+                          "[slot.appfs.0]\ndevice=/dev/c\ntype=raw\nparent=rootfs.0\n",
+                     17, "only one level is supported");
+        expect_error(BASE "[slot.rootfs.2]\ndevice=/dev/c\ntype=raw\nbootname=A\n", 17,
+                     "bootname=A is already used by slot rootfs.0");
+        expect_error(BASE "[slot.rootfs.2]\ndevice=/dev/b\ntype=raw\nbootname=C\n", 15,
+                     "device=/dev/b is already used by slot rootfs.1");
+        expect_error(BASE "[slot.rootfs.2]\ndevice=/dev/c\ntype=raw\nbootname=C-1\n", 17, "invalid bootname 'C-1'");
+        expect_error(BASE "[slot.rootfs.2]\ndevice=/dev/c\ntype=raw\nbootname=C D\n", 17, "invalid bootname 'C D'");
+}
+
+TEST(override) {
+        _cleanup_(config_freep) Config *c = NULL;
+
+        expect_error("[system]\ncompatible=x\nbootloader=uboot\nboot-slot-override=Z\n[keyring]\npath=/k\n"
+                     "[slot.rootfs.0]\ndevice=/d\ntype=raw\nbootname=A\n",
+                     4, "boot-slot-override=Z names no slot");
+        /* A slot name works too; empty means none. */
+        CHECK_EQ(load_text("[system]\ncompatible=x\nbootloader=uboot\nboot-slot-override=rootfs.0\n[keyring]\npath=/k\n"
+                           "[slot.rootfs.0]\ndevice=/d\ntype=raw\nbootname=A\n",
+                           &c),
+                 0);
+        c = config_free(c);
+        CHECK_EQ(load_text("[system]\ncompatible=x\nbootloader=uboot\nboot-slot-override=\n[keyring]\npath=/k\n"
+                           "[slot.rootfs.0]\ndevice=/d\ntype=raw\nbootname=A\n",
+                           &c),
+                 0);
+        if (c)
+                CHECK(c->boot_slot_override == NULL);
+}
+
+TEST(missing_file) {
+        _cleanup_(config_freep) Config *c = NULL;
+        char path[PATH_MAX + 32];
+        int saved, fd;
+
+        snprintf(path, sizeof(path), "%s/nonexistent.conf", tmpdir);
+        fflush(stderr);
+        saved = dup(STDERR_FILENO);
+        fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+        CHECK_EQ(config_load(path, &c), -ENOENT);
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        CHECK(c == NULL);
+}
+
+/* The source tree: $UPDATE1_TOP, else two levels above build/tests/test-config. */
+static void find_top(void) {
+        const char *env = getenv("UPDATE1_TOP");
+        char exe[PATH_MAX];
+        ssize_t n;
+
+        if (env) {
+                snprintf(top, sizeof(top), "%s", env);
+                return;
+        }
+        n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n <= 0) {
+                snprintf(top, sizeof(top), ".");
+                return;
+        }
+        exe[n] = '\0';
+        for (int i = 0; i < 3; i++) {
+                char *slash = strrchr(exe, '/');
+                if (slash)
+                        *slash = '\0';
+        }
+        snprintf(top, sizeof(top), "%s", exe);
+}
+
+static void cleanup(void) {
+        char cmd[PATH_MAX + 16];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+        (void) system(cmd);
+}
+
+UNIT_MAIN_BEGIN("test-config")
+        find_top();
+        snprintf(tmpdir, sizeof(tmpdir), "/tmp/update1-test-config.XXXXXX");
+        if (!mkdtemp(tmpdir)) {
+                perror("mkdtemp");
+                return 2;
+        }
+        atexit(cleanup);
+        snprintf(conf_path, sizeof(conf_path), "%s/system.conf", tmpdir);
+
+        RUN(good_full);
+        RUN(defaults);
+        RUN(custom_backend);
+        RUN(shipped_example);
+        RUN(syntax_errors);
+        RUN(section_errors);
+        RUN(key_errors);
+        RUN(missing_required);
+        RUN(slot_relations);
+        RUN(override);
+        RUN(missing_file);
+UNIT_MAIN_END
