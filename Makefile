@@ -33,6 +33,8 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wfor
            -DSYSCONFDIR='"$(SYSCONFDIR)"' \
            -Ilib -Idaemon $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread
+# Do not map libraries whose symbols a binary never uses (libcurl is dlopen()ed by updated).
+LDFLAGS += -Wl,--as-needed
 
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -41,15 +43,20 @@ endif
 
 LIB_SRC     := $(sort $(wildcard lib/*.c))
 DAEMON_SRC  := $(sort $(filter-out daemon/updated.c,$(wildcard daemon/*.c)))
-CLIENT_SRC  := $(sort $(wildcard client/*.c))
+# client/bus-client.c is shared by every client; each program owns client/<program>*.c.
+CLIENT_COMMON_SRC := client/bus-client.c
+UPDATECTL_SRC := $(sort $(wildcard client/updatectl*.c))
+HEALTH_SRC  := $(sort $(wildcard client/update-health*.c))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test-*.c))
 
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
-CLIENT_OBJ  := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
+CLIENT_COMMON_OBJ := $(CLIENT_COMMON_SRC:%.c=$(BUILD)/%.o)
+UPDATECTL_OBJ := $(UPDATECTL_SRC:%.c=$(BUILD)/%.o)
+HEALTH_OBJ  := $(HEALTH_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-BINS := $(BUILD)/updated $(BUILD)/updatectl
+BINS := $(BUILD)/updated $(BUILD)/updatectl $(if $(HEALTH_SRC),$(BUILD)/update-health)
 
 .PHONY: all check check-deps check-unit check-integration demo bench install clean
 all: $(BUILD)/.deps-ok $(BINS)
@@ -76,10 +83,13 @@ $(BUILD)/libupdated.a: $(DAEMON_OBJ)
 $(BUILD)/updated: $(BUILD)/daemon/updated.o $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/updatectl: $(CLIENT_OBJ) $(BUILD)/libupdate1.a
+$(BUILD)/updatectl: $(UPDATECTL_OBJ) $(CLIENT_COMMON_OBJ) $(BUILD)/libupdate1.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
+$(BUILD)/update-health: $(HEALTH_OBJ) $(CLIENT_COMMON_OBJ) $(BUILD)/libupdate1.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(LDFLAGS) $(LDLIBS)
 
@@ -114,4 +124,4 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f -not -path '$(BUILD)/demo/*' -not -path '$(BUILD)/test*' 2>/dev/null)

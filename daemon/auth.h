@@ -18,5 +18,6 @@ typedef enum AuthAction {
 /* Checks the sender of 'm' for 'action' using its EUID as the bus daemon vouches for it (no /proc
  * lookups) and the user database for group membership.  Returns 0 if allowed; else sets 'error'
  * to org.example.Update1.Error.AccessDenied naming the method and uid, and returns -EACCES.
- * Any lookup failure denies.  ret_uid (may be NULL) receives the caller's EUID when known. */
+ * Any lookup failure denies.  ret_uid (may be NULL) receives the caller's EUID; it is left
+ * alone for AUTH_ACTION_READ, which is allowed without looking at the caller. */
 int authorize(sd_bus_message *m, AuthAction action, uid_t *ret_uid, sd_bus_error *error);

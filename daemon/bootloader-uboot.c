@@ -7,21 +7,25 @@
  * Each call reads the environment afresh (the boot script and fw_setenv change it behind our
  * back) and every mutation is exactly one libuboot_env_store(): libubootenv writes the
  * inactive redundant copy and flips the flag, so a power cut leaves the old or the new env. */
-#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <libuboot.h> /* needs size_t first */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "bootloader.h"
+#include "fileio.h"
 #include "util.h"
 
 #define TRIAL_VAR "UPDATE1_TRIAL"
 #define ORDER_VAR "BOOT_ORDER"
-#define MAX_BOOTNAME 64
-#define MAX_ORDER 32
+#define ORDER_SEPARATORS " \t\r\n"
 #define MAX_LEFT 255
+#define MAX_ENV_DEVICES 4
+#define MAX_FW_ENV_CONFIG (64 * 1024)
 
 typedef struct UbootData {
         char *fw_env_config;
@@ -29,179 +33,143 @@ typedef struct UbootData {
         unsigned trial_attempts;
 } UbootData;
 
-typedef struct Env {
-        struct uboot_ctx *ctx;
-        bool opened;
-} Env;
+/* --- the libubootenv session (shared with bootloader-uboot-bootcount.c) ------------------ */
 
-static void env_done(Env *e) {
+void uboot_env_close(UbootEnv *e) {
         if (!e->ctx)
                 return;
         if (e->opened)
                 libuboot_close(e->ctx);
         libuboot_exit(e->ctx);
         e->ctx = NULL;
+        e->opened = false;
 }
 
-/* Bootnames become parts of variable names and of hush ${} expansions. */
-static int check_bootname(const char *name, UError *err) {
-        size_t n = name ? strlen(name) : 0;
-
-        if (n == 0 || n > MAX_BOOTNAME)
-                goto bad;
-        for (size_t i = 0; i < n; i++)
-                if (!isalnum((unsigned char) name[i]) && name[i] != '_')
-                        goto bad;
-        return 0;
-bad:
-        return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL,
-                          "Bootname '%s' cannot be used in U-Boot variable names (letters, digits, '_')",
-                          name ?: "");
-}
-
-static int env_open(UbootData *d, Env *e, UError *err) {
+int uboot_env_open(const char *fw_env_config, UbootEnv *ret, UError *err) {
+        UbootEnv e = { .config = fw_env_config };
         int r;
 
-        *e = (Env) {};
-        if (access(d->fw_env_config, R_OK) < 0)
-                return uerror_set(err, ERROR_IO, -errno, "Cannot read U-Boot environment configuration %s: %s",
-                                  d->fw_env_config, strerror(errno));
-        r = libuboot_initialize(&e->ctx, NULL);
-        if (r < 0) {
-                e->ctx = NULL;
-                return uerror_set(err, ERROR_IO, r, "Cannot initialize libubootenv (error %d)", r);
+        *ret = (UbootEnv) { .config = fw_env_config };
+        if (access(fw_env_config, R_OK) < 0) {
+                r = -errno;
+                return uerror_set(err, ERROR_IO, r, "Cannot read U-Boot environment configuration %s: %s",
+                                  fw_env_config, strerror(-r));
         }
-        r = libuboot_read_config(e->ctx, d->fw_env_config);
+        r = libuboot_initialize(&e.ctx, NULL);
+        if (r < 0)
+                return uerror_set(err, ERROR_IO, r, "Cannot initialize libubootenv (error %d)", r);
+        r = libuboot_read_config(e.ctx, fw_env_config);
         if (r < 0) {
-                env_done(e);
+                uboot_env_close(&e);
                 return uerror_set(err, ERROR_IO, -EINVAL,
                                   "Invalid U-Boot environment configuration %s (libubootenv error %d): check the device paths, offsets and sizes",
-                                  d->fw_env_config, r);
+                                  fw_env_config, r);
         }
-        r = libuboot_open(e->ctx);
-        e->opened = true;
+        r = libuboot_open(e.ctx);
+        e.opened = true;
         if (r < 0) {
-                env_done(e);
+                uboot_env_close(&e);
                 /* Never carry on with an empty env: storing it would wipe the board's variables,
                  * and reading it would make every slot look bad. */
                 if (r == -ENODATA)
                         return uerror_set(err, ERROR_IO, -EIO,
-                                          "U-Boot environment unreadable (both copies invalid): %s", d->fw_env_config);
-                return uerror_set(err, ERROR_IO, r, "Cannot read the U-Boot environment (%s): %s", d->fw_env_config,
+                                          "U-Boot environment unreadable (both copies invalid): %s; refusing to change or report the boot state",
+                                          fw_env_config);
+                return uerror_set(err, ERROR_IO, r, "Cannot read the U-Boot environment (%s): %s", fw_env_config,
                                   strerror(-r));
         }
+        *ret = e;
         return 0;
 }
 
-static int env_store(UbootData *d, Env *e, UError *err) {
-        int r = libuboot_env_store(e->ctx);
-        if (r < 0)
-                return uerror_set(err, ERROR_IO, r < -1 ? r : -EIO, "Cannot write the U-Boot environment (%s): %s",
-                                  d->fw_env_config, strerror(r < -1 ? -r : EIO));
-        return 0;
+char *uboot_env_get(UbootEnv *e, const char *name) {
+        char *v = libuboot_get_env(e->ctx, name);
+
+        if (v && !*v)
+                v = mfree(v);
+        return v;
 }
 
-static int env_set(Env *e, const char *name, const char *value, UError *err) {
+int uboot_env_set(UbootEnv *e, const char *name, const char *value, UError *err) {
         int r = libuboot_set_env(e->ctx, name, value);
         if (r < 0)
                 return uerror_set(err, ERROR_IO, r < -1 ? r : -EINVAL, "Cannot set U-Boot variable %s", name);
         return 0;
 }
 
-/* --- BOOT_ORDER as a list --------------------------------------------------------------- */
+/* The device paths of fw_env.config ("path offset size [sector-size [sectors]]" lines), opened
+ * read-only before the store so that a write-back error after it is reported to our fsync()
+ * (errors are sampled per open file).  Best effort: what cannot be opened is skipped. */
+static unsigned open_env_devices(const char *config, int fds[static MAX_ENV_DEVICES]) {
+        _cleanup_free_ char *text = NULL;
+        unsigned n = 0;
+        size_t size;
 
-typedef struct Order {
-        char *item[MAX_ORDER];
+        if (read_full_file(config, MAX_FW_ENV_CONFIG, &text, &size) < 0)
+                return 0;
+        for (char *line = text, *next; line && *line && n < MAX_ENV_DEVICES; line = next) {
+                char *end;
+
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                line += strspn(line, " \t");
+                if (*line != '/')
+                        continue;
+                end = line + strcspn(line, " \t\r");
+                *end = '\0';
+                fds[n] = open(line, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fds[n] >= 0)
+                        n++;
+        }
+        return n;
+}
+
+int uboot_env_store(UbootEnv *e, UError *err) {
+        int fds[MAX_ENV_DEVICES], r, flush_error = 0;
         unsigned n;
-} Order;
 
-static void order_done(Order *o) {
-        for (unsigned i = 0; i < o->n; i++)
-                free(o->item[i]);
-        o->n = 0;
+        n = open_env_devices(e->config, fds);
+        r = libuboot_env_store(e->ctx);
+        for (unsigned i = 0; i < n; i++) {
+                /* libubootenv 0.3.2 calls fsync() but ignores its result.  Devices that cannot be
+                 * fsync()ed at all (MTD character devices) say EINVAL: nothing to report there. */
+                if (r >= 0 && flush_error == 0 && fsync(fds[i]) < 0 && errno != EINVAL && errno != EROFS &&
+                    errno != EOPNOTSUPP)
+                        flush_error = -errno;
+                close(fds[i]);
+        }
+        if (r < 0)
+                return uerror_set(err, ERROR_IO, r < -1 ? r : -EIO,
+                                  "Cannot write the U-Boot environment (%s): %s; the previous copy is still in use",
+                                  e->config, strerror(r < -1 ? -r : EIO));
+        if (flush_error < 0)
+                return uerror_set(err, ERROR_IO, flush_error,
+                                  "Cannot flush the U-Boot environment (%s) to storage: %s; the previous copy is intact, the change may be lost on power loss",
+                                  e->config, strerror(-flush_error));
+        return 0;
+}
+
+/* --- BOOT_ORDER ----------------------------------------------------------------------------- */
+
+static int check_bootname(const char *name, UError *err) {
+        return bootloader_check_bootname(name, "U-Boot variable names", err);
 }
 
 /* Whitespace separated, any amount of it, like hush's for loop splits it. */
-static int order_read(Env *e, Order *o, UError *err) {
-        _cleanup_free_ char *v = libuboot_get_env(e->ctx, ORDER_VAR);
-        char *p = v;
-
-        *o = (Order) {};
-        while (p && *p) {
-                size_t n;
-
-                p += strspn(p, " \t\r\n");
-                n = strcspn(p, " \t\r\n");
-                if (n == 0)
-                        break;
-                if (o->n >= MAX_ORDER) {
-                        order_done(o);
-                        return uerror_set(err, ERROR_FAILED, -E2BIG, "U-Boot variable %s has more than %d entries",
-                                          ORDER_VAR, MAX_ORDER);
-                }
-                o->item[o->n] = strndup(p, n);
-                if (!o->item[o->n]) {
-                        order_done(o);
-                        return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
-                }
-                o->n++;
-                p += n;
-        }
-        return 0;
+static int order_read(UbootEnv *e, BootList *o, UError *err) {
+        _cleanup_free_ char *v = uboot_env_get(e, ORDER_VAR);
+        return bootlist_split(o, v, ORDER_SEPARATORS, "U-Boot variable " ORDER_VAR, err);
 }
 
-static int order_find(const Order *o, const char *name) {
-        for (unsigned i = 0; i < o->n; i++)
-                if (streq(o->item[i], name))
-                        return (int) i;
-        return -1;
-}
+static int order_write(UbootEnv *e, const BootList *o, UError *err) {
+        _cleanup_free_ char *v = NULL;
+        int r;
 
-static void order_remove(Order *o, const char *name) {
-        int i;
-
-        while ((i = order_find(o, name)) >= 0) {
-                free(o->item[i]);
-                memmove(&o->item[i], &o->item[i + 1], (o->n - i - 1) * sizeof(char *));
-                o->n--;
-        }
-}
-
-/* position 0 = front, -1 = back */
-static int order_insert(Order *o, const char *name, int position, UError *err) {
-        char *copy;
-
-        order_remove(o, name);
-        if (o->n >= MAX_ORDER)
-                return uerror_set(err, ERROR_FAILED, -E2BIG, "U-Boot variable %s has more than %d entries", ORDER_VAR,
-                                  MAX_ORDER);
-        copy = strdup(name);
-        if (!copy)
-                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
-        if (position == 0) {
-                memmove(&o->item[1], &o->item[0], o->n * sizeof(char *));
-                o->item[0] = copy;
-        } else
-                o->item[o->n] = copy;
-        o->n++;
-        return 0;
-}
-
-static int order_write(Env *e, const Order *o, UError *err) {
-        char buf[MAX_ORDER * (MAX_BOOTNAME + 1) + 1] = "";
-        size_t len = 0;
-
-        for (unsigned i = 0; i < o->n; i++) {
-                size_t n = strlen(o->item[i]);
-                if (len + n + 2 > sizeof(buf))
-                        return uerror_set(err, ERROR_FAILED, -E2BIG, "U-Boot variable %s would be too long", ORDER_VAR);
-                if (i > 0)
-                        buf[len++] = ' ';
-                memcpy(buf + len, o->item[i], n);
-                len += n;
-                buf[len] = '\0';
-        }
-        return env_set(e, ORDER_VAR, buf, err);
+        r = bootlist_join(o, ' ', &v, err);
+        if (r < 0)
+                return r;
+        return uboot_env_set(e, ORDER_VAR, v, err);
 }
 
 /* --- counters and trial --------------------------------------------------------------- */
@@ -209,14 +177,14 @@ static int order_write(Env *e, const Order *o, UError *err) {
 /* Strict: the boot script only ever writes small decimals (see uboot-boot.cmd); anything else
  * means someone else wrote the variable, and guessing could boot the wrong slot.  A missing
  * counter is 0, as the script's test -gt 0 sees it. */
-static int left_get(Env *e, const char *name, unsigned *ret, UError *err) {
-        char var[MAX_BOOTNAME + 16];
+static int left_get(UbootEnv *e, const char *name, unsigned *ret, UError *err) {
+        char var[BOOTLOADER_MAX_BOOTNAME + 16];
         _cleanup_free_ char *v = NULL;
         uint64_t left;
 
         snprintf(var, sizeof(var), "BOOT_%s_LEFT", name);
-        v = libuboot_get_env(e->ctx, var);
-        if (!v || !*v) {
+        v = uboot_env_get(e, var);
+        if (!v) {
                 *ret = 0;
                 return 0;
         }
@@ -227,24 +195,16 @@ static int left_get(Env *e, const char *name, unsigned *ret, UError *err) {
         return 0;
 }
 
-static int left_set(Env *e, const char *name, unsigned left, UError *err) {
-        char var[MAX_BOOTNAME + 16], value[16];
+static int left_set(UbootEnv *e, const char *name, unsigned left, UError *err) {
+        char var[BOOTLOADER_MAX_BOOTNAME + 16], value[16];
 
         snprintf(var, sizeof(var), "BOOT_%s_LEFT", name);
         snprintf(value, sizeof(value), "%u", left);
-        return env_set(e, var, value, err);
+        return uboot_env_set(e, var, value, err);
 }
 
-static char *trial_get(Env *e) {
-        char *v = libuboot_get_env(e->ctx, TRIAL_VAR);
-
-        if (v && !*v)
-                v = mfree(v);
-        return v;
-}
-
-static bool trial_is(Env *e, const char *name) {
-        _cleanup_free_ char *v = trial_get(e);
+static bool trial_is(UbootEnv *e, const char *name) {
+        _cleanup_free_ char *v = uboot_env_get(e, TRIAL_VAR);
         return v && streq(v, name);
 }
 
@@ -286,12 +246,13 @@ static void uboot_close(void *data) {
 }
 
 static int uboot_get_primary(void *data, char **ret_bootname, UError *err) {
-        _cleanup_(env_done) Env e = {};
-        _cleanup_(order_done) Order o = {};
+        UbootData *d = data;
+        _cleanup_(uboot_env_close) UbootEnv e = {};
+        _cleanup_(bootlist_done) BootList o = {};
         char *pick = NULL;
         int r;
 
-        r = env_open(data, &e, err);
+        r = uboot_env_open(d->fw_env_config, &e, err);
         if (r < 0)
                 return r;
         r = order_read(&e, &o, err);
@@ -321,20 +282,20 @@ static int uboot_get_primary(void *data, char **ret_bootname, UError *err) {
 
 static int uboot_set_primary(void *data, const char *bootname, bool trial, UError *err) {
         UbootData *d = data;
-        _cleanup_(env_done) Env e = {};
-        _cleanup_(order_done) Order o = {};
+        _cleanup_(uboot_env_close) UbootEnv e = {};
+        _cleanup_(bootlist_done) BootList o = {};
         int r;
 
         r = check_bootname(bootname, err);
         if (r < 0)
                 return r;
-        r = env_open(d, &e, err);
+        r = uboot_env_open(d->fw_env_config, &e, err);
         if (r < 0)
                 return r;
         r = order_read(&e, &o, err);
         if (r < 0)
                 return r;
-        r = order_insert(&o, bootname, 0, err);
+        r = bootlist_insert(&o, bootname, true, "U-Boot variable " ORDER_VAR, err);
         if (r < 0)
                 return r;
         r = order_write(&e, &o, err);
@@ -344,24 +305,25 @@ static int uboot_set_primary(void *data, const char *bootname, bool trial, UErro
         if (r < 0)
                 return r;
         if (trial)
-                r = env_set(&e, TRIAL_VAR, bootname, err);
+                r = uboot_env_set(&e, TRIAL_VAR, bootname, err);
         else if (trial_is(&e, bootname))
-                r = env_set(&e, TRIAL_VAR, NULL, err);
+                r = uboot_env_set(&e, TRIAL_VAR, NULL, err);
         if (r < 0)
                 return r;
-        return env_store(d, &e, err);
+        return uboot_env_store(&e, err);
 }
 
 static int uboot_get_state(void *data, const char *bootname, BootStatus *ret, UError *err) {
-        _cleanup_(env_done) Env e = {};
-        _cleanup_(order_done) Order o = {};
+        UbootData *d = data;
+        _cleanup_(uboot_env_close) UbootEnv e = {};
+        _cleanup_(bootlist_done) BootList o = {};
         unsigned left;
         int r;
 
         r = check_bootname(bootname, err);
         if (r < 0)
                 return r;
-        r = env_open(data, &e, err);
+        r = uboot_env_open(d->fw_env_config, &e, err);
         if (r < 0)
                 return r;
         if (trial_is(&e, bootname)) {
@@ -371,7 +333,7 @@ static int uboot_get_state(void *data, const char *bootname, BootStatus *ret, UE
         r = order_read(&e, &o, err);
         if (r < 0)
                 return r;
-        if (order_find(&o, bootname) < 0) {
+        if (bootlist_find(&o, bootname) < 0) {
                 *ret = BOOT_STATUS_BAD;
                 return 0;
         }
@@ -384,8 +346,8 @@ static int uboot_get_state(void *data, const char *bootname, BootStatus *ret, UE
 
 static int uboot_set_state(void *data, const char *bootname, BootStatus state, UError *err) {
         UbootData *d = data;
-        _cleanup_(env_done) Env e = {};
-        _cleanup_(order_done) Order o = {};
+        _cleanup_(uboot_env_close) UbootEnv e = {};
+        _cleanup_(bootlist_done) BootList o = {};
         int r;
 
         r = check_bootname(bootname, err);
@@ -394,7 +356,7 @@ static int uboot_set_state(void *data, const char *bootname, BootStatus state, U
         if (state != BOOT_STATUS_GOOD && state != BOOT_STATUS_BAD)
                 return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL,
                                   "A slot can only be marked good or bad; use set_primary for a trial");
-        r = env_open(d, &e, err);
+        r = uboot_env_open(d->fw_env_config, &e, err);
         if (r < 0)
                 return r;
         r = order_read(&e, &o, err);
@@ -403,8 +365,8 @@ static int uboot_set_state(void *data, const char *bootname, BootStatus state, U
 
         if (state == BOOT_STATUS_GOOD) {
                 /* Keep its place if it has one; a slot that was taken out goes last. */
-                if (order_find(&o, bootname) < 0) {
-                        r = order_insert(&o, bootname, -1, err);
+                if (bootlist_find(&o, bootname) < 0) {
+                        r = bootlist_insert(&o, bootname, false, "U-Boot variable " ORDER_VAR, err);
                         if (r >= 0)
                                 r = order_write(&e, &o, err);
                         if (r < 0)
@@ -412,7 +374,7 @@ static int uboot_set_state(void *data, const char *bootname, BootStatus state, U
                 }
                 r = left_set(&e, bootname, d->boot_attempts, err);
         } else {
-                order_remove(&o, bootname);
+                bootlist_remove(&o, bootname);
                 /* With an empty BOOT_ORDER the script finds nothing, re-arms nothing and resets
                  * forever: never write that. */
                 if (o.n == 0)
@@ -424,20 +386,21 @@ static int uboot_set_state(void *data, const char *bootname, BootStatus state, U
                         r = left_set(&e, bootname, 0, err);
         }
         if (r >= 0 && trial_is(&e, bootname))
-                r = env_set(&e, TRIAL_VAR, NULL, err);
+                r = uboot_env_set(&e, TRIAL_VAR, NULL, err);
         if (r < 0)
                 return r;
-        return env_store(d, &e, err);
+        return uboot_env_store(&e, err);
 }
 
 static int uboot_get_trial(void *data, char **ret_bootname, UError *err) {
-        _cleanup_(env_done) Env e = {};
+        UbootData *d = data;
+        _cleanup_(uboot_env_close) UbootEnv e = {};
         int r;
 
-        r = env_open(data, &e, err);
+        r = uboot_env_open(d->fw_env_config, &e, err);
         if (r < 0)
                 return r;
-        *ret_bootname = trial_get(&e);
+        *ret_bootname = uboot_env_get(&e, TRIAL_VAR);
         return 0;
 }
 
@@ -446,8 +409,8 @@ const BootloaderOps bootloader_uboot_ops = {
         .open = uboot_open,
         .close = uboot_close,
         .get_primary = uboot_get_primary,
-        .set_primary = uboot_set_primary,
         .get_state = uboot_get_state,
+        .set_primary = uboot_set_primary,
         .set_state = uboot_set_state,
         .get_current = NULL, /* U-Boot only tells the kernel: update1.slot= on the command line */
         .get_trial = uboot_get_trial,

@@ -38,8 +38,58 @@ typedef struct Bootloader {
 
 extern const BootloaderOps bootloader_uboot_ops;
 extern const BootloaderOps bootloader_custom_ops;
+extern const BootloaderOps bootloader_uboot_bootcount_ops; /* bootloader=uboot, [uboot] scheme=bootcount */
+extern const BootloaderOps bootloader_grub_ops;
+extern const BootloaderOps bootloader_barebox_ops;
+extern const BootloaderOps bootloader_efi_ops;
 
 /* Picks the backend named by config [system] bootloader= and opens it. */
 int bootloader_open(const Config *c, Bootloader **ret, UError *err);
 Bootloader *bootloader_free(Bootloader *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Bootloader *, bootloader_free);
+
+/* --- Helpers shared by the backends (bootloader.c) --------------------------------------- */
+
+#define BOOTLOADER_MAX_BOOTNAME 64
+#define BOOTLIST_MAX 32
+
+/* Bootnames become parts of variable names (BOOT_<x>_LEFT, <x>_OK, bootstate.<x>.priority) and of
+ * script expansions: letters, digits and '_' only.  'storage' names where, for the message. */
+int bootloader_check_bootname(const char *bootname, const char *storage, UError *err);
+
+/* An ordered list of names: BOOT_ORDER, ORDER, BootOrder. */
+typedef struct BootList {
+        char *item[BOOTLIST_MAX];
+        unsigned n;
+} BootList;
+void bootlist_done(BootList *l);
+/* Splits 's' (NULL = empty) at any of 'separators', skipping empty fields; 'what' names the
+ * variable for the too-many-entries error. */
+int bootlist_split(BootList *l, const char *s, const char *separators, const char *what, UError *err);
+int bootlist_find(const BootList *l, const char *name); /* index or -1 */
+void bootlist_remove(BootList *l, const char *name);
+int bootlist_insert(BootList *l, const char *name, bool front, const char *what, UError *err);
+/* Joined with 'separator' into a new string ("" for an empty list). */
+int bootlist_join(const BootList *l, char separator, char **ret, UError *err);
+
+/* Runs argv[0] (looked up on PATH) with no shell, stdin /dev/null, a timeout, and stdout
+ * captured (at most BOOTLOADER_TOOL_MAX_STDOUT bytes).  A tool that cannot be started, is
+ * killed, times out, exits non-zero or prints too much is an error naming the command line
+ * and the end of its stderr.  *ret_stdout (NUL-terminated) only on success; may be NULL. */
+#define BOOTLOADER_TOOL_MAX_STDOUT (64 * 1024)
+int bootloader_run_tool(const char *const argv[], char **ret_stdout, UError *err);
+
+/* One libubootenv session, shared by the two U-Boot schemes (bootloader-uboot.c).  A session
+ * reads the environment afresh; uboot_env_store() writes the inactive redundant copy once and
+ * flushes it, reporting flush errors that libubootenv itself ignores. */
+struct uboot_ctx;
+typedef struct UbootEnv {
+        struct uboot_ctx *ctx;
+        bool opened;
+        const char *config; /* fw_env.config path, for messages (borrowed) */
+} UbootEnv;
+int uboot_env_open(const char *fw_env_config, UbootEnv *ret, UError *err);
+void uboot_env_close(UbootEnv *e);
+char *uboot_env_get(UbootEnv *e, const char *name); /* NULL if unset or empty */
+int uboot_env_set(UbootEnv *e, const char *name, const char *value, UError *err); /* value NULL: delete */
+int uboot_env_store(UbootEnv *e, UError *err);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -33,18 +34,62 @@ struct SourceHttp {
         char errbuf[CURL_ERROR_SIZE];
 };
 
+/* libcurl is loaded with dlopen() on the first download: with its TLS, HTTP/2, IDN, LDAP and
+ * Kerberos dependencies it is about 30 libraries and several MiB of resident memory that a
+ * daemon which never downloads (fd installs, or a separate download agent) should not pay.
+ * Without libcurl installed only URL installs fail. */
+#define LIBCURL_SONAME "libcurl.so.4"
+
+static struct {
+        void *handle;
+        CURLcode (*global_init)(long flags);
+        CURL *(*easy_init)(void);
+        CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+        CURLcode (*easy_perform)(CURL *curl);
+        CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+        const char *(*easy_strerror)(CURLcode code);
+        void (*easy_cleanup)(CURL *curl);
+} curl_api;
+
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_result = CURLE_FAILED_INIT;
+static int global_result = -EIO;
+static char global_error[256];
 
 static void global_init_once(void) {
-        global_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+        void *h = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+        if (!h) {
+                snprintf(global_error, sizeof(global_error), "%s", dlerror() ?: LIBCURL_SONAME " not found");
+                global_result = -ENOENT;
+                return;
+        }
+        /* The POSIX way to store dlsym() results in function pointers. */
+        *(void **) &curl_api.global_init = dlsym(h, "curl_global_init");
+        *(void **) &curl_api.easy_init = dlsym(h, "curl_easy_init");
+        *(void **) &curl_api.easy_setopt = dlsym(h, "curl_easy_setopt");
+        *(void **) &curl_api.easy_perform = dlsym(h, "curl_easy_perform");
+        *(void **) &curl_api.easy_getinfo = dlsym(h, "curl_easy_getinfo");
+        *(void **) &curl_api.easy_strerror = dlsym(h, "curl_easy_strerror");
+        *(void **) &curl_api.easy_cleanup = dlsym(h, "curl_easy_cleanup");
+        if (!curl_api.global_init || !curl_api.easy_init || !curl_api.easy_setopt || !curl_api.easy_perform ||
+            !curl_api.easy_getinfo || !curl_api.easy_strerror || !curl_api.easy_cleanup) {
+                snprintf(global_error, sizeof(global_error), "%s lacks a libcurl function", LIBCURL_SONAME);
+                dlclose(h);
+                global_result = -ENOSYS;
+                return;
+        }
+        if (curl_api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                snprintf(global_error, sizeof(global_error), "curl_global_init() failed");
+                global_result = -EIO;
+                return;
+        }
+        curl_api.handle = h; /* never unloaded: libcurl cannot be cleanly re-initialised */
+        global_result = 0;
 }
 
-/* Lazily, on the first download: libcurl's TLS backends cost memory a daemon that never
- * downloads should not pay. */
 int source_http_global_init(void) {
         (void) pthread_once(&global_once, global_init_once);
-        return global_result == CURLE_OK ? 0 : -EIO;
+        return global_result;
 }
 
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
@@ -74,8 +119,8 @@ static void *transfer_thread(void *userdata) {
         sigfillset(&all);
         (void) pthread_sigmask(SIG_BLOCK, &all, NULL);
 
-        s->code = curl_easy_perform(s->curl);
-        (void) curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->http_status);
+        s->code = curl_api.easy_perform(s->curl);
+        (void) curl_api.easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->http_status);
 
         /* EOF for the reader: it decides whether the stream was complete. */
         close(s->pipe_w);
@@ -84,31 +129,31 @@ static void *transfer_thread(void *userdata) {
 }
 
 static int setup_curl(SourceHttp *s, uint64_t max_size) {
-        CURL *c = curl_easy_init();
+        CURL *c = curl_api.easy_init();
 
         if (!c)
                 return -ENOMEM;
         s->curl = c;
 
-        if (curl_easy_setopt(c, CURLOPT_URL, s->url) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L) != CURLE_OK ||
+        if (curl_api.easy_setopt(c, CURLOPT_URL, s->url) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_MAXREDIRS, 5L) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_FAILONERROR, 1L) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L) != CURLE_OK ||
             /* A stalled server: less than 1 byte/s for 60 s aborts. */
-            curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) MIN(max_size, (uint64_t) INT64_MAX)) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_USERAGENT, "update1/" UPDATE1_VERSION) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->errbuf) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_WRITEDATA, s) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_XFERINFODATA, s) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK)
+            curl_api.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) MIN(max_size, (uint64_t) INT64_MAX)) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_USERAGENT, "update1/" UPDATE1_VERSION) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_ERRORBUFFER, s->errbuf) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_WRITEDATA, s) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_XFERINFODATA, s) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK)
                 return -EINVAL;
         return 0;
 }
@@ -122,7 +167,8 @@ int source_http_open(const char *url, uint64_t max_size, SourceHttp **ret, UErro
 
         r = source_http_global_init();
         if (r < 0)
-                return uerror_set(err, ERROR_IO, r, "Cannot initialise libcurl");
+                return uerror_set(err, ERROR_IO, r, "Cannot download %s: libcurl unavailable: %s", url,
+                                  global_error);
 
         s = calloc(1, sizeof(*s));
         if (!s)
@@ -178,10 +224,10 @@ int source_http_finish(SourceHttp *s, UError *err) {
 
         if (s->http_status > 0)
                 return uerror_set(err, ERROR_IO, -EIO, "Download of %s failed: curl error %d: %s (%s), HTTP status %ld",
-                                  s->url, (int) s->code, curl_easy_strerror(s->code),
+                                  s->url, (int) s->code, curl_api.easy_strerror(s->code),
                                   s->errbuf[0] ? s->errbuf : "no details", s->http_status);
         return uerror_set(err, ERROR_IO, -EIO, "Download of %s failed: curl error %d: %s (%s), no HTTP response",
-                          s->url, (int) s->code, curl_easy_strerror(s->code),
+                          s->url, (int) s->code, curl_api.easy_strerror(s->code),
                           s->errbuf[0] ? s->errbuf : "no details");
 }
 
@@ -191,7 +237,7 @@ SourceHttp *source_http_free(SourceHttp *s) {
         if (s->started)
                 (void) source_http_finish(s, NULL);
         if (s->curl)
-                curl_easy_cleanup(s->curl);
+                curl_api.easy_cleanup(s->curl);
         if (s->pipe_r >= 0)
                 close(s->pipe_r);
         if (s->pipe_w >= 0)

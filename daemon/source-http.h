@@ -10,8 +10,8 @@
  * whose read end the installer reads like any other stream.  Nothing touches the disk. */
 typedef struct SourceHttp SourceHttp;
 
-/* curl_global_init() once; source_http_open() calls it.  Not thread-safe against other libcurl
- * users: call it from the main thread only. */
+/* Loads libcurl (dlopen) and runs curl_global_init() once; source_http_open() calls it.
+ * curl_global_init() is not thread-safe against other libcurl users: main thread only. */
 int source_http_global_init(void);
 
 /* Starts the download.  Only http and https (also on redirects); HTTP status >= 400 is an

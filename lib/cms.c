@@ -19,6 +19,10 @@
 
 #include "cms.h"
 
+#ifndef UPDATE1_BUILD_EPOCH
+#define UPDATE1_BUILD_EPOCH 0ULL /* the Makefile sets the real build time */
+#endif
+
 struct Keyring {
         X509_STORE *store;             /* the roots: the only trust anchors */
         STACK_OF(X509) *intermediates; /* keyring certs usable to build a chain, never anchors */

@@ -23,12 +23,17 @@
 /* U-Boot's setexpr computes in hexadecimal while test -gt reads decimal: counters only agree
  * between the two (and with our strict decimal reader) as single digits. */
 #define CONFIG_MAX_ATTEMPTS 9
+/* barebox keeps remaining_attempts as a uint32; more than this is a typo, not a policy. */
+#define CONFIG_MAX_BAREBOX_ATTEMPTS 100
+#define CONFIG_MAX_STATE_NAME 64
 
 typedef enum SectionKind {
         SECTION_SYSTEM,
         SECTION_KEYRING,
         SECTION_UBOOT,
         SECTION_CUSTOM,
+        SECTION_GRUB,
+        SECTION_BAREBOX,
         SECTION_SLOT,
         _SECTION_KIND_MAX,
 } SectionKind;
@@ -37,8 +42,10 @@ static const char *const section_keys[_SECTION_KIND_MAX][8] = {
         [SECTION_SYSTEM] = { "compatible", "bootloader", "data-directory", "max-bundle-size",
                              "boot-slot-override", NULL },
         [SECTION_KEYRING] = { "path", "directory", "allow-bundle-intermediates", NULL },
-        [SECTION_UBOOT] = { "fw-env-config", "boot-attempts", "trial-attempts", NULL },
+        [SECTION_UBOOT] = { "fw-env-config", "boot-attempts", "trial-attempts", "scheme", NULL },
         [SECTION_CUSTOM] = { "path", NULL },
+        [SECTION_GRUB] = { "env", NULL },
+        [SECTION_BAREBOX] = { "state-name", "boot-attempts", "trial-attempts", NULL },
         [SECTION_SLOT] = { "device", "type", "bootname", "parent", "readonly", NULL },
 };
 
@@ -99,6 +106,8 @@ Config *config_free(Config *c) {
         free(c->keyring_directory);
         free(c->fw_env_config);
         free(c->custom_backend);
+        free(c->grubenv);
+        free(c->barebox_state_name);
         for (unsigned i = 0; i < c->n_slots; i++)
                 config_slot_done(&c->slots[i]);
         free(c->slots);
@@ -197,6 +206,10 @@ static int add_section(Parser *p, const char *name, unsigned line) {
                 kind = SECTION_UBOOT;
         else if (streq(name, "custom"))
                 kind = SECTION_CUSTOM;
+        else if (streq(name, "grub"))
+                kind = SECTION_GRUB;
+        else if (streq(name, "barebox"))
+                kind = SECTION_BAREBOX;
         else if (strneq(name, "slot.", 5))
                 kind = SECTION_SLOT;
         else {
@@ -346,6 +359,33 @@ static int parse_attempts(Parser *p, const char *key, const char *value, unsigne
         return 0;
 }
 
+static int parse_barebox_attempts(Parser *p, const char *key, const char *value, unsigned line, unsigned *ret) {
+        uint64_t v;
+
+        if (parse_u64(value, &v) < 0 || v < 1 || v > CONFIG_MAX_BAREBOX_ATTEMPTS)
+                return parser_error(p, line, "[barebox] %s=%s: must be a number from 1 to %d", key, value,
+                                    CONFIG_MAX_BAREBOX_ATTEMPTS);
+        *ret = (unsigned) v;
+        return 0;
+}
+
+static bool bootloader_known(const char *s) {
+        return streq(s, "uboot") || streq(s, "grub") || streq(s, "barebox") || streq(s, "efi") ||
+               streq(s, "custom");
+}
+
+/* barebox-state -n takes a device-tree node name or alias: keep it to what those allow. */
+static bool state_name_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > CONFIG_MAX_STATE_NAME || s[0] == '-')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!(isalnum((unsigned char) s[i]) || strchr("_-,.+@/", s[i])))
+                        return false;
+        return true;
+}
+
 static int handle_key(const char *section, const char *key, const char *value, unsigned line, void *userdata) {
         Parser *p = userdata;
         Config *c = p->config;
@@ -385,8 +425,9 @@ static int handle_key(const char *section, const char *key, const char *value, u
                         return set_string(p, &c->compatible, value, false);
                 }
                 if (streq(key, "bootloader")) {
-                        if (!streq(value, "uboot") && !streq(value, "custom"))
-                                return parser_error(p, line, "unknown bootloader '%s' (supported: uboot, custom)",
+                        if (!bootloader_known(value))
+                                return parser_error(p, line,
+                                                    "unknown bootloader '%s' (supported: uboot, grub, barebox, efi, custom)",
                                                     value);
                         return set_string(p, &c->bootloader, value, false);
                 }
@@ -425,10 +466,37 @@ static int handle_key(const char *section, const char *key, const char *value, u
                         return parse_attempts(p, key, value, line, &c->boot_attempts);
                 if (streq(key, "trial-attempts"))
                         return parse_attempts(p, key, value, line, &c->trial_attempts);
+                if (streq(key, "scheme")) {
+                        if (streq(value, "rauc"))
+                                c->uboot_scheme = UBOOT_SCHEME_RAUC;
+                        else if (streq(value, "bootcount"))
+                                c->uboot_scheme = UBOOT_SCHEME_BOOTCOUNT;
+                        else
+                                return parser_error(p, line, "unknown U-Boot scheme '%s' (supported: rauc, bootcount)",
+                                                    value);
+                        return 0;
+                }
                 break;
         case SECTION_CUSTOM:
                 if (streq(key, "path"))
                         return set_string(p, &c->custom_backend, value, true);
+                break;
+        case SECTION_GRUB:
+                if (streq(key, "env"))
+                        return set_string(p, &c->grubenv, value, true);
+                break;
+        case SECTION_BAREBOX:
+                if (streq(key, "state-name")) {
+                        if (!state_name_valid(value))
+                                return parser_error(p, line,
+                                                    "invalid barebox state-name '%s': a device-tree node name or alias is expected",
+                                                    value);
+                        return set_string(p, &c->barebox_state_name, value, false);
+                }
+                if (streq(key, "boot-attempts"))
+                        return parse_barebox_attempts(p, key, value, line, &c->barebox_boot_attempts);
+                if (streq(key, "trial-attempts"))
+                        return parse_barebox_attempts(p, key, value, line, &c->barebox_trial_attempts);
                 break;
         case SECTION_SLOT:
                 slot = &c->slots[sec->slot];
@@ -495,7 +563,8 @@ static int validate(Parser *p) {
         if (!c->compatible)
                 return parser_error(p, section_line(p, "system"), "[system] compatible= is required");
         if (!c->bootloader)
-                return parser_error(p, section_line(p, "system"), "[system] bootloader= is required (uboot or custom)");
+                return parser_error(p, section_line(p, "system"),
+                                    "[system] bootloader= is required (uboot, grub, barebox, efi or custom)");
         if (streq(c->bootloader, "custom") && !c->custom_backend)
                 return parser_error(p, key_line(p, "system", "bootloader"),
                                     "bootloader=custom needs [custom] path= (the backend executable)");
@@ -608,6 +677,9 @@ int config_load(const char *path, Config **ret) {
         c->max_bundle_size = CONFIG_DEFAULT_MAX_BUNDLE_SIZE;
         c->boot_attempts = CONFIG_DEFAULT_BOOT_ATTEMPTS;
         c->trial_attempts = CONFIG_DEFAULT_TRIAL_ATTEMPTS;
+        c->uboot_scheme = UBOOT_SCHEME_RAUC;
+        c->barebox_boot_attempts = CONFIG_DEFAULT_BOOT_ATTEMPTS;
+        c->barebox_trial_attempts = CONFIG_DEFAULT_TRIAL_ATTEMPTS;
         c->path = strdup(path);
 
         p = (Parser) { .config = c, .path = path };
@@ -642,6 +714,10 @@ int config_load(const char *path, Config **ret) {
                 goto out;
         }
         if (!c->fw_env_config && !(c->fw_env_config = strdup(CONFIG_DEFAULT_FW_ENV_CONFIG))) {
+                r = -ENOMEM;
+                goto out;
+        }
+        if (!c->grubenv && !(c->grubenv = strdup(CONFIG_DEFAULT_GRUBENV))) {
                 r = -ENOMEM;
                 goto out;
         }

@@ -13,6 +13,15 @@
 #define CONFIG_DEFAULT_MAX_BUNDLE_SIZE (UINT64_C(8) << 30) /* 8 GiB */
 #define CONFIG_DEFAULT_BOOT_ATTEMPTS 3
 #define CONFIG_DEFAULT_TRIAL_ATTEMPTS 1
+#define CONFIG_DEFAULT_GRUBENV "/boot/grub/grubenv"
+
+/* [uboot] scheme=: which variables the U-Boot environment uses (docs/bootloaders.md). */
+typedef enum UbootScheme {
+        UBOOT_SCHEME_RAUC,      /* BOOT_ORDER, BOOT_<x>_LEFT (packaging/bootloader/uboot-boot.cmd) */
+        UBOOT_SCHEME_BOOTCOUNT, /* bootcount, bootlimit, upgrade_available, altbootcmd, update1_slot */
+        _UBOOT_SCHEME_MAX,
+        _UBOOT_SCHEME_INVALID = -22,
+} UbootScheme;
 
 typedef struct ConfigSlot {
         char *name;        /* "<class>.<index>", e.g. "rootfs.0" */
@@ -31,7 +40,7 @@ typedef struct Config {
         char *path;
         /* [system] */
         char *compatible;
-        char *bootloader;          /* "uboot" or "custom" */
+        char *bootloader;          /* "uboot", "grub", "barebox", "efi" or "custom" */
         char *data_directory;
         uint64_t max_bundle_size;
         char *boot_slot_override;  /* bootname forced as booted (sandboxes), or NULL */
@@ -42,7 +51,15 @@ typedef struct Config {
         /* [uboot] */
         char *fw_env_config;
         unsigned boot_attempts;    /* BOOT_x_LEFT for a good slot, default 3 */
-        unsigned trial_attempts;   /* BOOT_x_LEFT for a slot on trial, default 1 */
+        unsigned trial_attempts;   /* BOOT_x_LEFT for a slot on trial (bootlimit in the bootcount
+                                    * scheme), default 1 */
+        UbootScheme uboot_scheme;  /* scheme=, default rauc */
+        /* [grub] */
+        char *grubenv;             /* env=, default /boot/grub/grubenv */
+        /* [barebox] */
+        char *barebox_state_name;  /* state-name= (barebox-state -n), NULL: the tool's default */
+        unsigned barebox_boot_attempts;  /* remaining_attempts of a good slot, default 3 */
+        unsigned barebox_trial_attempts; /* remaining_attempts of a slot on trial, default 1 */
         /* [custom] */
         char *custom_backend;      /* executable path */
         /* [slot.<class>.<index>] in file order */

@@ -96,7 +96,7 @@ say "U-Boot env now: $(fw_printenv -c "$SB_FW_CONFIG" | tr '\n' ' ')"
 step "Reboot: the boot script picks the slot (tests/lib/boot-sim.sh on the real env)"
 sb_stop_updated
 printf '%s$ %s%s\n' "$B" "tests/lib/boot-sim.sh $SB_FW_CONFIG $SB/cmdline" "$N"
-BOOTED=$("$TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || die "boot simulator"
+BOOTED=$(bash "$TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || die "boot simulator"
 echo "$BOOTED"
 say "U-Boot boots slot ${B}$BOOTED${N}, kernel command line: $(cat "$SB/cmdline")"
 [ "$BOOTED" = B ] || die "expected U-Boot to boot B, it picked $BOOTED"

@@ -58,7 +58,7 @@ cancelled_state() {
         rc=$?
         close_feed
         [ "$rc" != 0 ] && [ "$rc" != 124 ] || { TL_WHY="cancelled client exited $rc: $(cat "$SB/bg.out")"; return 1; }
-        expect_contains "$(cat "$SB/bg.out")" Cancelled "client output" || return 1
+        expect_contains "$(cat "$SB/bg.out")" "$E.Cancelled" "client output" || return 1
         sb_wait_property Operation idle 2>/dev/null || { TL_WHY="not idle after cancel"; return 1; }
         expect_slot rootfs.1 '["status"]' failed || return 1
         expect_slot rootfs.1 '["boot_status"]' bad || return 1

@@ -61,7 +61,7 @@ t_not_found() {
         tl_snapshot
         run updatectl install "$SB_HTTP_URL/nope.bundle"
         [ "$TL_RC" != 0 ] || { TL_WHY="install of a 404 URL succeeded"; return 1; }
-        expect_contains "$TL_OUT" "$E." "named error" || return 1
+        expect_contains "$TL_OUT" "$E.Io" "named error" || return 1
         expect_contains "$TL_OUT" 404 "error mentions the HTTP status" || return 1
         expect_unchanged
 }
@@ -82,7 +82,7 @@ t_connection_refused() {
         tl_snapshot
         run updatectl install "http://127.0.0.1:$port/v2.bundle"
         [ "$TL_RC" != 0 ] || { TL_WHY="install from a closed port succeeded"; return 1; }
-        expect_contains "$TL_OUT" "$E." "named error" || return 1
+        expect_contains "$TL_OUT" "$E.Io" "named error" || return 1
         expect_unchanged
 }
 

@@ -11,6 +11,8 @@ mkdir -p "$SB/img"
 sb_make_ext4 "$SB/img/v2.ext4" 8M 2 && sb_bundle "$SB/img/v2.bundle" 2 "$SB/img/v2.ext4" || exit 1
 sb_make_ext4 "$SB/img/v3.ext4" 8M 3 && sb_bundle "$SB/img/v3.bundle" 3 "$SB/img/v3.ext4" || exit 1
 A_SHA=$(sha256sum <"$SB_SLOT_A" | cut -c1-64)
+# Old content in slot B: every byte of the image must be written (zero runs included).
+head -c 16M /dev/urandom >"$SB_SLOT_B"
 
 t_status_before() {
         expect_ok updatectl status || return 1

@@ -106,11 +106,14 @@ sb_install_bins() {
 # when it loads its configuration).
 sb_make_users() {
         [ "$(id -u)" = 0 ] || { sb_msg "creating users needs root"; return 1; }
-        getent group update >/dev/null || groupadd --system update || return 1
+        # "|| check again": another test run may have created it in the meantime
+        getent group update >/dev/null || groupadd --system update || getent group update >/dev/null || return 1
         id u1test-nobody >/dev/null 2>&1 ||
-                useradd --system --no-create-home --shell /usr/sbin/nologin u1test-nobody || return 1
+                useradd --system --no-create-home --shell /usr/sbin/nologin u1test-nobody ||
+                id u1test-nobody >/dev/null 2>&1 || return 1
         id u1test-op >/dev/null 2>&1 ||
-                useradd --system --no-create-home --shell /usr/sbin/nologin -G update u1test-op || return 1
+                useradd --system --no-create-home --shell /usr/sbin/nologin -G update u1test-op ||
+                id u1test-op >/dev/null 2>&1 || return 1
         id -nG u1test-op | grep -qw update || usermod -aG update u1test-op || return 1
         if id -nG u1test-nobody | grep -qw update; then
                 gpasswd -d u1test-nobody update >/dev/null || return 1
@@ -269,7 +272,7 @@ sb_make_env() {
 sb_env_get() { fw_printenv -c "$SB_FW_CONFIG" -n "$1" 2>/dev/null; }
 
 # What the boot script does at the next power-on: picks, decrements, saves; prints bootname.
-sb_boot_sim() { "$UPDATE1_TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG"; }
+sb_boot_sim() { bash "$UPDATE1_TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG"; }
 
 # Same, on a copy of the env: what U-Boot WOULD boot, without touching the real env.
 sb_boot_peek() {
@@ -278,7 +281,7 @@ sb_boot_peek() {
         cp "$SB_ENV" "$d/uboot.env"
         printf '%s 0x0000 0x4000 0x4000 1\n%s 0x4000 0x4000 0x4000 1\n' \
                 "$d/uboot.env" "$d/uboot.env" >"$d/fw_env.config"
-        "$UPDATE1_TOP/tests/lib/boot-sim.sh" "$d/fw_env.config"
+        bash "$UPDATE1_TOP/tests/lib/boot-sim.sh" "$d/fw_env.config"
         local rc=$?
         rm -rf "$d"
         return $rc
@@ -366,10 +369,10 @@ sb_reboot() {
         local b
         SB_BOOTED=
         sb_stop_updated
-        b=$("$UPDATE1_TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || return 1
+        b=$(bash "$UPDATE1_TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || return 1
         if [ "$b" = none ]; then
                 # no attempts left: the script re-armed the counters and reset the board
-                b=$("$UPDATE1_TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || return 1
+                b=$(bash "$UPDATE1_TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || return 1
         fi
         [ -n "$b" ] && [ "$b" != none ] || { sb_msg "boot simulator found no bootable slot ($b)"; return 1; }
         SB_BOOTED=$b
