@@ -117,9 +117,15 @@ install: all
 	install -Dm0644 interfaces/org.example.Update1.xml $(DESTDIR)$(PREFIX)/share/dbus-1/interfaces/org.example.Update1.xml
 	install -Dm0644 dbus/updated.service $(DESTDIR)$(PREFIX)/lib/systemd/system/updated.service
 	install -Dm0644 packaging/config/system.conf.example $(DESTDIR)$(SYSCONFDIR)/update1/system.conf.example
-	install -Dm0644 packaging/bootloader/uboot-boot.cmd $(DESTDIR)$(PREFIX)/share/update1/bootloader/uboot-boot.cmd
 	install -Dm0644 packaging/sysusers.d/update1.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/update1.conf
 	install -Dm0644 packaging/tmpfiles.d/update1.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/update1.conf
+	install -Dm0755 $(BUILD)/update-health $(DESTDIR)$(PREFIX)/bin/update-health
+	install -Dm0644 packaging/systemd/update-health.service $(DESTDIR)$(PREFIX)/lib/systemd/system/update-health.service
+	for d in required.d wanted.d; do for f in packaging/health/$$d/*; do \
+	  install -Dm0755 $$f $(DESTDIR)$(PREFIX)/lib/update-health/$$d/$$(basename $$f); done; done
+	install -Dm0644 docs/health.md $(DESTDIR)$(PREFIX)/share/doc/update1/health.md
+	install -Dm0644 docs/bundle-format.md $(DESTDIR)$(PREFIX)/share/doc/update1/bundle-format.md
+	for f in packaging/bootloader/*; do install -Dm0644 $$f $(DESTDIR)$(PREFIX)/share/update1/bootloader/$$(basename $$f); done
 
 clean:
 	rm -rf $(BUILD)

@@ -74,12 +74,15 @@ seq 1 4000000 >root/data/seq.txt
 printf 'NAME="Update1 Bench"\nVERSION="2"\n' >root/etc/os-release
 find root -exec touch -h -d @1700000000 {} +
 # Fixed UUID, hash seed, clock; 128-byte inodes carry no creation time, which mkfs would take
-# from the real clock.
+# from the real clock.  The sha256 below is the same on every run and machine.
 E2FSPROGS_FAKE_TIME=1700000000 mkfs.ext4 -q -F -I 128 -L rootfs \
         -U 6f1d2c3b-0000-4000-8000-000000000001 \
         -E hash_seed=6f1d2c3b-0000-4000-8000-000000000002,root_owner=0:0 \
         -d root image.ext4 256M 2>/dev/null || die "mkfs.ext4"
-rm -rf root
+# mkfs -d copies each file's ctime, which touch cannot set: fix it with debugfs.
+(cd root && find . | sed 's|^\.||; s|^$|/|' | while read -r p; do echo "sif \"$p\" ctime @1700000000"; done) >sif.txt
+E2FSPROGS_FAKE_TIME=1700000000 debugfs -w -f sif.txt image.ext4 >/dev/null 2>&1 || die "debugfs"
+rm -rf root sif.txt
 IMG_SIZE=$(stat -c %s image.ext4)
 IMG_SHA=$(sha256sum image.ext4 | cut -c1-64)
 echo "  image sha256 $IMG_SHA"
@@ -131,14 +134,18 @@ reference() {
         sha256sum "$SB_SLOT_B" >/dev/null || die "reference sha256sum"
         T_SHA=$(elapsed "$t1")
         T_REF=$(elapsed "$t0")
+        # the same hash with OpenSSL (SHA-NI where the CPU has it; coreutils has no SHA-NI)
+        t1=$(now)
+        openssl dgst -sha256 "$SB_SLOT_B" >/dev/null || die "reference openssl dgst"
+        T_OSSL=$(elapsed "$t1")
 }
 echo "* reference cold: dd conv=fsync + sha256sum"
 drop_caches
 reference
-T_REF_COLD=$T_REF T_DD_COLD=$T_DD T_SHA_COLD=$T_SHA
+T_REF_COLD=$T_REF T_DD_COLD=$T_DD T_SHA_COLD=$T_SHA T_OSSL_COLD=$T_OSSL
 echo "* reference warm"
 reference
-T_REF_WARM=$T_REF T_DD_WARM=$T_DD T_SHA_WARM=$T_SHA
+T_REF_WARM=$T_REF T_DD_WARM=$T_DD T_SHA_WARM=$T_SHA T_OSSL_WARM=$T_OSSL
 
 # --- 5. status round trip ---------------------------------------------------------------------
 echo "* updatectl status round trip"
@@ -195,10 +202,15 @@ printf '%-34s %-26s %-16s %s\n' "install cold" "${T_INST_COLD} s (${TPUT_COLD} M
 printf '%-34s %-26s %-16s %s\n' "install warm" "${T_INST_WARM} s (${TPUT_WARM} MiB/s)" "${T_REF_WARM} s" "$(ratio "$T_INST_WARM" "$T_REF_WARM") (target <= 1.1x)"
 printf '%-34s %-26s %-16s %s\n' "  reference cold = dd + sha256sum" "${T_DD_COLD} s + ${T_SHA_COLD} s" "" ""
 printf '%-34s %-26s %-16s %s\n' "  reference warm = dd + sha256sum" "${T_DD_WARM} s + ${T_SHA_WARM} s" "" ""
+REF2_COLD=$(awk -v a="$T_DD_COLD" -v b="$T_OSSL_COLD" 'BEGIN { printf "%.3f", a + b }')
+REF2_WARM=$(awk -v a="$T_DD_WARM" -v b="$T_OSSL_WARM" 'BEGIN { printf "%.3f", a + b }')
+printf '%-34s %-26s %-16s %s\n' "install cold vs dd + openssl dgst" "${T_INST_COLD} s" "${REF2_COLD} s" "$(ratio "$T_INST_COLD" "$REF2_COLD") (hash with OpenSSL)"
+printf '%-34s %-26s %-16s %s\n' "install warm vs dd + openssl dgst" "${T_INST_WARM} s" "${REF2_WARM} s" "$(ratio "$T_INST_WARM" "$REF2_WARM") (hash with OpenSSL)"
 printf '%-34s %-26s %-16s %s\n' "daemon idle RSS (VmRSS)" "$(kib_to_mib "$IDLE_RSS") MiB" "" "target <= 2 MiB"
 printf '%-34s %-26s %-16s %s\n' "daemon peak RSS, 256 MiB (VmHWM)" "$(kib_to_mib "$PEAK_256") MiB" "" "target <= 8 MiB"
 printf '%-34s %-26s %-16s %s\n' "daemon peak RSS, 1 GiB (VmHWM)" "$(kib_to_mib "$PEAK_1G") MiB" "$(kib_to_mib "$PEAK_256") MiB @256M" "$(ratio "$PEAK_1G" "$PEAK_256") (flat = 1.0x)"
 printf '%-34s %-26s %-16s %s\n' "install 1 GiB (bundle $(mib "$BIG_BUNDLE") MiB)" "${T_INST_BIG} s" "" ""
 printf '%-34s %-26s %-16s %s\n' "updatectl status round trip" "$T_STATUS" "" ""
-echo "reference = dd if=image of=slot bs=1M conv=fsync + sha256sum slot, same slot, same run"
+echo "reference = dd if=image of=slot bs=1M conv=fsync + sha256sum slot, same slot, same run;"
+echo "coreutils sha256sum has no SHA-NI, so the 'dd + openssl dgst -sha256' rows are the stricter limit"
 for n in "${NOTES[@]}"; do echo "note: $n"; done

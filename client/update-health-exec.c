@@ -45,12 +45,6 @@ static sigset_t health_signals(void) {
         return ss;
 }
 
-int health_exec_setup(void) {
-        sigset_t ss = health_signals();
-
-        return RET_NERRNO(sigprocmask(SIG_BLOCK, &ss, NULL));
-}
-
 static void capture_flush_line(Capture *c) {
         if (c->line_len == 0)
                 return;
@@ -191,7 +185,8 @@ __attribute__((noreturn)) static void child_exec(const char *path, char *const e
         _exit(e == ENOENT ? 127 : 126);
 }
 
-int health_exec(const char *path, const char *label, char *const envp[], uint64_t timeout_usec, ExecResult *ret) {
+static int exec_blocked(const char *path, const char *label, char *const envp[], uint64_t timeout_usec,
+                        ExecResult *ret) {
         _cleanup_close_ int sig_fd = -EBADF, out_fd = -EBADF, null_fd = -EBADF;
         _cleanup_free_ Capture *cap = NULL;
         sigset_t ss = health_signals();
@@ -307,6 +302,19 @@ int health_exec(const char *path, const char *label, char *const envp[], uint64_
         if (!ret->output)
                 return -ENOMEM;
         return interrupted ? -ECANCELED : 0;
+}
+
+int health_exec(const char *path, const char *label, char *const envp[], uint64_t timeout_usec, ExecResult *ret) {
+        sigset_t ss = health_signals(), old;
+        int r;
+
+        /* Blocked only while a check runs: the signalfd sees them then.  Outside, SIGTERM has
+         * its default effect, so a stop never waits for a slow D-Bus call. */
+        if (sigprocmask(SIG_BLOCK, &ss, &old) < 0)
+                return -errno;
+        r = exec_blocked(path, label, envp, timeout_usec, ret);
+        (void) sigprocmask(SIG_SETMASK, &old, NULL);
+        return r;
 }
 
 void exec_result_done(ExecResult *r) {

@@ -22,12 +22,9 @@ typedef struct ExecResult {
         bool output_truncated;  /* it printed more than the tail holds */
 } ExecResult;
 
-/* Must be called once before the first health_exec(): blocks SIGCHLD, SIGTERM and SIGINT so
- * that health_exec() receives them through a signalfd (a SIGTERM from systemd then stops the
- * running check's whole process group before we exit). */
-int health_exec_setup(void);
-
-/* Runs 'path' with argv { path } and envp, stdin /dev/null, stdout+stderr captured.
+/* Runs 'path' with argv { path } and envp, stdin /dev/null, stdout+stderr captured.  While it
+ * runs, SIGCHLD, SIGTERM and SIGINT are blocked and read from a signalfd: a SIGTERM from
+ * systemd kills the check's whole process group first.
  * timeout_usec 0 means none.  Output lines are logged as "<label>: <line>".
  * Returns 0 once the program ended (whatever its exit status), -ECANCELED if we got SIGTERM
  * or SIGINT (the check was killed; *ret is then filled too), or a negative errno if it could

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,12 +14,12 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-client.h"
-#include "fileio.h"
 #include "ini.h"
 #include "log.h"
 #include "macro.h"
 #include "update-health-dirs.h"
 #include "update-health-exec.h"
+#include "update-health-status.h"
 #include "util.h"
 
 /* update-health: decides whether this boot is healthy by running the check programs in
@@ -33,9 +32,6 @@
 #define DEFAULT_DATA_DIR "/var/lib/update1/health"
 #define DEFAULT_TIMEOUT_SEC UINT64_C(60)
 #define MAX_TIMEOUT_SEC UINT64_C(86400)
-#define STATUS_FILE "health.json"
-#define RED_STATUS_FILE "health-red.json"
-#define STATUS_MAX_SIZE (UINT64_C(16) << 20)
 /* Marking writes the bootloader environment (fsync on slow flash); no reason to wait longer. */
 #define HEALTH_BUS_TIMEOUT_USEC (UINT64_C(90) * 1000000)
 
@@ -288,48 +284,6 @@ static char **build_env(const Run *run, const char *kind, const char *result) {
         return env;
 }
 
-static bool result_is_failure(const char *result) {
-        return streq(result, "fail") || streq(result, "timeout") || streq(result, "killed") || streq(result, "error");
-}
-
-static struct json_object *record_new(const HealthEntry *e, const char *kind, const char *result) {
-        struct json_object *o = json_object_new_object();
-
-        if (!o)
-                return NULL;
-        json_object_object_add(o, "name", json_object_new_string(e->name));
-        json_object_object_add(o, "kind", json_object_new_string(kind));
-        json_object_object_add(o, "path", json_object_new_string(e->path));
-        json_object_object_add(o, "result", json_object_new_string(result));
-        return o;
-}
-
-static void record_exec(struct json_object *o, const ExecResult *x) {
-        const char *sig = x->signal > 0 ? sigabbrev_np(x->signal) : NULL;
-        char signame[32];
-
-        if (sig)
-                snprintf(signame, sizeof(signame), "SIG%s", sig);
-        json_object_object_add(o, "exit_code", x->exit_code >= 0 ? json_object_new_int(x->exit_code) : NULL);
-        json_object_object_add(o, "signal", sig ? json_object_new_string(signame) : NULL);
-        json_object_object_add(o, "timed_out", json_object_new_boolean(x->timed_out));
-        json_object_object_add(o, "duration_ms", json_object_new_int64((int64_t) MIN(x->duration_ms, (uint64_t) INT64_MAX)));
-        json_object_object_add(o, "output", json_object_new_string(x->output ?: ""));
-        json_object_object_add(o, "output_truncated", json_object_new_boolean(x->output_truncated));
-}
-
-static const char *exec_verdict(const ExecResult *x) {
-        if (x->timed_out)
-                return "timeout";
-        if (x->signal > 0)
-                return "killed";
-        if (x->exit_code == 0)
-                return "pass";
-        if (x->exit_code == HEALTH_EXIT_SKIP)
-                return "skipped";
-        return "fail";
-}
-
 /* Runs one entry; returns its result string (static), or NULL on ENOMEM/interruption. */
 static const char *run_entry(Run *run, const HealthEntry *e, const char *kind, const char *script_result,
                              struct json_object *into) {
@@ -344,7 +298,7 @@ static const char *run_entry(Run *run, const HealthEntry *e, const char *kind, c
                 return NULL;
         if (e->state == HEALTH_ENTRY_MASKED) {
                 log_info("%s: masked, not run", label);
-                rec = record_new(e, kind, "masked");
+                rec = health_record_new(e, kind, "masked");
                 if (rec)
                         json_object_array_add(into, rec);
                 return "masked";
@@ -352,7 +306,7 @@ static const char *run_entry(Run *run, const HealthEntry *e, const char *kind, c
         if (e->state == HEALTH_ENTRY_NOT_EXECUTABLE) {
                 /* Fail closed: a required check that cannot run has not passed. */
                 log_error("%s: %s", label, e->problem);
-                rec = record_new(e, kind, "error");
+                rec = health_record_new(e, kind, "error");
                 if (rec) {
                         json_object_object_add(rec, "error", json_object_new_string(e->problem));
                         json_object_array_add(into, rec);
@@ -367,7 +321,7 @@ static const char *run_entry(Run *run, const HealthEntry *e, const char *kind, c
         free_env(env);
         if (r < 0 && r != -ECANCELED) {
                 log_error_errno(r, "%s: cannot run %s: %m", label, e->path);
-                rec = record_new(e, kind, "error");
+                rec = health_record_new(e, kind, "error");
                 if (rec) {
                         json_object_object_add(rec, "error", json_object_new_string(strerror(-r)));
                         json_object_array_add(into, rec);
@@ -375,15 +329,15 @@ static const char *run_entry(Run *run, const HealthEntry *e, const char *kind, c
                 return "error";
         }
 
-        verdict = r == -ECANCELED ? "killed" : exec_verdict(&x);
+        verdict = r == -ECANCELED ? "killed" : health_exec_verdict(&x);
         if (streq(verdict, "pass") || streq(verdict, "skipped"))
                 log_info("%s: %s (%llu ms)", label, verdict, (unsigned long long) x.duration_ms);
         else
                 log_warning("%s: %s (exit %d, signal %d, %llu ms)", label, verdict, x.exit_code, x.signal,
                             (unsigned long long) x.duration_ms);
-        rec = record_new(e, kind, verdict);
+        rec = health_record_new(e, kind, verdict);
         if (rec) {
-                record_exec(rec, &x);
+                health_record_exec(rec, &x);
                 json_object_array_add(into, rec);
         }
         exec_result_done(&x);
@@ -416,7 +370,7 @@ static unsigned run_dir(Run *run, const char *kind, const char *script_result, s
                 const char *verdict;
 
                 if (fail_fast && failed > 0) {
-                        struct json_object *rec = record_new(&list.entries[i], kind, "skipped");
+                        struct json_object *rec = health_record_new(&list.entries[i], kind, "skipped");
 
                         log_notice("%s/%s: skipped (fail-fast after a failed required check)", kind,
                                    list.entries[i].name);
@@ -435,7 +389,7 @@ static unsigned run_dir(Run *run, const char *kind, const char *script_result, s
                 }
                 if (!streq(verdict, "masked"))
                         run->n_checks++;
-                if (result_is_failure(verdict))
+                if (health_result_is_failure(verdict))
                         failed++;
         }
         health_entries_done(&list);
@@ -473,11 +427,9 @@ static struct json_object *build_status(const Run *run, uint64_t started, uint64
 }
 
 static int write_status(const Run *run, uint64_t started, uint64_t mono_start) {
-        _cleanup_free_ char *path = NULL, *red_path = NULL;
         struct json_object *o;
-        const char *text;
-        uint64_t duration_ms;
         struct timespec ts;
+        uint64_t duration_ms;
         int r;
 
         (void) clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -485,60 +437,13 @@ static int write_status(const Run *run, uint64_t started, uint64_t mono_start) {
         o = build_status(run, started, now_realtime_sec(), duration_ms);
         if (!o)
                 return log_error_errno(ENOMEM, "Cannot build the status: %m");
-        text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-
         if (run->opt->dry_run) {
-                printf("%s\n", text);
-                json_object_put(o);
-                return 0;
-        }
-
-        path = strdup_printf("%s/" STATUS_FILE, run->opt->data_dir);
-        red_path = strdup_printf("%s/" RED_STATUS_FILE, run->opt->data_dir);
-        if (!path || !red_path) {
-                json_object_put(o);
-                return log_error_errno(ENOMEM, "Cannot build the status: %m");
-        }
-        (void) mkdir(run->opt->data_dir, 0755);
-        r = write_file_atomic(path, text, strlen(text), 0644);
-        if (r < 0)
-                log_error_errno(r, "Cannot write %s: %m", path);
-        /* The run that caused a fallback stays readable after the next boot's run. */
-        else if (run->required_failed > 0) {
-                r = write_file_atomic(red_path, text, strlen(text), 0644);
-                if (r < 0)
-                        log_error_errno(r, "Cannot write %s: %m", red_path);
-        }
+                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                r = 0;
+        } else
+                r = health_status_write(run->opt->data_dir, o, run->required_failed > 0);
         json_object_put(o);
         return r;
-}
-
-static int print_last_status(const Options *o) {
-        _cleanup_free_ char *path = strdup_printf("%s/" STATUS_FILE, o->data_dir), *data = NULL;
-        struct json_object *root;
-        size_t size;
-        int r;
-
-        if (!path)
-                return EXIT_USAGE;
-        r = read_full_file(path, STATUS_MAX_SIZE, &data, &size);
-        if (r == -ENOENT) {
-                fprintf(stderr, "update-health: no run recorded yet (%s does not exist)\n", path);
-                return EXIT_RED;
-        }
-        if (r < 0) {
-                fprintf(stderr, "update-health: cannot read %s: %s\n", path, strerror(-r));
-                return EXIT_USAGE;
-        }
-        root = json_tokener_parse(data);
-        if (!root || !json_object_is_type(root, json_type_object)) {
-                json_object_put(root);
-                fprintf(stderr, "update-health: %s is not a JSON object\n", path);
-                return EXIT_USAGE;
-        }
-        printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(root);
-        return EXIT_GREEN;
 }
 
 /* ---- main flow ---- */
@@ -784,14 +689,11 @@ int main(int argc, char **argv) {
                 log_error_errno(r, "Cannot resolve the directories: %m");
                 return EXIT_USAGE;
         }
-        if (o.json)
-                return print_last_status(&o);
+        if (o.json) {
+                r = health_status_print(o.data_dir);
+                return r == -ENOENT ? EXIT_RED : r < 0 ? EXIT_USAGE : EXIT_GREEN;
+        }
 
         load_config(&o);
-        r = health_exec_setup();
-        if (r < 0) {
-                log_error_errno(r, "Cannot block signals: %m");
-                return EXIT_USAGE;
-        }
         return run_health(&o);
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include <unistd.h>
+
 #include <systemd/sd-bus.h>
 
 #include "auth.h"
@@ -151,7 +153,9 @@ int authorize(sd_bus_message *m, AuthAction action, uid_t *ret_uid, sd_bus_error
         if (ret_uid)
                 *ret_uid = euid;
 
-        if (euid == 0)
+        /* A caller running as the daemon's own user could ptrace it or edit its files anyway; this
+         * only matters for sandboxes (make demo) where updated does not run as root. */
+        if (euid == 0 || euid == geteuid())
                 return 0;
 
         if (action == AUTH_ACTION_INSTALL_PATH) {

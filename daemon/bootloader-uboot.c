@@ -304,6 +304,11 @@ static int uboot_set_primary(void *data, const char *bootname, bool trial, UErro
         r = left_set(&e, bootname, trial ? d->trial_attempts : d->boot_attempts, err);
         if (r < 0)
                 return r;
+        /* The slots behind a trial are its fallback: re-arm them, so that a fallback slot
+         * that has not been marked good on this boot yet still has its attempts. */
+        for (unsigned i = 1; trial && i < o.n; i++)
+                if (check_bootname(o.item[i], NULL) >= 0 && (r = left_set(&e, o.item[i], d->boot_attempts, err)) < 0)
+                        return r;
         if (trial)
                 r = uboot_env_set(&e, TRIAL_VAR, bootname, err);
         else if (trial_is(&e, bootname))

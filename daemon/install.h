@@ -15,7 +15,7 @@ typedef struct InstallRequest {
         const char *source;          /* for logs and messages: the path, URL, or "fd" */
         int fd;                      /* the bundle stream; -EBADF when http is set */
         SourceHttp *http;            /* an http(s) download, or NULL */
-        bool force;                  /* accepted: this issue has no same-version check */
+        bool force;                  /* reinstall the version the booted slot runs */
         const char *transaction_id;  /* may be NULL */
         uid_t uid;                   /* the caller, for logs */
 } InstallRequest;

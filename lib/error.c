@@ -18,6 +18,7 @@ static const char *const error_kind_table[_ERROR_KIND_MAX] = {
         [ERROR_CANCELLED] = "Cancelled",
         [ERROR_IO] = "Io",
         [ERROR_DOWNGRADE] = "Downgrade",
+        [ERROR_ALREADY_INSTALLED] = "AlreadyInstalled",
 };
 
 static const char *const error_dbus_table[_ERROR_KIND_MAX] = {
@@ -33,6 +34,7 @@ static const char *const error_dbus_table[_ERROR_KIND_MAX] = {
         [ERROR_CANCELLED] = "org.example.Update1.Error.Cancelled",
         [ERROR_IO] = "org.example.Update1.Error.Io",
         [ERROR_DOWNGRADE] = "org.example.Update1.Error.Downgrade",
+        [ERROR_ALREADY_INSTALLED] = "org.example.Update1.Error.AlreadyInstalled",
 };
 
 int uerror_set(UError *e, ErrorKind kind, int r, const char *fmt, ...) {

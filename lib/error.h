@@ -19,6 +19,7 @@ typedef enum ErrorKind {
         ERROR_CANCELLED,
         ERROR_IO,
         ERROR_DOWNGRADE,
+        ERROR_ALREADY_INSTALLED,
         _ERROR_KIND_MAX,
 } ErrorKind;
 

@@ -7,6 +7,7 @@
 #   (the simulator then keeps the new slot), red marks it bad and asks the daemon to reboot
 #   (the simulator then picks the old slot);  timeouts kill the check's process group;
 #   /etc overrides and masks /usr;  daemon gone: checks still run, exit non-zero;  --json.
+# shellcheck disable=SC2016  # check bodies are single-quoted on purpose: the check expands them
 . "$(dirname "$0")/../lib/testlib.sh"
 tl_require_root "useradd, setpriv and the root-owned bus name"
 tl_require_cmd setpriv useradd
@@ -27,7 +28,7 @@ chmod 0755 "$H" "$D" "$SB/img"
 chmod 1777 "$W"                 # markers written by the checks (as any test user)
 chown u1test-op "$D"
 
-sb_make_random "$SB/img/rand.img" 256K && sb_bundle "$SB/img/v2.bundle" 2 "$SB/img/rand.img" || exit 1
+sb_make_random "$SB/img/rand.img" 256K || exit 1
 
 # The daemon's Reboot() runs [system] reboot-command=; ours only records the request.
 REBOOTS=$SB/reboot-requests
@@ -44,7 +45,7 @@ fi
 # --- helpers --------------------------------------------------------------------------------
 
 reset_checks() {
-        rm -rf "$U" "$E" "$D"/health*.json "$W"/*
+        rm -rf "$U" "$E" "$D"/health*.json "${W:?}"/*
         mkdir -p "$U"/{required.d,wanted.d,green.d,red.d} "$E"/{required.d,wanted.d,green.d,red.d}
         chmod -R 0755 "$U" "$E"
 }
@@ -73,9 +74,14 @@ expect_hj() { expect_eq "$(hj "$2")" "$3" "health.json $2" && return 0; TL_WHY="
 
 env_left() { sb_env_get "BOOT_$1_LEFT"; }
 
-# Install v2 into the other slot and boot it: the device is then on a trial boot of it.
+# Install version V into the other slot and boot it: the device is then on a trial boot of it.
+# (A new version each time: the booted slot's version is refused without --force.)
+TRIAL_VERSION=1
 trial_boot() { # expected-bootname
-        expect_ok updatectl install "$SB/img/v2.bundle" || return 1
+        TRIAL_VERSION=$((TRIAL_VERSION + 1))
+        sb_bundle "$SB/img/v$TRIAL_VERSION.bundle" "$TRIAL_VERSION" "$SB/img/rand.img" 2>"$SB/bundle.err" ||
+                { TL_WHY="bundle: $(cat "$SB/bundle.err")"; return 1; }
+        expect_ok updatectl install "$SB/img/v$TRIAL_VERSION.bundle" || return 1
         sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot: $(cat "$SB/reboot.err")"; return 1; }
         expect_eq "$SB_BOOTED" "$1" "slot booted after the install" || return 1
         expect_slot "$(tl_slot_name "$1")" '["boot_status"]' trial
@@ -90,6 +96,18 @@ pid_gone() {
                 sleep 0.02
         done
         return 1
+}
+
+# boot_healthy BOOTNAME: a simulated reboot followed by what every boot does, update-health,
+# here with one passing check (it re-arms the counter the boot script decremented).
+boot_healthy() {
+        sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot: $(cat "$SB/reboot.err")"; return 1; }
+        expect_eq "$SB_BOOTED" "$1" "slot booted" || return 1
+        mkdir -p "$H/ok/required.d" "$H/ok-data"
+        chown u1test-op "$H/ok-data"
+        mkcheck "$H/ok/required.d" 10-ok 'exit 0'
+        run "${OP[@]}" update-health --config-dir-usr "$H/ok" --config-dir-etc "$H/ok" --data-dir "$H/ok-data"
+        expect_rc 0
 }
 
 count_reboots() { if [ -f "$REBOOTS" ]; then wc -l <"$REBOOTS"; else echo 0; fi; }
@@ -165,7 +183,7 @@ t_wanted_failure_green() {
         expect_hj wanted-result 'd["checks"][1]["result"]' fail || return 1
         expect_hj wanted-kind 'd["checks"][1]["kind"]' wanted || return 1
         expect_hj wanted-exit 'd["checks"][1]["exit_code"]' 3 || return 1
-        expect_hj wanted-output 'd["checks"][1]["output"]' $'no network\n'
+        expect_hj wanted-output 'd["checks"][1]["output"]' 'no network'
 }
 
 # Not on trial, red: reported, nothing marked (env, status file, slots untouched), no reboot.
@@ -182,7 +200,7 @@ t_not_trial_red_marks_nothing() {
         expect_hj result 'd["result"]' red || return 1
         expect_hj action 'd["action"]' none || return 1
         expect_hj on_trial 'd["on_trial"]' false || return 1
-        expect_hj output 'd["checks"][0]["output"]' $'app is down\n' || return 1
+        expect_hj output 'd["checks"][0]["output"]' 'app is down' || return 1
         expect_eq "$(cat "$W/red" 2>&1)" "red none" "red.d saw" || return 1
         expect_eq "$(count_reboots)" "$reboots" "reboot requests" || return 1
         expect_slot rootfs.0 '["boot_status"]' good
@@ -210,7 +228,7 @@ t_etc_overrides_usr() {
         expect_rc 0 || return 1
         expect_hj names '",".join(c["name"] for c in d["checks"])' 10-admin-only,30-app,40-vendor-only || return 1
         expect_hj path 'd["checks"][1]["path"]' "$E/required.d/30-app" || return 1
-        expect_hj output 'd["checks"][1]["output"]' $'admin\n'
+        expect_hj output 'd["checks"][1]["output"]' 'admin'
 }
 
 t_mask_dev_null() {
@@ -268,11 +286,40 @@ t_timeout_kills_group() {
         expect_hj signal 'd["checks"][0]["signal"]' SIGKILL || return 1
         expect_hj timed_out 'd["checks"][0]["timed_out"]' true || return 1
         expect_hj duration 'str(900 <= d["checks"][0]["duration_ms"] < 5000)' True || return 1
-        expect_hj output 'd["checks"][0]["output"]' $'waiting\n' || return 1
+        expect_hj output 'd["checks"][0]["output"]' 'waiting' || return 1
         expect_hj next-ran 'd["checks"][1]["result"]' pass || return 1
         [ $(((t1 - t0) / 1000000)) -lt 5000 ] || { TL_WHY="run took $(((t1 - t0) / 1000000)) ms"; return 1; }
         bg=$(cat "$W/bg.pid" 2>/dev/null)
         [ -n "$bg" ] || { TL_WHY="no background pid recorded"; return 1; }
+        pid_gone "$bg" || { TL_WHY="the check's background child $bg survived"; return 1; }
+}
+
+# systemd stops the unit (shutdown) while a check hangs: the check's group is killed, the run
+# is recorded as interrupted and nothing is marked.
+t_sigterm_stops_check() {
+        local pid rc i bg
+        reset_checks
+        mkcheck "$U/required.d" 10-hangs 'sleep 300 & echo $! >'"$W/bg.pid"'; sleep 300'
+        tl_snapshot
+        # setpriv itself, not the as_user function: $! must be update-health, not a subshell.
+        setpriv --reuid=u1test-op --regid="$(id -g u1test-op)" --init-groups -- \
+                update-health --config-dir-usr "$U" --config-dir-etc "$E" --data-dir "$D" >"$H/term.out" 2>&1 &
+        pid=$!
+        for ((i = 0; i < SB_WAIT * 50; i++)); do
+                [ -s "$W/bg.pid" ] && break
+                sleep 0.02
+        done
+        [ -s "$W/bg.pid" ] || { kill -KILL "$pid"; TL_WHY="the check did not start"; return 1; }
+        kill -TERM "$pid"
+        tl_wait_pid "$pid"
+        rc=$?
+        [ "$rc" != 124 ] || { kill -KILL "$pid"; TL_WHY="update-health ignored SIGTERM"; return 1; }
+        expect_eq "$rc" 1 "exit code" || return 1
+        expect_unchanged || return 1
+        expect_hj result 'd["checks"][0]["result"]' killed || return 1
+        expect_hj action 'd["action"]' none || return 1
+        expect_contains "$(hj 'd["errors"]')" Interrupted "recorded" || return 1
+        bg=$(cat "$W/bg.pid")
         pid_gone "$bg" || { TL_WHY="the check's background child $bg survived"; return 1; }
 }
 
@@ -312,14 +359,12 @@ t_trial_green_commits() {
         expect_rc 0 || return 1
         expect_hj on_trial 'd["on_trial"]' true || return 1
         expect_hj action 'd["action"]' committed || return 1
-        expect_hj check-env 'd["checks"][0]["output"]' $'booted rootfs.1 trial yes\n' || return 1
+        expect_hj check-env 'd["checks"][0]["output"]' 'booted rootfs.1 trial yes' || return 1
         expect_eq "$(cat "$W/green" 2>&1)" committed "green.d saw" || return 1
         expect_slot rootfs.1 '["boot_status"]' good || return 1
         expect_eq "$(sb_env_get UPDATE1_TRIAL)" "" UPDATE1_TRIAL || return 1
-        sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot: $(cat "$SB/reboot.err")"; return 1; }
-        expect_eq "$SB_BOOTED" B "slot booted after the commit" || return 1
-        sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot: $(cat "$SB/reboot.err")"; return 1; }
-        expect_eq "$SB_BOOTED" B "slot booted on the boot after"
+        boot_healthy B || return 1
+        boot_healthy B
 }
 
 # Trial boot of A, a required check fails: A is marked bad, a reboot is requested, U-Boot
@@ -345,8 +390,7 @@ t_trial_red_marks_bad() {
                 expect_hj action 'd["action"]' marked-bad || return 1
                 expect_contains "$(hj 'd["errors"]')" Reboot "recorded Reboot failure" || return 1
         fi
-        sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot: $(cat "$SB/reboot.err")"; return 1; }
-        expect_eq "$SB_BOOTED" B "slot booted after the red trial"
+        boot_healthy B
 }
 
 t_trial_red_reboot_requested() {
@@ -371,8 +415,7 @@ t_trial_red_no_reboot() {
         expect_slot rootfs.0 '["boot_status"]' bad || return 1
         expect_boots B || return 1
         expect_eq "$(count_reboots)" "$reboots" "reboot requests" || return 1
-        sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot: $(cat "$SB/reboot.err")"; return 1; }
-        expect_eq "$SB_BOOTED" B "slot booted"
+        boot_healthy B
 }
 
 # The daemon is gone (name unowned), or even the bus: checks still run and are recorded.
@@ -447,6 +490,7 @@ tl_case etc-dev-null-masks t_mask_dev_null
 tl_case config-timeout-and-fail-fast t_config_fail_fast
 tl_case output-tail-4k-utf8 t_output_tail
 tl_case timeout-kills-process-group t_timeout_kills_group
+tl_case sigterm-stops-check t_sigterm_stops_check
 tl_case not-in-group-update-refused t_not_in_group
 tl_case dry-run-changes-nothing t_dry_run
 tl_case trial-green-commits t_trial_green_commits

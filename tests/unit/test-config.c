@@ -199,6 +199,11 @@ TEST(defaults) {
         CHECK(c->keyring_directory == NULL);
         CHECK(!c->allow_bundle_intermediates);
         CHECK(c->custom_backend == NULL);
+        CHECK_EQ(c->uboot_scheme, UBOOT_SCHEME_RAUC);
+        CHECK_STREQ(c->grubenv, CONFIG_DEFAULT_GRUBENV);
+        CHECK(c->barebox_state_name == NULL);
+        CHECK_EQ(c->barebox_boot_attempts, 3);
+        CHECK_EQ(c->barebox_trial_attempts, 1);
 }
 
 TEST(custom_backend) {
@@ -234,6 +239,70 @@ TEST(shipped_example) {
         CHECK_EQ(c->n_slots, 4);
         CHECK_EQ(config_find_slot_by_bootname(c, "B"), 1);
         CHECK_EQ(c->slots[3].parent, 1);
+}
+
+/* BASE with another bootloader= (same line numbers: the sections start at line 4). */
+#define BASE_BL(bl)                                                                             \
+        "[system]\ncompatible=test-board\nbootloader=" bl "\n[keyring]\npath=keyring.pem\n"     \
+        "[slot.rootfs.0]\ndevice=/dev/a\ntype=ext4\nbootname=A\n"                                \
+        "[slot.rootfs.1]\ndevice=/dev/b\ntype=ext4\nbootname=B\n"
+
+/* The keys of the grub, barebox and efi backends and the U-Boot bootcount scheme. */
+TEST(bootloader_backends) {
+        char expect[PATH_MAX + 64];
+
+        {
+                _cleanup_(config_freep) Config *c = NULL;
+                CHECK_EQ(load_text(BASE "[uboot]\nscheme=bootcount\ntrial-attempts=2\n", &c), 0);
+                if (c) {
+                        CHECK_EQ(c->uboot_scheme, UBOOT_SCHEME_BOOTCOUNT);
+                        CHECK_EQ(c->trial_attempts, 2);
+                }
+        }
+        {
+                _cleanup_(config_freep) Config *c = NULL;
+                CHECK_EQ(load_text(BASE "[uboot]\nscheme=rauc\n", &c), 0);
+                if (c)
+                        CHECK_EQ(c->uboot_scheme, UBOOT_SCHEME_RAUC);
+        }
+        {
+                _cleanup_(config_freep) Config *c = NULL;
+                CHECK_EQ(load_text(BASE_BL("grub") "[grub]\nenv=boot/grubenv\n", &c), 0);
+                snprintf(expect, sizeof(expect), "%s/boot/grubenv", tmpdir);
+                if (c) {
+                        CHECK_STREQ(c->bootloader, "grub");
+                        CHECK_STREQ(c->grubenv, expect); /* relative to the config file */
+                }
+        }
+        {
+                _cleanup_(config_freep) Config *c = NULL;
+                CHECK_EQ(load_text(BASE_BL("barebox")
+                                   "[barebox]\nstate-name=update1_state\nboot-attempts=5\ntrial-attempts=2\n",
+                                   &c),
+                         0);
+                if (c) {
+                        CHECK_STREQ(c->bootloader, "barebox");
+                        CHECK_STREQ(c->barebox_state_name, "update1_state");
+                        CHECK_EQ(c->barebox_boot_attempts, 5);
+                        CHECK_EQ(c->barebox_trial_attempts, 2);
+                        CHECK_EQ(c->boot_attempts, 3); /* [uboot]'s are separate */
+                }
+        }
+        {
+                _cleanup_(config_freep) Config *c = NULL;
+                CHECK_EQ(load_text(BASE_BL("efi"), &c), 0);
+                if (c)
+                        CHECK_STREQ(c->bootloader, "efi");
+        }
+        expect_error(BASE "[uboot]\nscheme=mender\n", 15, "unknown U-Boot scheme 'mender' (supported: rauc, bootcount)");
+        expect_error(BASE "[uboot]\nscheme=\n", 15, "empty value for 'scheme'");
+        expect_error(BASE "[grub]\nenv=\n", 15, "empty value for 'env' in section [grub]");
+        expect_error(BASE "[grub]\npath=/boot/grubenv\n", 15, "unknown key 'path' in section [grub]");
+        expect_error(BASE "[barebox]\nboot-attempts=0\n", 15, "[barebox] boot-attempts=0: must be a number from 1 to 100");
+        expect_error(BASE "[barebox]\ntrial-attempts=101\n", 15, "trial-attempts=101");
+        expect_error(BASE "[barebox]\nstate-name=-x\n", 15, "invalid barebox state-name '-x'");
+        expect_error(BASE "[barebox]\nstate-name=a b\n", 15, "invalid barebox state-name 'a b'");
+        expect_error(BASE "[efi]\n", 14, "unknown section [efi]");
 }
 
 TEST(syntax_errors) {
@@ -277,7 +346,8 @@ TEST(key_errors) {
         expect_error(BASE "[uboot]\nboot-attempts=10\n", 15, "boot-attempts=10");
         expect_error(BASE "[uboot]\ntrial-attempts=x\n", 15, "trial-attempts=x");
         expect_error(BASE "[uboot]\nfoo=1\n", 15, "unknown key 'foo' in section [uboot]");
-        expect_error("[system]\ncompatible=x\nbootloader=grub\n", 3, "unknown bootloader 'grub'");
+        expect_error("[system]\ncompatible=x\nbootloader=lilo\n", 3,
+                     "unknown bootloader 'lilo' (supported: uboot, grub, barebox, efi, custom)");
         expect_error("[system]\ncompatible=x\nmax-bundle-size=lots\n", 3, "invalid max-bundle-size 'lots'");
         expect_error("[system]\ncompatible=x\nmax-bundle-size=0\n", 3, "invalid max-bundle-size '0'");
         expect_error("[keyring]\nallow-bundle-intermediates=2\n", 2, "allow-bundle-intermediates");
@@ -398,6 +468,7 @@ UNIT_MAIN_BEGIN("test-config")
         RUN(defaults);
         RUN(custom_backend);
         RUN(shipped_example);
+        RUN(bootloader_backends);
         RUN(syntax_errors);
         RUN(section_errors);
         RUN(key_errors);
