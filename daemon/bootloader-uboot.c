@@ -3,10 +3,14 @@
  *   BOOT_ORDER="A B"   boot order, first slot with attempts left is booted
  *   BOOT_<x>_LEFT=3    attempts left for slot x; the boot script decrements it before booting
  *   UPDATE1_TRIAL=x    ours: x was made primary for a trial boot and is not committed yet
- * packaging/bootloader/uboot-boot.cmd is the script that consumes them.
- * Each call reads the environment afresh (the boot script and fw_setenv change it behind our
- * back) and every mutation is exactly one libuboot_env_store(): libubootenv writes the
- * inactive redundant copy and flips the flag, so a power cut leaves the old or the new env. */
+ * packaging/bootloader/uboot-boot.cmd is the script that consumes them ([uboot] scheme=rauc,
+ * the default; scheme=bootcount is bootloader-uboot-bootcount.c).
+ * This file also holds the libubootenv session both schemes use (uboot_env_*, declared in
+ * bootloader.h).  Each call reads the environment afresh (the boot script and fw_setenv change
+ * it behind our back) and every mutation is exactly one libuboot_env_store(): libubootenv
+ * writes the inactive redundant copy with the flag counter + 1, so a power cut leaves the old
+ * or the new env; we then fsync() the device ourselves, since libubootenv ignores that result.
+ * Both copies invalid is an error for every call, never "all slots bad". */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>

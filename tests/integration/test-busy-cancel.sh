@@ -137,6 +137,11 @@ if not progress:
     errors.append("no Progress signal")
 elif progress != sorted(progress) or progress[-1] != 100:
     errors.append("Progress not rising to 100: %s" % progress)
+else:
+    # "at least every 1 %": no percent value may be skipped between two signals.
+    gaps = [(a, b) for a, b in zip(progress, progress[1:]) if b - a > 1]
+    if gaps:
+        errors.append("Progress skipped percents: %s" % gaps[:5])
 kinds = [e[0] for e in events]
 if "completed" not in kinds:
     errors.append("no Completed signal")

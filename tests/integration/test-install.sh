@@ -99,6 +99,15 @@ t_mark_good_b() {
         expect_slot rootfs.1 '["bundle"]["version"]' 2
 }
 
+# Installing the version the booted slot runs is refused unless forced, and changes nothing.
+t_same_version_refused() {
+        tl_snapshot
+        expect_error org.example.Update1.Error.AlreadyInstalled updatectl install "$SB/img/v2.bundle" || return 1
+        expect_contains "$TL_OUT" "use force" "AlreadyInstalled message" || return 1
+        expect_unchanged || return 1
+        expect_boots B
+}
+
 t_install_pipe() {
         local b_sha
         b_sha=$(sha256sum <"$SB_SLOT_B" | cut -c1-64)
@@ -120,9 +129,10 @@ t_reboot_into_a() {
         expect_eq "$(sb_env_get BOOT_ORDER)" "A B" "BOOT_ORDER"
 }
 
-# Reinstalling into the same slot again counts up (second install of v2 goes to B).
+# Reinstalling into the same slot again counts up (second install of v2 goes to B).  A runs v3
+# now, so v2 is not "already installed"; --force is accepted all the same.
 t_install_again() {
-        expect_ok updatectl install "$SB/img/v2.bundle" || return 1
+        expect_ok updatectl install --force "$SB/img/v2.bundle" || return 1
         expect_slot rootfs.1 '["installed"]["count"]' 2 || return 1
         expect_slot rootfs.1 '["activated"]["count"]' 2 || return 1
         expect_boots B
@@ -134,6 +144,7 @@ tl_case install-from-file t_install_file
 tl_case installed-filesystem t_installed_fs
 tl_case reboot-into-B t_reboot_into_b
 tl_case mark-good-B t_mark_good_b
+tl_case same-version-refused t_same_version_refused
 tl_case install-from-pipe t_install_pipe
 tl_case reboot-into-A t_reboot_into_a
 tl_case install-again-counts t_install_again
