@@ -49,6 +49,7 @@ typedef struct EfiState {
         int current, next; /* boot numbers, -1 if unset */
         unsigned order[MAX_ORDER];
         unsigned n_order;
+        bool have_order;
         int slot_num[MAX_SLOTS]; /* boot number of each configured bootname, -1 if none */
         char *note;              /* bootname from the note file, or NULL */
 } EfiState;
@@ -99,8 +100,9 @@ static int parse_line(EfiState *s, char *line, UError *err) {
         if (startswith(line, "BootOrder: ")) {
                 const char *p = line + 11;
 
-                if (s->n_order > 0)
+                if (s->have_order)
                         return bad_output(line, "repeated", err);
+                s->have_order = true;
                 while (*p) {
                         size_t len = strcspn(p, ",");
 

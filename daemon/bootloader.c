@@ -226,6 +226,9 @@ __attribute__((noreturn)) static void tool_child(const char *const argv[], int o
         if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
             dup2(err_fd, STDERR_FILENO) < 0)
                 _exit(126);
+        /* Nothing else of the daemon leaks into the tool (close-on-exec, so status_fd still
+         * reports a failed exec). */
+        (void) close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
         execvp(argv[0], (char *const *) argv);
         /* status_fd is close-on-exec: the parent reads EOF on success, errno otherwise. */
         e = errno;

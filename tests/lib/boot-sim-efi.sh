@@ -12,7 +12,7 @@ set -u
 CMDLINE_FILE=${1:-}
 state=${EFIBOOTMGR_STATE:?boot-sim-efi: EFIBOOTMGR_STATE is not set}
 
-current= next= timeout= order= have_order=0
+current='' next='' timeout='' order='' have_order=0
 nums=()
 declare -A active=() label=()
 while IFS= read -r line || [ -n "$line" ]; do

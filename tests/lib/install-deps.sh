@@ -22,7 +22,7 @@ RUN_PKGS=(dbus-daemon dbus-bin libubootenv-tool u-boot-tools openssl e2fsprogs u
 # in a container is fine, nothing is started because systemd is not PID 1), nginx-light for
 # http:// installs, curl to probe it, fdisk (sfdisk) and mount (losetup) for the loop-device /
 # PARTLABEL tests, passwd (useradd) and python3 for the JSON/XML checks.
-CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3)
+CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-common)
 
 case $what in
 build) pkgs=("${BUILD_PKGS[@]}") ;;

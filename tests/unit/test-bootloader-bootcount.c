@@ -272,6 +272,23 @@ TEST(bootcount_hostile_env) {
         CHECK(run("'%s/tests/lib/boot-sim-bootcount.sh' '%s' >/dev/null 2>&1", top, env_cfg) != 0);
 }
 
+/* The shipped env still has the commands boot-sim-bootcount.sh implements (change both
+ * together), and U-Boot's defaults in it are what the backend expects. */
+TEST(bootcount_shipped_env) {
+        make_env();
+        CHECK_ENV("altbootcmd",
+                  "if test -n \"${update1_altslot}\"; then setenv update1_slot \"${update1_altslot}\"; setenv update1_altslot; fi; "
+                  "setenv upgrade_available 0; setenv bootcount 0; saveenv; run bootcmd");
+        CHECK_ENV("bootcmd",
+                  "setenv bootargs \"${update1_bootargs} update1.slot=${update1_slot}\"; run update1_boot_${update1_slot}; "
+                  "echo \"Update1: booting slot ${update1_slot} failed, resetting\"; reset");
+        CHECK_ENV("upgrade_available", "0");
+        CHECK_ENV("bootcount", "0");
+        CHECK_ENV("bootlimit", "1");
+        CHECK_ENV("update1_slot", "A");
+        CHECK_ENV("update1_altslot", "B");
+}
+
 UNIT_MAIN_BEGIN("test-bootloader-bootcount")
         test_setup("test-bootloader-bootcount");
         snprintf(env_cfg, sizeof(env_cfg), "%s/fw_env.config", tmpdir);
@@ -284,4 +301,5 @@ UNIT_MAIN_BEGIN("test-bootloader-bootcount")
         RUN(bootcount_mark_good_commits);
         RUN(bootcount_mark_bad_and_active);
         RUN(bootcount_hostile_env);
+        RUN(bootcount_shipped_env);
 UNIT_MAIN_END

@@ -334,6 +334,27 @@ TEST(grub_hostile_blocks) {
         }
 }
 
+/* The shipped grub.cfg parses as GRUB script, and still has the lines boot-sim-grub.sh mirrors
+ * (change both together). */
+TEST(grub_shipped_cfg) {
+        char cfg[PATH_MAX + 64];
+        const char *lines[] = {
+                "set ORDER=\"A B\"", "load_env ORDER A_OK A_TRY B_OK B_TRY", "for SLOT in $ORDER; do",
+                "    OK=0", "    TRY=0", "    if [ \"$SLOT\" == \"A\" ]; then", "        A_TRY=1",
+                "    if [ \"$OK\" -eq 1 -a \"$TRY\" -eq 0 ]; then", "        update1_slot=$SLOT",
+                "    if [ \"$A_OK\" -eq 1 -a \"$A_TRY\" -eq 1 ]; then", "        A_TRY=0",
+                "save_env A_TRY B_TRY", "set default=\"update1-$update1_slot\"",
+        };
+
+        snprintf(cfg, sizeof(cfg), "%s/packaging/bootloader/grub.cfg", top);
+        CHECK_EQ(run("grub-script-check '%s'", cfg), 0);
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++)
+                if (run("grep -qxF -- '%s' '%s'", lines[i], cfg) != 0) {
+                        printf("  grub.cfg lacks the line: %s\n", lines[i]);
+                        unit_case_failures++;
+                }
+}
+
 UNIT_MAIN_BEGIN("test-bootloader-grub")
         bool have = have_program("grub-editenv");
 
@@ -349,4 +370,5 @@ UNIT_MAIN_BEGIN("test-bootloader-grub")
         RUN_OR_SKIP(grub_mark_bad_and_active, have, WHY);
         RUN_OR_SKIP(grub_symlink_and_mode, have, WHY);
         RUN_OR_SKIP(grub_hostile_blocks, have, WHY);
+        RUN_OR_SKIP(grub_shipped_cfg, have, WHY);
 UNIT_MAIN_END
