@@ -47,6 +47,7 @@ DAEMON_SRC  := $(sort $(filter-out daemon/updated.c,$(wildcard daemon/*.c)))
 CLIENT_COMMON_SRC := client/bus-client.c
 UPDATECTL_SRC := $(sort $(wildcard client/updatectl*.c))
 HEALTH_SRC  := $(sort $(wildcard client/update-health*.c))
+AGENT_SRC   := $(sort $(wildcard client/update-agent*.c))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test-*.c))
 
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -54,11 +55,13 @@ DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 CLIENT_COMMON_OBJ := $(CLIENT_COMMON_SRC:%.c=$(BUILD)/%.o)
 UPDATECTL_OBJ := $(UPDATECTL_SRC:%.c=$(BUILD)/%.o)
 HEALTH_OBJ  := $(HEALTH_SRC:%.c=$(BUILD)/%.o)
+AGENT_OBJ   := $(AGENT_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-BINS := $(BUILD)/updated $(BUILD)/updatectl $(if $(HEALTH_SRC),$(BUILD)/update-health)
+BINS := $(BUILD)/updated $(BUILD)/updatectl $(if $(HEALTH_SRC),$(BUILD)/update-health) \
+        $(if $(AGENT_SRC),$(BUILD)/update-agent)
 
-.PHONY: all check check-deps check-unit check-integration demo bench install clean
+.PHONY: all check check-system fuzz demo bench install clean
 all: $(BUILD)/.deps-ok $(BINS)
 
 $(BUILD)/.deps-ok:
@@ -89,6 +92,9 @@ $(BUILD)/updatectl: $(UPDATECTL_OBJ) $(CLIENT_COMMON_OBJ) $(BUILD)/libupdate1.a
 $(BUILD)/update-health: $(HEALTH_OBJ) $(CLIENT_COMMON_OBJ) $(BUILD)/libupdate1.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/update-agent: $(AGENT_OBJ) $(CLIENT_COMMON_OBJ) $(BUILD)/libupdate1.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(LDFLAGS) $(LDLIBS)
@@ -108,6 +114,17 @@ bench:
 	@tests/lib/install-deps.sh bench
 	@$(MAKE) --no-print-directory all
 	@bench/bench.sh $(BUILD)
+
+# libFuzzer targets (clang): tests/fuzz/.  FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@tests/lib/install-deps.sh fuzz
+	@tests/fuzz/run-fuzz.sh $(BUILD) $(FUZZ_SECONDS)
+
+# The whole stack on an emulated arm64 board with a real U-Boot: tests/system/.
+check-system:
+	@tests/lib/install-deps.sh system
+	@tests/system/run.sh $(BUILD)
 
 install: all
 	install -Dm0755 $(BUILD)/updated $(DESTDIR)$(PREFIX)/libexec/update1/updated

@@ -23,14 +23,22 @@ RUN_PKGS=(dbus-daemon dbus-bin libubootenv-tool u-boot-tools openssl e2fsprogs u
 # http:// installs, curl to probe it, fdisk (sfdisk) and mount (losetup) for the loop-device /
 # PARTLABEL tests, passwd (useradd) and python3 for the JSON/XML checks.
 CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-common)
+# Fuzzing (make fuzz) and sanitizer builds: clang with libFuzzer and the sanitizer runtimes.
+FUZZ_PKGS=(clang libclang-rt-14-dev)
+# The arm64 board (make check-system): QEMU, Debian's U-Boot for qemu_arm64, the cross
+# compiler, and tools to build a disk image without root.
+SYSTEM_PKGS=(qemu-system-arm u-boot-qemu u-boot-tools mtools dosfstools e2fsprogs fdisk cpio
+             gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 
 case $what in
 build) pkgs=("${BUILD_PKGS[@]}") ;;
 demo)  pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}") ;;
 check) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${CHECK_PKGS[@]}") ;;
 bench) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${CHECK_PKGS[@]}") ;;
+fuzz)  pkgs=("${BUILD_PKGS[@]}" "${FUZZ_PKGS[@]}") ;;
+system) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${SYSTEM_PKGS[@]}") ;;
 -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
-*) echo "usage: $0 [check|demo|bench|build]" >&2; exit 2 ;;
+*) echo "usage: $0 [check|demo|bench|build|fuzz|system]" >&2; exit 2 ;;
 esac
 
 missing=()
