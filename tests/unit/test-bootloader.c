@@ -222,7 +222,7 @@ TEST(custom_bad_output) {
                            "case $1 in\n"
                            "get-state) echo maybe ;;\n"
                            "get-primary) echo 'A B' ;;\n"
-                           "get-current) head -c 10000 /dev/zero | tr '\\0' x ;;\n"
+                           "get-current) head -c 70000 /dev/zero | tr '\\0' x ;;\n"
                            "set-primary) kill -9 $$ ;;\n"
                            "*) echo 'no such verb' >&2; exit 1 ;;\n"
                            "esac\n");
@@ -238,7 +238,8 @@ TEST(custom_bad_output) {
         CHECK(strstr(err.message, "expected one word") != NULL);
         err = UERROR_NULL;
         CHECK(b->ops->get_current(b->data, &p, &err) < 0);
-        CHECK(strstr(err.message, "more than 4096 bytes") != NULL);
+        CHECK(strstr(err.message, "printed more than 65536 bytes") != NULL);
+        CHECK(strstr(err.message, "Custom bootloader backend") == err.message);
         err = UERROR_NULL;
         CHECK(b->ops->set_primary(b->data, "A", true, &err) < 0);
         CHECK(strstr(err.message, "killed by signal 9") != NULL);
