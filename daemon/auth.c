@@ -120,10 +120,12 @@ static int uid_in_group(uid_t uid, const char *group) {
 
 static const char *const action_table[_AUTH_ACTION_MAX] = {
         [AUTH_ACTION_READ] = "read",
+        [AUTH_ACTION_INSPECT] = "inspect",
         [AUTH_ACTION_INSTALL] = "install",
         [AUTH_ACTION_INSTALL_PATH] = "install-path",
         [AUTH_ACTION_MARK] = "mark",
         [AUTH_ACTION_CANCEL] = "cancel",
+        [AUTH_ACTION_REBOOT] = "reboot",
 };
 
 int authorize(sd_bus_message *m, AuthAction action, uid_t *ret_uid, sd_bus_error *error) {

@@ -3,15 +3,17 @@
 
 #include <systemd/sd-bus.h>
 
-/* Operators' group: its members may install (by fd or URL), mark and cancel. */
+/* Operators' group: its members may install (by fd or URL), mark, cancel and reboot. */
 #define AUTH_GROUP "update"
 
 typedef enum AuthAction {
-        AUTH_ACTION_READ,          /* GetSlotStatus, InspectBundle: anyone */
+        AUTH_ACTION_READ,          /* GetSlotStatus: anyone */
+        AUTH_ACTION_INSPECT,       /* InspectBundle: root and group update (it takes an fd: see policy) */
         AUTH_ACTION_INSTALL,       /* InstallFd, Install of a URL: root and group update */
         AUTH_ACTION_INSTALL_PATH,  /* Install of a local path: root only */
         AUTH_ACTION_MARK,          /* Mark, MarkGood: root and group update */
         AUTH_ACTION_CANCEL,        /* Cancel: root and group update */
+        AUTH_ACTION_REBOOT,        /* Reboot: root and group update */
         _AUTH_ACTION_MAX,
 } AuthAction;
 

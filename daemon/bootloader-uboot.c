@@ -276,11 +276,34 @@ static int uboot_get_primary(void *data, char **ret_bootname, UError *err) {
                 if (left > 0)
                         pick = o.item[i];
         }
-        /* No attempts left anywhere: the script re-arms all and boots the first in order. */
-        pick = strdup(pick ?: o.item[0]);
+        /* No attempts left anywhere: the script re-arms all and boots the first in order (of
+         * ours: what is not a bootname is never returned as one). */
+        for (unsigned i = 0; i < o.n && !pick; i++)
+                if (check_bootname(o.item[i], NULL) >= 0)
+                        pick = o.item[i];
+        if (!pick)
+                return uerror_set(err, ERROR_FAILED, -EBADMSG, "U-Boot variable %s holds no valid bootname",
+                                  ORDER_VAR);
+        pick = strdup(pick);
         if (!pick)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         *ret_bootname = pick;
+        return 0;
+}
+
+/* Switching rewrites the counters of the slots in BOOT_ORDER; one we cannot parse means an env
+ * we do not understand (damaged, or written by something else): refuse instead of overwriting. */
+static int order_check_counters(UbootEnv *e, const BootList *o, UError *err) {
+        unsigned left;
+        int r;
+
+        for (unsigned i = 0; i < o->n; i++) {
+                if (check_bootname(o->item[i], NULL) < 0)
+                        continue;
+                r = left_get(e, o->item[i], &left, err);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -297,6 +320,9 @@ static int uboot_set_primary(void *data, const char *bootname, bool trial, UErro
         if (r < 0)
                 return r;
         r = order_read(&e, &o, err);
+        if (r < 0)
+                return r;
+        r = order_check_counters(&e, &o, err);
         if (r < 0)
                 return r;
         r = bootlist_insert(&o, bootname, true, "U-Boot variable " ORDER_VAR, err);

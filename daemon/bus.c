@@ -22,6 +22,7 @@
 #include "install.h"
 #include "log.h"
 #include "mark.h"
+#include "reboot.h"
 #include "source-http.h"
 
 /* The D-Bus face of the daemon: it reads and validates arguments, authorizes, hands the work
@@ -273,6 +274,10 @@ static int method_install(sd_bus_message *msg, void *userdata, sd_bus_error *err
                 (void) uerror_set(&err, ERROR_BUSY, -EBUSY, "Another installation is in progress");
                 return uerror_reply(error, &err);
         }
+        if (reboot_running(m)) {
+                (void) uerror_set(&err, ERROR_BUSY, -EBUSY, "A reboot was requested and its command is running");
+                return uerror_reply(error, &err);
+        }
 
         if (url) {
                 r = source_http_open(source, m->config->max_bundle_size, &http, &err);
@@ -330,6 +335,10 @@ static int method_install_fd(sd_bus_message *msg, void *userdata, sd_bus_error *
 
         if (m->install) {
                 (void) uerror_set(&err, ERROR_BUSY, -EBUSY, "Another installation is in progress");
+                return uerror_reply(error, &err);
+        }
+        if (reboot_running(m)) {
+                (void) uerror_set(&err, ERROR_BUSY, -EBUSY, "A reboot was requested and its command is running");
                 return uerror_reply(error, &err);
         }
 
@@ -422,6 +431,33 @@ static int method_mark(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         return do_mark(userdata, msg, s, slot, error);
 }
 
+static int method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        UError err = UERROR_NULL;
+        uid_t uid;
+        int r;
+
+        /* No arguments: sd-bus already checked the (empty) signature. */
+        r = authorize(msg, AUTH_ACTION_REBOOT, &uid, error);
+        if (r < 0)
+                return r;
+
+        /* Rebooting mid-install would only waste the install (it is power-loss safe, not
+         * finished); let the caller cancel it or wait for Completed. */
+        if (m->install) {
+                (void) uerror_set(&err, ERROR_BUSY, -EBUSY,
+                                  "An installation is in progress; reboot after it completed or cancel it");
+                return uerror_reply(error, &err);
+        }
+
+        r = reboot_start(m, msg, uid, &err);
+        if (r < 0) {
+                log_warning("Reboot by uid %u refused: %s", (unsigned) uid, err.message);
+                return uerror_reply(error, &err);
+        }
+        return 1; /* the reply follows when the command ends */
+}
+
 static int method_get_slot_status(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_free_ char *json = NULL;
@@ -448,7 +484,7 @@ static int method_inspect_bundle(sd_bus_message *msg, void *userdata, sd_bus_err
         r = check_bundle_fd(m, in_fd, "The bundle file descriptor", error);
         if (r < 0)
                 return r;
-        r = authorize(msg, AUTH_ACTION_READ, NULL, error);
+        r = authorize(msg, AUTH_ACTION_INSPECT, NULL, error);
         if (r < 0)
                 return r;
 
@@ -542,6 +578,11 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_ARGS("s", state, "s", slot),
                                 SD_BUS_RESULT("s", slot, "s", message),
                                 method_mark,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reboot",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_NO_RESULT,
+                                method_reboot,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetSlotStatus",
                                 SD_BUS_NO_ARGS,

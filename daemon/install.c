@@ -157,6 +157,32 @@ static int check_same_version(InstallJob *j, const Manifest *mf, UError *err) {
         return 0;
 }
 
+/* Fail closed before anything is written: if the bootloader's state of the booted slot or of
+ * the target cannot be read (hostile or damaged env, a tool printing garbage), switching could
+ * silently rewrite state we do not understand, e.g. re-arm a counter we could not parse. */
+static int check_bootloader_readable(InstallJob *j, UError *err) {
+        Manager *m = j->manager;
+        const Bootloader *bl = m->bootloader;
+        const char *names[2] = { NULL, j->bootname };
+        BootStatus st;
+        int booted, r = 0;
+
+        pthread_mutex_lock(&m->lock);
+        booted = m->slots->booted;
+        if (booted >= 0)
+                names[0] = m->config->slots[slot_table_group_root(m->slots, booted)].bootname;
+        for (size_t i = 0; i < ELEMENTSOF(names) && r >= 0; i++) {
+                if (!names[i])
+                        continue;
+                r = bl->ops->get_state(bl->data, names[i], &st, err);
+                if (r < 0)
+                        uerror_prefix(err, "Refusing to switch slots: the bootloader state of %s cannot be read",
+                                      names[i]);
+        }
+        pthread_mutex_unlock(&m->lock);
+        return r;
+}
+
 static int install_prepare(InstallJob *j, UError *err) {
         Manager *m = j->manager;
         const char *classes[MANIFEST_MAX_IMAGES];
@@ -223,7 +249,7 @@ static int install_prepare(InstallJob *j, UError *err) {
                 return uerror_set(err, ERROR_NO_TARGET_SLOT, -ENODEV, "Target slot %s has no boot group with a bootname",
                                   target_name(j, 0));
         j->bootname = m->config->slots[root].bootname;
-        return 0;
+        return check_bootloader_readable(j, err);
 }
 
 /* ---- phase 2 ---- */
@@ -421,6 +447,11 @@ static int record_installed(InstallJob *j, uint64_t now, UError *err) {
                 rec->installed_timestamp = now;
                 rec->installed_count++;
         }
+        /* Written before the bootloader arms the trial: boot assessment needs to know in which
+         * boot that happened (a restart of updated before the reboot is no fallback). */
+        r = config_find_slot_by_bootname(m->config, j->bootname);
+        if (r >= 0 && status_set_trial(m->status, m->config->slots[r].name, m->boot_id, now) < 0)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
 
         r = status_save(m->config, m->status);
         if (r < 0)

@@ -11,12 +11,15 @@
 #include <json-c/json.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
+#include <systemd/sd-id128.h>
 
+#include "boot-assess.h"
 #include "bus.h"
 #include "inspect.h"
 #include "install.h"
 #include "log.h"
 #include "manager.h"
+#include "reboot.h"
 #include "util.h"
 
 /* ---- worker thread → main loop queue ---- */
@@ -228,6 +231,30 @@ static int slot_status_locked(Manager *m, struct json_object *root, struct json_
         return 0;
 }
 
+/* {"expected", "booted", "fell_back", "timestamp"} or NULL (JSON null) when there is no record. */
+static int last_boot_json(const LastBoot *b, struct json_object **ret) {
+        struct json_object *o;
+        int r = 0;
+
+        if (!b->expected) {
+                *ret = NULL;
+                return 0;
+        }
+        o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        r |= add(o, "expected", json_object_new_string(b->expected));
+        r |= add(o, "booted", json_string_or_null(b->booted));
+        r |= add(o, "fell_back", json_object_new_boolean(b->fell_back));
+        r |= add(o, "timestamp", json_timestamp(b->timestamp));
+        if (r < 0) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        *ret = o;
+        return 0;
+}
+
 int manager_slot_status_json(Manager *m, char **ret) {
         struct json_object *root = json_object_new_object(), *slots = json_object_new_array();
         const char *booted = m->slots->booted >= 0 ? m->config->slots[m->slots->booted].name : NULL;
@@ -252,6 +279,13 @@ int manager_slot_status_json(Manager *m, char **ret) {
 
         pthread_mutex_lock(&m->lock);
         r = slot_status_locked(m, root, slots);
+        if (r >= 0) {
+                struct json_object *lb;
+
+                r = last_boot_json(&m->status->last_boot, &lb);
+                if (r >= 0)
+                        r = add(root, "last_boot", lb);
+        }
         pthread_mutex_unlock(&m->lock);
         if (r >= 0)
                 r = add(root, "slots", slots);
@@ -272,6 +306,27 @@ int manager_slot_status_json(Manager *m, char **ret) {
 }
 
 /* ---- life cycle ---- */
+
+static int manager_read_boot_id(const char *override, char ret[static 33]) {
+        sd_id128_t id;
+        int r;
+
+        if (override) {
+                r = sd_id128_from_string(override, &id);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid boot id '%s': expected 32 hex digits or a UUID", override);
+        } else {
+                r = sd_id128_get_boot(&id);
+                if (r < 0) {
+                        /* Only fallback detection after GRUB-style boots needs it: go on. */
+                        log_warning_errno(r, "Cannot read the boot id: %m");
+                        ret[0] = '\0';
+                        return 0;
+                }
+        }
+        sd_id128_to_string(id, ret);
+        return 0;
+}
 
 int manager_new(const ManagerOptions *o, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -305,9 +360,26 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                         log_warning_errno(r, "Cannot rewrite the status file: %m");
         }
 
+        r = manager_read_boot_id(o->boot_id, m->boot_id);
+        if (r < 0)
+                return r;
+
         r = slot_table_new(m->config, o->cmdline_path, o->boot_override, &m->slots);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the slots: %m");
+        for (unsigned i = 0; i < m->slots->n_slots; i++)
+                if (!m->slots->slots[i].device_path)
+                        log_warning("Slot %s: device %s not found", m->config->slots[i].name,
+                                    m->config->slots[i].device);
+
+        r = bootloader_open(m->config, &m->bootloader, &err);
+        if (r < 0)
+                return log_error_errno(r, "Refusing to start: bootloader %s: %s", m->config->bootloader, err.message);
+
+        /* The bootloader's own idea of the booted slot (EFI BootCurrent, ...) comes last. */
+        r = slot_table_detect_from_bootloader(m->slots, m->bootloader);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
         if (m->slots->booted >= 0) {
                 const ConfigSlot *b = &m->config->slots[m->slots->booted];
 
@@ -318,14 +390,8 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         } else
                 /* The daemon still serves status and marks; Install fails with NoTargetSlot. */
                 log_error("Booted slot unknown: %s", m->slots->boot_source ?: "no boot source matched");
-        for (unsigned i = 0; i < m->slots->n_slots; i++)
-                if (!m->slots->slots[i].device_path)
-                        log_warning("Slot %s: device %s not found", m->config->slots[i].name,
-                                    m->config->slots[i].device);
 
-        r = bootloader_open(m->config, &m->bootloader, &err);
-        if (r < 0)
-                return log_error_errno(r, "Refusing to start: bootloader %s: %s", m->config->bootloader, err.message);
+        (void) boot_assess(m);
 
         manager_refresh_primary(m);
         m->operation = OPERATION_IDLE;
@@ -339,6 +405,7 @@ static void manager_drain(Manager *m) {
         if (m->install)
                 (void) install_cancel(m);
         inspect_cancel_all(m);
+        reboot_abandon(m);
 
         while (m->install || m->inspects) {
                 struct pollfd p = { .fd = m->queue_fd, .events = POLLIN };

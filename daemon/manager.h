@@ -28,6 +28,7 @@ typedef struct Manager Manager;
 typedef struct InstallJob InstallJob;
 typedef struct InspectJob InspectJob;
 typedef struct ManagerCall ManagerCall;
+typedef struct RebootJob RebootJob;
 
 /* A function a worker thread asks the main loop to run.  The node is embedded in the caller's
  * own struct (use container_of) so posting never allocates and never fails. */
@@ -59,7 +60,12 @@ struct Manager {
         char *boot_slot;
         char *primary_slot;
 
+        /* This boot's id (32 hex digits, /proc/sys/kernel/random/boot_id or --boot-id): tells
+         * a reboot since an install from a mere daemon restart. */
+        char boot_id[33];
+
         InstallJob *install;
+        RebootJob *reboot;      /* a running reboot-command */
         InspectJob *inspects;   /* running InspectBundle calls */
         unsigned n_inspects;
 
@@ -74,6 +80,7 @@ typedef struct ManagerOptions {
         const char *config_path;
         const char *cmdline_path;   /* NULL: /proc/cmdline */
         const char *boot_override;  /* bootname forced as booted, or NULL */
+        const char *boot_id;        /* this boot's id (sandboxes simulate reboots), NULL: the kernel's */
 } ManagerOptions;
 
 /* Loads config, keyring, status file, slot table and bootloader.  Logs what is wrong and fails

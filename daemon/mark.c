@@ -95,6 +95,33 @@ static void count_activation(Manager *m, int root) {
                 log_warning_errno(r, "Cannot write the status file: %m");
 }
 
+/* Mark bad during the slot's own trial boot (update-health's red path): the install did not
+ * prove good.  The slot's group gets status failed, and the status file remembers the rejected
+ * trial, so that the next boot (in the fallback slot) reports last_boot with fell_back: the
+ * bootloader's trial note is gone by then.  Written after the bootloader (a lost report is
+ * better than a "failed" slot that is still on trial); failures are logged only. */
+static void record_trial_rejected(Manager *m, int root) {
+        int r;
+
+        for (unsigned i = 0; i < m->config->n_slots; i++) {
+                SlotRecord *rec;
+
+                if (slot_table_group_root(m->slots, (int) i) != root)
+                        continue;
+                rec = status_find(m->status, m->config->slots[i].name);
+                if (rec)
+                        rec->status = SLOT_STATUS_FAILED;
+        }
+        r = status_set_trial(m->status, m->config->slots[root].name, m->boot_id, now_realtime_sec());
+        if (r >= 0) {
+                m->status->trial.rejected = true;
+                r = status_save(m->config, m->status);
+        }
+        if (r < 0)
+                log_warning_errno(r, "Cannot record the failed trial of %s in the status file: %m",
+                                  m->config->slots[root].name);
+}
+
 static int mark_locked(Manager *m, MarkState state, int idx, char **ret_message, UError *err) {
         const Bootloader *bl = m->bootloader;
         const char *name = m->config->slots[idx].name;
@@ -117,12 +144,24 @@ static int mark_locked(Manager *m, MarkState state, int idx, char **ret_message,
                         msg = strdup_printf("marked slot %s good", name);
                 break;
 
-        case MARK_BAD:
+        case MARK_BAD: {
+                UError ignored = UERROR_NULL;
+                bool trial_boot;
+
+                /* Only to tell a failed trial boot; the mark does not depend on it. */
+                trial_boot = idx == slot_table_group_root(m->slots, m->slots->booted) &&
+                             bl->ops->get_state(bl->data, bootname, &before, &ignored) >= 0 &&
+                             before == BOOT_STATUS_TRIAL;
                 r = bl->ops->set_state(bl->data, bootname, BOOT_STATUS_BAD, err);
                 if (r < 0)
                         return r;
-                msg = strdup_printf("marked slot %s bad", name);
+                if (trial_boot) {
+                        record_trial_rejected(m, idx);
+                        msg = strdup_printf("marked slot %s bad: its trial boot failed (status failed)", name);
+                } else
+                        msg = strdup_printf("marked slot %s bad", name);
                 break;
+        }
 
         case MARK_ACTIVE:
                 r = bl->ops->set_primary(bl->data, bootname, false, err);

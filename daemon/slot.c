@@ -128,6 +128,12 @@ static int set_source(SlotTable *t, const char *fmt, ...) {
         return 0;
 }
 
+/* barebox: bootchooser.active= names the bootchooser target, which is the bootname; some
+ * setups pass the state variable's node instead ("bootstate.system0"). */
+static const char *barebox_target(const char *value) {
+        return strneq(value, "bootstate.", 10) && value[10] ? value + 10 : value;
+}
+
 /* A bootname, or a slot name "rootfs.0" of a slot with a bootname. */
 static int find_bootable(const Config *c, const char *name) {
         int i = config_find_slot_by_bootname(c, name);
@@ -195,10 +201,12 @@ static int match_root(SlotTable *t, const char *root) {
 static int detect_booted(SlotTable *t, const char *cmdline_path, const char *boot_override) {
         const Config *c = t->config;
         _cleanup_free_ char *cmdline = NULL, *value = NULL;
-        static const char *const slot_keys[] = { "update1.slot", "rauc.slot" };
+        static const char *const slot_keys[] = { "update1.slot", "rauc.slot", "bootchooser.active",
+                                                 "bootstate.active" };
         int i, r;
 
         if (boot_override) {
+                t->boot_source_explicit = true;
                 i = find_bootable(c, boot_override);
                 if (set_source(t, i >= 0 ? "boot slot override '%s' (option)" :
                                            "boot slot override '%s' (option) names no slot with a bootname",
@@ -207,6 +215,7 @@ static int detect_booted(SlotTable *t, const char *cmdline_path, const char *boo
                 return i >= 0 ? i : -1;
         }
         if (c->boot_slot_override) {
+                t->boot_source_explicit = true;
                 i = find_bootable(c, c->boot_slot_override);
                 if (set_source(t, i >= 0 ? "boot-slot-override=%s in %s" :
                                            "boot-slot-override=%s in %s names no slot with a bootname",
@@ -232,7 +241,8 @@ static int detect_booted(SlotTable *t, const char *cmdline_path, const char *boo
                         continue;
                 /* An explicit slot= that names nothing is a misconfiguration: say so rather
                  * than falling back to root= and maybe picking the wrong group. */
-                i = find_bootable(c, value);
+                t->boot_source_explicit = true;
+                i = find_bootable(c, k >= 2 ? barebox_target(value) : value);
                 if (set_source(t, i >= 0 ? "%s=%s on the kernel command line" :
                                            "%s=%s on the kernel command line names no slot with that bootname",
                                slot_keys[k], value) < 0)
@@ -246,8 +256,50 @@ static int detect_booted(SlotTable *t, const char *cmdline_path, const char *boo
         if (r >= 0)
                 return match_root(t, value);
 
-        return set_source(t, "no update1.slot=, rauc.slot= or root= on the kernel command line (%s) and no boot slot override",
+        return set_source(t, "no update1.slot=, rauc.slot=, bootchooser.active=, bootstate.active= or root= on the kernel command line (%s) and no boot slot override",
                           cmdline_path) < 0 ? -ENOMEM : -1;
+}
+
+static void slot_table_set_booted(SlotTable *t, int b) {
+        t->booted = slot_table_group_root(t, b);
+        for (unsigned i = 0; i < t->n_slots; i++) {
+                if ((int) i == t->booted)
+                        t->slots[i].state = SLOT_STATE_BOOTED;
+                else if (slot_table_group_root(t, (int) i) == t->booted)
+                        t->slots[i].state = SLOT_STATE_ACTIVE;
+                else
+                        t->slots[i].state = SLOT_STATE_INACTIVE;
+        }
+}
+
+int slot_table_detect_from_bootloader(SlotTable *t, const Bootloader *b) {
+        _cleanup_free_ char *bootname = NULL, *before = NULL;
+        UError err = UERROR_NULL;
+        int i, r;
+
+        if (!t || !b || !b->ops)
+                return -EINVAL;
+        if (t->booted >= 0 || t->boot_source_explicit || !b->ops->get_current)
+                return 0;
+
+        before = t->boot_source ? strdup(t->boot_source) : NULL;
+        if (t->boot_source && !before)
+                return -ENOMEM;
+        r = b->ops->get_current(b->data, &bootname, &err);
+        if (r < 0)
+                return set_source(t, "%s; the %s bootloader cannot tell the booted slot either: %s",
+                                  before ?: "nothing on the kernel command line", b->ops->name,
+                                  err.message) < 0 ? -ENOMEM : 0;
+        i = find_bootable(t->config, bootname);
+        if (i < 0)
+                return set_source(t, "%s; the %s bootloader's current boot entry '%s' is no configured bootname",
+                                  before ?: "nothing on the kernel command line", b->ops->name, bootname) < 0
+                               ? -ENOMEM
+                               : 0;
+        if (set_source(t, "bootname %s reported by the %s bootloader (get_current)", bootname, b->ops->name) < 0)
+                return -ENOMEM;
+        slot_table_set_booted(t, i);
+        return 1;
 }
 
 int slot_table_new(const Config *c, const char *cmdline_path, const char *boot_override, SlotTable **ret) {
@@ -280,15 +332,8 @@ int slot_table_new(const Config *c, const char *cmdline_path, const char *boot_o
         b = detect_booted(t, cmdline_path, boot_override);
         if (b == -ENOMEM)
                 return b;
-        if (b >= 0) {
-                t->booted = slot_table_group_root(t, b);
-                for (unsigned i = 0; i < t->n_slots; i++) {
-                        if ((int) i == t->booted)
-                                t->slots[i].state = SLOT_STATE_BOOTED;
-                        else if (slot_table_group_root(t, (int) i) == t->booted)
-                                t->slots[i].state = SLOT_STATE_ACTIVE;
-                }
-        }
+        if (b >= 0)
+                slot_table_set_booted(t, b);
 
         *ret = TAKE_PTR(t);
         return 0;

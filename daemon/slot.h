@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bootloader.h"
 #include "config.h"
 #include "error.h"
 #include "macro.h"
@@ -23,15 +24,26 @@ typedef struct SlotTable {
         unsigned n_slots;
         int booted;          /* index of the booted slot (one with a bootname), -1 = unknown */
         char *boot_source;   /* how it was found: "update1.slot=A on the kernel command line" */
+        bool boot_source_explicit; /* an override or a slot key decided (even on no match) */
 } SlotTable;
 
 /* Resolves every device and detects the booted slot, in this order:
  *   boot_override (the daemon's --boot-slot option), config boot-slot-override=,
  *   kernel command line (read from cmdline_path, default /proc/cmdline):
- *   update1.slot=<bootname>, rauc.slot=<bootname>, root=<device> matching a slot device
+ *   update1.slot=<bootname>, rauc.slot=<bootname>, bootchooser.active=<bootname> and
+ *   bootstate.active=<bootname> (barebox; a "bootstate." prefix is dropped, so both "system0"
+ *   and "bootstate.system0" mean bootname system0), root=<device> matching a slot device
  *   (by path, PARTLABEL=, PARTUUID=, LABEL=, UUID=, or the same block device).
+ * The slot keys also accept a slot name ("rootfs.0").  An override or slot key that names no
+ * slot is final (a misconfiguration is reported, not papered over).
  * Never guesses: if nothing matches, booted = -1 and boot_source says why. */
 int slot_table_new(const Config *c, const char *cmdline_path, const char *boot_override, SlotTable **ret);
+
+/* The last source, once the bootloader is open: if the booted slot is still unknown and no
+ * override or slot key decided, asks the backend's get_current (EFI BootCurrent, the custom
+ * backend's get-current).  Returns 1 if it found the booted slot, 0 if not (boot_source then
+ * also says why), -ENOMEM. */
+int slot_table_detect_from_bootloader(SlotTable *t, const Bootloader *b);
 SlotTable *slot_table_free(SlotTable *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SlotTable *, slot_table_free);
 

@@ -76,13 +76,81 @@ static void slot_record_clear(SlotRecord *r) {
         r->activated_timestamp = r->activated_count = 0;
 }
 
+static void last_boot_clear(LastBoot *b) {
+        b->expected = mfree(b->expected);
+        b->booted = mfree(b->booted);
+        b->fell_back = false;
+        b->timestamp = 0;
+}
+
+static void trial_clear(TrialRecord *t) {
+        t->slot = mfree(t->slot);
+        t->boot_id[0] = '\0';
+        t->timestamp = 0;
+        t->rejected = false;
+}
+
 StatusFile *status_free(StatusFile *s) {
         if (!s)
                 return NULL;
         for (unsigned i = 0; i < s->n_records; i++)
                 slot_record_done(&s->records[i]);
         free(s->records);
+        last_boot_clear(&s->last_boot);
+        trial_clear(&s->trial);
         return mfree(s);
+}
+
+int status_set_last_boot(StatusFile *s, const char *expected, const char *booted, bool fell_back, uint64_t timestamp) {
+        char *e = NULL, *b = NULL;
+
+        if (!s)
+                return -EINVAL;
+        if (!expected) {
+                last_boot_clear(&s->last_boot);
+                return 0;
+        }
+        e = strdup(expected);
+        b = booted ? strdup(booted) : NULL;
+        if (!e || (booted && !b)) {
+                free(e);
+                free(b);
+                return -ENOMEM;
+        }
+        last_boot_clear(&s->last_boot);
+        s->last_boot = (LastBoot) { .expected = e, .booted = b, .fell_back = fell_back, .timestamp = timestamp };
+        return 0;
+}
+
+static bool boot_id_valid(const char *id) {
+        if (!id || strlen(id) != 32)
+                return false;
+        for (const char *p = id; *p; p++)
+                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+                        return false;
+        return true;
+}
+
+int status_set_trial(StatusFile *s, const char *slot, const char *boot_id, uint64_t timestamp) {
+        char *copy;
+
+        if (!s)
+                return -EINVAL;
+        if (!slot) {
+                trial_clear(&s->trial);
+                return 0;
+        }
+        if (boot_id && *boot_id && !boot_id_valid(boot_id))
+                return -EINVAL;
+        copy = strdup(slot);
+        if (!copy)
+                return -ENOMEM;
+        trial_clear(&s->trial);
+        s->trial.slot = copy;
+        if (boot_id)
+                snprintf(s->trial.boot_id, sizeof(s->trial.boot_id), "%s", boot_id);
+        s->trial.timestamp = timestamp;
+        return 0;
 }
 
 SlotRecord *status_find(StatusFile *s, const char *slot_name) {
@@ -240,6 +308,95 @@ static int parse_record(json_object *o, SlotRecord *r, const char **ret_field) {
         return 0;
 }
 
+static int get_bool(json_object *o, const char *key, bool *ret) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !v)
+                return -ENOENT;
+        if (!json_object_is_type(v, json_type_boolean))
+                return -EINVAL;
+        *ret = json_object_get_boolean(v);
+        return 0;
+}
+
+/* A slot name field that must name a configured slot. */
+static int get_slot_name(const Config *c, json_object *o, const char *key, char **ret) {
+        int r = get_string(o, key, ret);
+
+        if (r < 0)
+                return r;
+        if (config_find_slot(c, *ret) < 0) {
+                *ret = mfree(*ret);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* "last-boot" and "trial": optional; anything wrong in them drops just that record. */
+static int parse_last_boot(const Config *c, json_object *root, LastBoot *b, const char **ret_field) {
+        json_object *o;
+        int k;
+
+        k = get_object(root, "last-boot", &o);
+        if (k == -ENOENT)
+                return 0;
+        *ret_field = "last-boot";
+        if (k < 0)
+                return k;
+        k = get_slot_name(c, o, "expected", &b->expected);
+        if (k < 0)
+                return k == -ENOENT ? -EINVAL : k;
+        *ret_field = "last-boot.booted";
+        k = get_slot_name(c, o, "booted", &b->booted);
+        if (k < 0)
+                return k == -ENOENT ? -EINVAL : k;
+        *ret_field = "last-boot.fell-back";
+        k = get_bool(o, "fell-back", &b->fell_back);
+        if (k < 0)
+                return -EINVAL;
+        /* fell-back says whether booted differs from expected; both are stored for readers. */
+        if (b->fell_back == streq(b->expected, b->booted))
+                return -EINVAL;
+        *ret_field = "last-boot.timestamp";
+        k = get_uint(o, "timestamp", &b->timestamp);
+        if (k < 0)
+                return -EINVAL;
+        return 0;
+}
+
+static int parse_trial(const Config *c, json_object *root, TrialRecord *t, const char **ret_field) {
+        _cleanup_free_ char *id = NULL;
+        json_object *o;
+        int k;
+
+        k = get_object(root, "trial", &o);
+        if (k == -ENOENT)
+                return 0;
+        *ret_field = "trial";
+        if (k < 0)
+                return k;
+        k = get_slot_name(c, o, "slot", &t->slot);
+        if (k < 0)
+                return k == -ENOENT ? -EINVAL : k;
+        *ret_field = "trial.boot-id";
+        k = get_string(o, "boot-id", &id);
+        if (k == -ENOMEM)
+                return k;
+        if (k == -EINVAL || (k >= 0 && *id && !boot_id_valid(id)))
+                return -EINVAL;
+        if (id)
+                snprintf(t->boot_id, sizeof(t->boot_id), "%s", id);
+        *ret_field = "trial.timestamp";
+        k = get_uint(o, "timestamp", &t->timestamp);
+        if (k < 0 && k != -ENOENT)
+                return -EINVAL;
+        *ret_field = "trial.rejected";
+        k = get_bool(o, "rejected", &t->rejected);
+        if (k < 0 && k != -ENOENT)
+                return -EINVAL;
+        return 0;
+}
+
 static StatusFile *status_new_defaults(const Config *c) {
         _cleanup_(status_freep) StatusFile *s = calloc(1, sizeof(StatusFile));
 
@@ -313,6 +470,30 @@ static void parse_document(const Config *c, StatusFile *s, const char *path, con
         if (!json_object_is_type(slots, json_type_object)) {
                 warn(w, "status file %s: \"slots\" is not an object", path);
                 return;
+        }
+
+        {
+                const char *field = NULL;
+                int k;
+
+                k = parse_last_boot(c, root, &s->last_boot, &field);
+                if (k == -ENOMEM) {
+                        w->oom = true;
+                        return;
+                }
+                if (k < 0) {
+                        warn(w, "\"%s\" is invalid or names an unknown slot, dropped", field);
+                        last_boot_clear(&s->last_boot);
+                }
+                k = parse_trial(c, root, &s->trial, &field);
+                if (k == -ENOMEM) {
+                        w->oom = true;
+                        return;
+                }
+                if (k < 0) {
+                        warn(w, "\"%s\" is invalid or names an unknown slot, dropped", field);
+                        trial_clear(&s->trial);
+                }
         }
 
         json_object_object_foreach(slots, name, value) {
@@ -457,6 +638,52 @@ static int record_to_json(const SlotRecord *r, json_object **ret) {
         return 0;
 }
 
+static int last_boot_to_json(const LastBoot *b, json_object *root) {
+        json_object *o;
+        int k;
+
+        if (!b->expected)
+                return 0;
+        o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        k = add_string(o, "expected", b->expected);
+        if (k >= 0)
+                k = add_string(o, "booted", b->booted);
+        if (k >= 0)
+                k = add(o, "fell-back", json_object_new_boolean(b->fell_back));
+        if (k >= 0)
+                k = add(o, "timestamp", json_object_new_uint64(b->timestamp));
+        if (k < 0) {
+                json_object_put(o);
+                return k;
+        }
+        return add(root, "last-boot", o);
+}
+
+static int trial_to_json(const TrialRecord *t, json_object *root) {
+        json_object *o;
+        int k;
+
+        if (!t->slot)
+                return 0;
+        o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        k = add_string(o, "slot", t->slot);
+        if (k >= 0)
+                k = add_string(o, "boot-id", t->boot_id);
+        if (k >= 0)
+                k = add(o, "timestamp", json_object_new_uint64(t->timestamp));
+        if (k >= 0 && t->rejected)
+                k = add(o, "rejected", json_object_new_boolean(true));
+        if (k < 0) {
+                json_object_put(o);
+                return k;
+        }
+        return add(root, "trial", o);
+}
+
 static int mkdir_parents(const char *dir, mode_t mode) {
         _cleanup_free_ char *copy = strdup(dir);
 
@@ -497,6 +724,12 @@ int status_save(const Config *c, const StatusFile *s) {
                 r = add(root, "slots", slots);
         else
                 json_object_put(slots);
+        if (r < 0)
+                return r;
+
+        r = last_boot_to_json(&s->last_boot, root);
+        if (r >= 0)
+                r = trial_to_json(&s->trial, root);
         if (r < 0)
                 return r;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -26,9 +27,31 @@ typedef struct SlotRecord {
         char *transaction_id;
 } SlotRecord;
 
+/* What the daemon found about the boot it runs in, when that boot was the trial boot of a new
+ * slot or the fallback from one (daemon/boot-assess.c).  Kept until the next such boot. */
+typedef struct LastBoot {
+        char *expected;             /* slot name that was put on trial; NULL = no record */
+        char *booted;               /* slot name that was booted */
+        bool fell_back;             /* booted != expected: the trial failed */
+        uint64_t timestamp;         /* when the daemon saw it, seconds since the epoch */
+} LastBoot;
+
+/* The trial the last install armed, and in which boot: a trial slot that is not booted is a
+ * fallback only after a reboot (a daemon restart in the same boot is not one). */
+typedef struct TrialRecord {
+        char *slot;                 /* slot name; NULL = no record */
+        char boot_id[33];           /* 32 hex digits of the boot that armed it, "" if unknown */
+        uint64_t timestamp;
+        /* Marked bad during its trial boot (update-health's red path): the bootloader's trial
+         * note is gone then, so the fallback is reported from this at the next boot. */
+        bool rejected;
+} TrialRecord;
+
 typedef struct StatusFile {
         SlotRecord *records;        /* one per configured slot, in config order */
         unsigned n_records;
+        LastBoot last_boot;         /* "last-boot" */
+        TrialRecord trial;          /* "trial" */
 } StatusFile;
 
 /* Loads <data_directory>/status.json.  Missing, empty, corrupt or partly invalid files never
@@ -44,3 +67,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(StatusFile *, status_free);
 SlotRecord *status_find(StatusFile *s, const char *slot_name);
 /* Clears bundle/checksum fields (before a new install writes the slot). */
 void slot_record_reset(SlotRecord *r);
+
+/* Replace the record (strings copied; NULL expected clears it).  -ENOMEM leaves it alone. */
+int status_set_last_boot(StatusFile *s, const char *expected, const char *booted, bool fell_back, uint64_t timestamp);
+int status_set_trial(StatusFile *s, const char *slot, const char *boot_id, uint64_t timestamp);

@@ -18,6 +18,7 @@
 static const char *arg_config = CONFIG_DEFAULT_PATH;
 static const char *arg_boot_slot = NULL;
 static const char *arg_cmdline = NULL;
+static const char *arg_boot_id = NULL;
 static bool arg_bus_introspect = false;
 
 static void help(void) {
@@ -29,6 +30,7 @@ static void help(void) {
                "  -c --config=PATH       Configuration file (default %s)\n"
                "     --boot-slot=NAME    Treat bootname NAME as booted (sandboxes and tests)\n"
                "     --cmdline=PATH      Read the kernel command line from PATH (default /proc/cmdline)\n"
+               "     --boot-id=ID        Treat ID as this boot's id (simulated reboots in tests)\n"
                "     --bus-introspect    Print the D-Bus introspection XML and exit\n"
                "  -v --verbose           Debug logging\n"
                "     --version           Show the version and exit\n"
@@ -40,6 +42,7 @@ static int parse_argv(int argc, char *argv[]) {
         enum {
                 ARG_BOOT_SLOT = 0x100,
                 ARG_CMDLINE,
+                ARG_BOOT_ID,
                 ARG_BUS_INTROSPECT,
                 ARG_VERSION,
         };
@@ -47,6 +50,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "config",         required_argument, NULL, 'c'                },
                 { "boot-slot",      required_argument, NULL, ARG_BOOT_SLOT      },
                 { "cmdline",        required_argument, NULL, ARG_CMDLINE        },
+                { "boot-id",        required_argument, NULL, ARG_BOOT_ID        },
                 { "bus-introspect", no_argument,       NULL, ARG_BUS_INTROSPECT },
                 { "verbose",        no_argument,       NULL, 'v'                },
                 { "version",        no_argument,       NULL, ARG_VERSION        },
@@ -65,6 +69,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_CMDLINE:
                         arg_cmdline = optarg;
+                        break;
+                case ARG_BOOT_ID:
+                        arg_boot_id = optarg;
                         break;
                 case ARG_BUS_INTROSPECT:
                         arg_bus_introspect = true;
@@ -116,6 +123,7 @@ static int run(int argc, char *argv[]) {
                                 .config_path = arg_config,
                                 .cmdline_path = arg_cmdline,
                                 .boot_override = arg_boot_slot,
+                                .boot_id = arg_boot_id,
                         },
                         &m);
         if (r < 0)

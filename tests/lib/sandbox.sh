@@ -338,7 +338,9 @@ sb_start_updated() {
 sb_run_updated() {
         local i
         echo "=== updated $* ($(date +%T.%N))" >>"$SB/updated.log"
-        "$SB/bin/updated" --config "$SB_CONFIG" "$@" >>"$SB/updated.log" 2>&1 </dev/null &
+        # UPDATE1_DAEMON_WRAPPER: a command line prefixed to updated's (word-split), e.g. valgrind
+        # (tests/valgrind/run.sh); the PID stays the daemon's.
+        ${UPDATE1_DAEMON_WRAPPER:-} "$SB/bin/updated" --config "$SB_CONFIG" "$@" >>"$SB/updated.log" 2>&1 </dev/null &
         SB_UPDATED_PID=$!
         sb_track "$SB_UPDATED_PID"
         for ((i = 0; i < SB_WAIT * 20; i++)); do
@@ -363,8 +365,10 @@ sb_stop_updated() {
 }
 
 # Simulated reboot: stop the daemon, run the boot simulator (U-Boot's script on the real env),
-# start the daemon with the kernel command line the script passed (--cmdline, as on a device).
-# Sets SB_BOOTED to the bootname.  (Not in $(...): the daemon must stay our child.)
+# start the daemon with the kernel command line the script passed (--cmdline, as on a device)
+# and a new boot id (--boot-id: the daemon tells a reboot from a restart by the kernel's boot
+# id, which a simulated reboot does not change).  Sets SB_BOOTED to the bootname.  (Not in
+# $(...): the daemon must stay our child.)
 sb_reboot() {
         local b
         SB_BOOTED=
@@ -376,7 +380,7 @@ sb_reboot() {
         fi
         [ -n "$b" ] && [ "$b" != none ] || { sb_msg "boot simulator found no bootable slot ($b)"; return 1; }
         SB_BOOTED=$b
-        sb_run_updated --cmdline "$SB/cmdline"
+        sb_run_updated --cmdline "$SB/cmdline" --boot-id "$(cat /proc/sys/kernel/random/uuid)"
 }
 
 # Reads a property: prints its value (busctl's "s \"x\"" → x).
