@@ -28,7 +28,7 @@ FUZZ_PKGS=(clang libclang-rt-14-dev)
 # The arm64 board (make check-system): QEMU, Debian's U-Boot for qemu_arm64, the cross
 # compiler, and tools to build a disk image without root.
 SYSTEM_PKGS=(qemu-system-arm u-boot-qemu u-boot-tools mtools dosfstools e2fsprogs fdisk cpio
-             gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+             gcc-aarch64-linux-gnu libc6-dev-arm64-cross python3)
 
 case $what in
 build) pkgs=("${BUILD_PKGS[@]}") ;;

@@ -46,16 +46,34 @@ sb_init() {
 
 sb_track() { SB_PIDS+=("$1"); }
 
-# sb_kill PID: SIGTERM, wait (bounded) until it is gone, then SIGKILL.  Only our own PIDs.
+# True while PID is still a child of this shell (a zombie counts).  bash reaps exited children
+# on its own, after which their PID may belong to a stranger: never signal that one.
+# Sets SB_CHILD_STATE (if the caller declared it) to the process state: R, S, Z, ...
+sb_is_child() {
+        local st
+        st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+        st=${st##*) }                   # after "pid (comm) ": state ppid ...
+        set -- $st
+        [ "${2:-}" = "$BASHPID" ] || return 1
+        [ -z "${SB_CHILD_STATE+x}" ] || SB_CHILD_STATE=$1
+}
+
+# True while PID is our child and has not exited yet (not a zombie).
+sb_child_running() {
+        local SB_CHILD_STATE=
+        sb_is_child "$1" && [ "$SB_CHILD_STATE" != Z ]
+}
+
+# sb_kill PID: SIGTERM, wait (bounded) until it is gone, then SIGKILL.  Only our own children.
 sb_kill() {
         local pid=$1 i
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+        sb_is_child "$pid" || { wait "$pid" 2>/dev/null; return 0; }
         kill -TERM "$pid" 2>/dev/null
         for ((i = 0; i < SB_WAIT * 50; i++)); do
-                kill -0 "$pid" 2>/dev/null || break
+                sb_child_running "$pid" || break
                 sleep 0.02
         done
-        if kill -0 "$pid" 2>/dev/null; then
+        if sb_child_running "$pid"; then
                 sb_msg "process $pid ignored SIGTERM for ${SB_WAIT}s, killing it"
                 kill -KILL "$pid" 2>/dev/null
         fi
