@@ -91,6 +91,20 @@ static struct json_object *jobj(struct json_object *o, const char *key) {
 
 #define N_COLUMNS 8
 
+/* "Last boot:  fell back from rootfs.1 to rootfs.0 at <ts>" / "trial boot of rootfs.1 at <ts>". */
+static void print_last_boot(struct json_object *lb) {
+        struct json_object *fb = jobj(lb, "fell_back");
+        const char *expected = jstr(lb, "expected"), *booted = jstr(lb, "booted"), *ts = jstr(lb, "timestamp");
+
+        if (!lb || !json_object_is_type(lb, json_type_object) || !expected)
+                return;
+        if (fb && json_object_get_boolean(fb))
+                printf("Last boot:  fell back from %s to %s at %s (the trial of %s failed)\n", expected,
+                       booted ?: "?", ts ?: "?", expected);
+        else
+                printf("Last boot:  trial boot of %s at %s\n", expected, ts ?: "?");
+}
+
 static void print_status_table(struct json_object *root) {
         static const char *const header[N_COLUMNS] = {
                 "SLOT", "CLASS", "BOOTNAME", "STATE", "BOOT", "STATUS", "VERSION", "INSTALLED",
@@ -108,6 +122,7 @@ static void print_status_table(struct json_object *root) {
         printf("Operation:  %s\n", jstr(root, "operation") ?: "-");
         if (jstr(root, "bootloader_error"))
                 printf("Bootloader: error: %s\n", jstr(root, "bootloader_error"));
+        print_last_boot(jobj(root, "last_boot"));
         putchar('\n');
 
         for (size_t c = 0; c < N_COLUMNS; c++)
@@ -448,6 +463,32 @@ static int verb_cancel(int argc, char **argv) {
         return EXIT_SUCCESS;
 }
 
+/* ---- reboot ---- */
+
+static void help_reboot(void) {
+        printf("Usage: updatectl reboot\n"
+               "\n"
+               "Ask the daemon to reboot the device (it runs its configured reboot-command). Refused\n"
+               "while an installation runs.\n"
+               "\n"
+               "  -h --help    Show this help\n");
+}
+
+static int verb_reboot(int argc, char **argv) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int idx = 0, r;
+
+        r = parse_help_only(argc, argv, "reboot ", help_reboot, 0, &idx);
+        if (r >= 0)
+                return r;
+        if (bus_client_connect(&bus) < 0)
+                return EXIT_FAILURE;
+        if (bus_client_call(bus, "Reboot", NULL, NULL) < 0)
+                return EXIT_FAILURE;
+        printf("Reboot requested\n");
+        return EXIT_SUCCESS;
+}
+
 /* ---- bundle (no bus) ---- */
 
 static void help_bundle(void) {
@@ -482,6 +523,7 @@ static const Verb verbs[] = {
         { "mark-bad",    verb_mark_bad,    "Take a slot out of the boot order" },
         { "mark-active", verb_mark_active, "Make a slot the permanent primary" },
         { "cancel",      verb_cancel,      "Cancel the running installation" },
+        { "reboot",      verb_reboot,      "Reboot the device (the daemon's reboot-command)" },
         { "bundle",      verb_bundle,      "create|info: build or inspect bundles (no daemon)" },
 };
 

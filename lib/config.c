@@ -40,7 +40,7 @@ typedef enum SectionKind {
 
 static const char *const section_keys[_SECTION_KIND_MAX][8] = {
         [SECTION_SYSTEM] = { "compatible", "bootloader", "data-directory", "max-bundle-size",
-                             "boot-slot-override", NULL },
+                             "boot-slot-override", "reboot-command", "reboot-timeout", NULL },
         [SECTION_KEYRING] = { "path", "directory", "allow-bundle-intermediates", NULL },
         [SECTION_UBOOT] = { "fw-env-config", "boot-attempts", "trial-attempts", "scheme", NULL },
         [SECTION_CUSTOM] = { "path", NULL },
@@ -86,6 +86,14 @@ static int parser_error(Parser *p, unsigned line, const char *fmt, ...) {
         return -EINVAL;
 }
 
+static void strv_free_simple(char **l) {
+        if (!l)
+                return;
+        for (char **p = l; *p; p++)
+                free(*p);
+        free(l);
+}
+
 static void config_slot_done(ConfigSlot *s) {
         free(s->name);
         free(s->class);
@@ -102,6 +110,8 @@ Config *config_free(Config *c) {
         free(c->bootloader);
         free(c->data_directory);
         free(c->boot_slot_override);
+        free(c->reboot_command);
+        strv_free_simple(c->reboot_argv);
         free(c->keyring_path);
         free(c->keyring_directory);
         free(c->fw_env_config);
@@ -386,6 +396,71 @@ static bool state_name_valid(const char *s) {
         return true;
 }
 
+/* reboot-command=: split at blanks, no quoting and no shell, so what runs is exactly what the
+ * file says.  Empty disables Reboot(). */
+static int parse_reboot_command(Parser *p, const char *value, unsigned line) {
+        Config *c = p->config;
+        char **argv = NULL, *copy = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        if (isempty(value)) {
+                c->reboot_command = mfree(c->reboot_command);
+                strv_free_simple(c->reboot_argv);
+                c->reboot_argv = NULL;
+                return 0;
+        }
+        if (strlen(value) > 4096)
+                return parser_error(p, line, "reboot-command= is longer than 4096 characters");
+
+        argv = calloc(CONFIG_MAX_REBOOT_ARGS + 1, sizeof(char *));
+        copy = strdup(value);
+        if (!argv || !copy) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (char *save = NULL, *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+                if (n >= CONFIG_MAX_REBOOT_ARGS) {
+                        r = parser_error(p, line, "reboot-command= has more than %d words", CONFIG_MAX_REBOOT_ARGS);
+                        goto out;
+                }
+                argv[n] = strdup(w);
+                if (!argv[n]) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                n++;
+        }
+        for (const char *q = value; *q; q++)
+                if ((unsigned char) *q < 0x20 && *q != '\t') {
+                        r = parser_error(p, line, "reboot-command= contains a control character");
+                        goto out;
+                }
+        if (n == 0) {
+                r = parser_error(p, line, "reboot-command= has no program");
+                goto out;
+        }
+        /* A relative path would depend on the daemon's working directory. */
+        if (strchr(argv[0], '/') && argv[0][0] != '/') {
+                r = parser_error(p, line,
+                                 "reboot-command=%s: the program must be an absolute path or a name looked up on PATH",
+                                 value);
+                goto out;
+        }
+        free(c->reboot_command);
+        c->reboot_command = strdup(value);
+        if (!c->reboot_command) {
+                r = -ENOMEM;
+                goto out;
+        }
+        strv_free_simple(c->reboot_argv);
+        c->reboot_argv = TAKE_PTR(argv);
+out:
+        strv_free_simple(argv);
+        free(copy);
+        return r;
+}
+
 static int handle_key(const char *section, const char *key, const char *value, unsigned line, void *userdata) {
         Parser *p = userdata;
         Config *c = p->config;
@@ -413,8 +488,10 @@ static int handle_key(const char *section, const char *key, const char *value, u
 
         if (!value)
                 value = "";
-        /* An empty boot-slot-override= means "none"; everything else needs a value. */
-        if (isempty(value) && !(sec->kind == SECTION_SYSTEM && streq(key, "boot-slot-override")))
+        /* An empty boot-slot-override= means "none", an empty reboot-command= "no Reboot()";
+         * everything else needs a value. */
+        if (isempty(value) &&
+            !(sec->kind == SECTION_SYSTEM && (streq(key, "boot-slot-override") || streq(key, "reboot-command"))))
                 return parser_error(p, line, "empty value for '%s' in section [%s]", key, section);
 
         switch (sec->kind) {
@@ -443,6 +520,17 @@ static int handle_key(const char *section, const char *key, const char *value, u
                 if (streq(key, "boot-slot-override")) {
                         c->boot_slot_override = mfree(c->boot_slot_override);
                         return isempty(value) ? 0 : set_string(p, &c->boot_slot_override, value, false);
+                }
+                if (streq(key, "reboot-command"))
+                        return parse_reboot_command(p, value, line);
+                if (streq(key, "reboot-timeout")) {
+                        uint64_t v;
+
+                        if (parse_u64(value, &v) < 0 || v < 1 || v > CONFIG_MAX_REBOOT_TIMEOUT_SEC)
+                                return parser_error(p, line, "reboot-timeout=%s: must be a number of seconds from 1 to %d",
+                                                    value, CONFIG_MAX_REBOOT_TIMEOUT_SEC);
+                        c->reboot_timeout_sec = (unsigned) v;
+                        return 0;
                 }
                 break;
         case SECTION_KEYRING:
@@ -680,6 +768,7 @@ int config_load(const char *path, Config **ret) {
         c->uboot_scheme = UBOOT_SCHEME_RAUC;
         c->barebox_boot_attempts = CONFIG_DEFAULT_BOOT_ATTEMPTS;
         c->barebox_trial_attempts = CONFIG_DEFAULT_TRIAL_ATTEMPTS;
+        c->reboot_timeout_sec = CONFIG_DEFAULT_REBOOT_TIMEOUT_SEC;
         c->path = strdup(path);
 
         p = (Parser) { .config = c, .path = path };
@@ -720,6 +809,11 @@ int config_load(const char *path, Config **ret) {
         if (!c->grubenv && !(c->grubenv = strdup(CONFIG_DEFAULT_GRUBENV))) {
                 r = -ENOMEM;
                 goto out;
+        }
+        if (key_line(&p, "system", "reboot-command") == 0) {
+                r = parse_reboot_command(&p, CONFIG_DEFAULT_REBOOT_COMMAND, 0);
+                if (r < 0)
+                        goto out;
         }
 
         r = validate(&p);

@@ -14,6 +14,11 @@
 #define CONFIG_DEFAULT_BOOT_ATTEMPTS 3
 #define CONFIG_DEFAULT_TRIAL_ATTEMPTS 1
 #define CONFIG_DEFAULT_GRUBENV "/boot/grub/grubenv"
+#define CONFIG_DEFAULT_REBOOT_COMMAND "systemctl reboot"
+#define CONFIG_DEFAULT_REBOOT_TIMEOUT_SEC 30
+/* Below updated.service's WatchdogSec=3min, so even a wait in the main loop stays safe. */
+#define CONFIG_MAX_REBOOT_TIMEOUT_SEC 120
+#define CONFIG_MAX_REBOOT_ARGS 32
 
 /* [uboot] scheme=: which variables the U-Boot environment uses (docs/bootloaders.md). */
 typedef enum UbootScheme {
@@ -44,6 +49,12 @@ typedef struct Config {
         char *data_directory;
         uint64_t max_bundle_size;
         char *boot_slot_override;  /* bootname forced as booted (sandboxes), or NULL */
+        /* reboot-command=: what Reboot() runs, split at blanks into argv (no shell); argv[0] is
+         * an absolute path or a name looked up on PATH.  An empty value disables Reboot():
+         * reboot_command and reboot_argv are NULL then. */
+        char *reboot_command;
+        char **reboot_argv;        /* NULL-terminated */
+        unsigned reboot_timeout_sec; /* reboot-timeout=, default 30 */
         /* [keyring] */
         char *keyring_path;        /* PEM file with trusted roots */
         char *keyring_directory;   /* directory of *.pem / *.crt: roots and intermediates */

@@ -14,12 +14,31 @@ mkdir -p "$LOGDIR"
 passed=0 failed=0 skipped=0
 failures=()
 
+# SANITIZE=1 (the Makefile sets UPDATE1_SANITIZER_LOG_DIR and log_path= in ASAN_OPTIONS/
+# UBSAN_OPTIONS): every process a test starts, updated in the background included, writes its
+# ASan/UBSan/LSan report there.  A report fails the test during which it appeared.
+SANDIR=${UPDATE1_SANITIZER_LOG_DIR:-}
+if [ -n "$SANDIR" ]; then
+        rm -rf "$SANDIR" && mkdir -p "$SANDIR" && chmod 1777 "$SANDIR" # test users write too
+fi
+sanitizer_reports() { # name: prints a FAIL line per report and files them under $SANDIR/name/
+        local r
+        [ -n "$SANDIR" ] || return 0
+        for r in "$SANDIR"/*; do
+                [ -f "$r" ] || continue
+                mkdir -p "$SANDIR/$1" && mv "$r" "$SANDIR/$1/"
+                echo "FAIL: $1: sanitizer report $SANDIR/$1/$(basename "$r")"
+                grep -m 12 -E 'ERROR|SUMMARY|runtime error|^    #[0-9] ' "$SANDIR/$1/$(basename "$r")" | sed 's/^/  | /'
+        done
+}
+
 run_one() { # name, command...
         local name=$1; shift
         local log=$LOGDIR/$name.log rc p f s
         printf '=== %s\n' "$name"
         "$@" >"$log" 2>&1 </dev/null
         rc=$?
+        sanitizer_reports "$name" >>"$log"
         grep -E '^(PASS|FAIL|SKIP):' "$log" | sed 's/^/  /'
         p=$(grep -c '^PASS:' "$log"); f=$(grep -c '^FAIL:' "$log"); s=$(grep -c '^SKIP:' "$log")
         if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
@@ -44,6 +63,7 @@ for t in "$TOP"/tests/integration/test-*.sh; do
         [ -n "$FILTER" ] && [[ "$n" != *$FILTER* ]] && continue
         run_one "$n" bash "$t"
 done
+for t in "$TOP"/tests/security/test-*.sh; do [ -f "$t" ] || continue; n=security-$(basename "$t" .sh); [ -n "$FILTER" ] && [[ "$n" != *$FILTER* ]] && continue; run_one "$n" bash "$t"; done
 
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failed programs: ${failures[*]} (logs in $LOGDIR)"

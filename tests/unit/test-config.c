@@ -353,6 +353,71 @@ TEST(key_errors) {
         expect_error("[keyring]\nallow-bundle-intermediates=2\n", 2, "allow-bundle-intermediates");
 }
 
+/* [system] reboot-command= and reboot-timeout= (Reboot()). */
+TEST(reboot_command) {
+        _cleanup_(config_freep) Config *c = NULL, *d = NULL, *e = NULL, *f = NULL;
+
+        /* Default: systemctl reboot, 30 s. */
+        CHECK_EQ(load_text(BASE, &c), 0);
+        if (c) {
+                CHECK_STREQ(c->reboot_command, "systemctl reboot");
+                CHECK(c->reboot_argv && c->reboot_argv[0] && c->reboot_argv[1] && !c->reboot_argv[2]);
+                if (c->reboot_argv && c->reboot_argv[0] && c->reboot_argv[1]) {
+                        CHECK_STREQ(c->reboot_argv[0], "systemctl");
+                        CHECK_STREQ(c->reboot_argv[1], "reboot");
+                }
+                CHECK_EQ(c->reboot_timeout_sec, 30);
+        }
+
+        /* Split at blanks (spaces and tabs, several in a row), no shell, no quoting. */
+        CHECK_EQ(load_text("[system]\ncompatible=x\nbootloader=uboot\n"
+                           "reboot-command=/usr/sbin/board-reboot  --force\t\"now please\"\n"
+                           "reboot-timeout=5\n"
+                           "[keyring]\npath=/k\n[slot.rootfs.0]\ndevice=/d\ntype=raw\nbootname=A\n",
+                           &d),
+                 0);
+        if (d) {
+                CHECK_STREQ(d->reboot_command, "/usr/sbin/board-reboot  --force\t\"now please\"");
+                CHECK(d->reboot_argv && d->reboot_argv[0] && d->reboot_argv[1] && d->reboot_argv[2] &&
+                      d->reboot_argv[3] && !d->reboot_argv[4]);
+                if (d->reboot_argv && d->reboot_argv[3]) {
+                        CHECK_STREQ(d->reboot_argv[0], "/usr/sbin/board-reboot");
+                        CHECK_STREQ(d->reboot_argv[1], "--force");
+                        CHECK_STREQ(d->reboot_argv[2], "\"now");
+                        CHECK_STREQ(d->reboot_argv[3], "please\"");
+                }
+                CHECK_EQ(d->reboot_timeout_sec, 5);
+        }
+
+        /* Empty: Reboot() disabled. */
+        CHECK_EQ(load_text("[system]\ncompatible=x\nbootloader=uboot\nreboot-command=\n"
+                           "[keyring]\npath=/k\n[slot.rootfs.0]\ndevice=/d\ntype=raw\nbootname=A\n",
+                           &e),
+                 0);
+        if (e)
+                CHECK(e->reboot_command == NULL && e->reboot_argv == NULL);
+
+        /* A name looked up on PATH is fine. */
+        CHECK_EQ(load_text("[system]\ncompatible=x\nbootloader=uboot\nreboot-command=reboot\n"
+                           "[keyring]\npath=/k\n[slot.rootfs.0]\ndevice=/d\ntype=raw\nbootname=A\n",
+                           &f),
+                 0);
+        if (f)
+                CHECK(f->reboot_argv && streq(f->reboot_argv[0], "reboot") && !f->reboot_argv[1]);
+
+        expect_error("[system]\ncompatible=x\nreboot-command=bin/reboot now\n", 3,
+                     "reboot-command=bin/reboot now: the program must be an absolute path or a name looked up on PATH");
+        expect_error("[system]\ncompatible=x\nreboot-command=a 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 "
+                     "23 24 25 26 27 28 29 30 31 32\n",
+                     3, "reboot-command= has more than 32 words");
+        expect_error("[system]\ncompatible=x\nreboot-command=/sbin/reboot\nreboot-command=/sbin/reboot\n", 4,
+                     "duplicate key 'reboot-command'");
+        expect_error("[system]\ncompatible=x\nreboot-timeout=0\n", 3, "reboot-timeout=0: must be a number of seconds from 1 to 120");
+        expect_error("[system]\ncompatible=x\nreboot-timeout=121\n", 3, "reboot-timeout=121");
+        expect_error("[system]\ncompatible=x\nreboot-timeout=\n", 3, "empty value for 'reboot-timeout'");
+        expect_error("[system]\ncompatible=x\nreboot-timeout=5s\n", 3, "reboot-timeout=5s");
+}
+
 TEST(missing_required) {
         expect_error("[keyring]\npath=/k\n", 0, "[system] compatible= is required");
         expect_error("[system]\nbootloader=uboot\n[keyring]\npath=/k\n", 1, "[system] compatible= is required");
@@ -472,6 +537,7 @@ UNIT_MAIN_BEGIN("test-config")
         RUN(syntax_errors);
         RUN(section_errors);
         RUN(key_errors);
+        RUN(reboot_command);
         RUN(missing_required);
         RUN(slot_relations);
         RUN(override);

@@ -2,6 +2,7 @@
 /* daemon/slot.c: booted slot detection (cmdline, overrides, root= by path, by tag and by
  * block device), states of groups, target choice, device sizes.  The GPT/PARTLABEL and block
  * device cases need root and loop devices; without them they SKIP. */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -125,12 +126,150 @@ TEST(cmdline) {
         CHECK_BOOTED(c, "xupdate1.slot=B update1.slotx=B", NULL, NULL, "no update1.slot=");
         /* an explicit slot that names nothing is reported, not replaced by a guess */
         CHECK_BOOTED(c, "update1.slot=C root=/dev/sda1", NULL, NULL, "update1.slot=C on the kernel command line names no slot");
-        CHECK_BOOTED(c, "console=ttyS0", NULL, NULL, "no update1.slot=, rauc.slot= or root=");
+        CHECK_BOOTED(c, "console=ttyS0", NULL, NULL,
+                     "no update1.slot=, rauc.slot=, bootchooser.active=, bootstate.active= or root=");
         CHECK_BOOTED(c, "", NULL, NULL, "no update1.slot=");
         /* children have no bootname: naming one is not a boot slot */
         CHECK_BOOTED(c, "update1.slot=appfs.0", NULL, NULL, "names no slot");
         /* a slot name of a bootable slot is accepted */
         CHECK_BOOTED(c, "update1.slot=rootfs.1", NULL, "rootfs.1", "update1.slot=rootfs.1");
+}
+
+/* barebox's bootchooser names the booted target; with bootstate.active= or the state node
+ * form "bootstate.<target>" too. */
+TEST(cmdline_barebox) {
+        _cleanup_(config_freep) Config *c = NULL;
+        char path[PATH_MAX + 32], text[4096];
+
+        snprintf(path, sizeof(path), "%s/barebox.conf", tmpdir);
+        snprintf(text, sizeof(text),
+                 "[system]\ncompatible=t\nbootloader=barebox\n[keyring]\npath=/k\n"
+                 "[slot.rootfs.0]\ndevice=%s/bb-a\ntype=raw\nbootname=system0\n"
+                 "[slot.rootfs.1]\ndevice=%s/bb-b\ntype=raw\nbootname=system1\n",
+                 tmpdir, tmpdir);
+        write_file(path, text);
+        CHECK_EQ(config_load(path, &c), 0);
+        if (!c)
+                return;
+
+        CHECK_BOOTED(c, "console=ttymxc0 bootchooser.active=system1 rootwait", NULL, "rootfs.1",
+                     "bootchooser.active=system1");
+        CHECK_BOOTED(c, "bootstate.active=system0", NULL, "rootfs.0", "bootstate.active=system0");
+        CHECK_BOOTED(c, "bootchooser.active=bootstate.system1", NULL, "rootfs.1", "bootchooser.active=bootstate.system1");
+        CHECK_BOOTED(c, "bootstate.active=bootstate.system0", NULL, "rootfs.0", "bootstate.active=");
+        /* a slot name works as for the other keys */
+        CHECK_BOOTED(c, "bootchooser.active=rootfs.1", NULL, "rootfs.1", "bootchooser.active=rootfs.1");
+        /* the prefix is only dropped before something */
+        CHECK_BOOTED(c, "bootchooser.active=bootstate.", NULL, NULL, "names no slot");
+        /* unknown target: reported, not replaced by root= */
+        snprintf(text, sizeof(text), "bootchooser.active=system7 root=%s/bb-a", tmpdir);
+        CHECK_BOOTED(c, text, NULL, NULL, "bootchooser.active=system7 on the kernel command line names no slot");
+        /* the generic keys come first */
+        CHECK_BOOTED(c, "bootchooser.active=system1 rauc.slot=system0", NULL, "rootfs.0", "rauc.slot=system0");
+        /* the "bootstate." prefix is barebox's, not update1.slot='s */
+        CHECK_BOOTED(c, "update1.slot=bootstate.system1", NULL, NULL, "names no slot");
+}
+
+/* A stand-in backend: get_current answers what the test says. */
+static const char *fake_current;
+static int fake_current_r;
+static unsigned fake_current_calls;
+
+static int fake_get_current(void *data, char **ret_bootname, UError *err) {
+        fake_current_calls++;
+        if (fake_current_r < 0)
+                return uerror_set(err, ERROR_FAILED, fake_current_r, "BootCurrent is not set");
+        *ret_bootname = strdup(fake_current);
+        return *ret_bootname ? 0 : -ENOMEM;
+}
+
+TEST(bootloader_current) {
+        _cleanup_(config_freep) Config *c = make_config(NULL);
+        BootloaderOps ops = { .name = "fake", .get_current = fake_get_current };
+        Bootloader b = { .ops = &ops };
+        char cmd[3 * PATH_MAX];
+
+        /* Nothing on the command line: the bootloader's answer is the last source. */
+        {
+                _cleanup_(slot_table_freep) SlotTable *t = NULL;
+
+                write_file(cmdline_path, "console=ttyS0 quiet");
+                CHECK_EQ(slot_table_new(c, cmdline_path, NULL, &t), 0);
+                if (!t)
+                        return;
+                CHECK_EQ(t->booted, -1);
+                fake_current = "B", fake_current_r = 0;
+                CHECK_EQ(slot_table_detect_from_bootloader(t, &b), 1);
+                CHECK_EQ(t->booted, 2);
+                CHECK_EQ(t->slots[2].state, SLOT_STATE_BOOTED);
+                CHECK_EQ(t->slots[3].state, SLOT_STATE_ACTIVE);
+                CHECK_EQ(t->slots[0].state, SLOT_STATE_INACTIVE);
+                CHECK(strstr(t->boot_source, "bootname B reported by the fake bootloader") != NULL);
+                /* Known now: not asked again. */
+                fake_current_calls = 0;
+                CHECK_EQ(slot_table_detect_from_bootloader(t, &b), 0);
+                CHECK_EQ(fake_current_calls, 0);
+        }
+        /* root= that matches nothing is not final either. */
+        {
+                _cleanup_(slot_table_freep) SlotTable *t = NULL;
+
+                write_file(cmdline_path, "root=/dev/nfs");
+                CHECK_EQ(slot_table_new(c, cmdline_path, NULL, &t), 0);
+                fake_current = "A", fake_current_r = 0;
+                CHECK(t && slot_table_detect_from_bootloader(t, &b) == 1 && t->booted == 0);
+        }
+        /* Found on the command line: the bootloader is not asked. */
+        {
+                _cleanup_(slot_table_freep) SlotTable *t = NULL;
+
+                snprintf(cmd, sizeof(cmd), "root=%s/root-b.img", tmpdir);
+                write_file(cmdline_path, cmd);
+                CHECK_EQ(slot_table_new(c, cmdline_path, NULL, &t), 0);
+                fake_current = "A", fake_current_calls = 0;
+                CHECK(t && slot_table_detect_from_bootloader(t, &b) == 0 && t->booted == 2);
+                CHECK_EQ(fake_current_calls, 0);
+        }
+        /* An explicit slot key that names nothing stays final. */
+        {
+                _cleanup_(slot_table_freep) SlotTable *t = NULL;
+
+                write_file(cmdline_path, "update1.slot=Q");
+                CHECK_EQ(slot_table_new(c, cmdline_path, NULL, &t), 0);
+                fake_current = "A", fake_current_calls = 0;
+                CHECK(t && slot_table_detect_from_bootloader(t, &b) == 0 && t->booted == -1);
+                CHECK_EQ(fake_current_calls, 0);
+                CHECK(t && strstr(t->boot_source, "update1.slot=Q") != NULL);
+        }
+        /* The bootloader fails or names an unknown entry: still unknown, and both reasons told. */
+        {
+                _cleanup_(slot_table_freep) SlotTable *t = NULL;
+
+                write_file(cmdline_path, "quiet");
+                CHECK_EQ(slot_table_new(c, cmdline_path, NULL, &t), 0);
+                fake_current_r = -ENOENT;
+                CHECK(t && slot_table_detect_from_bootloader(t, &b) == 0 && t->booted == -1);
+                CHECK(t && strstr(t->boot_source, "no update1.slot=") && strstr(t->boot_source, "BootCurrent is not set"));
+        }
+        {
+                _cleanup_(slot_table_freep) SlotTable *t = NULL;
+
+                write_file(cmdline_path, "quiet");
+                CHECK_EQ(slot_table_new(c, cmdline_path, NULL, &t), 0);
+                fake_current = "Boot0007", fake_current_r = 0;
+                CHECK(t && slot_table_detect_from_bootloader(t, &b) == 0 && t->booted == -1);
+                CHECK(t && strstr(t->boot_source, "'Boot0007' is no configured bootname"));
+        }
+        /* A backend without get_current (U-Boot, GRUB): nothing changes. */
+        {
+                _cleanup_(slot_table_freep) SlotTable *t = NULL;
+                BootloaderOps none = { .name = "fake" };
+                Bootloader nb = { .ops = &none };
+
+                write_file(cmdline_path, "quiet");
+                CHECK_EQ(slot_table_new(c, cmdline_path, NULL, &t), 0);
+                CHECK(t && slot_table_detect_from_bootloader(t, &nb) == 0 && t->booted == -1);
+        }
 }
 
 TEST(cmdline_unreadable) {
@@ -539,6 +678,8 @@ UNIT_MAIN_BEGIN("test-slot")
         snprintf(cmdline_path, sizeof(cmdline_path), "%s/cmdline", tmpdir);
 
         RUN(cmdline);
+        RUN(cmdline_barebox);
+        RUN(bootloader_current);
         RUN(cmdline_unreadable);
         RUN(root_by_path);
         RUN(root_by_tag_spec);

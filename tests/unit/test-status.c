@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* daemon/status.c: round trip, and every kind of damage loads (with a warning) instead of failing. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
@@ -347,6 +348,122 @@ TEST(unreadable_and_unwritable) {
         clear_data_dir();
 }
 
+TEST(last_boot_round_trip) {
+        _cleanup_(config_freep) Config *c = make_config();
+        _cleanup_(status_freep) StatusFile *s = NULL, *t = NULL;
+        _cleanup_free_ char *w = NULL, *text = NULL;
+
+        clear_data_dir();
+        CHECK_EQ(status_load(c, &s, NULL), 0);
+        if (!s)
+                return;
+        /* Absent until set; not written while absent. */
+        CHECK(s->last_boot.expected == NULL);
+        CHECK(s->trial.slot == NULL);
+        CHECK_EQ(status_save(c, s), 0);
+        CHECK_EQ(read_full_file(status_path, 1 << 20, &text, NULL), 0);
+        CHECK(text && !strstr(text, "last-boot") && !strstr(text, "\"trial\""));
+        text = mfree(text);
+
+        CHECK_EQ(status_set_last_boot(s, "rootfs.1", "rootfs.0", true, 1795000200), 0);
+        CHECK_EQ(status_set_trial(s, "rootfs.1", "0123456789abcdef0123456789abcdef", 1795000100), 0);
+        /* A boot id must be 32 lowercase hex digits. */
+        CHECK_EQ(status_set_trial(s, "rootfs.1", "not-an-id", 1), -EINVAL);
+        CHECK_STREQ(s->trial.boot_id, "0123456789abcdef0123456789abcdef");
+        CHECK_EQ(status_save(c, s), 0);
+
+        CHECK_EQ(status_load(c, &t, &w), 0);
+        CHECK(w == NULL);
+        if (!t)
+                return;
+        CHECK_STREQ(t->last_boot.expected, "rootfs.1");
+        CHECK_STREQ(t->last_boot.booted, "rootfs.0");
+        CHECK(t->last_boot.fell_back);
+        CHECK(t->last_boot.timestamp == 1795000200);
+        CHECK_STREQ(t->trial.slot, "rootfs.1");
+        CHECK_STREQ(t->trial.boot_id, "0123456789abcdef0123456789abcdef");
+        CHECK(t->trial.timestamp == 1795000100);
+        CHECK(!t->trial.rejected);
+
+        /* "rejected" survives a round trip */
+        t->trial.rejected = true;
+        CHECK_EQ(status_save(c, t), 0);
+        s = status_free(s);
+        CHECK_EQ(status_load(c, &s, NULL), 0);
+        CHECK(s && s->trial.rejected);
+
+        /* A trial boot record; clearing the trial record drops it from the file. */
+        CHECK_EQ(status_set_last_boot(t, "rootfs.1", "rootfs.1", false, 1795000300), 0);
+        CHECK_EQ(status_set_trial(t, NULL, NULL, 0), 0);
+        CHECK_EQ(status_save(c, t), 0);
+        s = status_free(s);
+        CHECK_EQ(status_load(c, &s, NULL), 0);
+        if (!s)
+                return;
+        CHECK_STREQ(s->last_boot.booted, "rootfs.1");
+        CHECK(!s->last_boot.fell_back);
+        CHECK(s->trial.slot == NULL);
+        CHECK_EQ(read_full_file(status_path, 1 << 20, &text, NULL), 0);
+        CHECK(text && strstr(text, "\"last-boot\"") && !strstr(text, "\"trial\""));
+
+        /* Clearing last_boot. */
+        CHECK_EQ(status_set_last_boot(s, NULL, NULL, false, 0), 0);
+        CHECK(s->last_boot.expected == NULL && s->last_boot.booted == NULL);
+}
+
+/* Anything wrong in "last-boot" or "trial" drops that record only (with a warning, so the
+ * daemon rewrites the file); the slot records survive. */
+TEST(last_boot_corrupt) {
+        _cleanup_(config_freep) Config *c = make_config();
+        static const char *const bad_last_boot[] = {
+                "\"last-boot\":[]",
+                "\"last-boot\":{}",
+                "\"last-boot\":{\"expected\":\"rootfs.1\",\"booted\":\"rootfs.0\",\"fell-back\":true}",
+                "\"last-boot\":{\"expected\":\"rootfs.9\",\"booted\":\"rootfs.0\",\"fell-back\":true,\"timestamp\":1}",
+                "\"last-boot\":{\"expected\":\"rootfs.1\",\"booted\":\"nope\",\"fell-back\":true,\"timestamp\":1}",
+                "\"last-boot\":{\"expected\":\"rootfs.1\",\"booted\":\"rootfs.0\",\"fell-back\":\"yes\",\"timestamp\":1}",
+                "\"last-boot\":{\"expected\":\"rootfs.1\",\"booted\":\"rootfs.0\",\"fell-back\":false,\"timestamp\":1}",
+                "\"last-boot\":{\"expected\":\"rootfs.1\",\"booted\":\"rootfs.1\",\"fell-back\":true,\"timestamp\":1}",
+                "\"last-boot\":{\"expected\":1,\"booted\":\"rootfs.0\",\"fell-back\":true,\"timestamp\":1}",
+                "\"last-boot\":{\"expected\":\"rootfs.1\",\"booted\":\"rootfs.0\",\"fell-back\":true,\"timestamp\":-4}",
+                "\"trial\":\"rootfs.1\"",
+                "\"trial\":{\"slot\":\"rootfs.7\",\"boot-id\":\"\"}",
+                "\"trial\":{\"slot\":\"rootfs.1\",\"boot-id\":\"XYZ\"}",
+                "\"trial\":{\"slot\":\"rootfs.1\",\"boot-id\":\"0123456789ABCDEF0123456789ABCDEF\"}",
+                "\"trial\":{\"boot-id\":\"0123456789abcdef0123456789abcdef\"}",
+                "\"trial\":{\"slot\":\"rootfs.1\",\"timestamp\":\"now\"}",
+                "\"trial\":{\"slot\":\"rootfs.1\",\"rejected\":1}",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad_last_boot); i++) {
+                _cleanup_(status_freep) StatusFile *s = NULL;
+                _cleanup_free_ char *w = NULL, *text = NULL;
+
+                text = strdup_printf("{\"format\":1,%s,\"slots\":{\"rootfs.1\":{\"status\":\"failed\"}}}",
+                                     bad_last_boot[i]);
+                clear_data_dir();
+                w = load_with(c, text, &s);
+                if (!w || !(strstr(w, "last-boot") || strstr(w, "trial"))) {
+                        printf("  case %zu (%s): warning %s\n", i, bad_last_boot[i], w ?: "(none)");
+                        unit_case_failures++;
+                }
+                CHECK(s && s->last_boot.expected == NULL && s->last_boot.booted == NULL);
+                CHECK(s && s->trial.slot == NULL);
+                CHECK(s && status_find(s, "rootfs.1")->status == SLOT_STATUS_FAILED);
+        }
+
+        /* A trial record without a boot id (older writer) is kept, boot id unknown. */
+        {
+                _cleanup_(status_freep) StatusFile *s = NULL;
+                _cleanup_free_ char *w = NULL;
+
+                clear_data_dir();
+                w = load_with(c, "{\"format\":1,\"trial\":{\"slot\":\"rootfs.1\"},\"slots\":{}}", &s);
+                CHECK(w == NULL);
+                CHECK(s && s->trial.slot && streq(s->trial.slot, "rootfs.1") && s->trial.boot_id[0] == '\0');
+        }
+}
+
 static void cleanup(void) {
         char cmd[PATH_MAX + 16];
 
@@ -376,4 +493,6 @@ UNIT_MAIN_BEGIN("test-status")
         RUN(bad_fields);
         RUN(unknown_slot_dropped);
         RUN(unreadable_and_unwritable);
+        RUN(last_boot_round_trip);
+        RUN(last_boot_corrupt);
 UNIT_MAIN_END
