@@ -353,6 +353,18 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         r = status_load(m->config, &m->status, &warning);
         if (r < 0)
                 return log_error_errno(r, "Cannot load the status file: %m");
+        /* No install runs before we do: a slot left "pending" was being written when the
+         * daemon or the device died.  The bootloader already has it marked bad; say so. */
+        for (unsigned i = 0; i < m->status->n_records; i++) {
+                SlotRecord *rec = &m->status->records[i];
+
+                if (rec->status != SLOT_STATUS_PENDING)
+                        continue;
+                log_warning("Slot %s: an installation into it was interrupted; marking it failed", rec->name);
+                rec->status = SLOT_STATUS_FAILED;
+                if (!warning)
+                        warning = strdup("an interrupted installation left a slot pending");
+        }
         if (warning) {
                 log_warning("Status file: %s; rewriting it", warning);
                 r = status_save(m->config, m->status);

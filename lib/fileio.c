@@ -85,11 +85,15 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
+        /* One fixed temp name, truncated on every write: a power cut before the rename leaves at
+         * most this one file, and the next write reuses it.  (Random names would pile up on a
+         * small data partition until it is full.)  O_NOFOLLOW: never write through a planted
+         * symlink. */
+        if (asprintf(&tmp, "%s.tmp", path) < 0) {
                 tmp = NULL;
                 return -ENOMEM;
         }
-        fd = mkostemp(tmp, O_CLOEXEC);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, mode);
         if (fd < 0)
                 return -errno;
 

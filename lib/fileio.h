@@ -5,8 +5,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Replace 'path' atomically with 'data': write a temp file in the same directory, fsync it,
- * rename over 'path', fsync the directory.  A power cut leaves either the old or the new file. */
+/* Replace 'path' atomically with 'data': write 'path'.tmp (truncated, never through a
+ * symlink), fsync it, rename over 'path', fsync the directory.  A power cut leaves either the
+ * old or the new file, and at most one stale 'path'.tmp, which the next write reuses. */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
 
 /* Read a whole file (at most max_size bytes, else -EFBIG).  Result is NUL-terminated. */

@@ -21,6 +21,10 @@
 #     -R FD    writes "ready" to FD once every thread is attached (then closes it)
 #     -x       with -r: detach and end once every counted thread has exited without the
 #              K-th syscall (e.g. the install thread finished)
+#     -s STR   count from the first syscall of ROLE whose path argument contains STR (that
+#              one is number 1); earlier ones are not counted
+#     -C       the process was started stopped (SIGSTOP): continue it once attached, so that
+#              its start-up is traced from the first syscall
 #   Ends when the process is gone, or on SIGTERM/SIGINT (then it detaches and the process
 #   runs on).  Last line on stdout:
 #     killed ROLE K TID NAME(ARGS)      or      detached main=N worker=M
@@ -191,6 +195,8 @@ static void attach_all(void) {
                         if (tid <= 0 || thread_find(tid))
                                 continue;
                         if (ptrace(PTRACE_SEIZE, tid, 0, (void *) (long) (PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE)) < 0) {
+                                if (errno == ESRCH)
+                                        continue; /* the thread ended meanwhile */
                                 fprintf(stderr, "powerloss-tracer: seize %d: %m\n", (int) tid);
                                 exit(1);
                         }
@@ -208,11 +214,12 @@ static void attach_all(void) {
 int main(int argc, char **argv) {
         long kill_at = 0, count[2] = { 0, 0 }, count_all = 0;
         int role_filter = -1, ready_fd = -1, opt, pending_ready;
-        bool killed = false, detaching = false, exit_with_role = false, role_seen = false;
+        bool killed = false, detaching = false, exit_with_role = false, role_seen = false, cont = false;
+        const char *start_at = NULL;
         char killed_what[1200] = "";
         struct sigaction sa = { .sa_handler = on_signal };
 
-        while ((opt = getopt(argc, argv, "p:r:k:o:R:x")) != -1) {
+        while ((opt = getopt(argc, argv, "p:r:k:o:R:xs:C")) != -1) {
                 switch (opt) {
                 case 'p': pid = (pid_t) atoi(optarg); break;
                 case 'r':
@@ -229,8 +236,10 @@ int main(int argc, char **argv) {
                         break;
                 case 'R': ready_fd = atoi(optarg); break;
                 case 'x': exit_with_role = true; break;
+                case 's': start_at = optarg; break;
+                case 'C': cont = true; break;
                 default:
-                        fprintf(stderr, "usage: powerloss-tracer -p PID [-r main|worker|all] [-k K] [-o LOG] [-R FD] [-x]\n");
+                        fprintf(stderr, "usage: powerloss-tracer -p PID [-r main|worker|all] [-k K] [-o LOG] [-R FD] [-x] [-s STR] [-C]\n");
                         return 1;
                 }
         }
@@ -304,6 +313,15 @@ int main(int argc, char **argv) {
                                 long k;
                                 char what[1100];
 
+                                if (counted && start_at) {
+                                        describe(tid, &info, what, sizeof(what));
+                                        if (!strstr(what, start_at)) {
+                                                (void) ptrace(PTRACE_SYSCALL, tid, 0, 0);
+                                                continue;
+                                        }
+                                        start_at = NULL;
+                                }
+
                                 if (t->role == role_filter)
                                         role_seen = true;
                                 count[t->role]++;
@@ -332,10 +350,14 @@ int main(int argc, char **argv) {
                 } else if ((status >> 16) == PTRACE_EVENT_STOP) {
                         /* Our interrupt after the seize, a new thread's first stop, or a
                          * group stop (none expected in the daemon). */
-                        if (pending_ready > 0 && --pending_ready == 0 && ready_fd >= 0) {
-                                (void) !write(ready_fd, "ready\n", 6);
-                                close(ready_fd);
-                                ready_fd = -1;
+                        if (pending_ready > 0 && --pending_ready == 0) {
+                                if (cont)
+                                        (void) kill(pid, SIGCONT);
+                                if (ready_fd >= 0) {
+                                        (void) !write(ready_fd, "ready\n", 6);
+                                        close(ready_fd);
+                                        ready_fd = -1;
+                                }
                         }
                 } else if ((status >> 16) == 0)
                         sig = WSTOPSIG(status); /* signal-delivery stop: deliver it */
