@@ -350,6 +350,12 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         if (r < 0)
                 return log_error_errno(r, "Refusing to start: keyring: %s", err.message);
 
+        r = status_remove_stale_temp(m->config);
+        if (r > 0)
+                log_notice("Removed %d temporary file(s) a power cut left in %s", r, m->config->data_directory);
+        else if (r < 0)
+                log_warning_errno(r, "Cannot clean up %s: %m", m->config->data_directory);
+
         r = status_load(m->config, &m->status, &warning);
         if (r < 0)
                 return log_error_errno(r, "Cannot load the status file: %m");

@@ -2,6 +2,7 @@
 /* <data-directory>/status.json: what the last install into each slot did.  Losing it must
  * never stop the device from booting or installing, so loading never fails on content: bad
  * parts are described in a warning and replaced by defaults. */
+#include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -517,6 +518,26 @@ static void parse_document(const Config *c, StatusFile *s, const char *path, con
                         slot_record_clear(r);
                 }
         }
+}
+
+static void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
+int status_remove_stale_temp(const Config *c) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int n = 0;
+
+        d = opendir(c->data_directory);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(d)))
+                if (strneq(de->d_name, STATUS_FILE_NAME ".tmp", strlen(STATUS_FILE_NAME ".tmp")) &&
+                    unlinkat(dirfd(d), de->d_name, 0) >= 0)
+                        n++;
+        return n;
 }
 
 int status_load(const Config *c, StatusFile **ret, char **ret_warning) {

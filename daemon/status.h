@@ -59,6 +59,9 @@ typedef struct StatusFile {
  * and *ret_warning (if non-NULL) says what was wrong, so the caller can report and rewrite.
  * Records of slots no longer configured are dropped. */
 int status_load(const Config *c, StatusFile **ret, char **ret_warning);
+/* Removes temp files a power cut left next to the status file (no writer runs at start-up);
+ * returns how many. */
+int status_remove_stale_temp(const Config *c);
 /* Atomic replace: temp file, fsync, rename, fsync of the directory.  Creates the directory. */
 int status_save(const Config *c, const StatusFile *s);
 StatusFile *status_free(StatusFile *s);

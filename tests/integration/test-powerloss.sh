@@ -354,7 +354,7 @@ for w in env_writes:
 # Status file: temp file written, fsync()ed, renamed over status.json, directory fsync()ed.
 n_status = 0
 for i, k, p in events:
-    if k != "write" or "/status.json.tmp." not in p:
+    if k != "write" or "/status.json.tmp" not in p:
         continue
     n_status += 1
     f = first("fsync", p, i)

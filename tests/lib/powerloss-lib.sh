@@ -148,8 +148,8 @@ pl_snapshot() {
 pl_restore() {
         local d=$SB/snap/$1 tmp
         [ -d "$d" ] || { sb_msg "no snapshot $1"; return 1; }
-        for tmp in "$SB_DATA"/status.json.tmp.*; do
-                [ -e "$tmp" ] && { rm -f "$SB_DATA"/status.json.tmp.*; break; }
+        for tmp in "$SB_DATA"/status.json.tmp*; do
+                [ -e "$tmp" ] && { rm -f "$SB_DATA"/status.json.tmp*; break; }
         done
         [ -e "$d.no-status" ] && rm -f "$SB_DATA/status.json"
         cp -a "$d/." "$SB/"

@@ -1,0 +1,627 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "ini.h"
+#include "log.h"
+#include "macro.h"
+#include "update-agent-config.h"
+#include "util.h"
+
+#define TOKEN_MAX 512            /* hawkBit: custom tokens up to 128 characters */
+#define CONTROLLER_ID_MAX 256
+
+static const char *const hook_names[_AGENT_HOOK_MAX] = {
+        [AGENT_HOOK_VERSION] = "version",   [AGENT_HOOK_DOWNLOAD] = "download", [AGENT_HOOK_INSTALL] = "install",
+        [AGENT_HOOK_RESTART] = "restart",   [AGENT_HOOK_READY] = "ready",
+};
+
+const char *agent_hook_to_string(AgentHook h) {
+        return h >= 0 && h < _AGENT_HOOK_MAX ? hook_names[h] : NULL;
+}
+
+AgentConfig *agent_config_free(AgentConfig *c) {
+        if (!c)
+                return NULL;
+        free(c->path);
+        free(c->url);
+        free(c->tenant);
+        free(c->controller_id);
+        if (c->token)
+                explicit_bzero(c->token, strlen(c->token));
+        free(c->token);
+        free(c->token_file);
+        free(c->client_cert);
+        free(c->client_key);
+        free(c->ca_file);
+        free(c->proxy);
+        free(c->artifact_pattern);
+        for (int i = 0; i < _AGENT_HOOK_MAX; i++)
+                free(c->hooks[i]);
+        free(c->hook_dir);
+        free(c->state_dir);
+        free(c);
+        return NULL;
+}
+
+int agent_hook_path(const AgentConfig *c, AgentHook h, char **ret) {
+        _cleanup_free_ char *f = NULL;
+
+        if (c->hooks[h])
+                f = strdup(c->hooks[h]);
+        else if (c->hook_dir)
+                f = strdup_printf("%s/%s", c->hook_dir, hook_names[h]);
+        else
+                return 0;
+        if (!f)
+                return -ENOMEM;
+        if (!c->hooks[h] && access(f, F_OK) < 0)
+                return 0;
+        if (access(f, X_OK) < 0)
+                return -errno;
+        *ret = TAKE_PTR(f);
+        return 1;
+}
+
+int parse_duration(const char *s, uint64_t *ret_usec) {
+        static const struct {
+                const char *suffix;
+                uint64_t usec;
+        } units[] = {
+                { "ms", USEC_PER_MSEC },       { "s", USEC_PER_SEC },         { "sec", USEC_PER_SEC },
+                { "min", 60 * USEC_PER_SEC },  { "m", 60 * USEC_PER_SEC },    { "h", 3600 * USEC_PER_SEC },
+                { "d", 86400 * USEC_PER_SEC }, { "", USEC_PER_SEC },
+        };
+        char num[32];
+        const char *p = s;
+        uint64_t v, r;
+        size_t n;
+
+        if (isempty(s))
+                return -EINVAL;
+        while (*p >= '0' && *p <= '9')
+                p++;
+        n = (size_t) (p - s);
+        if (n == 0 || n >= sizeof(num))
+                return -EINVAL;
+        memcpy(num, s, n);
+        num[n] = 0;
+        if (parse_u64(num, &v) < 0)
+                return -ERANGE;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (streq(p, units[i].suffix)) {
+                        if (__builtin_mul_overflow(v, units[i].usec, &r))
+                                return -ERANGE;
+                        *ret_usec = r;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+typedef struct Parser {
+        AgentConfig *c;
+        const char *path;
+        char *target_token, *gateway_token, *target_token_file, *gateway_token_file;
+        char *controller_id_file;
+        char *hook_dir;
+        bool printed;
+} Parser;
+
+static int perr(Parser *p, unsigned line, const char *fmt, ...) _printf_(3, 4);
+static int perr(Parser *p, unsigned line, const char *fmt, ...) {
+        char buf[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        p->printed = true;
+        if (line > 0)
+                fprintf(stderr, "%s:%u: %s\n", p->path, line, buf);
+        else
+                fprintf(stderr, "%s: %s\n", p->path, buf);
+        return -EINVAL;
+}
+
+static int set_string(char **dst, const char *value) {
+        char *s = strdup(value);
+
+        if (!s)
+                return -ENOMEM;
+        free(*dst);
+        *dst = s;
+        return 0;
+}
+
+/* Empty = unset, for keys whose absence means "none". */
+static int set_optional(char **dst, const char *value) {
+        if (isempty(value)) {
+                *dst = mfree(*dst);
+                return 0;
+        }
+        return set_string(dst, value);
+}
+
+static int set_path(Parser *p, unsigned line, const char *key, char **dst, const char *value) {
+        if (isempty(value)) {
+                *dst = mfree(*dst);
+                return 0;
+        }
+        if (value[0] != '/')
+                return perr(p, line, "%s=%s: must be an absolute path", key, value);
+        return set_string(dst, value);
+}
+
+static int set_duration(Parser *p, unsigned line, const char *key, const char *value, uint64_t min,
+                        uint64_t max, uint64_t *dst) {
+        uint64_t v;
+
+        if (parse_duration(value, &v) < 0)
+                return perr(p, line, "%s=%s: not a duration (e.g. 30s, 500ms, 5min, 2h)", key, value);
+        if (v < min || v > max)
+                return perr(p, line, "%s=%s: must be between %llu ms and %llu s", key, value,
+                            (unsigned long long) (min / USEC_PER_MSEC), (unsigned long long) (max / USEC_PER_SEC));
+        *dst = v;
+        return 0;
+}
+
+static int set_size(Parser *p, unsigned line, const char *key, const char *value, uint64_t *dst) {
+        if (parse_size(value, dst) < 0)
+                return perr(p, line, "%s=%s: not a size (e.g. 512K, 64M, 2G)", key, value);
+        return 0;
+}
+
+static int set_bool(Parser *p, unsigned line, const char *key, const char *value, bool *dst) {
+        int b = parse_boolean(value);
+
+        if (b < 0)
+                return perr(p, line, "%s=%s: not a boolean (yes/no)", key, value);
+        *dst = b;
+        return 0;
+}
+
+static int set_unsigned(Parser *p, unsigned line, const char *key, const char *value, unsigned max,
+                        unsigned *dst) {
+        uint64_t v;
+
+        if (parse_u64(value, &v) < 0 || v > max)
+                return perr(p, line, "%s=%s: must be a number from 0 to %u", key, value, max);
+        *dst = (unsigned) v;
+        return 0;
+}
+
+#define DAY (86400 * USEC_PER_SEC)
+
+static int handle_server(Parser *p, const char *key, const char *value, unsigned line) {
+        AgentConfig *c = p->c;
+
+        if (streq(key, "url")) {
+                if (!strneq(value, "https://", 8) && !strneq(value, "http://", 7))
+                        return perr(p, line, "url=%s: must start with https:// or http://", value);
+                if (strpbrk(value, " \t\"'<>\\"))
+                        return perr(p, line, "url=%s: contains a blank, quote or backslash", value);
+                if (set_string(&c->url, value) < 0)
+                        return -ENOMEM;
+                for (size_t n = strlen(c->url); n > 0 && c->url[n - 1] == '/'; n--)
+                        c->url[n - 1] = 0;
+                return 0;
+        }
+        if (streq(key, "tenant")) {
+                if (!string_is_safe_name(value) || strpbrk(value, "?#%"))
+                        return perr(p, line, "tenant=%s: not a valid tenant name", value);
+                return set_string(&c->tenant, value);
+        }
+        if (streq(key, "controller-id")) {
+                if (!isempty(value) && (!string_is_safe_name(value) || strpbrk(value, "?#% ")))
+                        return perr(p, line, "controller-id=%s: only printable characters without '/', '?', '#', '%%' or blanks", value);
+                return set_optional(&c->controller_id, value);
+        }
+        if (streq(key, "controller-id-file"))
+                return set_path(p, line, key, &p->controller_id_file, value);
+        if (streq(key, "target-token"))
+                return set_optional(&p->target_token, value);
+        if (streq(key, "gateway-token"))
+                return set_optional(&p->gateway_token, value);
+        if (streq(key, "target-token-file"))
+                return set_path(p, line, key, &p->target_token_file, value);
+        if (streq(key, "gateway-token-file"))
+                return set_path(p, line, key, &p->gateway_token_file, value);
+        if (streq(key, "client-cert"))
+                return set_path(p, line, key, &c->client_cert, value);
+        if (streq(key, "client-key"))
+                return set_path(p, line, key, &c->client_key, value);
+        if (streq(key, "ca-file"))
+                return set_path(p, line, key, &c->ca_file, value);
+        if (streq(key, "insecure"))
+                return set_bool(p, line, key, value, &c->insecure);
+        if (streq(key, "proxy"))
+                return set_optional(&c->proxy, value);
+        if (streq(key, "connect-timeout"))
+                return set_duration(p, line, key, value, 100 * USEC_PER_MSEC, 600 * USEC_PER_SEC,
+                                    &c->connect_timeout_usec);
+        if (streq(key, "request-timeout"))
+                return set_duration(p, line, key, value, 100 * USEC_PER_MSEC, 3600 * USEC_PER_SEC,
+                                    &c->request_timeout_usec);
+        return 1;
+}
+
+static int handle_polling(Parser *p, const char *key, const char *value, unsigned line) {
+        AgentConfig *c = p->c;
+
+        /* Sub-second minimums exist for tests; hawkBit itself never asks for less than 30 s. */
+        if (streq(key, "min-interval"))
+                return set_duration(p, line, key, value, 50 * USEC_PER_MSEC, DAY, &c->poll_min_usec);
+        if (streq(key, "max-interval"))
+                return set_duration(p, line, key, value, 50 * USEC_PER_MSEC, 7 * DAY, &c->poll_max_usec);
+        if (streq(key, "active-interval"))
+                return set_duration(p, line, key, value, 50 * USEC_PER_MSEC, DAY, &c->poll_active_usec);
+        if (streq(key, "error-interval"))
+                return set_duration(p, line, key, value, 50 * USEC_PER_MSEC, DAY, &c->poll_error_usec);
+        return 1;
+}
+
+static int handle_download(Parser *p, const char *key, const char *value, unsigned line) {
+        AgentConfig *c = p->c;
+
+        if (streq(key, "mode")) {
+                if (streq(value, "stream"))
+                        c->to_disk = false;
+                else if (streq(value, "disk"))
+                        c->to_disk = true;
+                else
+                        return perr(p, line, "mode=%s: must be stream or disk", value);
+                return 0;
+        }
+        if (streq(key, "artifact")) {
+                if (isempty(value))
+                        return perr(p, line, "artifact= must not be empty (an fnmatch pattern, e.g. *.bundle)");
+                return set_string(&c->artifact_pattern, value);
+        }
+        if (streq(key, "max-bundle-size"))
+                return set_size(p, line, key, value, &c->max_bundle_size);
+        if (streq(key, "max-speed"))
+                return set_size(p, line, key, value, &c->max_speed);
+        if (streq(key, "low-speed-limit"))
+                return set_size(p, line, key, value, &c->low_speed_limit);
+        if (streq(key, "low-speed-time")) {
+                uint64_t u;
+                int r = set_duration(p, line, key, value, USEC_PER_SEC, 3600 * USEC_PER_SEC, &u);
+                if (r >= 0)
+                        c->low_speed_time_sec = u / USEC_PER_SEC;
+                return r;
+        }
+        if (streq(key, "retries"))
+                return set_unsigned(p, line, key, value, 1000, &c->retries);
+        if (streq(key, "retry-base-delay"))
+                return set_duration(p, line, key, value, USEC_PER_MSEC, 3600 * USEC_PER_SEC, &c->retry_base_usec);
+        if (streq(key, "retry-max-delay"))
+                return set_duration(p, line, key, value, USEC_PER_MSEC, DAY, &c->retry_max_usec);
+        return 1;
+}
+
+static int handle_hooks(Parser *p, const char *key, const char *value, unsigned line) {
+        AgentConfig *c = p->c;
+
+        for (int h = 0; h < _AGENT_HOOK_MAX; h++)
+                if (streq(key, hook_names[h]))
+                        return set_path(p, line, key, &c->hooks[h], value);
+        if (streq(key, "directory"))
+                return set_path(p, line, key, &p->hook_dir, value);
+        if (streq(key, "retry-interval"))
+                return set_duration(p, line, key, value, USEC_PER_MSEC, DAY, &c->hook_retry_interval_usec);
+        if (streq(key, "max-retries"))
+                return set_unsigned(p, line, key, value, 100000, &c->hook_max_retries);
+        if (streq(key, "timeout"))
+                return set_duration(p, line, key, value, 100 * USEC_PER_MSEC, DAY, &c->hook_timeout_usec);
+        if (streq(key, "install-replaces"))
+                return set_bool(p, line, key, value, &c->install_hook_replaces);
+        return 1;
+}
+
+static int handle_agent(Parser *p, const char *key, const char *value, unsigned line) {
+        AgentConfig *c = p->c;
+
+        if (streq(key, "state-directory")) {
+                if (isempty(value))
+                        return perr(p, line, "state-directory= must not be empty");
+                return set_path(p, line, key, &c->state_dir, value);
+        }
+        if (streq(key, "reboot")) {
+                if (streq(value, "updated"))
+                        c->reboot = AGENT_REBOOT_UPDATED;
+                else if (streq(value, "logind"))
+                        c->reboot = AGENT_REBOOT_LOGIND;
+                else if (streq(value, "none"))
+                        c->reboot = AGENT_REBOOT_NONE;
+                else
+                        return perr(p, line, "reboot=%s: must be updated, logind or none", value);
+                return 0;
+        }
+        if (streq(key, "progress-interval"))
+                return set_duration(p, line, key, value, 0, DAY, &c->progress_interval_usec);
+        if (streq(key, "max-install-attempts"))
+                return set_unsigned(p, line, key, value, 100, &c->max_install_attempts);
+        return 1;
+}
+
+static int handler(const char *section, const char *key, const char *value, unsigned line, void *userdata) {
+        Parser *p = userdata;
+        int r;
+
+        if (streq(section, "server"))
+                r = handle_server(p, key, value, line);
+        else if (streq(section, "polling"))
+                r = handle_polling(p, key, value, line);
+        else if (streq(section, "download"))
+                r = handle_download(p, key, value, line);
+        else if (streq(section, "hooks"))
+                r = handle_hooks(p, key, value, line);
+        else if (streq(section, "agent"))
+                r = handle_agent(p, key, value, line);
+        else if (isempty(section))
+                return perr(p, line, "%s= outside of a section", key);
+        else
+                return perr(p, line, "unknown section [%s]", section);
+        if (r > 0)
+                return perr(p, line, "unknown key %s= in [%s]", key, section);
+        return r;
+}
+
+/* First line of a small file, trimmed; empty → -ENODATA. */
+static int read_first_line(const char *path, size_t max, char **ret) {
+        _cleanup_free_ char *data = NULL;
+        size_t size, n;
+        char *s;
+        int r;
+
+        r = read_full_file(path, 64 * 1024, &data, &size);
+        if (r < 0)
+                return r;
+        s = data;
+        while (*s && isspace((unsigned char) *s))
+                s++;
+        n = strcspn(s, "\r\n");
+        while (n > 0 && isspace((unsigned char) s[n - 1]))
+                n--;
+        if (n == 0)
+                return -ENODATA;
+        if (n > max)
+                return -E2BIG;
+        s = strndup(s, n);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+static bool token_is_valid(const char *t) {
+        for (const char *q = t; *q; q++)
+                if (*q <= ' ' || *q >= 127)
+                        return false;
+        return !isempty(t);
+}
+
+static int load_token(AgentConfig *c, char **ret) {
+        _cleanup_free_ char *t = NULL;
+        int r;
+
+        r = read_first_line(c->token_file, TOKEN_MAX, &t);
+        if (r < 0)
+                return r;
+        if (!token_is_valid(t))
+                return -EINVAL;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+int agent_config_reload_token(AgentConfig *c) {
+        char *t = NULL;
+        int r;
+
+        if (!c->token_file)
+                return 0;
+        r = load_token(c, &t);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot re-read %s: %m", c->token_file);
+        if (c->token && streq(c->token, t)) {
+                free(t);
+                return 0;
+        }
+        if (c->token)
+                explicit_bzero(c->token, strlen(c->token));
+        free(c->token);
+        c->token = t;
+        return 1;
+}
+
+static int finish(Parser *p) {
+        AgentConfig *c = p->c;
+        int n_auth = !!p->target_token + !!p->gateway_token + !!p->target_token_file + !!p->gateway_token_file;
+        int r;
+
+        if (!c->url)
+                return perr(p, 0, "[server] url= is required");
+        if (n_auth > 1)
+                return perr(p, 0, "set only one of target-token, target-token-file, gateway-token, gateway-token-file");
+        if (!!c->client_cert != !!c->client_key)
+                return perr(p, 0, "client-cert= and client-key= go together");
+        if (n_auth == 0 && !c->client_cert)
+                return perr(p, 0, "no authentication: set target-token(-file)=, gateway-token(-file)= or client-cert= + client-key=");
+        if (p->target_token || p->target_token_file)
+                c->auth = AGENT_AUTH_TARGET_TOKEN;
+        else if (p->gateway_token || p->gateway_token_file)
+                c->auth = AGENT_AUTH_GATEWAY_TOKEN;
+        if (p->target_token || p->gateway_token) {
+                c->token = p->target_token ? TAKE_PTR(p->target_token) : TAKE_PTR(p->gateway_token);
+                if (!token_is_valid(c->token))
+                        return perr(p, 0, "the token contains blanks or control characters");
+        }
+        if (p->target_token_file || p->gateway_token_file) {
+                c->token_file = p->target_token_file ? TAKE_PTR(p->target_token_file) : TAKE_PTR(p->gateway_token_file);
+                r = load_token(c, &c->token);
+                if (r < 0) {
+                        errno = -r;
+                        return perr(p, 0, "cannot read a token from %s: %s", c->token_file,
+                                    r == -EINVAL ? "it contains blanks or control characters" : strerror(-r));
+                }
+        }
+        if (c->insecure && strneq(c->url, "http://", 7))
+                return perr(p, 0, "insecure=yes makes no sense with an http:// url");
+        if ((c->client_cert || c->ca_file) && strneq(c->url, "http://", 7))
+                return perr(p, 0, "client-cert=/ca-file= need an https:// url");
+
+        if (!c->controller_id && p->controller_id_file) {
+                r = read_first_line(p->controller_id_file, CONTROLLER_ID_MAX, &c->controller_id);
+                if (r < 0)
+                        return perr(p, 0, "cannot read the controller id from %s: %s", p->controller_id_file,
+                                    strerror(-r));
+                if (!string_is_safe_name(c->controller_id) || strpbrk(c->controller_id, "?#% "))
+                        return perr(p, 0, "%s: the controller id '%s' has characters not allowed in a URL path",
+                                    p->controller_id_file, c->controller_id);
+        }
+        if (!c->controller_id) {
+                char host[HOST_NAME_MAX + 1] = "";
+
+                if (gethostname(host, sizeof(host) - 1) < 0 || host[0] == 0 || !string_is_safe_name(host))
+                        return perr(p, 0, "no controller-id= and the hostname is not usable as one");
+                c->controller_id = strdup(host);
+                if (!c->controller_id)
+                        return -ENOMEM;
+        }
+
+        if (c->poll_min_usec > c->poll_max_usec)
+                return perr(p, 0, "[polling] min-interval= is larger than max-interval=");
+        if (c->retry_base_usec > c->retry_max_usec)
+                return perr(p, 0, "[download] retry-base-delay= is larger than retry-max-delay=");
+        /* Explicit hooks must be there now; hooks in the directory are looked up at each use
+         * (so one can be added or removed without a restart). */
+        for (int h = 0; h < _AGENT_HOOK_MAX; h++)
+                if (c->hooks[h] && access(c->hooks[h], X_OK) < 0)
+                        return perr(p, 0, "%s hook %s is not executable: %s", hook_names[h], c->hooks[h],
+                                    strerror(errno));
+        c->hook_dir = TAKE_PTR(p->hook_dir);
+        if (c->install_hook_replaces && !c->hooks[AGENT_HOOK_INSTALL] && !c->hook_dir)
+                return perr(p, 0, "install-replaces=yes without an install hook");
+        if (c->install_hook_replaces && !c->to_disk)
+                return perr(p, 0, "install-replaces=yes needs [download] mode=disk (the hook gets the file)");
+        return 0;
+}
+
+int agent_config_load(const char *path, AgentConfig **ret) {
+        AgentConfig *c;
+        Parser p = { .path = path };
+        unsigned line = 0;
+        int r;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        *c = (AgentConfig) {
+                .connect_timeout_usec = 30 * USEC_PER_SEC,
+                .request_timeout_usec = 60 * USEC_PER_SEC,
+                .poll_min_usec = 30 * USEC_PER_SEC,
+                .poll_max_usec = DAY,
+                .poll_active_usec = 15 * USEC_PER_SEC,
+                .poll_error_usec = 10 * USEC_PER_SEC,
+                .max_bundle_size = UINT64_C(8) << 30,
+                .low_speed_limit = 1024,
+                .low_speed_time_sec = 60,
+                .retries = 10,
+                .retry_base_usec = USEC_PER_SEC,
+                .retry_max_usec = 64 * USEC_PER_SEC,
+                .hook_retry_interval_usec = 60 * USEC_PER_SEC,
+                .hook_max_retries = 60,
+                .hook_timeout_usec = 600 * USEC_PER_SEC,
+                .reboot = AGENT_REBOOT_UPDATED,
+                .progress_interval_usec = 10 * USEC_PER_SEC,
+                .max_install_attempts = 3,
+        };
+        p.c = c;
+        r = set_string(&c->path, path);
+        if (r >= 0)
+                r = set_string(&c->tenant, "DEFAULT");
+        if (r >= 0)
+                r = set_string(&c->artifact_pattern, "*.bundle");
+        if (r >= 0)
+                r = set_string(&c->state_dir, AGENT_DEFAULT_STATE_DIR);
+        if (r >= 0 && access(AGENT_DEFAULT_HOOK_DIR, F_OK) == 0)
+                r = set_string(&p.hook_dir, AGENT_DEFAULT_HOOK_DIR);
+        if (r < 0)
+                goto out;
+
+        r = ini_parse_file(path, handler, &p, &line);
+        if (r < 0) {
+                /* Our handlers print file:line themselves; ini_parse_file() does not. */
+                if (p.printed)
+                        ;
+                else if (line == 0)
+                        fprintf(stderr, "%s: %s\n", path, r == -EINVAL ? "not a text file" : strerror(-r));
+                else if (r == -EINVAL)
+                        fprintf(stderr, "%s:%u: malformed line (expected [section] or key=value)\n", path, line);
+                else
+                        fprintf(stderr, "%s:%u: %s\n", path, line, strerror(-r));
+                goto out;
+        }
+        r = finish(&p);
+out:
+        free(p.target_token);
+        free(p.gateway_token);
+        free(p.target_token_file);
+        free(p.gateway_token_file);
+        free(p.controller_id_file);
+        free(p.hook_dir);
+        if (r < 0) {
+                agent_config_free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+static const char *dur(uint64_t usec, char *buf, size_t n) {
+        if (usec % USEC_PER_SEC == 0)
+                snprintf(buf, n, "%llus", (unsigned long long) (usec / USEC_PER_SEC));
+        else
+                snprintf(buf, n, "%llums", (unsigned long long) (usec / USEC_PER_MSEC));
+        return buf;
+}
+
+void agent_config_dump(const AgentConfig *c) {
+        static const char *const auth[] = { "mtls-only", "target-token", "gateway-token" };
+        static const char *const reboot[] = { "updated", "logind", "none" };
+        char a[32], b[32], d[32], e[32];
+
+        printf("[server]\nurl=%s\ntenant=%s\ncontroller-id=%s\nauth=%s%s\n", c->url, c->tenant, c->controller_id,
+               auth[c->auth], c->client_cert ? " +client-cert" : "");
+        if (c->token_file)
+                printf("token-file=%s\n", c->token_file);
+        printf("ca-file=%s\ninsecure=%s\nproxy=%s\nconnect-timeout=%s\nrequest-timeout=%s\n", c->ca_file ?: "(system)",
+               c->insecure ? "yes" : "no", c->proxy ?: "(environment)", dur(c->connect_timeout_usec, a, sizeof(a)),
+               dur(c->request_timeout_usec, b, sizeof(b)));
+        printf("[polling]\nmin-interval=%s\nmax-interval=%s\nactive-interval=%s\n", dur(c->poll_min_usec, a, sizeof(a)),
+               dur(c->poll_max_usec, b, sizeof(b)), dur(c->poll_active_usec, d, sizeof(d)));
+        printf("[download]\nmode=%s\nartifact=%s\nmax-bundle-size=%llu\nmax-speed=%llu\nlow-speed-limit=%llu\n"
+               "low-speed-time=%llus\nretries=%u\nretry-base-delay=%s\nretry-max-delay=%s\n",
+               c->to_disk ? "disk" : "stream", c->artifact_pattern, (unsigned long long) c->max_bundle_size,
+               (unsigned long long) c->max_speed, (unsigned long long) c->low_speed_limit,
+               (unsigned long long) c->low_speed_time_sec, c->retries, dur(c->retry_base_usec, a, sizeof(a)),
+               dur(c->retry_max_usec, b, sizeof(b)));
+        printf("[hooks]\ndirectory=%s\n", c->hook_dir ?: "");
+        for (int h = 0; h < _AGENT_HOOK_MAX; h++) {
+                _cleanup_free_ char *f = NULL;
+                int k = agent_hook_path(c, h, &f);
+                printf("%s=%s\n", hook_names[h], k > 0 ? f : k < 0 ? "(not executable)" : "");
+        }
+        printf("retry-interval=%s\nmax-retries=%u\ntimeout=%s\ninstall-replaces=%s\n",
+               dur(c->hook_retry_interval_usec, a, sizeof(a)), c->hook_max_retries,
+               dur(c->hook_timeout_usec, e, sizeof(e)), c->install_hook_replaces ? "yes" : "no");
+        printf("[agent]\nstate-directory=%s\nreboot=%s\nprogress-interval=%s\nmax-install-attempts=%u\n", c->state_dir,
+               reboot[c->reboot], dur(c->progress_interval_usec, a, sizeof(a)), c->max_install_attempts);
+}

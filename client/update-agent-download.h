@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "update-agent-config.h"
+
+/* The artifact download, in its own thread, into a pipe (streamed to updated's InstallFd) or a
+ * file in the state directory:
+ *   - resumes a dropped transfer with "Range: bytes=N-", accepting only a 206 whose
+ *     Content-Range starts at N and names the artifact's size;
+ *   - a 200 to a Range request: to a file, start over from byte 0; to a pipe (the bytes already
+ *     went to updated) the first N bytes of the new body are hashed and compared with what was
+ *     sent: equal → skip them and carry on; different → the artifact changed, result
+ *     DOWNLOAD_RESTART (the caller cancels the install and starts again);
+ *   - retries with exponential backoff and full jitter (random(0, min(max, base * 2^n))), at
+ *     most retries= attempts in a row without new bytes; 403 asks refresh_url() for a fresh
+ *     link (expired pre-signed URL);
+ *   - sha256 (else sha1) of the whole artifact is checked before the last bytes are released:
+ *     the last DOWNLOAD_HOLDBACK bytes stay here until the digest matched, so updated never
+ *     sees a complete bundle whose digest is wrong;
+ *   - max-speed= cap, low-speed abort, never more than the advertised size. */
+
+#define DOWNLOAD_HOLDBACK 4096
+
+typedef enum DownloadResult {
+        DOWNLOAD_OK = 0,
+        DOWNLOAD_FAILED,     /* error[] says why */
+        DOWNLOAD_CANCELLED,
+        DOWNLOAD_RESTART,    /* stream only: the server's content changed under a resume */
+        DOWNLOAD_SINK_CLOSED, /* stream only: updated closed the pipe (its install failed) */
+} DownloadResult;
+
+/* Called from the download thread after a 403: a fresh URL (malloc'ed) or a negative errno. */
+typedef int (*DownloadRefreshFn)(void *userdata, char **ret_url);
+
+typedef struct DownloadSpec {
+        const AgentConfig *config;
+        const char *url;
+        uint64_t size;
+        const char *sha256;       /* 64 hex or "" */
+        const char *sha1;         /* 40 hex or "" */
+        int fd;                   /* taken over: pipe write end, or a file open O_RDWR */
+        bool to_file;             /* fd is a file; resume from its current size */
+        DownloadRefreshFn refresh_url;
+        void *userdata;
+} DownloadSpec;
+
+typedef struct Download Download;
+
+/* Starts the thread.  The spec's strings are copied. */
+int download_start(const DownloadSpec *spec, Download **ret);
+
+/* Asks the thread to stop (it ends with DOWNLOAD_CANCELLED soon after). */
+void download_cancel(Download *d);
+
+/* An fd that becomes readable when the thread has finished (for poll()). */
+int download_done_fd(const Download *d);
+bool download_finished(const Download *d);
+
+/* Joins the thread and frees everything; returns the result and (if not OK) a copy of the
+ * reason in *ret_error (may be NULL). */
+DownloadResult download_finish(Download *d, char **ret_error);
+
+typedef struct DownloadStats {
+        uint64_t delivered;       /* bytes of the artifact written to the pipe/file (incl. resumed) */
+        uint64_t received;        /* bytes received from the network by this run */
+        uint64_t skipped;         /* of those: re-sent prefixes discarded after a 200 */
+        uint64_t resumed_from;    /* file mode: bytes that were already on disk */
+        unsigned connections;     /* HTTP requests made */
+        unsigned resumes;         /* Range requests answered with 206 */
+} DownloadStats;
+
+void download_get_stats(const Download *d, DownloadStats *ret);

@@ -1,0 +1,244 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# update-agent against the DDI test server's switchable faults (artifacts served by the server
+# itself, streamed into the real updated):
+#   polling sleep in HH:MM:SS and ISO-8601, bounded; truncated JSON; 401 with a rotated token
+#   file; 409/429 with Retry-After; 410 stops the reporting; a cut download resumed where the
+#   server ignores Range (200): the re-sent prefix is compared and skipped; the same with changed
+#   content: the install is cancelled and started again; an expired link (403) → the deployment
+#   again → a fresh link; sha256 mismatch → nothing activated; sha1 fallback; http-only links;
+#   artifact selection and refusals; max-bundle-size; low-speed abort; bandwidth cap.
+. "$(dirname "$0")/../lib/testlib.sh"
+. "$(dirname "$0")/../lib/agent-lib.sh"
+ag_setup
+
+ddi_start --target-token "$AG_TOKEN" || { fail "$TL_FILE-setup" "DDI server"; exit 1; }
+ag_bundle f 5 2M || { fail "$TL_FILE-setup" "bundle"; exit 1; }
+F_SIZE=$(stat -c %s "$SB/www/f.bundle")
+printf 'release notes\n' >"$SB/www/notes.txt"
+chmod 0644 "$SB/www/notes.txt"
+echo "$AG_TOKEN" >"$AG_DIR/token"
+chmod 0644 "$AG_DIR/token"
+AG_AUTH="target-token-file=$AG_DIR/token"
+AG_AGENT_EXTRA="reboot=none"
+AG_MAX_INTERVAL=1500ms
+ag_config
+ag_start
+
+fail_ctx() { [ "$TL_FAIL" -gt 0 ] && ag_fail_context; }
+TL_ON_EXIT+=("fail_ctx")
+
+F_ART=$(ag_art f)
+assign_f() { ddi_assign "\"version\":\"5\",\"artifacts\":$F_ART${1:+,$1}"; }
+
+base_polls_since() { ddi_state "len([r for r in reqs if r['path'] == '/DEFAULT/controller/v1/dev1' and r['time'] > $1])"; }
+
+# Both forms the server uses, bounded by max-interval=1500ms.  What the agent computed is in
+# its log; the polls' real spacing is checked with lower bounds only (a busy machine can only
+# make gaps longer) and a loose upper bound for the cap.
+t_sleep_forms() {
+        local form t0 g
+        for form in "PT0.4S 400 400 0.35 1.2" "00:00:01 1000 1000 0.95 2" "PT24H 86400000 1500 1.45 4"; do
+                set -- $form
+                ddi_ctl faults "{\"sleep\":\"$1\"}" >/dev/null
+                ag_wait_log "The server asks for a poll every $2 ms: polling every $3 ms" 10 || return 1
+                t0=$(date +%s.%N)
+                # the first poll after the switch still waited the old sleep: 3 gaps after it
+                ag_until 20 '[ "$(base_polls_since "$t0")" -ge 4 ]' || { TL_WHY="not enough polls with sleep $1"; return 1; }
+                g=$(ddi_state "(lambda P: sorted([b['time'] - a['time'] for a, b in zip(P[-4:-1], P[-3:])])[1])([r for r in reqs if r['path'] == '/DEFAULT/controller/v1/dev1'])")
+                "$SB_PY" -c "import sys; sys.exit(0 if $4 <= $g <= $5 else 1)" ||
+                        { TL_WHY="sleep $1: polls $g s apart, expected $4..$5 s"; return 1; }
+        done
+        ddi_ctl faults '{"sleep":"PT0.2S"}' >/dev/null
+        ! ag_log_has "neither HH:MM:SS nor ISO-8601" || { TL_WHY="a sleep value was not understood"; return 1; }
+}
+
+t_truncated_json() {
+        local t0
+        ddi_ctl faults '{"truncate_json":2}' >/dev/null
+        t0=$(date +%s.%N)
+        ag_wait 10 ddi_true "len([r for r in reqs if r['path'] == '/DEFAULT/controller/v1/dev1' and r['time'] > $t0 and r['status'] == 200 and r['bytes'] > 40]) >= 2" ||
+                { TL_WHY="agent did not recover from truncated responses"; return 1; }
+        ag_log_has "Polling failed" || { TL_WHY="the truncated response was not noticed"; return 1; }
+        ag_running || { TL_WHY="agent died"; return 1; }
+}
+
+t_401_rotated_token() {
+        local n
+        ddi_ctl token '{"target_token":"rotated-token-2"}' >/dev/null
+        ag_wait_log "rejected our credentials (HTTP 401)" 10 || return 1
+        # Several 401 polls later: logged once, not per poll.
+        ag_wait 10 ddi_true "len([r for r in reqs if r['status'] == 401]) >= 4" || { TL_WHY="no repeated polls"; return 1; }
+        n=$(grep -c "rejected our credentials" "$AG_LOG")
+        expect_eq "$n" 1 "401 log lines" || return 1
+        echo rotated-token-2 >"$AG_DIR/token"
+        ag_wait_log "Re-read the token from $AG_DIR/token" 10 || return 1
+        ag_wait 10 ddi_true "reqs[-1]['auth'] == 'TargetToken rotated-token-2' and reqs[-1]['status'] == 200" ||
+                { TL_WHY="agent does not use the new token"; return 1; }
+        ag_log_has "accepts our credentials again" || { TL_WHY="recovery not logged"; return 1; }
+}
+
+t_429_409_backoff() {
+        local id
+        ddi_ctl faults '{"status":[{"match":"/feedback","method":"POST","code":429,"count":2,"retry_after":0},
+                                   {"match":"/controller/v1/dev1","method":"GET","code":409,"count":1,"retry_after":1}]}' >/dev/null
+        ag_wait_log "HTTP 409; next try in 1000 ms" 10 || return 1
+        id=$(assign_f) || return 1
+        ag_wait_installed "$id" || return 1
+        expect_eq "$(ddi_state "len([r for r in reqs if r['status'] == 429 and '/feedback' in r['path']])")" 2 "429 answers" || return 1
+        ag_log_has "the server asks us to back off" || { TL_WHY="backoff not logged"; return 1; }
+        # the feedback that got 429 twice arrived in the end
+        expect_eq "$(ddi_state "fb($id)[0]['execution']")" proceeding "first feedback"
+}
+
+t_410_stops_reporting() {
+        local id
+        ag_reset
+        ddi_ctl faults '{"status":[{"match":"/feedback","method":"POST","code":410,"count":100}]}' >/dev/null
+        id=$(assign_f) || return 1
+        ag_wait_log "action $id is gone (410)" || return 1
+        # The install goes on (it was already running); no more feedback is attempted.
+        ag_wait "$AG_WAIT" expect_slot rootfs.1 '["transaction_id"]' "$(sb_json 'd["transaction_id"]' <"$AG_STATE/action.json" 2>/dev/null)" ||
+                { TL_WHY="install did not finish"; return 1; }
+        ag_until 10 '[ "$(sb_json "d[\"phase\"]" <"$AG_STATE/action.json" 2>/dev/null)" = rebooting ]' ||
+                { TL_WHY="phase $(cat "$AG_STATE/action.json")"; return 1; }
+        expect_eq "$(ddi_state "len([r for r in reqs if r['method'] == 'POST' and '/deploymentBase/$id/feedback' in r['path']])")" 1 \
+                "feedback attempts after the 410"
+}
+
+t_ignored_range_skips_prefix() {
+        local id line recv
+        ag_reset
+        ag_log_reset
+        ddi_ctl faults '{"truncate":{"after":700000,"count":1},"ignore_range":1,"http_only":true}' >/dev/null
+        id=$(assign_f) || return 1
+        ag_wait_installed "$id" || return 1
+        expect_slot rootfs.1 '["bundle"]["version"]' 5 || return 1
+        ag_log_has "are identical to what was streamed: continuing" || { TL_WHY="prefix check not logged"; return 1; }
+        expect_eq "$(ddi_state "[(r['status'], bool(r['range'])) for r in arts][-2:]")" '[[200, false], [200, true]]' \
+                "artifact requests (first cut, then a Range answered 200)" || return 1
+        line=$(grep -F "Download of f.bundle:" "$AG_LOG" | tail -n 1)
+        recv=$(sed -n 's/.*: \([0-9]*\) bytes received for a.*/\1/p' <<<"$line")
+        expect_eq "$recv" $((F_SIZE + 700000)) "bytes received (the prefix twice)" || return 1
+        ag_measure "ignored Range: ${F_SIZE}-byte bundle cut after 700000 bytes, 200 to the resume: $recv bytes received, no reinstall"
+}
+
+t_changed_content_restarts() {
+        local id
+        ag_reset
+        ag_log_reset
+        ddi_ctl faults '{"truncate":{"after":700000,"count":1},"ignore_range":1,"alter_prefix":1}' >/dev/null
+        id=$(assign_f) || return 1
+        ag_wait_installed "$id" || return 1
+        ag_log_has "starting it again from byte 0" || { TL_WHY="no restart logged"; return 1; }
+        # updated saw the first stream end early (failed), then the second install succeeded.
+        expect_eq "$(grep -c "transaction ddi-$id-" "$SB/updated.log")" 2 "installs of action $id" || return 1
+        expect_contains "$(grep -A3 "transaction ddi-$id-" "$SB/updated.log")" "Install of fd failed" "updated log" || return 1
+        expect_eq "$(ddi_state "[(r['status'], bool(r['range'])) for r in arts][-3:]")" '[[200, false], [200, true], [200, false]]' \
+                "artifact requests (cut, changed content, from the start)" || return 1
+        expect_slot rootfs.1 '["status"]' ok
+}
+
+t_expired_link_refetched() {
+        local id gets
+        ag_reset
+        ag_log_reset
+        ddi_ctl faults '{"expire_after":900000}' >/dev/null
+        id=$(assign_f) || return 1
+        ag_wait_installed "$id" || return 1
+        expect_eq "$(ddi_state "[r['status'] for r in arts][-3:]")" '[200, 403, 206]' "artifact answers" || return 1
+        gets=$(ddi_state "a($id)['deployment_gets']")
+        [ "$gets" -ge 2 ] || { TL_WHY="deployment fetched $gets times"; return 1; }
+        ag_log_has "fetching the deployment again for a fresh link" || { TL_WHY="refresh not logged"; return 1; }
+}
+
+t_sha256_mismatch_activates_nothing() {
+        local id
+        ag_reset
+        sb_stop_updated
+        sb_start_updated A 2>/dev/null || { TL_WHY="restart updated"; return 1; }
+        run updatectl mark active rootfs.0
+        ddi_ctl faults '{"bad_sha256":true}' >/dev/null
+        id=$(assign_f) || return 1
+        ag_wait_status "$id" ERROR || return 1
+        expect_contains "$(ag_last_details "$id")" "sha256 mismatch" "failure details" || return 1
+        expect_primary A || return 1
+        expect_boots A || return 1
+        expect_slot rootfs.1 '["status"]' failed
+}
+
+t_sha1_fallback() {
+        local id
+        ag_reset
+        ddi_ctl faults '{"sha256":false}' >/dev/null
+        id=$(assign_f) || return 1
+        ag_wait_installed "$id" || return 1
+        expect_eq "$(ddi_state "'sha256' in [f for f in [a($id)]][0]['artifacts'][0] and 'ok'")" ok "server state" || return 1
+        expect_slot rootfs.1 '["status"]' ok
+}
+
+t_artifact_selection() {
+        local id
+        ag_reset
+        id=$(ddi_assign "\"version\":\"5\",\"artifacts\":[{\"filename\":\"f.bundle\",\"path\":\"$SB/www/f.bundle\"},
+                {\"filename\":\"notes.txt\",\"path\":\"$SB/www/notes.txt\",\"part\":\"docs\"}]") || return 1
+        ag_wait_installed "$id" || return 1
+        expect_contains "$(ddi_state "fb($id)[0]['details']")" "Not installing artifact notes.txt of docs 5: it does not match *.bundle" \
+                "first feedback" || return 1
+        ag_reset
+        id=$(ddi_assign "\"version\":\"6\",\"artifacts\":[{\"filename\":\"notes.txt\",\"path\":\"$SB/www/notes.txt\"}]") || return 1
+        ag_wait_status "$id" ERROR || return 1
+        expect_contains "$(ag_last_details "$id")" "No artifact of action $id matches *.bundle" "details" || return 1
+        expect_contains "$(ag_last_details "$id")" "Not installing artifact notes.txt" "details"
+}
+
+t_max_bundle_size() {
+        local id
+        AG_DOWNLOAD_EXTRA="max-bundle-size=1M"
+        ag_config
+        ag_reset
+        id=$(assign_f) || return 1
+        ag_wait_status "$id" ERROR || return 1
+        expect_contains "$(ag_last_details "$id")" "more than max-bundle-size=1048576" "details" || return 1
+        expect_eq "$(ddi_state "len([r for r in arts if r['time'] > 0 and '/softwaremodules/$((100 + id))/' in r['path']])")" 0 "artifact requests"
+}
+
+t_low_speed_abort_and_cap() {
+        local id t0 t1
+        AG_DOWNLOAD_EXTRA="low-speed-limit=4K
+low-speed-time=1s
+max-speed=1M"
+        ag_config
+        ag_reset
+        ag_log_reset
+        # The first connection crawls at 1000 B/s: aborted after 1 s below 4 KiB/s, resumed at
+        # full speed, which max-speed caps at 1 MiB/s.
+        ddi_ctl faults '{"throttle":{"rate":1000,"count":1}}' >/dev/null
+        t0=$(date +%s.%N)
+        id=$(assign_f) || return 1
+        ag_wait_installed "$id" || return 1
+        t1=$(date +%s.%N)
+        ag_log_has "Operation too slow" || { TL_WHY="no low-speed abort logged"; return 1; }
+        expect_eq "$(ddi_state "[r['status'] for r in arts][-2:]")" '[200, 206]' "artifact answers" || return 1
+        # ~2 MiB at 1 MiB/s: at least ~1.6 s (plus the 1 s until the abort).
+        "$SB_PY" -c "import sys; sys.exit(0 if $t1 - $t0 >= 2.5 else 1)" ||
+                { TL_WHY="download took $("$SB_PY" -c "print(round($t1 - $t0, 2))") s despite max-speed=1M"; return 1; }
+        ag_measure "max-speed=1M after a low-speed abort: ${F_SIZE}-byte bundle assigned-to-installed in" \
+                "$("$SB_PY" -c "print(round($t1 - $t0, 2))") s"
+        AG_DOWNLOAD_EXTRA=
+        ag_config
+}
+
+ag_case sleep-hhmmss-and-iso8601-bounded t_sleep_forms
+ag_case truncated-json-recovers t_truncated_json
+ag_case 401-rotated-token-file t_401_rotated_token
+ag_case 429-409-backoff t_429_409_backoff
+ag_case 410-stops-reporting t_410_stops_reporting
+ag_case ignored-range-skips-prefix t_ignored_range_skips_prefix
+ag_case changed-content-restarts-install t_changed_content_restarts
+ag_case expired-link-refetched t_expired_link_refetched
+ag_case sha256-mismatch-activates-nothing t_sha256_mismatch_activates_nothing
+ag_case sha1-fallback t_sha1_fallback
+ag_case artifact-selection t_artifact_selection
+ag_case max-bundle-size t_max_bundle_size
+ag_case low-speed-abort-and-bandwidth-cap t_low_speed_abort_and_cap
