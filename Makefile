@@ -10,7 +10,13 @@ PREFIX     ?= /usr
 SYSCONFDIR ?= /etc
 LOCALSTATEDIR ?= /var
 DESTDIR    ?=
+# SANITIZE=1 (ASan+UBSan) builds into its own directory so its objects never mix with the
+# normal build's.
+ifeq ($(SANITIZE),1)
+BUILD      ?= build-san
+else
 BUILD      ?= build
+endif
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION    := 0.1.0
@@ -99,6 +105,81 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libupdated.
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(LDFLAGS) $(LDLIBS)
 
+# ---- Fuzzing, sanitizers, valgrind (tests/fuzz/, tests/sanitize/, tests/valgrind/,
+# ---- docs/fuzzing.md).  Maintained with the fuzz targets; everything below up to the
+# ---- matching end marker belongs to this block.
+# Every tests/fuzz/fuzz-<target>.c is a libFuzzer target.  Two builds of each:
+#   $(BUILD)/fuzz/fuzz-<target>               clang, -fsanitize=fuzzer,address,undefined, linked
+#                                             against lib/ and daemon/ rebuilt the same way in
+#                                             $(BUILD)/fuzz/obj (make fuzz, tests/fuzz/run-fuzz.sh)
+#   $(BUILD)/tests/test-fuzz-replay-<target>  $(CC) with the normal flags and tests/fuzz/replay.c
+#                                             as main(): replays tests/fuzz/corpus/<target>/ in
+#                                             make check (one PASS:/FAIL: line per target)
+FUZZ_TARGETS := $(sort $(patsubst tests/fuzz/fuzz-%.c,%,$(filter-out tests/fuzz/fuzz-common.c,$(wildcard tests/fuzz/fuzz-*.c))))
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_CC      ?= clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# -Werror off for clang: a warning only clang has must not stop fuzzing others' code.
+FUZZ_CFLAGS  := $(filter-out -O2 -Werror -fsanitize=%,$(CFLAGS)) -O1 -gline-tables-only $(FUZZ_SAN) \
+                -fsanitize=fuzzer-no-link -Itests/fuzz -DFUZZ_TOP='"$(abspath .)"'
+# Targets that reach a backend's tool-output parser through the public ops get the tool run
+# replaced at link time (tests/fuzz/fuzz-tool.h): no fork per input, no stand-in on PATH.
+FUZZ_WRAP_TOOL := -Wl,--wrap=bootloader_run_tool
+FUZZ_LDFLAGS_barebox-state := $(FUZZ_WRAP_TOOL)
+FUZZ_LDFLAGS_efibootmgr    := $(FUZZ_WRAP_TOOL)
+FUZZ_LDFLAGS_custom-backend := $(FUZZ_WRAP_TOOL)
+FUZZ_BIN        := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
+FUZZ_REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/tests/test-fuzz-replay-%)
+FUZZ_LIB_OBJ    := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_DAEMON_OBJ := $(DAEMON_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+# make check builds and runs the replays with the unit tests.
+UNIT_BIN += $(FUZZ_REPLAY_BIN)
+
+.PHONY: fuzz-targets check-valgrind
+.SECONDARY: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/obj/tests/fuzz/fuzz-%.o) $(FUZZ_DIR)/obj/tests/fuzz/fuzz-common.o
+fuzz-targets: $(FUZZ_BIN)
+
+$(FUZZ_DIR)/obj/%.o: %.c $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/libupdate1.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/libupdated.a: $(FUZZ_DAEMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz-%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz-%.o $(FUZZ_DIR)/obj/tests/fuzz/fuzz-common.o \
+                    $(FUZZ_DIR)/libupdated.a $(FUZZ_DIR)/libupdate1.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LDFLAGS_$*) $(LDLIBS)
+
+$(FUZZ_REPLAY_BIN): $(BUILD)/tests/test-fuzz-replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c \
+                    tests/fuzz/fuzz-common.c $(wildcard tests/fuzz/*.h) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/fuzz -DFUZZ_TARGET='"$*"' -DFUZZ_TOP='"$(abspath .)"' -o $@ \
+	  tests/fuzz/fuzz-$*.c tests/fuzz/replay.c tests/fuzz/fuzz-common.c \
+	  $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(LDFLAGS) $(FUZZ_LDFLAGS_$*) $(LDLIBS)
+
+# SANITIZE=1: every process of the test run (unit tests, replays, updated, updatectl) writes its
+# ASan/UBSan/LSan report to $(BUILD)/sanitizer-reports/; tests/run-tests.sh fails the test
+# during which a report appeared (UPDATE1_SANITIZER_LOG_DIR) and shows it.
+ifeq ($(SANITIZE),1)
+SAN_LOG_DIR := $(abspath $(BUILD))/sanitizer-reports
+export UPDATE1_SANITIZER_LOG_DIR := $(SAN_LOG_DIR)
+export ASAN_OPTIONS := detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:log_path=$(SAN_LOG_DIR)/asan
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1:log_path=$(SAN_LOG_DIR)/ubsan
+export LSAN_OPTIONS := suppressions=$(abspath tests/sanitize/lsan.supp):print_suppressions=0
+endif
+
+# updated under valgrind for the integration tests and N installs (tests/valgrind/run.sh).
+check-valgrind:
+	@tests/lib/install-deps.sh
+	@$(MAKE) --no-print-directory all
+	@tests/valgrind/run.sh $(BUILD)
+# ---- end of the fuzzing/sanitizer/valgrind block ----
+
 # The README's test command.  Installs what it lacks (as root, with apt-get), else says what.
 check:
 	@tests/lib/install-deps.sh
@@ -140,6 +221,10 @@ install: all
 	install -Dm0644 packaging/systemd/update-health.service $(DESTDIR)$(PREFIX)/lib/systemd/system/update-health.service
 	for d in required.d wanted.d; do for f in packaging/health/$$d/*; do \
 	  install -Dm0755 $$f $(DESTDIR)$(PREFIX)/lib/update-health/$$d/$$(basename $$f); done; done
+	install -Dm0755 $(BUILD)/update-agent $(DESTDIR)$(PREFIX)/bin/update-agent
+	install -Dm0644 packaging/systemd/update-agent.service $(DESTDIR)$(PREFIX)/lib/systemd/system/update-agent.service
+	install -Dm0644 packaging/config/agent.conf.example $(DESTDIR)$(SYSCONFDIR)/update1/agent.conf.example
+	install -Dm0644 docs/agent.md $(DESTDIR)$(PREFIX)/share/doc/update1/agent.md
 	install -Dm0644 docs/health.md $(DESTDIR)$(PREFIX)/share/doc/update1/health.md
 	install -Dm0644 docs/bundle-format.md $(DESTDIR)$(PREFIX)/share/doc/update1/bundle-format.md
 	for f in packaging/bootloader/*; do install -Dm0644 $$f $(DESTDIR)$(PREFIX)/share/update1/bootloader/$$(basename $$f); done
