@@ -1,0 +1,349 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Regenerates the fuzz PKI (tests/fuzz/pki: certificates only) and the seed corpora
+# (tests/fuzz/corpus/<target>/) from scratch.  Run once, review, commit the outputs; the signed
+# seeds only verify against the PKI made in the same run, so both are replaced together.
+# Reproducer files (crash-*, regress-*) that were added to a corpus by hand are kept.
+#   tests/fuzz/make-corpus.sh [BUILD_DIR]     (needs BUILD_DIR/updatectl: make all)
+# Needs openssl, mkenvimage (u-boot-tools), grub-editenv (grub-common), python3.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(cd "$TOP" && cd "${1:-build}" && pwd)
+FUZZ=$TOP/tests/fuzz
+CORPUS=$FUZZ/corpus
+UPDATECTL=$BUILD/updatectl
+[ -x "$UPDATECTL" ] || { echo "$UPDATECTL missing: run make all first" >&2; exit 1; }
+for t in openssl mkenvimage grub-editenv python3; do
+        command -v "$t" >/dev/null || { echo "$t missing" >&2; exit 1; }
+done
+
+W=$(mktemp -d /tmp/update1-corpus.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+cd "$W"
+
+# Generated seeds are replaced; hand-added reproducers stay.
+for d in "$CORPUS"/*/; do
+        if [ -d "$d" ]; then
+                find "$d" -maxdepth 1 -type f ! -name 'crash-*' ! -name 'regress-*' -delete
+        fi
+done
+seed() { # TARGET NAME: stdin → corpus/TARGET/NAME
+        mkdir -p "$CORPUS/$1"
+        cat >"$CORPUS/$1/$2"
+}
+# ctl byte (targets whose first input byte selects options) followed by stdin
+ctl_seed() { # TARGET NAME CTL-HEX
+        { printf "\\x$3"; cat; } | seed "$1" "$2"
+}
+
+# --- PKI ---------------------------------------------------------------------------------
+cat >ca.cnf <<'EOF'
+[ req ]
+distinguished_name = dn
+[ dn ]
+[ ca ]
+default_ca = ca_default
+[ ca_default ]
+database = index.txt
+new_certs_dir = .
+serial = serial
+default_md = sha256
+policy = policy_any
+unique_subject = no
+email_in_dn = no
+[ policy_any ]
+commonName = supplied
+[ v3_ca ]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ v3_signer ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = codeSigning
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ v3_noeku ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+[ v3_casigner ]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, digitalSignature, keyCertSign
+extendedKeyUsage = codeSigning
+EOF
+: >index.txt
+echo 1000 >serial
+key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
+root() {
+        key "$1"
+        openssl req -x509 -new -key "$1.key" -subj "/O=Update1 Fuzz/CN=$1" -days 36500 \
+                -config ca.cnf -extensions v3_ca -out "$1.pem"
+}
+issue() { # NAME ISSUER EXTENSIONS [START END]
+        key "$1"
+        openssl req -new -key "$1.key" -subj "/O=Update1 Fuzz/CN=$1" -config ca.cnf -out "$1.csr"
+        if [ -n "${4:-}" ]; then d=(-startdate "$4" -enddate "$5"); else d=(-days 36500); fi
+        openssl ca -batch -config ca.cnf -cert "$2.pem" -keyfile "$2.key" -extensions "$3" \
+                -in "$1.csr" -out "$1.pem" -notext "${d[@]}" 2>/dev/null
+}
+root root
+issue inter root v3_ca
+issue signer inter v3_signer
+issue direct root v3_signer
+issue expired root v3_signer 20200101000000Z 20210101000000Z
+issue noeku root v3_noeku
+issue casigner root v3_casigner
+issue inter2 root v3_ca         # a sibling CA: not in the keyring
+issue sibling inter2 v3_signer
+mkdir -p "$FUZZ/pki"
+rm -f "$FUZZ/pki"/*.pem
+cp root.pem inter.pem "$FUZZ/pki/"
+
+# --- bundles (the real writer) -------------------------------------------------------------
+python3 - <<'EOF'
+import random
+random.seed(1)
+open("zeros.img", "wb").write(bytes(200 * 1024))             # 4 chunks of 64K, zstd: tiny
+open("text.img", "wb").write((b"update1 fuzz seed image\n" * 130)[:3000])
+open("rand.img", "wb").write(bytes(random.getrandbits(8) for _ in range(70000)))
+open("small.img", "wb").write(b"x" * 100)
+EOF
+bundle() { # OUT SIGNER [ARGS...]
+        local out=$1 signer=$2
+        shift 2
+        "$UPDATECTL" bundle create --cert "$signer.pem" --key "$signer.key" --compatible fuzz-board \
+                --version 1.0 --build 20260101000000 --chunk-size 64K "$@" -o "$out" >/dev/null
+}
+bundle b-inter-zstd.bundle signer --intermediate inter.pem --image rootfs=zeros.img \
+        --description "seed: zstd, 4 chunks"
+bundle b-direct-none.bundle direct --compression none --image rootfs=text.img --security-version 3
+bundle b-two-images.bundle direct --image rootfs=small.img --image appfs=text.img \
+        --description "two images"
+bundle b-none-2chunks.bundle direct --compression none --image rootfs=small.img
+
+sig_size() { od -An -tu8 -j16 -N8 "$1" | tr -d ' '; }
+# (dd, not tail | head: with pipefail a SIGPIPE'd tail would fail the script at random)
+signature() { # BUNDLE → the CMS DER
+        dd if="$1" bs=1 skip=32 count="$(sig_size "$1")" status=none
+}
+payload() { # BUNDLE → the bytes after the signature
+        dd if="$1" bs=1 skip=$((32 + $(sig_size "$1"))) status=none
+}
+manifest() { # BUNDLE → the signed manifest text
+        signature "$1" | openssl cms -verify -noverify -binary -inform DER 2>/dev/null
+}
+
+for b in b-inter-zstd b-direct-none b-two-images b-none-2chunks; do
+        seed bundle "$b" <"$b.bundle"
+        signature "$b.bundle" | seed cms "sig-$b"
+        manifest "$b.bundle" | seed manifest "$b.json"
+        manifest "$b.bundle" | seed chunk-table "$b.json"
+done
+# Structural boundaries: header only, cut inside the signature, cut inside the payload,
+# trailing byte.
+head -c 32 b-inter-zstd.bundle | seed bundle trunc-header
+head -c 200 b-inter-zstd.bundle | seed bundle trunc-signature
+head -c $(($(stat -c %s b-direct-none.bundle) - 10)) b-direct-none.bundle | seed bundle trunc-payload
+{ cat b-direct-none.bundle; printf 'X'; } | seed bundle trailing-byte
+# Signed at run time by the harness: MANIFEST '\0' PAYLOAD (see fuzz-bundle.c).
+for b in b-inter-zstd b-two-images b-direct-none; do
+        { manifest "$b.bundle"; printf '\0'; payload "$b.bundle"; } | seed bundle "runtime-$b"
+done
+# a zstd frame that does not decode to the chunk size, and one that is not zstd at all
+python3 - >bad-zstd <<'EOF'
+import sys
+m = ('{"format":1,"compatible":"fuzz-board","version":"1","build":"1","images":[{"slotclass":"rootfs",'
+     '"filename":"r.img","size":65536,"sha256":"' + '0' * 64 + '","chunk-size":65536,'
+     '"compression":"zstd","chunks":[[%d,"' + '0' * 64 + '"]]}]}')
+frame = b"\x28\xb5\x2f\xfd\x20\x10\x81\x00\x00" + b"a" * 16  # content size 16 != 65536
+sys.stdout.buffer.write((m % len(frame)).encode() + b"\0" + frame)
+EOF
+seed bundle runtime-bad-zstd <bad-zstd
+
+# --- CMS: policy cases signed by hand ------------------------------------------------------
+printf '{"format":1}' >content
+cms() { # NAME SIGNER [openssl cms args...]
+        local name=$1 signer=$2
+        shift 2
+        openssl cms -sign -binary -nodetach -outform DER -in content -signer "$signer.pem" \
+                -inkey "$signer.key" "$@" -out "$name" 2>/dev/null
+        seed cms "$name" <"$name"
+}
+cms expired-signer expired -md sha256
+cms noeku-signer noeku -md sha256
+cms ca-signer casigner -md sha256
+cms sibling-intermediate sibling -certfile inter2.pem -md sha256
+cms sha1-digest direct -md sha1
+cms no-attributes direct -md sha256 -noattr
+cms no-smimecap direct -md sha256 -nosmimecap
+openssl cms -sign -binary -outform DER -in content -signer direct.pem -inkey direct.key \
+        -md sha256 -out detached-real 2>/dev/null
+seed cms detached-content <detached-real
+{ signature b-direct-none.bundle; printf '\0'; } | seed cms trailing-byte
+openssl cms -sign -binary -nodetach -outform DER -in content -signer direct.pem -inkey direct.key \
+        -signer signer.pem -inkey signer.key -md sha256 -out two-signers 2>/dev/null
+seed cms two-signers <two-signers
+
+# --- manifests and chunk tables: hand-written edge cases -----------------------------------
+H=$(printf '%064d' 0)
+img() { # SLOTCLASS SIZE CHUNKS-JSON [COMPRESSION]
+        printf '{"slotclass":"%s","filename":"%s.img","size":%s,"sha256":"%s","chunk-size":65536,"compression":"%s","chunks":%s}' \
+                "$1" "$1" "$2" "$H" "${4:-zstd}" "$3"
+}
+man() { # IMAGES-JSON [EXTRA-TOP-LEVEL-MEMBERS]
+        printf '{"format":1,"compatible":"fuzz-board","version":"1.0","build":"20260101000000","description":"d","security-version":0%s,"images":[%s]}' \
+                "${2:-}" "$1"
+}
+for t in manifest chunk-table; do
+        man "$(img rootfs 0 '[]')" | seed $t empty-image.json
+        man "$(img rootfs 65537 "[[100,\"$H\"],[20,\"$H\"]]")" | seed $t two-chunks.json
+        man "$(img rootfs 65536 "[[65536,\"$H\"]]" none)" | seed $t none.json
+        man "$(img rootfs 100 "[ [ 100 , \"$H\" ] ]"),$(img appfs 100 "[[100,\"$H\"]]")" | seed $t two-images-spaced.json
+        man "$(img rootfs 100 "[[100,\"$H\"]]")" ',"version":"2.0"' | seed $t duplicate-key.json
+        man "$(img rootfs 100 "[[100,\"$H\"]]"),$(img rootfs 100 "[[100,\"$H\"]]")" | seed $t duplicate-slotclass.json
+        man "$(img rootfs 100 "[[100,\"$H\"]]")" ',"x":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]' | seed $t deep.json
+        man "$(img '../etc' 100 "[[100,\"$H\"]]")" | seed $t bad-slotclass.json
+        man "$(img rootfs 18446744073709551615 "[[100,\"$H\"]]")" | seed $t size-max.json
+        man "$(img rootfs 100 "[[18446744073709551615,\"$H\"]]")" | seed $t chunk-size-max.json
+        man "$(img rootfs 100 "[[100,\"${H^^}\"]]")" | seed $t uppercase-hash.json
+        printf '{"format":1,"images":[{"chunks":[[1,"%s"]],"chunks":[[2,"%s"]]}]}' "$H" "$H" | seed $t duplicate-chunks.json
+        printf '{"a":"\\u0000\\"\\\\","images":NaN}' | seed $t escapes-nan.json
+done
+
+# --- system.conf ---------------------------------------------------------------------------
+seed config example.conf <"$TOP/packaging/config/system.conf.example"
+conf() { # BOOTLOADER-SECTION-LINES...
+        cat <<EOF
+# seed
+[system]
+compatible=fuzz-board
+bootloader=$1
+data-directory=/var/lib/update1
+max-bundle-size=2G
+reboot-command=/sbin/reboot -f
+reboot-timeout=60
+
+[keyring]
+path=/etc/update1/ca.pem
+directory=/etc/update1/keyring.d
+allow-bundle-intermediates=false
+EOF
+        shift
+        printf '%s\n' "$@"
+        cat <<'EOF'
+
+[slot.rootfs.0]
+device=/dev/mmcblk0p2
+type=ext4
+bootname=A
+
+[slot.rootfs.1]
+device=PARTLABEL=rootfs-b
+type=ext4
+bootname=B
+
+[slot.appfs.0]
+device=/dev/mmcblk0p4
+type=raw
+parent=rootfs.0
+readonly=true
+EOF
+}
+conf uboot '' '[uboot]' 'fw-env-config=/etc/fw_env.config' 'boot-attempts=3' 'trial-attempts=1' | seed config uboot.conf
+conf uboot '' '[uboot]' 'scheme=bootcount' | seed config uboot-bootcount.conf
+conf grub '' '[grub]' 'env=/boot/grub/grubenv' | seed config grub.conf
+conf barebox '' '[barebox]' 'state-name=state' 'boot-attempts=5' 'trial-attempts=2' | seed config barebox.conf
+conf efi | seed config efi.conf
+conf custom '' '[custom]' 'path=/usr/lib/update1/backend' | seed config custom.conf
+printf '[system]\ncompatible=x\nbootloader=uboot\nboot-slot-override=A\n[keyring]\npath=k\n[slot.rootfs.0]\ndevice=a\ntype=raw\nbootname=A\n[slot.rootfs.0]\ndevice=b\n' |
+        seed config duplicate-section.conf
+printf '[system]\ncompatible=x\nbootloader=uboot\n[keyring]\npath=k\n[slot.a.0]\ndevice=a\ntype=raw\nparent=a.0\n' |
+        seed config self-parent.conf
+
+# --- status.json ---------------------------------------------------------------------------
+cat <<EOF | seed status full.json
+{
+  "format": 1,
+  "last-boot": { "expected": "rootfs.1", "booted": "rootfs.0", "fell-back": true, "timestamp": 1767225600 },
+  "trial": { "slot": "rootfs.1", "boot-id": "0123456789abcdef0123456789abcdef", "timestamp": 1767225600 },
+  "slots": {
+    "rootfs.0": { "status": "ok", "bundle": { "compatible": "fuzz-board", "version": "1.0", "build": "20260101000000",
+      "description": "seed" }, "security-version": 2, "checksum": { "sha256": "$(printf '%064d' 7)", "size": 16777216 },
+      "installed": { "timestamp": 1767225600, "count": 3 }, "activated": { "timestamp": 1767225601, "count": 2 },
+      "transaction-id": "6c1a2b3c-1111-2222-3333-444455556666" },
+    "rootfs.1": { "status": "pending", "installed": { "timestamp": 0, "count": 0 } },
+    "appfs.0": { "status": "ok", "checksum": { "sha256": "$(printf '%064d' 1)", "size": 4096 } },
+    "removed.0": { "status": "ok" }
+  }
+}
+EOF
+printf '' | seed status empty.json
+printf '{}' | seed status empty-object.json
+printf '{"format":2,"slots":{}}' | seed status format2.json
+printf '{"format":1,"slots":{"rootfs.0":{"status":"bogus","installed":{"timestamp":-1,"count":1.5}}}}' |
+        seed status wrong-types.json
+printf '{"format":1,"slots":{"rootfs.0":{"status":"ok"},"rootfs.0":{"status":"failed"}}}' | seed status duplicate.json
+
+# --- U-Boot env images: ctl byte, copy 1, copy 2 (fuzz-uboot-env.c) -----------------------
+envimg() { # TEXT-FILE → one 0x400 redundant copy
+        mkenvimage -r -s 0x400 -o copy.bin "$1"
+        cat copy.bin
+}
+printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' >rauc.txt
+printf 'BOOT_ORDER=B A\nBOOT_A_LEFT=3\nBOOT_B_LEFT=1\nUPDATE1_TRIAL=B\nbootcmd=run distro_bootcmd\n' >trial.txt
+printf 'update1_slot=A\nupdate1_altslot=B\nbootcount=0\nbootlimit=1\nupgrade_available=0\n' >bootcount.txt
+printf 'update1_slot=B\nupdate1_altslot=A\nupdate1_trial=B\nbootcount=1\nbootlimit=1\nupgrade_available=1\n' >bootcount-trial.txt
+{ envimg rauc.txt; envimg rauc.txt; } | ctl_seed uboot-env rauc 03
+{ envimg rauc.txt; envimg rauc.txt; } | ctl_seed uboot-env rauc-all-mutations fb
+{ envimg trial.txt; envimg rauc.txt; } | ctl_seed uboot-env trial-commit 83
+{ envimg rauc.txt; head -c 1024 /dev/zero; } | ctl_seed uboot-env one-copy-bad 01
+{ envimg bootcount.txt; envimg bootcount.txt; } | ctl_seed uboot-env bootcount 07
+{ envimg bootcount-trial.txt; envimg bootcount.txt; } | ctl_seed uboot-env bootcount-all-mutations ff
+{ envimg rauc.txt; envimg rauc.txt; } | ctl_seed uboot-env crc-as-is 00
+
+# --- grubenv: ctl byte + block -------------------------------------------------------------
+genv() { # VAR=VALUE... → 1024-byte block
+        rm -f grubenv
+        grub-editenv grubenv create
+        [ $# -gt 0 ] && grub-editenv grubenv set "$@"
+        cat grubenv
+}
+genv ORDER="A B" A_OK=1 A_TRY=0 B_OK=1 B_TRY=0 | ctl_seed grubenv rauc 00
+genv ORDER="A B" A_OK=1 A_TRY=0 B_OK=1 B_TRY=0 | ctl_seed grubenv rauc-all-mutations 1f
+genv ORDER="B A" A_OK=1 A_TRY=0 B_OK=1 B_TRY=1 UPDATE1_TRIAL=B saved_entry=linux | ctl_seed grubenv trial 10
+genv 'x=back\slash' ORDER="A" | ctl_seed grubenv escapes 04
+genv | ctl_seed grubenv empty 01
+
+# --- barebox-state output: ctl byte + what `barebox-state -g` prints ----------------------
+printf '20\n3\n10\n3\n' | ctl_seed barebox-state primary-a 00
+printf '20\n3\n10\n3\n' | ctl_seed barebox-state primary-a-all-mutations 1f
+printf '10\n3\n21\n1\n' | ctl_seed barebox-state trial-b 10
+printf '0\n0\n20\n0\n' | ctl_seed barebox-state a-bad 04
+printf '4294967295\n4294967296\n' | ctl_seed barebox-state overflow 00
+
+# --- efibootmgr output: ctl byte + [note=NAME line] + what efibootmgr prints --------------
+efi() {
+        printf 'BootCurrent: 0001\nTimeout: 1 seconds\nBootOrder: 0001,0002,0000\n'
+        printf 'Boot0000* UiApp\tFvVol(7cb8bdc9-f8eb-4f34-aaea-3ee4af6516a1)/FvFile(462caa21-7614-4503-836e-8ab6f4662331)\n'
+        printf 'Boot0001* A\tHD(1,GPT,0c3d6e5f-0000-4000-8000-000000000001,0x800,0x100000)/File(\\EFI\\BOOT\\BOOTX64.EFI)\n'
+        printf 'Boot0002* B\tHD(2,GPT,0c3d6e5f-0000-4000-8000-000000000002,0x100800,0x100000)/File(\\EFI\\BOOT\\BOOTX64.EFI)\n'
+}
+efi | ctl_seed efibootmgr primary-a 00
+efi | ctl_seed efibootmgr primary-a-all-mutations 1f
+{ printf 'note=B\nBootNext: 0002\n'; efi | sed 's/0001,0002,0000/0001,0000/'; } | ctl_seed efibootmgr trial-b 10
+{ efi; printf 'Boot0003  A\n'; } | ctl_seed efibootmgr duplicate-label 00
+printf 'BootOrder: 0001,\nBoot0001* A\n' | ctl_seed efibootmgr trailing-comma 00
+
+# --- custom backend output: ctl byte + what the backend prints ----------------------------
+printf 'A\n' | ctl_seed custom-backend primary-a 00
+printf '  B  \n' | ctl_seed custom-backend spaces-all-mutations 1f
+printf 'good\n' | ctl_seed custom-backend good 00
+printf 'A B\n' | ctl_seed custom-backend two-words 00
+printf '\x01\n' | ctl_seed custom-backend unprintable 00
+
+echo "corpus written:"
+for d in "$CORPUS"/*/; do
+        printf '  %-16s %3d files %6d bytes\n' "$(basename "$d")" "$(find "$d" -type f | wc -l)" \
+                "$(cat "$d"/* | wc -c)"
+done
