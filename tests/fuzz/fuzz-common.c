@@ -29,6 +29,10 @@ static void remove_tmpdir(void) {
         /* Forked replay children exit through here too: only the creator cleans up. */
         if (!tmpdir[0] || getpid() != tmpdir_owner)
                 return;
+        if (getenv("UPDATE1_FUZZ_KEEP")) { /* to look at what the last input left behind */
+                fprintf(stderr, "kept %s\n", tmpdir);
+                return;
+        }
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
         (void) !system(cmd);
 }

@@ -5,7 +5,10 @@
  * Input: byte 0 = control, then copy 1, then copy 2 (zero-padded, cut at 2 * ENV_SIZE).
  *   control bit 0/1: recompute the crc32 of copy 1/2 (so mutations reach the variable parsing
  *                    and our checks instead of dying at the CRC); bit 2: bootcount scheme;
- *   bits 3-7: mutations (set_primary/set_state), each read back and checked. */
+ *   bits 3-7: mutations (set_primary/set_state), each read back and checked.
+ * Two libubootenv 0.3.2 bugs found here are recognised and skipped (see below and
+ * docs/fuzzing.md), so that the fuzzer keeps looking at our code. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <zlib.h>
 
@@ -17,24 +20,6 @@
 static Config *config[2];
 static const char *env_path;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-        const char *fw;
-        char *text, *section;
-
-        fuzz_quiet();
-        env_path = fuzz_path("uboot.env");
-        FUZZ_ASSERT(asprintf(&text, "%s 0x0000 0x%x 0x%x 1\n%s 0x%x 0x%x 0x%x 1\n", env_path, ENV_SIZE, ENV_SIZE,
-                             env_path, ENV_SIZE, ENV_SIZE, ENV_SIZE) > 0);
-        fw = fuzz_write_text("fw_env.config", text);
-        free(text);
-        FUZZ_ASSERT(asprintf(&section, "[uboot]\nfw-env-config=%s\n", fw) > 0);
-        config[0] = fuzz_boot_config("rauc", "uboot", section);
-        free(section);
-        FUZZ_ASSERT(asprintf(&section, "[uboot]\nfw-env-config=%s\nscheme=bootcount\n", fw) > 0);
-        config[1] = fuzz_boot_config("bootcount", "uboot", section);
-        free(section);
-        return 0;
-}
 
 static bool crc_valid(const uint8_t *copy) {
         uint32_t crc = (uint32_t) crc32(0, copy + ENV_HEADER, ENV_SIZE - ENV_HEADER);
@@ -60,6 +45,25 @@ static bool unterminated(const uint8_t *copy) {
         return true;
 }
 
+/* libubootenv 0.3.2 libuboot_env_store() lets the variables fill the env exactly and then puts
+ * the final terminator one byte past what it CRCs and writes: the copy it just wrote is
+ * unterminated, and the next libuboot_open() fails (-EIO).  Found by this target (the read-back
+ * after a successful store failed); docs/fuzzing.md.  Recognised here so the fuzzer goes on. */
+static bool store_left_unterminated(const char *after) {
+        uint8_t image[2 * ENV_SIZE];
+        FILE *f = fopen(env_path, "re");
+        bool known = false;
+
+        if (f && fread(image, 1, sizeof(image), f) == sizeof(image))
+                for (size_t off = 0; off < sizeof(image); off += ENV_SIZE)
+                        known = known || (crc_valid(image + off) && unterminated(image + off));
+        if (f)
+                fclose(f);
+        if (known)
+                fuzz_note("after %s: libubootenv wrote an unterminated copy (known libubootenv 0.3.2 bug)", after);
+        return known;
+}
+
 static void fix_crc(uint8_t *copy) {
         uint32_t crc = (uint32_t) crc32(0, copy + ENV_HEADER, ENV_SIZE - ENV_HEADER);
 
@@ -68,6 +72,26 @@ static void fix_crc(uint8_t *copy) {
         copy[1] = (uint8_t) (crc >> 8);
         copy[2] = (uint8_t) (crc >> 16);
         copy[3] = (uint8_t) (crc >> 24);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+        const char *fw;
+        char *text, *section;
+
+        fuzz_quiet();
+        fuzz_boot_known_failure = store_left_unterminated;
+        env_path = fuzz_path("uboot.env");
+        FUZZ_ASSERT(asprintf(&text, "%s 0x0000 0x%x 0x%x 1\n%s 0x%x 0x%x 0x%x 1\n", env_path, ENV_SIZE, ENV_SIZE,
+                             env_path, ENV_SIZE, ENV_SIZE, ENV_SIZE) > 0);
+        fw = fuzz_write_text("fw_env.config", text);
+        free(text);
+        FUZZ_ASSERT(asprintf(&section, "[uboot]\nfw-env-config=%s\n", fw) > 0);
+        config[0] = fuzz_boot_config("rauc", "uboot", section);
+        free(section);
+        FUZZ_ASSERT(asprintf(&section, "[uboot]\nfw-env-config=%s\nscheme=bootcount\n", fw) > 0);
+        config[1] = fuzz_boot_config("bootcount", "uboot", section);
+        free(section);
+        return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -47,7 +47,9 @@ vg_cmd() { # LOGDIR: the wrapper command line
 # "definitely lost: 1,234 bytes in 5 blocks" → 1234 (0 if absent: "All heap blocks were freed")
 vg_bytes() { # KIND LOG
         local v
-        v=$(grep -E "$1: [0-9,]+ bytes" "$2" | tail -n 1 | sed -E "s/.*$1: ([0-9,]+) bytes.*/\1/" | tr -d ,)
+        # (vgdb's runtime leak_check adds the delta: "still reachable: 100 (+100) bytes")
+        v=$(grep -E "$1: [0-9,]+ (\([-+][0-9,]+\) )?bytes" "$2" | tail -n 1 |
+                sed -E "s/.*$1: ([0-9,]+) .*/\1/" | tr -d ,)
         echo "${v:-0}"
 }
 vg_errors() { # LOG → error count of the summary line
@@ -167,7 +169,7 @@ if ! installs_run "$N"; then
         echo "FAIL: valgrind-leaks-per-install: the daemon run did not complete (logs: $VG/installs)"
         failed=1
 else
-        read -r xd xi xr xe <<<"$INST_EXIT"
+        read -r xd xi _ xe <<<"$INST_EXIT"
         lost=0
         for ((i = 1; i <= N; i++)); do lost=$((lost + INST_LOST[i])); done
         growth=$((INST_REACHABLE[N] - INST_REACHABLE[2]))
