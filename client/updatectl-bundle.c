@@ -39,6 +39,8 @@ static void help_create(void) {
                "  --build STRING           Build id (default: current UTC time, YYYYMMDDhhmmss)\n"
                "  --description TEXT       Free text\n"
                "  --security-version N     Anti-rollback counter (default 0)\n"
+               "  --expires DATE           Not installable after DATE (YYYY-MM-DD[THH:MM:SSZ], UTC,\n"
+               "                           or @SECONDS since the epoch); default: never\n"
                "  --chunk-size SIZE        64K..4M, multiple of 4K (default %uK)\n"
                "  --compression zstd|none  Chunk compression (default zstd)\n"
                "  --zstd-level N           zstd level (default 3)\n"
@@ -75,7 +77,7 @@ int verb_bundle_create(int argc, char **argv) {
         enum {
                 ARG_CERT = 0x100, ARG_KEY, ARG_INTERMEDIATE, ARG_COMPATIBLE, ARG_VERSION, ARG_BUILD,
                 ARG_DESCRIPTION, ARG_SECURITY_VERSION, ARG_CHUNK_SIZE, ARG_COMPRESSION,
-                ARG_ZSTD_LEVEL, ARG_IMAGE,
+                ARG_ZSTD_LEVEL, ARG_IMAGE, ARG_EXPIRES,
         };
         static const struct option options[] = {
                 { "cert", required_argument, NULL, ARG_CERT },
@@ -86,6 +88,7 @@ int verb_bundle_create(int argc, char **argv) {
                 { "build", required_argument, NULL, ARG_BUILD },
                 { "description", required_argument, NULL, ARG_DESCRIPTION },
                 { "security-version", required_argument, NULL, ARG_SECURITY_VERSION },
+                { "expires", required_argument, NULL, ARG_EXPIRES },
                 { "chunk-size", required_argument, NULL, ARG_CHUNK_SIZE },
                 { "compression", required_argument, NULL, ARG_COMPRESSION },
                 { "zstd-level", required_argument, NULL, ARG_ZSTD_LEVEL },
@@ -129,6 +132,11 @@ int verb_bundle_create(int argc, char **argv) {
                 case ARG_SECURITY_VERSION:
                         if (parse_u64(optarg, &o.security_version) < 0)
                                 return usage_error("create", "--security-version needs a decimal number");
+                        break;
+                case ARG_EXPIRES:
+                        if (parse_timestamp(optarg, &o.expires) < 0 || o.expires == 0 || o.expires > INT64_MAX)
+                                return usage_error("create",
+                                                   "--expires needs YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or @SECONDS");
                         break;
                 case ARG_CHUNK_SIZE:
                         r = parse_size(optarg, &u);
@@ -229,6 +237,10 @@ static void print_table(const Manifest *m, const char *signer, uint64_t total) {
         print_field("Description:", m->description);
         snprintf(buf, sizeof(buf), "%llu", (unsigned long long) m->security_version);
         print_field("Security version:", buf);
+        if (m->expires > 0) {
+                format_timestamp(m->expires, buf, sizeof(buf));
+                print_field("Expires:", buf);
+        }
         print_field("Signer:", signer ?: "");
         format_size(total, buf, sizeof(buf));
         print_field("Bundle size:", buf);
@@ -297,7 +309,7 @@ int verb_bundle_info(int argc, char **argv) {
         _cleanup_(keyring_freep) Keyring *keyring = NULL;
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_close_ int fd = -EBADF;
-        bool json = false, check_payload = false, allow_intermediates = false;
+        bool json = false, check_payload = false, allow_intermediates = false, check_crl = false;
         bool arg_allow_intermediates = false;
         uint64_t max_size = UINT64_MAX;
         UError err = UERROR_NULL;
@@ -346,6 +358,7 @@ int verb_bundle_info(int argc, char **argv) {
                 keyring_path = config->keyring_path;
                 keyring_dir = config->keyring_directory;
                 allow_intermediates = config->allow_bundle_intermediates;
+                check_crl = config->check_crl;
                 max_size = config->max_bundle_size;
         }
         if (arg_allow_intermediates)
@@ -353,6 +366,11 @@ int verb_bundle_info(int argc, char **argv) {
         r = keyring_load(keyring_path, keyring_dir, allow_intermediates, &keyring, &err);
         if (r < 0)
                 return fail(&err);
+        if (check_crl) {
+                r = keyring_load_crls(keyring, keyring_path, keyring_dir, &err);
+                if (r < 0)
+                        return fail(&err);
+        }
 
         if (streq(file, "-"))
                 fd = dup(STDIN_FILENO);

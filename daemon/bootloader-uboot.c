@@ -10,15 +10,24 @@
  * it behind our back) and every mutation is exactly one libuboot_env_store(): libubootenv
  * writes the inactive redundant copy with the flag counter + 1, so a power cut leaves the old
  * or the new env; we then fsync() the device ourselves, since libubootenv ignores that result.
- * Both copies invalid is an error for every call, never "all slots bad". */
+ * Both copies invalid is an error for every call, never "all slots bad".
+ * Two libubootenv 0.3.2 bugs (Debian 12; found by tests/fuzz/fuzz-uboot-env.c, docs/fuzzing.md)
+ * are kept away from the library here, see env_inspect() and uboot_env_store():
+ *   - a copy with a valid CRC but no "\0\0" terminator makes libuboot_open() read past its
+ *     buffer: we read both copies ourselves first and refuse such an env;
+ *   - libuboot_env_store() accepts variables that fill the env exactly and writes the final
+ *     terminator one byte past the copy: we refuse to store unless the terminator fits. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stddef.h>
 #include <libuboot.h> /* needs size_t first */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "bootloader.h"
 #include "fileio.h"
@@ -28,8 +37,10 @@
 #define ORDER_VAR "BOOT_ORDER"
 #define ORDER_SEPARATORS " \t\r\n"
 #define MAX_LEFT 255
-#define MAX_ENV_DEVICES 4
+#define MAX_ENV_COPIES 2 /* libubootenv reads the first two device lines of fw_env.config */
 #define MAX_FW_ENV_CONFIG (64 * 1024)
+/* U-Boot environments are a few KiB to a few MiB; libubootenv allocates twice the size. */
+#define MAX_ENV_SIZE (64u * 1024 * 1024)
 
 typedef struct UbootData {
         char *fw_env_config;
@@ -38,6 +49,170 @@ typedef struct UbootData {
 } UbootData;
 
 /* --- the libubootenv session (shared with bootloader-uboot-bootcount.c) ------------------ */
+
+/* fw_env.config as libubootenv 0.3.2 reads it (libuboot_read_config(): the same sscanf() on
+ * each line not starting with '#', lines with fewer than three fields skipped, the first two
+ * devices used; all copies have the first device's size).  Only read after libubootenv has
+ * accepted the file. */
+typedef struct EnvLayout {
+        struct {
+                char *path;
+                long long offset;
+        } copy[MAX_ENV_COPIES];
+        unsigned n;
+        size_t size;   /* of each copy, header included (libubootenv requires equal sizes) */
+        size_t header; /* crc32, plus the flag byte of a redundant env */
+} EnvLayout;
+
+static void env_layout_done(EnvLayout *l) {
+        for (unsigned i = 0; i < l->n; i++)
+                free(l->copy[i].path);
+        l->n = 0;
+}
+
+static int env_layout_read(const char *config, EnvLayout *l, UError *err) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r;
+
+        *l = (EnvLayout) {};
+        r = read_full_file(config, MAX_FW_ENV_CONFIG, &text, &size);
+        if (r < 0)
+                return uerror_set(err, ERROR_IO, r, "Cannot read U-Boot environment configuration %s: %s", config,
+                                  strerror(-r));
+        for (char *line = text, *next; line && l->n < MAX_ENV_COPIES; line = next) {
+                char *path = NULL;
+                long long offset;
+                size_t envsize;
+
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                if (line[0] == '#')
+                        continue;
+                if (sscanf(line, "%ms %lli %zx", &path, &offset, &envsize) < 3) {
+                        free(path);
+                        continue;
+                }
+                if (l->n == 0)
+                        l->size = envsize;
+                l->copy[l->n].path = path;
+                l->copy[l->n].offset = offset;
+                l->n++;
+        }
+        if (l->n == 0)
+                return uerror_set(err, ERROR_IO, -EINVAL, "No U-Boot environment device in %s", config);
+        l->header = l->n > 1 ? 5 : 4;
+        if (l->size <= l->header || l->size > MAX_ENV_SIZE) {
+                r = uerror_set(err, ERROR_IO, -EINVAL,
+                               "U-Boot environment size 0x%zx in %s is out of range (0x%zx to 0x%x bytes)", l->size,
+                               config, l->header + 1, MAX_ENV_SIZE);
+                env_layout_done(l);
+                return r;
+        }
+        return 0;
+}
+
+/* What a copy looks like to libubootenv: crc_ok (crc32 over the data after the header, compared
+ * in host byte order as libubootenv does), terminated (its walk over the "name=value\0" strings
+ * ends at an empty string inside the copy: the data starts with '\0' or holds "\0\0"), and
+ * flags_max: an upper bound of what libuboot_env_store() appends for a ".flags=" variable in it
+ * (it re-serialises the attributes as ".flags=name:tc,..." after the variables, without bounds
+ * checks: at most 3 bytes more per ':' than the stored string, plus its NUL).  A negative offset
+ * counts from the end of a block device, as in libubootenv.  -errno if the copy cannot be read
+ * whole: libubootenv then fails to read it too. */
+static int env_inspect(const EnvLayout *l, unsigned i, bool *ret_crc_ok, bool *ret_terminated, size_t *ret_flags_max) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ uint8_t *buf = NULL;
+        long long offset = l->copy[i].offset;
+        size_t n = l->size - l->header, flags_max = 0;
+        uint32_t crc, stored;
+        const char *data;
+
+        fd = open(l->copy[i].path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (offset < 0) {
+                uint64_t devsize;
+
+                if (ioctl(fd, BLKGETSIZE64, &devsize) < 0)
+                        return -errno;
+                if (devsize > (uint64_t) INT64_MAX)
+                        return -EINVAL;
+                offset += (long long) devsize;
+        }
+        if (offset < 0 || (unsigned long long) offset > (unsigned long long) INT64_MAX - l->size)
+                return -EINVAL;
+        buf = malloc(l->size);
+        if (!buf)
+                return -ENOMEM;
+        for (size_t done = 0; done < l->size;) {
+                ssize_t k = pread(fd, buf + done, l->size - done, (off_t) (offset + (long long) done));
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        return -ENODATA;
+                done += (size_t) k;
+        }
+        data = (const char *) buf + l->header;
+        crc = (uint32_t) crc32(0, (const Bytef *) data, (uInt) n);
+        memcpy(&stored, buf, sizeof(stored));
+        *ret_crc_ok = crc == stored;
+        *ret_terminated = data[0] == '\0' || memmem(data, n, "\0\0", 2);
+        if (*ret_terminated)
+                for (const char *s = data; *s; s += strlen(s) + 1)
+                        if (strneq(s, ".flags=", 7)) {
+                                size_t bound = strlen(s) + 1;
+
+                                for (const char *c = s + 7; *c; c++)
+                                        bound += *c == ':' ? 3 : 0;
+                                flags_max = MAX(flags_max, bound);
+                        }
+        *ret_flags_max = flags_max;
+        return 0;
+}
+
+/* Refuses an env with a copy that has a valid CRC but no terminator (libubootenv 0.3.2 would
+ * read past it), also when the other copy is fine: U-Boot imports such a copy when its flag
+ * byte makes it the current one (it terminates its own buffer), so reading the other copy
+ * could show a boot state the bootloader does not use; the boot state is then unreadable and
+ * nothing is changed.  A copy that cannot be read here is left to libubootenv (which fails on
+ * it the same way), as is a UBI volume given by name ("/dev/ubi0:env"); on NAND the copy is
+ * read raw at its offset, where libubootenv skips bad blocks.  ret_flags_max: the largest
+ * ".flags" bound of the CRC-valid copies (env_inspect()). */
+static int env_check(const char *config, const EnvLayout *l, size_t *ret_flags_max, UError *err) {
+        size_t flags_max = 0;
+
+        for (unsigned i = 0; i < l->n; i++) {
+                bool crc_ok = false, terminated = true;
+                size_t flags = 0;
+
+                if (env_inspect(l, i, &crc_ok, &terminated, &flags) < 0 || !crc_ok)
+                        continue;
+                if (!terminated)
+                        return uerror_set(err, ERROR_IO, -EBADMSG,
+                                          "U-Boot environment %s copy %u (offset %s0x%llx, %s) has a valid CRC but no terminator; refusing to parse it (libubootenv would read past it)",
+                                          l->copy[i].path, i + 1, l->copy[i].offset < 0 ? "-" : "",
+                                          (unsigned long long) llabs(l->copy[i].offset), config);
+                flags_max = MAX(flags_max, flags);
+        }
+        if (ret_flags_max)
+                *ret_flags_max = flags_max;
+        return 0;
+}
+
+static int env_precheck(const char *config, UError *err) {
+        _cleanup_(env_layout_done) EnvLayout l = {};
+        int r;
+
+        r = env_layout_read(config, &l, err);
+        if (r < 0)
+                return r;
+        return env_check(config, &l, NULL, err);
+}
 
 void uboot_env_close(UbootEnv *e) {
         if (!e->ctx)
@@ -68,6 +243,11 @@ int uboot_env_open(const char *fw_env_config, UbootEnv *ret, UError *err) {
                 return uerror_set(err, ERROR_IO, -EINVAL,
                                   "Invalid U-Boot environment configuration %s (libubootenv error %d): check the device paths, offsets and sizes",
                                   fw_env_config, r);
+        }
+        r = env_precheck(fw_env_config, err);
+        if (r < 0) {
+                uboot_env_close(&e);
+                return r;
         }
         r = libuboot_open(e.ctx);
         e.opened = true;
@@ -101,39 +281,44 @@ int uboot_env_set(UbootEnv *e, const char *name, const char *value, UError *err)
         return 0;
 }
 
-/* The device paths of fw_env.config ("path offset size [sector-size [sectors]]" lines), opened
- * read-only before the store so that a write-back error after it is reported to our fsync()
- * (errors are sampled per open file).  Best effort: what cannot be opened is skipped. */
-static unsigned open_env_devices(const char *config, int fds[static MAX_ENV_DEVICES]) {
-        _cleanup_free_ char *text = NULL;
-        unsigned n = 0;
-        size_t size;
+/* What libuboot_env_store() will write: every "name=value\0" of the session, plus the final
+ * terminator. */
+static size_t env_serialized_size(UbootEnv *e) {
+        size_t n = 1;
 
-        if (read_full_file(config, MAX_FW_ENV_CONFIG, &text, &size) < 0)
-                return 0;
-        for (char *line = text, *next; line && *line && n < MAX_ENV_DEVICES; line = next) {
-                char *end;
-
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = '\0';
-                line += strspn(line, " \t");
-                if (*line != '/')
-                        continue;
-                end = line + strcspn(line, " \t\r");
-                *end = '\0';
-                fds[n] = open(line, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                if (fds[n] >= 0)
-                        n++;
-        }
+        for (void *v = libuboot_iterator(e->ctx, NULL); v; v = libuboot_iterator(e->ctx, v))
+                n += strlen(libuboot_getname(v)) + 1 + strlen(libuboot_getvalue(v) ?: "") + 1;
         return n;
 }
 
+/* Before the store: the variables must leave room for the terminator (libubootenv 0.3.2 only
+ * checks that they fit, then writes the terminator past the copy and the next open reads an
+ * unterminated env), and the copies on disk must still be sane.  The devices are then opened
+ * read-only before the store so that a write-back error after it is reported to our fsync()
+ * (errors are sampled per open file); what cannot be opened is skipped. */
 int uboot_env_store(UbootEnv *e, UError *err) {
-        int fds[MAX_ENV_DEVICES], r, flush_error = 0;
-        unsigned n;
+        _cleanup_(env_layout_done) EnvLayout l = {};
+        int fds[MAX_ENV_COPIES], r, flush_error = 0;
+        size_t flags_max, need;
+        unsigned n = 0;
 
-        n = open_env_devices(e->config, fds);
+        r = env_layout_read(e->config, &l, err);
+        if (r < 0)
+                return r;
+        r = env_check(e->config, &l, &flags_max, err);
+        if (r < 0)
+                return r;
+        need = env_serialized_size(e) + flags_max;
+        if (need > l.size - l.header)
+                return uerror_set(err, ERROR_IO, -ENOSPC,
+                                  "U-Boot environment full: %zu bytes of variables do not fit in %zu bytes (%s); nothing was written",
+                                  need, l.size - l.header, e->config);
+
+        for (unsigned i = 0; i < l.n; i++) {
+                fds[n] = open(l.copy[i].path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fds[n] >= 0)
+                        n++;
+        }
         r = libuboot_env_store(e->ctx);
         for (unsigned i = 0; i < n; i++) {
                 /* libubootenv 0.3.2 calls fsync() but ignores its result.  Devices that cannot be

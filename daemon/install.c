@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "antirollback.h"
 #include "bundle.h"
 #include "bus.h"
 #include "fileio.h"
@@ -206,6 +207,9 @@ static int install_prepare(InstallJob *j, UError *err) {
                 return uerror_set(err, ERROR_INCOMPATIBLE, -EINVAL,
                                   "Bundle compatible '%s' does not match system compatible '%s'",
                                   mf->compatible, m->config->compatible);
+        r = antirollback_check_install(m, mf, j->force, err);
+        if (r < 0)
+                return r;
         r = check_same_version(j, mf, err);
         if (r < 0)
                 return r;
@@ -508,6 +512,8 @@ static int install_write(InstallJob *j, UError *err) {
         post_progress(j, 99, "Activating");
         pthread_mutex_lock(&m->lock);
         r = activate(j, err);
+        if (r >= 0)
+                antirollback_seen_time(m, bundle_reader_trusted_time(j->reader));
         pthread_mutex_unlock(&m->lock);
         if (r < 0)
                 return r;

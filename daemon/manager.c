@@ -18,6 +18,7 @@
 #include "inspect.h"
 #include "install.h"
 #include "log.h"
+#include "antirollback.h"
 #include "manager.h"
 #include "reboot.h"
 #include "util.h"
@@ -286,6 +287,20 @@ int manager_slot_status_json(Manager *m, char **ret) {
                 if (r >= 0)
                         r = add(root, "last_boot", lb);
         }
+        if (r >= 0) {
+                /* The anti-rollback floors: what this device will refuse, and why. */
+                struct json_object *f = json_object_new_object();
+
+                r = f ? 0 : -ENOMEM;
+                if (f) {
+                        r |= add(f, "security_version", json_object_new_uint64(m->floor.security_version));
+                        r |= add(f, "time", json_object_new_uint64(m->floor.time));
+                }
+                if (r >= 0)
+                        r = add(root, "rollback_floor", f);
+                else
+                        json_object_put(f);
+        }
         pthread_mutex_unlock(&m->lock);
         if (r >= 0)
                 r = add(root, "slots", slots);
@@ -349,6 +364,11 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                          m->config->allow_bundle_intermediates, &m->keyring, &err);
         if (r < 0)
                 return log_error_errno(r, "Refusing to start: keyring: %s", err.message);
+        if (m->config->check_crl) {
+                r = keyring_load_crls(m->keyring, m->config->keyring_path, m->config->keyring_directory, &err);
+                if (r < 0)
+                        return log_error_errno(r, "Refusing to start: keyring: %s", err.message);
+        }
 
         r = status_remove_stale_temp(m->config);
         if (r > 0)
@@ -410,6 +430,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 log_error("Booted slot unknown: %s", m->slots->boot_source ?: "no boot source matched");
 
         (void) boot_assess(m);
+        r = antirollback_init(m);
+        if (r < 0)
+                return r;
 
         manager_refresh_primary(m);
         m->operation = OPERATION_IDLE;

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "error.h"
 #include "macro.h"
+#include "rollback.h"
 #include "slot.h"
 #include "states.h"
 #include "status.h"
@@ -50,6 +51,8 @@ struct Manager {
          * or changes them holds this lock.  Everything else is main-thread only. */
         pthread_mutex_t lock;
         StatusFile *status;
+        /* The anti-rollback floors (daemon/antirollback.c), under the same lock. */
+        RollbackFloor floor;
 
         Operation operation;
         uint32_t progress_percent;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "antirollback.h"
 #include "log.h"
 #include "mark.h"
 #include "util.h"
@@ -138,6 +139,9 @@ static int mark_locked(Manager *m, MarkState state, int idx, char **ret_message,
                 r = bl->ops->set_state(bl->data, bootname, BOOT_STATUS_GOOD, err);
                 if (r < 0)
                         return r;
+                /* Committed in its own boot: from now on nothing older may come back. */
+                if (idx == slot_table_group_root(m->slots, m->slots->booted))
+                        antirollback_commit(m, idx);
                 if (before != BOOT_STATUS_TRIAL && idx == slot_table_group_root(m->slots, m->slots->booted))
                         msg = strdup_printf("%s is not on trial: nothing to commit, boot counter re-armed", name);
                 else
@@ -164,6 +168,9 @@ static int mark_locked(Manager *m, MarkState state, int idx, char **ret_message,
         }
 
         case MARK_ACTIVE:
+                r = antirollback_check_activate(m, idx, err);
+                if (r < 0)
+                        return r;
                 r = bl->ops->set_primary(bl->data, bootname, false, err);
                 if (r < 0)
                         return r;

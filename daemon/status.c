@@ -2,7 +2,6 @@
 /* <data-directory>/status.json: what the last install into each slot did.  Losing it must
  * never stop the device from booting or installing, so loading never fails on content: bad
  * parts are described in a warning and replaced by defaults. */
-#include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -520,24 +519,8 @@ static void parse_document(const Config *c, StatusFile *s, const char *path, con
         }
 }
 
-static void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
 int status_remove_stale_temp(const Config *c) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        int n = 0;
-
-        d = opendir(c->data_directory);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-        while ((de = readdir(d)))
-                if (strneq(de->d_name, STATUS_FILE_NAME ".tmp", strlen(STATUS_FILE_NAME ".tmp")) &&
-                    unlinkat(dirfd(d), de->d_name, 0) >= 0)
-                        n++;
-        return n;
+        return unlink_matching(c->data_directory, STATUS_FILE_NAME ".tmp", "");
 }
 
 int status_load(const Config *c, StatusFile **ret, char **ret_warning) {
@@ -703,24 +686,6 @@ static int trial_to_json(const TrialRecord *t, json_object *root) {
                 return k;
         }
         return add(root, "trial", o);
-}
-
-static int mkdir_parents(const char *dir, mode_t mode) {
-        _cleanup_free_ char *copy = strdup(dir);
-
-        if (!copy)
-                return -ENOMEM;
-        for (char *p = copy + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(copy, mode) < 0 && errno != EEXIST)
-                        return -errno;
-                *p = '/';
-        }
-        if (mkdir(copy, mode) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
 }
 
 int status_save(const Config *c, const StatusFile *s) {

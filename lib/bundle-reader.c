@@ -24,6 +24,7 @@ struct BundleReader {
 
         Manifest *manifest;
         char *signer;
+        uint64_t trusted_time;
         bool verified;
         bool failed;              /* the stream position is unknown after an error: stop */
         bool done;                /* last chunk returned, end of file confirmed */
@@ -114,6 +115,10 @@ BundleReader *bundle_reader_free(BundleReader *r) {
 
 const Manifest *bundle_reader_manifest(const BundleReader *r) {
         return r && r->verified ? r->manifest : NULL;
+}
+
+uint64_t bundle_reader_trusted_time(const BundleReader *r) {
+        return r && r->verified ? r->trusted_time : 0;
 }
 
 const char *bundle_reader_signer(const BundleReader *r) {
@@ -274,7 +279,8 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
                 return q;
 
         /* Nothing of the manifest is looked at before the signature checked out. */
-        q = cms_verify(k, signature, (size_t) signature_size, &content, &content_size, &signer, err);
+        q = cms_verify(k, signature, (size_t) signature_size, &content, &content_size, &signer,
+                       &r->trusted_time, err);
         if (q < 0) {
                 r->failed = true;
                 return q;

@@ -343,6 +343,7 @@ int bundle_create(const BundleCreateOptions *o, UError *err) {
         m->build = strdup(o->build ?: build);
         m->description = strdup(o->description ?: "");
         m->security_version = o->security_version;
+        m->expires = o->expires;
         m->images = calloc(o->n_images, sizeof(ManifestImage));
         if (!m->compatible || !m->version || !m->build || !m->description || !m->images)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");

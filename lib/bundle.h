@@ -41,6 +41,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(BundleReader *, bundle_reader_free);
 int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err);
 const Manifest *bundle_reader_manifest(const BundleReader *r);
 const char *bundle_reader_signer(const BundleReader *r);   /* subject of the signer cert */
+uint64_t bundle_reader_trusted_time(const BundleReader *r); /* see cms_verify() */
 uint64_t bundle_reader_bytes_read(const BundleReader *r);  /* for progress */
 uint64_t bundle_reader_total_size(const BundleReader *r);  /* header + signature + payload */
 
@@ -77,6 +78,7 @@ typedef struct BundleCreateOptions {
         const char *build;             /* NULL: current UTC time as YYYYMMDDhhmmss */
         const char *description;       /* may be NULL */
         uint64_t security_version;
+        uint64_t expires;              /* 0: never */
         uint32_t chunk_size;           /* 0: CHUNK_SIZE_DEFAULT */
         Compression compression;
         int zstd_level;                /* 0: 3 */

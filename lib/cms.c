@@ -28,6 +28,10 @@ struct Keyring {
         STACK_OF(X509) *intermediates; /* keyring certs usable to build a chain, never anchors */
         bool allow_bundle_intermediates;
         unsigned n_roots;
+        unsigned n_crls;
+        /* Newest trusted time seen (the daemon's anti-rollback time floor); read by verifying
+         * threads while the main loop may raise it, hence atomic. */
+        uint64_t time_floor;
 };
 
 static void BIO_freep(BIO **b) {
@@ -245,6 +249,84 @@ int keyring_load(const char *path, const char *directory, bool allow_bundle_inte
         return 0;
 }
 
+void keyring_set_time_floor(Keyring *k, uint64_t t) {
+        if (k)
+                __atomic_store_n(&k->time_floor, t, __ATOMIC_RELAXED);
+}
+
+/* Adds every CRL of a PEM file to the store (certificates in it are ignored here: they were
+ * loaded, or deliberately not, by keyring_load()). */
+static int load_pem_crls(Keyring *k, const char *path, UError *err) {
+        _cleanup_(BIO_freep) BIO *b = NULL;
+        STACK_OF(X509_INFO) *infos;
+        int r = 0;
+
+        ERR_clear_error();
+        b = BIO_new_file(path, "r");
+        if (!b) {
+                r = errno > 0 ? -errno : -ENOENT;
+                ERR_clear_error();
+                return uerror_set(err, ERROR_FAILED, r, "Failed to open CRL file %s: %s", path, strerror(-r));
+        }
+        infos = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL);
+        if (!infos)
+                return uerror_set(err, ERROR_FAILED, -EBADMSG, "Failed to parse %s: %s", path, openssl_reason());
+        for (int i = 0; i < sk_X509_INFO_num(infos) && r >= 0; i++) {
+                X509_INFO *info = sk_X509_INFO_value(infos, i);
+
+                if (!info->crl)
+                        continue;
+                if (X509_STORE_add_crl(k->store, info->crl) != 1)
+                        r = uerror_set(err, ERROR_FAILED, -EBADMSG, "Failed to add a CRL of %s: %s", path,
+                                       openssl_reason());
+                else
+                        k->n_crls++;
+        }
+        sk_X509_INFO_pop_free(infos, X509_INFO_free);
+        return r;
+}
+
+int keyring_load_crls(Keyring *k, const char *path, const char *directory, UError *err) {
+        int r;
+
+        if (!isempty(path)) {
+                r = load_pem_crls(k, path, err);
+                if (r < 0)
+                        return r;
+        }
+        if (!isempty(directory)) {
+                _cleanup_(closedirp) DIR *d = opendir(directory);
+                struct dirent *de;
+
+                if (!d)
+                        return uerror_set(err, ERROR_FAILED, -errno, "Failed to open keyring directory %s: %s",
+                                          directory, strerror(errno));
+                while ((de = readdir(d))) {
+                        _cleanup_free_ char *p = NULL;
+
+                        if (de->d_name[0] == '.' ||
+                            !(has_suffix(de->d_name, ".crl") || has_suffix(de->d_name, ".pem")))
+                                continue;
+                        if (asprintf(&p, "%s/%s", directory, de->d_name) < 0)
+                                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+                        r = load_pem_crls(k, p, err);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        /* check-crl=true with nothing to check against would refuse every bundle ("unable to
+         * get certificate CRL"): say so at start-up instead. */
+        if (k->n_crls == 0)
+                return uerror_set(err, ERROR_FAILED, -ENOKEY,
+                                  "check-crl=true, but no CRL found in the keyring %s%s%s",
+                                  path ?: "", !isempty(path) && !isempty(directory) ? " + " : "",
+                                  directory ?: "");
+        /* Every certificate of the chain, not only the signer, must be covered by a CRL of its
+         * issuer (as RAUC does): a revoked intermediate must not keep signing. */
+        X509_STORE_set_flags(k->store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+        return 0;
+}
+
 static int no_password_cb(char *buf, int size, int rwflag, void *u) {
         return -1; /* never prompt: bundle creation runs unattended */
 }
@@ -401,6 +483,9 @@ static int verify_chain(const Keyring *k, CMS_ContentInfo *cms, X509 *signer, UE
          * this software was built. */
         if ((uint64_t) now < UPDATE1_BUILD_EPOCH)
                 now = (time_t) UPDATE1_BUILD_EPOCH;
+        /* ...nor ones that expired before the newest trusted time this device has seen. */
+        if ((uint64_t) now < __atomic_load_n(&k->time_floor, __ATOMIC_RELAXED))
+                now = (time_t) __atomic_load_n(&k->time_floor, __ATOMIC_RELAXED);
         X509_VERIFY_PARAM_set_time(param, now);
 
         if (X509_verify_cert(ctx) != 1) {
@@ -421,8 +506,39 @@ static int verify_chain(const Keyring *k, CMS_ContentInfo *cms, X509 *signer, UE
         return check_chain_eku(X509_STORE_CTX_get0_chain(ctx), err);
 }
 
+/* Seconds since the epoch of an ASN1_TIME, or -1. */
+static int64_t asn1_time_to_epoch(const ASN1_TIME *t) {
+        struct tm tm = {};
+
+        if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+                return -1;
+        return (int64_t) timegm(&tm);
+}
+
+/* The newest time this signature vouches for: the signer's notBefore (its CA said so), or
+ * the signed signingTime attribute if it lies within the signer's validity.  A signingTime
+ * outside it is ignored: a build server with a wrong clock must not push the floor past the
+ * certificate's own expiry and lock the device out of every later update. */
+static uint64_t trusted_time(CMS_SignerInfo *si, X509 *signer) {
+        int64_t not_before = asn1_time_to_epoch(X509_get0_notBefore(signer));
+        int64_t not_after = asn1_time_to_epoch(X509_get0_notAfter(signer));
+        int64_t best = MAX(not_before, (int64_t) 0);
+        int idx = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1);
+        X509_ATTRIBUTE *a = idx >= 0 ? CMS_signed_get_attr(si, idx) : NULL;
+        ASN1_TYPE *v = a ? X509_ATTRIBUTE_get0_type(a, 0) : NULL;
+
+        if (v && (v->type == V_ASN1_UTCTIME || v->type == V_ASN1_GENERALIZEDTIME)) {
+                int64_t t = asn1_time_to_epoch((const ASN1_TIME *) v->value.asn1_string);
+
+                if (t >= 0 && not_before >= 0 && not_after >= 0 && t >= not_before && t <= not_after)
+                        best = MAX(best, t);
+        }
+        ERR_clear_error();
+        return (uint64_t) best;
+}
+
 int cms_verify(const Keyring *k, const uint8_t *der, size_t size, char **ret_content,
-               size_t *ret_content_size, char **ret_signer, UError *err) {
+               size_t *ret_content_size, char **ret_signer, uint64_t *ret_trusted_time, UError *err) {
         _cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
         _cleanup_(x509_stack_shallow_freep) STACK_OF(X509) *signers = NULL;
         _cleanup_(BIO_freep) BIO *out = NULL;
@@ -515,6 +631,8 @@ int cms_verify(const Keyring *k, const uint8_t *der, size_t size, char **ret_con
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         ERR_clear_error();
 
+        if (ret_trusted_time)
+                *ret_trusted_time = trusted_time(sk_CMS_SignerInfo_value(infos, 0), sk_X509_value(signers, 0));
         *ret_content = TAKE_PTR(content);
         *ret_content_size = (size_t) n;
         if (ret_signer)

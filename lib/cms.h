@@ -15,6 +15,12 @@ typedef struct Keyring Keyring;
  * Fails if no root was found. */
 int keyring_load(const char *path, const char *directory, bool allow_bundle_intermediates,
                  Keyring **ret, UError *err);
+/* [keyring] check-crl=true: adds the CRLs of 'path' (PEM blocks next to the roots, RAUC's
+ * layout) and of *.crl / *.pem files in 'directory', and makes verification require a current
+ * CRL for every certificate of the chain.  Fails if no CRL was found. */
+int keyring_load_crls(Keyring *k, const char *path, const char *directory, UError *err);
+/* Certificates are checked at max(clock, build time, t): t is the newest trusted time seen. */
+void keyring_set_time_floor(Keyring *k, uint64_t t);
 Keyring *keyring_free(Keyring *k);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Keyring *, keyring_free);
 
@@ -28,7 +34,9 @@ int cms_sign(const void *content, size_t size, const char *cert_path, const char
  * through certificates in the CMS only if allow_bundle_intermediates), must carry extended key
  * usage codeSigning, and must be valid now.  Nothing of the content is looked at before this
  * succeeds.  Errors are ERROR_SIGNATURE_INVALID with a reason, e.g.
- * "Bundle signature invalid: certificate has expired". */
+ * "Bundle signature invalid: certificate has expired".  *ret_trusted_time (may be NULL): the
+ * newest time the signature vouches for (signer notBefore, or signingTime within the signer's
+ * validity), for the daemon's time floor. */
 int cms_verify(const Keyring *k, const uint8_t *der, size_t size, char **ret_content,
-               size_t *ret_content_size, char **ret_signer, UError *err);
+               size_t *ret_content_size, char **ret_signer, uint64_t *ret_trusted_time, UError *err);
 

@@ -41,7 +41,7 @@ typedef enum SectionKind {
 static const char *const section_keys[_SECTION_KIND_MAX][8] = {
         [SECTION_SYSTEM] = { "compatible", "bootloader", "data-directory", "max-bundle-size",
                              "boot-slot-override", "reboot-command", "reboot-timeout", NULL },
-        [SECTION_KEYRING] = { "path", "directory", "allow-bundle-intermediates", NULL },
+        [SECTION_KEYRING] = { "path", "directory", "allow-bundle-intermediates", "check-crl", NULL },
         [SECTION_UBOOT] = { "fw-env-config", "boot-attempts", "trial-attempts", "scheme", NULL },
         [SECTION_CUSTOM] = { "path", NULL },
         [SECTION_GRUB] = { "env", NULL },
@@ -544,6 +544,13 @@ static int handle_key(const char *section, const char *key, const char *value, u
                                 return parser_error(p, line, "invalid boolean '%s' for allow-bundle-intermediates",
                                                     value);
                         c->allow_bundle_intermediates = r;
+                        return 0;
+                }
+                if (streq(key, "check-crl")) {
+                        r = parse_boolean(value);
+                        if (r < 0)
+                                return parser_error(p, line, "invalid boolean '%s' for check-crl", value);
+                        c->check_crl = r;
                         return 0;
                 }
                 break;

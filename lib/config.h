@@ -59,6 +59,7 @@ typedef struct Config {
         char *keyring_path;        /* PEM file with trusted roots */
         char *keyring_directory;   /* directory of *.pem / *.crt: roots and intermediates */
         bool allow_bundle_intermediates;
+        bool check_crl;            /* CRLs in the keyring (file or *.crl in directory) are enforced */
         /* [uboot] */
         char *fw_env_config;
         unsigned boot_attempts;    /* BOOT_x_LEFT for a good slot, default 3 */

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -159,4 +161,46 @@ int read_full_file(const char *path, size_t max_size, char **ret_data, size_t *r
         if (ret_size)
                 *ret_size = size;
         return 0;
+}
+
+int mkdir_parents(const char *dir, mode_t mode) {
+        _cleanup_free_ char *copy = strdup(dir);
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *p = copy + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(copy, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        if (mkdir(copy, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
+int unlink_matching(const char *dir, const char *prefix, const char *suffix) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        size_t lp = strlen(prefix), ls = strlen(suffix);
+        struct dirent *de;
+        int n = 0;
+
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(d))) {
+                size_t len = strlen(de->d_name);
+
+                if (len >= lp + ls && strneq(de->d_name, prefix, lp) && streq(de->d_name + len - ls, suffix) &&
+                    unlinkat(dirfd(d), de->d_name, 0) >= 0)
+                        n++;
+        }
+        return n;
 }

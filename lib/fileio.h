@@ -21,3 +21,9 @@ int write_exact(int fd, const void *buf, size_t size);
 int pwrite_exact(int fd, const void *buf, size_t size, uint64_t offset);
 
 int fsync_directory_of(const char *path);
+
+/* mkdir -p: creates every missing component of 'dir' with 'mode'. */
+int mkdir_parents(const char *dir, mode_t mode);
+/* Removes the entries of 'dir' whose names start with 'prefix' and end with 'suffix' (temp
+ * files a power cut left); returns how many.  A missing directory is 0. */
+int unlink_matching(const char *dir, const char *prefix, const char *suffix);

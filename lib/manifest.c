@@ -471,6 +471,9 @@ int manifest_parse(const char *json, size_t size, Manifest **ret, UError *err) {
         r = get_u64(root, "", "security-version", 0, INT64_MAX, false, &m->security_version, err);
         if (r < 0)
                 return r;
+        r = get_u64(root, "", "expires", 1, INT64_MAX, false, &m->expires, err);
+        if (r < 0)
+                return r;
 
         r = get_member(root, "", "images", json_type_array, true, &images, err);
         if (r < 0)
@@ -593,6 +596,8 @@ int manifest_to_json_object(const Manifest *m, bool with_chunks, struct json_obj
         r |= json_add(o, "build", json_object_new_string(m->build ?: ""));
         r |= json_add(o, "description", json_object_new_string(m->description ?: ""));
         r |= json_add(o, "security-version", json_object_new_uint64(m->security_version));
+        if (m->expires > 0)
+                r |= json_add(o, "expires", json_object_new_uint64(m->expires));
         if (r < 0)
                 return -ENOMEM;
 

@@ -49,6 +49,7 @@ typedef struct Manifest {
         char *build;
         char *description;
         uint64_t security_version;
+        uint64_t expires;      /* seconds since the epoch after which it must not be installed; 0 = never */
         ManifestImage *images;
         size_t n_images;
         uint64_t payload_size; /* sum of all chunk sizes: the bytes after the signature */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -133,4 +134,25 @@ void format_timestamp(uint64_t sec, char *buf, size_t size) {
 
         if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
                 snprintf(buf, size, "%llu", (unsigned long long) sec);
+}
+
+int parse_timestamp(const char *s, uint64_t *ret) {
+        struct tm tm = {};
+        const char *end;
+        time_t t;
+
+        if (!s || !*s)
+                return -EINVAL;
+        if (s[0] == '@')
+                return parse_u64(s + 1, ret);
+        end = strptime(s, "%Y-%m-%d", &tm);
+        if (end && *end == 'T')
+                end = strptime(end + 1, "%H:%M:%SZ", &tm);
+        if (!end || *end)
+                return -EINVAL;
+        t = timegm(&tm);
+        if (t < 0)
+                return -ERANGE;
+        *ret = (uint64_t) t;
+        return 0;
 }

@@ -20,7 +20,7 @@ static void verify(const char *name, const Keyring *k, const uint8_t *data, size
         size_t content_size = 0;
         UError err = UERROR_NULL;
 
-        if (cms_verify(k, data, size, &content, &content_size, &signer, &err) >= 0) {
+        if (cms_verify(k, data, size, &content, &content_size, &signer, NULL, &err) >= 0) {
                 FUZZ_ASSERT(content && signer && !uerror_is_set(&err));
                 FUZZ_ASSERT(content[content_size] == '\0');
                 fuzz_note("%s: verified, signer %s", name, signer);

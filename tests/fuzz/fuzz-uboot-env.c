@@ -6,8 +6,10 @@
  *   control bit 0/1: recompute the crc32 of copy 1/2 (so mutations reach the variable parsing
  *                    and our checks instead of dying at the CRC); bit 2: bootcount scheme;
  *   bits 3-7: mutations (set_primary/set_state), each read back and checked.
- * Two libubootenv 0.3.2 bugs found here are recognised and skipped (see below and
- * docs/fuzzing.md), so that the fuzzer keeps looking at our code. */
+ * Two libubootenv 0.3.2 bugs found here (docs/fuzzing.md) are guarded against by
+ * bootloader-uboot.c, and the guards are checked: an input with a CRC-valid copy that has no
+ * terminator must be refused by every op without a write, and no store may ever leave such a
+ * copy behind. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <zlib.h>
@@ -28,11 +30,9 @@ static bool crc_valid(const uint8_t *copy) {
                copy[3] == (uint8_t) (crc >> 24);
 }
 
-/* libubootenv 0.3.2 (Debian 12) walks the variables of the copy it picked until an empty string
- * without any bounds check: a copy with a valid CRC but no terminating "\0\0" makes it read past
- * its buffer (found by this target; docs/fuzzing.md).  That is the library's bug, reachable only
- * through an env whose CRC someone computed; skip such inputs so the fuzzer keeps looking at our
- * code.  UPDATE1_FUZZ_UBOOT_UNTERMINATED=1 lets them through (to reproduce). */
+/* No empty string (terminator) inside the copy's data: libubootenv 0.3.2 (Debian 12) walks the
+ * variables of the copy it picked until an empty string without any bounds check, so it would
+ * read past its buffer; bootloader-uboot.c must refuse the env before libubootenv sees it. */
 static bool unterminated(const uint8_t *copy) {
         const uint8_t *data = copy + ENV_HEADER;
         size_t n = ENV_SIZE - ENV_HEADER;
@@ -45,23 +45,20 @@ static bool unterminated(const uint8_t *copy) {
         return true;
 }
 
-/* libubootenv 0.3.2 libuboot_env_store() lets the variables fill the env exactly and then puts
- * the final terminator one byte past what it CRCs and writes: the copy it just wrote is
- * unterminated, and the next libuboot_open() fails (-EIO).  Found by this target (the read-back
- * after a successful store failed); docs/fuzzing.md.  Recognised here so the fuzzer goes on. */
-static bool store_left_unterminated(const char *after) {
-        uint8_t image[2 * ENV_SIZE];
-        FILE *f = fopen(env_path, "re");
-        bool known = false;
+/* Whether the image has a copy libubootenv 0.3.2 would read past. */
+static bool hostile(const uint8_t *image) {
+        for (size_t off = 0; off < 2 * ENV_SIZE; off += ENV_SIZE)
+                if (crc_valid(image + off) && unterminated(image + off))
+                        return true;
+        return false;
+}
 
-        if (f && fread(image, 1, sizeof(image), f) == sizeof(image))
-                for (size_t off = 0; off < sizeof(image); off += ENV_SIZE)
-                        known = known || (crc_valid(image + off) && unterminated(image + off));
-        if (f)
-                fclose(f);
-        if (known)
-                fuzz_note("after %s: libubootenv wrote an unterminated copy (known libubootenv 0.3.2 bug)", after);
-        return known;
+static void read_image(uint8_t image[static 2 * ENV_SIZE]) {
+        FILE *f = fopen(env_path, "re");
+
+        FUZZ_ASSERT(f);
+        FUZZ_ASSERT(fread(image, 1, 2 * ENV_SIZE, f) == 2 * ENV_SIZE);
+        fclose(f);
 }
 
 static void fix_crc(uint8_t *copy) {
@@ -79,7 +76,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         char *text, *section;
 
         fuzz_quiet();
-        fuzz_boot_known_failure = store_left_unterminated;
         env_path = fuzz_path("uboot.env");
         FUZZ_ASSERT(asprintf(&text, "%s 0x0000 0x%x 0x%x 1\n%s 0x%x 0x%x 0x%x 1\n", env_path, ENV_SIZE, ENV_SIZE,
                              env_path, ENV_SIZE, ENV_SIZE, ENV_SIZE) > 0);
@@ -95,9 +91,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        uint8_t image[2 * ENV_SIZE] = {};
+        uint8_t image[2 * ENV_SIZE] = {}, after[2 * ENV_SIZE];
         _cleanup_(bootloader_freep) Bootloader *b = NULL;
         UError err = UERROR_NULL;
+        char *primary = NULL;
+        bool refuse;
         uint8_t ctl;
 
         if (size < 1)
@@ -108,18 +106,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 fix_crc(image);
         if (ctl & 2)
                 fix_crc(image + ENV_SIZE);
-        for (size_t off = 0; off < sizeof(image); off += ENV_SIZE)
-                if (crc_valid(image + off) && unterminated(image + off) &&
-                    !getenv("UPDATE1_FUZZ_UBOOT_UNTERMINATED")) {
-                        fuzz_note("copy at 0x%zx: valid CRC but no terminator, skipped", off);
-                        return 0;
-                }
+        refuse = hostile(image);
         fuzz_write_file(env_path, image, sizeof(image));
 
         if (bootloader_open(config[(ctl >> 2) & 1], &b, &err) < 0) {
                 fuzz_note("open: %s", err.message);
                 return 0;
         }
+        if (refuse) {
+                /* Guard (a): refused before libubootenv parses it (ASan would see the over-read),
+                 * with the reason; every op fails and nothing is written. */
+                fuzz_note("valid CRC but no terminator: must be refused");
+                FUZZ_ASSERT(b->ops->get_primary(b->data, &primary, &err) < 0);
+                FUZZ_ASSERT(strstr(err.message, "valid CRC but no terminator"));
+                fuzz_boot_exercise(b, ctl >> 3, false);
+                read_image(after);
+                FUZZ_ASSERT(memcmp(image, after, sizeof(image)) == 0);
+                return 0;
+        }
         fuzz_boot_exercise(b, ctl >> 3, true);
+        /* Guard (b): no store may leave a copy libubootenv cannot read back (the 0.3.2 exact-fit
+         * off by one writes the terminator past the copy). */
+        read_image(after);
+        if (hostile(after)) {
+                fprintf(stderr, "a store left a copy with a valid CRC but no terminator\n");
+                abort();
+        }
         return 0;
 }

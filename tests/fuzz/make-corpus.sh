@@ -342,6 +342,32 @@ printf 'good\n' | ctl_seed custom-backend good 00
 printf 'A B\n' | ctl_seed custom-backend two-words 00
 printf '\x01\n' | ctl_seed custom-backend unprintable 00
 
+# --- version strings: A \0 B [\0 C], each compared with the others (fuzz-version.c) --------
+vers() { # NAME STRING...: the strings joined by NUL bytes
+        local name=$1 sep='' s
+        shift
+        for s in "$@"; do
+                printf "$sep%s" "$s"
+                sep='\0'
+        done | seed version "$name"
+}
+vers tilde-rc '1.0~rc1' '1.0' '1.0~rc2'
+vers caret-post '1.0^post1' '1.0' '1.0.1'
+vers release-dash '1.0-2' '1.0.1' '1.0-10'
+vers spec-chain '123-a.1' '123^post1' '123.a-1'
+vers leading-zeros '01.002' '1.2' '1.02~rc1'
+vers huge-digits "$(printf '1%0299d' 0)" "$(printf '9%.0s' {1..299})" "$(printf '1%0298d1' 0)"
+vers separators '1_2_3' '1.3.3' '1+2+3'
+vers letters-case 'B' 'a' 'A'
+vers digit-vs-letter '1.0' '1.a' '0'
+vers marker-then-ignored '1~' '1~_' '1-_a'
+vers empty-tilde '' '~' '_'
+vers non-ascii $'11\xce\xb1' $'11\xce\xb2' $'1.0 \xff'
+vers markers-only '~-^.' '-^.~' '^.~-'
+vers debian-style '2:1.2.3-4+deb12u1' '1.2.3-4' '1.2.3-4~bpo12+1'
+vers one-string 'systemd-252.39-1~deb12u2'
+printf '1.0\0002.0\0003.0\000after-third-nul' | seed version extra-nul
+
 echo "corpus written:"
 for d in "$CORPUS"/*/; do
         printf '  %-16s %3d files %6d bytes\n' "$(basename "$d")" "$(find "$d" -type f | wc -l)" \

@@ -18,10 +18,11 @@ BUILD_PKGS=(build-essential pkg-config libsystemd-dev libssl-dev libjson-c-dev
 # installing only them avoids the "dbus" package's system-bus service scripts.
 RUN_PKGS=(dbus-daemon dbus-bin libubootenv-tool u-boot-tools openssl e2fsprogs util-linux
           coreutils)
-# Tests additionally: busctl (shipped only in the "systemd" package on bookworm; installing it
-# in a container is fine, nothing is started because systemd is not PID 1), nginx-light for
-# http:// installs, curl to probe it, fdisk (sfdisk) and mount (losetup) for the loop-device /
-# PARTLABEL tests, passwd (useradd) and python3 for the JSON/XML checks.
+# Tests additionally: busctl and systemd-analyze (test-unit-security.sh), both shipped only in
+# the "systemd" package on bookworm (installing it in a container is fine, nothing is started
+# because systemd is not PID 1), nginx-light for http:// installs, curl to probe it, fdisk
+# (sfdisk) and mount (losetup) for the loop-device / PARTLABEL tests, passwd (useradd) and
+# python3 for the JSON/XML checks.
 CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-common)
 # Fuzzing (make fuzz) and sanitizer builds: clang with libFuzzer and the sanitizer runtimes.
 FUZZ_PKGS=(clang libclang-rt-14-dev)

@@ -2,9 +2,13 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Attack suite: hostile boot state (A25, A27, F8, F9 of shared/reference/security-tests.md).
 #   Part 1, U-Boot: redundant env images with bad CRCs, no terminator, values that do not
-#   parse or do not fit, no BOOT_ORDER (written by lib/envimg.py).  The daemon must report a
-#   clear error, refuse to switch (env, slots and status file unchanged) and never present
-#   the slots as "all bad" without saying that it could not read the boot state.
+#   parse or do not fit, no BOOT_ORDER, no room left (written by lib/envimg.py).  The daemon
+#   must report a clear error, refuse to switch (env, slots and status file unchanged) and
+#   never present the slots as "all bad" without saying that it could not read the boot
+#   state.  Two of them are libubootenv 0.3.2 bugs the daemon guards against
+#   (daemon/bootloader-uboot.c, docs/fuzzing.md): a CRC-valid copy without terminator (the
+#   library would read past it) and variables that fill the env exactly (the library would
+#   store the terminator past the copy).
 #   Part 2, [custom] backend: a tool that prints huge, binary, NUL-embedded, multi-line or
 #   empty output, exits 255 or dies by a signal (lib/hostile-backend.sh).  The daemon stays
 #   up, reports the tool's failure (bounded), does not guess slot states, and an install
@@ -75,9 +79,42 @@ t_env_one_bad_crc() {
         return $rc
 }
 
+# env_refused_saying ERRORS TEXT...: env_refused, and the reason (every TEXT) is in both the
+# slot table's bootloader_error and the install's error.
+env_refused_saying() {
+        local want=$1 table t
+        shift
+        table=$(bus-call GetSlotStatus "" 2>&1 | sb_json 'd.get("bootloader_error") or ""' 2>&1)
+        for t in "$@"; do
+                expect_contains "$table" "$t" "bootloader_error of GetSlotStatus" || return 1
+        done
+        expect_honest_table 1 || return 1
+        SEC_TOP='' sec_refused "$want" updatectl install "$I/good.bundle" || return 1
+        for t in "$@"; do
+                expect_contains "$SEC_LAST_OUT" "$t" "install's error" || return 1
+        done
+        SEC_TOP='' sec_refused "$want|$INVALID_ARGS" updatectl mark-active other || return 1
+        SEC_TOP='' sec_refused "$want|$INVALID_ARGS" updatectl mark-good
+}
+
+# Valid CRCs, no "\0\0" after the variables: libubootenv 0.3.2 would read past the copy.
+# The daemon reads both copies itself first and refuses, naming the env and the copy.
 t_env_no_terminator() {
         "${ENVIMG[@]}" "vars=$USUAL\",fill=0x78" "vars=$USUAL\",fill=0x78" || return 1
-        env_refused "Io|Failed"
+        env_refused_saying Io "U-Boot environment $SB_ENV copy 1 " "has a valid CRC but no terminator"
+        local rc=$?
+        restore_env
+        return $rc
+}
+
+# Only the newer copy is unterminated, its last variable ending on the copy's last byte (what
+# libubootenv 0.3.2's exact-fit store leaves behind).  The older copy is fine, but the whole
+# env is refused: U-Boot would import the newer copy, so reading the older one could show a
+# boot state the bootloader does not use.
+t_env_one_copy_no_terminator() {
+        local v="${USUAL}JUNK=\" + b\"j\" * 16330 + b\"\\0\""
+        "${ENVIMG[@]}" "" "vars=$v,flags=2" || return 1
+        env_refused_saying Io "U-Boot environment $SB_ENV copy 2 " "has a valid CRC but no terminator"
         local rc=$?
         restore_env
         return $rc
@@ -110,7 +147,27 @@ t_env_boot_order_huge() {
 t_env_no_room_to_switch() {
         local v="${USUAL}JUNK=\" + b\"j\" * 16325 + b\"\\0\\0\""
         "${ENVIMG[@]}" "vars=$v" "vars=$v" || return 1
-        sec_aborted "Io" updatectl install "$I/good.bundle"
+        sec_aborted "Io" updatectl install "$I/good.bundle" &&
+                expect_contains "$SEC_LAST_OUT" "U-Boot environment full: " "install's error"
+        local rc=$?
+        restore_env
+        return $rc
+}
+
+# The env is full to the byte for the install's first step: marking B bad adds BOOT_B_LEFT=0
+# (14 bytes) and drops " B" from BOOT_ORDER, which makes the variables take the whole data
+# area (16379 bytes) with no room for the terminator.  libubootenv 0.3.2 stores exactly that,
+# with the terminator past the copy (unreadable afterwards); the daemon refuses before the
+# store: Install fails before anything is written, mark-active (BOOT_B_LEFT=3, 14 bytes) too,
+# env bytes unchanged.
+t_env_full() {
+        local v='b"BOOT_ORDER=A B\0BOOT_A_LEFT=3\0JUNK=" + b"j" * 16332 + b"\0\0"'
+        "${ENVIMG[@]}" "vars=$v" "vars=$v" || return 1
+        expect_honest_table 0 &&
+                sec_refused Io updatectl install "$I/good.bundle" &&
+                expect_contains "$SEC_LAST_OUT" "U-Boot environment full: 16380 bytes of variables do not fit in 16379 bytes" "install's error" &&
+                sec_refused Io updatectl mark-active other &&
+                expect_contains "$SEC_LAST_OUT" "U-Boot environment full: 16382 bytes of variables do not fit in 16379 bytes" "mark-active's error"
         local rc=$?
         restore_env
         return $rc
@@ -202,9 +259,11 @@ t_custom_control() {
 sec_case env-both-copies-bad-crc t_env_both_bad_crc
 sec_case env-one-copy-bad-crc t_env_one_bad_crc
 sec_case env-no-terminator t_env_no_terminator
+sec_case env-one-copy-no-terminator t_env_one_copy_no_terminator
 sec_case env-unparsable-counter-of-booted-slot t_env_oversized_counter
 sec_case env-boot-order-5000-entries t_env_boot_order_huge
 sec_case env-no-room-to-switch t_env_no_room_to_switch
+sec_case env-full-to-the-byte t_env_full
 sec_case env-without-boot-order t_env_without_boot_order
 sec_case env-restored-device-works t_env_good_after
 

@@ -155,7 +155,17 @@ t_signer_revoked() {
         expect_ok updatectl bundle info --config "$SB/system-crl.conf" "$I/good.bundle" || return 1
         run updatectl bundle info --config "$SB/system-crl.conf" "$I/revoked.bundle"
         [ "$TL_RC" != 0 ] || { TL_WHY="revoked signer accepted with check-crl=true"; return 1; }
-        expect_contains "$TL_OUT" "signature invalid" "refusal"
+        expect_contains "$TL_OUT" "signature invalid" "refusal" || return 1
+        expect_contains "$TL_OUT" "certificate revoked" "reason" || return 1
+        # check-crl=true without any CRL would refuse everything: refused up front instead
+        sed -e '/^\[keyring\]$/a check-crl=true' "$SB_CONFIG" >"$SB/system-nocrl.conf"
+        run updatectl bundle info --config "$SB/system-nocrl.conf" "$I/good.bundle"
+        [ "$TL_RC" != 0 ] || { TL_WHY="check-crl=true without a CRL accepted"; return 1; }
+        expect_contains "$TL_OUT" "no CRL found" "reason" || return 1
+        # the daemon refuses to start on it (before it touches the bus)
+        run timeout 20 "$SB/bin/updated" --config "$SB/system-nocrl.conf" --boot-slot A
+        [ "$TL_RC" != 0 ] && [ "$TL_RC" != 124 ] || { TL_WHY="updated started with check-crl=true and no CRL (rc $TL_RC)"; return 1; }
+        expect_contains "$TL_OUT" "Refusing to start: keyring: check-crl=true, but no CRL found" "daemon's reason"
 }
 
 # --- A11: a hostile manifest behind a bad signature is never parsed ---------------------

@@ -51,7 +51,7 @@ static int sign_and_verify(const char *name, const char *intermediate, const Key
                 fprintf(stdout, "  cms_sign(%s) failed: %s\n", name, serr.message);
                 return -999;
         }
-        r = cms_verify(k, der, der_size, &out, &content_size, &signer, err);
+        r = cms_verify(k, der, der_size, &out, &content_size, &signer, NULL, err);
         if (r >= 0) {
                 if (content_size != strlen(content) || memcmp(out, content, content_size) != 0 ||
                     out[content_size] != 0) {
@@ -162,7 +162,7 @@ static bool der_fails(const Keyring *k, const uint8_t *der, size_t size, const c
         char *out = NULL, *signer = NULL;
         size_t n = 0;
         UError err = UERROR_NULL;
-        int r = cms_verify(k, der, size, &out, &n, &signer, &err);
+        int r = cms_verify(k, der, size, &out, &n, &signer, NULL, &err);
 
         free(out);
         free(signer);
@@ -257,7 +257,7 @@ TEST(foreign_structures) {
         CHECK(run("openssl cms -digest_create -binary -outform DER -in content.json -out digest.der") == 0);
 
         CHECK(read_full_file(pki("good.der"), 1 << 20, &data, &n) == 0);
-        CHECK_EQ(cms_verify(k, (const uint8_t *) data, n, &out, &m, &signer, &err), 0);
+        CHECK_EQ(cms_verify(k, (const uint8_t *) data, n, &out, &m, &signer, NULL, &err), 0);
         CHECK(out && m == strlen(content) && memcmp(out, content, m) == 0);
         CHECK_STREQ(signer, "CN=direct");
         free(data);

@@ -108,6 +108,8 @@ TEST(accept_variants) {
         free(s);
         CHECK(accepts(s = subst("\"security-version\":0,", "\"security-version\":9223372036854775807,")));
         free(s);
+        CHECK(accepts(s = subst("\"security-version\":0,", "\"security-version\":0,\"expires\":1795300000,")));
+        free(s);
         CHECK(accepts(s = subst("\"description\":\"d\"", "\"description\":\"line 1\\nline\\t2\"")));
         free(s);
         /* Trailing whitespace is fine; key order does not matter. */
@@ -187,6 +189,9 @@ TEST(reject_table) {
                 { "\"security-version\":0", "\"security-version\":9223372036854775808", "out of range" },
                 { "\"security-version\":0", "\"security-version\":18446744073709551616", "out of range" },
                 { "\"security-version\":0", "\"security-version\":-99999999999999999999", "must not be negative" },
+                { "\"security-version\":0", "\"security-version\":0,\"expires\":0", "out of range" },
+                { "\"security-version\":0", "\"security-version\":0,\"expires\":-5", "must not be negative" },
+                { "\"security-version\":0", "\"security-version\":0,\"expires\":\"2027-01-01\"", "must be of type int" },
                 { "\"size\":65536", "\"size\":99999999999999999999999", "out of range" },
                 { "\"images\":[", "\"imagez\":[", "\"images\" is missing" },
                 { "\"images\":[{", "\"images\":[],\"x\":[{", "\"images\" must have 1..16 entries" },

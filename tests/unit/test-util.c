@@ -33,6 +33,25 @@ TEST(parse_size) {
         CHECK_EQ(parse_size("M", &v), -EINVAL);
 }
 
+TEST(timestamps) {
+        uint64_t t = 0;
+        char buf[32];
+
+        CHECK_EQ(parse_timestamp("2027-01-01", &t), 0);
+        CHECK_EQ(t, 1798761600);
+        CHECK_EQ(parse_timestamp("2027-01-01T12:00:01Z", &t), 0);
+        CHECK_EQ(t, 1798761600 + 12 * 3600 + 1);
+        CHECK_EQ(parse_timestamp("@12345", &t), 0);
+        CHECK_EQ(t, 12345);
+        CHECK(parse_timestamp("2027-01-01T12:00:01", &t) < 0);
+        CHECK(parse_timestamp("2027-01-01 ", &t) < 0);
+        CHECK(parse_timestamp("@-1", &t) < 0);
+        CHECK(parse_timestamp("", &t) < 0);
+        CHECK(parse_timestamp("tomorrow", &t) < 0);
+        format_timestamp(1798761600, buf, sizeof(buf));
+        CHECK_STREQ(buf, "2027-01-01T00:00:00Z");
+}
+
 TEST(hex) {
         uint8_t in[3] = { 0x00, 0xab, 0xff }, out[3];
         char s[7];
@@ -162,6 +181,7 @@ UNIT_MAIN_BEGIN("test-util")
         if (!mkdtemp(tmpdir))
                 return 2;
         RUN(parse_size);
+        RUN(timestamps);
         RUN(hex);
         RUN(safe_name);
         RUN(string_tables);
