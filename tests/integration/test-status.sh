@@ -118,6 +118,7 @@ t_human_table() {
 }
 
 # The persisted status file: the design's shape, atomically written (no temp files left).
+# Besides it only the two anti-rollback floor copies (the install raised the time floor).
 t_status_file() {
         local f=$SB_DATA/status.json
         [ -s "$f" ] || { TL_WHY="$f missing"; return 1; }
@@ -134,8 +135,9 @@ print("ok")
 EOF
         [ "$TL_RC" = 0 ] || { TL_WHY="status.json: $TL_OUT"; return 1; }
         local extra
-        extra=$(find "$SB_DATA" -mindepth 1 ! -name status.json)
-        expect_eq "$extra" "" "files besides status.json in the data directory"
+        extra=$(find "$SB_DATA" -mindepth 1 ! -name status.json ! -name rollback-floor.0 ! -name rollback-floor.1)
+        expect_eq "$extra" "" "files besides status.json and rollback-floor.[01] in the data directory" || return 1
+        grep -q '^time [1-9]' "$SB_DATA/rollback-floor.0" || { TL_WHY="time floor not raised by the install"; return 1; }
 }
 
 tl_case json-shape-fresh t_shape_fresh
