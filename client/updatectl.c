@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include "bus-client.h"
 #include "macro.h"
 #include "updatectl-bundle.h"
+#include "util.h"
 
 /* updatectl: the command line client of updated (and, for 'bundle', a standalone tool). */
 
@@ -105,6 +107,18 @@ static void print_last_boot(struct json_object *lb) {
                 printf("Last boot:  trial boot of %s at %s\n", expected, ts ?: "?");
 }
 
+/* "Floor:      security-version 5, time 2026-11-22T00:00:00Z": what this device refuses. */
+static void print_rollback_floor(struct json_object *f) {
+        struct json_object *sv = jobj(f, "security_version"), *t = jobj(f, "time");
+        char buf[32] = "none";
+
+        if (!f || !json_object_is_type(f, json_type_object) || !sv)
+                return;
+        if (t && json_object_get_uint64(t) > 0)
+                format_timestamp(json_object_get_uint64(t), buf, sizeof(buf));
+        printf("Floor:      security-version %" PRIu64 ", trusted time %s\n", json_object_get_uint64(sv), buf);
+}
+
 static void print_status_table(struct json_object *root) {
         static const char *const header[N_COLUMNS] = {
                 "SLOT", "CLASS", "BOOTNAME", "STATE", "BOOT", "STATUS", "VERSION", "INSTALLED",
@@ -123,6 +137,7 @@ static void print_status_table(struct json_object *root) {
         if (jstr(root, "bootloader_error"))
                 printf("Bootloader: error: %s\n", jstr(root, "bootloader_error"));
         print_last_boot(jobj(root, "last_boot"));
+        print_rollback_floor(jobj(root, "rollback_floor"));
         putchar('\n');
 
         for (size_t c = 0; c < N_COLUMNS; c++)

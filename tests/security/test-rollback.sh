@@ -66,6 +66,8 @@ t_floor_after_mark_good() {
         expect_eq "$(floor)" 0 "floor in the trial boot, before mark-good" || return 1
         expect_ok updatectl mark-good || return 1
         expect_eq "$(floor)" 5 "floor after mark-good" || return 1
+        expect_ok updatectl status || return 1
+        expect_contains "$TL_OUT" "Floor:      security-version 5, trusted time 20" "updatectl status" || return 1
         grep -qx 'security-version 5' "$FLOOR0" && grep -qx 'security-version 5' "$FLOOR1" ||
                 { TL_WHY="floor copies: $(cat "$FLOOR0" "$FLOOR1" 2>&1 | tr '\n' ' ')"; return 1; }
         SEC_TOP="top rootfs.1 rootfs.1 idle" sec_snapshot || return 1
