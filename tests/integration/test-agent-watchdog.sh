@@ -45,7 +45,9 @@ PY
         for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
         [ -S "$sock" ] || { TL_WHY="notify receiver did not start"; return 1; }
         # WATCHDOG_USEC=600 ms: the agent must ping at least every 300 ms while it backs off.
-        as_user u1test-op env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" NOTIFY_SOCKET="$sock" WATCHDOG_USEC=600000 \
+        # setpriv itself in the background (not the as_user function, whose subshell would be
+        # $! and leave the agent running after sb_kill): setpriv and env exec, so $! is the agent.
+        setpriv --reuid=u1test-op --regid="$(id -g u1test-op)" --init-groups -- env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" NOTIFY_SOCKET="$sock" WATCHDOG_USEC=600000 \
                 "$SB/bin/update-agent" --config "$SB/agent.conf" >"$SB/agent.log" 2>&1 &
         pid=$!
         sb_track "$pid"
