@@ -115,8 +115,13 @@ int antirollback_check_install(Manager *m, const Manifest *mf, bool force, UErro
                 booted_name = m->config->slots[m->slots->booted].name;
                 rec = status_find(m->status, booted_name);
                 if (rec && rec->status == SLOT_STATUS_OK && rec->bundle_version && rec->bundle_compatible &&
-                    streq(rec->bundle_compatible, mf->compatible))
+                    streq(rec->bundle_compatible, mf->compatible)) {
                         running = strdup(rec->bundle_version);
+                        if (!running) {
+                                pthread_mutex_unlock(&m->lock);
+                                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+                        }
+                }
         }
         pthread_mutex_unlock(&m->lock);
 
@@ -131,10 +136,17 @@ int antirollback_check_install(Manager *m, const Manifest *mf, bool force, UErro
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -EKEYEXPIRED,
                                   "Bundle expired: installable until %s, device time %s", t1, t2);
         }
-        if (!force && running && version_compare(mf->version, running) < 0)
+        if (force || !running)
+                return 0;
+        if (version_compare(mf->version, running) < 0)
                 return uerror_set(err, ERROR_DOWNGRADE, -EPERM,
                                   "Bundle version '%s' is older than version '%s' in the booted slot %s; use force to downgrade",
                                   mf->version, running, booted_name);
+        /* Reinstalling what runs would only cost a write cycle of the flash and a trial boot. */
+        if (streq(mf->version, running))
+                return uerror_set(err, ERROR_ALREADY_INSTALLED, -EEXIST,
+                                  "Bundle version '%s' is already installed in the booted slot %s; use force to reinstall",
+                                  mf->version, booted_name);
         return 0;
 }
 

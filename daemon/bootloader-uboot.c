@@ -128,6 +128,7 @@ static int env_inspect(const EnvLayout *l, unsigned i, bool *ret_crc_ok, bool *r
         size_t n = l->size - l->header, flags_max = 0;
         uint32_t crc, stored;
         const char *data;
+        int r;
 
         fd = open(l->copy[i].path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
@@ -141,22 +142,14 @@ static int env_inspect(const EnvLayout *l, unsigned i, bool *ret_crc_ok, bool *r
                         return -EINVAL;
                 offset += (long long) devsize;
         }
-        if (offset < 0 || (unsigned long long) offset > (unsigned long long) INT64_MAX - l->size)
+        if (offset < 0)
                 return -EINVAL;
         buf = malloc(l->size);
         if (!buf)
                 return -ENOMEM;
-        for (size_t done = 0; done < l->size;) {
-                ssize_t k = pread(fd, buf + done, l->size - done, (off_t) (offset + (long long) done));
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        return -ENODATA;
-                done += (size_t) k;
-        }
+        r = pread_exact(fd, buf, l->size, (uint64_t) offset);
+        if (r < 0)
+                return r;
         data = (const char *) buf + l->header;
         crc = (uint32_t) crc32(0, (const Bytef *) data, (uInt) n);
         memcpy(&stored, buf, sizeof(stored));

@@ -135,29 +135,6 @@ static int check_cancel(InstallJob *j, UError *err) {
 
 /* ---- phase 1 ---- */
 
-/* Reinstalling the version that is running is refused unless forced: it would only cost a
- * write cycle of the flash and a trial boot.  (Ordering of versions is not judged here.) */
-static int check_same_version(InstallJob *j, const Manifest *mf, UError *err) {
-        Manager *m = j->manager;
-        const SlotRecord *rec;
-        int booted;
-
-        if (j->force)
-                return 0;
-        pthread_mutex_lock(&m->lock);
-        booted = m->slots->booted;
-        rec = booted >= 0 ? status_find(m->status, m->config->slots[booted].name) : NULL;
-        if (rec && rec->status == SLOT_STATUS_OK && rec->bundle_version && streq(rec->bundle_version, mf->version) &&
-            rec->bundle_compatible && streq(rec->bundle_compatible, mf->compatible)) {
-                pthread_mutex_unlock(&m->lock);
-                return uerror_set(err, ERROR_ALREADY_INSTALLED, -EEXIST,
-                                  "Bundle version '%s' is already installed in the booted slot %s; use force to reinstall",
-                                  mf->version, m->config->slots[booted].name);
-        }
-        pthread_mutex_unlock(&m->lock);
-        return 0;
-}
-
 /* Fail closed before anything is written: if the bootloader's state of the booted slot or of
  * the target cannot be read (hostile or damaged env, a tool printing garbage), switching could
  * silently rewrite state we do not understand, e.g. re-arm a counter we could not parse. */
@@ -208,9 +185,6 @@ static int install_prepare(InstallJob *j, UError *err) {
                                   "Bundle compatible '%s' does not match system compatible '%s'",
                                   mf->compatible, m->config->compatible);
         r = antirollback_check_install(m, mf, j->force, err);
-        if (r < 0)
-                return r;
-        r = check_same_version(j, mf, err);
         if (r < 0)
                 return r;
         if (mf->n_images == 0 || mf->n_images > MANIFEST_MAX_IMAGES)

@@ -155,7 +155,11 @@ static bool has_suffix(const char *s, const char *suffix) {
         return a >= b && streq(s + a - b, suffix);
 }
 
-static int load_directory_certs(const char *directory, STACK_OF(X509) *certs, UError *err) {
+/* Calls fn(path, userdata, err) for every file of the keyring directory whose name ends in
+ * one of the two suffixes (hidden files skipped); stops at the first error. */
+static int for_each_keyring_file(const char *directory, const char *suffix1, const char *suffix2,
+                                 int (*fn)(const char *path, void *userdata, UError *err), void *userdata,
+                                 UError *err) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
         int r;
@@ -169,11 +173,11 @@ static int load_directory_certs(const char *directory, STACK_OF(X509) *certs, UE
 
                 if (de->d_name[0] == '.')
                         continue;
-                if (!has_suffix(de->d_name, ".pem") && !has_suffix(de->d_name, ".crt"))
+                if (!has_suffix(de->d_name, suffix1) && !has_suffix(de->d_name, suffix2))
                         continue;
                 if (asprintf(&p, "%s/%s", directory, de->d_name) < 0)
                         return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
-                r = load_pem_certs(p, certs, err);
+                r = fn(p, userdata, err);
                 if (r < 0)
                         return r;
         }
@@ -181,6 +185,10 @@ static int load_directory_certs(const char *directory, STACK_OF(X509) *certs, UE
                 return uerror_set(err, ERROR_FAILED, -errno, "Failed to read keyring directory %s: %s",
                                   directory, strerror(errno));
         return 0;
+}
+
+static int load_pem_certs_cb(const char *path, void *certs, UError *err) {
+        return load_pem_certs(path, certs, err);
 }
 
 Keyring *keyring_free(Keyring *k) {
@@ -216,7 +224,7 @@ int keyring_load(const char *path, const char *directory, bool allow_bundle_inte
                         return r;
         }
         if (!isempty(directory)) {
-                r = load_directory_certs(directory, certs, err);
+                r = for_each_keyring_file(directory, ".pem", ".crt", load_pem_certs_cb, certs, err);
                 if (r < 0)
                         return r;
         }
@@ -256,7 +264,8 @@ void keyring_set_time_floor(Keyring *k, uint64_t t) {
 
 /* Adds every CRL of a PEM file to the store (certificates in it are ignored here: they were
  * loaded, or deliberately not, by keyring_load()). */
-static int load_pem_crls(Keyring *k, const char *path, UError *err) {
+static int load_pem_crls(const char *path, void *userdata, UError *err) {
+        Keyring *k = userdata;
         _cleanup_(BIO_freep) BIO *b = NULL;
         STACK_OF(X509_INFO) *infos;
         int r = 0;
@@ -290,29 +299,14 @@ int keyring_load_crls(Keyring *k, const char *path, const char *directory, UErro
         int r;
 
         if (!isempty(path)) {
-                r = load_pem_crls(k, path, err);
+                r = load_pem_crls(path, k, err);
                 if (r < 0)
                         return r;
         }
         if (!isempty(directory)) {
-                _cleanup_(closedirp) DIR *d = opendir(directory);
-                struct dirent *de;
-
-                if (!d)
-                        return uerror_set(err, ERROR_FAILED, -errno, "Failed to open keyring directory %s: %s",
-                                          directory, strerror(errno));
-                while ((de = readdir(d))) {
-                        _cleanup_free_ char *p = NULL;
-
-                        if (de->d_name[0] == '.' ||
-                            !(has_suffix(de->d_name, ".crl") || has_suffix(de->d_name, ".pem")))
-                                continue;
-                        if (asprintf(&p, "%s/%s", directory, de->d_name) < 0)
-                                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
-                        r = load_pem_crls(k, p, err);
-                        if (r < 0)
-                                return r;
-                }
+                r = for_each_keyring_file(directory, ".crl", ".pem", load_pem_crls, k, err);
+                if (r < 0)
+                        return r;
         }
         /* check-crl=true with nothing to check against would refuse every bundle ("unable to
          * get certificate CRL"): say so at start-up instead. */

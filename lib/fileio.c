@@ -49,6 +49,27 @@ int write_exact(int fd, const void *buf, size_t size) {
         return 0;
 }
 
+int pread_exact(int fd, void *buf, size_t size, uint64_t offset) {
+        uint8_t *p = buf;
+
+        if (offset > (uint64_t) INT64_MAX || size > (uint64_t) INT64_MAX - offset)
+                return -EOVERFLOW;
+        while (size > 0) {
+                ssize_t n = pread(fd, p, size, (off_t) offset);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EPIPE;
+                p += n;
+                size -= (size_t) n;
+                offset += (uint64_t) n;
+        }
+        return 0;
+}
+
 int pwrite_exact(int fd, const void *buf, size_t size, uint64_t offset) {
         const uint8_t *p = buf;
 

@@ -17,7 +17,8 @@ int read_full_file(const char *path, size_t max_size, char **ret_data, size_t *r
  * read_exact returns -EPIPE (or -ENODATA?) on early EOF: -EPIPE means "stream ended early". */
 int read_exact(int fd, void *buf, size_t size);
 int write_exact(int fd, const void *buf, size_t size);
-/* pwrite() all of buf at offset. */
+/* pread() exactly size bytes at offset (-EPIPE at end of file); pwrite() all of buf at offset. */
+int pread_exact(int fd, void *buf, size_t size, uint64_t offset);
 int pwrite_exact(int fd, const void *buf, size_t size, uint64_t offset);
 
 int fsync_directory_of(const char *path);
