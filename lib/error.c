@@ -19,6 +19,9 @@ static const char *const error_kind_table[_ERROR_KIND_MAX] = {
         [ERROR_IO] = "Io",
         [ERROR_DOWNGRADE] = "Downgrade",
         [ERROR_ALREADY_INSTALLED] = "AlreadyInstalled",
+        [ERROR_TRIAL_PENDING] = "TrialPending",
+        [ERROR_NOT_BOOTABLE] = "NotBootable",
+        [ERROR_INCOMPLETE] = "Incomplete",
 };
 
 static const char *const error_dbus_table[_ERROR_KIND_MAX] = {
@@ -35,6 +38,9 @@ static const char *const error_dbus_table[_ERROR_KIND_MAX] = {
         [ERROR_IO] = "org.example.Update1.Error.Io",
         [ERROR_DOWNGRADE] = "org.example.Update1.Error.Downgrade",
         [ERROR_ALREADY_INSTALLED] = "org.example.Update1.Error.AlreadyInstalled",
+        [ERROR_TRIAL_PENDING] = "org.example.Update1.Error.TrialPending",
+        [ERROR_NOT_BOOTABLE] = "org.example.Update1.Error.NotBootable",
+        [ERROR_INCOMPLETE] = "org.example.Update1.Error.Incomplete",
 };
 
 int uerror_set(UError *e, ErrorKind kind, int r, const char *fmt, ...) {

@@ -20,6 +20,10 @@ typedef enum ErrorKind {
         ERROR_IO,
         ERROR_DOWNGRADE,
         ERROR_ALREADY_INSTALLED,
+        /* Slot-transition refusals (daemon/slot-policy.c, invariants I1-I3): */
+        ERROR_TRIAL_PENDING,     /* the booted slot is on an uncommitted trial: commit or reject it first */
+        ERROR_NOT_BOOTABLE,      /* the group holds a failed, pending, unknown or inconsistent slot */
+        ERROR_INCOMPLETE,        /* a bundle does not cover every slot of its boot group */
         _ERROR_KIND_MAX,
 } ErrorKind;
 
