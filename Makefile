@@ -3,6 +3,7 @@
 #   make            build build/updated, build/updatectl
 #   make check      install test dependencies if needed, then run every test
 #   make demo       the whole update cycle on a sandbox device under build/demo
+#   make check-fresh  (root) make demo and make check on a fresh minimal Debian 12 chroot
 #   make bench      measured, not asserted (see bench/)
 #   make install DESTDIR=... PREFIX=/usr
 
@@ -63,11 +64,16 @@ UPDATECTL_OBJ := $(UPDATECTL_SRC:%.c=$(BUILD)/%.o)
 HEALTH_OBJ  := $(HEALTH_SRC:%.c=$(BUILD)/%.o)
 AGENT_OBJ   := $(AGENT_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# The model test (tests/model/, docs/bootloaders.md "Invariants") and its boot simulators'
+# cross-check against the shell simulators.
+MODEL_LIB_SRC := $(sort $(wildcard tests/model/bootsim*.c))
+MODEL_SRC   := tests/model/model.c tests/model/model-device.c tests/model/model-check.c
+UNIT_BIN    += $(BUILD)/tests/test-model $(BUILD)/tests/test-bootsim
 
 BINS := $(BUILD)/updated $(BUILD)/updatectl $(if $(HEALTH_SRC),$(BUILD)/update-health) \
         $(if $(AGENT_SRC),$(BUILD)/update-agent)
 
-.PHONY: all check check-system fuzz demo bench install clean
+.PHONY: all check check-system check-fresh fuzz demo bench install clean
 all: $(BUILD)/.deps-ok $(BINS)
 
 $(BUILD)/.deps-ok:
@@ -104,6 +110,14 @@ $(BUILD)/update-agent: $(AGENT_OBJ) $(CLIENT_COMMON_OBJ) $(BUILD)/libupdate1.a
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/test-model: $(MODEL_SRC) $(MODEL_LIB_SRC) $(wildcard tests/model/*.h tests/unit/*.h) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -Itests/model -o $@ $(MODEL_SRC) $(MODEL_LIB_SRC) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/test-bootsim: tests/model/test-bootsim.c $(MODEL_LIB_SRC) $(wildcard tests/model/*.h tests/unit/*.h) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -Itests/model -o $@ $< $(MODEL_LIB_SRC) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(LDFLAGS) $(LDLIBS)
 
 # ---- Fuzzing, sanitizers, valgrind (tests/fuzz/, tests/sanitize/, tests/valgrind/,
 # ---- docs/fuzzing.md).  Maintained with the fuzz targets; everything below up to the
@@ -166,6 +180,10 @@ $(FUZZ_REPLAY_BIN): $(BUILD)/tests/test-fuzz-replay-%: tests/fuzz/fuzz-%.c tests
 # ASan/UBSan/LSan report to $(BUILD)/sanitizer-reports/; tests/run-tests.sh fails the test
 # during which a report appeared (UPDATE1_SANITIZER_LOG_DIR) and shows it.
 ifeq ($(SANITIZE),1)
+# The model test under ASan is about 3x slower: one level less, fewer random walks (the plain
+# run explores the full depth).
+export MODEL_DEPTH ?= 3
+export MODEL_WALKS ?= 30
 SAN_LOG_DIR := $(abspath $(BUILD))/sanitizer-reports
 export UPDATE1_SANITIZER_LOG_DIR := $(SAN_LOG_DIR)
 export ASAN_OPTIONS := detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:log_path=$(SAN_LOG_DIR)/asan
@@ -206,6 +224,11 @@ fuzz:
 check-system:
 	@tests/lib/install-deps.sh system
 	@tests/system/run.sh $(BUILD)
+
+# The README's commands, as a new user runs them, on a fresh debootstrap --variant=minbase
+# bookworm in a chroot (root; cached under /var/cache/update1-fresh): tests/fresh/run.sh.
+check-fresh:
+	@tests/fresh/run.sh
 
 install: all
 	install -Dm0755 $(BUILD)/updated $(DESTDIR)$(PREFIX)/libexec/update1/updated

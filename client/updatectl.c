@@ -136,6 +136,11 @@ static void print_status_table(struct json_object *root) {
         printf("Operation:  %s\n", jstr(root, "operation") ?: "-");
         if (jstr(root, "bootloader_error"))
                 printf("Bootloader: error: %s\n", jstr(root, "bootloader_error"));
+        /* The daemon answered from its last reading: re-reading took too long (a held U-Boot
+         * env lock, a slow bootloader tool). */
+        if (jobj(jobj(root, "snapshot"), "stale") && json_object_get_boolean(jobj(jobj(root, "snapshot"), "stale")))
+                printf("Snapshot:   stale: the boot state is as read at %s (the bootloader is slow to answer)\n",
+                       jstr(jobj(root, "snapshot"), "timestamp") ?: "?");
         print_last_boot(jobj(root, "last_boot"));
         print_rollback_floor(jobj(root, "rollback_floor"));
         putchar('\n');

@@ -65,11 +65,8 @@ void antirollback_seen_time(Manager *m, uint64_t t) {
 }
 
 int antirollback_init(Manager *m) {
-        const Bootloader *bl = m->bootloader;
-        UError ignored = UERROR_NULL;
         unsigned copies;
         bool missing;
-        BootStatus st;
         int r, root;
 
         r = rollback_remove_stale_temp(m->config);
@@ -91,13 +88,8 @@ int antirollback_init(Manager *m) {
                 (void) save(m);
         }
         keyring_set_time_floor(m->keyring, m->floor.time);
-
-        /* A power cut between Mark good and the floor write: the bootloader has the booted slot
-         * good, so it was committed. */
-        if (root >= 0 && m->config->slots[root].bootname &&
-            bl->ops->get_state(bl->data, m->config->slots[root].bootname, &st, &ignored) >= 0 &&
-            st == BOOT_STATUS_GOOD)
-                antirollback_commit(m, root);
+        /* The floor is not raised here from the bootloader's "good": only the daemon's own
+         * commit record witnesses a proven boot (slot-policy.c, policy_startup()). */
         return 0;
 }
 

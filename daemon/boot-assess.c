@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "boot-assess.h"
+#include "slot-policy.h"
 #include "log.h"
 #include "util.h"
 
@@ -47,7 +48,6 @@ static int rebooted_since_armed(const Manager *m, const char *trial_slot) {
 }
 
 static void record_fallback(Manager *m, int trial_idx, const char *trial_bootname) {
-        const Bootloader *bl = m->bootloader;
         const char *expected = slot_name(m, trial_idx), *booted = slot_name(m, m->slots->booted);
         UError err = UERROR_NULL;
         int r;
@@ -71,8 +71,10 @@ static void record_fallback(Manager *m, int trial_idx, const char *trial_bootnam
         if (r < 0)
                 log_warning_errno(r, "Cannot record the fallback from %s in the status file: %m", expected);
 
-        /* Clears the trial note too, so the next start does not see this again. */
-        r = bl->ops->set_state(bl->data, trial_bootname, BOOT_STATUS_BAD, &err);
+        /* Clears the trial note too, so the next start does not see this again.  Through the
+         * transition authority: a failed trial always leaves the chain (the running slot is the
+         * fallback that booted). */
+        r = policy_take_out(m, trial_idx, &err);
         if (r < 0)
                 log_warning("Cannot mark %s bad after its failed trial: %s", expected, err.message);
 

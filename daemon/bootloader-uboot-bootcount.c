@@ -33,6 +33,7 @@
 
 typedef struct BootcountData {
         char *fw_env_config;
+        char *lock_file;
         unsigned trial_attempts;
 } BootcountData;
 
@@ -85,7 +86,7 @@ static int scheme_read(BootcountData *d, Scheme *s, UError *err) {
         int r;
 
         *s = (Scheme) {};
-        r = uboot_env_open(d->fw_env_config, &s->env, err);
+        r = uboot_env_open(d->fw_env_config, d->lock_file, &s->env, err);
         if (r < 0)
                 return r;
         r = read_name(&s->env, SLOT_VAR, &s->slot, err);
@@ -153,6 +154,16 @@ static int need_slot(const Scheme *s, UError *err) {
 
 /* --- ops -------------------------------------------------------------------------------- */
 
+static void bootcount_close(void *data) {
+        BootcountData *d = data;
+
+        if (!d)
+                return;
+        free(d->fw_env_config);
+        free(d->lock_file);
+        free(d);
+}
+
 static int bootcount_open(const Config *c, void **ret_data, UError *err) {
         BootcountData *d;
         int r;
@@ -161,30 +172,21 @@ static int bootcount_open(const Config *c, void **ret_data, UError *err) {
         if (!d)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         d->fw_env_config = strdup(c->fw_env_config ?: CONFIG_DEFAULT_FW_ENV_CONFIG);
+        d->lock_file = strdup(c->uboot_lock_file ?: CONFIG_DEFAULT_UBOOT_LOCK_FILE);
         d->trial_attempts = c->trial_attempts ?: CONFIG_DEFAULT_TRIAL_ATTEMPTS;
-        if (!d->fw_env_config) {
-                free(d);
+        if (!d->fw_env_config || !d->lock_file) {
+                bootcount_close(d);
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         }
         if (access(d->fw_env_config, R_OK) < 0) {
                 r = -errno;
                 uerror_set(err, ERROR_IO, r, "Cannot read U-Boot environment configuration %s: %s", d->fw_env_config,
                            strerror(-r));
-                free(d->fw_env_config);
-                free(d);
+                bootcount_close(d);
                 return r;
         }
         *ret_data = d;
         return 0;
-}
-
-static void bootcount_close(void *data) {
-        BootcountData *d = data;
-
-        if (!d)
-                return;
-        free(d->fw_env_config);
-        free(d);
 }
 
 /* What U-Boot boots next: it adds one to bootcount before deciding, and runs altbootcmd when

@@ -16,7 +16,9 @@
  *   - a copy with a valid CRC but no "\0\0" terminator makes libuboot_open() read past its
  *     buffer: we read both copies ourselves first and refuse such an env;
  *   - libuboot_env_store() accepts variables that fill the env exactly and writes the final
- *     terminator one byte past the copy: we refuse to store unless the terminator fits. */
+ *     terminator one byte past the copy: we refuse to store unless the terminator fits.
+ * A session holds the env lock ([uboot] lock-file=) from open to close, taken with a bounded
+ * wait by uboot-lock.c instead of libubootenv's unbounded flock() (uboot-lock.h says how). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -44,6 +46,7 @@
 
 typedef struct UbootData {
         char *fw_env_config;
+        char *lock_file;
         unsigned boot_attempts;
         unsigned trial_attempts;
 } UbootData;
@@ -208,16 +211,19 @@ static int env_precheck(const char *config, UError *err) {
 }
 
 void uboot_env_close(UbootEnv *e) {
-        if (!e->ctx)
-                return;
-        if (e->opened)
-                libuboot_close(e->ctx);
-        libuboot_exit(e->ctx);
+        if (e->ctx) {
+                /* Its flock(LOCK_UN) on the lock file is answered by uboot-lock.c: ours is
+                 * released below, after the library is done with the env. */
+                if (e->opened)
+                        libuboot_close(e->ctx);
+                libuboot_exit(e->ctx);
+        }
         e->ctx = NULL;
         e->opened = false;
+        uboot_lock_release(&e->lock);
 }
 
-int uboot_env_open(const char *fw_env_config, UbootEnv *ret, UError *err) {
+int uboot_env_open(const char *fw_env_config, const char *lock_file, UbootEnv *ret, UError *err) {
         UbootEnv e = { .config = fw_env_config };
         int r;
 
@@ -227,9 +233,16 @@ int uboot_env_open(const char *fw_env_config, UbootEnv *ret, UError *err) {
                 return uerror_set(err, ERROR_IO, r, "Cannot read U-Boot environment configuration %s: %s",
                                   fw_env_config, strerror(-r));
         }
-        r = libuboot_initialize(&e.ctx, NULL);
+        /* First, so that our own reads of the copies (env_precheck) see no half-done store of
+         * fw_setenv either. */
+        r = uboot_lock_acquire(lock_file, UBOOT_LOCK_TIMEOUT_MS, &e.lock, err);
         if (r < 0)
+                return r;
+        r = libuboot_initialize(&e.ctx, NULL);
+        if (r < 0) {
+                uboot_env_close(&e);
                 return uerror_set(err, ERROR_IO, r, "Cannot initialize libubootenv (error %d)", r);
+        }
         r = libuboot_read_config(e.ctx, fw_env_config);
         if (r < 0) {
                 uboot_env_close(&e);
@@ -242,8 +255,18 @@ int uboot_env_open(const char *fw_env_config, UbootEnv *ret, UError *err) {
                 uboot_env_close(&e);
                 return r;
         }
+        /* Not expected (tests/unit/test-uboot-lock.c checks the build), but without our flock()
+         * the library's blocking flock() on the same file would wait for us for ever: let it
+         * take the lock itself then, unbounded as it always was. */
+        if (!uboot_lock_interposed())
+                uboot_lock_release(&e.lock);
         r = libuboot_open(e.ctx);
         e.opened = true;
+        /* Whatever it read, it read without its lock: */
+        if (uboot_lock_check_other(err) < 0) {
+                uboot_env_close(&e);
+                return -EWOULDBLOCK;
+        }
         if (r < 0) {
                 uboot_env_close(&e);
                 /* Never carry on with an empty env: storing it would wipe the board's variables,
@@ -392,6 +415,16 @@ static bool trial_is(UbootEnv *e, const char *name) {
 
 /* --- ops -------------------------------------------------------------------------------- */
 
+static void uboot_close(void *data) {
+        UbootData *d = data;
+
+        if (!d)
+                return;
+        free(d->fw_env_config);
+        free(d->lock_file);
+        free(d);
+}
+
 static int uboot_open(const Config *c, void **ret_data, UError *err) {
         UbootData *d;
 
@@ -399,10 +432,11 @@ static int uboot_open(const Config *c, void **ret_data, UError *err) {
         if (!d)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         d->fw_env_config = strdup(c->fw_env_config ?: CONFIG_DEFAULT_FW_ENV_CONFIG);
+        d->lock_file = strdup(c->uboot_lock_file ?: CONFIG_DEFAULT_UBOOT_LOCK_FILE);
         d->boot_attempts = c->boot_attempts ?: CONFIG_DEFAULT_BOOT_ATTEMPTS;
         d->trial_attempts = c->trial_attempts ?: CONFIG_DEFAULT_TRIAL_ATTEMPTS;
-        if (!d->fw_env_config) {
-                free(d);
+        if (!d->fw_env_config || !d->lock_file) {
+                uboot_close(d);
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         }
         /* The env itself is read per call; only a missing configuration is fatal up front. */
@@ -410,21 +444,11 @@ static int uboot_open(const Config *c, void **ret_data, UError *err) {
                 int r = -errno;
                 uerror_set(err, ERROR_IO, r, "Cannot read U-Boot environment configuration %s: %s",
                            d->fw_env_config, strerror(-r));
-                free(d->fw_env_config);
-                free(d);
+                uboot_close(d);
                 return r;
         }
         *ret_data = d;
         return 0;
-}
-
-static void uboot_close(void *data) {
-        UbootData *d = data;
-
-        if (!d)
-                return;
-        free(d->fw_env_config);
-        free(d);
 }
 
 static int uboot_get_primary(void *data, char **ret_bootname, UError *err) {
@@ -434,7 +458,7 @@ static int uboot_get_primary(void *data, char **ret_bootname, UError *err) {
         char *pick = NULL;
         int r;
 
-        r = uboot_env_open(d->fw_env_config, &e, err);
+        r = uboot_env_open(d->fw_env_config, d->lock_file, &e, err);
         if (r < 0)
                 return r;
         r = order_read(&e, &o, err);
@@ -494,7 +518,7 @@ static int uboot_set_primary(void *data, const char *bootname, bool trial, UErro
         r = check_bootname(bootname, err);
         if (r < 0)
                 return r;
-        r = uboot_env_open(d->fw_env_config, &e, err);
+        r = uboot_env_open(d->fw_env_config, d->lock_file, &e, err);
         if (r < 0)
                 return r;
         r = order_read(&e, &o, err);
@@ -536,7 +560,7 @@ static int uboot_get_state(void *data, const char *bootname, BootStatus *ret, UE
         r = check_bootname(bootname, err);
         if (r < 0)
                 return r;
-        r = uboot_env_open(d->fw_env_config, &e, err);
+        r = uboot_env_open(d->fw_env_config, d->lock_file, &e, err);
         if (r < 0)
                 return r;
         if (trial_is(&e, bootname)) {
@@ -569,7 +593,7 @@ static int uboot_set_state(void *data, const char *bootname, BootStatus state, U
         if (state != BOOT_STATUS_GOOD && state != BOOT_STATUS_BAD)
                 return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL,
                                   "A slot can only be marked good or bad; use set_primary for a trial");
-        r = uboot_env_open(d->fw_env_config, &e, err);
+        r = uboot_env_open(d->fw_env_config, d->lock_file, &e, err);
         if (r < 0)
                 return r;
         r = order_read(&e, &o, err);
@@ -610,7 +634,7 @@ static int uboot_get_trial(void *data, char **ret_bootname, UError *err) {
         _cleanup_(uboot_env_close) UbootEnv e = {};
         int r;
 
-        r = uboot_env_open(d->fw_env_config, &e, err);
+        r = uboot_env_open(d->fw_env_config, d->lock_file, &e, err);
         if (r < 0)
                 return r;
         *ret_bootname = uboot_env_get(&e, TRIAL_VAR);

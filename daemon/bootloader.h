@@ -5,6 +5,7 @@
 #include "error.h"
 #include "macro.h"
 #include "states.h"
+#include "uboot-lock.h"
 
 /* A backend knows only bootnames and its own storage; it never sees bundles or slots.
  * Every mutating op is one atomic update of the backend's storage (one env store, one
@@ -81,14 +82,17 @@ int bootloader_run_tool(const char *const argv[], char **ret_stdout, UError *err
 
 /* One libubootenv session, shared by the two U-Boot schemes (bootloader-uboot.c).  A session
  * reads the environment afresh; uboot_env_store() writes the inactive redundant copy once and
- * flushes it, reporting flush errors that libubootenv itself ignores. */
+ * flushes it, reporting flush errors that libubootenv itself ignores.  It holds the env lock
+ * ([uboot] lock-file=, uboot-lock.h) from open to close; a lock held elsewhere for longer than
+ * UBOOT_LOCK_TIMEOUT_MS fails the open with ERROR_BUSY. */
 struct uboot_ctx;
 typedef struct UbootEnv {
         struct uboot_ctx *ctx;
         bool opened;
         const char *config; /* fw_env.config path, for messages (borrowed) */
+        UbootLock lock;
 } UbootEnv;
-int uboot_env_open(const char *fw_env_config, UbootEnv *ret, UError *err);
+int uboot_env_open(const char *fw_env_config, const char *lock_file, UbootEnv *ret, UError *err);
 void uboot_env_close(UbootEnv *e);
 char *uboot_env_get(UbootEnv *e, const char *name); /* NULL if unset or empty */
 int uboot_env_set(UbootEnv *e, const char *name, const char *value, UError *err); /* value NULL: delete */

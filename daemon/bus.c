@@ -22,7 +22,9 @@
 #include "install.h"
 #include "log.h"
 #include "mark.h"
+#include "slot-policy.h"
 #include "reboot.h"
+#include "snapshot.h"
 #include "source-http.h"
 
 /* The D-Bus face of the daemon: it reads and validates arguments, authorizes, hands the work
@@ -384,7 +386,7 @@ static int do_mark(Manager *m, sd_bus_message *msg, MarkState state, const char 
         _cleanup_free_ char *name = NULL, *message = NULL;
         UError err = UERROR_NULL;
         uid_t uid;
-        int idx, r;
+        int idx = -1, r;
 
         /* Validation first: a bad slot name is InvalidArgs for everyone. */
         r = mark_resolve_slot(m, slot, &idx, &err);
@@ -396,7 +398,10 @@ static int do_mark(Manager *m, sd_bus_message *msg, MarkState state, const char 
         if (r < 0)
                 return r;
 
-        if (m->install) {
+        /* MarkGood of the booted group may run beside an install (the install never targets
+         * it, and refuses to start while it is on trial): update-health must not be told Busy
+         * and reboot a healthy system.  Every other mark waits for the install. */
+        if (m->install && !(state == MARK_GOOD && idx == policy_booted_root(m))) {
                 (void) uerror_set(&err, ERROR_BUSY, -EBUSY, "An installation is in progress; mark after it completed");
                 return uerror_reply(error, &err);
         }
@@ -460,16 +465,17 @@ static int method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 
 static int method_get_slot_status(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        _cleanup_free_ char *json = NULL;
         int r;
 
         r = authorize(msg, AUTH_ACTION_READ, NULL, error);
         if (r < 0)
                 return r;
-        r = manager_slot_status_json(m, &json);
+        /* No bootloader I/O here: the answer comes from a snapshot, now or after a refresh in a
+         * worker thread (daemon/snapshot.c). */
+        r = manager_get_slot_status(m, msg);
         if (r < 0)
-                return log_error_errno(r, "Cannot build the slot status: %m");
-        return sd_bus_reply_method_return(msg, "s", json);
+                return log_error_errno(r, "Cannot answer GetSlotStatus: %m");
+        return 1;
 }
 
 static int method_inspect_bundle(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

@@ -19,6 +19,8 @@
 #include "install.h"
 #include "log.h"
 #include "manifest.h"
+#include "slot-policy.h"
+#include "url.h"
 #include "util.h"
 
 /* The install state machine.  The worker thread reads the stream, verifies and writes; it
@@ -44,6 +46,7 @@ struct InstallJob {
 
         int cancel_fd;             /* eventfd: the reader's blocking reads watch it */
         atomic_bool cancel;
+        bool sync;                 /* install_sync(): the caller's thread, no bus, no progress */
 
         pthread_t thread;
         ManagerCall prepared_call;
@@ -59,6 +62,7 @@ struct InstallJob {
         int targets[MANIFEST_MAX_IMAGES];
         size_t n_targets;
         const char *bootname;
+        int root;                  /* slot index of the target boot group's root */
         bool status_touched;
         uint64_t total_bytes, written_bytes;
         uint32_t last_percent;
@@ -106,6 +110,8 @@ static void progress_fn(Manager *m, ManagerCall *c) {
 static void post_progress(InstallJob *j, uint32_t percent, const char *phase) {
         ProgressCall *p;
 
+        if (j->sync)
+                return;
         if (percent == j->last_percent && streq(phase, j->last_phase))
                 return;
         j->last_percent = percent;
@@ -184,9 +190,6 @@ static int install_prepare(InstallJob *j, UError *err) {
                 return uerror_set(err, ERROR_INCOMPATIBLE, -EINVAL,
                                   "Bundle compatible '%s' does not match system compatible '%s'",
                                   mf->compatible, m->config->compatible);
-        r = antirollback_check_install(m, mf, j->force, err);
-        if (r < 0)
-                return r;
         if (mf->n_images == 0 || mf->n_images > MANIFEST_MAX_IMAGES)
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -EINVAL, "Bundle has %zu images (1..%d allowed)",
                                   mf->n_images, MANIFEST_MAX_IMAGES);
@@ -227,7 +230,17 @@ static int install_prepare(InstallJob *j, UError *err) {
                 return uerror_set(err, ERROR_NO_TARGET_SLOT, -ENODEV, "Target slot %s has no boot group with a bootname",
                                   target_name(j, 0));
         j->bootname = m->config->slots[root].bootname;
-        return check_bootloader_readable(j, err);
+        j->root = root;
+        r = check_bootloader_readable(j, err);
+        if (r < 0)
+                return r;
+        /* I1 (no install during a trial, a committed group stays bootable) and I3 (the bundle
+         * covers its group): the transition authority decides, before anything is written;
+         * then the version policy (floor, expiry, downgrade). */
+        r = policy_check_install(m, mf, j->targets, j->n_targets, err);
+        if (r < 0)
+                return r;
+        return antirollback_check_install(m, mf, j->force, err);
 }
 
 /* ---- phase 2 ---- */
@@ -309,6 +322,7 @@ static int write_chunk(InstallJob *j, int fd, const BundleChunk *c, const char *
                 if (r < 0)
                         return uerror_set(err, ERROR_IO, r, "Writing slot %s at offset %" PRIu64 " failed: %s",
                                           phase + strlen("Writing "), c->offset + done, strerror(-r));
+                fileio_durable_point("slot data");
                 done += n;
                 j->written_bytes += n;
                 post_progress(j, write_percent(j), phase);
@@ -318,11 +332,10 @@ static int write_chunk(InstallJob *j, int fd, const BundleChunk *c, const char *
 
 static int mark_pending(InstallJob *j, UError *err) {
         Manager *m = j->manager;
-        const Bootloader *bl = m->bootloader;
         int r;
 
         /* Before the first byte: the bootloader must never pick a half-written slot. */
-        r = bl->ops->set_state(bl->data, j->bootname, BOOT_STATUS_BAD, err);
+        r = policy_take_out(m, j->root, err);
         if (r < 0) {
                 uerror_prefix(err, "Cannot mark %s bad before writing", target_name(j, 0));
                 return r;
@@ -439,7 +452,6 @@ static int record_installed(InstallJob *j, uint64_t now, UError *err) {
 
 static int activate(InstallJob *j, UError *err) {
         Manager *m = j->manager;
-        const Bootloader *bl = m->bootloader;
         uint64_t now = now_realtime_sec();
         int r;
 
@@ -447,7 +459,7 @@ static int activate(InstallJob *j, UError *err) {
         if (r < 0)
                 return r;
 
-        r = bl->ops->set_primary(bl->data, j->bootname, true, err);
+        r = policy_arm_trial(m, j->root, err);
         if (r < 0) {
                 uerror_prefix(err, "Cannot make %s primary", target_name(j, 0));
                 return r;
@@ -521,18 +533,16 @@ static void mark_failed(InstallJob *j) {
 
 /* ---- thread and main-loop callbacks ---- */
 
-static void *install_thread(void *userdata) {
-        InstallJob *j = userdata;
+/* Both phases; the result is in j->result and j->error.  In the install thread, or in the
+ * caller's thread for install_sync(). */
+static void install_run(InstallJob *j) {
         UError http_err = UERROR_NULL;
-        sigset_t all;
         int r;
-
-        sigfillset(&all);
-        (void) pthread_sigmask(SIG_BLOCK, &all, NULL);
 
         r = install_prepare(j, &j->error);
         if (r >= 0) {
-                manager_post(j->manager, &j->prepared_call);
+                if (!j->sync)
+                        manager_post(j->manager, &j->prepared_call);
                 r = install_write(j, &j->error);
                 if (r < 0 && j->status_touched)
                         mark_failed(j);
@@ -550,8 +560,53 @@ static void *install_thread(void *userdata) {
         if (r < 0 && !uerror_is_set(&j->error))
                 (void) uerror_set(&j->error, ERROR_FAILED, r, "Installation failed: %s", strerror(-r));
         j->result = r < 0 ? (j->error.error < 0 ? j->error.error : r) : 0;
+}
+
+static void *install_thread(void *userdata) {
+        InstallJob *j = userdata;
+        sigset_t all;
+
+        sigfillset(&all);
+        (void) pthread_sigmask(SIG_BLOCK, &all, NULL);
+
+        install_run(j);
         manager_post(j->manager, &j->finished_call);
         return NULL;
+}
+
+int install_sync(Manager *m, int fd, bool force, UError *err) {
+        _cleanup_(install_job_freep) InstallJob *j = NULL;
+
+        assert(m);
+        assert(fd >= 0);
+
+        if (m->install)
+                return uerror_set(err, ERROR_BUSY, -EBUSY, "Another installation is in progress");
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        *j = (InstallJob) {
+                .manager = m,
+                .fd = -EBADF,
+                .stream_fd = fd,
+                .force = force,
+                .sync = true,
+        };
+        j->source = strdup("fd");
+        j->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (!j->source || j->cancel_fd < 0)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Cannot set up the install");
+
+        /* Visible as the running install, so install_cancel() reaches it (from a hook). */
+        m->install = j;
+        install_run(j);
+        m->install = NULL;
+        if (j->result < 0) {
+                if (err && !uerror_is_set(err))
+                        *err = j->error;
+                return j->result;
+        }
+        return 0;
 }
 
 static void install_on_prepared(Manager *m, ManagerCall *c) {
@@ -624,8 +679,9 @@ int install_start(Manager *m, sd_bus_message *call, InstallRequest *req, UError 
                 .last_percent = 0,
                 .last_phase = "Verifying bundle", /* what install_start() announces */
         };
-        j->source = strdup(req->source ?: "fd");
-        if (!j->source || (req->transaction_id && !(j->transaction_id = strdup(req->transaction_id))))
+        /* For logs, LastError and Completed: never the URL's password or signed query (I7). */
+        if (url_redact(req->source ?: "fd", &j->source) < 0 ||
+            (req->transaction_id && !(j->transaction_id = strdup(req->transaction_id))))
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
 
         j->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -26,5 +26,9 @@ typedef struct InstallRequest {
  * follow on the bus.  Fails with ERROR_BUSY if an install runs. */
 int install_start(Manager *m, sd_bus_message *call, InstallRequest *req, UError *err);
 
+/* Both phases in the caller's thread, without the bus and without progress: for the model
+ * test (tests/model/), which drives the real state machine in-process.  'fd' is borrowed. */
+int install_sync(Manager *m, int fd, bool force, UError *err);
+
 /* Asks the running install to stop; -ESRCH if none runs. */
 int install_cancel(Manager *m);

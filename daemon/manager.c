@@ -8,7 +8,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
@@ -21,6 +20,8 @@
 #include "antirollback.h"
 #include "manager.h"
 #include "reboot.h"
+#include "snapshot.h"
+#include "slot-policy.h"
 #include "util.h"
 
 /* ---- worker thread → main loop queue ---- */
@@ -105,219 +106,6 @@ const char *manager_slot_name_by_bootname(const Manager *m, const char *bootname
                 return NULL;
         i = config_find_slot_by_bootname(m->config, bootname);
         return i >= 0 ? m->config->slots[i].name : NULL;
-}
-
-void manager_refresh_primary(Manager *m) {
-        _cleanup_free_ char *bootname = NULL;
-        UError err = UERROR_NULL;
-        int r;
-
-        pthread_mutex_lock(&m->lock);
-        r = m->bootloader->ops->get_primary(m->bootloader->data, &bootname, &err);
-        pthread_mutex_unlock(&m->lock);
-        if (r < 0) {
-                log_warning("Cannot get the primary boot slot: %s", err.message);
-                return;
-        }
-        if (set_string(&m->primary_slot, bootname) > 0)
-                bus_emit_properties_changed(m, "PrimarySlot");
-}
-
-/* ---- GetSlotStatus ---- */
-
-static struct json_object *json_string_or_null(const char *s) {
-        return s ? json_object_new_string(s) : NULL;
-}
-
-static struct json_object *json_timestamp(uint64_t ts) {
-        char buf[64];
-
-        if (ts == 0)
-                return NULL;
-        format_timestamp(ts, buf, sizeof(buf));
-        return json_object_new_string(buf);
-}
-
-static int add(struct json_object *o, const char *key, struct json_object *v) {
-        return json_object_object_add(o, key, v) < 0 ? -ENOMEM : 0;
-}
-
-static int slot_json(Manager *m, unsigned i, const BootStatus *boot_status, struct json_object **ret) {
-        const ConfigSlot *cs = &m->config->slots[i];
-        const Slot *s = &m->slots->slots[i];
-        const SlotRecord *rec = status_find(m->status, cs->name);
-        struct json_object *o = json_object_new_object(), *bundle, *checksum, *installed, *activated;
-        int root = slot_table_group_root(m->slots, (int) i), r = 0;
-
-        if (!o)
-                return -ENOMEM;
-        bundle = json_object_new_object();
-        checksum = json_object_new_object();
-        installed = json_object_new_object();
-        activated = json_object_new_object();
-
-        r |= add(o, "name", json_object_new_string(cs->name));
-        r |= add(o, "class", json_object_new_string(cs->class));
-        r |= add(o, "device", json_object_new_string(cs->device));
-        r |= add(o, "device_path", json_string_or_null(s->device_path));
-        r |= add(o, "type", json_string_or_null(slot_type_to_string(cs->type)));
-        r |= add(o, "bootname", json_string_or_null(cs->bootname));
-        r |= add(o, "state", json_string_or_null(slot_state_to_string(s->state)));
-        r |= add(o, "boot_status", root >= 0 && boot_status[root] >= 0 ?
-                 json_string_or_null(boot_status_to_string(boot_status[root])) : NULL);
-        r |= add(o, "parent", json_string_or_null(cs->parent_name));
-        r |= add(o, "readonly", json_object_new_boolean(cs->readonly));
-        r |= add(o, "status", json_string_or_null(slot_status_to_string(rec ? rec->status : SLOT_STATUS_UNKNOWN)));
-
-        r |= add(bundle, "compatible", json_string_or_null(rec ? rec->bundle_compatible : NULL));
-        r |= add(bundle, "version", json_string_or_null(rec ? rec->bundle_version : NULL));
-        r |= add(bundle, "build", json_string_or_null(rec ? rec->bundle_build : NULL));
-        r |= add(bundle, "description", json_string_or_null(rec ? rec->bundle_description : NULL));
-        r |= add(o, "bundle", bundle);
-        r |= add(checksum, "sha256", rec && rec->sha256[0] ? json_object_new_string(rec->sha256) : NULL);
-        r |= add(checksum, "size", rec && rec->sha256[0] ? json_object_new_uint64(rec->size) : NULL);
-        r |= add(o, "checksum", checksum);
-        r |= add(installed, "timestamp", json_timestamp(rec ? rec->installed_timestamp : 0));
-        r |= add(installed, "count", json_object_new_uint64(rec ? rec->installed_count : 0));
-        r |= add(o, "installed", installed);
-        r |= add(activated, "timestamp", json_timestamp(rec ? rec->activated_timestamp : 0));
-        r |= add(activated, "count", json_object_new_uint64(rec ? rec->activated_count : 0));
-        r |= add(o, "activated", activated);
-        r |= add(o, "transaction_id", json_string_or_null(rec ? rec->transaction_id : NULL));
-        if (r < 0 || !bundle || !checksum || !installed || !activated) {
-                json_object_put(o);
-                return -ENOMEM;
-        }
-        *ret = o;
-        return 0;
-}
-
-static int slot_status_locked(Manager *m, struct json_object *root, struct json_object *slots) {
-        const Bootloader *bl = m->bootloader;
-        _cleanup_free_ BootStatus *boot_status = NULL;
-        _cleanup_free_ char *primary = NULL;
-        UError err = UERROR_NULL;
-        int r;
-
-        /* Bootloader trouble is reported in the answer, not as a failure of the call: the rest
-         * is still worth seeing, and exactly then. */
-        r = bl->ops->get_primary(bl->data, &primary, &err);
-        if (add(root, "primary", r >= 0 ? json_string_or_null(manager_slot_name_by_bootname(m, primary)) : NULL) < 0)
-                return -ENOMEM;
-
-        boot_status = calloc(m->config->n_slots ?: 1, sizeof(BootStatus));
-        if (!boot_status)
-                return -ENOMEM;
-        for (unsigned i = 0; i < m->config->n_slots; i++) {
-                boot_status[i] = _BOOT_STATUS_INVALID;
-                if (!m->config->slots[i].bootname)
-                        continue;
-                if (bl->ops->get_state(bl->data, m->config->slots[i].bootname, &boot_status[i], &err) < 0)
-                        boot_status[i] = _BOOT_STATUS_INVALID;
-        }
-        if (uerror_is_set(&err) && add(root, "bootloader_error", json_object_new_string(err.message)) < 0)
-                return -ENOMEM;
-
-        for (unsigned i = 0; i < m->config->n_slots; i++) {
-                struct json_object *o;
-
-                r = slot_json(m, i, boot_status, &o);
-                if (r < 0)
-                        return r;
-                if (json_object_array_add(slots, o) < 0) {
-                        json_object_put(o);
-                        return -ENOMEM;
-                }
-        }
-        return 0;
-}
-
-/* {"expected", "booted", "fell_back", "timestamp"} or NULL (JSON null) when there is no record. */
-static int last_boot_json(const LastBoot *b, struct json_object **ret) {
-        struct json_object *o;
-        int r = 0;
-
-        if (!b->expected) {
-                *ret = NULL;
-                return 0;
-        }
-        o = json_object_new_object();
-        if (!o)
-                return -ENOMEM;
-        r |= add(o, "expected", json_object_new_string(b->expected));
-        r |= add(o, "booted", json_string_or_null(b->booted));
-        r |= add(o, "fell_back", json_object_new_boolean(b->fell_back));
-        r |= add(o, "timestamp", json_timestamp(b->timestamp));
-        if (r < 0) {
-                json_object_put(o);
-                return -ENOMEM;
-        }
-        *ret = o;
-        return 0;
-}
-
-int manager_slot_status_json(Manager *m, char **ret) {
-        struct json_object *root = json_object_new_object(), *slots = json_object_new_array();
-        const char *booted = m->slots->booted >= 0 ? m->config->slots[m->slots->booted].name : NULL;
-        const char *s;
-        char *copy;
-        int r = 0;
-
-        if (!root || !slots) {
-                json_object_put(root);
-                json_object_put(slots);
-                return -ENOMEM;
-        }
-        r |= add(root, "compatible", json_object_new_string(m->config->compatible));
-        r |= add(root, "booted", json_string_or_null(booted));
-        r |= add(root, "boot_source", json_string_or_null(m->slots->boot_source));
-        r |= add(root, "operation", json_object_new_string(operation_to_string(m->operation)));
-        if (r < 0) {
-                json_object_put(root);
-                json_object_put(slots);
-                return -ENOMEM;
-        }
-
-        pthread_mutex_lock(&m->lock);
-        r = slot_status_locked(m, root, slots);
-        if (r >= 0) {
-                struct json_object *lb;
-
-                r = last_boot_json(&m->status->last_boot, &lb);
-                if (r >= 0)
-                        r = add(root, "last_boot", lb);
-        }
-        if (r >= 0) {
-                /* The anti-rollback floors: what this device will refuse, and why. */
-                struct json_object *f = json_object_new_object();
-
-                r = f ? 0 : -ENOMEM;
-                if (f) {
-                        r |= add(f, "security_version", json_object_new_uint64(m->floor.security_version));
-                        r |= add(f, "time", json_object_new_uint64(m->floor.time));
-                }
-                if (r >= 0)
-                        r = add(root, "rollback_floor", f);
-                else
-                        json_object_put(f);
-        }
-        pthread_mutex_unlock(&m->lock);
-        if (r >= 0)
-                r = add(root, "slots", slots);
-        else
-                json_object_put(slots);
-        if (r < 0) {
-                json_object_put(root);
-                return r;
-        }
-
-        s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        copy = s ? strdup(s) : NULL;
-        json_object_put(root);
-        if (!copy)
-                return -ENOMEM;
-        *ret = copy;
-        return 0;
 }
 
 /* ---- life cycle ---- */
@@ -433,6 +221,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         r = antirollback_init(m);
         if (r < 0)
                 return r;
+        /* After both: an interrupted commit is finished (or forgotten after a fallback), and
+         * the floor rises only from the daemon's own commit record. */
+        policy_startup(m);
 
         manager_refresh_primary(m);
         m->operation = OPERATION_IDLE;
@@ -447,8 +238,9 @@ static void manager_drain(Manager *m) {
                 (void) install_cancel(m);
         inspect_cancel_all(m);
         reboot_abandon(m);
+        snapshot_answer_all(m);
 
-        while (m->install || m->inspects) {
+        while (m->install || m->inspects || m->refresh) {
                 struct pollfd p = { .fd = m->queue_fd, .events = POLLIN };
 
                 if (m->queue_fd < 0)
@@ -521,6 +313,7 @@ Manager *manager_free(Manager *m) {
         if (m->queue_fd >= 0)
                 close(m->queue_fd);
 
+        snapshot_free(m->snapshot);
         bootloader_free(m->bootloader);
         slot_table_free(m->slots);
         status_free(m->status);

@@ -30,6 +30,9 @@ typedef struct InstallJob InstallJob;
 typedef struct InspectJob InspectJob;
 typedef struct ManagerCall ManagerCall;
 typedef struct RebootJob RebootJob;
+typedef struct Snapshot Snapshot;
+typedef struct SnapshotRefresh SnapshotRefresh;
+typedef struct SnapshotWaiter SnapshotWaiter;
 
 /* A function a worker thread asks the main loop to run.  The node is embedded in the caller's
  * own struct (use container_of) so posting never allocates and never fails. */
@@ -77,6 +80,15 @@ struct Manager {
         ManagerCall *queue_head, *queue_tail;
         int queue_fd;           /* eventfd */
         sd_event_source *queue_source;
+
+        /* GetSlotStatus answers from 'snapshot' (daemon/snapshot.c, which has the staleness
+         * rule); main thread only, except snapshot_seq, which is under 'lock'. */
+        Snapshot *snapshot;
+        SnapshotRefresh *refresh;   /* the running refresh thread, or NULL */
+        SnapshotWaiter *waiters;    /* calls waiting for a refresh that started after them */
+        unsigned n_waiters;
+        uint64_t refreshes_started;
+        uint64_t snapshot_seq;
 };
 
 typedef struct ManagerOptions {
@@ -103,11 +115,14 @@ void manager_post(Manager *m, ManagerCall *c);
 void manager_set_operation(Manager *m, Operation o);
 void manager_set_progress(Manager *m, uint32_t percent, const char *message);
 void manager_set_last_error(Manager *m, const char *error);
-/* Re-reads the bootloader's primary (under the lock); emits PrimarySlot if it changed. */
+/* Re-reads the slot status snapshot GetSlotStatus reports (bootloader state and status file,
+ * under the lock) after a change of the daemon's own; emits PrimarySlot if it changed.
+ * Main thread (daemon/snapshot.c). */
 void manager_refresh_primary(Manager *m);
 
 /* Maps a bootname to the name of its slot; NULL if no slot has it. */
 const char *manager_slot_name_by_bootname(const Manager *m, const char *bootname);
 
-/* The GetSlotStatus JSON (takes the lock). */
-int manager_slot_status_json(Manager *m, char **ret);
+/* The GetSlotStatus JSON from the current snapshot (no lock, no I/O; main thread); 'stale':
+ * it is not from a refresh that started after the call. */
+int manager_slot_status_json(Manager *m, bool stale, char **ret);

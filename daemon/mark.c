@@ -8,6 +8,7 @@
 #include "antirollback.h"
 #include "log.h"
 #include "mark.h"
+#include "slot-policy.h"
 #include "util.h"
 
 static int other_slot(const Manager *m, int booted_root, int *ret_index, UError *err) {
@@ -101,18 +102,25 @@ static void count_activation(Manager *m, int root) {
  * trial, so that the next boot (in the fallback slot) reports last_boot with fell_back: the
  * bootloader's trial note is gone by then.  Written after the bootloader (a lost report is
  * better than a "failed" slot that is still on trial); failures are logged only. */
-static void record_trial_rejected(Manager *m, int root) {
-        int r;
-
+/* Every slot of the group: status failed, and no longer proven. */
+static void set_group_failed(Manager *m, int root) {
         for (unsigned i = 0; i < m->config->n_slots; i++) {
                 SlotRecord *rec;
 
                 if (slot_table_group_root(m->slots, (int) i) != root)
                         continue;
                 rec = status_find(m->status, m->config->slots[i].name);
-                if (rec)
+                if (rec) {
                         rec->status = SLOT_STATUS_FAILED;
+                        rec->committed = false;
+                }
         }
+}
+
+static void record_trial_rejected(Manager *m, int root) {
+        int r;
+
+        set_group_failed(m, root);
         r = status_set_trial(m->status, m->config->slots[root].name, m->boot_id, now_realtime_sec());
         if (r >= 0) {
                 m->status->trial.rejected = true;
@@ -123,45 +131,68 @@ static void record_trial_rejected(Manager *m, int root) {
                                   m->config->slots[root].name);
 }
 
+/* Every mark goes through the transition authority (slot-policy.c): it checks I1/I2 and makes
+ * the bootloader write; this file only says what happened. */
+static void record_group_failed(Manager *m, int root) {
+        int r;
+
+        set_group_failed(m, root);
+        r = status_save(m->config, m->status);
+        if (r < 0)
+                log_warning_errno(r, "Cannot record slot %s as failed in the status file: %m", m->config->slots[root].name);
+}
+
+/* Every mark goes through the transition authority (slot-policy.c): it checks I1/I2 and makes
+ * the bootloader write; this file only says what happened. */
 static int mark_locked(Manager *m, MarkState state, int idx, char **ret_message, UError *err) {
         const Bootloader *bl = m->bootloader;
         const char *name = m->config->slots[idx].name;
         const char *bootname = m->config->slots[idx].bootname;
+        bool booted = idx == policy_booted_root(m), was_trial = false;
         BootStatus before;
         char *msg = NULL;
         int r;
 
         switch (state) {
         case MARK_GOOD:
-                r = bl->ops->get_state(bl->data, bootname, &before, err);
-                if (r < 0)
-                        return r;
-                r = bl->ops->set_state(bl->data, bootname, BOOT_STATUS_GOOD, err);
-                if (r < 0)
-                        return r;
-                /* Committed in its own boot: from now on nothing older may come back. */
-                if (idx == slot_table_group_root(m->slots, m->slots->booted))
-                        antirollback_commit(m, idx);
-                if (before != BOOT_STATUS_TRIAL && idx == slot_table_group_root(m->slots, m->slots->booted))
-                        msg = strdup_printf("%s is not on trial: nothing to commit, boot counter re-armed", name);
-                else
+                if (booted) {
+                        r = policy_commit_booted(m, idx, &was_trial, err);
+                        if (r < 0)
+                                return r;
+                        msg = was_trial ? strdup_printf("marked slot %s good", name)
+                                        : strdup_printf("%s is not on trial: nothing to commit, boot counter re-armed", name);
+                } else {
+                        r = policy_mark_good(m, idx, err);
+                        if (r < 0)
+                                return r;
                         msg = strdup_printf("marked slot %s good", name);
+                }
                 break;
 
         case MARK_BAD: {
                 UError ignored = UERROR_NULL;
                 bool trial_boot;
 
+                r = policy_check_mark(m, MARK_BAD, idx, err);
+                if (r < 0)
+                        return r;
                 /* Only to tell a failed trial boot; the mark does not depend on it. */
-                trial_boot = idx == slot_table_group_root(m->slots, m->slots->booted) &&
-                             bl->ops->get_state(bl->data, bootname, &before, &ignored) >= 0 &&
+                trial_boot = booted && bl->ops->get_state(bl->data, bootname, &before, &ignored) >= 0 &&
                              before == BOOT_STATUS_TRIAL;
-                r = bl->ops->set_state(bl->data, bootname, BOOT_STATUS_BAD, err);
+                if (booted && !bl->ops->get_trial && m->status->trial.slot &&
+                    streq(m->status->trial.slot, name) && !m->status->trial.rejected)
+                        trial_boot = true; /* no trial notion in the backend: our record says so */
+                r = policy_take_out(m, idx, err);
                 if (r < 0)
                         return r;
                 if (trial_boot) {
                         record_trial_rejected(m, idx);
                         msg = strdup_printf("marked slot %s bad: its trial boot failed (status failed)", name);
+                } else if (booted) {
+                        /* The running system declared itself broken: its proof is gone, and it
+                         * comes back only through a new install (I2). */
+                        record_group_failed(m, idx);
+                        msg = strdup_printf("marked slot %s bad (status failed: install into it to use it again)", name);
                 } else
                         msg = strdup_printf("marked slot %s bad", name);
                 break;
@@ -171,11 +202,12 @@ static int mark_locked(Manager *m, MarkState state, int idx, char **ret_message,
                 r = antirollback_check_activate(m, idx, err);
                 if (r < 0)
                         return r;
-                r = bl->ops->set_primary(bl->data, bootname, false, err);
+                r = policy_make_primary(m, idx, &was_trial, err);
                 if (r < 0)
                         return r;
                 count_activation(m, idx);
-                msg = strdup_printf("activated slot %s: it is the primary boot slot now", name);
+                msg = was_trial ? strdup_printf("activated slot %s on trial: it boots next, once; commit it with MarkGood in that boot", name)
+                                : strdup_printf("activated slot %s: it is the primary boot slot now", name);
                 break;
 
         default:

@@ -17,11 +17,13 @@
 #include "log.h"
 #include "macro.h"
 #include "source-http.h"
+#include "url.h"
 
 #define PIPE_SIZE (1 << 20)
 
 struct SourceHttp {
-        char *url;
+        char *url;                /* for libcurl only: may hold a password or a signed query */
+        char *display;            /* url_redact(url): for every message */
         CURL *curl;
         int pipe_r, pipe_w;
         pthread_t thread;
@@ -165,11 +167,6 @@ int source_http_open(const char *url, uint64_t max_size, SourceHttp **ret, UErro
         assert(url);
         assert(ret);
 
-        r = source_http_global_init();
-        if (r < 0)
-                return uerror_set(err, ERROR_IO, r, "Cannot download %s: libcurl unavailable: %s", url,
-                                  global_error);
-
         s = calloc(1, sizeof(*s));
         if (!s)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
@@ -177,12 +174,17 @@ int source_http_open(const char *url, uint64_t max_size, SourceHttp **ret, UErro
         s->finished = true; /* until the thread runs */
 
         s->url = strdup(url);
-        if (!s->url)
+        if (!s->url || url_redact(url, &s->display) < 0)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+
+        r = source_http_global_init();
+        if (r < 0)
+                return uerror_set(err, ERROR_IO, r, "Cannot download %s: libcurl unavailable: %s", s->display,
+                                  global_error);
 
         r = setup_curl(s, max_size);
         if (r < 0)
-                return uerror_set(err, ERROR_IO, r, "Cannot set up a download of %s", url);
+                return uerror_set(err, ERROR_IO, r, "Cannot set up a download of %s", s->display);
 
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return uerror_set(err, ERROR_IO, -errno, "Cannot create a pipe: %s", strerror(errno));
@@ -206,6 +208,8 @@ int source_http_fd(const SourceHttp *s) {
 }
 
 int source_http_finish(SourceHttp *s, UError *err) {
+        _cleanup_free_ char *details = NULL;
+
         if (!s->finished) {
                 atomic_store(&s->abort, true);
                 if (s->pipe_r >= 0)
@@ -222,13 +226,15 @@ int source_http_finish(SourceHttp *s, UError *err) {
             (s->code == CURLE_ABORTED_BY_CALLBACK && atomic_load(&s->abort)))
                 return 0;
 
+        /* libcurl's own text may quote a URL (a redirect target, a proxy): redacted as well. */
+        if (s->errbuf[0] && url_redact_text(s->errbuf, &details) < 0)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         if (s->http_status > 0)
                 return uerror_set(err, ERROR_IO, -EIO, "Download of %s failed: curl error %d: %s (%s), HTTP status %ld",
-                                  s->url, (int) s->code, curl_api.easy_strerror(s->code),
-                                  s->errbuf[0] ? s->errbuf : "no details", s->http_status);
+                                  s->display, (int) s->code, curl_api.easy_strerror(s->code),
+                                  details ?: "no details", s->http_status);
         return uerror_set(err, ERROR_IO, -EIO, "Download of %s failed: curl error %d: %s (%s), no HTTP response",
-                          s->url, (int) s->code, curl_api.easy_strerror(s->code),
-                          s->errbuf[0] ? s->errbuf : "no details");
+                          s->display, (int) s->code, curl_api.easy_strerror(s->code), details ?: "no details");
 }
 
 SourceHttp *source_http_free(SourceHttp *s) {
@@ -243,6 +249,7 @@ SourceHttp *source_http_free(SourceHttp *s) {
         if (s->pipe_w >= 0)
                 close(s->pipe_w);
         free(s->url);
+        free(s->display);
         free(s);
         return NULL;
 }

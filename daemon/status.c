@@ -66,6 +66,7 @@ void slot_record_reset(SlotRecord *r) {
         r->security_version = 0;
         r->sha256[0] = '\0';
         r->size = 0;
+        r->committed = false;
 }
 
 /* Keeps name and counters: installed/activated counts are the slot's history. */
@@ -88,6 +89,7 @@ static void trial_clear(TrialRecord *t) {
         t->boot_id[0] = '\0';
         t->timestamp = 0;
         t->rejected = false;
+        t->committing = false;
 }
 
 StatusFile *status_free(StatusFile *s) {
@@ -232,6 +234,8 @@ static int get_object(json_object *o, const char *key, json_object **ret) {
 
 /* Fills r from o; on -EINVAL *ret_field names the offending field (r is then half-filled and
  * the caller clears it). */
+static int get_bool(json_object *o, const char *key, bool *ret);
+
 static int parse_record(json_object *o, SlotRecord *r, const char **ret_field) {
         _cleanup_free_ char *status = NULL, *sha = NULL;
         json_object *sub;
@@ -264,6 +268,7 @@ static int parse_record(json_object *o, SlotRecord *r, const char **ret_field) {
         }
 
         TRY(get_uint(o, "security-version", &r->security_version), "security-version");
+        TRY(get_bool(o, "committed", &r->committed), "committed");
 
         k = get_object(o, "checksum", &sub);
         if (k == -EINVAL) {
@@ -392,6 +397,10 @@ static int parse_trial(const Config *c, json_object *root, TrialRecord *t, const
                 return -EINVAL;
         *ret_field = "trial.rejected";
         k = get_bool(o, "rejected", &t->rejected);
+        if (k < 0 && k != -ENOENT)
+                return -EINVAL;
+        *ret_field = "trial.committing";
+        k = get_bool(o, "committing", &t->committing);
         if (k < 0 && k != -ENOENT)
                 return -EINVAL;
         return 0;
@@ -619,6 +628,8 @@ static int record_to_json(const SlotRecord *r, json_object **ret) {
         }
         if (k >= 0)
                 k = add(o, "security-version", json_object_new_uint64(r->security_version));
+        if (k >= 0 && r->committed)
+                k = add(o, "committed", json_object_new_boolean(true));
         if (k >= 0 && r->sha256[0]) {
                 json_object *cs = json_object_new_object();
 
@@ -681,6 +692,8 @@ static int trial_to_json(const TrialRecord *t, json_object *root) {
                 k = add(o, "timestamp", json_object_new_uint64(t->timestamp));
         if (k >= 0 && t->rejected)
                 k = add(o, "rejected", json_object_new_boolean(true));
+        if (k >= 0 && t->committing)
+                k = add(o, "committing", json_object_new_boolean(true));
         if (k < 0) {
                 json_object_put(o);
                 return k;

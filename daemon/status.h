@@ -25,6 +25,9 @@ typedef struct SlotRecord {
         uint64_t activated_timestamp;
         uint64_t activated_count;
         char *transaction_id;
+        /* Proven: marked good in its own boot since it was last written (slot-policy.c); a
+         * factory image (status unknown) too, once MarkGood ran in its boot. */
+        bool committed;
 } SlotRecord;
 
 /* What the daemon found about the boot it runs in, when that boot was the trial boot of a new
@@ -45,6 +48,9 @@ typedef struct TrialRecord {
         /* Marked bad during its trial boot (update-health's red path): the bootloader's trial
          * note is gone then, so the fallback is reported from this at the next boot. */
         bool rejected;
+        /* MarkGood was asked in the trial slot's own boot and is being carried out (written
+         * before the bootloader is touched): the witness for the floor (slot-policy.c, I4). */
+        bool committing;
 } TrialRecord;
 
 typedef struct StatusFile {

@@ -70,9 +70,11 @@ int bundle_header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature
         if (signature_size == 0)
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
                                   "Bundle header invalid: signature size 0");
+        /* Refused before a byte of it is read or allocated: it is not authenticated yet. */
         if (signature_size > BUNDLE_MAX_SIGNATURE_SIZE)
-                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
-                                  "Bundle header invalid: signature size %llu exceeds limit %llu",
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EFBIG,
+                                  "Bundle header invalid: signature size %llu exceeds limit %llu; a "
+                                  "genuine bundle this large needs a larger --chunk-size",
                                   (unsigned long long) signature_size,
                                   (unsigned long long) BUNDLE_MAX_SIGNATURE_SIZE);
         if (flags != 0)
@@ -82,6 +84,30 @@ int bundle_header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature
 
         *ret_signature_size = signature_size;
         return 0;
+}
+
+/* Every reader of the process takes the signature it is about to read, unauthenticated until
+ * it is verified, out of one budget: the daemon verifies an install and several InspectBundle
+ * streams at once, and together they must not hold more unverified bytes than one signature of
+ * the largest allowed size does (5 streams of 62 MiB each once took 1.2 GB of the root daemon). */
+static uint64_t unverified_bytes;
+
+static bool budget_take(uint64_t n, uint64_t *ret_others) {
+        uint64_t cur = __atomic_load_n(&unverified_bytes, __ATOMIC_RELAXED);
+
+        do {
+                if (n > BUNDLE_UNVERIFIED_BUDGET - cur) {
+                        *ret_others = cur;
+                        return false;
+                }
+        } while (!__atomic_compare_exchange_n(&unverified_bytes, &cur, cur + n, true, __ATOMIC_RELAXED,
+                                              __ATOMIC_RELAXED));
+        return true;
+}
+
+static void budget_returnp(uint64_t *n) {
+        if (*n > 0)
+                __atomic_sub_fetch(&unverified_bytes, *n, __ATOMIC_RELAXED);
 }
 
 int bundle_reader_new(int fd, uint64_t max_size, int cancel_fd, BundleReader **ret) {
@@ -242,12 +268,13 @@ static int reader_setup_buffers(BundleReader *r, UError *err) {
 }
 
 int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
+        _cleanup_(budget_returnp) uint64_t reserved = 0; /* returned after the buffer is freed */
         _cleanup_free_ uint8_t *signature = NULL;
-        _cleanup_free_ char *content = NULL, *signer = NULL;
+        _cleanup_free_ char *signer = NULL;
         _cleanup_(manifest_freep) Manifest *m = NULL;
         uint8_t header[BUNDLE_HEADER_SIZE];
-        uint64_t signature_size, total;
-        size_t content_size;
+        uint64_t signature_size, total, others;
+        size_t content_offset, content_size;
         int q;
 
         if (r->verified || r->failed || r->offset != 0)
@@ -271,6 +298,15 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
                                   (unsigned long long) r->max_size);
         }
 
+        if (!budget_take(signature_size, &others)) {
+                r->failed = true;
+                return uerror_set(err, ERROR_BUSY, -EBUSY,
+                                  "Too many bundles being verified at once: this signature of %llu bytes and "
+                                  "the %llu bytes of the others would exceed %llu bytes; try again when they "
+                                  "are done", (unsigned long long) signature_size,
+                                  (unsigned long long) others, (unsigned long long) BUNDLE_UNVERIFIED_BUDGET);
+        }
+        reserved = signature_size;
         signature = malloc((size_t) signature_size);
         if (!signature)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
@@ -278,21 +314,21 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
         if (q < 0)
                 return q;
 
-        /* Nothing of the manifest is looked at before the signature checked out. */
-        q = cms_verify(k, signature, (size_t) signature_size, &content, &content_size, &signer,
-                       &r->trusted_time, err);
+        /* Nothing of the manifest is looked at before the signature checked out.  The manifest
+         * is parsed where it lies in the signature: this buffer is its only copy. */
+        q = cms_verify_in_place(k, signature, (size_t) signature_size, &content_offset, &content_size,
+                                &signer, &r->trusted_time, err);
+        if (q < 0) {
+                r->failed = true;
+                return q;
+        }
+
+        q = manifest_parse((const char *) signature + content_offset, content_size, &m, err);
         if (q < 0) {
                 r->failed = true;
                 return q;
         }
         signature = mfree(signature);
-
-        q = manifest_parse(content, content_size, &m, err);
-        if (q < 0) {
-                r->failed = true;
-                return q;
-        }
-        content = mfree(content);
 
         if (__builtin_add_overflow(r->total_size, m->payload_size, &total) || total > r->max_size) {
                 r->failed = true;

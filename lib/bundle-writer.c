@@ -384,10 +384,17 @@ int bundle_create(const BundleCreateOptions *o, UError *err) {
                      &der_size, err);
         if (r < 0)
                 return r;
+        /* The reader's limits, so that a bundle made here is never refused there. */
         if (der_size > BUNDLE_MAX_SIGNATURE_SIZE)
                 return uerror_set(err, ERROR_FAILED, -EFBIG,
-                                  "Signature of %zu bytes exceeds the limit of %llu bytes", der_size,
+                                  "Signature of %zu bytes exceeds the limit of %llu bytes: the manifest lists "
+                                  "too many chunks; use a larger --chunk-size", der_size,
                                   (unsigned long long) BUNDLE_MAX_SIGNATURE_SIZE);
+        if (der_size - strlen(json) > CMS_MAX_ENVELOPE_SIZE)
+                return uerror_set(err, ERROR_FAILED, -EFBIG,
+                                  "Certificates and signer information take %zu bytes of the signature, more "
+                                  "than the limit of %d; include fewer intermediate certificates",
+                                  der_size - strlen(json), CMS_MAX_ENVELOPE_SIZE);
 
         return write_bundle(o->output_path, der, der_size, payload_fd, m->payload_size, err);
 }

@@ -24,7 +24,14 @@
 #define BUNDLE_MAGIC_SIZE 8
 #define BUNDLE_FORMAT_VERSION 1
 #define BUNDLE_HEADER_SIZE 32
-#define BUNDLE_MAX_SIGNATURE_SIZE (UINT64_C(64) << 20)
+/* The signature holds the manifest, whose chunk tables take ~76 bytes per chunk: 2.4 MiB for
+ * 8 GiB of images (the default max-bundle-size) at the default 256 KiB chunks; 3.4 GiB of
+ * images fit at the smallest chunk size, 210 GiB at the largest.  It is read and held before it
+ * is authenticated, so it is capped (docs/bundle-format.md, "Why the signature is capped"). */
+#define BUNDLE_MAX_SIGNATURE_SIZE (UINT64_C(4) << 20)
+/* Unverified signature bytes all readers of a process may hold at once (bundle_reader_verify()
+ * fails with ERROR_BUSY beyond): one maximal signature, however many streams run. */
+#define BUNDLE_UNVERIFIED_BUDGET BUNDLE_MAX_SIGNATURE_SIZE
 
 typedef struct BundleReader BundleReader;
 
@@ -37,7 +44,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(BundleReader *, bundle_reader_free);
 
 /* Reads header and signature, verifies the signature with the keyring, then (only then) parses
  * the manifest.  Errors: ERROR_INVALID_BUNDLE (header, sizes, manifest), ERROR_SIGNATURE_INVALID,
- * ERROR_IO, ERROR_CANCELLED. */
+ * ERROR_IO, ERROR_CANCELLED, ERROR_BUSY (BUNDLE_UNVERIFIED_BUDGET is taken by other readers). */
 int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err);
 const Manifest *bundle_reader_manifest(const BundleReader *r);
 const char *bundle_reader_signer(const BundleReader *r);   /* subject of the signer cert */

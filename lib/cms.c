@@ -17,6 +17,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "cms-der.h"
 #include "cms.h"
 
 #ifndef UPDATE1_BUILD_EPOCH
@@ -37,6 +38,11 @@ struct Keyring {
 static void BIO_freep(BIO **b) {
         if (*b)
                 BIO_free(*b);
+}
+
+static void BIO_free_allp(BIO **b) {
+        if (*b)
+                BIO_free_all(*b);
 }
 
 static void X509_freep(X509 **x) {
@@ -531,19 +537,20 @@ static uint64_t trusted_time(CMS_SignerInfo *si, X509 *signer) {
         return (uint64_t) best;
 }
 
-int cms_verify(const Keyring *k, const uint8_t *der, size_t size, char **ret_content,
-               size_t *ret_content_size, char **ret_signer, uint64_t *ret_trusted_time, UError *err) {
+int cms_verify_in_place(const Keyring *k, const uint8_t *der, size_t size, size_t *ret_content_offset,
+                        size_t *ret_content_size, char **ret_signer, uint64_t *ret_trusted_time, UError *err) {
         _cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
         _cleanup_(x509_stack_shallow_freep) STACK_OF(X509) *signers = NULL;
-        _cleanup_(BIO_freep) BIO *out = NULL;
-        _cleanup_free_ char *content = NULL, *subject = NULL;
+        _cleanup_(BIO_free_allp) BIO *content = NULL;
+        _cleanup_free_ uint8_t *detached = NULL;
+        _cleanup_free_ char *subject = NULL;
         STACK_OF(CMS_SignerInfo) *infos;
-        ASN1_OCTET_STRING **pos;
         X509_ALGOR *digest = NULL;
         const ASN1_OBJECT *obj;
-        const unsigned char *p = der;
-        char *data, reason[300];
-        long n;
+        const unsigned char *p;
+        CmsDerLayout l;
+        size_t detached_size;
+        char reason[300];
         int r;
 
         if (!k)
@@ -551,23 +558,32 @@ int cms_verify(const Keyring *k, const uint8_t *der, size_t size, char **ret_con
         ERR_clear_error();
         if (size == 0)
                 return sig_invalid(err, "signature is empty");
-        if (size > LONG_MAX)
+        if (size > INT_MAX)
                 return sig_invalid(err, "signature is too large");
 
-        cms = d2i_CMS_ContentInfo(NULL, &p, (long) size);
+        /* The content stays where it is; OpenSSL parses a copy of the rest, without it (d2i of
+         * the whole blob copied the content once more, CMS_verify() into a memory BIO twice). */
+        r = cms_der_layout(der, size, &l, err);
+        if (r < 0)
+                return r;
+        if (l.head_size + l.tail_size > CMS_MAX_ENVELOPE_SIZE) {
+                snprintf(reason, sizeof(reason), "certificates and signer information take %zu bytes, more "
+                         "than the limit of %d", l.head_size + l.tail_size, CMS_MAX_ENVELOPE_SIZE);
+                return sig_invalid(err, reason);
+        }
+        if (cms_der_detached(der, &l, &detached, &detached_size) < 0)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+
+        p = detached;
+        cms = d2i_CMS_ContentInfo(NULL, &p, (long) detached_size);
         if (!cms)
                 return sig_invalid(err, "not a DER-encoded CMS structure");
-        /* Exact length: bytes hidden after the structure would be unsigned. */
-        if (p != der + size)
-                return sig_invalid(err, "trailing bytes after the CMS structure");
-
-        if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed)
-                return sig_invalid(err, "CMS is not SignedData");
-        if (OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data)
+        if (p != detached + detached_size)
+                return sig_invalid(err, "not a DER-encoded CMS structure");
+        /* cms_der_layout() checked both types; OpenSSL's view must agree. */
+        if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed ||
+            OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data)
                 return sig_invalid(err, "unexpected CMS content type");
-        pos = CMS_get0_content(cms);
-        if (CMS_is_detached(cms) || !pos || !*pos)
-                return sig_invalid(err, "content is detached");
 
         infos = CMS_get0_SignerInfos(cms);
         if (!infos || sk_CMS_SignerInfo_num(infos) == 0)
@@ -582,11 +598,15 @@ int cms_verify(const Keyring *k, const uint8_t *der, size_t size, char **ret_con
                 return sig_invalid(err, "digest algorithm not allowed (SHA-256, SHA-384 or SHA-512)");
 
         /* Signature and content digest only; the chain is verified below against the keyring
-         * alone, because CMS_verify() would also build chains through embedded certificates. */
-        out = BIO_new(BIO_s_mem());
-        if (!out)
+         * alone, because CMS_verify() would also build chains through embedded certificates.
+         * The content is read from the caller's buffer and only digested (no output BIO). */
+        /* Behind a null filter: given a memory BIO, CMS_verify() of OpenSSL 3.0 reads through a
+         * private copy of it, which it leaks when the digest set-up fails (found by fuzz-cms). */
+        content = BIO_new(BIO_f_null());
+        if (!content || !BIO_push(content, BIO_new_mem_buf(der + l.content_offset, (int) l.content_size)) ||
+            !BIO_next(content))
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
-        if (CMS_verify(cms, NULL, NULL, NULL, out, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1) {
+        if (CMS_verify(cms, NULL, NULL, content, NULL, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1) {
                 unsigned long e = ERR_peek_last_error();
 
                 if (ERR_GET_LIB(e) == ERR_LIB_CMS &&
@@ -610,16 +630,6 @@ int cms_verify(const Keyring *k, const uint8_t *der, size_t size, char **ret_con
         if (r < 0)
                 return r;
 
-        n = BIO_get_mem_data(out, &data);
-        if (n < 0)
-                return sig_invalid(err, "cannot read the signed content");
-        content = malloc((size_t) n + 1);
-        if (!content)
-                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
-        if (n > 0)
-                memcpy(content, data, (size_t) n);
-        content[n] = 0;
-
         subject = name_to_string(X509_get_subject_name(sk_X509_value(signers, 0)));
         if (!subject)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
@@ -627,9 +637,34 @@ int cms_verify(const Keyring *k, const uint8_t *der, size_t size, char **ret_con
 
         if (ret_trusted_time)
                 *ret_trusted_time = trusted_time(sk_CMS_SignerInfo_value(infos, 0), sk_X509_value(signers, 0));
-        *ret_content = TAKE_PTR(content);
-        *ret_content_size = (size_t) n;
+        *ret_content_offset = l.content_offset;
+        *ret_content_size = l.content_size;
         if (ret_signer)
                 *ret_signer = TAKE_PTR(subject);
+        return 0;
+}
+
+int cms_verify(const Keyring *k, const uint8_t *der, size_t size, char **ret_content,
+               size_t *ret_content_size, char **ret_signer, uint64_t *ret_trusted_time, UError *err) {
+        _cleanup_free_ char *content = NULL, *signer = NULL;
+        uint64_t t = 0;
+        size_t offset, n;
+        int r;
+
+        r = cms_verify_in_place(k, der, size, &offset, &n, &signer, &t, err);
+        if (r < 0)
+                return r;
+        content = malloc(n + 1);
+        if (!content)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        memcpy(content, der + offset, n);
+        content[n] = 0;
+
+        if (ret_trusted_time)
+                *ret_trusted_time = t;
+        *ret_content = TAKE_PTR(content);
+        *ret_content_size = n;
+        if (ret_signer)
+                *ret_signer = TAKE_PTR(signer);
         return 0;
 }

@@ -40,3 +40,15 @@ int cms_sign(const void *content, size_t size, const char *cert_path, const char
 int cms_verify(const Keyring *k, const uint8_t *der, size_t size, char **ret_content,
                size_t *ret_content_size, char **ret_signer, uint64_t *ret_trusted_time, UError *err);
 
+/* Everything of the signature but the signed content (certificates, signer information) may take
+ * at most this much (RAUC's limit for its whole CMS): it is what OpenSSL parses and copies. */
+#define CMS_MAX_ENVELOPE_SIZE (64 * 1024)
+
+/* cms_verify() without a copy of the content: it is der[*ret_content_offset ..
+ * + *ret_content_size), verified where it lies (no NUL after it).  The signature must be
+ * definite-length DER with the content in one primitive OCTET STRING (what cms_sign() and
+ * `openssl cms -sign -outform DER` write); memory use beyond 'der' is about
+ * CMS_MAX_ENVELOPE_SIZE, whatever the size of the content. */
+int cms_verify_in_place(const Keyring *k, const uint8_t *der, size_t size, size_t *ret_content_offset,
+                        size_t *ret_content_size, char **ret_signer, uint64_t *ret_trusted_time, UError *err);
+

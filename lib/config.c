@@ -42,7 +42,7 @@ static const char *const section_keys[_SECTION_KIND_MAX][8] = {
         [SECTION_SYSTEM] = { "compatible", "bootloader", "data-directory", "max-bundle-size",
                              "boot-slot-override", "reboot-command", "reboot-timeout", NULL },
         [SECTION_KEYRING] = { "path", "directory", "allow-bundle-intermediates", "check-crl", NULL },
-        [SECTION_UBOOT] = { "fw-env-config", "boot-attempts", "trial-attempts", "scheme", NULL },
+        [SECTION_UBOOT] = { "fw-env-config", "boot-attempts", "trial-attempts", "scheme", "lock-file", NULL },
         [SECTION_CUSTOM] = { "path", NULL },
         [SECTION_GRUB] = { "env", NULL },
         [SECTION_BAREBOX] = { "state-name", "boot-attempts", "trial-attempts", NULL },
@@ -115,6 +115,7 @@ Config *config_free(Config *c) {
         free(c->keyring_path);
         free(c->keyring_directory);
         free(c->fw_env_config);
+        free(c->uboot_lock_file);
         free(c->custom_backend);
         free(c->grubenv);
         free(c->barebox_state_name);
@@ -557,6 +558,8 @@ static int handle_key(const char *section, const char *key, const char *value, u
         case SECTION_UBOOT:
                 if (streq(key, "fw-env-config"))
                         return set_string(p, &c->fw_env_config, value, true);
+                if (streq(key, "lock-file"))
+                        return set_string(p, &c->uboot_lock_file, value, true);
                 if (streq(key, "boot-attempts"))
                         return parse_attempts(p, key, value, line, &c->boot_attempts);
                 if (streq(key, "trial-attempts"))
@@ -810,6 +813,10 @@ int config_load(const char *path, Config **ret) {
                 goto out;
         }
         if (!c->fw_env_config && !(c->fw_env_config = strdup(CONFIG_DEFAULT_FW_ENV_CONFIG))) {
+                r = -ENOMEM;
+                goto out;
+        }
+        if (!c->uboot_lock_file && !(c->uboot_lock_file = strdup(CONFIG_DEFAULT_UBOOT_LOCK_FILE))) {
                 r = -ENOMEM;
                 goto out;
         }

@@ -10,6 +10,8 @@
 #define CONFIG_DEFAULT_PATH "/etc/update1/system.conf"
 #define CONFIG_DEFAULT_DATA_DIRECTORY "/var/lib/update1"
 #define CONFIG_DEFAULT_FW_ENV_CONFIG "/etc/fw_env.config"
+/* libubootenv 0.3.2's own, hard-coded lock file (daemon/uboot-lock.h). */
+#define CONFIG_DEFAULT_UBOOT_LOCK_FILE "/var/lock/fw_printenv.lock"
 #define CONFIG_DEFAULT_MAX_BUNDLE_SIZE (UINT64_C(8) << 30) /* 8 GiB */
 #define CONFIG_DEFAULT_BOOT_ATTEMPTS 3
 #define CONFIG_DEFAULT_TRIAL_ATTEMPTS 1
@@ -66,6 +68,7 @@ typedef struct Config {
         unsigned trial_attempts;   /* BOOT_x_LEFT for a slot on trial (bootlimit in the bootcount
                                     * scheme), default 1 */
         UbootScheme uboot_scheme;  /* scheme=, default rauc */
+        char *uboot_lock_file;     /* lock-file=, default libubootenv's /var/lock/fw_printenv.lock */
         /* [grub] */
         char *grubenv;             /* env=, default /boot/grub/grubenv */
         /* [barebox] */

@@ -103,6 +103,8 @@ int fsync_directory_of(const char *path) {
         return RET_NERRNO(fsync(fd));
 }
 
+void (*fileio_durable_hook)(const char *what) = NULL;
+
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -136,7 +138,10 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
                 return r;
         }
         /* The rename is only durable once the directory entry is on disk. */
-        return fsync_directory_of(path);
+        r = fsync_directory_of(path);
+        if (r >= 0)
+                fileio_durable_point(path);
+        return r;
 }
 
 int read_full_file(const char *path, size_t max_size, char **ret_data, size_t *ret_size) {

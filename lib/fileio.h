@@ -23,6 +23,15 @@ int pwrite_exact(int fd, const void *buf, size_t size, uint64_t offset);
 
 int fsync_directory_of(const char *path);
 
+/* Test hook: called after every durable write of the daemon's state (atomic file replace,
+ * bootloader write, slot data), naming it.  The model test (tests/model/) cuts the power
+ * there; NULL otherwise. */
+extern void (*fileio_durable_hook)(const char *what);
+static inline void fileio_durable_point(const char *what) {
+        if (fileio_durable_hook)
+                fileio_durable_hook(what);
+}
+
 /* mkdir -p: creates every missing component of 'dir' with 'mode'. */
 int mkdir_parents(const char *dir, mode_t mode);
 /* Removes the entries of 'dir' whose names start with 'prefix' and end with 'suffix' (temp

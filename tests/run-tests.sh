@@ -11,6 +11,14 @@ BUILD=$(cd "$TOP" && cd "$BUILD" && pwd)
 export UPDATE1_BUILD=$BUILD UPDATE1_TOP=$TOP
 LOGDIR=$BUILD/test-logs
 mkdir -p "$LOGDIR"
+# shellcheck source=tests/lib/sandbox.sh
+. "$TOP/tests/lib/sandbox.sh"
+# The users and groups the tests create as root (sb_make_users: u1test-*, and "update" if it
+# did not exist) last as long as the run: the EXIT trap removes them, failed run or not, unless
+# another run is still going on (then the last one to end does).
+sb_accounts_begin || echo "run-tests: no lock on $SB_ACCOUNTS_LOCK; test accounts may stay behind" >&2
+trap sb_accounts_end EXIT
+trap 'exit 130' INT TERM
 passed=0 failed=0 skipped=0
 failures=()
 
@@ -36,7 +44,13 @@ run_one() { # name, command...
         local name=$1; shift
         local log=$LOGDIR/$name.log rc p f s
         printf '=== %s\n' "$name"
-        "$@" >"$log" 2>&1 </dev/null
+        # The session lock stays with this script: a test (or a daemon it leaves behind) must
+        # not hold it.
+        if [ -n "$SB_ACCOUNTS_FD" ]; then
+                "$@" >"$log" 2>&1 </dev/null {SB_ACCOUNTS_FD}>&-
+        else
+                "$@" >"$log" 2>&1 </dev/null
+        fi
         rc=$?
         sanitizer_reports "$name" >>"$log"
         grep -E '^(PASS|FAIL|SKIP):' "$log" | sed 's/^/  /'

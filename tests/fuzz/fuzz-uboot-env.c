@@ -72,7 +72,7 @@ static void fix_crc(uint8_t *copy) {
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
-        const char *fw;
+        const char *fw, *lock;
         char *text, *section;
 
         fuzz_quiet();
@@ -81,10 +81,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                              env_path, ENV_SIZE, ENV_SIZE, ENV_SIZE) > 0);
         fw = fuzz_write_text("fw_env.config", text);
         free(text);
-        FUZZ_ASSERT(asprintf(&section, "[uboot]\nfw-env-config=%s\n", fw) > 0);
+        /* The harness's own env lock, not the host's /var/lock/fw_printenv.lock. */
+        lock = fuzz_path("fw_printenv.lock");
+        FUZZ_ASSERT(asprintf(&section, "[uboot]\nfw-env-config=%s\nlock-file=%s\n", fw, lock) > 0);
         config[0] = fuzz_boot_config("rauc", "uboot", section);
         free(section);
-        FUZZ_ASSERT(asprintf(&section, "[uboot]\nfw-env-config=%s\nscheme=bootcount\n", fw) > 0);
+        FUZZ_ASSERT(asprintf(&section, "[uboot]\nfw-env-config=%s\nlock-file=%s\nscheme=bootcount\n", fw, lock) > 0);
         config[1] = fuzz_boot_config("bootcount", "uboot", section);
         free(section);
         return 0;

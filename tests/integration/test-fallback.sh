@@ -220,7 +220,7 @@ use_scheme() {
                 SIM=$UPDATE1_TOP/tests/lib/boot-sim-grub.sh
                 STORE_ARG=$STORE
                 sb_write_config "$SB/system-grub.conf" "[grub]" "env=$STORE"
-                sed -i 's/^bootloader=uboot$/bootloader=grub/; /^\[uboot\]$/d; /^fw-env-config=/d' "$SB/system-grub.conf"
+                sed -i 's/^bootloader=uboot$/bootloader=grub/; /^\[uboot\]$/d; /^fw-env-config=/d; /^lock-file=/d' "$SB/system-grub.conf"
                 SB_CONFIG=$SB/system-grub.conf
                 ;;
         bootcount)

@@ -31,8 +31,11 @@ t_mark_bad_other() {
         expect_boots A
 }
 
+# B was never booted here: it becomes primary on trial (one boot), A stays the fallback.
 t_mark_active_other() {
         expect_ok updatectl mark-active other || return 1
+        expect_contains "$TL_OUT" "on trial" "message" || return 1
+        expect_eq "$(sb_env_get UPDATE1_TRIAL)" B "UPDATE1_TRIAL" || return 1
         [ "$(sb_env_get BOOT_ORDER | cut -d' ' -f1)" = B ] || { TL_WHY="B not first: $(sb_env_get BOOT_ORDER)"; return 1; }
         [ "$(sb_env_get BOOT_B_LEFT)" -gt 0 ] || { TL_WHY="BOOT_B_LEFT=$(sb_env_get BOOT_B_LEFT)"; return 1; }
         expect_primary B || return 1
@@ -40,12 +43,17 @@ t_mark_active_other() {
         expect_boots B
 }
 
+# B is armed for a trial by the case before (never booted, so mark-active made it a trial):
+# "good" before its own boot is refused; marked bad (trial cancelled) it can be marked good,
+# and then sits behind A in the boot order.
 t_mark_good_slot_name() {
+        expect_error org.example.Update1.Error.TrialPending updatectl mark-good rootfs.1 || return 1
+        expect_ok updatectl mark-bad rootfs.1 || return 1
         expect_ok updatectl mark-good rootfs.1 || return 1
         expect_slot rootfs.1 '["boot_status"]' good || return 1
         expect_eq "$(sb_env_get BOOT_B_LEFT)" 3 "BOOT_B_LEFT" || return 1
         expect_eq "$(sb_env_get UPDATE1_TRIAL)" "" "UPDATE1_TRIAL" || return 1
-        expect_boots B
+        expect_boots A
 }
 
 t_mark_active_booted() {
@@ -55,14 +63,14 @@ t_mark_active_booted() {
         expect_boots A
 }
 
+# B has never booted here (nothing proved it): marking the booted A bad would leave it the only
+# system to boot, so the transition authority refuses (I1) and nothing changes.
 t_mark_bad_booted() {
-        expect_ok updatectl mark-bad booted || return 1
-        expect_slot rootfs.0 '["boot_status"]' bad || return 1
-        expect_eq "$(sb_env_get BOOT_A_LEFT)" 0 "BOOT_A_LEFT" || return 1
-        expect_boots B || return 1
-        # undo: the booted slot good and primary again
-        expect_ok updatectl mark-active rootfs.0 || return 1
-        expect_ok updatectl mark-good rootfs.0 || return 1
+        tl_snapshot
+        expect_error org.example.Update1.Error.NotBootable updatectl mark-bad booted || return 1
+        expect_contains "$TL_OUT" "no committed slot would be left to boot" "reason" || return 1
+        expect_contains "$TL_OUT" "rootfs.1" "names the slot left" || return 1
+        expect_unchanged || return 1
         expect_slot rootfs.0 '["boot_status"]' good || return 1
         expect_boots A
 }

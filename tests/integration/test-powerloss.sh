@@ -213,6 +213,13 @@ after_reboot() {
                 printf '%s\n' "$TL_OUT" >"$SB/kp/$KP_ID.status"
         fi
         if [ "$SB_BOOTED" = A ]; then target=B tslot=$SB_SLOT_B; else target=A tslot=$SB_SLOT_A; fi
+        # Booted on a trial (the install had armed it): the health check commits it first, as
+        # on a device; an install during an uncommitted trial is refused (TrialPending, I1).
+        if [ "$(sb_json '[s["boot_status"] for s in d["slots"] if s["name"] == d["booted"]][0]' \
+                <"$SB/kp/$KP_ID.status" 2>/dev/null)" = trial ]; then
+                run timeout "$SB_WAIT" updatectl mark-good
+                [ "$TL_RC" = 0 ] || WHY+="mark-good in the trial boot exited $TL_RC: $(_tl_out_excerpt); "
+        fi
         run timeout 60 updatectl install "$I/v3.bundle"
         if [ "$TL_RC" != 0 ]; then
                 WHY+="fresh install exited $TL_RC: $(_tl_out_excerpt); "

@@ -15,15 +15,17 @@ BUILD_PKGS=(build-essential pkg-config libsystemd-dev libssl-dev libjson-c-dev
 # Running the sandbox (demo): private bus, U-Boot env tools (fw_printenv/fw_setenv for the
 # boot simulator, mkenvimage for the initial env), openssl for the throw-away PKI,
 # mkfs.ext4 -d for the image.  On bookworm dbus-daemon and dbus-bin are split out of "dbus";
-# installing only them avoids the "dbus" package's system-bus service scripts.
-RUN_PKGS=(dbus-daemon dbus-bin libubootenv-tool u-boot-tools openssl e2fsprogs util-linux
-          coreutils)
+# installing only them avoids the "dbus" package's system-bus service scripts.  The private
+# bus's configuration is made from /usr/share/dbus-1/system.conf (tests/lib/sandbox.sh), which
+# only dbus-system-bus-common ships (dbus-daemon pulls in the session one only).
+RUN_PKGS=(dbus-daemon dbus-bin dbus-system-bus-common libubootenv-tool u-boot-tools openssl
+          e2fsprogs util-linux coreutils)
 # Tests additionally: busctl and systemd-analyze (test-unit-security.sh), both shipped only in
 # the "systemd" package on bookworm (installing it in a container is fine, nothing is started
 # because systemd is not PID 1), nginx-light for http:// installs, curl to probe it, fdisk
-# (sfdisk) and mount (losetup) for the loop-device / PARTLABEL tests, passwd (useradd) and
-# python3 for the JSON/XML checks.
-CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-common)
+# (sfdisk) and mount (losetup) for the loop-device / PARTLABEL tests, passwd (useradd),
+# python3 for the JSON/XML checks, procps (ps) for process states and owners.
+CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-common procps)
 # Fuzzing (make fuzz) and sanitizer builds: clang with libFuzzer and the sanitizer runtimes.
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 # The arm64 board (make check-system): QEMU, Debian's U-Boot for qemu_arm64, the cross

@@ -13,6 +13,15 @@
 : "${UPDATE1_BUILD:=$UPDATE1_TOP/build}"
 export UPDATE1_TOP UPDATE1_BUILD
 
+# Debian keeps mkfs.ext4, debugfs, losetup, sfdisk, blkid, useradd, nginx... in /usr/sbin and
+# /sbin, which are not on a normal user's PATH (make demo runs as one).  Appended, so the
+# caller's own PATH still comes first.
+for _sb_dir in /usr/local/sbin /usr/sbin /sbin; do
+        case ":$PATH:" in *":$_sb_dir:"*) ;; *) PATH=$PATH:$_sb_dir ;; esac
+done
+unset _sb_dir
+export PATH
+
 SB=${SB:-}
 SB_PIDS=()             # every background process we started
 SB_LOOPS=()            # loop devices we attached
@@ -122,21 +131,105 @@ sb_install_bins() {
 # ---------------------------------------------------------------------------------------
 # Users (root only; idempotent; must run BEFORE sb_start_bus: the bus resolves group names
 # when it loads its configuration).
+#
+# Every user or group sb_make_users creates is recorded ("user NAME" / "group NAME" lines in
+# $SB_ACCOUNTS_DIR/created, which outlives a crash or a reboot just as the accounts do).  A test
+# session (tests/run-tests.sh: make check) calls sb_accounts_begin first and sb_accounts_end
+# from its EXIT trap; the last session to end removes what is recorded (sb_remove_test_accounts).
+# An account that existed before (group "update" of an installed Update1) is never recorded,
+# so never removed.
+SB_ACCOUNTS_DIR=${SB_ACCOUNTS_DIR:-/var/lib/update1-tests}
+SB_ACCOUNTS_LOCK=${SB_ACCOUNTS_LOCK:-/run/lock/update1-test-accounts.lock}
+SB_ACCOUNTS_FD=        # the session's shared lock; keep it from children: cmd {SB_ACCOUNTS_FD}>&-
+SB_TEST_ACCOUNTS_RE='^(u1test-[a-z0-9-]+|update)$'   # the only names ever removed
+
+_sb_record_account() { # user|group NAME
+        grep -qsx "$1 $2" "$SB_ACCOUNTS_DIR/created" && return 0
+        mkdir -p "$SB_ACCOUNTS_DIR" && echo "$1 $2" >>"$SB_ACCOUNTS_DIR/created"
+}
+
+# _sb_add KIND NAME CMD...: CMD creates NAME unless it exists; recorded if CMD made it.
+# "|| check again": a concurrent test run may have created it in the meantime.  A u1test-* user
+# that exists but is not recorded was left by a run from before the record existed: it is
+# recorded now (nothing else makes such users).
+_sb_add() {
+        local kind=$1 name=$2
+        shift 2
+        if _sb_exists "$kind" "$name"; then
+                [[ "$kind $name" != "user u1test-"* ]] || _sb_record_account "$kind" "$name"
+                return 0
+        fi
+        if "$@"; then
+                _sb_record_account "$kind" "$name"
+                return 0
+        fi
+        _sb_exists "$kind" "$name"
+}
+_sb_exists() { # KIND NAME
+        if [ "$1" = group ]; then getent group "$2" >/dev/null; else id -u "$2" >/dev/null 2>&1; fi
+}
+
 sb_make_users() {
         [ "$(id -u)" = 0 ] || { sb_msg "creating users needs root"; return 1; }
-        # "|| check again": another test run may have created it in the meantime
-        getent group update >/dev/null || groupadd --system update || getent group update >/dev/null || return 1
-        id u1test-nobody >/dev/null 2>&1 ||
-                useradd --system --no-create-home --shell /usr/sbin/nologin u1test-nobody ||
-                id u1test-nobody >/dev/null 2>&1 || return 1
-        id u1test-op >/dev/null 2>&1 ||
-                useradd --system --no-create-home --shell /usr/sbin/nologin -G update u1test-op ||
-                id u1test-op >/dev/null 2>&1 || return 1
+        _sb_add group update groupadd --system update || return 1
+        _sb_add user u1test-nobody \
+                useradd --system --no-create-home --shell /usr/sbin/nologin u1test-nobody || return 1
+        _sb_add user u1test-op \
+                useradd --system --no-create-home --shell /usr/sbin/nologin -G update u1test-op || return 1
         id -nG u1test-op | grep -qw update || usermod -aG update u1test-op || return 1
         if id -nG u1test-nobody | grep -qw update; then
                 gpasswd -d u1test-nobody update >/dev/null || return 1
         fi
         return 0
+}
+
+# Removes the recorded accounts (users first: userdel also removes the user's own group), then
+# the record.  Names outside SB_TEST_ACCOUNTS_RE are never touched.
+sb_remove_test_accounts() {
+        local f=$SB_ACCOUNTS_DIR/created kind k name rc=0
+        [ "$(id -u)" = 0 ] && [ -f "$f" ] || return 0
+        for kind in user group; do
+                while read -r k name; do
+                        if [ "$k" != "$kind" ] || ! [[ "$name" =~ $SB_TEST_ACCOUNTS_RE ]]; then
+                                continue
+                        fi
+                        _sb_exists "$kind" "$name" || continue
+                        if [ "$kind" = user ]; then
+                                userdel "$name" || rc=1
+                        else
+                                groupdel "$name" || rc=1
+                        fi
+                done <"$f"
+        done
+        [ "$rc" = 0 ] || { sb_msg "could not remove every test account listed in $f"; return 1; }
+        rm -f "$f"
+        rmdir "$SB_ACCOUNTS_DIR" 2>/dev/null
+        return 0
+}
+
+# sb_accounts_begin: a test session starts (root only, else a no-op): a shared lock on
+# SB_ACCOUNTS_LOCK, held in SB_ACCOUNTS_FD until sb_accounts_end.  Waits while another
+# session's end removes the accounts.
+sb_accounts_begin() {
+        [ "$(id -u)" = 0 ] && command -v flock >/dev/null 2>&1 || return 0
+        mkdir -p "$(dirname "$SB_ACCOUNTS_LOCK")" 2>/dev/null
+        exec {SB_ACCOUNTS_FD}>>"$SB_ACCOUNTS_LOCK" || { SB_ACCOUNTS_FD=; return 1; }
+        flock -s -w 120 "$SB_ACCOUNTS_FD"
+}
+
+# sb_accounts_end: the session ends; if no other session is running (no other shared lock), the
+# test accounts go (sb_remove_test_accounts).
+sb_accounts_end() {
+        local fd rc=0
+        [ -n "$SB_ACCOUNTS_FD" ] || return 0
+        exec {SB_ACCOUNTS_FD}>&-
+        SB_ACCOUNTS_FD=
+        exec {fd}>>"$SB_ACCOUNTS_LOCK" || return 1
+        if flock -n -x "$fd"; then
+                sb_remove_test_accounts || rc=1
+        fi
+        exec {fd}>&-
+        return "$rc"
 }
 
 # as_user USER CMD...: run with USER's uid, primary gid and supplementary groups (the bus
@@ -273,10 +366,14 @@ sb_make_slots() {
         SB_SLOT_B=$d/slot-b.img
 }
 
-# Redundant U-Boot env (two 0x4000 copies in one file) + fw_env.config (recipe 02).
+# Redundant U-Boot env (two 0x4000 copies in one file) + fw_env.config (recipe 02), and the
+# env lock ([uboot] lock-file=) in $1/lock, world-writable and sticky like /run/lock, so the
+# daemon's lock file is the sandbox's own (the host's /var/lock/fw_printenv.lock may belong to
+# root while the demo runs as a user) and tests can play the local attacker there.
 sb_make_env() {
         local d=$1
-        mkdir -p "$d" || return 1
+        mkdir -p "$d" "$d/lock" && chmod 1777 "$d/lock" || return 1
+        SB_LOCK_FILE=$d/lock/fw_printenv.lock
         printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' >"$d/env.txt"
         mkenvimage -r -s 0x4000 -o "$d/env-copy.bin" "$d/env.txt" || return 1
         cat "$d/env-copy.bin" "$d/env-copy.bin" >"$d/uboot.env"
@@ -325,6 +422,7 @@ path=$SB/pki/ca.crt
 
 [uboot]
 fw-env-config=$SB_FW_CONFIG
+${SB_LOCK_FILE:+lock-file=$SB_LOCK_FILE}
 
 [slot.rootfs.0]
 device=$SB_SLOT_A

@@ -8,7 +8,8 @@
 #   - bad argument types and oversized arguments (InvalidArgs, nothing changed);
 #   - callers that disconnect right after sending (the daemon's own credential check must
 #     fail closed; an authorized caller's install is either not started or completed);
-#   - concurrent requests while an install runs (Busy, no interleaved writes);
+#   - concurrent requests while an install runs (Busy, no interleaved writes; MarkGood of the
+#     booted slot runs beside it, as update-health needs);
 #   - messages carrying many file descriptors (no fd leak in the daemon);
 #   - InstallFd with a directory, write-only, O_PATH, socket, character device or oversized
 #     fd (InvalidArgs); Install(path) by non-root: same AccessDenied for existing and
@@ -288,7 +289,8 @@ t_concurrent() {
                 expect_error "$E.Busy" "${OP[@]}" bus-call InstallFd 'ha{sv}' "$I/good.bundle" "" &&
                 expect_error "$E.Busy" bus-call Install 'sa{sv}' "$I/good.bundle" "" &&
                 expect_error "$E.Busy" bus-call Mark ss active other &&
-                expect_error "$E.Busy" "${OP[@]}" bus-call MarkGood "" &&
+                expect_error "$E.Busy" "${OP[@]}" bus-call Mark ss bad booted &&
+                expect_ok "${OP[@]}" bus-call MarkGood "" &&
                 expect_error "$E.Busy" sh -c 'cat "$1" | updatectl install -' sh "$I/good.bundle" || rc=1
         if [ $rc = 0 ] && has_reboot; then
                 expect_error "$E.Busy" bus-call Reboot "" || rc=1

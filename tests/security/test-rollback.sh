@@ -86,8 +86,8 @@ t_failed_trial_keeps_floor() {
         sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot: $(cat "$SB/reboot.err")"; return 1; }
         expect_eq "$SB_BOOTED" A "fell back to" || return 1
         expect_eq "$(floor)" 0 "floor after a failed trial" || return 1
-        # marking the other (failed) slot good from A does not raise it either
-        expect_ok updatectl mark-good other || return 1
+        # the failed slot cannot be marked good from A (I2), and the floor stays
+        expect_error "$E.NotBootable" updatectl mark-good other || return 1
         expect_eq "$(floor)" 0 "floor after marking a slot good outside its own boot"
 }
 
@@ -141,10 +141,22 @@ t_both_copies_damaged() {
         expect_error "$E.Downgrade" updatectl install "$I/v6-s1.bundle"
 }
 
-# A power cut between Mark good (bootloader) and the floor write: at the next start the
-# booted slot is good in the bootloader, so the floor is raised then.
+# A power cut between Mark good (bootloader) and the floor write: the commit record (written
+# before the bootloader) is still in the status file, so the next start finishes the commit.
+# Without the record, a slot the bootloader calls good is no proof (I4): the floor stays.
 t_commit_repeated_at_start() {
         fresh && commit v5-s5 || return 1
+        rm -f "$FLOOR0" "$FLOOR1"
+        restart || return 1
+        expect_eq "$(floor)" 0 "floor without a commit record" || return 1
+        sb_stop_updated
+        python3 - "$SB_DATA/status.json" <<'PY' || { TL_WHY="cannot write the commit record"; return 1; }
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+d["trial"] = {"slot": "rootfs.1", "boot-id": "", "timestamp": 1, "committing": True}
+json.dump(d, open(p, "w"))
+PY
         rm -f "$FLOOR0" "$FLOOR1"
         restart || return 1
         expect_eq "$(floor)" 5 "floor after a start with the committed slot booted" || return 1

@@ -46,8 +46,9 @@ static char *boot(void) {
 static Bootloader *open_bootcount(unsigned trial_attempts) {
         char part[1024];
 
-        snprintf(part, sizeof(part), "bootloader=uboot\n[uboot]\nscheme=bootcount\nfw-env-config=%s\ntrial-attempts=%u",
-                 env_cfg, trial_attempts);
+        snprintf(part, sizeof(part),
+                 "bootloader=uboot\n[uboot]\nscheme=bootcount\nfw-env-config=%s\ntrial-attempts=%u\nlock-file=%s/fw_printenv.lock",
+                 env_cfg, trial_attempts, tmpdir);
         return open_backend(part);
 }
 

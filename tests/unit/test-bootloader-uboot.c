@@ -89,8 +89,9 @@ static char *boot(void) {
 static Bootloader *open_uboot(void) {
         char part[1024];
 
-        snprintf(part, sizeof(part), "bootloader=uboot\n[uboot]\nfw-env-config=%s\nboot-attempts=3\ntrial-attempts=1",
-                 env_cfg);
+        snprintf(part, sizeof(part),
+                 "bootloader=uboot\n[uboot]\nfw-env-config=%s\nboot-attempts=3\ntrial-attempts=1\nlock-file=%s/fw_printenv.lock",
+                 env_cfg, tmpdir);
         return open_backend(part);
 }
 
@@ -174,7 +175,8 @@ TEST(uboot_trial_attempts) {
         char part[1024];
 
         make_env();
-        snprintf(part, sizeof(part), "bootloader=uboot\n[uboot]\nfw-env-config=%s\ntrial-attempts=2", env_cfg);
+        snprintf(part, sizeof(part), "bootloader=uboot\n[uboot]\nfw-env-config=%s\ntrial-attempts=2\nlock-file=%s/fw_printenv.lock",
+                 env_cfg, tmpdir);
         b = open_backend(part);
         if (!b)
                 return;

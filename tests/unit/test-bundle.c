@@ -425,7 +425,8 @@ TEST(header_attacks) {
         PATCH(set_u32(copy + 12, 64), ERROR_INVALID_BUNDLE, "Bundle header invalid: header size 64, expected 32");
         PATCH(set_u64(copy + 16, 0), ERROR_INVALID_BUNDLE, "Bundle header invalid: signature size 0");
         PATCH(set_u64(copy + 16, UINT64_MAX), ERROR_INVALID_BUNDLE,
-              "Bundle header invalid: signature size 18446744073709551615 exceeds limit 67108864");
+              "Bundle header invalid: signature size 18446744073709551615 exceeds limit 4194304; a genuine "
+              "bundle this large needs a larger --chunk-size");
         PATCH(set_u64(copy + 16, BUNDLE_MAX_SIGNATURE_SIZE + 1), ERROR_INVALID_BUNDLE, "exceeds limit");
         PATCH(set_u64(copy + 16, UINT64_MAX - 31), ERROR_INVALID_BUNDLE, "exceeds limit");
         PATCH(set_u64(copy + 16, size), ERROR_INVALID_BUNDLE, "Bundle truncated: stream ended in the signature");

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "cms-der.h"
 #include "cms.h"
 #include "fileio.h"
 #include "unit.h"
@@ -219,6 +220,124 @@ TEST(malformed) {
         keyring_free(k);
 }
 
+/* A growable DER writer for the framing variants below. */
+typedef struct Der {
+        uint8_t b[256 << 10];
+        size_t n;
+} Der;
+
+static void der_put(Der *d, const void *p, size_t n) {
+        memcpy(d->b + d->n, p, n);
+        d->n += n;
+}
+
+/* TLV of 'tag' around body: the shortest length form, or 4 length bytes if long4, or the BER
+ * indefinite form (0x80 ... 00 00) if indefinite. */
+static void der_tlv(Der *d, uint8_t tag, const Der *body, bool long4, bool indefinite) {
+        size_t n = body->n;
+
+        d->b[d->n++] = tag;
+        if (indefinite)
+                d->b[d->n++] = 0x80;
+        else if (n < 0x80 && !long4)
+                d->b[d->n++] = (uint8_t) n;
+        else {
+                int bytes = long4 ? 4 : n <= 0xff ? 1 : n <= 0xffff ? 2 : 3;
+
+                d->b[d->n++] = (uint8_t) (0x80 | bytes);
+                for (int i = bytes - 1; i >= 0; i--)
+                        d->b[d->n++] = (uint8_t) (n >> (8 * i));
+        }
+        der_put(d, body->b, n);
+        if (indefinite)
+                der_put(d, "\0\0", 2);
+}
+
+enum { SAME, OUTER_INDEFINITE, OUTER_LONG4, BIG_ENVELOPE, CONSTRUCTED_CONTENT };
+
+/* Reassembles a signature from its parts (cms_der_layout()), with one change. */
+static void der_variant(Der *out, const uint8_t *der, const CmsDerLayout *l, int variant) {
+        static const uint8_t oid_signed[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02 };
+        static const uint8_t oid_data[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01 };
+        static Der a, b, c, e;
+
+        a.n = 0; /* the eContent OCTET STRING */
+        der_put(&a, der + l->content_offset, l->content_size);
+        b.n = 0;
+        der_tlv(&b, 0x04, &a, false, false);
+        if (variant == CONSTRUCTED_CONTENT) {
+                a = b;
+                b.n = 0;
+                der_tlv(&b, 0x24, &a, false, false);
+        }
+        a.n = 0; /* [0] eContent */
+        der_tlv(&a, 0xa0, &b, false, false);
+        b.n = 0; /* encapContentInfo */
+        der_put(&b, oid_data, sizeof(oid_data));
+        der_put(&b, a.b, a.n);
+        e.n = 0;
+        der_tlv(&e, 0x30, &b, false, false);
+
+        c.n = 0; /* SignedData body */
+        der_put(&c, der + l->head_offset, l->head_size);
+        der_put(&c, e.b, e.n);
+        if (variant == BIG_ENVELOPE) {
+                /* crls [1] with 70000 bytes: never parsed, the size alone is refused */
+                a.n = 70000;
+                memset(a.b, 0, a.n);
+                der_tlv(&c, 0xa1, &a, false, false);
+        }
+        der_put(&c, der + l->tail_offset, l->tail_size);
+        a.n = 0;
+        der_tlv(&a, 0x30, &c, false, false);
+        b.n = 0;
+        der_tlv(&b, 0xa0, &a, false, false);
+        c.n = 0; /* ContentInfo body */
+        der_put(&c, oid_signed, sizeof(oid_signed));
+        der_put(&c, b.b, b.n);
+        out->n = 0;
+        der_tlv(out, 0x30, &c, variant == OUTER_LONG4, variant == OUTER_INDEFINITE);
+}
+
+/* The content is verified where it lies; the framing must be DER, the rest small. */
+TEST(der_framing) {
+        Keyring *k = keyring(pki("root.pem"), NULL, false);
+        static Der d;
+        CmsDerLayout l;
+        uint8_t *der = NULL;
+        size_t size = 0, off = 0, n = 0;
+        char *signer = NULL;
+        UError err = UERROR_NULL;
+
+        CHECK(k);
+        CHECK_EQ(cms_sign(content, strlen(content), pki("direct.pem"), pki("direct.key"), NULL, &der, &size, &err), 0);
+        if (!der || !k)
+                return;
+        CHECK_EQ(cms_verify_in_place(k, der, size, &off, &n, &signer, NULL, &err), 0);
+        CHECK(n == strlen(content) && off + n <= size && memcmp(der + off, content, n) == 0);
+        CHECK_STREQ(signer, "CN=direct");
+        free(signer);
+
+        CHECK_EQ(cms_der_layout(der, size, &l, &err), 0);
+        CHECK(l.content_offset == off && l.content_size == n);
+        CHECK(l.head_size + l.tail_size < 4096);
+        /* The parts put together again give the same bytes: the layout is exact. */
+        der_variant(&d, der, &l, SAME);
+        CHECK(d.n == size && memcmp(d.b, der, size) == 0);
+
+        der_variant(&d, der, &l, OUTER_INDEFINITE);
+        CHECK(der_fails(k, d.b, d.n, "not a DER-encoded CMS structure"));
+        der_variant(&d, der, &l, OUTER_LONG4);
+        CHECK(der_fails(k, d.b, d.n, "not a DER-encoded CMS structure"));
+        der_variant(&d, der, &l, CONSTRUCTED_CONTENT);
+        CHECK(der_fails(k, d.b, d.n, "not a DER-encoded CMS structure"));
+        der_variant(&d, der, &l, BIG_ENVELOPE);
+        CHECK(der_fails(k, d.b, d.n, "certificates and signer information take"));
+        CHECK(der_fails(k, d.b, d.n, "more than the limit of 65536"));
+        free(der);
+        keyring_free(k);
+}
+
 static bool file_fails(const Keyring *k, const char *file, const char *why) {
         char *data = NULL;
         size_t n = 0;
@@ -356,6 +475,7 @@ UNIT_MAIN_BEGIN("test-cms")
         RUN(bad_signers);
         RUN(malformed);
         RUN(foreign_structures);
+        RUN(der_framing);
         RUN(keyring_errors);
         RUN(sign_errors);
         pki_cleanup();

@@ -116,6 +116,7 @@ TEST(good_full) {
                            "allow-bundle-intermediates=yes\n"
                            "[uboot]\n"
                            "fw-env-config=/etc/fw.cfg\n"
+                           "lock-file=lock/fw.lock\n"
                            "boot-attempts=5\n"
                            "trial-attempts=2\n"
                            "[ slot.rootfs.0 ]\n"
@@ -152,6 +153,8 @@ TEST(good_full) {
         CHECK_STREQ(c->keyring_directory, want);
         CHECK(c->allow_bundle_intermediates);
         CHECK_STREQ(c->fw_env_config, "/etc/fw.cfg");
+        snprintf(want, sizeof(want), "%s/lock/fw.lock", tmpdir);
+        CHECK_STREQ(c->uboot_lock_file, want);
         CHECK_EQ(c->boot_attempts, 5);
         CHECK_EQ(c->trial_attempts, 2);
         CHECK_EQ(c->n_slots, 4);
@@ -165,7 +168,7 @@ TEST(good_full) {
         CHECK_EQ(c->slots[0].type, SLOT_TYPE_EXT4);
         CHECK_STREQ(c->slots[0].bootname, "A");
         CHECK_EQ(c->slots[0].parent, -1);
-        CHECK_EQ(c->slots[0].line, 18);
+        CHECK_EQ(c->slots[0].line, 19);
         CHECK_STREQ(c->slots[1].name, "appfs.0");
         snprintf(want, sizeof(want), "%s/appfs-a.img", tmpdir);
         CHECK_STREQ(c->slots[1].device, want);
@@ -192,6 +195,7 @@ TEST(defaults) {
                 return;
         CHECK_STREQ(c->data_directory, CONFIG_DEFAULT_DATA_DIRECTORY);
         CHECK_STREQ(c->fw_env_config, CONFIG_DEFAULT_FW_ENV_CONFIG);
+        CHECK_STREQ(c->uboot_lock_file, "/var/lock/fw_printenv.lock");
         CHECK(c->max_bundle_size == CONFIG_DEFAULT_MAX_BUNDLE_SIZE);
         CHECK_EQ(c->boot_attempts, 3);
         CHECK_EQ(c->trial_attempts, 1);

@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The GetSlotStatus document: read into a snapshot (any thread, under m->lock), kept by the
+ * main loop, refreshed by a worker thread per call (snapshot.h has the staleness rule). */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <systemd/sd-event.h>
+
+#include "bus.h"
+#include "log.h"
+#include "snapshot.h"
+#include "util.h"
+
+/* Calls waiting beyond this are answered from the current snapshot at once: the bus daemon
+ * bounds pending replies per connection, not across connections. */
+#define MAX_WAITERS 128
+
+struct Snapshot {
+        uint64_t seq;             /* order of the reads, assigned under m->lock */
+        struct json_object *doc;  /* the GetSlotStatus document; "operation" is set per answer */
+        uint64_t read_at;         /* realtime seconds */
+        char *primary;            /* bootname the bootloader boots next */
+        bool primary_read;        /* false: unknown, the reason is in doc's bootloader_error */
+};
+
+struct SnapshotRefresh {
+        ManagerCall done_call;
+        Manager *manager;
+        pthread_t thread;
+        uint64_t number;          /* m->refreshes_started when it started */
+        Snapshot *result;
+        int r;
+};
+
+struct SnapshotWaiter {
+        SnapshotWaiter *next;
+        Manager *manager;
+        sd_bus_message *call;
+        sd_event_source *timeout;
+        uint64_t needs;           /* the refresh whose result answers it: one started after the call */
+};
+
+Snapshot *snapshot_free(Snapshot *s) {
+        if (!s)
+                return NULL;
+        json_object_put(s->doc);
+        free(s->primary);
+        return mfree(s);
+}
+
+/* ---- reading ---- */
+
+static struct json_object *json_string_or_null(const char *s) {
+        return s ? json_object_new_string(s) : NULL;
+}
+
+static struct json_object *json_timestamp(uint64_t ts) {
+        char buf[64];
+
+        if (ts == 0)
+                return NULL;
+        format_timestamp(ts, buf, sizeof(buf));
+        return json_object_new_string(buf);
+}
+
+static int add(struct json_object *o, const char *key, struct json_object *v) {
+        return json_object_object_add(o, key, v) < 0 ? -ENOMEM : 0;
+}
+
+static int slot_json(Manager *m, unsigned i, const BootStatus *boot_status, struct json_object **ret) {
+        const ConfigSlot *cs = &m->config->slots[i];
+        const Slot *s = &m->slots->slots[i];
+        const SlotRecord *rec = status_find(m->status, cs->name);
+        struct json_object *o = json_object_new_object(), *bundle, *checksum, *installed, *activated;
+        int root = slot_table_group_root(m->slots, (int) i), r = 0;
+
+        if (!o)
+                return -ENOMEM;
+        bundle = json_object_new_object();
+        checksum = json_object_new_object();
+        installed = json_object_new_object();
+        activated = json_object_new_object();
+
+        r |= add(o, "name", json_object_new_string(cs->name));
+        r |= add(o, "class", json_object_new_string(cs->class));
+        r |= add(o, "device", json_object_new_string(cs->device));
+        r |= add(o, "device_path", json_string_or_null(s->device_path));
+        r |= add(o, "type", json_string_or_null(slot_type_to_string(cs->type)));
+        r |= add(o, "bootname", json_string_or_null(cs->bootname));
+        r |= add(o, "state", json_string_or_null(slot_state_to_string(s->state)));
+        r |= add(o, "boot_status", root >= 0 && boot_status[root] >= 0 ?
+                 json_string_or_null(boot_status_to_string(boot_status[root])) : NULL);
+        r |= add(o, "parent", json_string_or_null(cs->parent_name));
+        r |= add(o, "readonly", json_object_new_boolean(cs->readonly));
+        r |= add(o, "status", json_string_or_null(slot_status_to_string(rec ? rec->status : SLOT_STATUS_UNKNOWN)));
+
+        r |= add(bundle, "compatible", json_string_or_null(rec ? rec->bundle_compatible : NULL));
+        r |= add(bundle, "version", json_string_or_null(rec ? rec->bundle_version : NULL));
+        r |= add(bundle, "build", json_string_or_null(rec ? rec->bundle_build : NULL));
+        r |= add(bundle, "description", json_string_or_null(rec ? rec->bundle_description : NULL));
+        r |= add(o, "bundle", bundle);
+        r |= add(checksum, "sha256", rec && rec->sha256[0] ? json_object_new_string(rec->sha256) : NULL);
+        r |= add(checksum, "size", rec && rec->sha256[0] ? json_object_new_uint64(rec->size) : NULL);
+        r |= add(o, "checksum", checksum);
+        r |= add(installed, "timestamp", json_timestamp(rec ? rec->installed_timestamp : 0));
+        r |= add(installed, "count", json_object_new_uint64(rec ? rec->installed_count : 0));
+        r |= add(o, "installed", installed);
+        r |= add(activated, "timestamp", json_timestamp(rec ? rec->activated_timestamp : 0));
+        r |= add(activated, "count", json_object_new_uint64(rec ? rec->activated_count : 0));
+        r |= add(o, "activated", activated);
+        r |= add(o, "transaction_id", json_string_or_null(rec ? rec->transaction_id : NULL));
+        if (r < 0 || !bundle || !checksum || !installed || !activated) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        *ret = o;
+        return 0;
+}
+
+/* A read that ran into a timeout (the env lock, a tool) would only run into it again. */
+static bool timed_out(const UError *err) {
+        return err->kind == ERROR_BUSY || err->error == -ETIME;
+}
+
+static int read_bootloader_locked(Manager *m, Snapshot *s, BootStatus *boot_status, struct json_object *root) {
+        const Bootloader *bl = m->bootloader;
+        UError err = UERROR_NULL;
+        int r;
+
+        /* Bootloader trouble is reported in the answer, not as a failure of the call: the rest
+         * is still worth seeing, and exactly then. */
+        r = bl->ops->get_primary(bl->data, &s->primary, &err);
+        s->primary_read = r >= 0;
+        if (add(root, "primary", r >= 0 ? json_string_or_null(manager_slot_name_by_bootname(m, s->primary)) : NULL) < 0)
+                return -ENOMEM;
+
+        for (unsigned i = 0; i < m->config->n_slots; i++) {
+                boot_status[i] = _BOOT_STATUS_INVALID;
+                if (!m->config->slots[i].bootname || timed_out(&err))
+                        continue;
+                if (bl->ops->get_state(bl->data, m->config->slots[i].bootname, &boot_status[i], &err) < 0)
+                        boot_status[i] = _BOOT_STATUS_INVALID;
+        }
+        if (uerror_is_set(&err) && add(root, "bootloader_error", json_object_new_string(err.message)) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* {"expected", "booted", "fell_back", "timestamp"} or NULL (JSON null) when there is no record. */
+static int last_boot_json(const LastBoot *b, struct json_object **ret) {
+        struct json_object *o;
+        int r = 0;
+
+        if (!b->expected) {
+                *ret = NULL;
+                return 0;
+        }
+        o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        r |= add(o, "expected", json_object_new_string(b->expected));
+        r |= add(o, "booted", json_string_or_null(b->booted));
+        r |= add(o, "fell_back", json_object_new_boolean(b->fell_back));
+        r |= add(o, "timestamp", json_timestamp(b->timestamp));
+        if (r < 0) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        *ret = o;
+        return 0;
+}
+
+/* The anti-rollback floors: what this device will refuse, and why. */
+static int floor_json(const RollbackFloor *floor, struct json_object **ret) {
+        struct json_object *f = json_object_new_object();
+        int r = 0;
+
+        if (!f)
+                return -ENOMEM;
+        r |= add(f, "security_version", json_object_new_uint64(floor->security_version));
+        r |= add(f, "time", json_object_new_uint64(floor->time));
+        if (r < 0) {
+                json_object_put(f);
+                return -ENOMEM;
+        }
+        *ret = f;
+        return 0;
+}
+
+static int read_locked(Manager *m, Snapshot *s, struct json_object *root, struct json_object *slots) {
+        _cleanup_free_ BootStatus *boot_status = NULL;
+        struct json_object *o;
+        int r;
+
+        s->seq = ++m->snapshot_seq;
+        boot_status = calloc(m->config->n_slots ?: 1, sizeof(BootStatus));
+        if (!boot_status)
+                return -ENOMEM;
+        r = read_bootloader_locked(m, s, boot_status, root);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < m->config->n_slots; i++) {
+                r = slot_json(m, i, boot_status, &o);
+                if (r < 0)
+                        return r;
+                if (json_object_array_add(slots, o) < 0) {
+                        json_object_put(o);
+                        return -ENOMEM;
+                }
+        }
+        r = last_boot_json(&m->status->last_boot, &o);
+        if (r >= 0)
+                r = add(root, "last_boot", o);
+        if (r >= 0)
+                r = floor_json(&m->floor, &o);
+        if (r >= 0)
+                r = add(root, "rollback_floor", o);
+        return r;
+}
+
+int snapshot_read(Manager *m, Snapshot **ret) {
+        _cleanup_(snapshot_freep) Snapshot *s = NULL;
+        const char *booted = m->slots->booted >= 0 ? m->config->slots[m->slots->booted].name : NULL;
+        struct json_object *root, *slots, *info;
+        int r = 0;
+
+        s = calloc(1, sizeof(Snapshot));
+        if (!s)
+                return -ENOMEM;
+        s->doc = root = json_object_new_object();
+        slots = json_object_new_array();
+        if (!root || !slots) {
+                json_object_put(slots);
+                return -ENOMEM;
+        }
+        /* Config and slot table do not change after start-up: no lock needed for them. */
+        r |= add(root, "compatible", json_object_new_string(m->config->compatible));
+        r |= add(root, "booted", json_string_or_null(booted));
+        r |= add(root, "boot_source", json_string_or_null(m->slots->boot_source));
+        r |= add(root, "operation", NULL); /* main-thread state: filled in per answer */
+        if (r < 0) {
+                json_object_put(slots);
+                return -ENOMEM;
+        }
+
+        pthread_mutex_lock(&m->lock);
+        r = read_locked(m, s, root, slots);
+        pthread_mutex_unlock(&m->lock);
+        if (r >= 0)
+                r = add(root, "slots", slots);
+        else
+                json_object_put(slots);
+        if (r < 0)
+                return r;
+
+        s->read_at = now_realtime_sec();
+        info = json_object_new_object();
+        if (!info)
+                return -ENOMEM;
+        r |= add(info, "stale", json_object_new_boolean(false));
+        r |= add(info, "timestamp", NULL);
+        r |= add(root, "snapshot", info);
+        if (r < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* ---- the current snapshot (main thread) ---- */
+
+void manager_set_snapshot(Manager *m, Snapshot *s) {
+        if (m->snapshot && m->snapshot->seq > s->seq) {
+                /* A refresh that read before a Mark's own refresh ended after it. */
+                snapshot_free(s);
+                return;
+        }
+        snapshot_free(m->snapshot);
+        m->snapshot = s;
+        if (s->primary_read && !streq_ptr(m->primary_slot, s->primary)) {
+                char *p = s->primary ? strdup(s->primary) : NULL;
+
+                if (s->primary && !p)
+                        return; /* the property stays as it was; the next refresh retries */
+                free(m->primary_slot);
+                m->primary_slot = p;
+                bus_emit_properties_changed(m, "PrimarySlot");
+        }
+}
+
+void manager_refresh_primary(Manager *m) {
+        Snapshot *s = NULL;
+        struct json_object *e;
+        int r;
+
+        r = snapshot_read(m, &s);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot read the slot status: %m");
+                return;
+        }
+        if (!s->primary_read && json_object_object_get_ex(s->doc, "bootloader_error", &e))
+                log_warning("Cannot get the primary boot slot: %s", json_object_get_string(e));
+        manager_set_snapshot(m, s);
+}
+
+int manager_slot_status_json(Manager *m, bool stale, char **ret) {
+        struct json_object *info;
+        const char *text;
+        char *copy;
+
+        if (!m->snapshot)
+                return -ENODATA;
+        if (add(m->snapshot->doc, "operation", json_object_new_string(operation_to_string(m->operation) ?: "idle")) < 0)
+                return -ENOMEM;
+        /* When it was read matters only when that was before the call: otherwise two answers
+         * without a change in between are the same. */
+        if (json_object_object_get_ex(m->snapshot->doc, "snapshot", &info) &&
+            (add(info, "stale", json_object_new_boolean(stale)) < 0 ||
+             add(info, "timestamp", stale ? json_timestamp(m->snapshot->read_at) : NULL) < 0))
+                return -ENOMEM;
+        text = json_object_to_json_string_ext(m->snapshot->doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        copy = text ? strdup(text) : NULL;
+        if (!copy)
+                return -ENOMEM;
+        *ret = copy;
+        return 0;
+}
+
+/* ---- GetSlotStatus calls and the refresh thread (main thread) ---- */
+
+static int reply(Manager *m, sd_bus_message *call, bool stale) {
+        _cleanup_free_ char *json = NULL;
+        UError err = UERROR_NULL;
+        int r;
+
+        r = manager_slot_status_json(m, stale, &json);
+        if (r < 0) {
+                (void) uerror_set(&err, ERROR_FAILED, r, "Cannot build the slot status: %s", strerror(-r));
+                return bus_reply_uerror(call, &err);
+        }
+        return sd_bus_reply_method_return(call, "s", json);
+}
+
+static SnapshotWaiter *waiter_free(SnapshotWaiter *w) {
+        if (!w)
+                return NULL;
+        sd_event_source_disable_unref(w->timeout);
+        sd_bus_message_unref(w->call);
+        return mfree(w);
+}
+
+static void waiter_answer(Manager *m, SnapshotWaiter *w, bool stale) {
+        int r;
+
+        for (SnapshotWaiter **p = &m->waiters; *p; p = &(*p)->next)
+                if (*p == w) {
+                        *p = w->next;
+                        m->n_waiters--;
+                        break;
+                }
+        r = reply(m, w->call, stale);
+        if (r < 0)
+                log_debug_errno(r, "Cannot answer GetSlotStatus: %m");
+        waiter_free(w);
+}
+
+static void answer_done(Manager *m, uint64_t done, bool stale) {
+        for (SnapshotWaiter *w = m->waiters, *next; w; w = next) {
+                next = w->next;
+                if (w->needs <= done)
+                        waiter_answer(m, w, stale);
+        }
+}
+
+void snapshot_answer_all(Manager *m) {
+        while (m->waiters)
+                waiter_answer(m, m->waiters, true);
+}
+
+static void *refresh_thread(void *userdata) {
+        SnapshotRefresh *f = userdata;
+        sigset_t all;
+
+        /* Signals are the main loop's (sd-event); tools get the defaults back (bootloader.c). */
+        sigfillset(&all);
+        (void) pthread_sigmask(SIG_BLOCK, &all, NULL);
+        f->r = snapshot_read(f->manager, &f->result);
+        manager_post(f->manager, &f->done_call);
+        return NULL;
+}
+
+static int refresh_start(Manager *m);
+
+static void refresh_done(Manager *m, ManagerCall *c) {
+        SnapshotRefresh *f = container_of(c, SnapshotRefresh, done_call);
+        uint64_t number = f->number;
+        bool failed = f->r < 0;
+
+        (void) pthread_join(f->thread, NULL);
+        m->refresh = NULL;
+        if (!failed)
+                manager_set_snapshot(m, TAKE_PTR(f->result));
+        free(f);
+
+        /* A failed read (out of memory) answers from what there is. */
+        answer_done(m, number, failed);
+        if (m->waiters && refresh_start(m) < 0)
+                snapshot_answer_all(m);
+}
+
+static int refresh_start(Manager *m) {
+        SnapshotRefresh *f;
+        int r;
+
+        if (m->refresh)
+                return 0;
+        f = calloc(1, sizeof(SnapshotRefresh));
+        if (!f)
+                return -ENOMEM;
+        f->manager = m;
+        f->done_call.fn = refresh_done;
+        f->number = m->refreshes_started + 1;
+        r = -pthread_create(&f->thread, NULL, refresh_thread, f);
+        if (r < 0) {
+                free(f);
+                return log_warning_errno(r, "Cannot start a slot status refresh: %m");
+        }
+        m->refreshes_started = f->number;
+        m->refresh = f;
+        return 0;
+}
+
+static int on_waiter_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        SnapshotWaiter *w = userdata;
+
+        waiter_answer(w->manager, w, true);
+        return 0;
+}
+
+int manager_get_slot_status(Manager *m, sd_bus_message *call) {
+        SnapshotWaiter *w;
+        int r;
+
+        if (!m->event || m->n_waiters >= MAX_WAITERS) {
+                (void) reply(m, call, true);
+                return 1;
+        }
+
+        w = calloc(1, sizeof(SnapshotWaiter));
+        if (!w)
+                return -ENOMEM;
+        w->manager = m;
+        w->call = sd_bus_message_ref(call);
+        /* A refresh running now may have read before this call came: the next one. */
+        w->needs = m->refreshes_started + 1;
+        r = sd_event_add_time_relative(m->event, &w->timeout, CLOCK_MONOTONIC, SNAPSHOT_WAIT_MS * 1000ULL, 1000,
+                                       on_waiter_timeout, w);
+        if (r < 0) {
+                waiter_free(w);
+                return r;
+        }
+        w->next = m->waiters;
+        m->waiters = w;
+        m->n_waiters++;
+        if (refresh_start(m) < 0)
+                waiter_answer(m, w, true);
+        return 1;
+}

@@ -1,0 +1,802 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Exhaustive model test of the slot-transition invariants (see model.h).
+ *
+ * For each bootloader scheme: every sequence of operations up to MODEL_DEPTH (iterative
+ * deepening, so the first failure found is a shortest one), each operation also cut by a power
+ * failure after each of its durable writes (up to MODEL_CUT_DEPTH), then MODEL_WALKS random
+ * sequences of MODEL_WALK_STEPS steps with random cuts.  After every step: I1-I4 and the next
+ * MODEL_POWER_ONS power-ons (model-check.c).  States already explored with at least as many
+ * steps left are not explored again (a digest in shared memory).
+ *
+ * Each step runs in a fork()ed child, so the parent keeps its daemon and restores the device's
+ * files afterwards; a power cut is a grandchild that _exit()s at the chosen durable point.
+ *
+ * Output: TAP-compatible PASS:/FAIL: lines per scheme and the counts of sequences, distinct
+ * states and power cuts explored. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "install.h"
+#include "log.h"
+#include "mark.h"
+#include "model.h"
+#include "unit.h"
+#include "util.h"
+
+typedef enum OpKind { OP_INSTALL, OP_INSTALL_CANCEL, OP_POWER_ON, OP_HEALTH_GOOD, OP_HEALTH_BAD, OP_MARK, OP_RESTART } OpKind;
+
+typedef struct Op {
+        OpKind kind;
+        unsigned bundle;
+        MarkState mark;
+        const char *spec;
+        bool walk_only;         /* random walks only: an alias of an exhaustive operation */
+        char name[48];
+} Op;
+
+#define MAX_OPS 32
+#define MAX_DEPTH 32
+#define MAX_EVENTS 512
+#define VISITED_SLOTS (1u << 20)
+
+static Op ops[MAX_OPS];
+static unsigned n_ops;
+static Model model;
+
+/* Shared between the processes of one exploration. */
+typedef struct Shared {
+        uint64_t sequences, steps, cuts, states, pruned;
+        uint8_t visited[VISITED_SLOTS][32];
+        uint8_t visited_left[VISITED_SLOTS];
+} Shared;
+static Shared *shared;
+
+/* --- the durable-point hook -------------------------------------------------------------- */
+
+static int cut_at = -1;              /* _exit at this durable point (1-based), -1: never */
+static int events;
+static char event_names[MAX_EVENTS][24];
+static bool cancel_at_data;
+
+static void hook(const char *what) {
+        if (events < MAX_EVENTS)
+                snprintf(event_names[events], sizeof(event_names[0]), "%s", what);
+        events++;
+        if (events == cut_at)
+                _exit(0); /* the power fails right after this write reached the disk */
+        if (cancel_at_data && streq(what, "slot data")) {
+                cancel_at_data = false;
+                (void) install_cancel(model.m);
+        }
+}
+
+/* --- snapshots of the device's files --------------------------------------------------- */
+
+typedef struct FileCopy {
+        char path[PATH_MAX];
+        char *data;
+        size_t size;
+} FileCopy;
+
+typedef struct Snapshot {
+        FileCopy *files;
+        size_t n;
+} Snapshot;
+
+static void snapshot_free(Snapshot *s) {
+        for (size_t i = 0; i < s->n; i++)
+                free(s->files[i].data);
+        free(s->files);
+        *s = (Snapshot) {};
+}
+
+static int walk(const char *dir, Snapshot *s, bool remove_files) {
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        int r = 0;
+
+        if (!d)
+                return -errno;
+        while (r >= 0 && (e = readdir(d))) {
+                char p[PATH_MAX];
+                struct stat st;
+
+                if (streq(e->d_name, ".") || streq(e->d_name, ".."))
+                        continue;
+                snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+                if (lstat(p, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        r = walk(p, s, remove_files);
+                        continue;
+                }
+                if (remove_files) {
+                        (void) unlink(p);
+                        continue;
+                }
+                s->files = realloc(s->files, (s->n + 1) * sizeof(FileCopy));
+                if (!s->files)
+                        abort();
+                snprintf(s->files[s->n].path, PATH_MAX, "%s", p);
+                r = read_full_file(p, 64 << 20, &s->files[s->n].data, &s->files[s->n].size);
+                if (r >= 0)
+                        s->n++;
+        }
+        closedir(d);
+        return r;
+}
+
+static int snapshot_take(Snapshot *s) {
+        *s = (Snapshot) {};
+        return walk(model.state, s, false);
+}
+
+static int snapshot_restore(const Snapshot *s) {
+        int r = walk(model.state, NULL, true);
+
+        for (size_t i = 0; r >= 0 && i < s->n; i++) {
+                int fd = open(s->files[i].path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+                if (fd < 0)
+                        return -errno;
+                r = write_exact(fd, s->files[i].data, s->files[i].size);
+                close(fd);
+        }
+        return r;
+}
+
+/* --- operations ------------------------------------------------------------------------- */
+
+static void add_op(Op o) {
+        ops[n_ops++] = o;
+}
+
+static void make_ops(void) {
+        static const char *const specs[] = { "booted", "other", "rootfs.0", "rootfs.1" };
+
+        for (unsigned b = 0; b < model.n_bundles; b++) {
+                /* v3 and v5-s2 repeat what v2 and v4-s1 do (another version, a higher floor)
+                 * one more time: random walks only. */
+                Op o = { .kind = OP_INSTALL, .bundle = b,
+                         .walk_only = streq(model.bundles[b].name, "v3") || streq(model.bundles[b].name, "v5-s2") };
+                snprintf(o.name, sizeof(o.name), "install %s", model.bundles[b].name);
+                add_op(o);
+        }
+        add_op((Op) { .kind = OP_INSTALL_CANCEL, .bundle = 1, .name = "install v3 + cancel mid-stream" });
+        add_op((Op) { .kind = OP_POWER_ON, .name = "reboot" });
+        add_op((Op) { .kind = OP_HEALTH_GOOD, .name = "health check passes (MarkGood)" });
+        add_op((Op) { .kind = OP_HEALTH_BAD, .name = "health check fails (mark bad booted, reboot)" });
+        /* With two boot groups, {booted, other} is {rootfs.0, rootfs.1}: the slot names reach
+         * the same transitions (mark_resolve_slot() maps them; unit- and integration-tested), so
+         * the exhaustive part takes the first two specs and the random walks all four. */
+        for (MarkState s = 0; s < _MARK_MAX; s++)
+                for (unsigned i = 0; i < ELEMENTSOF(specs); i++) {
+                        Op o = { .kind = OP_MARK, .mark = s, .spec = specs[i], .walk_only = i >= 2 };
+                        snprintf(o.name, sizeof(o.name), "mark %s %s", mark_state_to_string(s), specs[i]);
+                        add_op(o);
+                }
+        add_op((Op) { .kind = OP_RESTART, .name = "daemon restart" });
+}
+
+static int group_booted(void) {
+        return streq(model.booted, "A") ? 0 : 1;
+}
+
+/* What the operation tells the model as a fact, before the daemon hears of it (and whether or
+ * not a power cut then interrupts the daemon): a passing health check proves the image that
+ * runs. */
+static void note_truth(const Op *o) {
+        int g = group_booted();
+
+        /* Mark good of the booted group is MarkGood: the caller vouches for the running image
+         * exactly as the health check does. */
+        if (o->kind == OP_MARK && o->mark == MARK_GOOD &&
+            (streq(o->spec, "booted") || streq(o->spec, g == 0 ? "rootfs.0" : "rootfs.1")))
+                ;
+        else if (o->kind != OP_HEALTH_GOOD)
+                return;
+        if (model_content_of(&model, g) == model_content_of(&model, g + 2)) {
+                unsigned c = model_content_of(&model, g);
+
+                model.proven[g] = c;
+                if (c >= 2)
+                        model.proven_floor = MAX(model.proven_floor, model.bundles[c - 2].security_version);
+        }
+}
+
+/* Runs the operation in this process.  Refusals are outcomes, not errors; < 0 only when the
+ * harness itself cannot go on. */
+static int apply(const Op *o) {
+        UError err = UERROR_NULL;
+        char *slot = NULL, *msg = NULL;
+        int r = 0, fd;
+
+        model.boots_valid = false;
+
+        switch (o->kind) {
+        case OP_INSTALL:
+        case OP_INSTALL_CANCEL:
+                fd = open(model.bundles[o->bundle].path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                cancel_at_data = o->kind == OP_INSTALL_CANCEL;
+                /* force: downgrades and reinstalls are explored too; the floor is never forced */
+                (void) install_sync(model.m, fd, true, &err);
+                cancel_at_data = false;
+                close(fd);
+                break;
+        case OP_POWER_ON:
+                r = model_power_on(&model);
+                break;
+        case OP_HEALTH_GOOD:
+                (void) mark_slot(model.m, MARK_GOOD, "booted", &slot, &msg, &err);
+                break;
+        case OP_HEALTH_BAD:
+                (void) mark_slot(model.m, MARK_BAD, "booted", &slot, &msg, &err);
+                free(slot), free(msg), slot = msg = NULL;
+                r = model_power_on(&model);
+                break;
+        case OP_MARK:
+                (void) mark_slot(model.m, o->mark, o->spec, &slot, &msg, &err);
+                break;
+        case OP_RESTART:
+                r = model_start_daemon(&model);
+                break;
+        }
+        if (getenv("MODEL_VERBOSE"))
+                printf("  %s: %s\n", o->name, uerror_is_set(&err) ? err.message : msg ?: "ok");
+        free(slot);
+        free(msg);
+        return r;
+}
+
+/* --- exploration ------------------------------------------------------------------------ */
+
+static const Op *path_ops[MAX_DEPTH + 1];
+static int path_cut[MAX_DEPTH + 1];
+
+static void print_path(unsigned depth, const char *why) {
+        printf("  shortest failing sequence (%u steps) from a fresh device (%s):\n", depth,
+               boot_scheme_name(model.scheme));
+        for (unsigned i = 0; i < depth; i++) {
+                if (path_cut[i] > 0)
+                        printf("    %u. %s, power cut after durable write %d (%s), power on\n", i + 1, path_ops[i]->name,
+                               path_cut[i], "see MODEL_VERBOSE=1");
+                else
+                        printf("    %u. %s\n", i + 1, path_ops[i]->name);
+        }
+        printf("  violated: %s\n", why);
+        fflush(stdout);
+}
+
+/* The operation in a grandchild that dies after durable write k (the power fails there);
+ * what it left is the device now.  The model keeps what the grandchild's power-on (if any)
+ * proved. */
+static void cut_power(const Op *o, int k) {
+        int status;
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                events = 0;
+                cut_at = k;
+                (void) apply(o);
+                _exit(0);
+        }
+        if (pid > 0)
+                (void) waitpid(pid, &status, 0);
+        model.boots_valid = false;
+        model_note_boot_from_cmdline(&model);
+}
+
+/* A state seen before with at least as many steps left needs no second visit. */
+static bool visited(unsigned left) {
+        uint8_t d[32];
+        uint32_t h;
+
+        model_digest(&model, d);
+        memcpy(&h, d, sizeof(h));
+        for (uint32_t probe = 0; probe < 64; probe++) {
+                uint32_t i = (h + probe) & (VISITED_SLOTS - 1);
+
+                if (shared->visited_left[i] == 0) {
+                        memcpy(shared->visited[i], d, 32);
+                        shared->visited_left[i] = (uint8_t) (left + 1);
+                        shared->states++;
+                        return false;
+                }
+                if (memcmp(shared->visited[i], d, 32) == 0) {
+                        if (shared->visited_left[i] >= left + 1)
+                                return true;
+                        shared->visited_left[i] = (uint8_t) (left + 1);
+                        return false;
+                }
+        }
+        return false; /* table crowded here: explore again rather than miss something */
+}
+
+static int explore(unsigned depth, unsigned max_depth, unsigned cut_depth);
+
+/* After a step: check, then go deeper.  Runs in the child; exit code 1 = violation found. */
+static int after_step(unsigned depth, unsigned max_depth, unsigned cut_depth) {
+        char why[1024];
+
+        shared->steps++;
+        if (model_check(&model, why, sizeof(why)) < 0) {
+                print_path(depth + 1, why);
+                return 1;
+        }
+        return explore(depth + 1, max_depth, cut_depth);
+}
+
+/* One step in a child.  cut = 0: whole operation (returns its durable points in *ret_events);
+ * cut = k: the operation dies after durable point k, then the device is powered on. */
+static char step_event_names[MAX_EVENTS][24];
+
+static int step(unsigned depth, const Op *o, int cut, unsigned max_depth, unsigned cut_depth, int *ret_events) {
+        int pipefd[2], status;
+        pid_t pid;
+
+        if (pipe(pipefd) < 0)
+                return -errno;
+        fflush(stdout);
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int r;
+
+                close(pipefd[0]);
+                path_ops[depth] = o;
+                path_cut[depth] = cut;
+                note_truth(o);
+                if (cut == 0) {
+                        events = 0;
+                        if (apply(o) < 0 && o->kind != OP_POWER_ON && o->kind != OP_HEALTH_BAD)
+                                _exit(2);
+                        (void) !write(pipefd[1], &events, sizeof(events));
+                        (void) !write(pipefd[1], event_names, sizeof(event_names[0]) * MIN(events, MAX_EVENTS));
+                        close(pipefd[1]);
+                        _exit(after_step(depth, max_depth, cut_depth));
+                }
+                close(pipefd[1]);
+                /* The power cut: a grandchild runs the operation and dies at point 'cut'. */
+                pid_t g = fork();
+                if (g == 0) {
+                        events = 0;
+                        cut_at = cut;
+                        (void) apply(o);
+                        _exit(0);
+                }
+                if (g < 0 || waitpid(g, &status, 0) < 0)
+                        _exit(2);
+                model.boots_valid = false;
+                model_note_boot_from_cmdline(&model);
+                /* What the cut left must already be safe, before anything repairs it. */
+                char why[1024];
+                if (model_check(&model, why, sizeof(why)) < 0) {
+                        print_path(depth + 1, why);
+                        _exit(1);
+                }
+                shared->cuts++;
+                r = model_power_on(&model);
+                if (r < 0 && r != -ENOENT)
+                        _exit(2);
+                _exit(after_step(depth, max_depth, cut_depth));
+        }
+        close(pipefd[1]);
+        *ret_events = 0;
+        if (read(pipefd[0], ret_events, sizeof(*ret_events)) != sizeof(*ret_events))
+                *ret_events = 0;
+        else {
+                size_t want = sizeof(step_event_names[0]) * MIN(*ret_events, MAX_EVENTS), got = 0;
+                ssize_t k;
+
+                while (got < want && (k = read(pipefd[0], (char *) step_event_names + got, want - got)) > 0)
+                        got += (size_t) k;
+                if (got < want)
+                        *ret_events = 0;
+        }
+        close(pipefd[0]);
+        if (waitpid(pid, &status, 0) < 0)
+                return -errno;
+        if (!WIFEXITED(status))
+                return 2;
+        return WEXITSTATUS(status);
+}
+
+/* Every durable write is a cut point, except inside a run of slot data writes (an image is
+ * written in up to 98 slices, one per percent): there the first and the last slice stand for
+ * the run, since the daemon writes nothing else between them. */
+static bool interesting_cut(char names[][24], int n, int k) {
+        bool data = streq(names[k - 1], "slot data");
+
+        if (!data)
+                return true;
+        return k == 1 || !streq(names[k - 2], "slot data") || k == n || !streq(names[k], "slot data");
+}
+
+static int explore(unsigned depth, unsigned max_depth, unsigned cut_depth) {
+        Snapshot snap;
+        int r = 0;
+
+        if (depth == max_depth) {
+                shared->sequences++;
+                return 0;
+        }
+        if (visited(max_depth - depth)) {
+                shared->pruned++;
+                return 0;
+        }
+        if (snapshot_take(&snap) < 0)
+                return 2;
+        for (unsigned i = 0; i < n_ops && r == 0; i++) {
+                char names[MAX_EVENTS][24];
+                int n_events = 0, ignored;
+
+                if (ops[i].walk_only)
+                        continue;
+                r = step(depth, &ops[i], 0, max_depth, cut_depth, &n_events);
+                memcpy(names, step_event_names, sizeof(names));
+                if (snapshot_restore(&snap) < 0)
+                        r = 2;
+                for (int k = 1; r == 0 && depth < cut_depth && k <= MIN(n_events, MAX_EVENTS); k++) {
+                        if (!interesting_cut(names, n_events, k))
+                                continue;
+                        r = step(depth, &ops[i], k, max_depth, cut_depth, &ignored);
+                        if (snapshot_restore(&snap) < 0)
+                                r = 2;
+                }
+        }
+        snapshot_free(&snap);
+        return r;
+}
+
+/* Random sequences: each step a random operation, cut at a random durable point 1 time in 4. */
+static int walk_random(unsigned steps, unsigned seed) {
+        char why[1024];
+
+        srandom(seed);
+        for (unsigned s = 0; s < steps; s++) {
+                const Op *o = &ops[random() % n_ops];
+                int status;
+
+                path_ops[s] = o;
+                path_cut[s] = 0;
+                note_truth(o);
+                if (random() % 4 == 0) {
+                        /* Count the durable points of this operation in a throw-away child, on a
+                         * copy of nothing: the files are restored right after. */
+                        Snapshot snap;
+                        int pipefd[2], n = 0;
+                        pid_t pid;
+
+                        if (snapshot_take(&snap) < 0 || pipe(pipefd) < 0)
+                                return 2;
+                        pid = fork();
+                        if (pid == 0) {
+                                events = 0;
+                                (void) apply(o);
+                                (void) !write(pipefd[1], &events, sizeof(events));
+                                _exit(0);
+                        }
+                        close(pipefd[1]);
+                        if (read(pipefd[0], &n, sizeof(n)) != sizeof(n))
+                                n = 0;
+                        close(pipefd[0]);
+                        (void) waitpid(pid, &status, 0);
+                        (void) snapshot_restore(&snap);
+                        snapshot_free(&snap);
+                        if (n > 0) {
+                                int k = 1 + (int) (random() % n);
+
+                                path_cut[s] = k;
+                                cut_power(o, k);
+                                shared->cuts++;
+                                if (model_check(&model, why, sizeof(why)) < 0) {
+                                        print_path(s + 1, why);
+                                        return 1;
+                                }
+                                if (model_power_on(&model) < 0 && model_check(&model, why, sizeof(why)) < 0) {
+                                        print_path(s + 1, why);
+                                        return 1;
+                                }
+                                goto check;
+                        }
+                }
+                events = 0;
+                (void) apply(o); /* a failed power-on (bricked) is reported by the check */
+        check:
+                shared->steps++;
+                if (model_check(&model, why, sizeof(why)) < 0) {
+                        print_path(s + 1, why);
+                        return 1;
+                }
+        }
+        shared->sequences++;
+        return 0;
+}
+
+static const Op *find_op(const char *name) {
+        for (unsigned i = 0; i < n_ops; i++)
+                if (streq(ops[i].name, name))
+                        return &ops[i];
+        return NULL;
+}
+
+/* One named sequence: "op;op@cutK;..." (K: the durable write after which the power fails).
+ * The regression tests below, and MODEL_SEQ for reproducing a failure by hand. */
+static int run_sequence(const char *seq) {
+        _cleanup_free_ char *copy = strdup(seq);
+        char *save = NULL, why[1024];
+        unsigned depth = 0;
+
+        if (!copy)
+                return 2;
+        for (char *item = strtok_r(copy, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
+                char *at = strstr(item, "@cut");
+                const Op *o;
+                int k = 0;
+
+                if (at) {
+                        k = atoi(at + 4);
+                        *at = '\0';
+                }
+                o = find_op(item);
+                if (!o) {
+                        printf("  unknown operation '%s'\n", item);
+                        return 2;
+                }
+                path_ops[depth] = o;
+                path_cut[depth] = k;
+                note_truth(o);
+                if (k > 0) {
+                        cut_power(o, k);
+                        if (model_check(&model, why, sizeof(why)) < 0) {
+                                print_path(depth + 1, why);
+                                return 1;
+                        }
+                        (void) model_power_on(&model);
+                } else
+                        (void) apply(o);
+                depth++;
+                if (getenv("MODEL_VERBOSE"))
+                        printf("  after %s: booted %s\n", item, model.booted);
+                if (model_check(&model, why, sizeof(why)) < 0) {
+                        print_path(depth, why);
+                        return 1;
+                }
+        }
+        return 0;
+}
+
+/* Sequences that broke an invariant once (found by this model or reported in issue #10),
+ * each replayed from a fresh device on every scheme. */
+static const struct {
+        const char *name;
+        const char *seq;
+} regressions[] = {
+        /* issue #10, case 1: a cancelled install's half-written slot made bootable */
+        { "cancelled-then-mark-good-other", "install v3 + cancel mid-stream;mark good other;reboot" },
+        { "cancelled-then-mark-active-other", "install v3 + cancel mid-stream;mark active other;reboot" },
+        { "cancelled-then-mark-bad-booted", "install v3 + cancel mid-stream;mark bad booted;reboot" },
+        /* case 2: an install during an uncommitted trial destroys the known-good slot */
+        { "install-during-trial", "install v2;reboot;install v3;reboot" },
+        { "install-during-trial-power-cut", "install v2;reboot;install v3@cut3" },
+        /* case 3: below the floor through Mark bad booted / Mark good of the old slot */
+        { "floor-then-mark-bad-booted", "install v4-s1;reboot;health check passes (MarkGood);mark bad booted;reboot" },
+        { "floor-then-mark-good-old", "install v4-s1;reboot;health check passes (MarkGood);mark good other;mark bad booted;reboot" },
+        /* case 4: a child-only bundle makes its group bootable */
+        { "appfs-only-bundle", "install appfs-only;reboot;health check passes (MarkGood)" },
+        /* found by the model: a permanent primary that was never proven (EFI, bootcount) */
+        { "mark-active-unproven", "mark active other;reboot;reboot" },
+        { "mark-good-trial-before-its-boot", "install v2;mark good other;reboot" },
+        /* found by the model: GRUB's spent try flag read as "already out of the chain" */
+        { "grub-mark-bad-booted-after-boot", "reboot;mark bad booted" },
+        { "taken-out-twice-then-activated", "install v2@cut1;install v2@cut1;reboot;mark active other" },
+        /* found by the model: a trial armed for the factory A behind B's uncommitted trial */
+        { "activate-during-trial", "install v2@cut102;mark active other@cut2;reboot" },
+        /* found by the model: retiring below-floor groups skipped GRUB's spent try flag */
+        { "grub-retire-spent-try", "install v4-s1@cut102;mark good other@cut1;health check passes (MarkGood)" },
+};
+
+static int env_unsigned(const char *name, unsigned def) {
+        const char *v = getenv(name);
+        return v ? atoi(v) : (int) def;
+}
+
+/* Depth 4 for U-Boot (the default scheme), 3 for the others: each of those runs in about a
+ * minute on one core of the CI machine; MODEL_DEPTH overrides both. */
+static void run_scheme(BootScheme scheme, const char *top) {
+        unsigned depth = env_unsigned("MODEL_DEPTH", scheme == BOOT_SCHEME_UBOOT ? 4 : 3);
+        unsigned cut_depth = env_unsigned("MODEL_CUT_DEPTH", 2);
+        unsigned walks = env_unsigned("MODEL_WALKS", 50), walk_steps = env_unsigned("MODEL_WALK_STEPS", 16);
+        int r = 0, status;
+
+        shared = mmap(NULL, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (shared == MAP_FAILED || model_check_init() < 0) {
+                printf("FAIL: model/%s: out of memory\n", boot_scheme_name(scheme));
+                unit_failed++;
+                return;
+        }
+
+        memset(&model, 0, sizeof(model));
+        n_ops = 0;
+        if (model_setup(&model, scheme, top) < 0 || model_start_daemon(&model) < 0) {
+                printf("FAIL: model/%s: cannot set up the device in %s\n", boot_scheme_name(scheme), model.dir);
+                unit_failed++;
+                model_cleanup(&model);
+                return;
+        }
+        make_ops();
+        memset(shared, 0, sizeof(*shared));
+        model_check_reset();
+
+        {
+                char why[1024];
+                if (model_check(&model, why, sizeof(why)) < 0) {
+                        printf("  the fresh device already breaks an invariant: %s\n", why);
+                        r = 1;
+                }
+        }
+        if (getenv("MODEL_SEQ")) {
+                r = run_sequence(getenv("MODEL_SEQ"));
+                depth = 0, walks = 0;
+        } else {
+                /* Each regression from the fresh device, in a child (the parent keeps the fresh
+                 * daemon) with the files restored afterwards. */
+                Snapshot fresh;
+
+                if (snapshot_take(&fresh) < 0)
+                        r = 2;
+                for (unsigned i = 0; r == 0 && i < ELEMENTSOF(regressions); i++) {
+                        pid_t pid;
+
+                        fflush(stdout);
+                        pid = fork();
+                        if (pid == 0)
+                                _exit(run_sequence(regressions[i].seq));
+                        (void) waitpid(pid, &status, 0);
+                        r = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+                        if (r != 0)
+                                printf("  regression %s failed\n", regressions[i].name);
+                        if (snapshot_restore(&fresh) < 0)
+                                r = 2;
+                }
+                snapshot_free(&fresh);
+        }
+        /* Iterative deepening: the first failure is a shortest sequence. */
+        for (unsigned d = 1; r == 0 && d <= depth && d <= MAX_DEPTH; d++) {
+                memset(shared->visited_left, 0, sizeof(shared->visited_left));
+                r = explore(0, d, MIN(cut_depth, d));
+        }
+        for (unsigned w = 0; r == 0 && w < walks; w++) {
+                Snapshot snap;
+                pid_t pid;
+
+                if (snapshot_take(&snap) < 0) {
+                        r = 2;
+                        break;
+                }
+                fflush(stdout);
+                pid = fork();
+                if (pid == 0)
+                        _exit(walk_random(MIN(walk_steps, MAX_DEPTH), 0x5eed + w));
+                (void) waitpid(pid, &status, 0);
+                r = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+                (void) snapshot_restore(&snap);
+                snapshot_free(&snap);
+        }
+
+        printf("  %s: %zu regression sequences; %u operations; exhaustive to depth %u (a power cut after each durable "
+               "write of every operation up to depth %u): %llu sequences, %llu distinct states, %llu revisits pruned, "
+               "%llu steps, %llu power cuts; %u random walks of %u steps\n",
+               boot_scheme_name(scheme), ELEMENTSOF(regressions), n_ops, depth, MIN(cut_depth, depth),
+               (unsigned long long) shared->sequences,
+               (unsigned long long) shared->states, (unsigned long long) shared->pruned,
+               (unsigned long long) shared->steps, (unsigned long long) shared->cuts, walks, MIN(walk_steps, MAX_DEPTH));
+        if (r == 0) {
+                printf("PASS: model/%s\n", boot_scheme_name(scheme));
+                unit_passed++;
+        } else {
+                printf("FAIL: model/%s%s\n", boot_scheme_name(scheme), r == 2 ? " (harness error)" : "");
+                unit_failed++;
+        }
+        fflush(stdout);
+        model_cleanup(&model);
+}
+
+int main(int argc, char **argv) {
+        const char *top = getenv("UPDATE1_TOP") ?: ".", *only = getenv("MODEL_SCHEME");
+
+        unit_program = "model";
+        /* libubootenv 0.3.2 always takes /var/lock/fw_printenv.lock as well (daemon/uboot-lock.h):
+         * as root, a private /run/lock keeps other tests' locks out of the model's way (and the
+         * model's out of theirs).  Without root the shared one is used: slower, still correct. */
+        if (geteuid() == 0 && unshare(CLONE_NEWNS) == 0 &&
+            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+            mount("tmpfs", "/run/lock", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+                fprintf(stderr, "model: cannot mount a private /run/lock: %m\n");
+        if (!getenv("MODEL_VERBOSE"))
+                log_set_max_level(0);
+        fileio_durable_hook = hook;
+        if (model_pki_setup() < 0) {
+                printf("FAIL: model: cannot make the test PKI\n0 passed, 1 failed\n");
+                return 1;
+        }
+
+        /* The schemes are independent devices: one process each, as many at once as there are
+         * CPUs; each one's output goes to a file, printed in scheme order at the end. */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        pid_t pids[_BOOT_SCHEME_MAX] = {};
+        int statuses[_BOOT_SCHEME_MAX] = {};
+        bool reaped[_BOOT_SCHEME_MAX] = {};
+        FILE *out[_BOOT_SCHEME_MAX] = {};
+        unsigned running = 0;
+
+        for (BootScheme s = 0; s < _BOOT_SCHEME_MAX; s++) {
+                if ((only && !streq(only, boot_scheme_name(s))) || (argc > 1 && !streq(argv[1], boot_scheme_name(s))))
+                        continue;
+                if (running >= (cpus > 0 ? (unsigned) cpus : 1)) {
+                        int status;
+                        pid_t done = wait(&status);
+
+                        for (BootScheme d = 0; done > 0 && d < _BOOT_SCHEME_MAX; d++)
+                                if (pids[d] == done) {
+                                        statuses[d] = status;
+                                        reaped[d] = true;
+                                }
+                        if (done > 0)
+                                running--;
+                }
+                out[s] = tmpfile();
+                fflush(stdout);
+                pids[s] = fork();
+                if (pids[s] == 0) {
+                        if (out[s])
+                                dup2(fileno(out[s]), STDOUT_FILENO);
+                        run_scheme(s, top);
+                        fflush(stdout);
+                        _exit(unit_failed ? 1 : 0);
+                }
+                if (pids[s] > 0)
+                        running++;
+        }
+        for (BootScheme s = 0; s < _BOOT_SCHEME_MAX; s++) {
+                char buf[4096];
+                size_t n;
+                int status = statuses[s];
+
+                if (pids[s] <= 0)
+                        continue;
+                if (!reaped[s] && waitpid(pids[s], &status, 0) < 0)
+                        status = 0x7f00; /* lost: counts as a failure below */
+                if (out[s]) {
+                        rewind(out[s]);
+                        while ((n = fread(buf, 1, sizeof(buf), out[s])) > 0)
+                                fwrite(buf, 1, n, stdout);
+                        fclose(out[s]);
+                }
+                if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                        unit_passed++;
+                else {
+                        if (!WIFEXITED(status))
+                                printf("FAIL: model/%s: killed by signal %d\n", boot_scheme_name(s), WTERMSIG(status));
+                        unit_failed++;
+                }
+        }
+        model_pki_cleanup();
+        printf("%d passed, %d failed\n", unit_passed, unit_failed);
+        return unit_failed ? 1 : 0;
+}
