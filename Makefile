@@ -5,12 +5,21 @@
 #   make demo       the whole update cycle on a sandbox device under build/demo
 #   make check-fresh  (root) make demo and make check on a fresh minimal Debian 12 chroot
 #   make bench      measured, not asserted (see bench/)
+#   make lint       shellcheck on every shell script, object dependency cycles, no tracked .pyc
 #   make install DESTDIR=... PREFIX=/usr
 
+# Install locations.  They are compiled into the programs (default paths, -D below) and
+# substituted into the units, the D-Bus activation file and tmpfiles.d (*.in, @NAME@ ->
+# $(NAME)), so build and install with the same values (docs/installation.md).  A change of any
+# of them rebuilds everything ($(BUILD)/.paths).
 PREFIX     ?= /usr
+BINDIR     ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR    ?= $(PREFIX)/share
 SYSCONFDIR ?= /etc
 LOCALSTATEDIR ?= /var
 DESTDIR    ?=
+INSTALL_DIRS := PREFIX BINDIR LIBEXECDIR DATADIR SYSCONFDIR LOCALSTATEDIR
 # SANITIZE=1 (ASan+UBSan) builds into its own directory so its objects never mix with the
 # normal build's.
 ifeq ($(SANITIZE),1)
@@ -37,8 +46,9 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wfor
            -Wmissing-prototypes -Wstrict-prototypes -fno-strict-aliasing \
            -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
            -DUPDATE1_VERSION='"$(VERSION)"' -DUPDATE1_BUILD_EPOCH=$(BUILD_EPOCH)ULL \
-           -DSYSCONFDIR='"$(SYSCONFDIR)"' \
-           -Ilib -Idaemon $(PKG_CFLAGS)
+           -DPREFIX='"$(PREFIX)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' -DLOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
+           -Ilib -Idaemon -Idaemon/bootloader -Iclient/common -Iclient/updatectl \
+           -Iclient/update-agent -Iclient/update-health $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread
 # Do not map libraries whose symbols a binary never uses (libcurl is dlopen()ed by updated).
 LDFLAGS += -Wl,--as-needed
@@ -48,33 +58,43 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 
+# Layers (docs/HACKING.md): lib/ <- daemon/ (updated); lib/ <- client/common/ <- each client
+# program.  Every program's code except its main() file is an archive, which the binary, its
+# unit tests (tests/unit/) and its fuzz targets (tests/fuzz/) link.
 LIB_SRC     := $(sort $(wildcard lib/*.c))
-DAEMON_SRC  := $(sort $(filter-out daemon/updated.c,$(wildcard daemon/*.c)))
-# client/bus-client.c is shared by every client; each program owns client/<program>*.c.
-CLIENT_COMMON_SRC := client/bus-client.c
-UPDATECTL_SRC := $(sort $(wildcard client/updatectl*.c))
-HEALTH_SRC  := $(sort $(wildcard client/update-health*.c))
-AGENT_SRC   := $(sort $(wildcard client/update-agent*.c))
+DAEMON_SRC  := $(sort $(filter-out daemon/updated.c,$(wildcard daemon/*.c daemon/bootloader/*.c)))
+CLIENT_COMMON_SRC := $(sort $(wildcard client/common/*.c))
+UPDATECTL_SRC := $(sort $(filter-out client/updatectl/updatectl.c,$(wildcard client/updatectl/*.c)))
+HEALTH_SRC  := $(sort $(filter-out client/update-health/update-health.c,$(wildcard client/update-health/*.c)))
+AGENT_SRC   := $(sort $(filter-out client/update-agent/update-agent.c,$(wildcard client/update-agent/*.c)))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test-*.c))
 
-LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o)
-DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
-CLIENT_COMMON_OBJ := $(CLIENT_COMMON_SRC:%.c=$(BUILD)/%.o)
-UPDATECTL_OBJ := $(UPDATECTL_SRC:%.c=$(BUILD)/%.o)
-HEALTH_OBJ  := $(HEALTH_SRC:%.c=$(BUILD)/%.o)
-AGENT_OBJ   := $(AGENT_SRC:%.c=$(BUILD)/%.o)
+# One archive per layer/program; the link order of TEST_ARCHIVES is the layering, top first.
+ARCH_update1        := $(LIB_SRC)
+ARCH_updated        := $(DAEMON_SRC)
+ARCH_update1-client := $(CLIENT_COMMON_SRC)
+ARCH_updatectl      := $(UPDATECTL_SRC)
+ARCH_update-health  := $(HEALTH_SRC)
+ARCH_update-agent   := $(AGENT_SRC)
+ARCHIVES      := update1 updated update1-client updatectl update-health update-agent
+LINK_ORDER    := update-agent update-health updatectl update1-client updated update1
+TEST_ARCHIVES := $(LINK_ORDER:%=$(BUILD)/lib%.a)
+CLIENT_ARCHIVES = $(BUILD)/lib$(1).a $(BUILD)/libupdate1-client.a $(BUILD)/libupdate1.a
+
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # The model test (tests/model/, docs/bootloaders.md "Invariants") and its boot simulators'
-# cross-check against the shell simulators.
-MODEL_LIB_SRC := $(sort $(wildcard tests/model/bootsim*.c))
+# (tests/fakes/bootsim*.c) cross-check against the shell simulators.
+MODEL_LIB_SRC := $(sort $(wildcard tests/fakes/bootsim*.c))
 MODEL_SRC   := tests/model/model.c tests/model/model-device.c tests/model/model-check.c
 UNIT_BIN    += $(BUILD)/tests/test-model $(BUILD)/tests/test-bootsim
 
-BINS := $(BUILD)/updated $(BUILD)/updatectl $(if $(HEALTH_SRC),$(BUILD)/update-health) \
-        $(if $(AGENT_SRC),$(BUILD)/update-agent)
+BINS := $(BUILD)/updated $(BUILD)/updatectl $(BUILD)/update-health $(BUILD)/update-agent
+# Units, the D-Bus activation file and the tmpfiles.d snippet name install paths: generated
+# from their *.in into $(BUILD)/ (same relative path), and installed from there.
+GENERATED := $(patsubst %.in,$(BUILD)/%,$(sort $(wildcard packaging/systemd/*.in dbus/*.in packaging/tmpfiles.d/*.in)))
 
-.PHONY: all check check-system check-fresh fuzz demo bench install clean
-all: $(BUILD)/.deps-ok $(BINS)
+.PHONY: all check check-system check-fresh fuzz demo bench lint install clean FORCE
+all: $(BUILD)/.deps-ok $(BINS) $(GENERATED)
 
 $(BUILD)/.deps-ok:
 	@mkdir -p $(BUILD)
@@ -83,41 +103,54 @@ $(BUILD)/.deps-ok:
 	  $(PKG_CONFIG) --print-errors --exists $(PKGS); exit 1; }
 	@touch $@
 
-$(BUILD)/%.o: %.c $(BUILD)/.deps-ok
+# The install locations this build was made for; rewritten only when one changes, so that
+# every object (and every generated file) is rebuilt then and only then.
+$(BUILD)/.paths: FORCE
+	@mkdir -p $(BUILD)
+	@printf '%s\n' $(foreach d,$(INSTALL_DIRS),'$(d)=$($(d))') >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+$(GENERATED): $(BUILD)/%: %.in $(BUILD)/.paths
+	@mkdir -p $(dir $@)
+	@echo "sed @NAME@ $< >$@"
+	@sed $(foreach d,$(INSTALL_DIRS),-e 's|@$(d)@|$($(d))|g') $< >$@.tmp
+	@if grep -n '@[A-Z][A-Z_]*@' $@.tmp; then echo "$<: unknown @NAME@ (known: $(INSTALL_DIRS))"; rm -f $@.tmp; exit 1; fi
+	@mv -f $@.tmp $@
+
+$(BUILD)/%.o: %.c $(BUILD)/.deps-ok $(BUILD)/.paths
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/libupdate1.a: $(LIB_OBJ)
-	@rm -f $@
-	$(AR) rcs $@ $^
-
-$(BUILD)/libupdated.a: $(DAEMON_OBJ)
-	@rm -f $@
-	$(AR) rcs $@ $^
+define archive_rule
+$$(BUILD)/lib$(1).a: $$(ARCH_$(1):%.c=$$(BUILD)/%.o)
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach a,$(ARCHIVES),$(eval $(call archive_rule,$(a))))
 
 $(BUILD)/updated: $(BUILD)/daemon/updated.o $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/updatectl: $(UPDATECTL_OBJ) $(CLIENT_COMMON_OBJ) $(BUILD)/libupdate1.a
+$(BUILD)/updatectl: $(BUILD)/client/updatectl/updatectl.o $(call CLIENT_ARCHIVES,updatectl)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/update-health: $(HEALTH_OBJ) $(CLIENT_COMMON_OBJ) $(BUILD)/libupdate1.a
+$(BUILD)/update-health: $(BUILD)/client/update-health/update-health.o $(call CLIENT_ARCHIVES,update-health)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/update-agent: $(AGENT_OBJ) $(CLIENT_COMMON_OBJ) $(BUILD)/libupdate1.a
+$(BUILD)/update-agent: $(BUILD)/client/update-agent/update-agent.o $(call CLIENT_ARCHIVES,update-agent)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(TEST_ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(TEST_ARCHIVES) $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/tests/test-model: $(MODEL_SRC) $(MODEL_LIB_SRC) $(wildcard tests/model/*.h tests/unit/*.h) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
+$(BUILD)/tests/test-model: $(MODEL_SRC) $(MODEL_LIB_SRC) $(wildcard tests/model/*.h tests/fakes/*.h tests/unit/*.h) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -Itests/model -o $@ $(MODEL_SRC) $(MODEL_LIB_SRC) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/unit -Itests/model -Itests/fakes -o $@ $(MODEL_SRC) $(MODEL_LIB_SRC) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/tests/test-bootsim: tests/model/test-bootsim.c $(MODEL_LIB_SRC) $(wildcard tests/model/*.h tests/unit/*.h) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
+$(BUILD)/tests/test-bootsim: tests/model/test-bootsim.c $(MODEL_LIB_SRC) $(wildcard tests/model/*.h tests/fakes/*.h tests/unit/*.h) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -Itests/model -o $@ $< $(MODEL_LIB_SRC) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/unit -Itests/model -Itests/fakes -o $@ $< $(MODEL_LIB_SRC) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(LDFLAGS) $(LDLIBS)
 
 # ---- Fuzzing, sanitizers, valgrind (tests/fuzz/, tests/sanitize/, tests/valgrind/,
 # ---- docs/fuzzing.md).  Maintained with the fuzz targets; everything below up to the
@@ -144,8 +177,7 @@ FUZZ_LDFLAGS_efibootmgr    := $(FUZZ_WRAP_TOOL)
 FUZZ_LDFLAGS_custom-backend := $(FUZZ_WRAP_TOOL)
 FUZZ_BIN        := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
 FUZZ_REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/tests/test-fuzz-replay-%)
-FUZZ_LIB_OBJ    := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
-FUZZ_DAEMON_OBJ := $(DAEMON_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_ARCHIVES   := $(LINK_ORDER:%=$(FUZZ_DIR)/lib%.a)
 # make check builds and runs the replays with the unit tests.
 UNIT_BIN += $(FUZZ_REPLAY_BIN)
 
@@ -153,28 +185,27 @@ UNIT_BIN += $(FUZZ_REPLAY_BIN)
 .SECONDARY: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/obj/tests/fuzz/fuzz-%.o) $(FUZZ_DIR)/obj/tests/fuzz/fuzz-common.o
 fuzz-targets: $(FUZZ_BIN)
 
-$(FUZZ_DIR)/obj/%.o: %.c $(BUILD)/.deps-ok
+$(FUZZ_DIR)/obj/%.o: %.c $(BUILD)/.deps-ok $(BUILD)/.paths
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
-$(FUZZ_DIR)/libupdate1.a: $(FUZZ_LIB_OBJ)
-	@rm -f $@
-	$(AR) rcs $@ $^
-
-$(FUZZ_DIR)/libupdated.a: $(FUZZ_DAEMON_OBJ)
-	@rm -f $@
-	$(AR) rcs $@ $^
+define fuzz_archive_rule
+$$(FUZZ_DIR)/lib$(1).a: $$(ARCH_$(1):%.c=$$(FUZZ_DIR)/obj/%.o)
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach a,$(ARCHIVES),$(eval $(call fuzz_archive_rule,$(a))))
 
 $(FUZZ_DIR)/fuzz-%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz-%.o $(FUZZ_DIR)/obj/tests/fuzz/fuzz-common.o \
-                    $(FUZZ_DIR)/libupdated.a $(FUZZ_DIR)/libupdate1.a
+                    $(FUZZ_ARCHIVES)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LDFLAGS_$*) $(LDLIBS)
 
 $(FUZZ_REPLAY_BIN): $(BUILD)/tests/test-fuzz-replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c \
-                    tests/fuzz/fuzz-common.c $(wildcard tests/fuzz/*.h) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
+                    tests/fuzz/fuzz-common.c $(wildcard tests/fuzz/*.h) $(TEST_ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/fuzz -DFUZZ_TARGET='"$*"' -DFUZZ_TOP='"$(abspath .)"' -o $@ \
 	  tests/fuzz/fuzz-$*.c tests/fuzz/replay.c tests/fuzz/fuzz-common.c \
-	  $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(LDFLAGS) $(FUZZ_LDFLAGS_$*) $(LDLIBS)
+	  $(TEST_ARCHIVES) $(LDFLAGS) $(FUZZ_LDFLAGS_$*) $(LDLIBS)
 
 # SANITIZE=1: every process of the test run (unit tests, replays, updated, updatectl) writes its
 # ASan/UBSan/LSan report to $(BUILD)/sanitizer-reports/; tests/run-tests.sh fails the test
@@ -225,32 +256,62 @@ check-system:
 	@tests/lib/install-deps.sh system
 	@tests/system/run.sh $(BUILD)
 
+# Static checks (seconds, after the build of the objects): shellcheck (SHELLCHECK_SEVERITY,
+# default warning, which the scripts meet) on every shell script (*.sh, and every file starting
+# with #!/bin/sh or #!/bin/bash, tracked or new); tests/lint/cycles.py on the objects of the
+# daemon and on those of each client program (no file dependency cycle); no Python bytecode
+# tracked.  .clang-format and .editorconfig describe the style of the code; nothing reformats it.
+SHELLCHECK ?= shellcheck
+SHELLCHECK_SEVERITY ?= warning
+LINT_DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,daemon/updated.c $(DAEMON_SRC))
+LINT_CLIENTS    := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard client/*/*.c)))))
+lint:
+	@tests/lib/install-deps.sh lint
+	@$(MAKE) --no-print-directory all
+	@files=$$({ git ls-files -co --exclude-standard 2>/dev/null || \
+	           find . -type f ! -path './.git/*' ! -path './build*'; } | sort | while read -r f; do \
+	        [ -f "$$f" ] || continue; \
+	        case $$f in *.sh) echo "$$f" ;; \
+	        *) head -n 1 "$$f" | grep -qE '^#! ?(/usr/bin/env +)?(/usr)?(/bin/)?(ba|da)?sh( |$$)' && echo "$$f" ;; esac; \
+	      done); \
+	  echo "lint: $(SHELLCHECK) -S $(SHELLCHECK_SEVERITY): $$(echo "$$files" | wc -l) shell scripts"; \
+	  $(SHELLCHECK) -x -P SCRIPTDIR -S $(SHELLCHECK_SEVERITY) $$files
+ifneq ($(wildcard tests/lint/cycles.py),)
+	@echo "lint: tests/lint/cycles.py: lib, daemon, $(LINT_CLIENTS:%=client/%)"
+	@python3 tests/lint/cycles.py $(LIB_SRC:%.c=$(BUILD)/%.o)
+	@python3 tests/lint/cycles.py $(LINT_DAEMON_OBJ)
+	@$(foreach p,$(LINT_CLIENTS),python3 tests/lint/cycles.py $(patsubst %.c,$(BUILD)/%.o,$(wildcard client/$(p)/*.c)) &&) true
+endif
+	@echo "lint: no Python bytecode tracked"
+	@! git ls-files 2>/dev/null | grep -E '(^|/)__pycache__/|\.py[co]$$' || \
+	  { echo "lint: tracked Python bytecode (git rm --cached it; .gitignore has it)"; exit 1; }
+
 # The README's commands, as a new user runs them, on a fresh debootstrap --variant=minbase
 # bookworm in a chroot (root; cached under /var/cache/update1-fresh): tests/fresh/run.sh.
 check-fresh:
 	@tests/fresh/run.sh
 
 install: all
-	install -Dm0755 $(BUILD)/updated $(DESTDIR)$(PREFIX)/libexec/update1/updated
-	install -Dm0755 $(BUILD)/updatectl $(DESTDIR)$(PREFIX)/bin/updatectl
-	install -Dm0644 dbus/org.example.Update1.service $(DESTDIR)$(PREFIX)/share/dbus-1/system-services/org.example.Update1.service
-	install -Dm0644 policy/org.example.Update1.conf $(DESTDIR)$(PREFIX)/share/dbus-1/system.d/org.example.Update1.conf
-	install -Dm0644 interfaces/org.example.Update1.xml $(DESTDIR)$(PREFIX)/share/dbus-1/interfaces/org.example.Update1.xml
-	install -Dm0644 dbus/updated.service $(DESTDIR)$(PREFIX)/lib/systemd/system/updated.service
+	install -Dm0755 $(BUILD)/updated $(DESTDIR)$(LIBEXECDIR)/update1/updated
+	install -Dm0755 $(BUILD)/updatectl $(DESTDIR)$(BINDIR)/updatectl
+	install -Dm0644 $(BUILD)/dbus/org.example.Update1.service $(DESTDIR)$(DATADIR)/dbus-1/system-services/org.example.Update1.service
+	install -Dm0644 policy/org.example.Update1.conf $(DESTDIR)$(DATADIR)/dbus-1/system.d/org.example.Update1.conf
+	install -Dm0644 interfaces/org.example.Update1.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.example.Update1.xml
+	install -Dm0644 $(BUILD)/packaging/systemd/updated.service $(DESTDIR)$(PREFIX)/lib/systemd/system/updated.service
 	install -Dm0644 packaging/config/system.conf.example $(DESTDIR)$(SYSCONFDIR)/update1/system.conf.example
 	install -Dm0644 packaging/sysusers.d/update1.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/update1.conf
-	install -Dm0644 packaging/tmpfiles.d/update1.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/update1.conf
-	install -Dm0755 $(BUILD)/update-health $(DESTDIR)$(PREFIX)/bin/update-health
-	install -Dm0644 packaging/systemd/update-health.service $(DESTDIR)$(PREFIX)/lib/systemd/system/update-health.service
+	install -Dm0644 $(BUILD)/packaging/tmpfiles.d/update1.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/update1.conf
+	install -Dm0755 $(BUILD)/update-health $(DESTDIR)$(BINDIR)/update-health
+	install -Dm0644 $(BUILD)/packaging/systemd/update-health.service $(DESTDIR)$(PREFIX)/lib/systemd/system/update-health.service
 	for d in required.d wanted.d; do for f in packaging/health/$$d/*; do \
 	  install -Dm0755 $$f $(DESTDIR)$(PREFIX)/lib/update-health/$$d/$$(basename $$f); done; done
-	install -Dm0755 $(BUILD)/update-agent $(DESTDIR)$(PREFIX)/bin/update-agent
-	install -Dm0644 packaging/systemd/update-agent.service $(DESTDIR)$(PREFIX)/lib/systemd/system/update-agent.service
+	install -Dm0755 $(BUILD)/update-agent $(DESTDIR)$(BINDIR)/update-agent
+	install -Dm0644 $(BUILD)/packaging/systemd/update-agent.service $(DESTDIR)$(PREFIX)/lib/systemd/system/update-agent.service
 	install -Dm0644 packaging/config/agent.conf.example $(DESTDIR)$(SYSCONFDIR)/update1/agent.conf.example
-	install -Dm0644 docs/agent.md $(DESTDIR)$(PREFIX)/share/doc/update1/agent.md
-	install -Dm0644 docs/health.md $(DESTDIR)$(PREFIX)/share/doc/update1/health.md
-	install -Dm0644 docs/bundle-format.md $(DESTDIR)$(PREFIX)/share/doc/update1/bundle-format.md
-	for f in packaging/bootloader/*; do install -Dm0644 $$f $(DESTDIR)$(PREFIX)/share/update1/bootloader/$$(basename $$f); done
+	install -Dm0644 docs/agent.md $(DESTDIR)$(DATADIR)/doc/update1/agent.md
+	install -Dm0644 docs/health.md $(DESTDIR)$(DATADIR)/doc/update1/health.md
+	install -Dm0644 docs/bundle-format.md $(DESTDIR)$(DATADIR)/doc/update1/bundle-format.md
+	for f in packaging/bootloader/*; do install -Dm0644 $$f $(DESTDIR)$(DATADIR)/update1/bootloader/$$(basename $$f); done
 
 clean:
 	rm -rf $(BUILD)

@@ -144,16 +144,16 @@ static BootAssessment assess_rejected(Manager *m) {
 }
 
 static BootAssessment assess_locked(Manager *m) {
-        const Bootloader *bl = m->bootloader;
+        Bootloader *bl = m->bootloader;
         _cleanup_free_ char *trial = NULL, *primary = NULL;
         const ConfigSlot *booted_cfg;
         UError err = UERROR_NULL;
         BootAssessment a;
         int trial_idx, r;
 
-        if (!bl->ops->get_trial)
+        if (!bootloader_has_trial(bl))
                 return BOOT_ASSESS_NONE;
-        r = bl->ops->get_trial(bl->data, &trial, &err);
+        r = bootloader_get_trial(bl, &trial, &err);
         if (r < 0) {
                 log_warning("Cannot tell whether a slot is on trial: %s", err.message);
                 return BOOT_ASSESS_UNKNOWN;
@@ -169,7 +169,7 @@ static BootAssessment assess_locked(Manager *m) {
         booted_cfg = m->slots->booted >= 0 ? &m->config->slots[m->slots->booted] : NULL;
 
         err = UERROR_NULL;
-        if (bl->ops->get_primary(bl->data, &primary, &err) < 0) {
+        if (bootloader_get_primary(bl, &primary, &err) < 0) {
                 log_warning("Cannot get the primary boot slot: %s", err.message);
                 primary = NULL;
         }

@@ -17,6 +17,7 @@
 #include <systemd/sd-id128.h>
 
 #include "auth.h"
+#include "bus-error.h"
 #include "bus.h"
 #include "inspect.h"
 #include "install.h"
@@ -28,27 +29,15 @@
 #include "source-http.h"
 
 /* The D-Bus face of the daemon: it reads and validates arguments, authorizes, hands the work
- * to install.c / mark.c / inspect.c and turns UErrors into D-Bus errors.  No install logic. */
+ * to install.c / mark.c / inspect.c / reboot.c and turns UErrors into D-Bus errors.  No install
+ * logic.  It is the only file that talks sd-bus for them: jobs answer their calls through a
+ * JobReply made here (job.h), and the manager's state changes come out through the notify hooks
+ * set in bus_setup(). */
 
 #define URL_MAX 4096
 #define TRANSACTION_ID_MAX 128
 
-/* ---- errors ---- */
-
-int bus_error_set_uerror(sd_bus_error *error, const UError *e) {
-        ErrorKind kind = uerror_is_set(e) ? e->kind : ERROR_FAILED;
-        const char *msg = uerror_is_set(e) ? e->message : "Operation failed";
-
-        (void) sd_bus_error_set(error, error_kind_to_dbus_name(kind), msg);
-        return uerror_is_set(e) && e->error < 0 ? e->error : -EIO;
-}
-
-int bus_reply_uerror(sd_bus_message *call, const UError *e) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-        (void) bus_error_set_uerror(&error, e);
-        return sd_bus_reply_method_error(call, &error);
-}
+/* ---- errors and deferred replies ---- */
 
 _printf_(3, 4)
 static int invalid_args(sd_bus_error *error, int r, const char *fmt, ...) {
@@ -66,9 +55,29 @@ static int uerror_reply(sd_bus_error *error, const UError *e) {
         return bus_error_set_uerror(error, e);
 }
 
-/* ---- signals and PropertiesChanged ---- */
+/* JobReply.fn (job.h) for a call a job answers later: userdata is the call's reference. */
+static void reply_deferred(void *userdata, const UError *error, const char *result) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata;
+        int r;
 
-void bus_emit_properties_changed(Manager *m, const char *property) {
+        if (error)
+                r = bus_reply_uerror(call, error);
+        else if (result)
+                r = sd_bus_reply_method_return(call, "s", result);
+        else
+                r = sd_bus_reply_method_return(call, NULL);
+        if (r < 0)
+                log_debug_errno(r, "Cannot reply to %s: %m", sd_bus_message_get_member(call) ?: "a call");
+}
+
+/* Hands 'call' (a reference the caller owns until the job started) to a job. */
+static JobReply reply_to(sd_bus_message *call) {
+        return (JobReply) { .fn = reply_deferred, .userdata = call };
+}
+
+/* ---- signals and PropertiesChanged (ManagerNotify) ---- */
+
+static void bus_emit_properties_changed(Manager *m, const char *property) {
         int r;
 
         if (!m->bus)
@@ -78,7 +87,7 @@ void bus_emit_properties_changed(Manager *m, const char *property) {
                 log_debug_errno(r, "Cannot emit PropertiesChanged(%s): %m", property);
 }
 
-void bus_emit_progress(Manager *m) {
+static void bus_emit_progress(Manager *m) {
         int r;
 
         if (!m->bus)
@@ -89,7 +98,7 @@ void bus_emit_progress(Manager *m) {
                 log_debug_errno(r, "Cannot emit Progress: %m");
 }
 
-void bus_emit_completed(Manager *m, int result, const char *message) {
+static void bus_emit_completed(Manager *m, int result, const char *message) {
         int r;
 
         if (!m->bus)
@@ -99,6 +108,12 @@ void bus_emit_completed(Manager *m, int result, const char *message) {
         if (r < 0)
                 log_debug_errno(r, "Cannot emit Completed: %m");
 }
+
+static const ManagerNotify bus_notify = {
+        .property_changed = bus_emit_properties_changed,
+        .progress = bus_emit_progress,
+        .completed = bus_emit_completed,
+};
 
 /* ---- argument checks ---- */
 
@@ -229,12 +244,15 @@ static int check_bundle_fd(Manager *m, int fd, const char *what, sd_bus_error *e
 /* ---- methods ---- */
 
 static int start_install(Manager *m, sd_bus_message *msg, InstallRequest *req, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = sd_bus_message_ref(msg);
         UError err = UERROR_NULL;
         int r;
 
-        r = install_start(m, msg, req, &err);
+        req->reply = reply_to(call);
+        r = install_start(m, req, &err);
         if (r < 0)
                 return uerror_reply(error, &err);
+        TAKE_PTR(call);
         return 1; /* the reply follows when the manifest is verified */
 }
 
@@ -437,6 +455,7 @@ static int method_mark(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 }
 
 static int method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         Manager *m = userdata;
         UError err = UERROR_NULL;
         uid_t uid;
@@ -455,15 +474,18 @@ static int method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                 return uerror_reply(error, &err);
         }
 
-        r = reboot_start(m, msg, uid, &err);
+        call = sd_bus_message_ref(msg);
+        r = reboot_start(m, uid, reply_to(call), &err);
         if (r < 0) {
                 log_warning("Reboot by uid %u refused: %s", (unsigned) uid, err.message);
                 return uerror_reply(error, &err);
         }
+        TAKE_PTR(call);
         return 1; /* the reply follows when the command ends */
 }
 
 static int method_get_slot_status(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         Manager *m = userdata;
         int r;
 
@@ -472,13 +494,16 @@ static int method_get_slot_status(sd_bus_message *msg, void *userdata, sd_bus_er
                 return r;
         /* No bootloader I/O here: the answer comes from a snapshot, now or after a refresh in a
          * worker thread (daemon/snapshot.c). */
-        r = manager_get_slot_status(m, msg);
+        call = sd_bus_message_ref(msg);
+        r = manager_get_slot_status(m, reply_to(call));
         if (r < 0)
                 return log_error_errno(r, "Cannot answer GetSlotStatus: %m");
+        TAKE_PTR(call);
         return 1;
 }
 
 static int method_inspect_bundle(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         Manager *m = userdata;
         _cleanup_close_ int fd = -EBADF;
         UError err = UERROR_NULL;
@@ -497,10 +522,12 @@ static int method_inspect_bundle(sd_bus_message *msg, void *userdata, sd_bus_err
         fd = fcntl(in_fd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
                 return log_error_errno(-errno, "Cannot duplicate the bundle fd: %m");
-        r = inspect_start(m, msg, fd, &err);
+        call = sd_bus_message_ref(msg);
+        r = inspect_start(m, fd, reply_to(call), &err);
         if (r < 0)
                 return uerror_reply(error, &err);
         TAKE_FD(fd);
+        TAKE_PTR(call);
         return 1;
 }
 
@@ -614,6 +641,7 @@ static const sd_bus_vtable manager_vtable[] = {
 int bus_setup(Manager *m) {
         int r;
 
+        m->notify = &bus_notify;
         r = sd_bus_add_object_vtable(m->bus, NULL, UPDATE1_BUS_PATH, UPDATE1_BUS_INTERFACE, manager_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot publish %s: %m", UPDATE1_BUS_PATH);

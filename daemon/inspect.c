@@ -12,7 +12,6 @@
 #include <json-c/json.h>
 
 #include "bundle.h"
-#include "bus.h"
 #include "inspect.h"
 #include "log.h"
 #include "manifest.h"
@@ -24,7 +23,7 @@
 struct InspectJob {
         Manager *manager;
         InspectJob *next;
-        sd_bus_message *call;
+        JobReply reply;             /* main thread */
         int fd;
         int timer_fd;
         atomic_bool shutdown;
@@ -40,8 +39,6 @@ struct InspectJob {
 static InspectJob *inspect_job_free(InspectJob *j) {
         if (!j)
                 return NULL;
-        if (j->call)
-                sd_bus_message_unref(j->call);
         if (j->fd >= 0)
                 close(j->fd);
         if (j->timer_fd >= 0)
@@ -105,7 +102,6 @@ static void *inspect_thread(void *userdata) {
 
 static void inspect_on_finished(Manager *m, ManagerCall *c) {
         _cleanup_(inspect_job_freep) InspectJob *j = container_of(c, InspectJob, finished_call);
-        int r;
 
         (void) pthread_join(j->thread, NULL);
         for (InspectJob **p = &m->inspects; *p; p = &(*p)->next)
@@ -117,20 +113,18 @@ static void inspect_on_finished(Manager *m, ManagerCall *c) {
 
         if (j->result < 0) {
                 log_info("InspectBundle failed: %s", j->error.message);
-                r = bus_reply_uerror(j->call, &j->error);
+                job_reply(&j->reply, &j->error, NULL);
         } else
-                r = sd_bus_reply_method_return(j->call, "s", j->json);
-        if (r < 0)
-                log_debug_errno(r, "Cannot reply to InspectBundle: %m");
+                job_reply(&j->reply, NULL, j->json);
 }
 
-int inspect_start(Manager *m, sd_bus_message *call, int fd, UError *err) {
+int inspect_start(Manager *m, int fd, JobReply reply, UError *err) {
         _cleanup_(inspect_job_freep) InspectJob *j = NULL;
         struct itimerspec its = { .it_value.tv_sec = INSPECT_TIMEOUT_SEC };
         int r;
 
         assert(m);
-        assert(call);
+        assert(reply.fn);
         assert(fd >= 0);
 
         if (m->n_inspects >= INSPECT_MAX_CONCURRENT)
@@ -151,7 +145,7 @@ int inspect_start(Manager *m, sd_bus_message *call, int fd, UError *err) {
         if (j->timer_fd < 0 || timerfd_settime(j->timer_fd, 0, &its, NULL) < 0)
                 return uerror_set(err, ERROR_FAILED, -errno, "Cannot create a timer: %s", strerror(errno));
 
-        j->call = sd_bus_message_ref(call);
+        j->reply = reply; /* not called when the thread does not start */
         j->fd = fd;
         r = -pthread_create(&j->thread, NULL, inspect_thread, j);
         if (r < 0) {

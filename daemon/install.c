@@ -14,7 +14,6 @@
 
 #include "antirollback.h"
 #include "bundle.h"
-#include "bus.h"
 #include "fileio.h"
 #include "install.h"
 #include "log.h"
@@ -24,18 +23,19 @@
 #include "util.h"
 
 /* The install state machine.  The worker thread reads the stream, verifies and writes; it
- * touches the status file and the bootloader only under m->lock and never touches sd-bus:
- * everything the bus sees goes through manager_post() to the main loop.
+ * touches the status file and the bootloader only under m->lock.  Everything a client sees goes
+ * through manager_post() to the main loop, and from there out through the caller's JobReply and
+ * the manager's notify hooks: this file knows nothing of D-Bus (bus.c does).
  *
  *   phase 1 (nothing changed yet): read header + signature, verify, parse the manifest, check
- *            compatible, pick targets, check sizes → the D-Bus method call gets its reply
+ *            compatible, pick targets, check sizes → the caller's JobReply is answered
  *   phase 2: target bad in the bootloader, status pending, stream chunks into the slots,
  *            fsync, status ok, target primary for one trial boot, activated count
  * Any error in phase 2 leaves the target bad in the bootloader and its status failed. */
 
 struct InstallJob {
         Manager *manager;
-        sd_bus_message *call;      /* main thread: the Install/InstallFd call until replied */
+        JobReply reply;            /* main thread: the Install/InstallFd call until answered */
         char *source;
         int fd;                    /* owned stream, or -EBADF when http is set */
         SourceHttp *http;
@@ -78,8 +78,6 @@ typedef struct ProgressCall {
 static InstallJob *install_job_free(InstallJob *j) {
         if (!j)
                 return NULL;
-        if (j->call)
-                sd_bus_message_unref(j->call);
         bundle_reader_free(j->reader);
         source_http_free(j->http);
         if (j->fd >= 0)
@@ -146,7 +144,7 @@ static int check_cancel(InstallJob *j, UError *err) {
  * silently rewrite state we do not understand, e.g. re-arm a counter we could not parse. */
 static int check_bootloader_readable(InstallJob *j, UError *err) {
         Manager *m = j->manager;
-        const Bootloader *bl = m->bootloader;
+        Bootloader *bl = m->bootloader;
         const char *names[2] = { NULL, j->bootname };
         BootStatus st;
         int booted, r = 0;
@@ -158,7 +156,7 @@ static int check_bootloader_readable(InstallJob *j, UError *err) {
         for (size_t i = 0; i < ELEMENTSOF(names) && r >= 0; i++) {
                 if (!names[i])
                         continue;
-                r = bl->ops->get_state(bl->data, names[i], &st, err);
+                r = bootloader_get_state(bl, names[i], &st, err);
                 if (r < 0)
                         uerror_prefix(err, "Refusing to switch slots: the bootloader state of %s cannot be read",
                                       names[i]);
@@ -611,15 +609,9 @@ int install_sync(Manager *m, int fd, bool force, UError *err) {
 
 static void install_on_prepared(Manager *m, ManagerCall *c) {
         InstallJob *j = container_of(c, InstallJob, prepared_call);
-        int r;
 
         log_info("Installing %s: bundle verified, writing %s", j->source, target_name(j, 0));
-        if (!j->call)
-                return;
-        r = sd_bus_reply_method_return(j->call, NULL);
-        if (r < 0)
-                log_debug_errno(r, "Cannot reply to the install call: %m");
-        j->call = sd_bus_message_unref(j->call);
+        job_reply(&j->reply, NULL, NULL);
 }
 
 static void install_on_finished(Manager *m, ManagerCall *c) {
@@ -635,10 +627,8 @@ static void install_on_finished(Manager *m, ManagerCall *c) {
                 text = strdup_printf("%s: %s", error_kind_to_dbus_name(j->error.kind), j->error.message);
                 log_error("Install of %s failed: %s", j->source, text ?: j->error.message);
                 manager_set_last_error(m, text ?: j->error.message);
-                if (j->call) {
-                        (void) bus_reply_uerror(j->call, &j->error);
-                        j->call = sd_bus_message_unref(j->call);
-                }
+                /* Failed before install_on_prepared(): the call still waits for its answer. */
+                job_reply(&j->reply, &j->error, NULL);
         } else
                 log_info("%s", j->summary ?: "Installed");
 
@@ -646,16 +636,16 @@ static void install_on_finished(Manager *m, ManagerCall *c) {
         /* Completed comes after Operation is back to idle, so a client that sees Completed and
          * calls again is not told Busy. */
         manager_set_operation(m, OPERATION_IDLE);
-        bus_emit_completed(m, j->result, j->result < 0 ? (text ?: j->error.message) : (j->summary ?: "Installed"));
+        manager_emit_completed(m, j->result, j->result < 0 ? (text ?: j->error.message) : (j->summary ?: "Installed"));
 }
 
-int install_start(Manager *m, sd_bus_message *call, InstallRequest *req, UError *err) {
+int install_start(Manager *m, InstallRequest *req, UError *err) {
         _cleanup_(install_job_freep) InstallJob *j = NULL;
         int r;
 
         assert(m);
-        assert(call);
         assert(req);
+        assert(req->reply.fn);
         assert(req->fd >= 0 || req->http);
 
         if (m->install)
@@ -688,7 +678,7 @@ int install_start(Manager *m, sd_bus_message *call, InstallRequest *req, UError 
         if (j->cancel_fd < 0)
                 return uerror_set(err, ERROR_FAILED, -errno, "Cannot create an eventfd: %s", strerror(errno));
 
-        j->call = sd_bus_message_ref(call);
+        j->reply = req->reply; /* not called when the thread does not start */
         if (req->http) {
                 j->http = TAKE_PTR(req->http);
                 j->stream_fd = source_http_fd(j->http);
@@ -704,6 +694,7 @@ int install_start(Manager *m, sd_bus_message *call, InstallRequest *req, UError 
                         req->fd = TAKE_FD(j->fd);
                 return uerror_set(err, ERROR_FAILED, r, "Cannot start the install thread: %s", strerror(-r));
         }
+        req->reply = (JobReply) {};
 
         log_info("Install of %s requested by uid %u%s%s%s", j->source, (unsigned) j->uid,
                  j->transaction_id ? " (transaction " : "", j->transaction_id ?: "", j->transaction_id ? ")" : "");

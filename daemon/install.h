@@ -4,9 +4,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include <systemd/sd-bus.h>
-
 #include "error.h"
+#include "job.h"
 #include "manager.h"
 #include "source-http.h"
 
@@ -18,13 +17,15 @@ typedef struct InstallRequest {
         bool force;                  /* reinstall the version the booted slot runs */
         const char *transaction_id;  /* may be NULL */
         uid_t uid;                   /* the caller, for logs */
+        /* Answered (job.h) once the manifest is verified and the targets are chosen, or with the
+         * error that ended the install before anything was written. */
+        JobReply reply;
 } InstallRequest;
 
-/* Starts the install thread.  On success takes req->fd and req->http (setting them to
- * -EBADF/NULL) and a reference to 'call', which gets its reply once the manifest is verified
- * and the targets are chosen (or the error if that fails); progress, Operation and Completed
- * follow on the bus.  Fails with ERROR_BUSY if an install runs. */
-int install_start(Manager *m, sd_bus_message *call, InstallRequest *req, UError *err);
+/* Starts the install thread.  On success takes req->fd, req->http and req->reply (setting them
+ * to -EBADF/NULL/{}).  Progress, Operation, LastError and, at the end, Completed are announced
+ * through the manager (manager-state.c, m->notify).  Fails with ERROR_BUSY if an install runs. */
+int install_start(Manager *m, InstallRequest *req, UError *err);
 
 /* Both phases in the caller's thread, without the bus and without progress: for the model
  * test (tests/model/), which drives the real state machine in-process.  'fd' is borrowed. */

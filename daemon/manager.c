@@ -24,88 +24,13 @@
 #include "slot-policy.h"
 #include "util.h"
 
-/* ---- worker thread → main loop queue ---- */
-
-void manager_post(Manager *m, ManagerCall *c) {
-        c->next = NULL;
-        pthread_mutex_lock(&m->queue_lock);
-        if (m->queue_tail)
-                m->queue_tail->next = c;
-        else
-                m->queue_head = c;
-        m->queue_tail = c;
-        pthread_mutex_unlock(&m->queue_lock);
-        (void) eventfd_write(m->queue_fd, 1);
-}
-
-static void manager_dispatch_queue(Manager *m) {
-        ManagerCall *c;
-        eventfd_t v;
-
-        (void) eventfd_read(m->queue_fd, &v);
-
-        pthread_mutex_lock(&m->queue_lock);
-        c = m->queue_head;
-        m->queue_head = m->queue_tail = NULL;
-        pthread_mutex_unlock(&m->queue_lock);
-
-        /* In posting order: progress before the job's end. */
-        while (c) {
-                ManagerCall *next = c->next;
-
-                c->fn(m, c);
-                c = next;
-        }
-}
+/* The Manager's life cycle: load, start, drain, free.  It owns and starts everything else (bus.c,
+ * the jobs, the snapshot); what those call on the Manager is in manager-state.c, so nothing in
+ * the daemon calls back into this file. */
 
 static int on_queue(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         manager_dispatch_queue(userdata);
         return 0;
-}
-
-/* ---- properties ---- */
-
-static int set_string(char **p, const char *v) {
-        char *n = NULL;
-
-        if ((!*p && !v) || (*p && v && streq(*p, v)))
-                return 0;
-        if (v) {
-                n = strdup(v);
-                if (!n)
-                        return -ENOMEM;
-        }
-        free(*p);
-        *p = n;
-        return 1;
-}
-
-void manager_set_operation(Manager *m, Operation o) {
-        if (m->operation == o)
-                return;
-        m->operation = o;
-        bus_emit_properties_changed(m, "Operation");
-}
-
-void manager_set_progress(Manager *m, uint32_t percent, const char *message) {
-        m->progress_percent = percent;
-        (void) set_string(&m->progress_message, message);
-        bus_emit_properties_changed(m, "Progress");
-        bus_emit_progress(m);
-}
-
-void manager_set_last_error(Manager *m, const char *error) {
-        if (set_string(&m->last_error, error) > 0)
-                bus_emit_properties_changed(m, "LastError");
-}
-
-const char *manager_slot_name_by_bootname(const Manager *m, const char *bootname) {
-        int i;
-
-        if (!bootname)
-                return NULL;
-        i = config_find_slot_by_bootname(m->config, bootname);
-        return i >= 0 ? m->config->slots[i].name : NULL;
 }
 
 /* ---- life cycle ---- */

@@ -26,6 +26,7 @@
 #define container_of(ptr, type, member) ((type *) ((char *) (ptr) - offsetof(type, member)))
 
 typedef struct Manager Manager;
+typedef struct ManagerNotify ManagerNotify;
 typedef struct InstallJob InstallJob;
 typedef struct InspectJob InspectJob;
 typedef struct ManagerCall ManagerCall;
@@ -41,9 +42,19 @@ struct ManagerCall {
         void (*fn)(Manager *m, ManagerCall *c);
 };
 
+/* How changes of the state clients see reach them: bus.c sets this (bus_setup()), so no other
+ * file of the daemon knows about D-Bus.  Unset (the model test), nothing is announced.  Main
+ * thread only. */
+struct ManagerNotify {
+        void (*property_changed)(Manager *m, const char *property);
+        void (*progress)(Manager *m);                           /* the Progress signal */
+        void (*completed)(Manager *m, int result, const char *message);
+};
+
 struct Manager {
         sd_event *event;
         sd_bus *bus;
+        const ManagerNotify *notify;
 
         Config *config;
         Keyring *keyring;
@@ -98,6 +109,9 @@ typedef struct ManagerOptions {
         const char *boot_id;        /* this boot's id (sandboxes simulate reboots), NULL: the kernel's */
 } ManagerOptions;
 
+/* ---- manager.c: the life cycle.  It owns and starts everything below, bus.c and the jobs
+ * included; nothing in the daemon calls back into it. ---- */
+
 /* Loads config, keyring, status file, slot table and bootloader.  Logs what is wrong and fails
  * on config, keyring and bootloader errors (the daemon refuses to start on them). */
 int manager_new(const ManagerOptions *o, Manager **ret);
@@ -108,20 +122,33 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
  * publishes the object and requests the name. */
 int manager_start(Manager *m);
 
+/* ---- manager-state.c: what jobs call on the manager.  It calls nothing else in the daemon
+ * (changes are announced through m->notify), so jobs depending on it form no cycle. ---- */
+
 /* Thread-safe: queue c->fn to run on the main loop. */
 void manager_post(Manager *m, ManagerCall *c);
+/* Main thread: runs what was posted, in posting order. */
+void manager_dispatch_queue(Manager *m);
 
-/* Main-thread helpers that update a property and emit PropertiesChanged for it. */
+/* Main-thread helpers that update a property and announce the change (PropertiesChanged). */
 void manager_set_operation(Manager *m, Operation o);
+/* Also sends the Progress signal. */
 void manager_set_progress(Manager *m, uint32_t percent, const char *message);
 void manager_set_last_error(Manager *m, const char *error);
+/* Bootname or NULL (unknown); 1 if it changed, 0 if not, -ENOMEM (then it stays as it was). */
+int manager_set_primary_slot(Manager *m, const char *bootname);
+/* The Completed signal: an install ended with 'result' (0 or a negative errno). */
+void manager_emit_completed(Manager *m, int result, const char *message);
+
+/* Maps a bootname to the name of its slot; NULL if no slot has it. */
+const char *manager_slot_name_by_bootname(const Manager *m, const char *bootname);
+
+/* ---- snapshot.c ---- */
+
 /* Re-reads the slot status snapshot GetSlotStatus reports (bootloader state and status file,
  * under the lock) after a change of the daemon's own; emits PrimarySlot if it changed.
  * Main thread (daemon/snapshot.c). */
 void manager_refresh_primary(Manager *m);
-
-/* Maps a bootname to the name of its slot; NULL if no slot has it. */
-const char *manager_slot_name_by_bootname(const Manager *m, const char *bootname);
 
 /* The GetSlotStatus JSON from the current snapshot (no lock, no I/O; main thread); 'stale':
  * it is not from a refresh that started after the call. */

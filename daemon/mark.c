@@ -145,7 +145,7 @@ static void record_group_failed(Manager *m, int root) {
 /* Every mark goes through the transition authority (slot-policy.c): it checks I1/I2 and makes
  * the bootloader write; this file only says what happened. */
 static int mark_locked(Manager *m, MarkState state, int idx, char **ret_message, UError *err) {
-        const Bootloader *bl = m->bootloader;
+        Bootloader *bl = m->bootloader;
         const char *name = m->config->slots[idx].name;
         const char *bootname = m->config->slots[idx].bootname;
         bool booted = idx == policy_booted_root(m), was_trial = false;
@@ -177,9 +177,9 @@ static int mark_locked(Manager *m, MarkState state, int idx, char **ret_message,
                 if (r < 0)
                         return r;
                 /* Only to tell a failed trial boot; the mark does not depend on it. */
-                trial_boot = booted && bl->ops->get_state(bl->data, bootname, &before, &ignored) >= 0 &&
+                trial_boot = booted && bootloader_get_state(bl, bootname, &before, &ignored) >= 0 &&
                              before == BOOT_STATUS_TRIAL;
-                if (booted && !bl->ops->get_trial && m->status->trial.slot &&
+                if (booted && !bootloader_has_trial(bl) && m->status->trial.slot &&
                     streq(m->status->trial.slot, name) && !m->status->trial.rejected)
                         trial_boot = true; /* no trial notion in the backend: our record says so */
                 r = policy_take_out(m, idx, err);

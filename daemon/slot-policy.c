@@ -62,7 +62,7 @@ static bool record_trial_of(const Manager *m, int root) {
 }
 
 int policy_group_view(Manager *m, int root, GroupView *ret, UError *err) {
-        const Bootloader *bl = m->bootloader;
+        Bootloader *bl = m->bootloader;
         const SlotRecord *first = NULL;
         GroupView v = {
                 .root = root,
@@ -113,7 +113,7 @@ int policy_group_view(Manager *m, int root, GroupView *ret, UError *err) {
          * before that, the one that runs is the device's baseline and counts while it runs. */
         v.committed = any_known ? all_committed && !any_unknown : all_committed || v.booted;
 
-        r = bl->ops->get_state(bl->data, bootname_of(m, root), &v.boot, err);
+        r = bootloader_get_state(bl, bootname_of(m, root), &v.boot, err);
         if (r < 0) {
                 uerror_prefix(err, "Refusing to change the boot chain: the bootloader state of %s cannot be read",
                               slot_name(m, root));
@@ -123,7 +123,7 @@ int policy_group_view(Manager *m, int root, GroupView *ret, UError *err) {
          * good/bad only, and the slot stays "bad" from the install until MarkGood) cannot tell;
          * then our record does, and the slot is in the chain as the trial it is. */
         v.trial = v.boot == BOOT_STATUS_TRIAL;
-        if (!bl->ops->get_trial && record_trial_of(m, root)) {
+        if (!bootloader_has_trial(bl) && record_trial_of(m, root)) {
                 v.trial = true;
                 v.boot = BOOT_STATUS_TRIAL;
         }
@@ -309,10 +309,10 @@ int policy_check_mark(Manager *m, MarkState state, int root, UError *err) {
 /* ---- the writes ---- */
 
 int policy_take_out(Manager *m, int root, UError *err) {
-        const Bootloader *bl = m->bootloader;
+        Bootloader *bl = m->bootloader;
         int r;
 
-        r = bl->ops->set_state(bl->data, bootname_of(m, root), BOOT_STATUS_BAD, err);
+        r = bootloader_set_state(bl, bootname_of(m, root), BOOT_STATUS_BAD, err);
         if (r < 0)
                 return r;
         fileio_durable_point("bootloader: take out");
@@ -320,7 +320,7 @@ int policy_take_out(Manager *m, int root, UError *err) {
 }
 
 int policy_arm_trial(Manager *m, int root, UError *err) {
-        const Bootloader *bl = m->bootloader;
+        Bootloader *bl = m->bootloader;
         GroupView v;
         int r;
 
@@ -330,7 +330,7 @@ int policy_arm_trial(Manager *m, int root, UError *err) {
                 r = check_bootable(m, &v, "Refusing to arm the trial", err);
         if (r < 0)
                 return r;
-        r = bl->ops->set_primary(bl->data, bootname_of(m, root), true, err);
+        r = bootloader_set_primary(bl, bootname_of(m, root), true, err);
         if (r < 0)
                 return r;
         fileio_durable_point("bootloader: arm trial");
@@ -352,7 +352,7 @@ static void end_trial_record(Manager *m, int root) {
 }
 
 int policy_make_primary(Manager *m, int root, bool *ret_trial, UError *err) {
-        const Bootloader *bl = m->bootloader;
+        Bootloader *bl = m->bootloader;
         GroupView v;
         int r;
 
@@ -377,14 +377,14 @@ int policy_make_primary(Manager *m, int root, bool *ret_trial, UError *err) {
                 if (r < 0)
                         return uerror_set(err, ERROR_IO, r, "Cannot record the trial of %s in the status file: %s",
                                           slot_name(m, root), strerror(-r));
-                r = bl->ops->set_primary(bl->data, bootname_of(m, root), true, err);
+                r = bootloader_set_primary(bl, bootname_of(m, root), true, err);
                 if (r < 0)
                         return r;
                 fileio_durable_point("bootloader: arm trial");
                 *ret_trial = true;
                 return 0;
         }
-        r = bl->ops->set_primary(bl->data, bootname_of(m, root), false, err);
+        r = bootloader_set_primary(bl, bootname_of(m, root), false, err);
         if (r < 0)
                 return r;
         fileio_durable_point("bootloader: make primary");
@@ -394,13 +394,13 @@ int policy_make_primary(Manager *m, int root, bool *ret_trial, UError *err) {
 }
 
 int policy_mark_good(Manager *m, int root, UError *err) {
-        const Bootloader *bl = m->bootloader;
+        Bootloader *bl = m->bootloader;
         int r;
 
         r = policy_check_mark(m, MARK_GOOD, root, err);
         if (r < 0)
                 return r;
-        r = bl->ops->set_state(bl->data, bootname_of(m, root), BOOT_STATUS_GOOD, err);
+        r = bootloader_set_state(bl, bootname_of(m, root), BOOT_STATUS_GOOD, err);
         if (r < 0)
                 return r;
         fileio_durable_point("bootloader: mark good");
@@ -440,14 +440,14 @@ static void retire_below_floor(Manager *m, int keep, uint64_t floor) {
  * the floor moves, so no state in between boots them), floor, then the proof and the end of
  * the record in one status write.  Idempotent, so start-up can repeat it after a power cut. */
 static int finish_commit(Manager *m, int root, UError *err) {
-        const Bootloader *bl = m->bootloader;
+        Bootloader *bl = m->bootloader;
         GroupView v;
         int r;
 
         r = policy_group_view(m, root, &v, err);
         if (r < 0)
                 return r;
-        r = bl->ops->set_state(bl->data, bootname_of(m, root), BOOT_STATUS_GOOD, err);
+        r = bootloader_set_state(bl, bootname_of(m, root), BOOT_STATUS_GOOD, err);
         if (r < 0)
                 return r;
         fileio_durable_point("bootloader: commit");

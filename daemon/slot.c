@@ -272,31 +272,31 @@ static void slot_table_set_booted(SlotTable *t, int b) {
         }
 }
 
-int slot_table_detect_from_bootloader(SlotTable *t, const Bootloader *b) {
+int slot_table_detect_from_bootloader(SlotTable *t, Bootloader *b) {
         _cleanup_free_ char *bootname = NULL, *before = NULL;
         UError err = UERROR_NULL;
         int i, r;
 
-        if (!t || !b || !b->ops)
+        if (!t || !b)
                 return -EINVAL;
-        if (t->booted >= 0 || t->boot_source_explicit || !b->ops->get_current)
+        if (t->booted >= 0 || t->boot_source_explicit || !bootloader_has_current(b))
                 return 0;
 
         before = t->boot_source ? strdup(t->boot_source) : NULL;
         if (t->boot_source && !before)
                 return -ENOMEM;
-        r = b->ops->get_current(b->data, &bootname, &err);
+        r = bootloader_get_current(b, &bootname, &err);
         if (r < 0)
                 return set_source(t, "%s; the %s bootloader cannot tell the booted slot either: %s",
-                                  before ?: "nothing on the kernel command line", b->ops->name,
+                                  before ?: "nothing on the kernel command line", bootloader_name(b),
                                   err.message) < 0 ? -ENOMEM : 0;
         i = find_bootable(t->config, bootname);
         if (i < 0)
                 return set_source(t, "%s; the %s bootloader's current boot entry '%s' is no configured bootname",
-                                  before ?: "nothing on the kernel command line", b->ops->name, bootname) < 0
+                                  before ?: "nothing on the kernel command line", bootloader_name(b), bootname) < 0
                                ? -ENOMEM
                                : 0;
-        if (set_source(t, "bootname %s reported by the %s bootloader (get_current)", bootname, b->ops->name) < 0)
+        if (set_source(t, "bootname %s reported by the %s bootloader (get_current)", bootname, bootloader_name(b)) < 0)
                 return -ENOMEM;
         slot_table_set_booted(t, i);
         return 1;

@@ -43,7 +43,7 @@ int slot_table_new(const Config *c, const char *cmdline_path, const char *boot_o
  * override or slot key decided, asks the backend's get_current (EFI BootCurrent, the custom
  * backend's get-current).  Returns 1 if it found the booted slot, 0 if not (boot_source then
  * also says why), -ENOMEM. */
-int slot_table_detect_from_bootloader(SlotTable *t, const Bootloader *b);
+int slot_table_detect_from_bootloader(SlotTable *t, Bootloader *b);
 SlotTable *slot_table_free(SlotTable *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SlotTable *, slot_table_free);
 

@@ -10,7 +10,6 @@
 #include <json-c/json.h>
 #include <systemd/sd-event.h>
 
-#include "bus.h"
 #include "log.h"
 #include "snapshot.h"
 #include "util.h"
@@ -39,7 +38,7 @@ struct SnapshotRefresh {
 struct SnapshotWaiter {
         SnapshotWaiter *next;
         Manager *manager;
-        sd_bus_message *call;
+        JobReply reply;
         sd_event_source *timeout;
         uint64_t needs;           /* the refresh whose result answers it: one started after the call */
 };
@@ -127,13 +126,13 @@ static bool timed_out(const UError *err) {
 }
 
 static int read_bootloader_locked(Manager *m, Snapshot *s, BootStatus *boot_status, struct json_object *root) {
-        const Bootloader *bl = m->bootloader;
+        Bootloader *bl = m->bootloader;
         UError err = UERROR_NULL;
         int r;
 
         /* Bootloader trouble is reported in the answer, not as a failure of the call: the rest
          * is still worth seeing, and exactly then. */
-        r = bl->ops->get_primary(bl->data, &s->primary, &err);
+        r = bootloader_get_primary(bl, &s->primary, &err);
         s->primary_read = r >= 0;
         if (add(root, "primary", r >= 0 ? json_string_or_null(manager_slot_name_by_bootname(m, s->primary)) : NULL) < 0)
                 return -ENOMEM;
@@ -142,7 +141,7 @@ static int read_bootloader_locked(Manager *m, Snapshot *s, BootStatus *boot_stat
                 boot_status[i] = _BOOT_STATUS_INVALID;
                 if (!m->config->slots[i].bootname || timed_out(&err))
                         continue;
-                if (bl->ops->get_state(bl->data, m->config->slots[i].bootname, &boot_status[i], &err) < 0)
+                if (bootloader_get_state(bl, m->config->slots[i].bootname, &boot_status[i], &err) < 0)
                         boot_status[i] = _BOOT_STATUS_INVALID;
         }
         if (uerror_is_set(&err) && add(root, "bootloader_error", json_object_new_string(err.message)) < 0)
@@ -280,15 +279,9 @@ void manager_set_snapshot(Manager *m, Snapshot *s) {
         }
         snapshot_free(m->snapshot);
         m->snapshot = s;
-        if (s->primary_read && !streq_ptr(m->primary_slot, s->primary)) {
-                char *p = s->primary ? strdup(s->primary) : NULL;
-
-                if (s->primary && !p)
-                        return; /* the property stays as it was; the next refresh retries */
-                free(m->primary_slot);
-                m->primary_slot = p;
-                bus_emit_properties_changed(m, "PrimarySlot");
-        }
+        /* Out of memory: the property stays as it was; the next refresh retries. */
+        if (s->primary_read)
+                (void) manager_set_primary_slot(m, s->primary);
 }
 
 void manager_refresh_primary(Manager *m) {
@@ -331,7 +324,7 @@ int manager_slot_status_json(Manager *m, bool stale, char **ret) {
 
 /* ---- GetSlotStatus calls and the refresh thread (main thread) ---- */
 
-static int reply(Manager *m, sd_bus_message *call, bool stale) {
+static void answer(Manager *m, JobReply *reply, bool stale) {
         _cleanup_free_ char *json = NULL;
         UError err = UERROR_NULL;
         int r;
@@ -339,31 +332,27 @@ static int reply(Manager *m, sd_bus_message *call, bool stale) {
         r = manager_slot_status_json(m, stale, &json);
         if (r < 0) {
                 (void) uerror_set(&err, ERROR_FAILED, r, "Cannot build the slot status: %s", strerror(-r));
-                return bus_reply_uerror(call, &err);
-        }
-        return sd_bus_reply_method_return(call, "s", json);
+                job_reply(reply, &err, NULL);
+        } else
+                job_reply(reply, NULL, json);
 }
 
+/* The reply is not touched: a waiter is freed unanswered only when it never started. */
 static SnapshotWaiter *waiter_free(SnapshotWaiter *w) {
         if (!w)
                 return NULL;
         sd_event_source_disable_unref(w->timeout);
-        sd_bus_message_unref(w->call);
         return mfree(w);
 }
 
 static void waiter_answer(Manager *m, SnapshotWaiter *w, bool stale) {
-        int r;
-
         for (SnapshotWaiter **p = &m->waiters; *p; p = &(*p)->next)
                 if (*p == w) {
                         *p = w->next;
                         m->n_waiters--;
                         break;
                 }
-        r = reply(m, w->call, stale);
-        if (r < 0)
-                log_debug_errno(r, "Cannot answer GetSlotStatus: %m");
+        answer(m, &w->reply, stale);
         waiter_free(w);
 }
 
@@ -440,12 +429,12 @@ static int on_waiter_timeout(sd_event_source *s, uint64_t usec, void *userdata) 
         return 0;
 }
 
-int manager_get_slot_status(Manager *m, sd_bus_message *call) {
+int manager_get_slot_status(Manager *m, JobReply reply) {
         SnapshotWaiter *w;
         int r;
 
         if (!m->event || m->n_waiters >= MAX_WAITERS) {
-                (void) reply(m, call, true);
+                answer(m, &reply, true);
                 return 1;
         }
 
@@ -453,7 +442,6 @@ int manager_get_slot_status(Manager *m, sd_bus_message *call) {
         if (!w)
                 return -ENOMEM;
         w->manager = m;
-        w->call = sd_bus_message_ref(call);
         /* A refresh running now may have read before this call came: the next one. */
         w->needs = m->refreshes_started + 1;
         r = sd_event_add_time_relative(m->event, &w->timeout, CLOCK_MONOTONIC, SNAPSHOT_WAIT_MS * 1000ULL, 1000,
@@ -462,6 +450,7 @@ int manager_get_slot_status(Manager *m, sd_bus_message *call) {
                 waiter_free(w);
                 return r;
         }
+        w->reply = reply;
         w->next = m->waiters;
         m->waiters = w;
         m->n_waiters++;

@@ -3,8 +3,7 @@
 
 #include <stdbool.h>
 
-#include <systemd/sd-bus.h>
-
+#include "job.h"
 #include "manager.h"
 
 /* GetSlotStatus answers from a snapshot of the slot table (bootloader state, status file,
@@ -34,9 +33,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Snapshot *, snapshot_free);
  * updates PrimarySlot from it. */
 void manager_set_snapshot(Manager *m, Snapshot *s);
 
-/* Main thread, GetSlotStatus after authorization: replies now or from a later main-loop
- * iteration.  Returns 1 (reply pending or sent) or a negative errno (then nothing was sent). */
-int manager_get_slot_status(Manager *m, sd_bus_message *call);
+/* Main thread, GetSlotStatus after authorization: answers through 'reply' (job.h) with the
+ * JSON, now or from a later main-loop iteration.  Returns 1 (answer pending or given) or a
+ * negative errno (then 'reply' was not called and stays the caller's). */
+int manager_get_slot_status(Manager *m, JobReply reply);
 
 /* Main thread, at shutdown: answers every waiting call from the current snapshot.  A running
  * refresh is waited for by manager_drain() (it ends within the bootloader's timeouts). */

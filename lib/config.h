@@ -7,10 +7,12 @@
 #include "macro.h"
 #include "states.h"
 
-#define CONFIG_DEFAULT_PATH "/etc/update1/system.conf"
-#define CONFIG_DEFAULT_DATA_DIRECTORY "/var/lib/update1"
+/* SYSCONFDIR, LOCALSTATEDIR, PREFIX: the install locations, from the Makefile (-D). */
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/update1/system.conf"
+#define CONFIG_DEFAULT_DATA_DIRECTORY LOCALSTATEDIR "/lib/update1"
+/* libubootenv's file, wherever Update1 is installed. */
 #define CONFIG_DEFAULT_FW_ENV_CONFIG "/etc/fw_env.config"
-/* libubootenv 0.3.2's own, hard-coded lock file (daemon/uboot-lock.h). */
+/* libubootenv 0.3.2's own, hard-coded lock file (daemon/bootloader/uboot-lock.h). */
 #define CONFIG_DEFAULT_UBOOT_LOCK_FILE "/var/lock/fw_printenv.lock"
 #define CONFIG_DEFAULT_MAX_BUNDLE_SIZE (UINT64_C(8) << 30) /* 8 GiB */
 #define CONFIG_DEFAULT_BOOT_ATTEMPTS 3

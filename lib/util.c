@@ -128,6 +128,13 @@ uint64_t now_realtime_sec(void) {
         return ts.tv_sec < 0 ? 0 : (uint64_t) ts.tv_sec;
 }
 
+uint64_t now_monotonic_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * UINT64_C(1000000) + (uint64_t) ts.tv_nsec / 1000;
+}
+
 void format_timestamp(uint64_t sec, char *buf, size_t size) {
         time_t t = (time_t) sec;
         struct tm tm;

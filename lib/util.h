@@ -23,5 +23,8 @@ bool string_is_safe_name(const char *s);
 /* Wall clock as seconds since the epoch; and as an RFC 3339 UTC string into buf (>= 21 bytes). */
 uint64_t now_realtime_sec(void);
 void format_timestamp(uint64_t sec, char *buf, size_t size);
+/* CLOCK_MONOTONIC in microseconds: for timeouts and intervals, which must not jump with the
+ * wall clock. */
+uint64_t now_monotonic_usec(void);
 /* "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ" (UTC) or "@SECONDS" → seconds since the epoch. */
 int parse_timestamp(const char *s, uint64_t *ret);

@@ -13,7 +13,7 @@
 #   attempts and the next one in the order boots: the fallback), and the kernel gets
 #   "update1.slot=x".  If no slot has attempts left, all counters in the order are re-armed
 #   to 3, saved, and the board resets.
-# tests/lib/boot-sim.sh applies exactly this logic to an env file; the [n] marks below are
+# tests/fakes/boot-sim.sh applies exactly this logic to an env file; the [n] marks below are
 # the matching steps there.  Keep the two in step.
 #
 # Build:  mkimage -A arm64 -T script -C none -n "Update1 A/B" -d uboot-boot.cmd boot.scr

@@ -20,7 +20,7 @@ SB_REMOVE=0            # leave the sandbox files for inspection; processes are a
 SB_COMPATIBLE=update1-demo-board
 STEP=0
 NSTEPS=11
-if [ -t 1 ]; then B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' N=$'\e[0m'; else B= G= R= N=; fi
+if [ -t 1 ]; then B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' N=$'\e[0m'; else B='' G='' R='' N=''; fi
 
 step() { STEP=$((STEP + 1)); printf '\n%s==> [%d/%d] %s%s\n' "$B" "$STEP" "$NSTEPS" "$*" "$N"; }
 say() { printf '    %s\n' "$*"; }
@@ -93,10 +93,10 @@ step "Install: stream the bundle into the inactive slot (verify chunk → decomp
 show updatectl install "$SB/update-v2.bundle" || die "install failed"
 say "U-Boot env now: $(fw_printenv -c "$SB_FW_CONFIG" | tr '\n' ' ')"
 
-step "Reboot: the boot script picks the slot (tests/lib/boot-sim.sh on the real env)"
+step "Reboot: the boot script picks the slot (tests/fakes/boot-sim.sh on the real env)"
 sb_stop_updated
-printf '%s$ %s%s\n' "$B" "tests/lib/boot-sim.sh $SB_FW_CONFIG $SB/cmdline" "$N"
-BOOTED=$(bash "$TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || die "boot simulator"
+printf '%s$ %s%s\n' "$B" "tests/fakes/boot-sim.sh $SB_FW_CONFIG $SB/cmdline" "$N"
+BOOTED=$(bash "$TOP/tests/fakes/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || die "boot simulator"
 echo "$BOOTED"
 say "U-Boot boots slot ${B}$BOOTED${N}, kernel command line: $(cat "$SB/cmdline")"
 [ "$BOOTED" = B ] || die "expected U-Boot to boot B, it picked $BOOTED"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon/bootloader-barebox.c's parsing of `barebox-state -g ...` output, through the public
+/* daemon/bootloader/bootloader-barebox.c's parsing of `barebox-state -g ...` output, through the public
  * ops (fuzz-tool.h: the input is what the tool prints).  Byte 0 selects the mutations (their
  * `-s` command lines are checked, the output is not re-read: the tool is not simulated). */
 #include "fuzz-boot.h"

@@ -2,7 +2,7 @@
 #pragma once
 
 /* Shared by the bootloader targets: a config for the backend under test (two slots, bootnames A
- * and B), and one pass over the public ops of daemon/bootloader.h on whatever storage the input
+ * and B), and one pass over the public ops of daemon/bootloader/bootloader.h on whatever storage the input
  * became.  Where the backend's storage is the input itself (U-Boot env, grubenv), mutations are
  * read back and checked against the contract in bootloader.h. */
 
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bootloader.h"
+#include "bootloader-util.h"
 #include "config.h"
 #include "fuzz.h"
 
@@ -68,7 +69,7 @@ static inline void fuzz_boot_reads(Bootloader *b) {
         BootStatus st;
         char *s = NULL;
 
-        if (b->ops->get_primary(b->data, &s, &err) >= 0) {
+        if (bootloader_get_primary(b, &s, &err) >= 0) {
                 fuzz_note("get_primary: %s", s);
                 /* Backends that keep their own order (U-Boot, GRUB) may name a slot that is not
                  * configured; the daemon maps names to slots.  But it must be a bootname. */
@@ -80,7 +81,7 @@ static inline void fuzz_boot_reads(Bootloader *b) {
         }
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
                 err = UERROR_NULL;
-                if (b->ops->get_state(b->data, names[i], &st, &err) >= 0) {
+                if (bootloader_get_state(b, names[i], &st, &err) >= 0) {
                         fuzz_note("get_state(%s): %d", names[i], (int) st);
                         FUZZ_ASSERT(st == BOOT_STATUS_GOOD || st == BOOT_STATUS_BAD || st == BOOT_STATUS_TRIAL);
                 } else {
@@ -88,20 +89,20 @@ static inline void fuzz_boot_reads(Bootloader *b) {
                         FUZZ_ASSERT(err.kind != ERROR_NONE);
                 }
         }
-        if (b->ops->get_current) {
+        if (bootloader_has_current(b)) {
                 s = NULL;
                 err = UERROR_NULL;
-                if (b->ops->get_current(b->data, &s, &err) >= 0) {
+                if (bootloader_get_current(b, &s, &err) >= 0) {
                         FUZZ_ASSERT(s && valid_name(s));
                         free(s);
                 }
         }
-        if (b->ops->get_trial) {
+        if (bootloader_has_trial(b)) {
                 s = NULL;
                 err = UERROR_NULL;
                 /* Not checked as a bootname: the uboot and grub backends return the variable as
                  * stored, and boot-assess.c copes with a name no slot has. */
-                if (b->ops->get_trial(b->data, &s, &err) >= 0) {
+                if (bootloader_get_trial(b, &s, &err) >= 0) {
                         fuzz_note("get_trial: %s", s ?: "(none)");
                         free(s);
                 }
@@ -123,7 +124,7 @@ static inline bool expect_primary(Bootloader *b, const char *want, const char *a
         UError err = UERROR_NULL;
         char *s = NULL;
 
-        if (b->ops->get_primary(b->data, &s, &err) < 0)
+        if (bootloader_get_primary(b, &s, &err) < 0)
                 return read_back_failed(after, "get_primary", &err);
         if (strcmp(s, want) != 0) {
                 fprintf(stderr, "after %s: get_primary is %s, expected %s\n", after, s, want);
@@ -137,7 +138,7 @@ static inline bool expect_state(Bootloader *b, const char *name, BootStatus want
         UError err = UERROR_NULL;
         BootStatus st;
 
-        if (b->ops->get_state(b->data, name, &st, &err) < 0)
+        if (bootloader_get_state(b, name, &st, &err) < 0)
                 return read_back_failed(after, "get_state", &err);
         if (st != want) {
                 fprintf(stderr, "after %s: get_state(%s) is %d, expected %d\n", after, name, (int) st, (int) want);
@@ -158,32 +159,32 @@ static inline void fuzz_boot_exercise(Bootloader *b, unsigned ops, bool check) {
         fuzz_boot_reads(b);
         if (ops & FUZZ_BOOT_TRIAL_B) {
                 err = UERROR_NULL;
-                if (noted("set_primary(B, trial)", b->ops->set_primary(b->data, "B", true, &err), &err) >= 0 && check &&
+                if (noted("set_primary(B, trial)", bootloader_set_primary(b, "B", true, &err), &err) >= 0 && check &&
                     !(expect_primary(b, "B", "set_primary(B, trial)") &&
                       expect_state(b, "B", BOOT_STATUS_TRIAL, "set_primary(B, trial)")))
                         return;
         }
         if (ops & FUZZ_BOOT_PRIMARY_A) {
                 err = UERROR_NULL;
-                if (noted("set_primary(A)", b->ops->set_primary(b->data, "A", false, &err), &err) >= 0 && check &&
+                if (noted("set_primary(A)", bootloader_set_primary(b, "A", false, &err), &err) >= 0 && check &&
                     !(expect_primary(b, "A", "set_primary(A)") && expect_state(b, "A", BOOT_STATUS_GOOD, "set_primary(A)")))
                         return;
         }
         if (ops & FUZZ_BOOT_BAD_B) {
                 err = UERROR_NULL;
-                if (noted("set_state(B, bad)", b->ops->set_state(b->data, "B", BOOT_STATUS_BAD, &err), &err) >= 0 && check &&
+                if (noted("set_state(B, bad)", bootloader_set_state(b, "B", BOOT_STATUS_BAD, &err), &err) >= 0 && check &&
                     !expect_state(b, "B", BOOT_STATUS_BAD, "set_state(B, bad)"))
                         return;
         }
         if (ops & FUZZ_BOOT_GOOD_A) {
                 err = UERROR_NULL;
-                if (noted("set_state(A, good)", b->ops->set_state(b->data, "A", BOOT_STATUS_GOOD, &err), &err) >= 0 && check &&
+                if (noted("set_state(A, good)", bootloader_set_state(b, "A", BOOT_STATUS_GOOD, &err), &err) >= 0 && check &&
                     !expect_state(b, "A", BOOT_STATUS_GOOD, "set_state(A, good)"))
                         return;
         }
         if (ops & FUZZ_BOOT_GOOD_B) {
                 err = UERROR_NULL;
-                if (noted("set_state(B, good)", b->ops->set_state(b->data, "B", BOOT_STATUS_GOOD, &err), &err) >= 0 && check &&
+                if (noted("set_state(B, good)", bootloader_set_state(b, "B", BOOT_STATUS_GOOD, &err), &err) >= 0 && check &&
                     !expect_state(b, "B", BOOT_STATUS_GOOD, "set_state(B, good)"))
                         return;
         }

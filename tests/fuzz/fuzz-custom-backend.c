@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon/bootloader-custom.c's parsing of a custom backend's output (RAUC's custom contract:
+/* daemon/bootloader/bootloader-custom.c's parsing of a custom backend's output (RAUC's custom contract:
  * `X get-primary`, `X get-state <bootname>`, `X get-current` print one word), through the public
  * ops (fuzz-tool.h: the input is what the backend prints).  Byte 0 selects the mutations (their
  * command lines are checked; the backend is not simulated). */

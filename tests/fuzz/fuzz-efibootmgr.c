@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon/bootloader-efi.c's parsing of `efibootmgr` output, through the public ops (fuzz-tool.h:
+/* daemon/bootloader/bootloader-efi.c's parsing of `efibootmgr` output, through the public ops (fuzz-tool.h:
  * the input is what the tool prints).  Byte 0 selects the mutations (their command lines are
  * checked; the tool is not simulated).  A first line "note=<text>" is not printed but becomes
  * the backend's trial note file (<data-directory>/efi-trial). */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The GRUB environment block as daemon/bootloader-grub.c reads and rewrites it.  Input: byte 0
+/* The GRUB environment block as daemon/bootloader/bootloader-grub.c reads and rewrites it.  Input: byte 0
  * selects the mutations (fuzz-boot.h), the rest is the block; shorter than 1024 bytes it is
  * padded with '#' as grub-editenv does, longer it is written as is (and must be refused). */
 #include "fuzz-boot.h"

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "bootloader.h"
+#include "bootloader-util.h"
 #include "fuzz.h"
 
 int __wrap_bootloader_run_tool(const char *const argv[], char **ret_stdout, UError *err);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The U-Boot environment as the uboot backends see it: the input becomes a redundant env image
  * (two copies of ENV_SIZE bytes: crc32, flag byte, name=value\0...\0\0) read through libubootenv
- * by daemon/bootloader-uboot.c (scheme rauc) or bootloader-uboot-bootcount.c.
+ * by daemon/bootloader/bootloader-uboot.c (scheme rauc) or bootloader-uboot-bootcount.c.
  * Input: byte 0 = control, then copy 1, then copy 2 (zero-padded, cut at 2 * ENV_SIZE).
  *   control bit 0/1: recompute the crc32 of copy 1/2 (so mutations reach the variable parsing
  *                    and our checks instead of dying at the CRC); bit 2: bootcount scheme;

@@ -368,6 +368,156 @@ vers debian-style '2:1.2.3-4+deb12u1' '1.2.3-4' '1.2.3-4~bpo12+1'
 vers one-string 'systemd-252.39-1~deb12u2'
 printf '1.0\0002.0\0003.0\000after-third-nul' | seed version extra-nul
 
+# --- a health check's output: control byte + what the check prints (fuzz-health-output.c) ---
+# control bits 0-2: written at once (0) or in dd blocks of 1, 3, 64, 1000, 4095, 4096, 4097;
+# bits 3-4: exit status 0, 1, 77, 255
+printf '' | ctl_seed health-output empty 00
+printf 'updatectl status: ok\nsecond line\n' | ctl_seed health-output lines 00
+printf 'not applicable here\n' | ctl_seed health-output skip-77 10
+printf 'failed, and no newline at the end' | ctl_seed health-output fail-255-no-newline 18
+printf '\xc0\x80 \xe0\x80\x80 \xed\xa0\x80 \xf4\x90\x80\x80 \xf5 \xfe\xff \x80 ok \xe2\x82' |
+        ctl_seed health-output invalid-utf8-bytewise 09
+printf '\xc3\xbc \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf \xef\xbf\xbf \xed\x9f\xbf\n' |
+        ctl_seed health-output valid-utf8 02
+printf 'a\0b\0\0c\n\0' | ctl_seed health-output nul-bytes 00
+python3 -c 'import sys; sys.stdout.write("x" * 3000)' | ctl_seed health-output long-line 03
+# the tail starts one byte into a 4-byte character: its 3 continuation bytes are dropped
+python3 -c 'import sys; sys.stdout.buffer.write(b"a" * 1000 + "\U0001F600".encode() * 1025 + b"z")' |
+        ctl_seed health-output tail-cut-in-char 05
+# more continuation bytes than a character has: 3 dropped, the rest is '?'
+python3 -c 'import sys; sys.stdout.buffer.write(b"a" * 100 + b"\x80" * 4200)' |
+        ctl_seed health-output tail-cut-continuations 06
+python3 -c 'import sys; sys.stdout.write(("b" * 79 + "\n") * 51 + "b" * 16)' | ctl_seed health-output exactly-tail 07
+python3 -c 'import sys; sys.stdout.write("c" * 4097)' | ctl_seed health-output tail-plus-one 04
+python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 31)' | ctl_seed health-output all-bytes 01
+
+# --- update-agent: DDI responses (fuzz-ddi-deployment.c), agent.conf, action.json ----------
+S256=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+S1=a94a8fe5ccb19ba61c4c0873d391e987982fbbd3
+CTL=https://hawkbit.example.com/DEFAULT/controller/v1/dev-1
+cat <<EOF | seed ddi-deployment deployment-forced.json
+{"id":"8","deployment":{"download":"forced","update":"forced","maintenanceWindow":"available",
+ "chunks":[{"part":"os","version":"1.2.0","name":"rootfs","artifacts":[
+  {"filename":"rootfs-1.2.0.bundle","hashes":{"sha1":"$S1","md5":"098f6bcd4621d373cade4e832627b4f6","sha256":"${S256^^}"},
+   "size":1048576,"_links":{"download":{"href":"$CTL/softwaremodules/3/artifacts/rootfs-1.2.0.bundle"},
+   "download-http":{"href":"http://cdn.example.com/rootfs-1.2.0.bundle"}}},
+  {"filename":"rootfs-1.2.0.bundle.sig","size":256,"_links":{"download":{"href":"$CTL/softwaremodules/3/artifacts/sig"}}}]},
+  {"part":"bApp","version":"7","name":"app","metadata":[{"key":"test","value":"1"}],
+   "artifacts":[{"filename":"app.tar","size":10,"_links":{"download-http":{"href":"http://cdn.example.com/app.tar"}}}]}]},
+ "actionHistory":{"status":"RUNNING","messages":["Assignment initiated by user 'admin'"]}}
+EOF
+cat <<EOF | seed ddi-deployment deployment-download-only.json
+{"id":"9","deployment":{"download":"attempt","update":"skip","maintenanceWindow":"unavailable",
+ "chunks":[{"part":"os","version":"2.0","name":"rootfs","artifacts":[{"filename":"rootfs-2.0.bundle",
+ "hashes":{"sha1":"$S1"},"size":4096,"_links":{"download-http":{"href":"http://h:8080/rootfs-2.0.bundle?t=9-1"}}}]}]}}
+EOF
+cat <<EOF | seed ddi-deployment deployment-two-bundles.json
+{"id":"10","deployment":{"download":"forced","update":"attempt","chunks":[
+ {"part":"os","version":"3","artifacts":[{"filename":"a.bundle","size":1,"_links":{"download":{"href":"https://h/a"}}}]},
+ {"part":"os","version":"3","artifacts":[{"filename":"b.bundle","size":2,"_links":{"download":{"href":"https://h/b"}}}]}]}}
+EOF
+printf '{"id":"11","deployment":{"download":"forced","update":"forced","chunks":[{"artifacts":[{"filename":"a.bundle","size":18446744073709551615,"hashes":{"sha256":"%s0"},"_links":{"download":{"href":"file:///etc/shadow"}}}]}]}}' \
+        "$S256" | seed ddi-deployment deployment-hostile.json
+printf '{"id":12,"deployment":[],"chunks":"x"}' | seed ddi-deployment deployment-wrong-types.json
+cat <<EOF | seed ddi-deployment base-deployment.json
+{"config":{"polling":{"sleep":"00:05:00"}},"_links":{"deploymentBase":{"href":"$CTL/deploymentBase/8?c=-2128529634"},
+ "configData":{"href":"$CTL/configData"}}}
+EOF
+cat <<EOF | seed ddi-deployment base-cancel.json
+{"config":{"polling":{"sleep":"PT1H2M0.5S"}},"_links":{"cancelAction":{"href":"$CTL/cancelAction/a_b-9"},
+ "confirmationBase":{"href":"$CTL/confirmationBase/7"}}}
+EOF
+printf '{"config":{"polling":{"sleep":"P213503983D"}},"_links":{"deploymentBase":{"href":"%s/deploymentBase/%%2e%%2e"}}}' \
+        "$CTL" | seed ddi-deployment base-hostile.json
+printf '{"id":"10","cancelAction":{"stopId":"9"}}' | seed ddi-deployment cancel.json
+
+agent_conf() { # extra lines after a minimal [server]
+        printf '[server]\nurl=https://hawkbit.example.com\ntarget-token=t0k3n\ncontroller-id=dev-1\n'
+        printf '%s\n' "$@"
+}
+agent_conf | seed agent-config minimal.conf
+cat <<'EOF' | seed agent-config full.conf
+# every key
+[server]
+url = https://hawkbit.example.com:8443/prefix/
+tenant=ACME
+controller-id=board-0042
+gateway-token=gw-token
+client-cert=/etc/ssl/dev.crt
+client-key=/etc/ssl/dev.key
+ca-file=/etc/ssl/ca.pem
+insecure=no
+proxy=http://proxy:3128
+connect-timeout=500ms
+request-timeout=2min
+[polling]
+min-interval=1s
+max-interval=2h
+active-interval=5s
+error-interval=100ms
+[download]
+mode=disk
+artifact=*.raucb
+max-bundle-size=2G
+max-speed=512K
+low-speed-limit=1K
+low-speed-time=30s
+retries=3
+retry-base-delay=1ms
+retry-max-delay=1d
+[hooks]
+install=/bin/true
+directory=/etc/update1/agent-hooks
+retry-interval=30s
+max-retries=100000
+timeout=1h
+install-replaces=yes
+[agent]
+state-directory=/var/lib/update-agent
+reboot=logind
+progress-interval=0
+max-install-attempts=100
+EOF
+printf '[server]\nurl=http://10.0.0.1:8080\ncontroller-id=x\nclient-cert=/c\nclient-key=/k\n' | seed agent-config http-mtls.conf
+agent_conf '[polling]' 'min-interval=2h' 'max-interval=1h' | seed agent-config intervals-reversed.conf
+agent_conf '[download]' 'retries=1001' '[agent]' 'reboot=now' | seed agent-config bad-values.conf
+agent_conf '[server]' 'colour=blue' '[foo]' 'x=1' | seed agent-config unknown-key.conf
+printf 'url=https://h\n[server\ntarget-token=a b\n' | seed agent-config malformed.conf
+
+record() { # PHASE [EXTRA JSON MEMBERS]: a record as action_record_save() writes it
+        cat <<EOF
+{
+  "format":1,
+  "action":"1234",
+  "phase":"$1",
+  "version":"2.0",
+  "filename":"rootfs-2.0.bundle",
+  "size":8589934592,
+  "sha256":"$S256",
+  "download_only":false,
+  "downloaded_reported":true,
+  "transaction_id":"tx-0123456789abcdef",
+  "expected_slot":"rootfs.1",
+  "installed_at":1800000000,
+  "install_attempts":1,
+  "boot_id":"0123456789abcdef0123456789abcdef",
+  "first_seen":1799999000,
+  "final_success":${2:-false},
+  "final_details":${3:-[]}
+}
+EOF
+}
+record downloading | seed action-record downloading.json
+record rebooting | seed action-record rebooting.json
+record reporting true '["Booted slot rootfs.1 with version 2.0 and marked it good"]' | seed action-record reporting-success.json
+record reporting false '["Fallback: slot rootfs.1 ...","updated: last boot expected rootfs.1, booted rootfs.0, fell back",7,null]' |
+        seed action-record reporting-failure.json
+printf '{"format":1,"action":"5","phase":"installed","transaction_id":"t"}' | seed action-record installed-no-slot.json
+printf '{"format":2,"action":"5","phase":"downloading"}' | seed action-record format2.json
+printf '{"format":1,"action":"../5","phase":"downloading","size":"12","install_attempts":99999}' | seed action-record hostile.json
+record installing >installing.json # a file: head must not cut a pipe under pipefail
+head -c 200 installing.json | seed action-record truncated.json
+
 echo "corpus written:"
 for d in "$CORPUS"/*/; do
         printf '  %-16s %3d files %6d bytes\n' "$(basename "$d")" "$(find "$d" -type f | wc -l)" \

@@ -2,8 +2,8 @@
 /* Plain replay driver: the same fuzz target, built with the normal compiler and no libFuzzer,
  * fed every file of its corpus (tests/fuzz/corpus/<target>/, or the directories/files given as
  * arguments).  Each input runs in a forked child so a crash names its file and the others still
- * run; under SANITIZE=1 the child's ASan/UBSan/LSan reports fail it.  Prints one PASS:/FAIL: line
- * for the target (tests/run-tests.sh counts them). */
+ * run; under SANITIZE=1 the child's ASan/UBSan/LSan reports fail it.  Prints TAP (version 13)
+ * for tests/run-tests.sh: one test point for the target, a "# " line per failed input. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -58,7 +58,7 @@ static int replay_one(const char *path) {
         fflush(NULL);
         pid = fork();
         if (pid < 0) {
-                printf("  %s: fork: %s\n", path, strerror(errno));
+                printf("# %s: fork: %s\n", path, strerror(errno));
                 return -1;
         }
         if (pid == 0) {
@@ -81,9 +81,9 @@ static int replay_one(const char *path) {
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
         if (WIFSIGNALED(status))
-                printf("  %s: killed by signal %d\n", path, WTERMSIG(status));
+                printf("# %s: killed by signal %d\n", path, WTERMSIG(status));
         else
-                printf("  %s: exit status %d\n", path, WEXITSTATUS(status));
+                printf("# %s: exit status %d\n", path, WEXITSTATUS(status));
         return -1;
 }
 
@@ -100,7 +100,7 @@ static int replay_path(const char *path, unsigned *n_run, unsigned *n_failed) {
         DIR *d;
 
         if (stat(path, &st) < 0) {
-                printf("  %s: %s\n", path, strerror(errno));
+                printf("# %s: %s\n", path, strerror(errno));
                 return -1;
         }
         if (!S_ISDIR(st.st_mode)) {
@@ -111,7 +111,7 @@ static int replay_path(const char *path, unsigned *n_run, unsigned *n_failed) {
         }
         d = opendir(path);
         if (!d) {
-                printf("  %s: %s\n", path, strerror(errno));
+                printf("# %s: %s\n", path, strerror(errno));
                 return -1;
         }
         while ((de = readdir(d))) {
@@ -147,6 +147,7 @@ int main(int argc, char *argv[]) {
         int r = 0;
 
         setvbuf(stdout, NULL, _IOLBF, 0);
+        printf("TAP version 13\n");
         LLVMFuzzerInitialize(&argc, &argv);
         if (argc > 1) {
                 for (int i = 1; i < argc; i++)
@@ -160,10 +161,10 @@ int main(int argc, char *argv[]) {
                 r = replay_path(dir, &n_run, &n_failed);
         }
         if (r < 0 || n_failed > 0 || n_run == 0) {
-                printf("FAIL: %s: %u of %u corpus inputs failed%s\n", name, n_failed, n_run,
+                printf("not ok 1 - %s\n# %u of %u corpus inputs failed%s\n1..1\n", name, n_failed, n_run,
                        r < 0 ? " (corpus unreadable)" : n_run == 0 ? " (empty corpus)" : "");
                 return 1;
         }
-        printf("PASS: %s (%u corpus inputs)\n", name, n_run);
+        printf("ok 1 - %s (%u corpus inputs)\n1..1\n", name, n_run);
         return 0;
 }

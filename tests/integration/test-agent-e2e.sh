@@ -104,7 +104,7 @@ t_fallback_reports_failure() {
         local reboots
         reboots=$(count_reboots)
         A2=$(ddi_assign "\"version\":\"3\",\"artifacts\":$(ag_art v3 "$SB_HTTP_URL/v3.bundle")") || return 1
-        ag_until "$AG_WAIT" '[ "$(count_reboots)" -gt "$reboots" ]' ||
+        ag_until "$AG_WAIT" "[ \"\$(count_reboots)\" -gt $reboots ]" ||
                 { TL_WHY="no reboot request; feedback: $(ddi_state "fb($A2)[-3:]" | cut -c1-500)"; return 1; }
         expect_slot rootfs.0 '["bundle"]["version"]' 3 || return 1
         ag_measure "agent peak RSS after a streamed $(stat -c %s "$SB/www/v3.bundle")-byte install: $(ag_rss_kb) kB"

@@ -29,7 +29,7 @@ fail_ctx() { [ "$TL_FAIL" -gt 0 ] && ag_fail_context; }
 TL_ON_EXIT+=("fail_ctx")
 
 F_ART=$(ag_art f)
-assign_f() { ddi_assign "\"version\":\"5\",\"artifacts\":$F_ART${1:+,$1}"; }
+assign_f() { ddi_assign "\"version\":\"5\",\"artifacts\":$F_ART"; }
 
 base_polls_since() { ddi_state "len([r for r in reqs if r['path'] == '/DEFAULT/controller/v1/dev1' and r['time'] > $1])"; }
 

@@ -6,7 +6,7 @@
 # started in the old slot reports it: the tried slot is status failed / boot_status bad, and
 # GetSlotStatus carries last_boot {expected, booted, fell_back: true}.  A trial boot that is
 # committed keeps last_boot {..., fell_back: false}.  A daemon restart between install and
-# reboot is no fallback.  Schemes: U-Boot RAUC (tests/lib/boot-sim.sh), GRUB
+# reboot is no fallback.  Schemes: U-Boot RAUC (tests/fakes/boot-sim.sh), GRUB
 # (boot-sim-grub.sh) and U-Boot bootcount (boot-sim-bootcount.sh).  Every simulated reboot
 # gives the daemon a new boot id (--boot-id), as a real reboot would; a restart within a boot
 # keeps it.  (sb_reboot keeps the kernel's boot id, so the daemon would take each of its
@@ -91,7 +91,7 @@ sim_peek() {
 # --- U-Boot, RAUC scheme (the sandbox default) ----------------------------------------------
 
 use_rauc() {
-        SCHEME=rauc SIM=$UPDATE1_TOP/tests/lib/boot-sim.sh STORE=$SB_ENV STORE_ARG=$SB_FW_CONFIG
+        SCHEME=rauc SIM=$UPDATE1_TOP/tests/fakes/boot-sim.sh STORE=$SB_ENV STORE_ARG=$SB_FW_CONFIG
         echo "update1.slot=A" >"$SB/cmdline"
         BOOT_ID=$(cat /proc/sys/kernel/random/uuid)
         restart_same_boot
@@ -217,7 +217,7 @@ use_scheme() {
                 rm -f "$STORE"
                 grub-editenv "$STORE" create &&
                 grub-editenv "$STORE" set "ORDER=A B" A_OK=1 A_TRY=0 B_OK=1 B_TRY=0 || return 1
-                SIM=$UPDATE1_TOP/tests/lib/boot-sim-grub.sh
+                SIM=$UPDATE1_TOP/tests/fakes/boot-sim-grub.sh
                 STORE_ARG=$STORE
                 sb_write_config "$SB/system-grub.conf" "[grub]" "env=$STORE"
                 sed -i 's/^bootloader=uboot$/bootloader=grub/; /^\[uboot\]$/d; /^fw-env-config=/d; /^lock-file=/d' "$SB/system-grub.conf"
@@ -232,7 +232,7 @@ use_scheme() {
                 printf '%s 0x0000 0x4000 0x4000 1\n%s 0x4000 0x4000 0x4000 1\n' "$d/uboot.env" "$d/uboot.env" >"$d/fw_env.config"
                 STORE=$d/uboot.env
                 STORE_ARG=$d/fw_env.config
-                SIM=$UPDATE1_TOP/tests/lib/boot-sim-bootcount.sh
+                SIM=$UPDATE1_TOP/tests/fakes/boot-sim-bootcount.sh
                 SB_FW_CONFIG=$d/fw_env.config sb_write_config "$SB/system-bootcount.conf"
                 sed -i 's/^\[uboot\]$/[uboot]\nscheme=bootcount/' "$SB/system-bootcount.conf"
                 SB_CONFIG=$SB/system-bootcount.conf

@@ -43,7 +43,7 @@
 # and the daemon's report of it.
 #
 # Speed: kill points are shared out over PL_PARTS processes (default 2), each with its own
-# sandbox on a private tmpfs (pl_setup); results are merged into one PASS/FAIL line per phase.
+# sandbox on a private tmpfs (pl_setup); results are merged into one test point per phase.
 # Knobs: PL_LOOP_SAMPLES (kill points inside the chunk loop, 0 = all), PL_MAIN_SAMPLES
 # (install main-thread kill points, 0 = all), PL_PARTS, PL_PHASES (a subset of
 # "install mark-good mark-bad mark-active startup").
@@ -385,7 +385,7 @@ EOF
 # One install kill point.  Sets WHY (empty = fine) and KILLED_AT.
 install_killpoint() {
         local role=$1 k=$2 dump order trial completed=0 want desc
-        WHY= KILLED_AT=
+        WHY='' KILLED_AT=''
         pl_restore G || { WHY="restore failed"; return; }
         pl_start_daemon --cmdline "$SB/cmdline" 2>"$SB/start.err" || { WHY="daemon start: $(tail -n 3 "$SB/start.err")"; return; }
         if [ "$role" = worker ]; then
@@ -491,7 +491,7 @@ t_make_trial_state() {
         # F: B's trial failed (it never marked good) and U-Boot fell back to A; the daemon has
         # not started yet in that boot, so it still has to find out and record the fallback.
         pl_new_boot_id
-        expect_eq "$(bash "$UPDATE1_TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline")" A "boot after the failed trial" ||
+        expect_eq "$(bash "$UPDATE1_TOP/tests/fakes/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline")" A "boot after the failed trial" ||
                 return 1
         pl_snapshot F
 }
@@ -500,7 +500,7 @@ t_make_trial_state() {
 mark_killpoint() {
         local phase=$1 k=$2 snap=$3 dump desc want
         shift 3
-        WHY= KILLED_AT= MK_STATE=
+        WHY='' KILLED_AT='' MK_STATE=''
         pl_restore "$snap" || { WHY="restore failed"; return; }
         pl_start_daemon --cmdline "$SB/cmdline" 2>"$SB/start.err" || { WHY="daemon start: $(tail -n 3 "$SB/start.err")"; return; }
         pl_trace_start -r main -k "$k" || { WHY="tracer did not attach: $(cat "$SB/pl-trace.err")"; pl_stop_daemon; return; }
@@ -591,7 +591,7 @@ mark_part() {
 # start_traced TRACER-ARGS...: the daemon (booted as in $SB/cmdline, $SB/boot_id) started
 # under the tracer; returns 0 once it owns the bus name, 1 if it died first.
 start_traced() {
-        local id= i st
+        local id='' i st
         [ -s "$SB/boot_id" ] && read -r id <"$SB/boot_id"
         printf '=== updated (traced start) (%(%T)T)\n' -1 >>"$SB/updated.log"
         # shellcheck disable=SC2016
@@ -616,7 +616,7 @@ start_traced() {
 # One start-up kill point.
 startup_killpoint() {
         local k=$1 dump desc
-        WHY= KILLED_AT= MK_STATE=
+        WHY='' KILLED_AT='' MK_STATE=''
         pl_restore F || { WHY="restore failed"; return; }
         start_traced -r main -s status.json -k "$k"
         if [ $? = 2 ]; then
@@ -711,8 +711,8 @@ report_startup() {
 # again.  FB_JSON = the daemon's GetSlotStatus in A after the fallback, FB_JSON2 after one more
 # power cycle.
 t_fallback() {
-        local attempts=$1 SB_CONFIG=$SB_CONFIG boots= want= i
-        FB_JSON= FB_JSON2=
+        local attempts=$1 SB_CONFIG=$SB_CONFIG boots='' want='' i
+        FB_JSON='' FB_JSON2=''
         if [ -n "$attempts" ]; then
                 sed "/^\[uboot\]/a trial-attempts=$attempts" "$SB/system.conf" >"$SB/system-trial$attempts.conf"
                 SB_CONFIG=$SB/system-trial$attempts.conf
@@ -794,7 +794,7 @@ run_part() {
 } 2>>"$SB/killpoints.err"
 
 # A child part: the same setup in its own sandbox, its share of the kill points, the results
-# written for the parent.  Its own PASS/FAIL lines go to its log, which the parent does not
+# written for the parent.  Its own test points go to its log, which the parent does not
 # count (setup failures surface as missing results).
 if [ "$PL_PART" != 0 ]; then
         tl_case baseline t_baseline
@@ -815,7 +815,7 @@ start_children() {
         for ((i = 1; i < PL_PARTS; i++)); do
                 # (SB= : the child makes its own sandbox; $SB here is still ours)
                 # shellcheck disable=SC2097,SC2098
-                PL_PART=$i PL_PARTS=$PL_PARTS PL_RESULT=$SB/part-$i.result SB= \
+                PL_PART=$i PL_PARTS=$PL_PARTS PL_RESULT=$SB/part-$i.result SB='' \
                         bash "$0" >"$SB/part-$i.log" 2>&1 </dev/null &
                 CHILDREN+=($!)
                 sb_track "$!"
@@ -828,7 +828,7 @@ merge_children() {
         for ((i = 1; i < PL_PARTS; i++)); do
                 wait "${CHILDREN[i - 1]}"
                 if [ ! -s "$SB/part-$i.result" ]; then
-                        R_FAILS[setup]+="part $i/$PL_PARTS did not finish: $(grep -E '^(FAIL|SKIP):' "$SB/part-$i.log" | head -n 5 | tr '\n' ' ')$(tail -n 3 "$SB/part-$i.log" | tr '\n' ' ')"$'\n'
+                        R_FAILS[setup]+="part $i/$PL_PARTS did not finish: $(grep -E '^not ok |^ok .* # SKIP ' "$SB/part-$i.log" | head -n 5 | tr '\n' ' ')$(tail -n 3 "$SB/part-$i.log" | tr '\n' ' ')"$'\n'
                         continue
                 fi
                 unset C_DONE C_FAILS C_NBEFORE C_NAFTER C_PICKS C_LOST C_ENV_SEEN
@@ -849,12 +849,12 @@ merge_children() {
                 for k in $PL_PHASES; do
                         [ "$k" = startup ] && k=startup-fallback
                         [ -n "${C_DONE[$k]+x}" ] ||
-                                R_FAILS[$k]+="part $i/$PL_PARTS did not run this phase: $(grep -E '^FAIL:' "$SB/part-$i.log" | head -n 3 | tr '\n' ' ')"$'\n'
+                                R_FAILS[$k]+="part $i/$PL_PARTS did not run this phase: $(grep -E '^not ok ' "$SB/part-$i.log" | head -n 3 | tr '\n' ' ')"$'\n'
                 done
         done
 }
 
-# report PHASE CASE-NAME SUMMARY: one PASS/FAIL line for a phase.
+# report PHASE CASE-NAME SUMMARY: one test point for a phase.
 report() {
         local phase=$1 name=$2 summary=$3 fails=${R_FAILS[$1]:-}
         fails=$(sed '/^$/d' <<<"$fails")

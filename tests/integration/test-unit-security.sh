@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The systemd units keep their hardening (README.md, "Unit hardening"):
+# The systemd units keep their hardening (docs/installation.md, "Unit hardening"):
 #   - updated.service sets every directive the security review asked for, and none that would
 #     break the daemon (it writes block devices, the bootloader env and EFI variables, reads
 #     /proc/cmdline and boot_id, and downloads URLs itself);
@@ -12,14 +12,15 @@
 # skipped otherwise.
 . "$(dirname "$0")/../lib/testlib.sh"
 
-UNIT_UPDATED=$UPDATE1_TOP/dbus/updated.service
-UNIT_HEALTH=$UPDATE1_TOP/packaging/systemd/update-health.service
-UNIT_AGENT=$UPDATE1_TOP/packaging/systemd/update-agent.service
+# The units as make generates them from packaging/systemd/*.in (make all).
+UNIT_UPDATED=$UPDATE1_BUILD/packaging/systemd/updated.service
+UNIT_HEALTH=$UPDATE1_BUILD/packaging/systemd/update-health.service
+UNIT_AGENT=$UPDATE1_BUILD/packaging/systemd/update-agent.service
 
 # Highest overall exposure (systemd-analyze's 0.0-10.0 scale) each unit may have: what
 # systemd 252 (Debian 12) measures plus 0.1, so dropping any protection worth 0.2 or more
 # fails here.  Measured: updated 1.8, update-health 1.8, update-agent 1.2.  Lower a threshold
-# when a unit gets tighter; raise one only with a reason in README.md.
+# when a unit gets tighter; raise one only with a reason in docs/installation.md.
 MAX_UPDATED=1.9
 MAX_HEALTH=1.9
 MAX_AGENT=1.3

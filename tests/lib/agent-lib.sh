@@ -192,6 +192,7 @@ ag_start_proxy() {
         AG_PROXY_PID=$!
         sb_track "$AG_PROXY_PID"
         ag_wait 10 grep -q "127.0.0.1:$port ->" "$AG_PROXY_LOG" || { sb_msg "proxy did not start"; return 1; }
+        # shellcheck disable=SC2034 # read by the test scripts that source this file
         AG_PROXY_URL=http://127.0.0.1:$port
 }
 
@@ -250,6 +251,7 @@ ag_hook() {
 ag_clear_hooks() { rm -f "$AG_HOOKS"/*; }
 
 # ag_start [ARGS...]: the agent as u1test-op in the background.
+# shellcheck disable=SC2120 # the test scripts that source this file pass ARGS
 ag_start() {
         echo "=== update-agent $* ($(date +%T.%N))" >>"$AG_LOG"
         # $! must be the agent itself: a subshell that resets the test's traps (else a signal
@@ -296,12 +298,13 @@ ag_reboot() {
         local b args=()
         ag_stop
         sb_stop_updated
-        b=$(bash "$UPDATE1_TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline" 2>"$SB/reboot.err") ||
+        b=$(bash "$UPDATE1_TOP/tests/fakes/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline" 2>"$SB/reboot.err") ||
                 { TL_WHY="boot simulator: $(cat "$SB/reboot.err")"; return 1; }
         if [ "$b" = none ]; then    # no attempts left: the script re-armed the counters and reset
-                b=$(bash "$UPDATE1_TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline" 2>"$SB/reboot.err") ||
+                b=$(bash "$UPDATE1_TOP/tests/fakes/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline" 2>"$SB/reboot.err") ||
                         { TL_WHY="boot simulator: $(cat "$SB/reboot.err")"; return 1; }
         fi
+        # shellcheck disable=SC2034 # read by the test scripts that source this file
         SB_BOOTED=$b
         "$SB/bin/updated" --help 2>&1 | grep -q -- --boot-id && args=(--boot-id "$(cat /proc/sys/kernel/random/uuid)")
         sb_run_updated --cmdline "$SB/cmdline" "${args[@]}" 2>"$SB/reboot.err" ||
@@ -373,6 +376,7 @@ ag_wait_installed() {
 # ag_wait_log TEXT [SECONDS]
 ag_wait_log() {
         ag_wait "${2:-$AG_WAIT}" ag_log_has "$1" && return 0
+        # shellcheck disable=SC2034 # read by tl_case (tests/lib/testlib.sh)
         TL_WHY="agent never logged '$1'"
         return 1
 }
@@ -409,8 +413,7 @@ extendedKeyUsage=serverAuth" &&
 # required (CA $SB/tls/ca.crt).  Sets AG_NGINX_URL and AG_NGINX_LOG.  A port taken between
 # choosing and binding it is retried.
 ag_nginx() {
-        local try
-        for try in 1 2 3 4 5; do
+        for _ in 1 2 3 4 5; do
                 _ag_nginx_once "$@" && return 0
         done
         sb_msg "nginx $1 did not start: $(tail -n 3 "$SB/nginx-$1/error.log" 2>/dev/null)"
@@ -418,7 +421,8 @@ ag_nginx() {
 }
 
 _ag_nginx_once() {
-        local name=$1 root=$2 tls=${3:-} ng=$SB/nginx-$1 port pid i listen ssl=
+        local name=$1 root=$2 tls=${3:-} port pid i listen ssl=
+        local ng=$SB/nginx-$name
         mkdir -p "$ng/tmp"
         port=$("$SB_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
         listen="127.0.0.1:$port"
@@ -462,7 +466,9 @@ EOF2
                 sleep 0.05
         done
         kill -0 "$pid" 2>/dev/null || return 1
+        # shellcheck disable=SC2034 # read by the test scripts that source this file
         if [ "$tls" = tls ]; then AG_NGINX_URL=https://127.0.0.1:$port; else AG_NGINX_URL=http://127.0.0.1:$port; fi
+        # shellcheck disable=SC2034 # read by the test scripts that source this file
         AG_NGINX_LOG=$ng/access.log
 }
 

@@ -101,7 +101,7 @@ EOF
 
 # Builds (once per source change) and installs bus-call into $SB/bin.
 sb_build_bus_call() {
-        local dir=$UPDATE1_BUILD/test-helpers src hash
+        local dir=$UPDATE1_BUILD/test-helpers hash
         mkdir -p "$dir" || return 1
         hash=$(_sb_bus_call_src | sha256sum | cut -c1-16)
         if [ ! -x "$dir/bus-call-$hash" ]; then

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs the Debian 12 (bookworm) packages Update1 needs, only if some are missing.
-#   tests/lib/install-deps.sh [check|demo|bench|build]   (default: check)
+#   tests/lib/install-deps.sh [check|demo|bench|build|fuzz|system|lint]   (default: check)
 # Silent when everything is present.  As root with apt-get: installs what is missing
 # (non-interactive, no stdin needed, fine under CI=true).  Otherwise prints the exact command
 # to run and exits 1.
@@ -28,6 +28,9 @@ RUN_PKGS=(dbus-daemon dbus-bin dbus-system-bus-common libubootenv-tool u-boot-to
 CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-common procps)
 # Fuzzing (make fuzz) and sanitizer builds: clang with libFuzzer and the sanitizer runtimes.
 FUZZ_PKGS=(clang libclang-rt-14-dev)
+# Static checks (make lint): shellcheck; python3 for tests/lint/cycles.py (nm: binutils, with
+# build-essential).
+LINT_PKGS=(shellcheck python3)
 # The arm64 board (make check-system): QEMU, Debian's U-Boot for qemu_arm64, the cross
 # compiler, and tools to build a disk image without root.
 SYSTEM_PKGS=(qemu-system-arm u-boot-qemu u-boot-tools mtools dosfstools e2fsprogs fdisk cpio
@@ -40,8 +43,9 @@ check) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${CHECK_PKGS[@]}") ;;
 bench) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${CHECK_PKGS[@]}") ;;
 fuzz)  pkgs=("${BUILD_PKGS[@]}" "${FUZZ_PKGS[@]}") ;;
 system) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${SYSTEM_PKGS[@]}") ;;
+lint)  pkgs=("${BUILD_PKGS[@]}" "${LINT_PKGS[@]}") ;;
 -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
-*) echo "usage: $0 [check|demo|bench|build|fuzz|system]" >&2; exit 2 ;;
+*) echo "usage: $0 [check|demo|bench|build|fuzz|system|lint]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -82,6 +82,7 @@ pl_reap_daemon() {
         PL_DAEMON_RC=
         [ -n "$SB_UPDATED_PID" ] || return 0
         { wait "$SB_UPDATED_PID"; } 2>/dev/null
+        # shellcheck disable=SC2034 # read by the test scripts that source this file
         PL_DAEMON_RC=$?
         SB_UPDATED_PID=
 }
@@ -101,12 +102,13 @@ pl_reboot() {
         SB_BOOTED=
         pl_stop_daemon
         pl_new_boot_id || return 1
-        b=$(bash "$UPDATE1_TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || return 1
+        b=$(bash "$UPDATE1_TOP/tests/fakes/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || return 1
         if [ "$b" = none ]; then
                 # no attempts left anywhere: the script re-armed the counters and reset the board
-                b=$(bash "$UPDATE1_TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || return 1
+                b=$(bash "$UPDATE1_TOP/tests/fakes/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || return 1
         fi
         [ -n "$b" ] && [ "$b" != none ] || { sb_msg "boot simulator found no bootable slot ($b)"; return 1; }
+        # shellcheck disable=SC2034 # read by the test scripts that source this file
         SB_BOOTED=$b
         pl_start_daemon --cmdline "$SB/cmdline"
 }
@@ -166,7 +168,7 @@ pl_ping() {
 # everything else together.  Durability is not what they measure (a SIGKILL leaves the page
 # cache; the order of fsync()s is checked on a trace), so nothing is lost.  Falls back to
 # /tmp.  The mount goes away with the sandbox (sb_cleanup) unless SB_KEEP=1 keeps it.
-PL_TMPFS= PL_BASE=
+PL_TMPFS='' PL_BASE=''
 pl_setup() {
         local base
         tl_require_bins
@@ -200,5 +202,5 @@ sb_cleanup() {
                 return 0
         fi
         rm -rf "$PL_BASE"
-        PL_BASE= PL_TMPFS=
+        PL_BASE='' PL_TMPFS=''
 }

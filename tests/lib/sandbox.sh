@@ -123,7 +123,7 @@ sb_install_bins() {
                 fi
                 cp "$UPDATE1_BUILD/$b" "$SB/bin/$b" && chmod 0755 "$SB/bin/$b" || return 1
         done
-        cp "$UPDATE1_TOP/tests/lib/boot-sim.sh" "$SB/bin/boot-sim.sh" 2>/dev/null
+        cp "$UPDATE1_TOP/tests/fakes/boot-sim.sh" "$SB/bin/boot-sim.sh" 2>/dev/null
         chmod 0755 "$SB/bin/boot-sim.sh" 2>/dev/null
         return 0
 }
@@ -276,7 +276,6 @@ sb_start_bus() {
         dbus-daemon --config-file="$SB/bus/system.conf" --nofork --nopidfile \
                 --print-address=3 3>"$SB/bus/addr" 2>"$SB/bus/bus.log" </dev/null &
         sb_track $!
-        SB_BUS_PID=$!
         if ! read -r -t "$SB_WAIT" addr <"$SB/bus/addr" || [ -z "$addr" ]; then
                 sb_msg "dbus-daemon did not start: $(cat "$SB/bus/bus.log")"
                 return 1
@@ -387,7 +386,7 @@ sb_make_env() {
 sb_env_get() { fw_printenv -c "$SB_FW_CONFIG" -n "$1" 2>/dev/null; }
 
 # What the boot script does at the next power-on: picks, decrements, saves; prints bootname.
-sb_boot_sim() { bash "$UPDATE1_TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG"; }
+sb_boot_sim() { bash "$UPDATE1_TOP/tests/fakes/boot-sim.sh" "$SB_FW_CONFIG"; }
 
 # Same, on a copy of the env: what U-Boot WOULD boot, without touching the real env.
 sb_boot_peek() {
@@ -396,7 +395,7 @@ sb_boot_peek() {
         cp "$SB_ENV" "$d/uboot.env"
         printf '%s 0x0000 0x4000 0x4000 1\n%s 0x4000 0x4000 0x4000 1\n' \
                 "$d/uboot.env" "$d/uboot.env" >"$d/fw_env.config"
-        bash "$UPDATE1_TOP/tests/lib/boot-sim.sh" "$d/fw_env.config"
+        bash "$UPDATE1_TOP/tests/fakes/boot-sim.sh" "$d/fw_env.config"
         local rc=$?
         rm -rf "$d"
         return $rc
@@ -489,12 +488,13 @@ sb_reboot() {
         local b
         SB_BOOTED=
         sb_stop_updated
-        b=$(bash "$UPDATE1_TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || return 1
+        b=$(bash "$UPDATE1_TOP/tests/fakes/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || return 1
         if [ "$b" = none ]; then
                 # no attempts left: the script re-armed the counters and reset the board
-                b=$(bash "$UPDATE1_TOP/tests/lib/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || return 1
+                b=$(bash "$UPDATE1_TOP/tests/fakes/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || return 1
         fi
         [ -n "$b" ] && [ "$b" != none ] || { sb_msg "boot simulator found no bootable slot ($b)"; return 1; }
+        # shellcheck disable=SC2034 # read by the test scripts that source this file
         SB_BOOTED=$b
         sb_run_updated --cmdline "$SB/cmdline" --boot-id "$(cat /proc/sys/kernel/random/uuid)"
 }
@@ -593,10 +593,10 @@ print(v if isinstance(v, str) else json.dumps(v))' "$1"
 # nginx-light as an unprivileged process on a free 127.0.0.1 port serving DIR (recipe 04).
 # Sets SB_HTTP_URL (no trailing slash).
 sb_start_nginx() {
-        local dir=$1 ng=$SB/nginx port try i pid code
+        local dir=$1 ng=$SB/nginx port i pid code
         mkdir -p "$ng/tmp"
         chmod 0755 "$ng"
-        for try in 1 2 3 4 5; do
+        for _ in 1 2 3 4 5; do
                 port=$("$SB_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
                 cat >"$ng/nginx.conf" <<EOF
 daemon off;
@@ -631,6 +631,7 @@ EOF
                         kill -0 "$pid" 2>/dev/null || break
                         code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/" 2>/dev/null)
                         if [ -n "$code" ] && [ "$code" != 000 ]; then
+                                # shellcheck disable=SC2034 # read by the test scripts that source this file
                                 SB_HTTP_URL=http://127.0.0.1:$port
                                 return 0
                         fi

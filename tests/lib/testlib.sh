@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash
 # Sourced by every tests/integration/test-*.sh.  Each file is runnable alone
-# (`bash tests/integration/test-install.sh`) and prints one "PASS: name", "FAIL: name: reason"
-# or "SKIP: name (reason)" line per case plus a summary; it exits non-zero if a case failed.
+# (`bash tests/integration/test-install.sh`) and prints TAP (version 13, read by
+# tests/run-tests.sh): a test point per case, "ok N - name", "not ok N - name" followed by the
+# reason as "# " lines, or "ok N - name # SKIP reason", and at exit a summary comment and the
+# plan "1..N" (a file killed before its EXIT trap has none: a failure).  It exits non-zero if a
+# case failed.  pass/fail/skip must run in the file's shell itself, not in a subshell (a test
+# point printed there would not be counted: the plan would not match).
 #
 # A case is a shell function run with tl_case NAME FUNC [ARGS]: it returns 0 for pass, and
 # otherwise sets TL_WHY (the expect_* helpers do) and returns 1.  No set -e: a failing case
@@ -16,20 +20,35 @@ set -u
 
 TL_FILE=$(basename "$0" .sh)
 TL_PASS=0 TL_FAIL=0 TL_SKIP=0
-TL_WHY= TL_OUT= TL_RC=0
+TL_N=0                 # test points printed
+TL_WHY='' TL_OUT='' TL_RC=0
 TL_ON_EXIT=()          # extra cleanups (restore files, ...) run before processes are killed
 
-pass() { echo "PASS: $1"; TL_PASS=$((TL_PASS + 1)); }
+echo "TAP version 13"
+
+# _tl_point ok|"not ok" DESCRIPTION [DIRECTIVE]: one test point.  In the description a '#'
+# would start a directive and a newline would end the line: escaped, replaced.
+_tl_point() {
+        local d=${2//\\/\\\\}
+        d=${d//#/\\#}
+        TL_N=$((TL_N + 1))
+        echo "$1 $TL_N - ${d//$'\n'/ }${3:+ # ${3//$'\n'/ }}"
+}
+# tl_diag TEXT...: a diagnostic, "# " before each of its lines.
+tl_diag() { sed 's/^/# /' <<<"$*"; }
+
+pass() { _tl_point ok "$1"; TL_PASS=$((TL_PASS + 1)); }
 fail() {
-        echo "FAIL: $1: ${2:-failed}"
+        _tl_point "not ok" "$1"
+        tl_diag "${2:-failed}"
         TL_FAIL=$((TL_FAIL + 1))
         # Context for whoever reads the log: the daemon's last words.
         if [ -n "$SB" ] && [ -s "$SB/updated.log" ]; then
-                echo "  --- last lines of updated.log:"
-                tail -n 15 "$SB/updated.log" | sed 's/^/  | /'
+                echo "#   --- last lines of updated.log:"
+                tail -n 15 "$SB/updated.log" | sed 's/^/#   | /'
         fi
 }
-skip() { echo "SKIP: $1 (${2:-skipped})"; TL_SKIP=$((TL_SKIP + 1)); }
+skip() { _tl_point ok "$1" "SKIP ${2:-skipped}"; TL_SKIP=$((TL_SKIP + 1)); }
 
 tl_exit() {
         local rc=$? f
@@ -39,7 +58,8 @@ tl_exit() {
         done
         [ "$TL_FAIL" -gt 0 ] && SB_KEEP=${SB_KEEP:-${UPDATE1_KEEP_FAILED:-0}}
         sb_cleanup
-        echo "$TL_FILE: $TL_PASS passed, $TL_FAIL failed, $TL_SKIP skipped"
+        echo "# $TL_FILE: $TL_PASS passed, $TL_FAIL failed, $TL_SKIP skipped"
+        echo "1..$TL_N"
         [ "$TL_FAIL" -gt 0 ] && exit 1
         exit "$rc"
 }
@@ -58,7 +78,7 @@ tl_case() {
         fi
 }
 
-# Whole-file requirements: print SKIP for the file and exit 0.
+# Whole-file requirements: a skipped test point for the file, and exit 0.
 tl_require_root() {
         if [ "$(id -u)" != 0 ]; then
                 skip "$TL_FILE" "needs root: ${1:-test users, bus policy for root}"
@@ -83,7 +103,6 @@ tl_require_bins() {
 
 # tl_setup [BOOT]: sandbox device with the daemon running; on failure the file fails as a whole.
 tl_setup() {
-        local err
         tl_require_bins
         sb_init || { fail "$TL_FILE-setup" "mktemp failed"; exit 1; }
         sb_build_bus_call 2>"$SB/bus-call.err" ||

@@ -250,14 +250,14 @@ void model_digest(Model *md, uint8_t ret[32]) {
 
         /* The bootloader as the daemon's backend reads it. */
         if (md->m) {
-                const Bootloader *bl = md->m->bootloader;
+                Bootloader *bl = md->m->bootloader;
                 static const char *const names[] = { "A", "B" };
 
                 for (unsigned i = 0; i < 2; i++) {
                         UError err = UERROR_NULL;
                         BootStatus st = _BOOT_STATUS_INVALID;
 
-                        (void) bl->ops->get_state(bl->data, names[i], &st, &err);
+                        (void) bootloader_get_state(bl, names[i], &st, &err);
                         EVP_DigestUpdate(ctx, &st, sizeof(st));
                 }
         }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The device of the model test: slots as files, the daemon's data directory, the bootloader's
- * storage (tests/model/bootsim.c), a throw-away PKI and the bundles, all made at test time. */
+ * storage (tests/fakes/bootsim.c), a throw-away PKI and the bundles, all made at test time. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -115,7 +115,7 @@ static int make_bundle(Model *md, const char *name, uint64_t sv, bool rootfs, bo
                 .output_path = b->path,
         }, &err);
         if (r < 0) {
-                printf("  bundle %s: %s\n", name, err.message);
+                printf("# bundle %s: %s\n", name, err.message);
                 return r;
         }
         if (tampered) {

@@ -11,8 +11,9 @@
  * Each step runs in a fork()ed child, so the parent keeps its daemon and restores the device's
  * files afterwards; a power cut is a grandchild that _exit()s at the chosen durable point.
  *
- * Output: TAP-compatible PASS:/FAIL: lines per scheme and the counts of sequences, distinct
- * states and power cuts explored. */
+ * Output: TAP (version 13, tests/unit/unit.h): one test point per scheme, printed by the parent
+ * from the exit status of the scheme's process, after that process's "# " lines (the counts of
+ * sequences, distinct states and power cuts explored, a failing sequence). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -256,7 +257,7 @@ static int apply(const Op *o) {
                 break;
         }
         if (getenv("MODEL_VERBOSE"))
-                printf("  %s: %s\n", o->name, uerror_is_set(&err) ? err.message : msg ?: "ok");
+                printf("# %s: %s\n", o->name, uerror_is_set(&err) ? err.message : msg ?: "ok");
         free(slot);
         free(msg);
         return r;
@@ -268,16 +269,16 @@ static const Op *path_ops[MAX_DEPTH + 1];
 static int path_cut[MAX_DEPTH + 1];
 
 static void print_path(unsigned depth, const char *why) {
-        printf("  shortest failing sequence (%u steps) from a fresh device (%s):\n", depth,
+        printf("# shortest failing sequence (%u steps) from a fresh device (%s):\n", depth,
                boot_scheme_name(model.scheme));
         for (unsigned i = 0; i < depth; i++) {
                 if (path_cut[i] > 0)
-                        printf("    %u. %s, power cut after durable write %d (%s), power on\n", i + 1, path_ops[i]->name,
+                        printf("#   %u. %s, power cut after durable write %d (%s), power on\n", i + 1, path_ops[i]->name,
                                path_cut[i], "see MODEL_VERBOSE=1");
                 else
-                        printf("    %u. %s\n", i + 1, path_ops[i]->name);
+                        printf("#   %u. %s\n", i + 1, path_ops[i]->name);
         }
-        printf("  violated: %s\n", why);
+        printf("# violated: %s\n", why);
         fflush(stdout);
 }
 
@@ -555,7 +556,7 @@ static int run_sequence(const char *seq) {
                 }
                 o = find_op(item);
                 if (!o) {
-                        printf("  unknown operation '%s'\n", item);
+                        printf("# unknown operation '%s'\n", item);
                         return 2;
                 }
                 path_ops[depth] = o;
@@ -572,7 +573,7 @@ static int run_sequence(const char *seq) {
                         (void) apply(o);
                 depth++;
                 if (getenv("MODEL_VERBOSE"))
-                        printf("  after %s: booted %s\n", item, model.booted);
+                        printf("# after %s: booted %s\n", item, model.booted);
                 if (model_check(&model, why, sizeof(why)) < 0) {
                         print_path(depth, why);
                         return 1;
@@ -617,8 +618,9 @@ static int env_unsigned(const char *name, unsigned def) {
 }
 
 /* Depth 4 for U-Boot (the default scheme), 3 for the others: each of those runs in about a
- * minute on one core of the CI machine; MODEL_DEPTH overrides both. */
-static void run_scheme(BootScheme scheme, const char *top) {
+ * minute on one core of the CI machine; MODEL_DEPTH overrides both.  Returns 0 (passed), 1 (an
+ * invariant broken) or 2 (harness error); what happened is in its "# " lines. */
+static int run_scheme(BootScheme scheme, const char *top) {
         unsigned depth = env_unsigned("MODEL_DEPTH", scheme == BOOT_SCHEME_UBOOT ? 4 : 3);
         unsigned cut_depth = env_unsigned("MODEL_CUT_DEPTH", 2);
         unsigned walks = env_unsigned("MODEL_WALKS", 50), walk_steps = env_unsigned("MODEL_WALK_STEPS", 16);
@@ -626,18 +628,16 @@ static void run_scheme(BootScheme scheme, const char *top) {
 
         shared = mmap(NULL, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (shared == MAP_FAILED || model_check_init() < 0) {
-                printf("FAIL: model/%s: out of memory\n", boot_scheme_name(scheme));
-                unit_failed++;
-                return;
+                printf("# model/%s: out of memory\n", boot_scheme_name(scheme));
+                return 2;
         }
 
         memset(&model, 0, sizeof(model));
         n_ops = 0;
         if (model_setup(&model, scheme, top) < 0 || model_start_daemon(&model) < 0) {
-                printf("FAIL: model/%s: cannot set up the device in %s\n", boot_scheme_name(scheme), model.dir);
-                unit_failed++;
+                printf("# model/%s: cannot set up the device in %s\n", boot_scheme_name(scheme), model.dir);
                 model_cleanup(&model);
-                return;
+                return 2;
         }
         make_ops();
         memset(shared, 0, sizeof(*shared));
@@ -646,7 +646,7 @@ static void run_scheme(BootScheme scheme, const char *top) {
         {
                 char why[1024];
                 if (model_check(&model, why, sizeof(why)) < 0) {
-                        printf("  the fresh device already breaks an invariant: %s\n", why);
+                        printf("# the fresh device already breaks an invariant: %s\n", why);
                         r = 1;
                 }
         }
@@ -670,7 +670,7 @@ static void run_scheme(BootScheme scheme, const char *top) {
                         (void) waitpid(pid, &status, 0);
                         r = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
                         if (r != 0)
-                                printf("  regression %s failed\n", regressions[i].name);
+                                printf("# regression %s failed\n", regressions[i].name);
                         if (snapshot_restore(&fresh) < 0)
                                 r = 2;
                 }
@@ -699,29 +699,24 @@ static void run_scheme(BootScheme scheme, const char *top) {
                 snapshot_free(&snap);
         }
 
-        printf("  %s: %zu regression sequences; %u operations; exhaustive to depth %u (a power cut after each durable "
+        printf("# %s: %zu regression sequences; %u operations; exhaustive to depth %u (a power cut after each durable "
                "write of every operation up to depth %u): %llu sequences, %llu distinct states, %llu revisits pruned, "
                "%llu steps, %llu power cuts; %u random walks of %u steps\n",
                boot_scheme_name(scheme), ELEMENTSOF(regressions), n_ops, depth, MIN(cut_depth, depth),
                (unsigned long long) shared->sequences,
                (unsigned long long) shared->states, (unsigned long long) shared->pruned,
                (unsigned long long) shared->steps, (unsigned long long) shared->cuts, walks, MIN(walk_steps, MAX_DEPTH));
-        if (r == 0) {
-                printf("PASS: model/%s\n", boot_scheme_name(scheme));
-                unit_passed++;
-        } else {
-                printf("FAIL: model/%s%s\n", boot_scheme_name(scheme), r == 2 ? " (harness error)" : "");
-                unit_failed++;
-        }
         fflush(stdout);
         model_cleanup(&model);
+        return r;
 }
 
 int main(int argc, char **argv) {
         const char *top = getenv("UPDATE1_TOP") ?: ".", *only = getenv("MODEL_SCHEME");
 
-        unit_program = "model";
-        /* libubootenv 0.3.2 always takes /var/lock/fw_printenv.lock as well (daemon/uboot-lock.h):
+        unit_tap_begin("model");
+        unit_tap_header();
+        /* libubootenv 0.3.2 always takes /var/lock/fw_printenv.lock as well (daemon/bootloader/uboot-lock.h):
          * as root, a private /run/lock keeps other tests' locks out of the model's way (and the
          * model's out of theirs).  Without root the shared one is used: slower, still correct. */
         if (geteuid() == 0 && unshare(CLONE_NEWNS) == 0 &&
@@ -732,7 +727,7 @@ int main(int argc, char **argv) {
                 log_set_max_level(0);
         fileio_durable_hook = hook;
         if (model_pki_setup() < 0) {
-                printf("FAIL: model: cannot make the test PKI\n0 passed, 1 failed\n");
+                unit_fail_case("pki");
                 return 1;
         }
 
@@ -766,9 +761,9 @@ int main(int argc, char **argv) {
                 if (pids[s] == 0) {
                         if (out[s])
                                 dup2(fileno(out[s]), STDOUT_FILENO);
-                        run_scheme(s, top);
+                        int r = run_scheme(s, top);
                         fflush(stdout);
-                        _exit(unit_failed ? 1 : 0);
+                        _exit(r);
                 }
                 if (pids[s] > 0)
                         running++;
@@ -788,15 +783,14 @@ int main(int argc, char **argv) {
                                 fwrite(buf, 1, n, stdout);
                         fclose(out[s]);
                 }
-                if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-                        unit_passed++;
-                else {
-                        if (!WIFEXITED(status))
-                                printf("FAIL: model/%s: killed by signal %d\n", boot_scheme_name(s), WTERMSIG(status));
-                        unit_failed++;
-                }
+                if (WIFSIGNALED(status))
+                        printf("# model/%s: killed by signal %d\n", boot_scheme_name(s), WTERMSIG(status));
+                else if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+                        printf("# model/%s: harness error\n", boot_scheme_name(s));
+                else if (!WIFEXITED(status) || WEXITSTATUS(status) > 2)
+                        printf("# model/%s: lost (status 0x%x)\n", boot_scheme_name(s), (unsigned) status);
+                unit_report(boot_scheme_name(s), WIFEXITED(status) && WEXITSTATUS(status) == 0);
         }
         model_pki_cleanup();
-        printf("%d passed, %d failed\n", unit_passed, unit_failed);
         return unit_failed ? 1 : 0;
 }

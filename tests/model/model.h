@@ -5,7 +5,7 @@
  * "Invariants"; daemon/slot-policy.c).  A device is a directory of files: four slots (rootfs
  * and appfs of groups A and B), the daemon's data directory and the bootloader's storage.  The
  * real daemon code (manager_new(), install_sync(), mark_slot(), start-up assessment) runs
- * in-process against the real backends on those files; tests/model/bootsim.c plays the
+ * in-process against the real backends on those files; tests/fakes/bootsim.c plays the
  * bootloader's own boot logic on the same files for each power-on.  Power cuts: the daemon
  * calls fileio_durable_point() after every durable write; the model forks, lets the child
  * die there, and powers the device on from what the child left.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Cross-check of the C boot simulators (tests/model/bootsim*.c) against the reviewed shell
- * simulators (tests/lib/boot-sim*.sh), per scheme:
+/* Cross-check of the C boot simulators (tests/fakes/bootsim*.c) against the reviewed shell
+ * simulators (tests/fakes/boot-sim*.sh), per scheme:
  *   setup      bootsim_setup() makes what the tools make (mkenvimage, grub-editenv) and what the
  *              real backend, opened on the returned conf, reads as "A primary and good, B good";
  *   backend    from that state, a fixed-seed random history of REAL backend mutations
@@ -87,19 +87,19 @@ static int shell_boot(BootScheme s, const char *dir, char out[static 256]) {
 
         switch (s) {
         case BOOT_SCHEME_UBOOT:
-                snprintf(cmd, sizeof(cmd), "'%s/tests/lib/boot-sim.sh' '%s/fw_env.config'", top, dir);
+                snprintf(cmd, sizeof(cmd), "'%s/tests/fakes/boot-sim.sh' '%s/fw_env.config'", top, dir);
                 break;
         case BOOT_SCHEME_UBOOT_BOOTCOUNT:
-                snprintf(cmd, sizeof(cmd), "'%s/tests/lib/boot-sim-bootcount.sh' '%s/fw_env.config'", top, dir);
+                snprintf(cmd, sizeof(cmd), "'%s/tests/fakes/boot-sim-bootcount.sh' '%s/fw_env.config'", top, dir);
                 break;
         case BOOT_SCHEME_GRUB:
-                snprintf(cmd, sizeof(cmd), "'%s/tests/lib/boot-sim-grub.sh' '%s/grubenv'", top, dir);
+                snprintf(cmd, sizeof(cmd), "'%s/tests/fakes/boot-sim-grub.sh' '%s/grubenv'", top, dir);
                 break;
         case BOOT_SCHEME_BAREBOX:
-                snprintf(cmd, sizeof(cmd), "BAREBOX_STATE_FILE='%s/barebox.state' '%s/tests/lib/boot-sim-barebox.sh'", dir, top);
+                snprintf(cmd, sizeof(cmd), "BAREBOX_STATE_FILE='%s/barebox.state' '%s/tests/fakes/boot-sim-barebox.sh'", dir, top);
                 break;
         default:
-                snprintf(cmd, sizeof(cmd), "EFIBOOTMGR_STATE='%s/efi.state' '%s/tests/lib/boot-sim-efi.sh'", dir, top);
+                snprintf(cmd, sizeof(cmd), "EFIBOOTMGR_STATE='%s/efi.state' '%s/tests/fakes/boot-sim-efi.sh'", dir, top);
                 break;
         }
         snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " 2>'%s/sim.err'", dir);
@@ -124,10 +124,10 @@ static void show_storage(BootScheme s, const char *dir) {
 
         if (bootsim_state_text(s, dir, &text) < 0)
                 text = strdup("(unreadable)");
-        printf("    --- %s:\n%s\n", dir, text);
+        unit_diag("  --- %s:\n%s", dir, text);
         if (s == BOOT_SCHEME_UBOOT || s == BOOT_SCHEME_UBOOT_BOOTCOUNT) {
                 env = output_of("fw_printenv -c '%s/fw_env.config' 2>&1", dir);
-                printf("    fw_printenv:\n%s\n", env);
+                unit_diag("  fw_printenv:\n%s", env ?: "(no output)");
         }
 }
 
@@ -153,7 +153,7 @@ static bool compare_power_on(BootScheme s, const char *cdir, const char *sdir) {
         bool same;
 
         if (bootsim_copy(s, cdir, sdir) < 0) {
-                printf("  bootsim_copy %s → %s failed\n", cdir, sdir);
+                printf("# bootsim_copy %s → %s failed\n", cdir, sdir);
                 unit_case_failures++;
                 return false;
         }
@@ -168,10 +168,11 @@ static bool compare_power_on(BootScheme s, const char *cdir, const char *sdir) {
         broken[s] += r < 0;
         if ((sh_rc == 0) == (r == 0) && (sh_rc != 0 || streq(sh_out, c_out)) && same)
                 return true;
-        printf("  %s: MISMATCH at power-on %u: shell exit %d '%s', C %d '%s', storage %s\n", boot_scheme_name(s),
+        printf("# %s: MISMATCH at power-on %u: shell exit %d '%s', C %d '%s', storage %s\n", boot_scheme_name(s),
                compared[s], sh_rc, sh_out, r, c_out, same ? "equal" : "DIFFERS");
-        printf("    history:%s\n", seq);
-        run("sed 's/^/    shell stderr: /' '%s/sim.err'", sdir);
+        printf("#   history:%s\n", seq);
+        fflush(stdout);
+        run("sed 's/^/#   shell stderr: /' '%s/sim.err'", sdir);
         show_storage(s, cdir);
         show_storage(s, sdir);
         unit_case_failures++;
@@ -185,7 +186,7 @@ static void make_conf_backend(BootScheme s, const char *dir, Bootloader **ret) {
 
         *ret = NULL;
         if (r < 0) {
-                printf("  bootsim_setup(%s): %s\n", boot_scheme_name(s), strerror(-r));
+                printf("# bootsim_setup(%s): %s\n", boot_scheme_name(s), strerror(-r));
                 unit_case_failures++;
                 return;
         }
@@ -447,7 +448,7 @@ static void odd_values(BootScheme s) {
                         }
                 }
         }
-        printf("  %s odd values: %u power-ons compared (%u booted nothing, %u broken board)\n", boot_scheme_name(s),
+        printf("# %s odd values: %u power-ons compared (%u booted nothing, %u broken board)\n", boot_scheme_name(s),
                compared[s] - start, nothing[s] - start_nothing, broken[s] - start_broken);
 }
 
@@ -480,7 +481,7 @@ static void timing_in(const char *base) {
                         CHECK_EQ(r, 0);
                         booted += *name != '\0';
                 }
-                printf("  %-16s %7.1f us per power-on in %s (%u power-ons, %u booted a slot)\n", boot_scheme_name(s),
+                printf("# %-16s %7.1f us per power-on in %s (%u power-ons, %u booted a slot)\n", boot_scheme_name(s),
                        (now() - t0) / TIMING_POWER_ONS * 1e6, base, TIMING_POWER_ONS, booted);
                 run("rm -rf '%s'", dir);
         }
@@ -517,7 +518,7 @@ UNIT_MAIN_BEGIN("test-bootsim")
         RUN(backend_barebox);
         RUN(backend_efi);
         for (BootScheme s = 0; s < _BOOT_SCHEME_MAX; s++)
-                printf("  %-16s backend history: %u mutations (%u refused), %u power-ons compared (%u booted nothing), C %.1f us per power-on\n",
+                printf("# %-16s backend history: %u mutations (%u refused), %u power-ons compared (%u booted nothing), C %.1f us per power-on\n",
                        boot_scheme_name(s), mutations[s], refused[s], compared[s], nothing[s],
                        compared[s] ? c_seconds[s] / compared[s] * 1e6 : 0.0);
         RUN(odd_uboot);

@@ -6,7 +6,7 @@
 #   must report a clear error, refuse to switch (env, slots and status file unchanged) and
 #   never present the slots as "all bad" without saying that it could not read the boot
 #   state.  Two of them are libubootenv 0.3.2 bugs the daemon guards against
-#   (daemon/bootloader-uboot.c, docs/fuzzing.md): a CRC-valid copy without terminator (the
+#   (daemon/bootloader/bootloader-uboot.c, docs/fuzzing.md): a CRC-valid copy without terminator (the
 #   library would read past it) and variables that fill the env exactly (the library would
 #   store the terminator past the copy).
 #   Part 2, [custom] backend: a tool that prints huge, binary, NUL-embedded, multi-line or
@@ -203,7 +203,7 @@ start_custom() {
         cp "$SEC_LIB/hostile-backend.sh" "$SB/bin/hostile-backend.sh" && chmod 0755 "$SB/bin/hostile-backend.sh"
         sed -i 's/^bootloader=uboot$/bootloader=custom/' "$SB_CONFIG"
         printf '\n[custom]\npath=%s\n' "$SB/bin/hostile-backend.sh" >>"$SB_CONFIG"
-        export HOSTILE_MODE_FILE=$SB/hostile-mode HOSTILE_REAL_BACKEND=$UPDATE1_TOP/tests/lib/custom-backend.sh
+        export HOSTILE_MODE_FILE=$SB/hostile-mode HOSTILE_REAL_BACKEND=$UPDATE1_TOP/tests/fakes/custom-backend.sh
         export UPDATE1_CUSTOM_STATE=$CUSTOM_STATE
         custom_reset
         sb_start_updated A

@@ -151,7 +151,7 @@ t_user_file_refused() {
 # packaging/tmpfiles.d makes the lock file 0600 root:root at boot, fixes a weak mode and does
 # not follow a symlink planted there (systemd-tmpfiles on a scratch root).
 t_tmpfiles() {
-        local r=$SB/tmpfiles-root conf=$UPDATE1_TOP/packaging/tmpfiles.d/update1.conf
+        local r=$SB/tmpfiles-root conf=$UPDATE1_BUILD/packaging/tmpfiles.d/update1.conf
         command -v systemd-tmpfiles >/dev/null || { TL_SKIP_WHY="no systemd-tmpfiles"; return 2; }
         mkdir -p "$r/run/lock" && chmod 1777 "$r/run/lock" || return 1
         # (other lines may name users this machine lacks: only the lock file's line matters)

@@ -142,7 +142,7 @@ t_custom_floor_needs_proof() {
         export UPDATE1_CUSTOM_STATE=$SB/custom-state
         rm -f "$UPDATE1_CUSTOM_STATE"
         sed -i 's/^bootloader=uboot$/bootloader=custom/' "$SB_CONFIG"
-        printf '\n[custom]\npath=%s\n' "$UPDATE1_TOP/tests/lib/custom-backend.sh" >>"$SB_CONFIG"
+        printf '\n[custom]\npath=%s\n' "$UPDATE1_TOP/tests/fakes/custom-backend.sh" >>"$SB_CONFIG"
         sb_start_updated A 2>"$SB/start.err" || { TL_WHY="start: $(tail -n 3 "$SB/start.err")"; return 1; }
         expect_ok updatectl install "$I/v5-s5.bundle" || return 1
         # the trial boot of B.  Many custom scripts make a slot "good" on set-primary (RAUC's

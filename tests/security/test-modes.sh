@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Attack suite: what the daemon writes, with which owner and mode (A17, A38 of
 # shared/reference/security-tests.md; Mender CVE-2024-55959).  Documented:
-# packaging/tmpfiles.d/update1.conf makes the data directory 0755 root:root; the status file
+# packaging/tmpfiles.d/update1.conf.in makes the data directory 0755 root:root; the status file
 # is written 0644 by write_file_atomic.  The daemon is started with umask 000 (a careless
 # environment) so that every mode checked here is one the daemon chose itself.
 . "$(dirname "$0")/lib/seclib.sh"

@@ -48,7 +48,8 @@ mkrel() { local r; r=$(realpath -m --relative-to="$TOP" "$1"); case $r in ../*) 
 log "cross-compiling updated, updatectl, update-health for arm64 into $ARM"
 make -C "$TOP" --no-print-directory -j"$(nproc)" BUILD="$(mkrel "$ARM")" \
         CC="${CROSS}gcc --sysroot=$SYSROOT" AR="${CROSS}ar" PKG_CONFIG="$W/pkg-config" \
-        "$(mkrel "$ARM")/updated" "$(mkrel "$ARM")/updatectl" "$(mkrel "$ARM")/update-health" >"$W/cross-build.log" 2>&1 ||
+        "$(mkrel "$ARM")/updated" "$(mkrel "$ARM")/updatectl" "$(mkrel "$ARM")/update-health" \
+        "$(mkrel "$ARM")/dbus/org.example.Update1.service" >"$W/cross-build.log" 2>&1 ||
         { tail -n 30 "$W/cross-build.log" >&2; log "cross build failed (log: $W/cross-build.log)"; exit 1; }
 log "building the host updatectl and updated"
 make -C "$TOP" --no-print-directory -j"$(nproc)" BUILD="$(mkrel "$BUILD")" \
@@ -135,7 +136,7 @@ install -m 0755 "$ARM/updated" "$R/usr/libexec/update1/updated"
 install -m 0755 "$ARM/updatectl" "$ARM/update-health" "$R/usr/bin/"
 "${CROSS}strip" "$R/usr/libexec/update1/updated" "$R/usr/bin/updatectl" "$R/usr/bin/update-health"
 install -m 0644 "$TOP/policy/org.example.Update1.conf" "$R/usr/share/dbus-1/system.d/"
-install -m 0644 "$TOP/dbus/org.example.Update1.service" "$R/usr/share/dbus-1/system-services/"
+install -m 0644 "$ARM/dbus/org.example.Update1.service" "$R/usr/share/dbus-1/system-services/"
 install -m 0755 "$TOP/packaging/health/required.d/"* "$R/usr/lib/update-health/required.d/"
 install -m 0755 "$TOP/packaging/health/wanted.d/"* "$R/usr/lib/update-health/wanted.d/"
 install -m 0755 "$TOP/tests/system/guest/init" "$R/usr/sbin/init"

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon/bootloader-barebox.c against tests/lib/stand-ins/barebox-state, put first on PATH.
+/* daemon/bootloader/bootloader-barebox.c against tests/fakes/stand-ins/barebox-state, put first on PATH.
  * The real barebox-state (Debian package dt-utils) needs barebox's state node in the device
  * tree, which this x86 test machine does not have, so the backend talks to a STAND-IN that
  * speaks the same command line and output format and keeps the state in a file.
- * tests/lib/boot-sim-barebox.sh (bootchooser's choice) is the "reboot". */
+ * tests/fakes/boot-sim-barebox.sh (bootchooser's choice) is the "reboot". */
 #include "test-bootloader.h"
 
 static char state_file[300], log_file[300], cmdline[300], path_env[PATH_MAX + 4096];
@@ -29,7 +29,7 @@ static char *var(const char *name) {
         } while (0)
 
 static char *boot(void) {
-        return output_of("'%s/tests/lib/boot-sim-barebox.sh' '%s'", top, cmdline);
+        return output_of("'%s/tests/fakes/boot-sim-barebox.sh' '%s'", top, cmdline);
 }
 
 #define CHECK_BOOT(want)                                        \
@@ -288,7 +288,7 @@ UNIT_MAIN_BEGIN("test-bootloader-barebox")
         snprintf(log_file, sizeof(log_file), "%s/barebox-state.log", tmpdir);
         snprintf(cmdline, sizeof(cmdline), "%s/cmdline", tmpdir);
         /* The stand-in replaces the real tool for the backend (found on PATH) and the simulator. */
-        snprintf(path_env, sizeof(path_env), "%s/tests/lib/stand-ins:%s", top, getenv("PATH") ?: "/usr/bin:/bin");
+        snprintf(path_env, sizeof(path_env), "%s/tests/fakes/stand-ins:%s", top, getenv("PATH") ?: "/usr/bin:/bin");
         setenv("PATH", path_env, 1);
         setenv("BAREBOX_STATE_FILE", state_file, 1);
         setenv("BAREBOX_STATE_LOG", log_file, 1);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon/bootloader-uboot-bootcount.c: the classic U-Boot boot counting scheme ([uboot]
+/* daemon/bootloader/bootloader-uboot-bootcount.c: the classic U-Boot boot counting scheme ([uboot]
  * scheme=bootcount) on a real redundant env made from the shipped
- * packaging/bootloader/uboot-bootcount.env, with tests/lib/boot-sim-bootcount.sh (U-Boot's
+ * packaging/bootloader/uboot-bootcount.env, with tests/fakes/boot-sim-bootcount.sh (U-Boot's
  * bootcount logic plus that file's bootcmd/altbootcmd) as the "reboot". */
 #include "test-bootloader.h"
 
@@ -34,7 +34,7 @@ static char *env_get(const char *name) {
         } while (0)
 
 static char *boot(void) {
-        return output_of("'%s/tests/lib/boot-sim-bootcount.sh' '%s' '%s'", top, env_cfg, cmdline);
+        return output_of("'%s/tests/fakes/boot-sim-bootcount.sh' '%s' '%s'", top, env_cfg, cmdline);
 }
 
 #define CHECK_BOOT(want)                                        \
@@ -270,7 +270,7 @@ TEST(bootcount_hostile_env) {
         run("printf '\\377\\377' | dd of='%s' bs=1 seek=%d conv=notrunc status=none", env_img, ENV_SIZE + 40);
         CHECK_FAILS(b->ops->get_state(b->data, "A", &s, &_e), "both copies invalid");
         CHECK_FAILS(b->ops->set_state(b->data, "B", BOOT_STATUS_BAD, &_e), "both copies invalid");
-        CHECK(run("'%s/tests/lib/boot-sim-bootcount.sh' '%s' >/dev/null 2>&1", top, env_cfg) != 0);
+        CHECK(run("'%s/tests/fakes/boot-sim-bootcount.sh' '%s' >/dev/null 2>&1", top, env_cfg) != 0);
 }
 
 /* The shipped env still has the commands boot-sim-bootcount.sh implements (change both

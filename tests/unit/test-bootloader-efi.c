@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon/bootloader-efi.c against tests/lib/stand-ins/efibootmgr, put first on PATH.  The
+/* daemon/bootloader/bootloader-efi.c against tests/fakes/stand-ins/efibootmgr, put first on PATH.  The
  * real efibootmgr needs efivarfs (a UEFI-booted machine), and must not touch the test
  * machine's own boot entries anyway, so the backend talks to a STAND-IN that speaks the same
  * command line and output format and keeps the variables in a file.
- * tests/lib/boot-sim-efi.sh (the firmware's boot manager) is the "reboot". */
+ * tests/fakes/boot-sim-efi.sh (the firmware's boot manager) is the "reboot". */
 #include "test-bootloader.h"
 
 static char state_file[300], log_file[300], cmdline[300], note[300], path_env[PATH_MAX + 4096];
@@ -32,7 +32,7 @@ static char *efivar(const char *name) {
         } while (0)
 
 static char *boot(void) {
-        return output_of("'%s/tests/lib/boot-sim-efi.sh' '%s'", top, cmdline);
+        return output_of("'%s/tests/fakes/boot-sim-efi.sh' '%s'", top, cmdline);
 }
 
 #define CHECK_BOOT(want)                                        \
@@ -353,7 +353,7 @@ UNIT_MAIN_BEGIN("test-bootloader-efi")
         snprintf(cmdline, sizeof(cmdline), "%s/cmdline", tmpdir);
         snprintf(note, sizeof(note), "%s/efi-trial", tmpdir);
         /* The stand-in replaces the real tool for the backend (found on PATH). */
-        snprintf(path_env, sizeof(path_env), "%s/tests/lib/stand-ins:%s", top, getenv("PATH") ?: "/usr/bin:/bin");
+        snprintf(path_env, sizeof(path_env), "%s/tests/fakes/stand-ins:%s", top, getenv("PATH") ?: "/usr/bin:/bin");
         setenv("PATH", path_env, 1);
         setenv("EFIBOOTMGR_STATE", state_file, 1);
         setenv("EFIBOOTMGR_LOG", log_file, 1);

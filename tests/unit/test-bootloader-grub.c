@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon/bootloader-grub.c: the grubenv block written natively, checked byte for byte against
+/* daemon/bootloader/bootloader-grub.c: the grubenv block written natively, checked byte for byte against
  * grub-editenv (package grub-common), driven through install / trial / fallback / mark with
- * tests/lib/boot-sim-grub.sh (the logic of packaging/bootloader/grub.cfg) as the "reboot";
+ * tests/fakes/boot-sim-grub.sh (the logic of packaging/bootloader/grub.cfg) as the "reboot";
  * and hostile blocks. */
 #include "test-bootloader.h"
 
@@ -30,7 +30,7 @@ static char *genv_get(const char *name) {
         } while (0)
 
 static char *boot(void) {
-        return output_of("'%s/tests/lib/boot-sim-grub.sh' '%s' '%s'", top, genv, cmdline);
+        return output_of("'%s/tests/fakes/boot-sim-grub.sh' '%s' '%s'", top, genv, cmdline);
 }
 
 #define CHECK_BOOT(want)                                        \

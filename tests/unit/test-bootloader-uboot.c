@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon/bootloader-uboot.c: the RAUC scheme (BOOT_ORDER, BOOT_<x>_LEFT) on a real redundant
+/* daemon/bootloader/bootloader-uboot.c: the RAUC scheme (BOOT_ORDER, BOOT_<x>_LEFT) on a real redundant
  * env file (mkenvimage -r, libubootenv), driven through install / trial boot / fallback /
- * mark with tests/lib/boot-sim.sh as the "reboot"; and the libubootenv storage itself, shared
+ * mark with tests/fakes/boot-sim.sh as the "reboot"; and the libubootenv storage itself, shared
  * with the bootcount scheme: both copies' CRC and flags (incl. the 255 → 0 wrap), one or both
  * copies corrupt, a store torn at 512 B / 4 KiB, and I/O errors injected with strace. */
 #include "test-bootloader.h"
@@ -77,7 +77,7 @@ static char *env_get(const char *name) {
         } while (0)
 
 static char *boot(void) {
-        return output_of("'%s/tests/lib/boot-sim.sh' '%s'", top, env_cfg);
+        return output_of("'%s/tests/fakes/boot-sim.sh' '%s'", top, env_cfg);
 }
 
 #define CHECK_BOOT(want)                                        \
@@ -442,7 +442,7 @@ TEST(env_both_copies_corrupt) {
         CHECK_EQ(file_bytes(env_img, after, sizeof(after)), n);
         CHECK(memcmp(before, after, n) == 0);
         /* the simulator refuses too, like U-Boot falling back to its default env */
-        CHECK(run("'%s/tests/lib/boot-sim.sh' '%s' >/dev/null 2>&1", top, env_cfg) != 0);
+        CHECK(run("'%s/tests/fakes/boot-sim.sh' '%s' >/dev/null 2>&1", top, env_cfg) != 0);
 }
 
 TEST(env_one_copy_corrupt) {

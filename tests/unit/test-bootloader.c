@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon/bootloader.c: backend selection and the shared helpers (bootname check, name lists,
- * running a tool); and the custom backend (daemon/bootloader-custom.c) with
- * tests/lib/custom-backend.sh.  Each other backend has its own test-bootloader-<name>.c. */
+/* daemon/bootloader/bootloader.c: backend selection and the shared helpers (bootname check, name lists,
+ * running a tool); and the custom backend (daemon/bootloader/bootloader-custom.c) with
+ * tests/fakes/custom-backend.sh.  Each other backend has its own test-bootloader-<name>.c. */
 #include "test-bootloader.h"
+#include "bootloader-util.h"
 
 /* --- registration ------------------------------------------------------------------------ */
 
@@ -19,7 +20,7 @@ TEST(registration) {
 
         snprintf(grubenv, sizeof(grubenv), "%s/grubenv", tmpdir);
         snprintf(fwcfg, sizeof(fwcfg), "%s/fw_env.config", tmpdir);
-        snprintf(custom, sizeof(custom), "%s/tests/lib/custom-backend.sh", top);
+        snprintf(custom, sizeof(custom), "%s/tests/fakes/custom-backend.sh", top);
         CHECK_EQ(run("grub-editenv '%s' create 2>/dev/null || { printf '# GRUB Environment Block\\n'; head -c 999 /dev/zero | tr '\\0' '#'; } > '%s'",
                      grubenv, grubenv), 0);
         write_file(fwcfg, "/dev/null 0 0x4000\n");
@@ -167,7 +168,7 @@ TEST(custom_contract) {
         _cleanup_free_ char *cur = NULL;
         UError err = UERROR_NULL;
 
-        snprintf(backend, sizeof(backend), "%s/tests/lib/custom-backend.sh", top);
+        snprintf(backend, sizeof(backend), "%s/tests/fakes/custom-backend.sh", top);
         snprintf(state, sizeof(state), "%s/custom.state", tmpdir);
         unlink(state);
         setenv("UPDATE1_CUSTOM_STATE", state, 1);

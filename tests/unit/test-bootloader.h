@@ -232,8 +232,6 @@ static inline bool have_program(const char *name) {
         do {                                                                            \
                 if (have)                                                               \
                         RUN(name);                                                      \
-                else {                                                                  \
-                        printf("SKIP: %s/%s (%s)\n", unit_program, #name, why);         \
-                        fflush(stdout);                                                 \
-                }                                                                       \
+                else                                                                    \
+                        unit_skip(#name, why);                                          \
         } while (0)

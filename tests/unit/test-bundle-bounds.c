@@ -143,7 +143,7 @@ static int setup(void) {
 UNIT_MAIN_BEGIN("test-bundle-bounds")
         signal(SIGPIPE, SIG_IGN);
         if (setup() < 0) {
-                printf("FAIL: test-bundle-bounds/setup\n");
+                unit_fail_case("setup");
                 pki_cleanup();
                 return 1;
         }

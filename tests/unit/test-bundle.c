@@ -737,7 +737,7 @@ static void big_image(void) {
         const char *big = getenv("UPDATE1_TEST_BIG");
 
         if (big && streq(big, "0")) {
-                printf("SKIP: test-bundle/big_image (UPDATE1_TEST_BIG=0: 5 GiB sparse image, ~25 s)\n");
+                unit_skip("big_image", "UPDATE1_TEST_BIG=0: 5 GiB sparse image, ~25 s");
                 return;
         }
         unit_case_failures = 0;
@@ -770,13 +770,7 @@ static void big_image(void) {
         bundle_reader_free(r);
         close(fd);
         unlink(wpath("big.bundle"));
-        if (unit_case_failures == 0) {
-                printf("PASS: test-bundle/big_image\n");
-                unit_passed++;
-        } else {
-                printf("FAIL: test-bundle/big_image\n");
-                unit_failed++;
-        }
+        unit_case_end("big_image");
 }
 
 static int setup(void) {
@@ -806,7 +800,7 @@ UNIT_MAIN_BEGIN("test-bundle")
 
         signal(SIGPIPE, SIG_IGN);
         if (setup() < 0) {
-                printf("FAIL: test-bundle/setup\n");
+                unit_fail_case("setup");
                 return 1;
         }
         RUN(round_trip_pipe);

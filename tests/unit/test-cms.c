@@ -466,7 +466,7 @@ TEST(sign_errors) {
 
 UNIT_MAIN_BEGIN("test-cms")
         if (pki_setup() < 0) {
-                printf("FAIL: test-cms/pki_setup\n");
+                unit_fail_case("pki_setup");
                 return 1;
         }
         RUN(good_signer);

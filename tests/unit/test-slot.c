@@ -694,5 +694,5 @@ UNIT_MAIN_BEGIN("test-slot")
         if (geteuid() == 0 && access("/dev/loop-control", W_OK) == 0)
                 RUN(gpt_loop);
         else
-                printf("SKIP: test-slot/gpt_loop (needs root and loop devices)\n");
+                unit_skip("gpt_loop", "needs root and loop devices");
 UNIT_MAIN_END

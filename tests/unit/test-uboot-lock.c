@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon/uboot-lock.c: the U-Boot env lock file is never followed through a symlink, is a
+/* daemon/bootloader/uboot-lock.c: the U-Boot env lock file is never followed through a symlink, is a
  * regular file of ours with mode 0600 (created or fixed), a holder elsewhere is waited for only
  * up to the timeout, and while a session holds it libubootenv's own flock() on the same file
  * does not deadlock against us (our flock() answers it), on another file it is bounded too. */

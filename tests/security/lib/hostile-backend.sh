@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # A hostile [custom] bootloader backend for the attack suite.  The mode is read from the
 # file $HOSTILE_MODE_FILE on every call (so one running daemon sees all modes):
-#   (empty)      behave: exec tests/lib/custom-backend.sh (state in $UPDATE1_CUSTOM_STATE)
+#   (empty)      behave: exec tests/fakes/custom-backend.sh (state in $UPDATE1_CUSTOM_STATE)
 #   huge         query verbs print 10 MiB without a newline
 #   nul          query verbs print their real answer, then NUL, then garbage
 #   multiline    query verbs print two lines ("B" and "A", "bad" and "good")

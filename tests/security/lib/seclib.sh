@@ -24,7 +24,9 @@
 
 SEC_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E=org.example.Update1.Error
+# shellcheck disable=SC2034 # read by the test scripts that source this file
 BUS_DENIED=org.freedesktop.DBus.Error.AccessDenied
+# shellcheck disable=SC2034 # read by the test scripts that source this file
 INVALID_ARGS=org.freedesktop.DBus.Error.InvalidArgs
 
 # sec_case NAME FUNC [ARGS]: tl_case that also knows SKIP: FUNC returns 2 after setting
@@ -188,6 +190,7 @@ sec_setup() {
         fi
         # Reboot() must never run the default "systemctl reboot" on the test machine: if the
         # daemon has Reboot, point it at a harmless stand-in that records the call.
+        # shellcheck disable=SC2034 # SEC_HAS_REBOOT: read by the test scripts that source this file
         if "$SB/bin/updated" --bus-introspect 2>/dev/null | grep -q 'method name="Reboot"'; then
                 printf '#!/bin/sh\necho "$(id -u) $*" >>"%s/reboot-called"\n' "$SB" >"$SB/bin/fake-reboot"
                 chmod 0755 "$SB/bin/fake-reboot"
@@ -312,6 +315,7 @@ sec_aborted() {
         [[ $want == *.* ]] || want=$E.$want
         sec_aborted_begin
         expect_error "$want" "$@" || return 1
+        # shellcheck disable=SC2034 # read by the test scripts that source this file
         SEC_LAST_OUT=$TL_OUT
         sec_aborted_check
 }

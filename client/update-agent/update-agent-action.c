@@ -1,0 +1,679 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "update-agent-action.h"
+#include "update-agent-context.h"
+#include "update-agent-daemon.h"
+#include "update-agent-download.h"
+#include "update-agent-hooks.h"
+#include "update-agent-report.h"
+#include "util.h"
+
+/* A deployment, from the deploymentBase link to a finished install: the version, download and
+ * install hooks, the download (streamed into InstallFd, or to disk first), and the polling for
+ * cancels while any of that runs.  A cancel is accepted until InstallFd is called and
+ * rejected after: from then on updated writes a slot and the result is reported instead. */
+
+#define MAX_STREAM_RESTARTS 2
+
+static int safe_close_fd(int fd) {
+        if (fd >= 0)
+                close(fd);
+        return -EBADF;
+}
+
+static int set_str(char **dst, const char *s) {
+        char *c = NULL;
+
+        if (s && !(c = strdup(s)))
+                return -ENOMEM;
+        free(*dst);
+        *dst = c;
+        return 0;
+}
+
+int action_accept_cancel(Agent *a, const char *action_id, const char *why) {
+        const char *details[] = { why, NULL };
+        int r;
+
+        log_notice("Action %s cancelled by the server: %s", action_id, why);
+        if (a->record && streq(a->record->action_id, action_id))
+                agent_forget_record(a, false);
+        r = ddi_send_feedback(&a->ddi, DDI_FEEDBACK_CANCEL, action_id,
+                              &(DdiFeedback) { .execution = "closed", .finished = "success", .progress_cnt = -1,
+                                               .details = details });
+        if (r < 0 && r != -ESTALE)
+                log_warning("Cannot confirm the cancel of action %s: %s", action_id, a->ddi.error);
+        return 0;
+}
+
+static int reject_cancel(Agent *a, const char *action_id, const char *why) {
+        const char *details[] = { why, NULL };
+        int r;
+
+        if (a->rejected_cancel && streq(a->rejected_cancel, action_id))
+                return 0;
+        log_notice("Rejecting the cancel of action %s: %s", action_id, why);
+        r = ddi_send_feedback(&a->ddi, DDI_FEEDBACK_CANCEL, action_id,
+                              &(DdiFeedback) { .execution = "rejected", .finished = "none", .progress_cnt = -1,
+                                               .details = details });
+        if (r < 0)
+                return log_warning_errno(r, "Cannot reject the cancel of action %s: %s", action_id, a->ddi.error);
+        return set_str(&a->rejected_cancel, action_id);
+}
+
+/* Which action a cancelAction link stops (its stopId). */
+static int cancel_target(Agent *a, const char *href, char **ret) {
+        int r = ddi_get_cancel(&a->ddi, href, ret);
+
+        if (r < 0)
+                log_warning("Cannot read the cancel request: %s", a->ddi.error);
+        return r;
+}
+
+int action_poll_for_cancel(Agent *a, const char *action_id, bool cancellable) {
+        _cleanup_(ddi_base_done) DdiBase b = {};
+        _cleanup_free_ char *stop = NULL;
+        int r;
+
+        r = ddi_poll_base(&a->ddi, &b);
+        if (r < 0) {
+                log_debug("Poll during the action failed: %s", a->ddi.error);
+                return 0;
+        }
+        if (b.config_data_href)
+                (void) report_config_data(a);
+        if (!b.cancel_href || cancel_target(a, b.cancel_href, &stop) < 0 || !streq(stop, action_id))
+                return 0;
+        if (cancellable)
+                return 1;
+        (void) reject_cancel(a, action_id, "The installation has already started; it cannot be cancelled any more");
+        return 0;
+}
+
+int action_handle_cancel(Agent *a, const char *href) {
+        _cleanup_free_ char *stop = NULL;
+        int r;
+
+        r = cancel_target(a, href, &stop);
+        if (r < 0)
+                return r;
+        if (a->record && streq(a->record->action_id, stop) && a->record->phase >= PHASE_INSTALLING)
+                return reject_cancel(a, stop,
+                                     a->record->phase == PHASE_REPORTING
+                                             ? "The action has already finished on the device; its result follows"
+                                             : "The installation has already started; it cannot be cancelled any more");
+        return action_accept_cancel(a, stop, "Cancelled before the installation started");
+}
+
+/* ---- one long operation: a download and/or an InstallFd, with progress and cancel polls ---- */
+
+typedef struct Activity {
+        const char *action_id;
+        bool cancellable;
+        const char *label;
+        uint64_t size;
+        Download *dl;
+        bool dl_done;
+        DownloadResult dl_result;
+        char *dl_error;
+        DownloadStats stats;
+        InstallOp *op;
+        bool cancelled;
+        int last_pct;
+        uint64_t last_feedback;
+} Activity;
+
+static void activity_done(Activity *act) {
+        if (act->dl) {
+                download_cancel(act->dl);
+                act->dl_result = download_finish(act->dl, NULL);
+                act->dl = NULL;
+        }
+        free(act->dl_error);
+        act->op = install_op_free(act->op);
+}
+
+static void activity_progress(Agent *a, Activity *act) {
+        uint64_t now = now_monotonic_usec();
+        char detail[256];
+        int pct;
+
+        if (act->dl)
+                download_get_stats(act->dl, &act->stats);
+        pct = act->op && act->op->replied ? (int) act->op->percent
+              : act->size                 ? (int) (act->stats.delivered * 100 / act->size)
+                                          : 0;
+        if (pct < act->last_pct + 10 || now - act->last_feedback < a->config->progress_interval_usec)
+                return;
+        act->last_pct = pct - pct % 10;
+        act->last_feedback = now;
+        if (act->op && act->op->replied)
+                snprintf(detail, sizeof(detail), "%s: %s, %d %% (%" PRIu64 " of %" PRIu64 " bytes received)", act->label,
+                         act->op->phase ?: "installing", pct, act->stats.delivered, act->size);
+        else
+                snprintf(detail, sizeof(detail), "%s: %d %% (%" PRIu64 " of %" PRIu64 " bytes)", act->label, pct,
+                         act->stats.delivered, act->size);
+        agent_status("%s", detail);
+        (void) agent_feedback1(a, act->action_id, "proceeding", "none", pct, "%s", detail);
+}
+
+/* Runs until the download (if any) ended and the install (if any) completed.  -EINTR when
+ * asked to terminate (the download is stopped; updated sees the stream end and fails). */
+static int activity_run(Agent *a, Activity *act) {
+        uint64_t next_poll = now_monotonic_usec() + a->config->poll_active_usec;
+
+        for (;;) {
+                struct pollfd fds[2];
+                size_t n = 0;
+                uint64_t now, wait, bus_timeout = UINT64_MAX;
+                int r;
+
+                if (act->dl && download_finished(act->dl)) {
+                        download_get_stats(act->dl, &act->stats);
+                        act->dl_result = download_finish(act->dl, &act->dl_error);
+                        act->dl = NULL;
+                        act->dl_done = true;
+                        if (act->dl_result != DOWNLOAD_OK && act->dl_result != DOWNLOAD_CANCELLED)
+                                log_warning("Download failed: %s", act->dl_error ?: "?");
+                }
+                if (act->op)
+                        (void) install_op_process(act->op);
+                /* updated gave up (or finished without all bytes?): stop downloading. */
+                if (act->op && act->op->done && act->dl)
+                        download_cancel(act->dl);
+                if (!act->dl && (!act->op || act->op->done))
+                        return 0;
+
+                now = now_monotonic_usec();
+                if (now >= next_poll) {
+                        r = action_poll_for_cancel(a, act->action_id, act->cancellable);
+                        if (r > 0 && !act->cancelled) {
+                                act->cancelled = true;
+                                if (act->dl)
+                                        download_cancel(act->dl);
+                        }
+                        next_poll = now_monotonic_usec() + a->config->poll_active_usec;
+                }
+                activity_progress(a, act);
+
+                if (act->dl)
+                        fds[n++] = (struct pollfd) { .fd = download_done_fd(act->dl), .events = POLLIN };
+                if (act->op) {
+                        int fd;
+                        short ev;
+
+                        if (bus_poll_params(a->bus, &fd, &ev, &bus_timeout) >= 0)
+                                fds[n++] = (struct pollfd) { .fd = fd, .events = ev };
+                }
+                now = now_monotonic_usec();
+                wait = next_poll > now ? next_poll - now : 0;
+                wait = MIN(wait, USEC_PER_SEC);     /* progress ticks */
+                if (bus_timeout != UINT64_MAX)
+                        wait = MIN(wait, bus_timeout > now ? bus_timeout - now : 0);
+                r = agent_wait(a, wait, fds, n);
+                if (r == -EINTR) {
+                        if (act->dl) {
+                                download_cancel(act->dl);
+                                act->dl_result = download_finish(act->dl, &act->dl_error);
+                                act->dl = NULL;
+                                act->dl_done = true;
+                        }
+                        return -EINTR;
+                }
+                if (r == 1)
+                        next_poll = 0;
+        }
+}
+
+/* ---- downloads ---- */
+
+typedef struct Refresh {
+        AgentConfig *config;
+        const char *href;
+} Refresh;
+
+/* In the download thread, after a 403: the deployment again, for a fresh link. */
+static int refresh_url(void *userdata, char **ret) {
+        Refresh *rf = userdata;
+        _cleanup_(ddi_client_done) DdiClient d = {};
+        _cleanup_(ddi_deployment_done) DdiDeployment dep = {};
+        int r;
+
+        r = ddi_client_init(&d, rf->config);
+        if (r < 0)
+                return r;
+        d.no_token_reload = true;    /* the main thread owns the token */
+        r = ddi_get_deployment(&d, rf->href, &dep);
+        if (r < 0) {
+                log_warning("Cannot fetch the deployment again: %s", d.error);
+                return r;
+        }
+        *ret = TAKE_PTR(dep.url);
+        return 0;
+}
+
+static const char *bundle_key(const DdiDeployment *dep, char *buf, size_t n) {
+        if (dep->sha256[0])
+                return dep->sha256;
+        snprintf(buf, n, "action-%s", dep->action_id);
+        return buf;
+}
+
+/* Into <state>/bundle-<sha256>.part, renamed once verified.  Returns 0 and the path, or
+ * -ECANCELED, -EINTR, or another error with *ret_error. */
+static int download_to_disk(Agent *a, const DdiDeployment *dep, const char *href, char **ret_path,
+                            char **ret_error) {
+        _cleanup_free_ char *path = NULL, *part = NULL;
+        char keybuf[96];
+        const char *key = bundle_key(dep, keybuf, sizeof(keybuf));
+        Refresh rf = { .config = a->config, .href = href };
+        Activity act = { .action_id = dep->action_id, .cancellable = true, .label = "Downloading", .size = dep->size,
+                         .last_pct = -10 };
+        struct stat st;
+        int fd, r;
+
+        path = action_bundle_path(a->config->state_dir, key, false);
+        part = action_bundle_path(a->config->state_dir, key, true);
+        if (!path || !part)
+                return -ENOMEM;
+        if (stat(path, &st) == 0 && (uint64_t) st.st_size == dep->size && dep->sha256[0]) {
+                log_info("Bundle %s was downloaded and verified before: not downloading it again", path);
+                *ret_path = TAKE_PTR(path);
+                return 0;
+        }
+        fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) {
+                *ret_error = strdup_printf("Cannot create %s: %s", part, strerror(errno));
+                return -errno;
+        }
+        r = download_start(&(DownloadSpec) { .config = a->config, .url = dep->url, .size = dep->size,
+                                             .sha256 = dep->sha256, .sha1 = dep->sha1, .fd = fd, .to_file = true,
+                                             .refresh_url = refresh_url, .userdata = &rf },
+                           &act.dl);
+        if (r < 0) {
+                *ret_error = strdup_printf("Cannot start the download: %s", strerror(-r));
+                return r;
+        }
+        log_info("Downloading %s (%" PRIu64 " bytes) to %s", dep->url, dep->size, part);
+        r = activity_run(a, &act);
+        log_info("Download of %s: %" PRIu64 " bytes received over %u connections (%u resumed), %" PRIu64
+                 " bytes kept from before",
+                 dep->filename, act.stats.received, act.stats.connections, act.stats.resumes, act.stats.resumed_from);
+        if (r < 0) {
+                activity_done(&act);
+                return r;
+        }
+        if (act.cancelled || act.dl_result == DOWNLOAD_CANCELLED) {
+                (void) unlink(part);
+                activity_done(&act);
+                return -ECANCELED;
+        }
+        if (act.dl_result != DOWNLOAD_OK) {
+                /* A digest mismatch leaves a complete, wrong file: never resume from it. */
+                if (stat(part, &st) == 0 && (uint64_t) st.st_size >= dep->size)
+                        (void) unlink(part);
+                *ret_error = strdup_printf("Download of %s failed: %s", dep->filename, act.dl_error ?: "?");
+                activity_done(&act);
+                return -EIO;
+        }
+        activity_done(&act);
+        if (rename(part, path) < 0) {
+                *ret_error = strdup_printf("Cannot rename %s: %s", part, strerror(errno));
+                return -errno;
+        }
+        (void) fsync_directory_of(path);
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+/* ---- install ---- */
+
+typedef enum InstallOutcome {
+        INSTALL_OK,
+        INSTALL_FAILED,
+        INSTALL_ALREADY,     /* updated: this version already runs */
+        INSTALL_RESTART,     /* streamed content changed under a resume: start again */
+        INSTALL_TERMINATED,
+        INSTALL_DAEMON_AWAY, /* updated not on the bus (restarting?): try again later */
+} InstallOutcome;
+
+static char *new_transaction_id(const char *action_id) {
+        uint8_t rnd[8];
+        char hex[17];
+
+        if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+                return NULL;
+        hex_encode(rnd, sizeof(rnd), hex);
+        return strdup_printf("ddi-%s-%s", action_id, hex);
+}
+
+/* InstallFd from 'file' (a verified download) or, if file is NULL, streamed from the server
+ * through a pipe. */
+static InstallOutcome install_once(Agent *a, const DdiDeployment *dep, const char *href, const char *file,
+                                   char **ret_error) {
+        ActionRecord *rec = a->record;
+        Refresh rf = { .config = a->config, .href = href };
+        Activity act = { .action_id = dep->action_id, .cancellable = false, .size = dep->size, .last_pct = -10,
+                         .label = file ? "Installing" : "Downloading and installing" };
+        _cleanup_close_ int rfd = -EBADF;
+        InstallOutcome out;
+        int r, p[2];
+
+        r = set_str(&rec->transaction_id, NULL);
+        rec->transaction_id = new_transaction_id(rec->action_id);
+        if (!rec->transaction_id)
+                return INSTALL_FAILED;
+        rec->phase = PHASE_INSTALLING;
+        rec->install_attempts++;
+        r = agent_save_record(a);
+        if (r < 0) {
+                *ret_error = strdup_printf("Cannot record the action in %s: %s", a->config->state_dir, strerror(-r));
+                return INSTALL_FAILED;
+        }
+
+        if (file) {
+                rfd = open(file, O_RDONLY | O_CLOEXEC);
+                if (rfd < 0) {
+                        *ret_error = strdup_printf("Cannot open %s: %s", file, strerror(errno));
+                        return INSTALL_FAILED;
+                }
+        } else {
+                if (pipe2(p, O_CLOEXEC) < 0) {
+                        *ret_error = strdup_printf("Cannot create a pipe: %s", strerror(errno));
+                        return INSTALL_FAILED;
+                }
+                rfd = p[0];
+                (void) fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+                r = download_start(&(DownloadSpec) { .config = a->config, .url = dep->url, .size = dep->size,
+                                                     .sha256 = dep->sha256, .sha1 = dep->sha1, .fd = p[1],
+                                                     .refresh_url = refresh_url, .userdata = &rf },
+                                   &act.dl);
+                if (r < 0) {
+                        *ret_error = strdup_printf("Cannot start the download: %s", strerror(-r));
+                        return INSTALL_FAILED;
+                }
+                log_info("Streaming %s (%" PRIu64 " bytes) into updated", dep->url, dep->size);
+        }
+
+        r = install_op_start(a->bus, rfd, rec->transaction_id, false, &act.op);
+        rfd = safe_close_fd(rfd);     /* updated has its own copy (or none: then it sees EOF) */
+        if (r < 0) {
+                activity_done(&act);
+                *ret_error = strdup_printf("Cannot call InstallFd: %s", strerror(-r));
+                return INSTALL_FAILED;
+        }
+        agent_status("Installing %s", dep->filename);
+        r = activity_run(a, &act);
+        if (act.stats.connections > 0)
+                log_info("Download of %s: %" PRIu64 " bytes received for a %" PRIu64
+                         "-byte artifact over %u connections (%u resumed, %" PRIu64 " re-sent bytes skipped)",
+                         dep->filename, act.stats.received, dep->size, act.stats.connections, act.stats.resumes,
+                         act.stats.skipped);
+        if (r == -EINTR) {
+                activity_done(&act);
+                return INSTALL_TERMINATED;
+        }
+        if (act.op->result == 0 && (file || act.dl_result == DOWNLOAD_OK)) {
+                log_info("updated installed %s: %s", dep->filename, act.op->message ?: "");
+                out = INSTALL_OK;
+        } else if (act.op->error_name && strstr(act.op->error_name, "AlreadyInstalled")) {
+                *ret_error = strdup(act.op->message ?: "already installed");
+                out = INSTALL_ALREADY;
+        } else if (act.op->result == -ECONNRESET ||
+                   (act.op->error_name && (streq(act.op->error_name, "org.freedesktop.DBus.Error.ServiceUnknown") ||
+                                           streq(act.op->error_name, "org.freedesktop.DBus.Error.NameHasNoOwner") ||
+                                           streq(act.op->error_name, "org.freedesktop.DBus.Error.NoReply")))) {
+                *ret_error = strdup(act.op->message ?: "updated is not available");
+                out = INSTALL_DAEMON_AWAY;
+        } else if (!file && act.dl_result == DOWNLOAD_RESTART) {
+                *ret_error = strdup(act.dl_error ?: "the artifact changed");
+                out = INSTALL_RESTART;
+        } else {
+                /* The download's reason first: updated only saw the stream end. */
+                if (!file && act.dl_done && act.dl_result != DOWNLOAD_OK && act.dl_result != DOWNLOAD_SINK_CLOSED)
+                        *ret_error = strdup_printf("%s (updated: %s)", act.dl_error ?: "download failed",
+                                                   act.op->message ?: "?");
+                else
+                        *ret_error = strdup_printf("updated: %s", act.op->message ?: "installation failed");
+                out = INSTALL_FAILED;
+        }
+        activity_done(&act);
+        return out;
+}
+
+/* The slot updated wrote: the one carrying our transaction id. */
+static int find_expected_slot(Agent *a) {
+        _cleanup_(system_status_done) SystemStatus st = {};
+        char err[512];
+        int r;
+
+        r = daemon_get_status(a->bus, &st, err, sizeof(err));
+        if (r < 0) {
+                log_warning("%s", err);
+                return set_str(&a->record->expected_slot, "");
+        }
+        for (unsigned i = 0; i < st.n_slots; i++)
+                if (st.slots[i].transaction_id && streq(st.slots[i].transaction_id, a->record->transaction_id))
+                        return set_str(&a->record->expected_slot, st.slots[i].name);
+        log_warning("No slot carries transaction %s after the install", a->record->transaction_id);
+        return set_str(&a->record->expected_slot, "");
+}
+
+static int fail_action(Agent *a, const char *fmt, ...) _printf_(2, 3);
+static int fail_action(Agent *a, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        log_error("Action %s failed: %s", a->record->action_id, msg ?: "?");
+        return report_final(a, false, (const char *const[]) { msg ?: "failed", NULL });
+}
+
+static int install_and_report(Agent *a, const DdiDeployment *dep, const char *href, const char *file) {
+        _cleanup_free_ char *details = NULL;
+        int r;
+
+        /* install hook: may postpone (cancellable meanwhile) or replace the D-Bus install. */
+        r = hook_run_with_retries(a, AGENT_HOOK_INSTALL, dep->json, file, true, &details, NULL);
+        if (r == -ECANCELED)
+                return action_accept_cancel(a, dep->action_id, "Cancelled while the install hook postponed the installation");
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return fail_action(a, "%s", details);
+        if (a->config->install_hook_replaces) {
+                a->record->phase = PHASE_INSTALLED;
+                a->record->installed_at = now_realtime_sec();
+                (void) set_str(&a->record->expected_slot, "");
+                (void) set_str(&a->record->transaction_id, "install-hook");
+                (void) agent_save_record(a);
+                return report_after_install(a);
+        }
+
+        for (unsigned restarts = 0;; restarts++) {
+                _cleanup_free_ char *err = NULL;
+                InstallOutcome o = install_once(a, dep, href, file, &err);
+
+                switch (o) {
+                case INSTALL_OK:
+                        (void) find_expected_slot(a);
+                        a->record->phase = PHASE_INSTALLED;
+                        a->record->installed_at = now_realtime_sec();
+                        (void) agent_save_record(a);
+                        if (file)
+                                (void) unlink(file);
+                        return report_after_install(a);
+                case INSTALL_ALREADY:
+                        log_notice("Version %s is already installed: %s", dep->version ?: "?", err);
+                        return report_final(a, true,
+                                            (const char *const[]) { "This version is already installed and running", err, NULL });
+                case INSTALL_RESTART:
+                        if (restarts < MAX_STREAM_RESTARTS) {
+                                log_notice("%s: cancelled the installation; starting it again from byte 0", err);
+                                continue;
+                        }
+                        return fail_action(a, "%s (%u restarts)", err, restarts);
+                case INSTALL_DAEMON_AWAY:
+                        if (a->record->install_attempts >= a->config->max_install_attempts)
+                                return fail_action(a, "Installation of %s failed %u times: %s", dep->filename,
+                                                   a->record->install_attempts, err ?: "?");
+                        log_warning("updated is not available (%s); the installation is tried again later", err ?: "?");
+                        a->record->phase = file ? PHASE_DOWNLOADED : PHASE_DOWNLOADING;
+                        (void) agent_save_record(a);
+                        return 0;
+                case INSTALL_TERMINATED:
+                        /* The record stays "installing": the next start finds out what happened. */
+                        return -EINTR;
+                case INSTALL_FAILED:
+                        return fail_action(a, "Installation of %s failed: %s", dep->filename, err ?: "?");
+                }
+        }
+}
+
+static int start_record(Agent *a, const DdiDeployment *dep) {
+        ActionRecord *r;
+
+        if (a->record && streq(a->record->action_id, dep->action_id))
+                return 0;
+        if (a->record) {
+                log_notice("Dropping the record of action %s (phase %s): the server now sends action %s",
+                           a->record->action_id, action_phase_to_string(a->record->phase), dep->action_id);
+                agent_forget_record(a, true);
+        }
+        r = calloc(1, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+        a->record = r;
+        r->phase = PHASE_DOWNLOADING;
+        r->size = dep->size;
+        r->first_seen = now_realtime_sec();
+        if (set_str(&r->action_id, dep->action_id) < 0 || set_str(&r->version, dep->version) < 0 ||
+            set_str(&r->filename, dep->filename) < 0 || set_str(&r->sha256, dep->sha256[0] ? dep->sha256 : NULL) < 0)
+                return -ENOMEM;
+        log_info("New action %s: %s %s (%s, %" PRIu64 " bytes), download %s, update %s%s", dep->action_id,
+                 dep->name ?: "", dep->version ?: "", dep->filename, dep->size, ddi_handling_to_string(dep->download),
+                 ddi_handling_to_string(dep->update),
+                 dep->has_window ? (dep->window_available ? ", maintenance window open" : ", maintenance window closed") : "");
+        return agent_save_record(a);
+}
+
+int action_process_deployment(Agent *a, const char *href) {
+        _cleanup_(ddi_deployment_done) DdiDeployment dep = {};
+        _cleanup_free_ char *details = NULL, *line = NULL, *file = NULL, *err = NULL;
+        char keybuf[96];
+        bool download_only;
+        int r;
+
+        r = ddi_get_deployment(&a->ddi, href, &dep);
+        if (r == -EMEDIUMTYPE) {
+                /* We cannot handle it: say so once, with the artifacts we refused. */
+                log_error("Refusing action %s: %s", dep.action_id, a->ddi.error);
+                if (start_record(a, &dep) < 0)
+                        return -ENOMEM;
+                size_t n = 0;
+                while (dep.refused && dep.refused[n])
+                        n++;
+                const char **l = calloc(n + 2, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+                l[0] = a->ddi.error;
+                for (size_t i = 0; i < n; i++)
+                        l[i + 1] = dep.refused[i];
+                r = report_final(a, false, l);
+                free(l);
+                return r;
+        }
+        if (r < 0)
+                return log_warning_errno(r, "Cannot fetch the deployment: %s", a->ddi.error);
+
+        if (a->record && streq(a->record->action_id, dep.action_id) && a->record->phase >= PHASE_INSTALLING)
+                return 0;    /* installed or reporting: report_check() owns it */
+        r = start_record(a, &dep);
+        if (r < 0)
+                return r;
+        action_remove_bundles(a->config->state_dir, bundle_key(&dep, keybuf, sizeof(keybuf)));
+
+        if (dep.refused && (!a->refused_reported || !streq(a->refused_reported, dep.action_id))) {
+                (void) agent_feedback(a, dep.action_id, "proceeding", "none", -1, (const char *const *) dep.refused);
+                (void) set_str(&a->refused_reported, dep.action_id);
+        }
+
+        /* version hook: the same version installed already → nothing to do.  (Once: not at
+         * every poll while a stored bundle waits for its maintenance window.) */
+        r = a->record->phase == PHASE_DOWNLOADING
+                    ? hook_run_with_retries(a, AGENT_HOOK_VERSION, dep.json, NULL, true, &details, &line)
+                    : 1;
+        if (r == -ECANCELED)
+                return action_accept_cancel(a, dep.action_id, "Cancelled while the version hook postponed");
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return fail_action(a, "%s", details);
+        if (line && dep.version && streq(line, dep.version)) {
+                log_notice("The version hook reports %s installed already", line);
+                return report_final(a, true, (const char *const[]) { "Version already installed (version hook)", NULL });
+        }
+
+        download_only = dep.update == DDI_SKIP;
+        if (a->record->phase == PHASE_DOWNLOADING) {
+                r = hook_run_with_retries(a, AGENT_HOOK_DOWNLOAD, dep.json, NULL, true, &details, NULL);
+                if (r == -ECANCELED)
+                        return action_accept_cancel(a, dep.action_id, "Cancelled while the download hook postponed the download");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return fail_action(a, "%s", details);
+        }
+
+        if (!download_only && !a->config->to_disk && a->record->phase != PHASE_DOWNLOADED)
+                return install_and_report(a, &dep, href, NULL);
+
+        /* To disk: download-only, a closed maintenance window, or mode=disk. */
+        if (a->record->phase == PHASE_DOWNLOADING)
+                (void) agent_feedback1(a, dep.action_id, "download", "none", -1, "Downloading %s (%" PRIu64 " bytes)%s",
+                                       dep.filename, dep.size, download_only ? " to install later" : "");
+        r = download_to_disk(a, &dep, href, &file, &err);
+        if (r == -ECANCELED)
+                return action_accept_cancel(a, dep.action_id, "Cancelled during the download");
+        if (r == -EINTR)
+                return r;
+        if (r < 0)
+                return fail_action(a, "%s", err ?: "download failed");
+        if (a->record->phase < PHASE_DOWNLOADED) {
+                a->record->phase = PHASE_DOWNLOADED;
+                (void) agent_save_record(a);
+        }
+        if (!a->record->downloaded_reported) {
+                r = agent_feedback1(a, dep.action_id, "downloaded", "none", 100, "Downloaded and verified %s%s",
+                                    dep.filename,
+                                    download_only ? (dep.has_window && !dep.window_available
+                                                             ? "; waiting for the maintenance window"
+                                                             : "; installation postponed (download only)")
+                                                  : "");
+                if (r >= 0 || r == -ESTALE) {
+                        a->record->downloaded_reported = true;
+                        a->record->download_only = download_only;
+                        (void) agent_save_record(a);
+                }
+        }
+        if (download_only) {
+                agent_status("Action %s: downloaded, waiting for the installation to be allowed", dep.action_id);
+                return 0;
+        }
+        return install_and_report(a, &dep, href, file);
+}

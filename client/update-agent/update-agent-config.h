@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* update-agent's configuration: /etc/update1/agent.conf (INI, lib/ini.h).  Every key is
+ * listed in packaging/config/agent.conf.example; an unknown key or section is an error naming
+ * file:line, so a typo never silently falls back to a default. */
+
+#define AGENT_DEFAULT_CONFIG SYSCONFDIR "/update1/agent.conf"
+#define AGENT_DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/update-agent"
+#define AGENT_DEFAULT_HOOK_DIR SYSCONFDIR "/update1/agent-hooks"
+
+#define USEC_PER_MSEC UINT64_C(1000)
+#define USEC_PER_SEC UINT64_C(1000000)
+
+typedef enum AgentAuth {
+        AGENT_AUTH_NONE,          /* mTLS only (the reverse proxy authenticates the device) */
+        AGENT_AUTH_TARGET_TOKEN,  /* Authorization: TargetToken <t> */
+        AGENT_AUTH_GATEWAY_TOKEN, /* Authorization: GatewayToken <t> */
+} AgentAuth;
+
+typedef enum AgentReboot {
+        AGENT_REBOOT_UPDATED,     /* org.example.Update1.Reboot() */
+        AGENT_REBOOT_LOGIND,      /* org.freedesktop.login1.Manager.Reboot(false) */
+        AGENT_REBOOT_NONE,        /* someone else reboots (the restart hook, an operator) */
+} AgentReboot;
+
+typedef enum AgentHook {
+        AGENT_HOOK_VERSION,
+        AGENT_HOOK_DOWNLOAD,
+        AGENT_HOOK_INSTALL,
+        AGENT_HOOK_RESTART,
+        AGENT_HOOK_READY,
+        _AGENT_HOOK_MAX,
+} AgentHook;
+
+const char *agent_hook_to_string(AgentHook h);
+
+typedef struct AgentConfig {
+        char *path;
+        /* [server] */
+        char *url;                 /* scheme://host[:port][/prefix], no trailing '/' */
+        char *tenant;              /* "DEFAULT" */
+        char *controller_id;       /* from controller-id=, controller-id-file= or the hostname */
+        AgentAuth auth;
+        char *token;               /* the target or gateway token */
+        char *token_file;          /* re-read on 401 (rotated tokens) */
+        char *client_cert;         /* mTLS: PEM certificate and key */
+        char *client_key;
+        char *ca_file;             /* trust anchors for the server (and artifact hosts) */
+        bool insecure;             /* no TLS verification: logged loudly at every start */
+        char *proxy;               /* NULL: libcurl's environment variables apply */
+        uint64_t connect_timeout_usec;
+        uint64_t request_timeout_usec; /* whole REST request (not downloads) */
+        /* [polling] */
+        uint64_t poll_min_usec;    /* the server's sleep is clamped to [min, max] */
+        uint64_t poll_max_usec;
+        uint64_t poll_active_usec; /* while an action runs: so cancels are seen */
+        uint64_t poll_error_usec;  /* first retry after a failed poll (doubles up to max) */
+        /* [download] */
+        bool to_disk;              /* mode=disk: store in the state directory, hand the file over */
+        char *artifact_pattern;    /* fnmatch() on the artifact filename: the bundle */
+        uint64_t max_bundle_size;
+        uint64_t max_speed;        /* bytes/s, 0 = no cap */
+        uint64_t low_speed_limit;  /* abort a transfer slower than this (bytes/s) ... */
+        uint64_t low_speed_time_sec; /* ... for this long */
+        unsigned retries;          /* attempts without progress before a download fails */
+        uint64_t retry_base_usec;  /* backoff: random(0, min(max, base * 2^n)) */
+        uint64_t retry_max_usec;
+        /* [hooks] */
+        char *hooks[_AGENT_HOOK_MAX]; /* explicit paths (checked at start), NULL: see hook_dir */
+        char *hook_dir;            /* hooks by name, looked up at each use */
+        uint64_t hook_retry_interval_usec;
+        unsigned hook_max_retries;
+        uint64_t hook_timeout_usec;
+        bool install_hook_replaces; /* the install hook installs the (downloaded) file itself */
+        /* [agent] */
+        char *state_dir;
+        AgentReboot reboot;
+        uint64_t progress_interval_usec; /* at most one progress feedback per interval */
+        unsigned max_install_attempts;   /* interrupted installs retried this often */
+} AgentConfig;
+
+AgentConfig *agent_config_free(AgentConfig *c);
+
+/* The hook's executable: 1 and its path, 0 if there is none, -EACCES etc. if it exists but
+ * cannot be executed. */
+int agent_hook_path(const AgentConfig *c, AgentHook h, char **ret);
+
+/* Loads 'path'.  On error prints "path:line: reason" to stderr and returns a negative errno. */
+int agent_config_load(const char *path, AgentConfig **ret);
+
+/* Re-reads token-file= (after a 401).  Returns 1 if the token changed, 0 if not. */
+int agent_config_reload_token(AgentConfig *c);
+
+/* "30", "30s", "500ms", "5min", "2h", "1d" → microseconds. */
+int parse_duration(const char *s, uint64_t *ret_usec);
+
+/* Prints the effective configuration (secrets elided) to stdout. */
+void agent_config_dump(const AgentConfig *c);

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+#include "macro.h"
+#include "update-agent-context.h"
+#include "util.h"
+
+void agent_done(Agent *a) {
+        ddi_client_done(&a->ddi);
+        a->bus = sd_bus_flush_close_unref(a->bus);
+        a->record = action_record_free(a->record);
+        a->gone_action = mfree(a->gone_action);
+        a->rejected_cancel = mfree(a->rejected_cancel);
+        a->refused_reported = mfree(a->refused_reported);
+        a->hook_clock.action_id = mfree(a->hook_clock.action_id);
+        if (a->signal_fd >= 0)
+                close(a->signal_fd);
+        a->signal_fd = -EBADF;
+        a->config = agent_config_free(a->config);
+}
+
+void agent_watchdog(Agent *a) {
+        uint64_t now = now_monotonic_usec();
+
+        if (a->watchdog_usec == 0 || now - a->last_watchdog < a->watchdog_usec / 2)
+                return;
+        a->last_watchdog = now;
+        (void) sd_notify(false, "WATCHDOG=1");
+}
+
+void agent_status(const char *fmt, ...) {
+        char buf[256];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        (void) sd_notifyf(false, "STATUS=%s", buf);
+}
+
+int agent_wait(Agent *a, uint64_t usec, struct pollfd *fds, size_t n_fds) {
+        uint64_t deadline = usec == UINT64_MAX ? UINT64_MAX : now_monotonic_usec() + usec;
+
+        for (;;) {
+                struct pollfd p[8];
+                uint64_t now = now_monotonic_usec(),
+                         left = deadline == UINT64_MAX ? UINT64_MAX : deadline > now ? deadline - now : 0;
+                int ms, k;
+
+                if (a->terminating)
+                        return -EINTR;
+                agent_watchdog(a);
+                if (n_fds > ELEMENTSOF(p) - 1)
+                        return -E2BIG;
+                p[0] = (struct pollfd) { .fd = a->signal_fd, .events = POLLIN };
+                for (size_t i = 0; i < n_fds; i++) {
+                        p[i + 1] = fds[i];
+                        p[i + 1].revents = 0;
+                }
+                /* Wake up for the watchdog too. */
+                if (a->watchdog_usec)
+                        left = MIN(left, a->watchdog_usec / 2);
+                ms = left == UINT64_MAX ? -1 : (int) MIN((left + 999) / 1000, (uint64_t) INT32_MAX);
+                k = poll(p, n_fds + 1, ms);
+                if (k < 0 && errno != EINTR)
+                        return -errno;
+                if (k > 0 && (p[0].revents & POLLIN)) {
+                        struct signalfd_siginfo si;
+
+                        if (read(a->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+                                if (si.ssi_signo == SIGUSR1) {
+                                        log_info("SIGUSR1: polling now");
+                                        return 1;
+                                }
+                                log_info("Received %s: stopping", strsignal((int) si.ssi_signo));
+                                a->terminating = true;
+                                return -EINTR;
+                        }
+                }
+                for (size_t i = 0; k > 0 && i < n_fds; i++)
+                        if (p[i + 1].revents) {
+                                fds[i].revents = p[i + 1].revents;
+                                return 2 + (int) i;
+                        }
+                if (deadline != UINT64_MAX && now_monotonic_usec() >= deadline)
+                        return 0;
+        }
+}
+
+int agent_save_record(Agent *a) {
+        if (!a->record)
+                return 0;
+        return action_record_save(a->config->state_dir, a->record);
+}
+
+void agent_forget_record(Agent *a, bool keep_bundle) {
+        if (!a->record)
+                return;
+        if (!keep_bundle)
+                action_remove_bundles(a->config->state_dir, NULL);
+        (void) action_record_remove(a->config->state_dir);
+        a->record = action_record_free(a->record);
+}
+
+int agent_feedback(Agent *a, const char *action_id, const char *execution, const char *finished, int pct,
+                   const char *const *details) {
+        int r;
+
+        if (a->gone_action && streq(a->gone_action, action_id))
+                return -ESTALE;
+        r = ddi_send_feedback(&a->ddi, DDI_FEEDBACK_DEPLOYMENT, action_id,
+                              &(DdiFeedback) { .execution = execution, .finished = finished, .progress_cnt = pct,
+                                               .progress_of = pct >= 0 ? 100 : 0, .details = details });
+        if (r == -ESTALE) {
+                log_warning("The server says action %s is gone (410): no more feedback for it", action_id);
+                free(a->gone_action);
+                a->gone_action = strdup(action_id);
+        } else if (r < 0)
+                log_warning("Feedback %s/%s for action %s failed: %s", execution, finished, action_id, a->ddi.error);
+        return r;
+}
+
+int agent_feedback1(Agent *a, const char *action_id, const char *execution, const char *finished, int pct,
+                    const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        return agent_feedback(a, action_id, execution, finished, pct, (const char *const[]) { msg ?: "", NULL });
+}

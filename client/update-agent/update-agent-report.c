@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "log.h"
+#include "macro.h"
+#include "update-agent-context.h"
+#include "update-agent-daemon.h"
+#include "update-agent-hooks.h"
+#include "update-agent-report.h"
+#include "util.h"
+
+/* After updated installed the bundle: the restart hook and the reboot, then — possibly in the
+ * next boot, by a new agent process reading the action record — the verdict:
+ *   booted the expected slot, carrying our transaction id, marked good (by the health unit)
+ *     → ready hook → closed/success;
+ *   updated reports a fallback from the expected slot (last_boot.fell_back), or the slot was
+ *     marked bad or overwritten → closed/failure with what happened;
+ *   otherwise keep waiting (the reboot has not happened, or MarkGood has not come yet).
+ * The verdict is stored (phase "reporting") before it is sent, and sent until the server took
+ * it (200) or the action is gone (410). */
+
+/* A record's clock and updated's may differ by a little (both are the device clock). */
+#define CLOCK_SLACK_SEC 5
+
+static char *record_meta(const ActionRecord *r) {
+        json_object *o = json_object_new_object();
+        char *s;
+
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "action", json_object_new_string(r->action_id));
+        json_object_object_add(o, "version", r->version ? json_object_new_string(r->version) : NULL);
+        json_object_object_add(o, "filename", r->filename ? json_object_new_string(r->filename) : NULL);
+        json_object_object_add(o, "slot", r->expected_slot ? json_object_new_string(r->expected_slot) : NULL);
+        json_object_object_add(o, "transaction_id",
+                               r->transaction_id ? json_object_new_string(r->transaction_id) : NULL);
+        s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+        return s;
+}
+
+static int send_final(Agent *a) {
+        ActionRecord *rec = a->record;
+        bool success = rec->final_success;
+        int r;
+
+        r = agent_feedback(a, rec->action_id, "closed", success ? "success" : "failure", success ? 100 : -1,
+                           (const char *const *) rec->final_details);
+        if (r < 0 && r != -ESTALE) {
+                log_warning("Cannot send the result of action %s yet (%s); it stays recorded and is sent again",
+                            rec->action_id, a->ddi.error);
+                return 1;
+        }
+        log_notice("Action %s: reported %s%s", rec->action_id, success ? "success" : "failure",
+                   r == -ESTALE ? " (the server had closed it already)" : "");
+        agent_forget_record(a, false);
+        agent_status("Idle");
+        /* What is installed changed (or was confirmed): tell the server. */
+        (void) report_config_data(a);
+        return 0;
+}
+
+int report_final(Agent *a, bool success, const char *const *details) {
+        int r;
+
+        r = action_record_set_final(a->record, success, details);
+        if (r < 0)
+                return r;
+        a->record->phase = PHASE_REPORTING;
+        (void) agent_save_record(a);
+        return send_final(a);
+}
+
+int report_after_install(Agent *a) {
+        ActionRecord *rec = a->record;
+        _cleanup_free_ char *meta = record_meta(rec), *details = NULL;
+        char err[512];
+        int r;
+
+        (void) agent_feedback1(a, rec->action_id, "proceeding", "none", 100,
+                               "Installed %s into slot %s; it becomes the running system after a reboot and MarkGood",
+                               rec->version ?: rec->filename, isempty(rec->expected_slot) ? "(unknown)" : rec->expected_slot);
+
+        /* The restart hook may postpone the reboot (exit 3); the install is done, so no cancel. */
+        r = hook_run_with_retries(a, AGENT_HOOK_RESTART, meta, NULL, false, &details, NULL);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                const char *undo = "the running system stays";
+                if (!isempty(rec->expected_slot) &&
+                    daemon_mark(a->bus, "bad", rec->expected_slot, err, sizeof(err)) >= 0)
+                        undo = "the new slot was marked bad; the running system stays";
+                return report_final(a, false, (const char *const[]) { details, undo, NULL });
+        }
+
+        free(rec->boot_id);
+        rec->boot_id = current_boot_id();
+        rec->phase = PHASE_REBOOTING;
+        (void) agent_save_record(a);
+
+        if (a->config->reboot == AGENT_REBOOT_NONE) {
+                log_notice("Action %s installed; reboot=none: waiting for someone else to reboot", rec->action_id);
+                agent_status("Installed; waiting for a reboot");
+                return 0;
+        }
+        log_notice("Action %s installed into %s: requesting a reboot", rec->action_id, rec->expected_slot);
+        a->reboot_requested = true;
+        agent_status("Rebooting into %s", rec->expected_slot);
+        r = daemon_reboot(a->bus, a->config->reboot, err, sizeof(err));
+        if (r < 0)
+                log_error("The reboot request failed (%s); waiting for a reboot by other means", err);
+        return 0;
+}
+
+static bool same(const char *x, const char *y) {
+        return x && y && streq(x, y);
+}
+
+static int success_after_ready(Agent *a, const SystemStatus *st) {
+        ActionRecord *rec = a->record;
+        _cleanup_free_ char *meta = record_meta(rec), *details = NULL, *ok = NULL;
+        int r;
+
+        r = hook_run_with_retries(a, AGENT_HOOK_READY, meta, NULL, false, &details, NULL);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return report_final(a, false,
+                                    (const char *const[]) { "The new system booted and was marked good, but the ready hook failed",
+                                                            details, NULL });
+        ok = strdup_printf("Booted slot %s with version %s and marked it good", st->booted,
+                           system_status_booted_version(st) ?: rec->version ?: "?");
+        return report_final(a, true, (const char *const[]) { ok ?: "ok", NULL });
+}
+
+/* Decides for a record in phase INSTALLED or REBOOTING.  1 = keep waiting. */
+static int evaluate(Agent *a) {
+        _cleanup_(system_status_done) SystemStatus st = {};
+        ActionRecord *rec = a->record;
+        const char *exp = rec->expected_slot;
+        const SlotInfo *slot;
+        char err[512];
+        bool fell_back;
+        int r;
+
+        r = daemon_get_status(a->bus, &st, err, sizeof(err));
+        if (r < 0) {
+                log_info("Cannot ask updated about the boot yet (%s); trying again", err);
+                return 1;
+        }
+        fell_back = st.has_last_boot && st.last_fell_back && same(st.last_expected, exp) &&
+                    (st.last_timestamp == 0 || st.last_timestamp + CLOCK_SLACK_SEC >= rec->installed_at);
+
+        if (isempty(exp)) {
+                /* The install hook installed (or the slot was not found): judge by version. */
+                const SlotInfo *b = system_status_slot(&st, st.booted);
+
+                if (b && same(b->version, rec->version) && same(b->boot_status, "good"))
+                        return success_after_ready(a, &st);
+                if (st.has_last_boot && st.last_fell_back && st.last_timestamp + CLOCK_SLACK_SEC >= rec->installed_at)
+                        goto fallback;
+                return 1;
+        }
+        slot = system_status_slot(&st, exp);
+        if (same(st.booted, exp)) {
+                if (!slot || !same(slot->transaction_id, rec->transaction_id))
+                        return report_final(a, false,
+                                            (const char *const[]) { "The booted slot no longer holds this installation "
+                                                                    "(another installation replaced it)", NULL });
+                if (same(slot->boot_status, "good"))
+                        return success_after_ready(a, &st);
+                agent_status("Booted %s; waiting for it to be marked good", exp);
+                log_debug("Booted %s (%s); waiting for MarkGood", exp, slot->boot_status ?: "?");
+                return 1;
+        }
+        if (fell_back)
+                goto fallback;
+        if (!slot || !same(slot->transaction_id, rec->transaction_id))
+                return report_final(a, false,
+                                    (const char *const[]) { "The slot this action installed no longer holds it "
+                                                            "(another installation replaced it before it booted)", NULL });
+        if (same(slot->status, "failed") || same(slot->boot_status, "bad")) {
+                _cleanup_free_ char *m = strdup_printf(
+                        "Slot %s was marked %s before it ran; the device runs %s (version %s)", exp,
+                        same(slot->boot_status, "bad") ? "bad" : "failed", st.booted ?: "?",
+                        system_status_booted_version(&st) ?: "?");
+                return report_final(a, false, (const char *const[]) { m ?: "marked bad", NULL });
+        }
+        if (same(st.primary, exp)) {
+                /* Not rebooted yet. */
+                if (rec->phase == PHASE_INSTALLED)
+                        return report_after_install(a);
+                /* Recorded "rebooting" but this process never asked (a crash between the two,
+                 * or the request was lost): ask once more. */
+                if (!a->reboot_requested && a->config->reboot != AGENT_REBOOT_NONE) {
+                        a->reboot_requested = true;
+                        log_notice("Action %s: %s is installed but not booted yet: requesting the reboot again",
+                                   rec->action_id, exp);
+                        if (daemon_reboot(a->bus, a->config->reboot, err, sizeof(err)) < 0)
+                                log_error("The reboot request failed (%s); waiting for a reboot by other means", err);
+                }
+                agent_status("Installed into %s; waiting for the reboot", exp);
+                return 1;
+        }
+        {
+                _cleanup_free_ char *m = strdup_printf("Slot %s is no longer the one to boot (next boot: %s)", exp,
+                                                       st.primary ?: "unknown");
+                return report_final(a, false, (const char *const[]) { m ?: "not primary", NULL });
+        }
+
+fallback: {
+        _cleanup_free_ char *m1 = NULL, *m2 = NULL;
+
+        m1 = strdup_printf("Fallback: slot %s with version %s was installed and tried, but the device booted %s "
+                           "again (running version %s)",
+                           exp ?: st.last_expected ?: "?", rec->version ?: "?", st.booted ?: st.last_booted ?: "?",
+                           system_status_booted_version(&st) ?: "?");
+        m2 = strdup_printf("updated: last boot expected %s, booted %s, fell back",
+                           st.last_expected ?: "?", st.last_booted ?: "?");
+        log_error("Action %s: %s", rec->action_id, m1 ?: "fallback");
+        return report_final(a, false, (const char *const[]) { m1 ?: "fallback", m2 ?: "", NULL });
+}
+}
+
+/* An "installing" record at a poll: the agent was stopped during InstallFd. */
+static int recover_installing(Agent *a) {
+        _cleanup_(system_status_done) SystemStatus st = {};
+        ActionRecord *rec = a->record;
+        char err[512];
+        int r;
+
+        r = daemon_get_status(a->bus, &st, err, sizeof(err));
+        if (r < 0 || same(st.operation, "installing")) {
+                log_info("Waiting for updated to finish the interrupted installation (%s)", r < 0 ? err : "installing");
+                return 1;
+        }
+        for (unsigned i = 0; i < st.n_slots; i++)
+                if (same(st.slots[i].transaction_id, rec->transaction_id) && same(st.slots[i].status, "ok")) {
+                        log_notice("The installation of action %s completed into %s before the agent stopped",
+                                   rec->action_id, st.slots[i].name);
+                        free(rec->expected_slot);
+                        rec->expected_slot = strdup(st.slots[i].name);
+                        rec->phase = PHASE_INSTALLED;
+                        rec->installed_at = now_realtime_sec();
+                        (void) agent_save_record(a);
+                        return evaluate(a);
+                }
+        if (rec->install_attempts >= a->config->max_install_attempts) {
+                _cleanup_free_ char *m = strdup_printf("The installation was interrupted %u times (agent stopped)",
+                                                       rec->install_attempts);
+                return report_final(a, false, (const char *const[]) { m ?: "interrupted", NULL });
+        }
+        log_notice("The installation of action %s was interrupted; it starts again (attempt %u of %u)", rec->action_id,
+                   rec->install_attempts + 1, a->config->max_install_attempts);
+        rec->phase = PHASE_DOWNLOADING;
+        (void) agent_save_record(a);
+        return 0;
+}
+
+int report_check(Agent *a) {
+        if (!a->record)
+                return 0;
+        switch (a->record->phase) {
+        case PHASE_REPORTING:
+                return send_final(a);
+        case PHASE_INSTALLING:
+                return recover_installing(a);
+        case PHASE_INSTALLED:
+        case PHASE_REBOOTING:
+                return evaluate(a);
+        default:
+                return 0;
+        }
+}
+
+int report_config_data(Agent *a) {
+        _cleanup_(system_status_done) SystemStatus st = {};
+        _cleanup_free_ char *last = NULL;
+        char err[512];
+        int r;
+
+        r = daemon_get_status(a->bus, &st, err, sizeof(err));
+        if (r < 0) {
+                log_warning("Cannot collect attributes for configData: %s", err);
+                return r;
+        }
+        if (!st.has_last_boot)
+                last = strdup("none");
+        else if (st.last_fell_back)
+                last = strdup_printf("fell back from %s to %s", st.last_expected ?: "?", st.last_booted ?: "?");
+        else
+                last = strdup_printf("booted %s as expected", st.last_booted ?: "?");
+        const char *data[] = {
+                "compatible", st.compatible ?: "",
+                "booted_slot", st.booted ?: "",
+                "installed_version", system_status_booted_version(&st) ?: "",
+                "agent_version", UPDATE1_VERSION,
+                "last_boot", last ?: "",
+                NULL,
+        };
+        r = ddi_put_config_data(&a->ddi, data);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot send configData: %s", a->ddi.error);
+        a->config_data_sent = true;
+        log_info("Sent configData (booted %s, version %s, last boot: %s)", st.booted ?: "?",
+                 system_status_booted_version(&st) ?: "?", last ?: "?");
+        return 0;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "update-agent-context.h"
+
+/* After the install: the restart hook and the reboot, the verdict after the reboot, the final
+ * feedback, and configData. */
+
+/* Called with a record in phase INSTALLED (just installed): restart hook, reboot. */
+int report_after_install(Agent *a);
+
+/* Record in phase INSTALLED, REBOOTING, INSTALLING or REPORTING at a poll: decide and report
+ * what can be decided.  Returns 1 if the record still waits for something. */
+int report_check(Agent *a);
+
+/* Decide a final result now (phase REPORTING) and try to send it. */
+int report_final(Agent *a, bool success, const char *const *details);
+
+/* configData attributes: compatible, booted slot, installed version, agent version, last boot. */
+int report_config_data(Agent *a);

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <systemd/sd-daemon.h>
+
+#include "bus-client.h"
+#include "log.h"
+#include "macro.h"
+#include "update-agent-action.h"
+#include "update-agent-context.h"
+#include "update-agent-report.h"
+#include "util.h"
+
+/* update-agent: the unprivileged network agent.  Polls a hawkBit DDI server, streams or
+ * downloads bundles into updated (InstallFd), reboots through updated, and reports the truth
+ * after the reboot.  See docs/agent.md. */
+
+static int sleep_cb(uint64_t usec, void *userdata) {
+        Agent *a = userdata;
+        int r = agent_wait(a, usec, NULL, 0);
+
+        return r == -EINTR ? -EINTR : 0;
+}
+
+/* One round: what the record needs, then the base resource.  Returns how long to sleep. */
+static uint64_t poll_once(Agent *a) {
+        static uint64_t error_backoff = 0, last_server_sleep = UINT64_MAX;
+        const AgentConfig *c = a->config;
+        _cleanup_(ddi_base_done) DdiBase b = {};
+        uint64_t sleep;
+        int r;
+
+        if (a->record)
+                (void) report_check(a);
+        if (a->terminating)
+                return 0;
+
+        r = ddi_poll_base(&a->ddi, &b);
+        if (r < 0) {
+                error_backoff = error_backoff ? MIN(error_backoff * 2, c->poll_max_usec) : c->poll_error_usec;
+                sleep = r == -EAGAIN && a->ddi.retry_after_usec ? a->ddi.retry_after_usec : error_backoff;
+                if (r != -EACCES)    /* 401 was logged already, once */
+                        log_warning("Polling failed: %s; next try in %" PRIu64 " ms", a->ddi.error,
+                                    sleep / USEC_PER_MSEC);
+                agent_status("Server unreachable or refusing: %s", a->ddi.error);
+                return MIN(MAX(sleep, c->poll_min_usec), c->poll_max_usec);
+        }
+        error_backoff = 0;
+
+        if (!a->config_data_sent || b.config_data_href)
+                (void) report_config_data(a);
+
+        if (b.cancel_href)
+                (void) action_handle_cancel(a, b.cancel_href);
+        else if (b.deployment_href)
+                (void) action_process_deployment(a, b.deployment_href);
+        else if (a->record && a->record->phase <= PHASE_DOWNLOADED && a->record->downloaded_reported) {
+                /* A download-only action the server completed with our "downloaded": the bundle
+                 * stays for an action that installs the same artifact. */
+                log_info("Action %s is complete on the server; keeping its bundle for a later installation",
+                         a->record->action_id);
+                agent_forget_record(a, true);
+                agent_status("Idle");
+        }
+
+        sleep = b.sleep_usec ? b.sleep_usec : c->poll_max_usec;
+        sleep = MIN(MAX(sleep, c->poll_min_usec), c->poll_max_usec);
+        if (b.sleep_usec != last_server_sleep) {
+                last_server_sleep = b.sleep_usec;
+                log_info("The server asks for a poll every %" PRIu64 " ms: polling every %" PRIu64 " ms%s",
+                         b.sleep_usec / USEC_PER_MSEC, sleep / USEC_PER_MSEC,
+                         sleep != b.sleep_usec ? " (bounded by min-interval/max-interval)" : "");
+        }
+        /* While an action runs, poll often enough to see cancels and the next step. */
+        if (a->record || b.deployment_href || b.cancel_href)
+                sleep = MIN(sleep, c->poll_active_usec);
+        return sleep;
+}
+
+static int setup_signals(Agent *a) {
+        sigset_t ss;
+
+        signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGUSR1);
+        if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+                return -errno;
+        a->signal_fd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
+        return a->signal_fd < 0 ? -errno : 0;
+}
+
+static int check_state_dir(const char *dir) {
+        struct stat st;
+
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Cannot create the state directory %s: %m", dir);
+        if (stat(dir, &st) < 0)
+                return log_error_errno(errno, "Cannot access %s: %m", dir);
+        if (!S_ISDIR(st.st_mode))
+                return log_error_errno(ENOTDIR, "%s is not a directory", dir);
+        if (access(dir, W_OK) < 0)
+                return log_error_errno(errno, "The state directory %s is not writable for uid %u: %m", dir,
+                                       (unsigned) geteuid());
+        return 0;
+}
+
+static void help(void) {
+        printf("Usage: update-agent [OPTIONS]\n"
+               "\n"
+               "Polls a hawkBit (DDI) server and installs its deployments through updated.\n"
+               "\n"
+               "  -c, --config PATH   Configuration (default %s)\n"
+               "      --check-config  Print the effective configuration and exit\n"
+               "      --allow-root    Run even as root (not recommended: the agent needs no privileges)\n"
+               "  -v, --verbose       Debug logging\n"
+               "      --version       Print the version\n"
+               "  -h, --help          This help\n"
+               "\n"
+               "SIGUSR1 makes the agent poll the server at once.\n",
+               AGENT_DEFAULT_CONFIG);
+}
+
+static const char *arg_config = AGENT_DEFAULT_CONFIG;
+static bool arg_check_config = false;
+static bool arg_allow_root = false;
+
+/* < 0: bad usage, 0: done (--help, --version), > 0: go on. */
+static int parse_argv(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 'C' },
+                { "allow-root", no_argument, NULL, 'R' },   { "verbose", no_argument, NULL, 'v' },
+                { "version", no_argument, NULL, 'V' },      { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        arg_config = optarg;
+                        break;
+                case 'C':
+                        arg_check_config = true;
+                        break;
+                case 'R':
+                        arg_allow_root = true;
+                        break;
+                case 'v':
+                        log_set_max_level(LOG_LEVEL_DEBUG);
+                        break;
+                case 'V':
+                        printf("update-agent %s\n", UPDATE1_VERSION);
+                        return 0;
+                case 'h':
+                        help();
+                        return 0;
+                default:
+                        return -EINVAL;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "update-agent: unexpected argument '%s'\n", argv[optind]);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static int run(void) {
+        Agent a = { .signal_fd = -EBADF, .poll_for_cancel = action_poll_for_cancel };
+        int r;
+
+        r = agent_config_load(arg_config, &a.config);
+        if (r < 0)
+                return r;
+        if (arg_check_config) {
+                agent_config_dump(a.config);
+                agent_config_free(a.config);
+                return 0;
+        }
+        /* The agent talks to the network: it has no business holding privileges. */
+        if (geteuid() == 0 && !arg_allow_root) {
+                log_error("Refusing to run as root: run update-agent as its own user in group \"update\" "
+                          "(see update-agent.service), or pass --allow-root");
+                agent_config_free(a.config);
+                return -EPERM;
+        }
+        if (a.config->insecure)
+                log_warning("*** insecure=yes: TLS certificates are NOT verified; anyone on the network path can "
+                            "pose as %s and feed this device bundles (only their signature still protects it) ***",
+                            a.config->url);
+        if (strneq(a.config->url, "http://", 7))
+                log_warning("The server URL is plain http: credentials and deployment data travel unencrypted");
+
+        r = check_state_dir(a.config->state_dir);
+        if (r < 0)
+                goto out;
+        r = setup_signals(&a);
+        if (r < 0) {
+                log_error_errno(r, "Cannot set up signal handling: %m");
+                goto out;
+        }
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                r = -EIO;
+                log_error("Cannot initialize libcurl");
+                goto out;
+        }
+        r = ddi_client_init(&a.ddi, a.config);
+        if (r < 0)
+                goto out;
+        a.ddi.sleep = sleep_cb;
+        a.ddi.sleep_userdata = &a;
+        r = bus_client_connect(&a.bus);
+        if (r < 0)
+                goto out;
+        if (sd_watchdog_enabled(false, &a.watchdog_usec) <= 0)
+                a.watchdog_usec = 0;
+
+        r = action_record_load(a.config->state_dir, &a.record);
+        if (r < 0 && r != -ENOENT) {
+                log_error_errno(r, "Cannot read the action record in %s: %m", a.config->state_dir);
+                goto out;
+        }
+        if (a.record)
+                log_info("Resuming action %s in phase %s", a.record->action_id, action_phase_to_string(a.record->phase));
+        log_info("update-agent %s: controller %s at %s (tenant %s), polling %s", UPDATE1_VERSION,
+                 a.config->controller_id, a.config->url, a.config->tenant, a.ddi.base_url);
+        (void) sd_notify(false, "READY=1\nSTATUS=Polling");
+
+        while (!a.terminating) {
+                uint64_t sleep = poll_once(&a);
+
+                if (a.terminating)
+                        break;
+                log_debug("Next poll in %" PRIu64 " ms", sleep / USEC_PER_MSEC);
+                r = agent_wait(&a, sleep, NULL, 0);
+                if (r == -EINTR)
+                        break;
+        }
+        r = 0;
+        (void) sd_notify(false, "STOPPING=1");
+out:
+        agent_done(&a);
+        curl_global_cleanup();
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        static char ident[64];
+        int r;
+
+        snprintf(ident, sizeof(ident), "update-agent[%d]", (int) getpid());
+        log_set_ident(ident);
+        bus_client_set_program("update-agent");
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+        return run() < 0 ? 1 : 0;
+}
