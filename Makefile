@@ -256,7 +256,7 @@ check-system:
 	@tests/lib/install-deps.sh system
 	@tests/system/run.sh $(BUILD)
 
-# Static checks (seconds, after the build of the objects): shellcheck (SHELLCHECK_SEVERITY,
+# Static checks (a CPU-minute, after the build of the objects): shellcheck (SHELLCHECK_SEVERITY,
 # default warning, which the scripts meet) on every shell script (*.sh, and every file starting
 # with #!/bin/sh or #!/bin/bash, tracked or new); tests/lint/cycles.py on the objects of the
 # daemon and on those of each client program (no file dependency cycle); no Python bytecode
@@ -275,7 +275,7 @@ lint:
 	        *) head -n 1 "$$f" | grep -qE '^#! ?(/usr/bin/env +)?(/usr)?(/bin/)?(ba|da)?sh( |$$)' && echo "$$f" ;; esac; \
 	      done); \
 	  echo "lint: $(SHELLCHECK) -S $(SHELLCHECK_SEVERITY): $$(echo "$$files" | wc -l) shell scripts"; \
-	  $(SHELLCHECK) -x -P SCRIPTDIR -S $(SHELLCHECK_SEVERITY) $$files
+	  echo "$$files" | xargs -P "$$(nproc)" -n 8 $(SHELLCHECK) -x -P SCRIPTDIR -S $(SHELLCHECK_SEVERITY) -f gcc
 ifneq ($(wildcard tests/lint/cycles.py),)
 	@echo "lint: tests/lint/cycles.py: lib, daemon, $(LINT_CLIENTS:%=client/%)"
 	@python3 tests/lint/cycles.py $(LIB_SRC:%.c=$(BUILD)/%.o)
