@@ -15,19 +15,20 @@
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
 static bool name_is_ignored(const char *name) {
-        /* Hidden files, editor backups and package manager leftovers, as systemd skips them. */
+        /* Hidden files, editor backups and package manager leftovers, as systemd skips them
+         * (hidden_or_backup_file()): a name that is only a suffix ("~") is a backup too. */
         static const char *const suffixes[] = {
                 "~", ".swp", ".dpkg-old", ".dpkg-new", ".dpkg-dist", ".dpkg-bak", ".dpkg-tmp",
                 ".dpkg-remove", ".ucf-old", ".ucf-new", ".ucf-dist", ".rpmnew", ".rpmsave", ".rpmorig",
         };
         size_t len = strlen(name);
 
-        if (name[0] == '.')
+        if (name[0] == '.' || streq(name, "lost+found"))
                 return true;
         for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
                 size_t l = strlen(suffixes[i]);
 
-                if (len > l && streq(name + len - l, suffixes[i]))
+                if (len >= l && streq(name + len - l, suffixes[i]))
                         return true;
         }
         return false;

@@ -235,7 +235,7 @@ TEST(ignored_names) {
                 ".hidden", "..dots", "10-check~", "10-check.swp", "10-check.dpkg-old", "10-check.dpkg-new",
                 "10-check.dpkg-dist", "10-check.dpkg-bak", "10-check.dpkg-tmp", "10-check.dpkg-remove",
                 "10-check.ucf-old", "10-check.ucf-new", "10-check.ucf-dist", "10-check.rpmnew",
-                "10-check.rpmsave", "10-check.rpmorig",
+                "10-check.rpmsave", "10-check.rpmorig", "~", "lost+found",
         };
         const char *listed[] = { "10-check", "20 with space", "30-check.dpkg", "40-rpmnew-not-suffix.sh", "50-ünïcode" };
 
