@@ -214,8 +214,8 @@ static int handle_server(Parser *p, const char *key, const char *value, unsigned
                 return 0;
         }
         if (streq(key, "tenant")) {
-                if (!string_is_safe_name(value) || strpbrk(value, "?#%"))
-                        return perr(p, line, "tenant=%s: not a valid tenant name", value);
+                if (!string_is_safe_name(value) || strpbrk(value, "?#% \t"))
+                        return perr(p, line, "tenant=%s: not a valid tenant name (no blanks, '?', '#' or '%%')", value);
                 return set_string(&c->tenant, value);
         }
         if (streq(key, "controller-id")) {

@@ -356,11 +356,28 @@ static bool is_hex(const char *s, size_t n) {
         return true;
 }
 
-static int add_refused(DdiDeployment *dep, size_t *n, char *sentence) {
+/* The refused artifacts are listed in one feedback message: at most DDI_MAX_REFUSED of them, then
+ * one line with how many more, so that a deployment with thousands of artifacts (the response is
+ * bounded at 1 MiB) neither grows our memory nor our feedback beyond a few KiB. */
+#define DDI_MAX_REFUSED 16
+
+static int add_refused(DdiDeployment *dep, size_t *n, size_t *n_more, char *sentence) {
         char **l;
 
         if (!sentence)
                 return -ENOMEM;
+        if (*n >= DDI_MAX_REFUSED) {
+                /* Past the bound: the sentence is dropped and counted in a last line. */
+                free(sentence);
+                sentence = strdup_printf("... and %zu more artifacts not installed", ++*n_more);
+                if (!sentence)
+                        return -ENOMEM;
+                if (*n_more > 1) {
+                        free(dep->refused[*n - 1]);
+                        dep->refused[*n - 1] = sentence;
+                        return 0;
+                }
+        }
         l = realloc(dep->refused, (*n + 2) * sizeof(char *));
         if (!l) {
                 free(sentence);
@@ -419,7 +436,7 @@ static int deployment_from_json(DdiClient *d, json_object *o, DdiDeployment *ret
         _cleanup_(ddi_deployment_done) DdiDeployment dep = {};
         json_object *deployment, *chunks, *found_chunk = NULL, *found_art = NULL;
         const char *id, *mw;
-        size_t n_refused = 0;
+        size_t n_refused = 0, n_more = 0;
         unsigned matches = 0;
         int r;
 
@@ -464,7 +481,7 @@ static int deployment_from_json(DdiClient *d, json_object *o, DdiDeployment *ret
                                 found_art = art;
                                 continue;
                         }
-                        r = add_refused(&dep, &n_refused,
+                        r = add_refused(&dep, &n_refused, &n_more,
                                         strdup_printf("Not installing artifact %s of %s %s: it does not match %s",
                                                       fn ?: "(unnamed)", get_str(chunk, "part") ?: "chunk",
                                                       get_str(chunk, "version") ?: "", d->config->artifact_pattern));

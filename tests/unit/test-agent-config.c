@@ -287,6 +287,7 @@ TEST(server_errors) {
         expect_bad("[server]", "tenant=a/b", "tenant=a/b: not a valid tenant name");
         expect_bad("[server]", "tenant=a?b", "tenant=a?b: not a valid tenant name");
         expect_bad("[server]", "tenant=", "tenant=: not a valid tenant name");
+        expect_bad("[server]", "tenant=AC ME", "tenant=AC ME: not a valid tenant name");
         expect_bad("[server]", "tenant=.hidden", "tenant=.hidden");
         expect_bad("[server]", "controller-id=a b", "controller-id=a b: only printable characters");
         expect_bad("[server]", "controller-id=a%20", "controller-id=a%20");
