@@ -44,7 +44,7 @@ for s in "$MAN"/*.scd; do
 done
 
 t_built() {
-        local p bad=
+        local p bad=""
         for p in "${PAGES[@]}"; do
                 [ -s "$OUT/$p" ] || bad+=" $p"
         done
@@ -108,10 +108,10 @@ tl_case options-update-agent t_options update-agent 8
 tl_case options-update-health t_options update-health 8
 
 t_verbs_documented() {
-        local v bad= n=0
+        local v bad="" n=0
         for v in $(updatectl_verbs); do
                 n=$((n + 1))
-                grep -q "^\*$v[* ]" "$MAN/updatectl.1.scd" || bad+=" $v"
+                grep -q "^\*${v}[* ]" "$MAN/updatectl.1.scd" || bad+=" $v"
         done
         [ "$n" -ge 8 ] && [ -z "$bad" ] && return 0
         TL_WHY="updatectl(1) COMMANDS lacks:$bad (verbs found: $n)"
