@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The man pages (man/*.scd, built into $BUILD/man by make) and the bash completion of updatectl
 # (packaging/bash-completion/updatectl) say what the programs do:
-#   - every page renders, and mandoc -Tlint finds no error in it;
+#   - every page renders, and mandoc -Tlint finds no error in it; the default paths each
+#     program's --help names are in its page;
 #   - every option a program's --help names (updatectl: of every verb) is defined in its page,
 #     and every option the page defines is in --help;
 #   - every section and key the system.conf, agent.conf and health.conf parsers accept is
@@ -106,6 +107,22 @@ tl_case options-updated t_options updated 8
 tl_case options-updatectl t_options updatectl 1
 tl_case options-update-agent t_options update-agent 8
 tl_case options-update-health t_options update-health 8
+
+# The default paths a program's --help names (compiled in from the install locations) are the
+# ones its page names: the page is built with the same locations.
+t_default_paths() { # PROGRAM SECTION
+        local path n=0
+        for path in $(help_of "$1" 2>&1 | grep -oE 'default /[^ ,)]+' | cut -d' ' -f2 | sort -u); do
+                n=$((n + 1))
+                # scdoc writes "\&" after each '.' (no sentence space): not part of the text.
+                sed 's/\\&//g' "$OUT/$1.$2" | grep -qF -- "$path" || { TL_WHY="$1 --help names the default $path, $1($2) does not"; return 1; }
+        done
+        [ "$n" -ge 1 ] || { TL_WHY="no default path found in $1 --help"; return 1; }
+}
+tl_case default-paths-updated t_default_paths updated 8
+tl_case default-paths-updatectl t_default_paths updatectl 1
+tl_case default-paths-update-agent t_default_paths update-agent 8
+tl_case default-paths-update-health t_default_paths update-health 8
 
 t_verbs_documented() {
         local v bad="" n=0
