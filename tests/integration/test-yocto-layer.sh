@@ -75,6 +75,7 @@ BUILD_DIR=$UPDATE1_BUILD
 want=$(for v in "${LOCATIONS[@]}"; do case $v in MANDIR=* | BASHCOMPLETIONDIR=*) ;; *) echo "$v" ;; esac; done | sort)
 have=$(sort "$UPDATE1_BUILD/.paths" 2>/dev/null)
 [ "$want" = "$(grep -Ff <(printf '%s\n' "$want" | cut -d= -f1 | sed 's/$/=/') <<<"$have")" ] || BUILD_DIR=$WORK/build
+[ -w "$UPDATE1_BUILD" ] || BUILD_DIR=$WORK/build
 t_install() {
         env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u SANITIZE -u DESTDIR \
                 make -C "$UPDATE1_TOP" --no-print-directory -j2 BUILD="$BUILD_DIR" DESTDIR="$WORK/root" \
@@ -82,7 +83,8 @@ t_install() {
                 { TL_WHY="make install failed: $(tail -n 8 "$WORK/install.log" | tr '\n' ' ' | cut -c1-400)"; return 1; }
         tl_diag "installed with ${LOCATIONS[*]} (BUILD=$BUILD_DIR)"
 }
-tl_case make-install-recipe-locations t_install || exit 1
+tl_case make-install-recipe-locations t_install
+[ -d "$WORK/root" ] || exit 1
 
 t_files() {
         local bad n
