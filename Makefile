@@ -117,6 +117,28 @@ $(GENERATED): $(BUILD)/%: %.in $(BUILD)/.paths
 	@if grep -n '@[A-Z][A-Z_]*@' $@.tmp; then echo "$<: unknown @NAME@ (known: $(INSTALL_DIRS))"; rm -f $@.tmp; exit 1; fi
 	@mv -f $@.tmp $@
 
+# ---- Man pages and shell completion.  man/<page>.<section>.scd (scdoc) -> $(BUILD)/man/<page>.<section>,
+# with @NAME@ install locations filled in as for $(GENERATED); installed uncompressed into
+# $(MANDIR)/man<section>/ (compressing is the packager's job).  The bash completion of updatectl
+# is installed as it is.  tests/integration/test-man.sh keeps both true to the programs.
+SCDOC   ?= scdoc
+MANDIR  ?= $(DATADIR)/man
+BASHCOMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+MAN_PAGES := $(patsubst man/%.scd,$(BUILD)/man/%,$(sort $(wildcard man/*.scd)))
+.PHONY: man
+man: $(MAN_PAGES)
+all: $(MAN_PAGES)
+
+$(MAN_PAGES): $(BUILD)/man/%: man/%.scd $(BUILD)/.paths
+	@mkdir -p $(dir $@)
+	@command -v $(SCDOC) >/dev/null 2>&1 || { \
+	  echo "Missing build dependency scdoc (the man pages). Run: sudo tests/lib/install-deps.sh build"; exit 1; }
+	@echo "scdoc $< >$@"
+	@sed $(foreach d,$(INSTALL_DIRS),-e 's|@$(d)@|$($(d))|g') $< >$@.scd
+	@if grep -n '@[A-Z][A-Z_]*@' $@.scd; then echo "$<: unknown @NAME@ (known: $(INSTALL_DIRS))"; rm -f $@.scd; exit 1; fi
+	@$(SCDOC) <$@.scd >$@.tmp || { rm -f $@.scd $@.tmp; exit 1; }
+	@rm -f $@.scd && mv -f $@.tmp $@
+
 $(BUILD)/%.o: %.c $(BUILD)/.deps-ok $(BUILD)/.paths
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
@@ -312,6 +334,8 @@ install: all
 	install -Dm0644 docs/health.md $(DESTDIR)$(DATADIR)/doc/update1/health.md
 	install -Dm0644 docs/bundle-format.md $(DESTDIR)$(DATADIR)/doc/update1/bundle-format.md
 	for f in packaging/bootloader/*; do install -Dm0644 $$f $(DESTDIR)$(DATADIR)/update1/bootloader/$$(basename $$f); done
+	for f in $(MAN_PAGES); do n=$$(basename $$f); install -Dm0644 $$f $(DESTDIR)$(MANDIR)/man$${n##*.}/$$n; done
+	install -Dm0644 packaging/bash-completion/updatectl $(DESTDIR)$(BASHCOMPLETIONDIR)/updatectl
 
 clean:
 	rm -rf $(BUILD)

@@ -9,9 +9,10 @@ set -euo pipefail
 
 what=${1:-check}
 
-# Building: compiler, pkg-config and the -dev packages the Makefile asks pkg-config for.
+# Building: compiler, pkg-config and the -dev packages the Makefile asks pkg-config for;
+# scdoc for the man pages (man/*.scd).
 BUILD_PKGS=(build-essential pkg-config libsystemd-dev libssl-dev libjson-c-dev
-            libcurl4-openssl-dev libblkid-dev libzstd-dev libubootenv-dev)
+            libcurl4-openssl-dev libblkid-dev libzstd-dev libubootenv-dev scdoc)
 # Running the sandbox (demo): private bus, U-Boot env tools (fw_printenv/fw_setenv for the
 # boot simulator, mkenvimage for the initial env), openssl for the throw-away PKI,
 # mkfs.ext4 -d for the image.  On bookworm dbus-daemon and dbus-bin are split out of "dbus";
@@ -24,8 +25,9 @@ RUN_PKGS=(dbus-daemon dbus-bin dbus-system-bus-common libubootenv-tool u-boot-to
 # the "systemd" package on bookworm (installing it in a container is fine, nothing is started
 # because systemd is not PID 1), nginx-light for http:// installs, curl to probe it, fdisk
 # (sfdisk) and mount (losetup) for the loop-device / PARTLABEL tests, passwd (useradd),
-# python3 for the JSON/XML checks, procps (ps) for process states and owners.
-CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-common procps)
+# python3 for the JSON/XML checks, procps (ps) for process states and owners, mandoc
+# (mandoc -Tlint, -Tutf8) for the man pages.
+CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-common procps mandoc)
 # Fuzzing (make fuzz) and sanitizer builds: clang with libFuzzer and the sanitizer runtimes.
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 # Static checks (make lint): shellcheck; python3 for tests/lint/cycles.py (nm: binutils, with
