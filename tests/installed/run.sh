@@ -73,7 +73,7 @@ if ! err=$(mount -t tmpfs tmpfs "$probe" 2>&1); then
 fi
 umount "$probe" && rmdir "$probe"
 
-msg() { printf 'installed: %s\n' "$*"; }
+msg() { printf 'installed: [%ds] %s\n' "$SECONDS" "$*"; }
 die() { printf 'installed: %s\n' "$*" >&2; exit 1; }
 N=0 PASSED=0 FAILED=0
 ok() { N=$((N + 1)) PASSED=$((PASSED + 1)); echo "ok $N - $1"; }
@@ -491,5 +491,6 @@ else
 fi
 rm -f "$HOST_FW" "$DIR/installed-agent.pid"
 [ "$FAILED" = 0 ] || { echo "installed: console log $LOG"; tail -n 20 "$LOG" | sed 's/^/    /'; }
+msg "done"
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
