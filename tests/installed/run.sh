@@ -6,7 +6,7 @@
 #   1. base: the cached debootstrap of tests/fresh/run.sh ($DIR/base, made by it if missing),
 #      plus systemd, systemd-sysv, dbus, libpam-systemd and python3 (the hawkBit stand-in):
 #      cached as $DIR/installed-base.
-#   2. a copy of that ($DIR/installed) gets Update1, in a chroot: by default the checkout as it
+#   2. an overlay on that ($DIR/installed/root) gets Update1, in a chroot: by default the checkout as it
 #      is on disk, built and installed there (tests/lib/install-deps.sh build, then
 #      make install PREFIX=/usr SYSCONFDIR=/etc LOCALSTATEDIR=/var, then systemctl enable of
 #      update-health and update-agent); with UPDATE1_DEBS=DIR the *.deb files of DIR with
@@ -36,10 +36,11 @@
 #
 # Environment:
 #   UPDATE1_FRESH_DIR     cache and work directory, shared with tests/fresh/run.sh (default
-#                         /var/cache/update1-fresh): base/ (its debootstrap), installed-base/,
-#                         installed/ (this run's root, kept after a failure), apt/ (.debs)
+#                         /var/cache/update1-fresh): base/ (its debootstrap), installed-base/
+#                         (the cached layer), installed/ (this run: the overlay's upper/, kept
+#                         after a failure), apt/ (.debs), installed-*.log
 #   UPDATE1_DEBS=DIR      install DIR/*.deb with apt-get instead of make install
-#   UPDATE1_INSTALLED_KEEP=1  keep installed/ after a successful run too
+#   UPDATE1_INSTALLED_KEEP=1  keep installed/upper after a successful run too
 #   UPDATE1_INSTALLED_WAIT    seconds the boot may take (default 120)
 set -euo pipefail
 
@@ -85,7 +86,9 @@ check() { # NAME CMD...: ok if CMD succeeds
 }
 
 # ---- cleanup: the container, its cgroups, the chroot mounts -----------------------------------
-ROOT=$DIR/installed
+RUN=$DIR/installed  # this run: upper/ and work/ of the overlay mounted on root/
+ROOT=$RUN/root
+OVERLAY=
 MOUNTS=()
 NSPAWN_PID=
 CG_NAME=update1-installed.$$
@@ -141,14 +144,21 @@ remove_cgroups() {
 on_exit() {
         local rc=$?
         trap - EXIT INT TERM
+        if [ -n "$BG_PID" ]; then
+                kill -TERM -- "-$BG_PID" 2>/dev/null || true
+                wait "$BG_PID" 2>/dev/null || true
+        fi
         stop_container
         remove_cgroups
         unmount_all
-        if [ -d "$ROOT" ]; then
+        if [ -n "$OVERLAY" ]; then
+                umount "$OVERLAY" 2>/dev/null || umount -l "$OVERLAY" || echo "installed: cannot unmount $OVERLAY" >&2
+        fi
+        if [ -d "$RUN" ]; then
                 if [ "$rc" = 0 ] && [ "$FAILED" = 0 ] && [ "${UPDATE1_INSTALLED_KEEP:-0}" != 1 ]; then
-                        remove_tree "$ROOT" || true
+                        remove_tree "$RUN" || true
                 else
-                        echo "installed: root kept in $ROOT (the next run removes it)" >&2
+                        echo "installed: what the run changed is kept in $RUN/upper (journal: journalctl -D $RUN/upper/var/log/journal; the next run removes it)" >&2
                 fi
         fi
         exit "$rc"
@@ -166,18 +176,33 @@ mount_chroot() { # ROOT
         mkdir -p "$DIR/apt/partial"
         do_mount "$1/var/cache/apt/archives" --bind "$DIR/apt"
 }
+# bg_wait CMD...: CMD as its own process group in the background, then wait for it: a SIGTERM
+# or SIGINT to this script is handled at once (bash runs traps only between foreground
+# commands, but interrupts a wait), and the EXIT trap stops the whole group (a make in the
+# chroot, its compilers).
+BG_PID=
+bg_wait() {
+        local rc=0
+        setsid "$@" &
+        BG_PID=$!
+        wait "$BG_PID" || rc=$?
+        BG_PID=
+        return "$rc"
+}
 in_chroot() { # ROOT CMD...
         local r=$1
         shift
-        env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+        bg_wait env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
                 DEBIAN_FRONTEND=noninteractive chroot "$r" "$@" </dev/null
 }
 
 # ---- 1. the cached layers ---------------------------------------------------------------------
 if [ ! -f "$DIR/base/.update1-fresh-base" ]; then
         msg "no cached base in $DIR/base: tests/fresh/run.sh makes it (no steps run)"
-        UPDATE1_FRESH_NS='' UPDATE1_FRESH_STEPS=' ' "$TOP/tests/fresh/run.sh" >"$DIR.installed-base.log" 2>&1 ||
-                { tail -n 30 "$DIR.installed-base.log"; die "making the base failed"; }
+        mkdir -p "$DIR"
+        # UPDATE1_FRESH_STEPS=' ': no step (an empty value would mean the default steps).
+        UPDATE1_FRESH_NS='' UPDATE1_FRESH_STEPS=' ' "$TOP/tests/fresh/run.sh" >"$DIR/installed-fresh.log" 2>&1 ||
+                { tail -n 30 "$DIR/installed-fresh.log"; die "making the base failed"; }
 fi
 LAYER=$DIR/installed-base
 if [ ! -f "$LAYER/.update1-installed-base" ] || [ "$(cat "$LAYER/.update1-installed-base")" != "$LAYER_KEY" ]; then
@@ -197,8 +222,11 @@ if [ ! -f "$LAYER/.update1-installed-base" ] || [ "$(cat "$LAYER/.update1-instal
 fi
 
 # ---- 2. this run's root with Update1 installed ------------------------------------------------
-remove_tree "$ROOT" || die "cannot remove the previous $ROOT"
-cp -a "$LAYER" "$ROOT"
+# An overlay on the cached layer: nothing to copy, and only what this run changed to remove.
+remove_tree "$RUN" || die "cannot remove the previous $RUN"
+mkdir -p "$RUN/upper" "$RUN/work" "$ROOT"
+mount -t overlay overlay -o "lowerdir=$LAYER,upperdir=$RUN/upper,workdir=$RUN/work" "$ROOT"
+OVERLAY=$ROOT
 rm -f "$ROOT/.update1-installed-base"
 mount_chroot "$ROOT"
 if [ -n "${UPDATE1_DEBS:-}" ]; then
@@ -342,10 +370,10 @@ for ((i = 0; i < 100; i++)); do
         sleep 0.1
 done
 [ -n "$LEADER" ] || { cat "$LOG"; die "the container's systemd did not start"; }
-C() { # CMD...: in the container, as root, with a clean environment
-        env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 SYSTEMD_PAGER='' SYSTEMD_COLORS=0 \
-                nsenter -t "$LEADER" -m -u -i -n -p -C -r -w "$@" </dev/null
-}
+# C CMD...: in the container, as root, with a clean environment.
+IN_C=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 SYSTEMD_PAGER='' SYSTEMD_COLORS=0
+        nsenter -t "$LEADER" -m -u -i -n -p -C -r -w)
+C() { "${IN_C[@]}" "$@" </dev/null; }
 as() { local u=$1; shift; C runuser -u "$u" -- "$@"; }
 
 # systemctl needs the manager's private socket, there soon after PID 1 starts.
@@ -353,7 +381,8 @@ for ((i = 0; i < 100; i++)); do
         C test -S /run/systemd/private && break
         sleep 0.1
 done
-state=$(C timeout "$WAIT" systemctl is-system-running --wait 2>&1) || true
+bg_wait "${IN_C[@]}" timeout "$WAIT" systemctl is-system-running --wait >"$DIR/installed-state" 2>&1 || true
+state=$(cat "$DIR/installed-state")
 if [ "$state" = running ]; then ok "boot: systemctl is-system-running --wait says running"
 else notok "boot: systemctl is-system-running --wait says running" "says '$state'"; fi
 failed=$(C systemctl list-units --failed --plain --no-legend 2>&1) || true
@@ -489,7 +518,7 @@ else
         if [ "$rc" = 0 ]; then ok "poweroff: the container stops, systemd-nspawn exits 0"
         else notok "poweroff: the container stops, systemd-nspawn exits 0" "exit $rc"; fi
 fi
-rm -f "$HOST_FW" "$DIR/installed-agent.pid"
+rm -f "$HOST_FW" "$DIR/installed-agent.pid" "$DIR/installed-state"
 [ "$FAILED" = 0 ] || { echo "installed: console log $LOG"; tail -n 20 "$LOG" | sed 's/^/    /'; }
 msg "done"
 echo "$PASSED passed, $FAILED failed"
