@@ -6,8 +6,8 @@
 #   1. base: the cached debootstrap of tests/fresh/run.sh ($DIR/base, made by it if missing),
 #      plus systemd, systemd-sysv, dbus, libpam-systemd and python3 (the hawkBit stand-in):
 #      cached as $DIR/installed-base.
-#   2. an overlay on that ($DIR/installed/root) gets Update1, in a chroot: by default the checkout as it
-#      is on disk, built and installed there (tests/lib/install-deps.sh build, then
+#   2. an overlay on that ($DIR/installed/root) gets Update1, in a chroot: by default the
+#      checkout as it is on disk, built and installed there (tests/lib/install-deps.sh build, then
 #      make install PREFIX=/usr SYSCONFDIR=/etc LOCALSTATEDIR=/var, then systemctl enable of
 #      update-health and update-agent); with UPDATE1_DEBS=DIR the *.deb files of DIR with
 #      apt-get (what the package's maintainer scripts do is what is tested).
