@@ -452,7 +452,11 @@ check "updated is started by D-Bus activation (not enabled; stopped, a call star
 # updatectl as root, group update, another user
 C useradd --create-home -G update u1inst-op && C useradd --create-home u1inst-other ||
         notok "useradd u1inst-op (group update) and u1inst-other"
-status_has_a() { local o; o=$("$@" updatectl status) || return 1; grep -q 'A' <<<"$o" || { echo "$o"; return 1; }; }
+status_has_a() { # RUNNER...: updatectl status through RUNNER names slot A as booted
+        local o
+        o=$("$@" updatectl status) || return 1
+        grep -Eq '^Booted: +rootfs\.0 ' <<<"$o" || { echo "$o"; return 1; }
+}
 check "updatectl status as root" status_has_a C
 C updatectl status 2>&1 | sed 's/^/# /' || true
 check "updatectl status as u1inst-op (group update)" status_has_a as u1inst-op
