@@ -4,6 +4,7 @@
 #   make check      install test dependencies if needed, then run every test
 #   make demo       the whole update cycle on a sandbox device under build/demo
 #   make check-fresh  (root) make demo and make check on a fresh minimal Debian 12 chroot
+#   make check-installed  (root) make install in a Debian 12 container booted with systemd
 #   make bench      measured, not asserted (see bench/)
 #   make lint       shellcheck on every shell script, object dependency cycles, no tracked .pyc
 #   make install DESTDIR=... PREFIX=/usr
@@ -93,7 +94,7 @@ BINS := $(BUILD)/updated $(BUILD)/updatectl $(BUILD)/update-health $(BUILD)/upda
 # from their *.in into $(BUILD)/ (same relative path), and installed from there.
 GENERATED := $(patsubst %.in,$(BUILD)/%,$(sort $(wildcard packaging/systemd/*.in dbus/*.in packaging/tmpfiles.d/*.in)))
 
-.PHONY: all check check-system check-fresh fuzz demo bench lint install clean FORCE
+.PHONY: all check check-system check-fresh check-installed fuzz demo bench lint install clean FORCE
 all: $(BUILD)/.deps-ok $(BINS) $(GENERATED)
 
 $(BUILD)/.deps-ok:
@@ -312,6 +313,12 @@ endif
 # bookworm in a chroot (root; cached under /var/cache/update1-fresh): tests/fresh/run.sh.
 check-fresh:
 	@tests/fresh/run.sh
+
+# Update1 as installed (make install, or UPDATE1_DEBS=DIR: the .debs) in a Debian 12 container
+# booted with systemd as PID 1 (systemd-nspawn --boot; root): tests/installed/run.sh.
+check-installed:
+	@tests/lib/install-deps.sh installed
+	@tests/installed/run.sh
 
 install: all
 	install -Dm0755 $(BUILD)/updated $(DESTDIR)$(LIBEXECDIR)/update1/updated

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs the Debian 12 (bookworm) packages Update1 needs, only if some are missing.
-#   tests/lib/install-deps.sh [check|demo|bench|build|fuzz|system|lint]   (default: check)
+#   tests/lib/install-deps.sh [check|demo|bench|build|fuzz|system|lint|installed]   (default: check)
 # Silent when everything is present.  As root with apt-get: installs what is missing
 # (non-interactive, no stdin needed, fine under CI=true).  Otherwise prints the exact command
 # to run and exits 1.
@@ -37,6 +37,11 @@ LINT_PKGS=(shellcheck python3)
 # compiler, and tools to build a disk image without root.
 SYSTEM_PKGS=(qemu-system-arm u-boot-qemu u-boot-tools mtools dosfstools e2fsprogs fdisk cpio
              gcc-aarch64-linux-gnu libc6-dev-arm64-cross python3)
+# Update1 as installed under a real systemd (make check-installed, tests/installed/run.sh):
+# systemd-nspawn boots the container, debootstrap makes its base (if tests/fresh has not),
+# mkenvimage and fw_printenv make and read its U-Boot env, openssl its keyring, nsenter (in
+# util-linux) looks inside, git lists the checkout.  The build happens in the container.
+INSTALLED_PKGS=(systemd-container debootstrap u-boot-tools libubootenv-tool openssl util-linux git)
 
 case $what in
 build) pkgs=("${BUILD_PKGS[@]}") ;;
@@ -46,8 +51,9 @@ bench) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${CHECK_PKGS[@]}") ;;
 fuzz)  pkgs=("${BUILD_PKGS[@]}" "${FUZZ_PKGS[@]}") ;;
 system) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${SYSTEM_PKGS[@]}") ;;
 lint)  pkgs=("${BUILD_PKGS[@]}" "${LINT_PKGS[@]}") ;;
+installed) pkgs=("${INSTALLED_PKGS[@]}") ;;
 -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
-*) echo "usage: $0 [check|demo|bench|build|fuzz|system|lint]" >&2; exit 2 ;;
+*) echo "usage: $0 [check|demo|bench|build|fuzz|system|lint|installed]" >&2; exit 2 ;;
 esac
 
 missing=()
