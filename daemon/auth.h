@@ -7,7 +7,7 @@
 #define AUTH_GROUP "update"
 
 typedef enum AuthAction {
-        AUTH_ACTION_READ,          /* GetSlotStatus: anyone */
+        AUTH_ACTION_READ,          /* GetSlotStatus, properties: root and group update */
         AUTH_ACTION_INSPECT,       /* InspectBundle: root and group update (it takes an fd: see policy) */
         AUTH_ACTION_INSTALL,       /* InstallFd, Install of a URL: root and group update */
         AUTH_ACTION_INSTALL_PATH,  /* Install of a local path: root only */
@@ -20,6 +20,6 @@ typedef enum AuthAction {
 /* Checks the sender of 'm' for 'action' using its EUID as the bus daemon vouches for it (no /proc
  * lookups) and the user database for group membership.  Returns 0 if allowed; else sets 'error'
  * to org.example.Update1.Error.AccessDenied naming the method and uid, and returns -EACCES.
- * Any lookup failure denies.  ret_uid (may be NULL) receives the caller's EUID; it is left
- * alone for AUTH_ACTION_READ, which is allowed without looking at the caller. */
+ * Any lookup failure denies.  ret_uid (may be NULL) receives the caller's EUID.  Status is not
+ * public: which versions a device runs, and when it last failed, help an attacker on the device. */
 int authorize(sd_bus_message *m, AuthAction action, uid_t *ret_uid, sd_bus_error *error);

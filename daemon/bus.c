@@ -533,9 +533,26 @@ static int method_inspect_bundle(sd_bus_message *msg, void *userdata, sd_bus_err
 
 /* ---- properties ---- */
 
+/* Reading is for root and group "update" (AUTH_ACTION_READ), like GetSlotStatus; the bus policy
+ * is the first gate.  sd-bus also runs the getters to build the PropertiesChanged signals we emit
+ * ourselves, with no call or another call being dispatched: only a Properties.Get/GetAll call is
+ * checked, against its sender. */
+static int authorize_property_read(sd_bus *bus, sd_bus_error *error) {
+        sd_bus_message *call = sd_bus_get_current_message(bus);
+
+        if (!call || sd_bus_message_is_method_call(call, "org.freedesktop.DBus.Properties", NULL) <= 0)
+                return 0;
+        return authorize(call, AUTH_ACTION_READ, NULL, error);
+}
+
 static int property_get_operation(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
+        int r;
+
+        r = authorize_property_read(bus, error);
+        if (r < 0)
+                return r;
 
         return sd_bus_message_append(reply, "s", operation_to_string(m->operation) ?: "idle");
 }
@@ -543,6 +560,11 @@ static int property_get_operation(sd_bus *bus, const char *path, const char *int
 static int property_get_progress(sd_bus *bus, const char *path, const char *interface, const char *property,
                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
+        int r;
+
+        r = authorize_property_read(bus, error);
+        if (r < 0)
+                return r;
 
         return sd_bus_message_append(reply, "(us)", m->progress_percent, m->progress_message ?: "");
 }
@@ -550,6 +572,11 @@ static int property_get_progress(sd_bus *bus, const char *path, const char *inte
 static int property_get_last_error(sd_bus *bus, const char *path, const char *interface, const char *property,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
+        int r;
+
+        r = authorize_property_read(bus, error);
+        if (r < 0)
+                return r;
 
         return sd_bus_message_append(reply, "s", m->last_error ?: "");
 }
@@ -557,6 +584,11 @@ static int property_get_last_error(sd_bus *bus, const char *path, const char *in
 static int property_get_compatible(sd_bus *bus, const char *path, const char *interface, const char *property,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
+        int r;
+
+        r = authorize_property_read(bus, error);
+        if (r < 0)
+                return r;
 
         return sd_bus_message_append(reply, "s", m->config->compatible);
 }
@@ -564,6 +596,11 @@ static int property_get_compatible(sd_bus *bus, const char *path, const char *in
 static int property_get_boot_slot(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
+        int r;
+
+        r = authorize_property_read(bus, error);
+        if (r < 0)
+                return r;
 
         return sd_bus_message_append(reply, "s", m->boot_slot ?: "");
 }
@@ -571,6 +608,11 @@ static int property_get_boot_slot(sd_bus *bus, const char *path, const char *int
 static int property_get_primary_slot(sd_bus *bus, const char *path, const char *interface, const char *property,
                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
+        int r;
+
+        r = authorize_property_read(bus, error);
+        if (r < 0)
+                return r;
 
         return sd_bus_message_append(reply, "s", m->primary_slot ?: "");
 }

@@ -760,6 +760,7 @@ int status_save(const Config *c, const StatusFile *s) {
                 _cleanup_free_ char *buf = strdup_printf("%s\n", text);
                 if (!buf)
                         return -ENOMEM;
-                return write_file_atomic(path, buf, len + 1, 0644);
+                /* 0600: the slot status is for root and group "update", over D-Bus (auth.h). */
+                return write_file_atomic(path, buf, len + 1, 0600);
         }
 }

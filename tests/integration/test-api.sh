@@ -69,8 +69,8 @@ t_required_members() {
 }
 
 # Every member the policy names exists (a typo there silently locks users out, like
-# sysupdate's "ListAppstream"); anyone may call GetSlotStatus, introspect and read properties;
-# nothing mutating is open to everyone; root owns the name; root and group update may call all.
+# sysupdate's "ListAppstream"); anyone may introspect and ping, nothing else (no status, no
+# properties, no signals); root owns the name; root and group update may call and read all.
 t_policy_matches_vtable() {
         run "$SB_PY" - "$POLICY" "$SB/live.xml" <<'EOF'
 import sys
@@ -102,23 +102,32 @@ def allows(key, member, itf="org.example.Update1"):
             continue
         ok = tag == "allow"
     return ok
+def receives_signals(key):
+    ok = None
+    for tag, a in by.get(key, []):
+        if a.get("receive_sender") == "org.example.Update1" and a.get("receive_type") in (None, "signal"):
+            ok = tag == "allow"
+    return ok
 d = ("context", "default")
-if not allows(d, "GetSlotStatus"):
-    errs.append("default context may not call GetSlotStatus")
-for m in ("Get", "GetAll"):
-    if not allows(d, m, "org.freedesktop.DBus.Properties"):
-        errs.append("default context may not call Properties.%s" % m)
-if allows(d, "Set", "org.freedesktop.DBus.Properties"):
-    errs.append("default context may call Properties.Set")
+for m in ("Get", "GetAll", "Set"):
+    if allows(d, m, "org.freedesktop.DBus.Properties"):
+        errs.append("default context may call Properties.%s" % m)
 if not allows(d, "Introspect", "org.freedesktop.DBus.Introspectable"):
     errs.append("default context may not introspect")
-for m in sorted(methods - {"GetSlotStatus"}):
+for m in sorted(methods):
     if allows(d, m):
         errs.append("default context may call %s" % m)
+if receives_signals(d) is not False:
+    errs.append("default context is not denied our signals")
 for who in (("user", "root"), ("group", "update")):
     for m in sorted(methods):
         if not allows(who, m):
             errs.append("%s %s may not call %s" % (who[0], who[1], m))
+    for m in ("Get", "GetAll"):
+        if not allows(who, m, "org.freedesktop.DBus.Properties"):
+            errs.append("%s %s may not call Properties.%s" % (who[0], who[1], m))
+    if receives_signals(who) is not True:
+        errs.append("%s %s does not receive our signals" % who)
 owners = [k for k, rules in by.items() for tag, a in rules if tag == "allow" and a.get("own") == "org.example.Update1"]
 if owners != [("user", "root")]:
     errs.append("owners of the name: %s" % owners)

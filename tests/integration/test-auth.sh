@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Who may do what.  u1test-nobody (not in group "update") may read status but not install,
-# mark or cancel: the bus policy refuses (org.freedesktop.DBus.Error.AccessDenied), and with a
+# Who may do what.  u1test-nobody (not in group "update") may introspect the daemon but not
+# read its status, install, mark or cancel: the bus policy refuses (org.freedesktop.DBus.Error.AccessDenied), and with a
 # permissive policy copy loaded the daemon still refuses by itself
 # (org.example.Update1.Error.AccessDenied).  u1test-op (in group "update") may install.
 # Users are made with useradd before the bus starts and run via setpriv --init-groups.
@@ -30,19 +30,33 @@ t_users() {
         expect_ok "${NB[@]}" test -r "$I/v2.bundle" -a -x "$SB/bin/updatectl"
 }
 
-t_nobody_reads() {
-        expect_ok "${NB[@]}" updatectl status || return 1
-        expect_ok "${NB[@]}" updatectl status --json || return 1
-        expect_eq "$(sb_json 'd["booted"]' <<<"$TL_OUT" | sed 's/rootfs.0/A/')" A "booted (as nobody)" || return 1
-        expect_ok "${NB[@]}" busctl --system call "$SB_NAME" "$SB_PATH" "$SB_IFACE" GetSlotStatus || return 1
-        expect_ok "${NB[@]}" busctl --system get-property "$SB_NAME" "$SB_PATH" "$SB_IFACE" Operation || return 1
-        expect_ok "${NB[@]}" busctl --system introspect "$SB_NAME" "$SB_PATH"
+# Status is not public: GetSlotStatus, the properties and the signals are the group's.  Only
+# introspection and ping are open.
+t_nobody_reads_nothing() {
+        expect_error "$BUS_DENIED" "${NB[@]}" updatectl status || return 1
+        expect_error "$BUS_DENIED" "${NB[@]}" updatectl status --json || return 1
+        # busctl prints the error's text, not its name
+        expect_error "Access denied" "${NB[@]}" busctl --system get-property "$SB_NAME" "$SB_PATH" "$SB_IFACE" Operation || return 1
+        # (busctl introspect would also read the properties)
+        expect_ok "${NB[@]}" busctl --system call "$SB_NAME" "$SB_PATH" org.freedesktop.DBus.Introspectable Introspect || return 1
+        expect_contains "$TL_OUT" "GetSlotStatus" "introspection data" || return 1
+        expect_ok "${NB[@]}" busctl --system call "$SB_NAME" "$SB_PATH" org.freedesktop.DBus.Peer Ping
 }
 
-# Everything mutating, as u1test-nobody, expecting error name $1; nothing may change.
+t_op_reads() {
+        expect_ok "${OP[@]}" updatectl status --json || return 1
+        expect_eq "$(sb_json 'd["booted"]' <<<"$TL_OUT" | sed 's/rootfs.0/A/')" A "booted (as operator)" || return 1
+        expect_ok "${OP[@]}" busctl --system get-property "$SB_NAME" "$SB_PATH" "$SB_IFACE" Operation
+}
+
+# Reading and everything mutating, as u1test-nobody, expecting error name $1 (and text $2 from
+# busctl, which prints no error names); nothing may change.
 nobody_denied() {
-        local want=$1
+        local want=$1 want_text=$2
         tl_snapshot
+        expect_error "$want" "${NB[@]}" updatectl status || return 1
+        expect_error "$want" "${NB[@]}" bus-call GetSlotStatus "" || return 1
+        expect_error "$want_text" "${NB[@]}" busctl --system get-property "$SB_NAME" "$SB_PATH" "$SB_IFACE" LastError || return 1
         expect_error "$want" "${NB[@]}" updatectl install "$I/v2.bundle" || return 1
         expect_error "$want" "${NB[@]}" sh -c 'updatectl install - <"$1"' sh "$I/v2.bundle" || return 1
         expect_error "$want" "${NB[@]}" bus-call InstallFd 'ha{sv}' "$I/v2.bundle" "" || return 1
@@ -59,7 +73,7 @@ nobody_denied() {
         expect_boots A && expect_primary A
 }
 
-t_nobody_denied_by_bus() { nobody_denied "$BUS_DENIED"; }
+t_nobody_denied_by_bus() { nobody_denied "$BUS_DENIED" "Access denied"; }
 
 # Same calls with a policy copy that lets everyone send anything to the service: now the bus
 # passes them and the daemon's own check (sd_bus_query_sender_creds) must refuse.
@@ -71,7 +85,7 @@ t_nobody_denied_by_daemon() {
         grep -q 'context="default"><allow send_destination="org.example.Update1"/>' "$pol" ||
                 { TL_WHY="could not make the permissive policy"; return 1; }
         sb_reload_bus || { TL_WHY="ReloadConfig failed"; return 1; }
-        nobody_denied "$DAEMON_DENIED"
+        nobody_denied "$DAEMON_DENIED" "needs root or group 'update'"
         local rc=$?
         cp "$SB/policy.orig" "$pol"
         sb_reload_bus || { TL_WHY="ReloadConfig (restore) failed"; return 1; }
@@ -127,7 +141,8 @@ t_nobody_cannot_own() {
 }
 
 tl_case test-users t_users
-tl_case nobody-reads-status t_nobody_reads
+tl_case nobody-reads-nothing t_nobody_reads_nothing
+tl_case operator-reads-status t_op_reads
 tl_case nobody-denied-by-bus t_nobody_denied_by_bus
 tl_case nobody-denied-by-daemon t_nobody_denied_by_daemon
 tl_case policy-restored t_policy_restored

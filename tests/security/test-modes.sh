@@ -3,7 +3,7 @@
 # Attack suite: what the daemon writes, with which owner and mode (A17, A38 of
 # shared/reference/security-tests.md; Mender CVE-2024-55959).  Documented:
 # packaging/tmpfiles.d/update1.conf.in makes the data directory 0755 root:root; the status file
-# is written 0644 by write_file_atomic.  The daemon is started with umask 000 (a careless
+# is written 0600 by write_file_atomic (status is for root and group "update", over D-Bus).  The daemon is started with umask 000 (a careless
 # environment) so that every mode checked here is one the daemon chose itself.
 . "$(dirname "$0")/lib/seclib.sh"
 tl_require_root "root-owned files and the root-owned bus name"
@@ -51,10 +51,11 @@ t_daemon_umask() {
 t_after_install() {
         expect_ok as_user u1test-op updatectl install "$I/good.bundle" || return 1
         expect_mode "$SB_DATA" 755 root:root directory || return 1
-        expect_mode "$SB_DATA/status.json" 644 root:root "regular file" || return 1
+        expect_mode "$SB_DATA/status.json" 600 root:root "regular file" || return 1
         expect_no_loose_files "$SB_DATA" || return 1
-        # readable by everyone (status is not a secret), writable by root only
-        expect_ok as_user u1test-nobody cat "$SB_DATA/status.json" || return 1
+        # neither readable nor writable by others (the status is not public, see auth.h)
+        run as_user u1test-nobody cat "$SB_DATA/status.json"
+        [ "$TL_RC" != 0 ] || { TL_WHY="u1test-nobody could read the status file"; return 1; }
         run as_user u1test-op sh -c ": >>'$SB_DATA/status.json'"
         [ "$TL_RC" != 0 ] || { TL_WHY="u1test-op could write the status file"; return 1; }
         expect_ok updatectl mark-bad other
@@ -65,7 +66,7 @@ t_after_install() {
 t_status_mode_repaired() {
         chmod 0666 "$SB_DATA/status.json"
         expect_ok updatectl install "$I/good.bundle" || return 1
-        expect_mode "$SB_DATA/status.json" 644 root:root "regular file" || return 1
+        expect_mode "$SB_DATA/status.json" 600 root:root "regular file" || return 1
         expect_ok updatectl mark-bad other
 }
 
@@ -83,7 +84,7 @@ t_status_symlink_not_followed() {
         local rc=$?
         [ "$(sha256sum <"$SB/victim")" = "$before" ] || { TL_WHY="the symlink target was written"; return 1; }
         [ $rc = 0 ] || return 1
-        expect_mode "$SB_DATA/status.json" 644 root:root "regular file" || return 1
+        expect_mode "$SB_DATA/status.json" 600 root:root "regular file" || return 1
         expect_ok updatectl mark-bad other
 }
 
