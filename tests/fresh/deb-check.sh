@@ -12,7 +12,8 @@
 #                                deb-systemd-helper (no systemd as PID 1 here), the programs run.
 #   deb-check.sh purged          (root) after apt-get purge: no package, no file, no unit link.
 # Prints what is wrong and exits 1 then.
-set -uo pipefail
+# No pipefail: `cmd | grep -q` would fail whenever grep stops reading early (SIGPIPE).
+set -u
 
 PKGS=(update1 updatectl update-agent update-health)
 # package path...: what must be installed where.
