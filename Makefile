@@ -140,6 +140,14 @@ $(BUILD)/.paths: FORCE
 	@printf '%s\n' $(foreach d,$(INSTALL_DIRS),'$(d)=$($(d))') >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 
+# The same for the compiler and its flags (WERROR=1, a packager's CPPFLAGS, ...): a change
+# rebuilds the objects and relinks, instead of leaving objects made with the old ones.
+BUILD_FLAGS := CC='$(CC)' CPPFLAGS='$(CPPFLAGS)' CFLAGS='$(CFLAGS)' LDFLAGS='$(LDFLAGS)' WERROR='$(WERROR)'
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(BUILD)
+	@printf '%s\n' "$(subst ",\",$(BUILD_FLAGS))" >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
 $(GENERATED): $(BUILD)/%: %.in $(BUILD)/.paths
 	@mkdir -p $(dir $@)
 	@echo "sed @NAME@ $< >$@"
@@ -147,7 +155,7 @@ $(GENERATED): $(BUILD)/%: %.in $(BUILD)/.paths
 	@if grep -n '@[A-Z][A-Z_]*@' $@.tmp; then echo "$<: unknown @NAME@ (known: $(INSTALL_DIRS))"; rm -f $@.tmp; exit 1; fi
 	@mv -f $@.tmp $@
 
-$(BUILD)/%.o: %.c $(BUILD)/.deps-ok $(BUILD)/.paths
+$(BUILD)/%.o: %.c $(BUILD)/.deps-ok $(BUILD)/.paths $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
