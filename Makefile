@@ -8,6 +8,10 @@
 #   make bench      measured, not asserted (see bench/)
 #   make lint       shellcheck on every shell script, object dependency cycles, no tracked .pyc
 #   make install DESTDIR=... PREFIX=/usr
+#
+# For packagers: CPPFLAGS, CFLAGS and LDFLAGS from the environment or the command line are
+# used as given (dpkg-buildflags' hardening flags included); the project's own warnings and
+# defines come on top of them.  Warnings are errors only with WERROR=1 (CI sets it, .ci/run).
 
 # Install locations.  They are compiled into the programs (default paths, -D below) and
 # substituted into the units, the D-Bus activation file and tmpfiles.d (*.in, @NAME@ ->
@@ -19,8 +23,23 @@ LIBEXECDIR ?= $(PREFIX)/libexec
 DATADIR    ?= $(PREFIX)/share
 SYSCONFDIR ?= /etc
 LOCALSTATEDIR ?= /var
+# systemd reads units, sysusers.d and tmpfiles.d under /usr/local/lib and /usr/lib (and /lib);
+# Debian 12's debhelper looks for units only in /lib/systemd/system (debian/rules sets it).
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR    ?= $(PREFIX)/lib/tmpfiles.d
+# Where the system bus (dbus 1.14, /usr/share/dbus-1/system.conf) reads them: activation files
+# from <standard_system_servicedirs/> = /usr/local/share/dbus-1/system-services,
+# /usr/share/dbus-1/system-services and /lib/dbus-1/system-services; policies only from
+# /usr/share/dbus-1/system.d (packages) and /etc/dbus-1/system.d (the local administrator).  So
+# under PREFIX=/usr the policy goes to $(DATADIR)/dbus-1/system.d, under any other PREFIX to
+# /etc/dbus-1/system.d (not $(SYSCONFDIR): /usr/local/etc/dbus-1 is never read), and the
+# activation file to $(DATADIR)/dbus-1/system-services only where the bus reads that.
+DBUS_POLICYDIR ?= $(if $(filter /usr,$(PREFIX)),$(DATADIR)/dbus-1/system.d,/etc/dbus-1/system.d)
+DBUS_SYSTEM_SERVICEDIR ?= $(if $(filter /usr/share /usr/local/share,$(DATADIR)),$(DATADIR),/usr/local/share)/dbus-1/system-services
 DESTDIR    ?=
-INSTALL_DIRS := PREFIX BINDIR LIBEXECDIR DATADIR SYSCONFDIR LOCALSTATEDIR
+INSTALL_DIRS := PREFIX BINDIR LIBEXECDIR DATADIR SYSCONFDIR LOCALSTATEDIR SYSTEMDUNITDIR \
+                SYSUSERSDIR TMPFILESDIR DBUS_POLICYDIR DBUS_SYSTEM_SERVICEDIR
 # SANITIZE=1 (ASan+UBSan) builds into its own directory so its objects never mix with the
 # normal build's.
 ifeq ($(SANITIZE),1)
@@ -42,22 +61,33 @@ PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # must not accept expired certificates).  Reproducible builds may set SOURCE_DATE_EPOCH.
 BUILD_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell date +%s))
 
+# The user's (packager's) flags: CPPFLAGS, CFLAGS, LDFLAGS.  The project's own are U1_*, always
+# added, so `make CFLAGS=...` (which overrides any += here) keeps them.  Order on the command
+# line: ours first, then the user's, so a packager's -O or -D wins.
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
-           -Wmissing-prototypes -Wstrict-prototypes -fno-strict-aliasing \
-           -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
+U1_WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-prototypes \
+           -Wstrict-prototypes
+ifeq ($(WERROR),1)
+U1_WARN += -Werror
+endif
+U1_CPPFLAGS := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
            -DUPDATE1_VERSION='"$(VERSION)"' -DUPDATE1_BUILD_EPOCH=$(BUILD_EPOCH)ULL \
-           -DPREFIX='"$(PREFIX)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' -DLOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
+           -DPREFIX='"$(PREFIX)"' -DBINDIR='"$(BINDIR)"' -DLIBEXECDIR='"$(LIBEXECDIR)"' \
+           -DSYSCONFDIR='"$(SYSCONFDIR)"' -DLOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
            -Ilib -Idaemon -Idaemon/bootloader -Iclient/common -Iclient/updatectl \
            -Iclient/update-agent -Iclient/update-health $(PKG_CFLAGS)
-LDLIBS  += $(PKG_LIBS) -lpthread
+U1_CFLAGS := -std=gnu11 $(U1_WARN) -fno-strict-aliasing
 # Do not map libraries whose symbols a binary never uses (libcurl is dlopen()ed by updated).
-LDFLAGS += -Wl,--as-needed
+U1_LDFLAGS := -Wl,--as-needed
+LDLIBS  += $(PKG_LIBS) -lpthread
 
 ifeq ($(SANITIZE),1)
-CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+U1_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+U1_LDFLAGS += -fsanitize=address,undefined
 endif
+# What every compile and link of ours uses.
+ALL_CFLAGS  = $(U1_CPPFLAGS) $(CPPFLAGS) $(U1_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(U1_LDFLAGS) $(LDFLAGS)
 
 # Layers (docs/HACKING.md): lib/ <- daemon/ (updated); lib/ <- client/common/ <- each client
 # program.  Every program's code except its main() file is an archive, which the binary, its
@@ -111,6 +141,14 @@ $(BUILD)/.paths: FORCE
 	@printf '%s\n' $(foreach d,$(INSTALL_DIRS),'$(d)=$($(d))') >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 
+# The same for the compiler and its flags (WERROR=1, a packager's CPPFLAGS, ...): a change
+# rebuilds the objects and relinks, instead of leaving objects made with the old ones.
+BUILD_FLAGS := CC='$(CC)' CPPFLAGS='$(CPPFLAGS)' CFLAGS='$(CFLAGS)' LDFLAGS='$(LDFLAGS)' WERROR='$(WERROR)'
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(BUILD)
+	@printf '%s\n' "$(subst ",\",$(BUILD_FLAGS))" >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
 $(GENERATED): $(BUILD)/%: %.in $(BUILD)/.paths
 	@mkdir -p $(dir $@)
 	@echo "sed @NAME@ $< >$@"
@@ -140,9 +178,9 @@ $(MAN_PAGES): $(BUILD)/man/%: man/%.scd $(BUILD)/.paths
 	@$(SCDOC) <$@.scd >$@.tmp || { rm -f $@.scd $@.tmp; exit 1; }
 	@rm -f $@.scd && mv -f $@.tmp $@
 
-$(BUILD)/%.o: %.c $(BUILD)/.deps-ok $(BUILD)/.paths
+$(BUILD)/%.o: %.c $(BUILD)/.deps-ok $(BUILD)/.paths $(BUILD)/.flags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 define archive_rule
 $$(BUILD)/lib$(1).a: $$(ARCH_$(1):%.c=$$(BUILD)/%.o)
@@ -152,28 +190,28 @@ endef
 $(foreach a,$(ARCHIVES),$(eval $(call archive_rule,$(a))))
 
 $(BUILD)/updated: $(BUILD)/daemon/updated.o $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/updatectl: $(BUILD)/client/updatectl/updatectl.o $(call CLIENT_ARCHIVES,updatectl)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/update-health: $(BUILD)/client/update-health/update-health.o $(call CLIENT_ARCHIVES,update-health)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/update-agent: $(BUILD)/client/update-agent/update-agent.o $(call CLIENT_ARCHIVES,update-agent)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(TEST_ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(TEST_ARCHIVES) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(TEST_ARCHIVES) $(ALL_LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/test-model: $(MODEL_SRC) $(MODEL_LIB_SRC) $(wildcard tests/model/*.h tests/fakes/*.h tests/unit/*.h) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -Itests/model -Itests/fakes -o $@ $(MODEL_SRC) $(MODEL_LIB_SRC) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/model -Itests/fakes -o $@ $(MODEL_SRC) $(MODEL_LIB_SRC) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(ALL_LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/test-bootsim: tests/model/test-bootsim.c $(MODEL_LIB_SRC) $(wildcard tests/model/*.h tests/fakes/*.h tests/unit/*.h) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -Itests/model -Itests/fakes -o $@ $< $(MODEL_LIB_SRC) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/model -Itests/fakes -o $@ $< $(MODEL_LIB_SRC) $(BUILD)/libupdated.a $(BUILD)/libupdate1.a $(ALL_LDFLAGS) $(LDLIBS)
 
 # ---- Fuzzing, sanitizers, valgrind (tests/fuzz/, tests/sanitize/, tests/valgrind/,
 # ---- docs/fuzzing.md).  Maintained with the fuzz targets; everything below up to the
@@ -190,7 +228,8 @@ FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_CC      ?= clang
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # -Werror off for clang: a warning only clang has must not stop fuzzing others' code.
-FUZZ_CFLAGS  := $(filter-out -O2 -Werror -fsanitize=%,$(CFLAGS)) -O1 -gline-tables-only $(FUZZ_SAN) \
+FUZZ_CFLAGS  := $(filter-out -O% -g% -Werror -fsanitize=% -D_FORTIFY_SOURCE%,$(U1_CPPFLAGS) $(CPPFLAGS) $(U1_CFLAGS) $(CFLAGS)) \
+                -O1 -gline-tables-only $(FUZZ_SAN) \
                 -fsanitize=fuzzer-no-link -Itests/fuzz -DFUZZ_TOP='"$(abspath .)"'
 # Targets that reach a backend's tool-output parser through the public ops get the tool run
 # replaced at link time (tests/fuzz/fuzz-tool.h): no fork per input, no stand-in on PATH.
@@ -226,9 +265,9 @@ $(FUZZ_DIR)/fuzz-%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz-%.o $(FUZZ_DIR)/obj/tests/fu
 $(FUZZ_REPLAY_BIN): $(BUILD)/tests/test-fuzz-replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c \
                     tests/fuzz/fuzz-common.c $(wildcard tests/fuzz/*.h) $(TEST_ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/fuzz -DFUZZ_TARGET='"$*"' -DFUZZ_TOP='"$(abspath .)"' -o $@ \
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -DFUZZ_TARGET='"$*"' -DFUZZ_TOP='"$(abspath .)"' -o $@ \
 	  tests/fuzz/fuzz-$*.c tests/fuzz/replay.c tests/fuzz/fuzz-common.c \
-	  $(TEST_ARCHIVES) $(LDFLAGS) $(FUZZ_LDFLAGS_$*) $(LDLIBS)
+	  $(TEST_ARCHIVES) $(ALL_LDFLAGS) $(FUZZ_LDFLAGS_$*) $(LDLIBS)
 
 # SANITIZE=1: every process of the test run (unit tests, replays, updated, updatectl) writes its
 # ASan/UBSan/LSan report to $(BUILD)/sanitizer-reports/; tests/run-tests.sh fails the test
@@ -320,27 +359,31 @@ check-installed:
 	@tests/lib/install-deps.sh installed
 	@tests/installed/run.sh
 
+# One block per program, as the Debian packages split them (debian/*.install).
 install: all
 	install -Dm0755 $(BUILD)/updated $(DESTDIR)$(LIBEXECDIR)/update1/updated
-	install -Dm0755 $(BUILD)/updatectl $(DESTDIR)$(BINDIR)/updatectl
-	install -Dm0644 $(BUILD)/dbus/org.example.Update1.service $(DESTDIR)$(DATADIR)/dbus-1/system-services/org.example.Update1.service
-	install -Dm0644 policy/org.example.Update1.conf $(DESTDIR)$(DATADIR)/dbus-1/system.d/org.example.Update1.conf
+	install -Dm0644 $(BUILD)/packaging/systemd/updated.service $(DESTDIR)$(SYSTEMDUNITDIR)/updated.service
+	install -Dm0644 $(BUILD)/dbus/org.example.Update1.service $(DESTDIR)$(DBUS_SYSTEM_SERVICEDIR)/org.example.Update1.service
+	install -Dm0644 policy/org.example.Update1.conf $(DESTDIR)$(DBUS_POLICYDIR)/org.example.Update1.conf
 	install -Dm0644 interfaces/org.example.Update1.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.example.Update1.xml
-	install -Dm0644 $(BUILD)/packaging/systemd/updated.service $(DESTDIR)$(PREFIX)/lib/systemd/system/updated.service
+	install -Dm0644 packaging/sysusers.d/update1.conf $(DESTDIR)$(SYSUSERSDIR)/update1.conf
+	install -Dm0644 $(BUILD)/packaging/tmpfiles.d/update1.conf $(DESTDIR)$(TMPFILESDIR)/update1.conf
 	install -Dm0644 packaging/config/system.conf.example $(DESTDIR)$(SYSCONFDIR)/update1/system.conf.example
-	install -Dm0644 packaging/sysusers.d/update1.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/update1.conf
-	install -Dm0644 $(BUILD)/packaging/tmpfiles.d/update1.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/update1.conf
-	install -Dm0755 $(BUILD)/update-health $(DESTDIR)$(BINDIR)/update-health
-	install -Dm0644 $(BUILD)/packaging/systemd/update-health.service $(DESTDIR)$(PREFIX)/lib/systemd/system/update-health.service
-	for d in required.d wanted.d; do for f in packaging/health/$$d/*; do \
-	  install -Dm0755 $$f $(DESTDIR)$(PREFIX)/lib/update-health/$$d/$$(basename $$f); done; done
-	install -Dm0755 $(BUILD)/update-agent $(DESTDIR)$(BINDIR)/update-agent
-	install -Dm0644 $(BUILD)/packaging/systemd/update-agent.service $(DESTDIR)$(PREFIX)/lib/systemd/system/update-agent.service
-	install -Dm0644 packaging/config/agent.conf.example $(DESTDIR)$(SYSCONFDIR)/update1/agent.conf.example
-	install -Dm0644 docs/agent.md $(DESTDIR)$(DATADIR)/doc/update1/agent.md
-	install -Dm0644 docs/health.md $(DESTDIR)$(DATADIR)/doc/update1/health.md
 	install -Dm0644 docs/bundle-format.md $(DESTDIR)$(DATADIR)/doc/update1/bundle-format.md
 	for f in packaging/bootloader/*; do install -Dm0644 $$f $(DESTDIR)$(DATADIR)/update1/bootloader/$$(basename $$f); done
+	install -Dm0755 $(BUILD)/updatectl $(DESTDIR)$(BINDIR)/updatectl
+	install -Dm0755 $(BUILD)/update-health $(DESTDIR)$(BINDIR)/update-health
+	install -Dm0644 $(BUILD)/packaging/systemd/update-health.service $(DESTDIR)$(SYSTEMDUNITDIR)/update-health.service
+	install -Dm0644 packaging/sysusers.d/update-health.conf $(DESTDIR)$(SYSUSERSDIR)/update-health.conf
+	install -Dm0644 $(BUILD)/packaging/tmpfiles.d/update-health.conf $(DESTDIR)$(TMPFILESDIR)/update-health.conf
+	for d in required.d wanted.d; do for f in packaging/health/$$d/*; do \
+	  install -Dm0755 $$f $(DESTDIR)$(PREFIX)/lib/update-health/$$d/$$(basename $$f); done; done
+	install -Dm0644 docs/health.md $(DESTDIR)$(DATADIR)/doc/update1/health.md
+	install -Dm0755 $(BUILD)/update-agent $(DESTDIR)$(BINDIR)/update-agent
+	install -Dm0644 $(BUILD)/packaging/systemd/update-agent.service $(DESTDIR)$(SYSTEMDUNITDIR)/update-agent.service
+	install -Dm0644 packaging/sysusers.d/update-agent.conf $(DESTDIR)$(SYSUSERSDIR)/update-agent.conf
+	install -Dm0644 packaging/config/agent.conf.example $(DESTDIR)$(SYSCONFDIR)/update1/agent.conf.example
+	install -Dm0644 docs/agent.md $(DESTDIR)$(DATADIR)/doc/update1/agent.md
 	for f in $(MAN_PAGES); do n=$$(basename $$f); install -Dm0644 $$f $(DESTDIR)$(MANDIR)/man$${n##*.}/$$n; done
 	install -Dm0644 packaging/bash-completion/updatectl $(DESTDIR)$(BASHCOMPLETIONDIR)/updatectl
 

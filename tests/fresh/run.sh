@@ -14,6 +14,12 @@
 #        as a normal login user:       make demo     (runuser -l: a login PATH, no /usr/sbin)
 #        as root:                      make check    (installs what it lacks; the whole suite)
 #      and afterwards: no test users/groups and no processes left behind in the chroot.
+#        root-deb: the Debian package (debian/): apt-get build-dep, dpkg-buildpackage -us -uc -b
+#          as the normal user (Rules-Requires-Root: no), lintian (errors and warnings fail),
+#          apt-get install of the .debs (the maintainer scripts run, without systemd as PID 1),
+#          what landed where, then apt-get purge leaves nothing behind.  The .debs are kept in
+#          $UPDATE1_FRESH_DIR/debs/ (for a boot test).  Last: it installs packages the other
+#          steps must not find.
 #   Prints a header per step, the time each took and a summary; exits non-zero if any failed.
 #
 # Needs root (debootstrap, chroot, mounts); installs debootstrap with apt-get if it is missing.
@@ -29,7 +35,8 @@
 #   UPDATE1_FRESH_REBUILD=1  debootstrap again even if base/ exists
 #   UPDATE1_FRESH_KEEP=1     keep run/ after a successful run too (it is always kept after a
 #                            failure, for a look at build/test-logs; the next run removes it)
-#   UPDATE1_FRESH_STEPS      which runs, default "user-nodeps root-demo user-demo root-check"
+#   UPDATE1_FRESH_STEPS      which runs, default "user-nodeps root-demo user-demo root-check root-deb"
+#   WERROR                   passed to make in the chroot (.ci/run sets WERROR=1)
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -37,7 +44,7 @@ DIR=${UPDATE1_FRESH_DIR:-/var/cache/update1-fresh}
 SUITE=bookworm
 BASE_PKGS=(git make ca-certificates)
 FRESH_USER=u1fresh
-STEPS=${UPDATE1_FRESH_STEPS:-user-nodeps root-demo user-demo root-check}
+STEPS=${UPDATE1_FRESH_STEPS:-user-nodeps root-demo user-demo root-check root-deb}
 
 if [ "$(id -u)" != 0 ]; then
         echo "tests/fresh/run.sh needs root (debootstrap, chroot, mounts)" >&2
@@ -322,8 +329,10 @@ result "chroot: copy and mounts" $((SECONDS - t)) 0
 
 # in_chroot USER CMD: CMD through a login shell of USER (runuser -l: the environment and PATH a
 # login gives, e.g. no /usr/sbin for a normal user on Debian), no stdin.
+# WERROR (CI's strictness) goes in through the command: a login resets the environment.
 in_chroot() {
-        bg_wait env -i TERM="${TERM:-dumb}" "$CHROOT" "$ROOT" /usr/sbin/runuser -l "$1" -c "$2" </dev/null
+        bg_wait env -i TERM="${TERM:-dumb}" "$CHROOT" "$ROOT" /usr/sbin/runuser -l "$1" \
+                -c "${WERROR:+export WERROR=$WERROR; }$2" </dev/null
 }
 
 # run_step NAME USER CMD: header, CMD in the user's clone, timing, verdict.
@@ -344,6 +353,61 @@ check_no_processes() { # after-what
                 result "no processes left after $1" 0 1 "$(echo "$pids" | wc -l) left running"
                 kill_chroot "$ROOT"
         fi
+}
+
+# ---- root-deb: the Debian package (checks: tests/fresh/deb-check.sh) ----------------------------
+DEB_PKGS=(update1 updatectl update-agent update-health)
+DEB_HOME=/home/$FRESH_USER/deb
+# sub_step NAME USER CMD: CMD in the chroot without a header of its own, timed, one result.
+sub_step() {
+        local t=$SECONDS rc=0
+        msg "$1"
+        in_chroot "$2" "$3" 2>&1 | sed 's/^/    /' || rc=$?
+        result "$1" $((SECONDS - t)) "$rc" "$([ "$rc" = 0 ] || echo "exit $rc")"
+        return "$rc"
+}
+deb_step() {
+        local t=$SECONDS debs check=/root/update1/tests/fresh/deb-check.sh
+        header "root-deb: dpkg-buildpackage -us -uc -b, lintian, apt-get install, apt-get purge"
+        # A clean copy of the checkout (the user's clone has user-demo's build/ in it).
+        if ! { remove_tree "$ROOT$DEB_HOME" && copy_checkout "$ROOT$DEB_HOME/update1" &&
+                chroot_run "$ROOT" chown -R "$FRESH_USER:" "$DEB_HOME"; }; then
+                result "root-deb: copy of the checkout" $((SECONDS - t)) 1
+                return 0
+        fi
+        # The Build-Depends of debian/control (apt-get build-dep of a source directory needs no
+        # deb-src line), and lintian.
+        sub_step "root-deb: apt-get build-dep, lintian" root \
+                "apt-get build-dep -y -q --no-install-recommends $DEB_HOME/update1 >/tmp/deb-apt.log 2>&1 &&
+                 apt-get install -y -q --no-install-recommends lintian >>/tmp/deb-apt.log 2>&1 ||
+                 { tail -n 20 /tmp/deb-apt.log; exit 1; }" || return 0
+        sub_step "root-deb: dpkg-buildpackage -us -uc -b as $FRESH_USER" "$FRESH_USER" \
+                "cd $DEB_HOME/update1 && { dpkg-buildpackage -us -uc -b >../build.log 2>&1 ||
+                 { tail -n 30 ../build.log; exit 1; }; } &&
+                 c=\$(grep -- ' -c daemon/updated.c ' ../build.log) &&
+                 { grep -q -- ' -D_FORTIFY_SOURCE=2 ' <<<\"\$c\" ||
+                   { echo 'dpkg-buildflags CPPFLAGS (-D_FORTIFY_SOURCE=2) did not reach the compile'; exit 1; }; } &&
+                 { [ \"\${WERROR:-}\" != 1 ] || grep -q -- ' -Werror ' <<<\"\$c\" ||
+                   { echo 'WERROR=1 did not reach the compile (no -Werror)'; exit 1; }; } &&
+                 ls ../*.deb" || return 0
+        # Kept for others (a systemd-nspawn boot test): $DIR/debs/.
+        rm -rf "$DIR/debs" && mkdir -p "$DIR/debs" &&
+                cp "$ROOT$DEB_HOME"/*.deb "$ROOT$DEB_HOME"/*.changes "$ROOT$DEB_HOME"/*.buildinfo "$DIR/debs/"
+        msg "root-deb: the packages are in $DIR/debs/"
+        sub_step "root-deb: lintian (no error, no warning)" "$FRESH_USER" "bash $DEB_HOME/update1/tests/fresh/deb-check.sh lintian $DEB_HOME" || true
+        # As a user installs them: apt-get, maintainer scripts and all, with no systemd as PID 1
+        # (deb-systemd-helper still enables the units).  Not the -dbgsym packages.
+        debs=$(cd "$ROOT$DEB_HOME" && find . -maxdepth 1 -name '*.deb' ! -name '*-dbgsym_*' | sort |
+                sed "s|^\./|$DEB_HOME/|" | tr '\n' ' ')
+        sub_step "root-deb: apt-get install ${DEB_PKGS[*]}" root \
+                "apt-get install -y -q --no-install-recommends $debs >/tmp/deb-install.log 2>&1 ||
+                 { tail -n 30 /tmp/deb-install.log; exit 1; }
+                 grep -iE 'warn|error|fail' /tmp/deb-install.log; bash $check installed" || true
+        sub_step "root-deb: apt-get purge ${DEB_PKGS[*]}" root \
+                "apt-get purge -y -q ${DEB_PKGS[*]} >/tmp/deb-purge.log 2>&1 ||
+                 { tail -n 30 /tmp/deb-purge.log; exit 1; }
+                 grep -iE 'warn|error|fail' /tmp/deb-purge.log; bash $check purged" || true
+        msg "root-deb: $(hms $((SECONDS - t))) in all; the .debs: $DIR/debs/"
 }
 
 for s in $STEPS; do
@@ -375,6 +439,7 @@ for s in $STEPS; do
                         result "root: make check left no test accounts" $((SECONDS - t)) 0
                 fi
                 ;;
+        root-deb) deb_step ;;
         *) die "unknown step $s (UPDATE1_FRESH_STEPS)" ;;
         esac
         check_no_processes "$s"

@@ -8,12 +8,17 @@
 #   local  PREFIX=/usr/local SYSCONFDIR=/usr/local/etc LOCALSTATEDIR=/usr/local/var: every
 #          path moved, in the units and in the compiled-in defaults, none left behind.
 # In each tree, every unit's ExecStart= and Documentation= is an installed file, and the
-# programs' defaults (--help, and the strings in the binaries) are the paths the units name.
-# No root, no bus.  Alone: its two builds take every CPU (make -j$(nproc)).
+# programs' defaults (--help, and the strings in the binaries) are the paths the units name;
+# the system bus, systemd, systemd-sysusers and systemd-tmpfiles find what was installed where
+# they look (the dbus 1.14 system.conf's directories; systemctl/systemd-sysusers/
+# systemd-tmpfiles --root=DESTDIR), and each sysusers.d file creates its users alone.
+# Both builds are made with WERROR=1 and a packager's CPPFLAGS (Debian's -D_FORTIFY_SOURCE=2),
+# which must reach every compile.
+# No bus.  Alone: its two builds take every CPU (make -j$(nproc)).
 # run-tests: serial
 . "$(dirname "$0")/../lib/testlib.sh"
 
-tl_require_cmd make sed tr
+tl_require_cmd make sed tr readelf systemctl systemd-sysusers systemd-tmpfiles
 
 WORK=$(mktemp -d /tmp/update1-install-paths.XXXXXX) || { fail "$TL_FILE-setup" "mktemp failed"; exit 1; }
 TL_ON_EXIT+=("rm -rf '$WORK'")
@@ -29,9 +34,12 @@ install_tree() {
         local name=$1
         shift
         env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u SANITIZE -u BUILD -u DESTDIR -u PREFIX \
-                -u BINDIR -u LIBEXECDIR -u DATADIR -u SYSCONFDIR -u LOCALSTATEDIR \
+                -u BINDIR -u LIBEXECDIR -u DATADIR -u SYSCONFDIR -u LOCALSTATEDIR -u CPPFLAGS \
+                -u SYSTEMDUNITDIR -u SYSUSERSDIR -u TMPFILESDIR -u DBUS_POLICYDIR \
+                -u DBUS_SYSTEM_SERVICEDIR \
                 make -C "$UPDATE1_TOP" --no-print-directory \
-                -j"$(nproc)" BUILD="$WORK/build-$name" DESTDIR="$WORK/$name" "$@" install \
+                -j"$(nproc)" BUILD="$WORK/build-$name" DESTDIR="$WORK/$name" WERROR=1 \
+                CPPFLAGS="-D_FORTIFY_SOURCE=2" LDFLAGS="-Wl,-z,now" "$@" install \
                 >"$WORK/$name.log" 2>&1
 }
 
@@ -67,8 +75,9 @@ update-health=$1/bin/update-health
 update-agent=$1/bin/update-agent
 activation=$1/share/dbus-1/system-services/org.example.Update1.service
 interface=$1/share/dbus-1/interfaces/org.example.Update1.xml
-policy=$1/share/dbus-1/system.d/org.example.Update1.conf
+policy=$([ "$1" = /usr ] && echo /usr/share || echo /etc)/dbus-1/system.d/org.example.Update1.conf
 tmpfiles=$1/lib/tmpfiles.d/update1.conf
+health-tmpfiles=$1/lib/tmpfiles.d/update-health.conf
 health-usr=$1/lib/update-health
 system-conf=$2/update1/system.conf
 agent-conf=$2/update1/agent.conf
@@ -95,7 +104,7 @@ t_files() {
                 f=$D$(path "$w")
                 [ -x "$f" ] || { TL_WHY="$f is not an installed executable"; return 1; }
         done
-        for f in activation interface policy tmpfiles; do
+        for f in activation interface policy tmpfiles health-tmpfiles; do
                 [ -f "$D$(path $f)" ] || { TL_WHY="$D$(path $f) not installed"; return 1; }
         done
         for f in $UNITS; do
@@ -156,8 +165,66 @@ t_defaults_agree() {
         expect_contains "$out" "$(path system-conf)" "updatectl bundle info --help" || return 1
         grep -qx "d $(path data) 0755 root root -" "$D$(path tmpfiles)" ||
                 { TL_WHY="tmpfiles.d does not make $(path data)"; return 1; }
-        grep -qx "d $(path health-data) 0755 update-health update -" "$D$(path tmpfiles)" ||
+        grep -qx "d $(path health-data) 0755 update-health update -" "$D$(path health-tmpfiles)" ||
                 { TL_WHY="tmpfiles.d does not make $(path health-data)"; return 1; }
+        return 0
+}
+
+# A packager's flags reach every compile and link, with ours (WERROR=1: -Werror).
+t_packager_flags() { # NAME
+        local log=$WORK/$1.log n bad b
+        n=$(grep -c -- ' -c .*\.c -o ' "$log")
+        [ "$n" -gt 20 ] || { TL_WHY="$1: only $n compile commands in the make output"; return 1; }
+        bad=$(grep -- ' -c .*\.c -o ' "$log" | grep -v -- '-D_FORTIFY_SOURCE=2' | head -n 1)
+        [ -z "$bad" ] || { TL_WHY="CPPFLAGS missing from: ${bad:0:200}"; return 1; }
+        bad=$(grep -- ' -c .*\.c -o ' "$log" | grep -v -- ' -Werror ' | head -n 1)
+        [ -z "$bad" ] || { TL_WHY="WERROR=1 but no -Werror in: ${bad:0:200}"; return 1; }
+        for b in updated updatectl update-health update-agent; do
+                readelf -d "$D$(path "$b")" | grep -q 'FLAGS.*NOW' ||
+                        { TL_WHY="$b: not linked with LDFLAGS=-Wl,-z,now (no BIND_NOW)"; return 1; }
+        done
+        return 0
+}
+
+# Where the system bus reads policies: the <includedir>s of dbus 1.14's system.conf (relative
+# ones under /usr/share/dbus-1); activation files: <standard_system_servicedirs/>, compiled
+# into dbus-daemon (dbus-daemon(1)): /usr/local/share, /usr/share, /lib.
+t_bus_reads_it() {
+        local conf=/usr/share/dbus-1/system.conf dirs d ok=
+        [ -f "$conf" ] || { TL_WHY="no $conf (dbus-system-bus-common, tests/lib/install-deps.sh)"; return 1; }
+        dirs=$(sed -n 's|.*<includedir>\(.*\)</includedir>.*|\1|p' "$conf" |
+                sed 's|^\([^/]\)|/usr/share/dbus-1/\1|')
+        for d in $dirs; do [ "$(dirname "$(path policy)")" != "$d" ] || ok=1; done
+        [ -n "$ok" ] || { TL_WHY="policy installed to $(path policy), but the system bus reads only $(echo $dirs)"; return 1; }
+        case $(dirname "$(path activation)") in
+        /usr/local/share/dbus-1/system-services | /usr/share/dbus-1/system-services | \
+                /lib/dbus-1/system-services) ;;
+        *) TL_WHY="activation file in $(path activation): not a standard system service directory"; return 1 ;;
+        esac
+        [ -f "$D$(path policy)" ] && [ -f "$D$(path activation)" ] ||
+                { TL_WHY="policy or activation file not installed under $D"; return 1; }
+        return 0
+}
+
+# systemd finds the units, systemd-sysusers and systemd-tmpfiles the snippets, where they were
+# installed (their own search paths, under --root=DESTDIR).
+t_systemd_finds_it() {
+        local u out
+        out=$(systemctl --root="$D" list-unit-files 'update*' 2>&1)
+        for u in updated update-health update-agent; do
+                grep -q "^$u.service " <<<"$out" ||
+                        { TL_WHY="systemctl --root does not find $u.service: $out"; return 1; }
+        done
+        out=$(systemd-sysusers --root="$D" --cat-config 2>&1)
+        for u in update1 update-health update-agent; do
+                grep -qx "# $D$P/lib/sysusers.d/$u.conf" <<<"$out" ||
+                        { TL_WHY="systemd-sysusers --root does not read $P/lib/sysusers.d/$u.conf"; return 1; }
+        done
+        out=$(systemd-tmpfiles --root="$D" --cat-config 2>&1)
+        for u in update1 update-health; do
+                grep -qx "# $D$P/lib/tmpfiles.d/$u.conf" <<<"$out" ||
+                        { TL_WHY="systemd-tmpfiles --root does not read $P/lib/tmpfiles.d/$u.conf"; return 1; }
+        done
         return 0
 }
 
@@ -166,7 +233,39 @@ for tree in usr local; do
         tl_case "$tree-files" t_files
         tl_case "$tree-units-point-at-installed-files" t_units_point_at_installed
         tl_case "$tree-defaults-agree-with-units" t_defaults_agree
+        tl_case "$tree-packager-flags-and-werror" t_packager_flags "$tree"
+        tl_case "$tree-system-bus-reads-policy-and-activation" t_bus_reads_it
+        tl_case "$tree-systemd-finds-units-sysusers-tmpfiles" t_systemd_finds_it
 done
+
+# Each program's sysusers.d file works alone (the packages install them separately, in any
+# order): on an empty root, it creates group update and its user in it; then tmpfiles.d makes
+# the data directories with those owners.
+t_sysusers_alone() {
+        local f r u
+        use_tree usr
+        for f in update1:'' update-health:update-health update-agent:update-agent; do
+                r=$WORK/sysusers-${f%%:*} u=${f#*:}
+                mkdir -p "$r/etc"
+                systemd-sysusers --root="$r" "$D/usr/lib/sysusers.d/${f%%:*}.conf" >"$r.log" 2>&1 ||
+                        { TL_WHY="systemd-sysusers ${f%%:*}.conf alone: $(tr '\n' ' ' <"$r.log")"; return 1; }
+                grep -q '^update:' "$r/etc/group" || { TL_WHY="${f%%:*}.conf alone made no group update"; return 1; }
+                [ -z "$u" ] || grep -q "^update:x:[0-9]*:.*$u" "$r/etc/group" ||
+                        grep -q "^$u:x:[0-9]*:$(sed -n 's/^update:x:\([0-9]*\):.*/\1/p' "$r/etc/group"):" "$r/etc/passwd" ||
+                        { TL_WHY="${f%%:*}.conf alone: $u is not in group update"; return 1; }
+        done
+        r=$WORK/sysusers-update-health
+        systemd-tmpfiles --root="$r" --create "$D/usr/lib/tmpfiles.d/update1.conf" \
+                "$D/usr/lib/tmpfiles.d/update-health.conf" >"$r.tmpfiles.log" 2>&1 ||
+                { TL_WHY="systemd-tmpfiles --create: $(tr '\n' ' ' <"$r.tmpfiles.log")"; return 1; }
+        # Numeric: the names are in $r/etc/passwd, not the host's.
+        expect_eq "$(stat -c '%u:%g %a' "$r/var/lib/update1/health")" \
+                "$(awk -F: '$1 == "update-health" { print $3 }' "$r/etc/passwd"):$(awk -F: '$1 == "update" { print $3 }' "$r/etc/group") 755" \
+                "owner (update-health:update) of /var/lib/update1/health" || return 1
+        expect_eq "$(stat -c '%u:%g %a' "$r/var/lib/update1")" "0:0 755" \
+                "owner of /var/lib/update1" || return 1
+}
+tl_case usr-sysusers-each-file-alone t_sysusers_alone
 
 # PREFIX=/usr: each generated file is its template with today's values, byte for byte.
 t_usr_is_today() {
@@ -176,11 +275,13 @@ t_usr_is_today() {
                 packaging/systemd/update-health.service.in:$P/lib/systemd/system/update-health.service \
                 packaging/systemd/update-agent.service.in:$P/lib/systemd/system/update-agent.service \
                 dbus/org.example.Update1.service.in:$(path activation) \
-                packaging/tmpfiles.d/update1.conf.in:$(path tmpfiles); do
+                packaging/tmpfiles.d/update1.conf.in:$(path tmpfiles) \
+                packaging/tmpfiles.d/update-health.conf.in:$(path health-tmpfiles); do
                 in=$UPDATE1_TOP/${pair%%:*} out=$D${pair#*:}
                 if ! cmp -s <(sed -e 's|@PREFIX@|/usr|g' -e 's|@BINDIR@|/usr/bin|g' \
                         -e 's|@LIBEXECDIR@|/usr/libexec|g' -e 's|@DATADIR@|/usr/share|g' \
-                        -e 's|@SYSCONFDIR@|/etc|g' -e 's|@LOCALSTATEDIR@|/var|g' "$in") "$out"; then
+                        -e 's|@SYSCONFDIR@|/etc|g' -e 's|@LOCALSTATEDIR@|/var|g' \
+                        -e 's|@DBUS_SYSTEM_SERVICEDIR@|/usr/share/dbus-1/system-services|g' "$in") "$out"; then
                         TL_WHY="$out differs from ${pair%%:*} with the /usr, /etc, /var paths"
                         return 1
                 fi

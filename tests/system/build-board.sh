@@ -172,7 +172,7 @@ done
 cp -L "$SYSROOT/lib/ld-linux-aarch64.so.1" "$R/usr/lib/ld-linux-aarch64.so.1"
 
 # /etc: users (dbus runs as messagebus; update-health as its own user in group "update",
-# as packaging/sysusers.d/update1.conf creates them), configuration, keyring
+# as packaging/sysusers.d/update-health.conf creates them), configuration, keyring
 cat >"$R/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
 messagebus:x:100:101::/nonexistent:/usr/sbin/nologin
