@@ -9,7 +9,7 @@
 #     directories, usrmerge) puts every file into exactly one package's FILES, and every FILES
 #     pattern of the recipe's packages owns a file;
 #   - each SYSTEMD_SERVICE is an installed unit owned by its package;
-#   - the users and groups made by useradd are those of packaging/sysusers.d/update1.conf;
+#   - the users and groups made by useradd are those of packaging/sysusers.d/*.conf;
 #   - DEPENDS names a recipe for every pkg-config module of the Makefile's PKGS, and scdoc-native;
 #   - LIC_FILES_CHKSUM is the md5 of LICENSE;
 #   - the u-boot bbappend finds the files it fetches (the boot script is Update1's own);
@@ -136,13 +136,13 @@ t_users() {
         local want have pkg
         # sysusers.d: "g NAME -" and "u NAME -:GROUP ..."
         want=$(awk '$1 == "g" { print "group " $2 } $1 == "u" { split($3, a, ":"); print "user " $2 " " a[2] }' \
-                "$UPDATE1_TOP/packaging/sysusers.d/update1.conf" | sort -u)
+                "$UPDATE1_TOP"/packaging/sysusers.d/*.conf | sort -u)
         have=$(for pkg in $(get USERADD_PACKAGES); do
                         get "GROUPADD_PARAM:$pkg" 2>/dev/null | awk '{ print "group " $NF }'
                         get "USERADD_PARAM:$pkg" 2>/dev/null |
                                 awk '{ for (i = 1; i < NF; i++) if ($i == "--gid" || $i == "-g") g = $(i + 1); print "user " $NF " " g }'
                 done | sort -u)
-        expect_eq "$have" "$want" "users and groups of useradd vs packaging/sysusers.d/update1.conf"
+        expect_eq "$have" "$want" "users and groups of useradd vs packaging/sysusers.d/*.conf"
 }
 tl_case useradd-matches-sysusers t_users
 
