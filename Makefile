@@ -3,6 +3,7 @@
 #   make            build build/updated, build/updatectl
 #   make check      install test dependencies if needed, then run every test
 #   make demo       the whole update cycle on a sandbox device under build/demo
+#   make sandbox    a shell on that sandbox device, updated running, to try updatectl by hand
 #   make check-fresh  (root) make demo and make check on a fresh minimal Debian 12 chroot
 #   make bench      measured, not asserted (see bench/)
 #   make lint       shellcheck on every shell script, object dependency cycles, no tracked .pyc
@@ -93,7 +94,7 @@ BINS := $(BUILD)/updated $(BUILD)/updatectl $(BUILD)/update-health $(BUILD)/upda
 # from their *.in into $(BUILD)/ (same relative path), and installed from there.
 GENERATED := $(patsubst %.in,$(BUILD)/%,$(sort $(wildcard packaging/systemd/*.in dbus/*.in packaging/tmpfiles.d/*.in)))
 
-.PHONY: all check check-system check-fresh fuzz demo bench lint install clean FORCE
+.PHONY: all check check-system check-fresh fuzz demo sandbox bench lint install clean FORCE
 all: $(BUILD)/.deps-ok $(BINS) $(GENERATED)
 
 $(BUILD)/.deps-ok:
@@ -239,6 +240,13 @@ demo:
 	@tests/lib/install-deps.sh demo
 	@$(MAKE) --no-print-directory all
 	@tests/demo/demo.sh $(BUILD)
+
+# A shell on the demo's sandbox device, to try updatectl by hand (tests/demo/sandbox.sh;
+# SANDBOX_CMD='...' runs a command instead).  Stops everything when the shell ends.
+sandbox:
+	@tests/lib/install-deps.sh demo
+	@$(MAKE) --no-print-directory all
+	@tests/demo/sandbox.sh $(BUILD)
 
 bench:
 	@tests/lib/install-deps.sh bench
