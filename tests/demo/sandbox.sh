@@ -135,7 +135,10 @@ BUILD=${1:-build}
 BUILD=$(cd "$TOP" && mkdir -p "$BUILD" && cd "$BUILD" && pwd)
 SB=${SANDBOX_DIR:-$BUILD/sandbox}
 mkdir -p "$SB" && SB=$(cd "$SB" && pwd) || exit 1
-if [ -e "$SB/.controller.pid" ] && grep -qs -- --controller "/proc/$(cat "$SB/.controller.pid")/cmdline"; then
+# A controller of this directory still running (its pid file outlives a SIGKILL; the PID may
+# have been reused since, hence the command line).
+if [ -e "$SB/.controller.pid" ] &&
+   [[ "$(tr '\0' ' ' 2>/dev/null <"/proc/$(cat "$SB/.controller.pid")/cmdline")" == *"--controller $BUILD $SB "* ]]; then
         echo "sandbox: another sandbox is running in $SB (controller $(cat "$SB/.controller.pid"))" >&2
         exit 1
 fi
