@@ -94,7 +94,7 @@ BINS := $(BUILD)/updated $(BUILD)/updatectl $(BUILD)/update-health $(BUILD)/upda
 # from their *.in into $(BUILD)/ (same relative path), and installed from there.
 GENERATED := $(patsubst %.in,$(BUILD)/%,$(sort $(wildcard packaging/systemd/*.in dbus/*.in packaging/tmpfiles.d/*.in)))
 
-.PHONY: all check check-system check-fresh fuzz demo sandbox bench lint install clean FORCE
+.PHONY: all check check-system check-fresh fuzz demo bench lint install clean FORCE
 all: $(BUILD)/.deps-ok $(BINS) $(GENERATED)
 
 $(BUILD)/.deps-ok:
@@ -243,6 +243,7 @@ demo:
 
 # A shell on the demo's sandbox device, to try updatectl by hand (tests/demo/sandbox.sh;
 # SANDBOX_CMD='...' runs a command instead).  Stops everything when the shell ends.
+.PHONY: sandbox
 sandbox:
 	@tests/lib/install-deps.sh demo
 	@$(MAKE) --no-print-directory all
