@@ -3,6 +3,7 @@
 #   make            build build/updated, build/updatectl
 #   make check      install test dependencies if needed, then run every test
 #   make demo       the whole update cycle on a sandbox device under build/demo
+#   make sandbox    a shell on that sandbox device, updated running, to try updatectl by hand
 #   make check-fresh  (root) make demo and make check on a fresh minimal Debian 12 chroot
 #   make check-installed  (root) make install in a Debian 12 container booted with systemd
 #   make bench      measured, not asserted (see bench/)
@@ -301,6 +302,14 @@ demo:
 	@tests/lib/install-deps.sh demo
 	@$(MAKE) --no-print-directory all
 	@tests/demo/demo.sh $(BUILD)
+
+# A shell on the demo's sandbox device, to try updatectl by hand (tests/demo/sandbox.sh;
+# SANDBOX_CMD='...' runs a command instead).  Stops everything when the shell ends.
+.PHONY: sandbox
+sandbox:
+	@tests/lib/install-deps.sh demo
+	@$(MAKE) --no-print-directory all
+	@tests/demo/sandbox.sh $(BUILD)
 
 bench:
 	@tests/lib/install-deps.sh bench

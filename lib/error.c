@@ -5,43 +5,23 @@
 
 #include "error.h"
 
-static const char *const error_kind_table[_ERROR_KIND_MAX] = {
-        [ERROR_NONE] = NULL,
-        [ERROR_FAILED] = "Failed",
-        [ERROR_INVALID_ARGS] = "InvalidArgs",
-        [ERROR_INVALID_BUNDLE] = "InvalidBundle",
-        [ERROR_SIGNATURE_INVALID] = "SignatureInvalid",
-        [ERROR_INCOMPATIBLE] = "Incompatible",
-        [ERROR_NO_TARGET_SLOT] = "NoTargetSlot",
-        [ERROR_BUSY] = "Busy",
-        [ERROR_ACCESS_DENIED] = "AccessDenied",
-        [ERROR_CANCELLED] = "Cancelled",
-        [ERROR_IO] = "Io",
-        [ERROR_DOWNGRADE] = "Downgrade",
-        [ERROR_ALREADY_INSTALLED] = "AlreadyInstalled",
-        [ERROR_TRIAL_PENDING] = "TrialPending",
-        [ERROR_NOT_BOOTABLE] = "NotBootable",
-        [ERROR_INCOMPLETE] = "Incomplete",
+typedef struct ErrorKindInfo {
+        const char *name;       /* "SignatureInvalid" */
+        const char *dbus;       /* "org.example.Update1.Error.SignatureInvalid" */
+} ErrorKindInfo;
+
+static const ErrorKindInfo error_kinds[_ERROR_KIND_MAX] = {
+/* What each means and what to do are for the docs (tests/lint/error-table.py), not compiled in. */
+#define ERROR_KIND(id, n, d, means, todo) [ERROR_##id] = { .name = n, .dbus = d },
+#include "error-kinds.h"
+#undef ERROR_KIND
 };
 
-static const char *const error_dbus_table[_ERROR_KIND_MAX] = {
-        [ERROR_NONE] = NULL,
-        [ERROR_FAILED] = "org.example.Update1.Error.Failed",
-        [ERROR_INVALID_ARGS] = "org.freedesktop.DBus.Error.InvalidArgs",
-        [ERROR_INVALID_BUNDLE] = "org.example.Update1.Error.InvalidBundle",
-        [ERROR_SIGNATURE_INVALID] = "org.example.Update1.Error.SignatureInvalid",
-        [ERROR_INCOMPATIBLE] = "org.example.Update1.Error.Incompatible",
-        [ERROR_NO_TARGET_SLOT] = "org.example.Update1.Error.NoTargetSlot",
-        [ERROR_BUSY] = "org.example.Update1.Error.Busy",
-        [ERROR_ACCESS_DENIED] = "org.example.Update1.Error.AccessDenied",
-        [ERROR_CANCELLED] = "org.example.Update1.Error.Cancelled",
-        [ERROR_IO] = "org.example.Update1.Error.Io",
-        [ERROR_DOWNGRADE] = "org.example.Update1.Error.Downgrade",
-        [ERROR_ALREADY_INSTALLED] = "org.example.Update1.Error.AlreadyInstalled",
-        [ERROR_TRIAL_PENDING] = "org.example.Update1.Error.TrialPending",
-        [ERROR_NOT_BOOTABLE] = "org.example.Update1.Error.NotBootable",
-        [ERROR_INCOMPLETE] = "org.example.Update1.Error.Incomplete",
-};
+static const ErrorKindInfo *error_kind_info(ErrorKind k) {
+        if ((int) k <= 0 || k >= _ERROR_KIND_MAX)
+                k = ERROR_FAILED;
+        return &error_kinds[k];
+}
 
 int uerror_set(UError *e, ErrorKind kind, int r, const char *fmt, ...) {
         va_list ap;
@@ -80,20 +60,16 @@ void uerror_prefix(UError *e, const char *fmt, ...) {
 }
 
 const char *error_kind_to_dbus_name(ErrorKind k) {
-        if ((int) k <= 0 || k >= _ERROR_KIND_MAX)
-                return error_dbus_table[ERROR_FAILED];
-        return error_dbus_table[k];
+        return error_kind_info(k)->dbus;
 }
 
 ErrorKind error_kind_from_dbus_name(const char *name) {
         for (int i = 1; i < _ERROR_KIND_MAX; i++)
-                if (name && streq(error_dbus_table[i], name))
+                if (name && streq(error_kinds[i].dbus, name))
                         return (ErrorKind) i;
         return ERROR_FAILED;
 }
 
 const char *error_kind_to_string(ErrorKind k) {
-        if ((int) k <= 0 || k >= _ERROR_KIND_MAX)
-                return "Failed";
-        return error_kind_table[k];
+        return error_kind_info(k)->name;
 }

@@ -6,24 +6,12 @@
 /* A rejection carries a kind (which becomes the D-Bus error name and the CLI's exit text) and
  * one human sentence naming what was wrong, e.g.
  * "Bundle signature invalid: certificate expired". */
+/* The kinds, their D-Bus names and what each means: lib/error-kinds.h. */
 typedef enum ErrorKind {
         ERROR_NONE,
-        ERROR_FAILED,            /* org.example.Update1.Error.Failed: anything else */
-        ERROR_INVALID_ARGS,      /* org.freedesktop.DBus.Error.InvalidArgs */
-        ERROR_INVALID_BUNDLE,
-        ERROR_SIGNATURE_INVALID,
-        ERROR_INCOMPATIBLE,
-        ERROR_NO_TARGET_SLOT,
-        ERROR_BUSY,
-        ERROR_ACCESS_DENIED,
-        ERROR_CANCELLED,
-        ERROR_IO,
-        ERROR_DOWNGRADE,
-        ERROR_ALREADY_INSTALLED,
-        /* Slot-transition refusals (daemon/slot-policy.c, invariants I1-I3): */
-        ERROR_TRIAL_PENDING,     /* the booted slot is on an uncommitted trial: commit or reject it first */
-        ERROR_NOT_BOOTABLE,      /* the group holds a failed, pending, unknown or inconsistent slot */
-        ERROR_INCOMPLETE,        /* a bundle does not cover every slot of its boot group */
+#define ERROR_KIND(id, name, dbus, means, todo) ERROR_##id,
+#include "error-kinds.h"
+#undef ERROR_KIND
         _ERROR_KIND_MAX,
 } ErrorKind;
 

@@ -409,7 +409,12 @@ static void help_mark_bad(void) {
 }
 
 static void help_mark_active(void) {
-        help_mark("mark-active", "Make the slot the permanent primary: it boots next, with a full boot counter.",
+        help_mark("mark-active",
+                  "Make the slot the one that boots next.  A slot whose installation was committed\n"
+                  "(MarkGood ran in its own boot) becomes the primary for good, with a full boot\n"
+                  "counter.  Any other slot boots next once, on trial, with the current chain behind\n"
+                  "it as the fallback: commit it with mark-good in that boot, or it falls back.\n"
+                  "Refused for a failed, half-written, mixed or below-floor slot.",
                   true);
 }
 
@@ -541,7 +546,7 @@ static const Verb verbs[] = {
         { "install",     verb_install,     "Install a bundle from FILE, URL or - (stdin)" },
         { "mark-good",   verb_mark_good,   "Commit the trial boot of a slot (default: booted)" },
         { "mark-bad",    verb_mark_bad,    "Take a slot out of the boot order" },
-        { "mark-active", verb_mark_active, "Make a slot the permanent primary" },
+        { "mark-active", verb_mark_active, "Make a slot boot next (for good if committed, else on trial)" },
         { "cancel",      verb_cancel,      "Cancel the running installation" },
         { "reboot",      verb_reboot,      "Reboot the device (the daemon's reboot-command)" },
         { "bundle",      verb_bundle,      "create|info: build or inspect bundles (no daemon)" },
