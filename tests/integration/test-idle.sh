@@ -105,7 +105,8 @@ t_install_keeps_alive() {
         sb_wait_exit "$PID" "$EXIT_WAIT" || { TL_WHY="updated $PID did not exit after the install"; return 1; }
 }
 
-ENV_BEFORE= STATUS_BEFORE=
+ENV_BEFORE=
+STATUS_BEFORE=
 # Simulated reboot into the trial (boot simulator on the real env), new boot id.
 t_trial_keeps_alive() {
         local b
