@@ -242,6 +242,7 @@ demo:
 
 bench:
 	@tests/lib/install-deps.sh bench
+	@if [ "$(PEERS)" = 1 ]; then tests/lib/install-deps.sh bench-peers; fi
 	@$(MAKE) --no-print-directory all
 	@bench/bench.sh $(BUILD)
 
