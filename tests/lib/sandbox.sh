@@ -298,7 +298,8 @@ sb_reload_bus() {
 # $SB/updated.log.  The bus config has no <servicehelper> (sb_start_bus drops it: the setuid
 # dbus-daemon-launch-helper only reads /usr/share/dbus-1/system-services), so dbus-daemon
 # forks and execs the Exec= line itself, with its own environment: the wrapper sets the bus
-# address.  $SB/activation.args holds ARGS, one per line (sb_set_activation_args changes it).
+# address (bash builtins only, no fork: activation latency is measured through it).
+# $SB/activation.args holds ARGS, one per line (sb_set_activation_args changes it).
 # The activated daemon is the bus's child, not ours: sb_updated_pid finds it.
 sb_enable_activation() {
         sb_set_activation_args "$@" || return 1
@@ -306,7 +307,7 @@ sb_enable_activation() {
 #!/bin/bash
 export DBUS_SYSTEM_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS
 mapfile -t args <"$SB/activation.args"
-echo "=== updated (activated) \${args[*]} (\$(date +%T.%N))" >>"$SB/updated.log"
+printf '=== updated (activated) %s (%(%T)T)\n' "\${args[*]}" -1 >>"$SB/updated.log"
 exec ${UPDATE1_DAEMON_WRAPPER:-} "$SB/bin/updated" --config "$SB_CONFIG" "\${args[@]}" >>"$SB/updated.log" 2>&1 </dev/null
 EOF
         chmod 0755 "$SB/bin/updated-activated"
