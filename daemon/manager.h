@@ -22,6 +22,9 @@
 #define UPDATE1_BUS_NAME "org.example.Update1"
 #define UPDATE1_BUS_PATH "/org/example/Update1"
 #define UPDATE1_BUS_INTERFACE "org.example.Update1"
+/* How long a start waits for the previous instance to let go of the data directory (manager.c):
+ * below dbus-daemon's 25 s service_start_timeout, so activation reports the failure itself. */
+#define MANAGER_DATA_LOCK_TIMEOUT_MS (20 * 1000)
 
 #define container_of(ptr, type, member) ((type *) ((char *) (ptr) - offsetof(type, member)))
 
@@ -80,6 +83,9 @@ struct Manager {
         /* This boot's id (32 hex digits, /proc/sys/kernel/random/boot_id or --boot-id): tells
          * a reboot since an install from a mere daemon restart. */
         char boot_id[33];
+
+        /* The data directory, flock()ed: one daemon per data directory (manager.c). */
+        int data_lock_fd;
 
         InstallJob *install;
         RebootJob *reboot;      /* a running reboot-command */

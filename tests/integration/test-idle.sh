@@ -146,10 +146,34 @@ t_mark_good_then_idle() {
         expect_slot rootfs.1 '["boot_status"]' good
 }
 
+# One daemon per data directory: a start while another instance still holds it (an exiting one
+# finishing a job, here the test holding the lock) waits, then serves.
+t_start_waits_for_previous() {
+        local lfd caller i
+        sb_wait_exit "$PID" "$EXIT_WAIT" || { TL_WHY="updated $PID did not exit on idle"; return 1; }
+        exec {lfd}<"$SB_DATA" && flock -x "$lfd" || return 1
+        updatectl status >"$SB/waiting.out" 2>&1 {lfd}>&- &
+        caller=$!
+        for ((i = 0; i < SB_WAIT * 20; i++)); do
+                grep -q "Another updated still uses $SB_DATA: waiting" "$SB/updated.log" && break
+                sleep 0.05
+        done
+        if ! grep -q "Another updated still uses $SB_DATA: waiting" "$SB/updated.log" || ! kill -0 "$caller" 2>/dev/null; then
+                exec {lfd}>&-
+                TL_WHY="the new instance did not wait for the lock: $(head -c 300 "$SB/waiting.out")"
+                return 1
+        fi
+        ! sb_name_has_owner || { exec {lfd}>&-; TL_WHY="the waiting instance owns the name already"; return 1; }
+        exec {lfd}>&-
+        wait "$caller" || { TL_WHY="status after the wait failed: $(head -c 300 "$SB/waiting.out")"; return 1; }
+        PID=$(sb_updated_pid)
+}
+
 tl_case activates-on-first-call t_activate
 tl_case exits-after-idle-timeout t_exits_on_idle
 tl_case next-call-activates-again t_reactivates
 tl_case call-during-exit-answered t_call_during_exit
+tl_case start-waits-for-previous-instance t_start_waits_for_previous
 tl_case install-keeps-daemon-past-timeout t_install_keeps_alive
 tl_case pending-trial-keeps-daemon t_trial_keeps_alive
 tl_case restarts-in-one-boot-change-nothing t_restarts_same_boot
