@@ -28,6 +28,7 @@ trap 'exit 130' INT TERM
 
 sb_init "$DIR" || die "cannot create $DIR"
 sb_install_bins || die "build first"
+cd "$SB" || exit 1
 { sb_make_pki "$SB/pki" && sb_make_slots "$SB" 16M && sb_make_env "$SB" &&
         sb_write_config "$SB/system.conf"; } >/dev/null || die "sandbox"
 SB_CONFIG=$SB/system.conf
