@@ -169,6 +169,32 @@ t_start_waits_for_previous() {
         PID=$(sb_updated_pid)
 }
 
+# A fallback boot: A installed and tried once without the daemon ever starting (the boot
+# failed), the bootloader falls back to B.  The first start reports the fallback; later starts
+# in the same boot neither report it again nor touch the env or the status file.
+t_fallback_restarts() {
+        local b i env status
+        updatectl install --force "$SB/img/v2.bundle" >"$SB/install2.out" 2>&1 ||
+                { TL_WHY="install into A: $(head -c 300 "$SB/install2.out")"; return 1; }
+        sb_wait_exit "$PID" "$EXIT_WAIT" || { TL_WHY="updated $PID did not exit after the install"; return 1; }
+        b=$(bash "$UPDATE1_TOP/tests/fakes/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || return 1
+        expect_eq "$b" A "first boot after the install (trial)" || return 1
+        b=$(bash "$UPDATE1_TOP/tests/fakes/boot-sim.sh" "$SB_FW_CONFIG" "$SB/cmdline") || return 1
+        expect_eq "$b" B "next boot (trial attempts used up)" || return 1
+        sb_set_activation_args --cmdline "$SB/cmdline" --boot-id 33333333333333333333333333333333
+        t_activate || return 1
+        expect_status 'd["last_boot"]["fell_back"]' true || return 1
+        env=$(sha256sum <"$SB_ENV") status=$(sha256sum <"$SB_DATA/status.json")
+        for ((i = 0; i < 3; i++)); do
+                kill -TERM "$PID" 2>/dev/null    # it may have exited on idle already
+                sb_wait_exit "$PID" "$SB_WAIT" || { TL_WHY="updated $PID did not stop"; return 1; }
+                t_activate || return 1
+        done
+        expect_eq "$(grep -c "Fallback: slot rootfs.0" "$SB/updated.log")" 1 "fallback reports" || return 1
+        expect_eq "$(sha256sum <"$SB_ENV")" "$env" "U-Boot env after 3 restarts in the fallback boot" || return 1
+        expect_eq "$(sha256sum <"$SB_DATA/status.json")" "$status" "status.json after 3 restarts in the fallback boot"
+}
+
 tl_case activates-on-first-call t_activate
 tl_case exits-after-idle-timeout t_exits_on_idle
 tl_case next-call-activates-again t_reactivates
@@ -178,3 +204,4 @@ tl_case install-keeps-daemon-past-timeout t_install_keeps_alive
 tl_case pending-trial-keeps-daemon t_trial_keeps_alive
 tl_case restarts-in-one-boot-change-nothing t_restarts_same_boot
 tl_case marked-good-then-exits-on-idle t_mark_good_then_idle
+tl_case restarts-in-a-fallback-boot-change-nothing t_fallback_restarts
