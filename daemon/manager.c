@@ -121,9 +121,11 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                         return log_error_errno(r, "Refusing to start: keyring: %s", err.message);
         }
 
-        r = manager_lock_data_directory(m);
-        if (r < 0)
-                return r;
+        if (o->instance_lock) {
+                r = manager_lock_data_directory(m);
+                if (r < 0)
+                        return r;
+        }
 
         r = status_remove_stale_temp(m->config);
         if (r > 0)

@@ -113,6 +113,10 @@ typedef struct ManagerOptions {
         const char *cmdline_path;   /* NULL: /proc/cmdline */
         const char *boot_override;  /* bootname forced as booted, or NULL */
         const char *boot_id;        /* this boot's id (sandboxes simulate reboots), NULL: the kernel's */
+        /* Take the data directory's instance lock (manager.c) before touching any state: the
+         * daemon does; the model test, whose forked steps start managers over the directory
+         * their parent's manager holds, does not. */
+        bool instance_lock;
 } ManagerOptions;
 
 /* ---- manager.c: the life cycle.  It owns and starts everything below, bus.c and the jobs

@@ -125,6 +125,7 @@ static int run(int argc, char *argv[]) {
                                 .cmdline_path = arg_cmdline,
                                 .boot_override = arg_boot_slot,
                                 .boot_id = arg_boot_id,
+                                .instance_lock = true,
                         },
                         &m);
         if (r < 0)
