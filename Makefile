@@ -313,6 +313,7 @@ sandbox:
 
 bench:
 	@tests/lib/install-deps.sh bench
+	@if [ "$(PEERS)" = 1 ]; then tests/lib/install-deps.sh bench-peers; fi
 	@$(MAKE) --no-print-directory all
 	@bench/bench.sh $(BUILD)
 

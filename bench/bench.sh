@@ -214,3 +214,6 @@ printf '%-34s %-26s %-16s %s\n' "updatectl status round trip" "$T_STATUS" "" ""
 echo "reference = dd if=image of=slot bs=1M conv=fsync + sha256sum slot, same slot, same run;"
 echo "coreutils sha256sum has no SHA-NI, so the 'dd + openssl dgst -sha256' rows are the stricter limit"
 for n in "${NOTES[@]}"; do echo "note: $n"; done
+# Exit on idle and the RAUC comparison, each in its own sandbox under $SB.
+bash "$TOP/bench/bench-idle.sh" "$BUILD" "$SB/idle" || note "bench/bench-idle.sh failed"
+bash "$TOP/bench/bench-peers.sh" "$BUILD" "$SB/peers" "$SB/image.ext4" || note "bench/bench-peers.sh failed"

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
@@ -14,6 +16,7 @@
 
 #include "boot-assess.h"
 #include "bus.h"
+#include "fileio.h"
 #include "inspect.h"
 #include "install.h"
 #include "log.h"
@@ -22,6 +25,7 @@
 #include "reboot.h"
 #include "snapshot.h"
 #include "slot-policy.h"
+#include "uboot-lock.h"
 #include "util.h"
 
 /* The Manager's life cycle: load, start, drain, free.  It owns and starts everything else (bus.c,
@@ -56,6 +60,39 @@ static int manager_read_boot_id(const char *override, char ret[static 33]) {
         return 0;
 }
 
+/* One daemon per data directory.  With exit on idle an instance may still finish a job that a
+ * call routed to it just before it released the name started, while the bus, if nothing like
+ * systemd queues the start, already starts the next one: that one must not clean up temp
+ * files, read the status file or assess the boot before the first is gone.  The lock is the
+ * directory's own (flock works on directories): no file of its own in there.  A directory we
+ * cannot lock is not a reason to refuse service: the errors come later, where it is used. */
+static int manager_lock_data_directory(Manager *m) {
+        const char *dir = m->config->data_directory;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        (void) mkdir_parents(dir, 0755);
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                log_warning_errno(-errno, "Cannot open %s, starting without the instance lock: %m", dir);
+                return 0;
+        }
+        r = flock_bounded(fd, LOCK_EX, 0);
+        if (r == -EWOULDBLOCK) {
+                log_notice("Another updated still uses %s: waiting for it to exit", dir);
+                r = flock_bounded(fd, LOCK_EX, MANAGER_DATA_LOCK_TIMEOUT_MS);
+        }
+        if (r == -EWOULDBLOCK)
+                return log_error_errno(-EBUSY, "Another updated has used %s for %u s: refusing to start (stop it first)",
+                                       dir, MANAGER_DATA_LOCK_TIMEOUT_MS / 1000);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot lock %s, starting without the instance lock: %m", dir);
+                return 0;
+        }
+        m->data_lock_fd = TAKE_FD(fd);
+        return 0;
+}
+
 int manager_new(const ManagerOptions *o, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_free_ char *warning = NULL;
@@ -66,6 +103,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         if (!m)
                 return log_error_errno(-ENOMEM, "Out of memory");
         m->queue_fd = -EBADF;
+        m->data_lock_fd = -EBADF;
         pthread_mutex_init(&m->lock, NULL);
         pthread_mutex_init(&m->queue_lock, NULL);
 
@@ -81,6 +119,12 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 r = keyring_load_crls(m->keyring, m->config->keyring_path, m->config->keyring_directory, &err);
                 if (r < 0)
                         return log_error_errno(r, "Refusing to start: keyring: %s", err.message);
+        }
+
+        if (o->instance_lock) {
+                r = manager_lock_data_directory(m);
+                if (r < 0)
+                        return r;
         }
 
         r = status_remove_stale_temp(m->config);
@@ -244,6 +288,9 @@ Manager *manager_free(Manager *m) {
         status_free(m->status);
         keyring_free(m->keyring);
         config_free(m->config);
+        /* Last: the next instance may start as soon as this one lets go. */
+        if (m->data_lock_fd >= 0)
+                close(m->data_lock_fd);
 
         free(m->progress_message);
         free(m->last_error);

@@ -22,6 +22,9 @@
 #define UPDATE1_BUS_NAME "org.example.Update1"
 #define UPDATE1_BUS_PATH "/org/example/Update1"
 #define UPDATE1_BUS_INTERFACE "org.example.Update1"
+/* How long a start waits for the previous instance to let go of the data directory (manager.c):
+ * below dbus-daemon's 25 s service_start_timeout, so activation reports the failure itself. */
+#define MANAGER_DATA_LOCK_TIMEOUT_MS (20 * 1000)
 
 #define container_of(ptr, type, member) ((type *) ((char *) (ptr) - offsetof(type, member)))
 
@@ -81,6 +84,9 @@ struct Manager {
          * a reboot since an install from a mere daemon restart. */
         char boot_id[33];
 
+        /* The data directory, flock()ed: one daemon per data directory (manager.c). */
+        int data_lock_fd;
+
         InstallJob *install;
         RebootJob *reboot;      /* a running reboot-command */
         InspectJob *inspects;   /* running InspectBundle calls */
@@ -107,6 +113,10 @@ typedef struct ManagerOptions {
         const char *cmdline_path;   /* NULL: /proc/cmdline */
         const char *boot_override;  /* bootname forced as booted, or NULL */
         const char *boot_id;        /* this boot's id (sandboxes simulate reboots), NULL: the kernel's */
+        /* Take the data directory's instance lock (manager.c) before touching any state: the
+         * daemon does; the model test, whose forked steps start managers over the directory
+         * their parent's manager holds, does not. */
+        bool instance_lock;
 } ManagerOptions;
 
 /* ---- manager.c: the life cycle.  It owns and starts everything below, bus.c and the jobs

@@ -12,6 +12,7 @@
 
 #include "bus.h"
 #include "config.h"
+#include "idle.h"
 #include "log.h"
 #include "manager.h"
 
@@ -124,6 +125,7 @@ static int run(int argc, char *argv[]) {
                                 .cmdline_path = arg_cmdline,
                                 .boot_override = arg_boot_slot,
                                 .boot_id = arg_boot_id,
+                                .instance_lock = true,
                         },
                         &m);
         if (r < 0)
@@ -137,7 +139,10 @@ static int run(int argc, char *argv[]) {
                  m->boot_slot ?: "unknown", m->primary_slot ?: "unknown");
         (void) sd_notify(false, "READY=1\nSTATUS=Idle");
 
-        r = sd_event_loop(m->event);
+        if (m->config->idle_timeout_sec > 0)
+                log_info("Exiting after %us idle (idle-timeout=); D-Bus activation starts updated again",
+                         m->config->idle_timeout_sec);
+        r = idle_run(m);
         (void) sd_notify(false, "STOPPING=1");
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");

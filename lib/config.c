@@ -38,9 +38,10 @@ typedef enum SectionKind {
         _SECTION_KIND_MAX,
 } SectionKind;
 
-static const char *const section_keys[_SECTION_KIND_MAX][8] = {
+static const char *const section_keys[_SECTION_KIND_MAX][9] = {
         [SECTION_SYSTEM] = { "compatible", "bootloader", "data-directory", "max-bundle-size",
-                             "boot-slot-override", "reboot-command", "reboot-timeout", NULL },
+                             "boot-slot-override", "reboot-command", "reboot-timeout",
+                             "idle-timeout", NULL },
         [SECTION_KEYRING] = { "path", "directory", "allow-bundle-intermediates", "check-crl", NULL },
         [SECTION_UBOOT] = { "fw-env-config", "boot-attempts", "trial-attempts", "scheme", "lock-file", NULL },
         [SECTION_CUSTOM] = { "path", NULL },
@@ -54,7 +55,7 @@ typedef struct Section {
         SectionKind kind;
         int slot;            /* index into Config.slots for SECTION_SLOT */
         unsigned line;
-        unsigned key_line[8]; /* line of each key of section_keys[kind], 0 = not set */
+        unsigned key_line[9]; /* line of each key of section_keys[kind], 0 = not set */
 } Section;
 
 typedef struct Parser {
@@ -533,6 +534,15 @@ static int handle_key(const char *section, const char *key, const char *value, u
                         c->reboot_timeout_sec = (unsigned) v;
                         return 0;
                 }
+                if (streq(key, "idle-timeout")) {
+                        uint64_t v;
+
+                        if (parse_u64(value, &v) < 0 || v > CONFIG_MAX_IDLE_TIMEOUT_SEC)
+                                return parser_error(p, line, "idle-timeout=%s: must be a number of seconds from 0 (never exit) to %d",
+                                                    value, CONFIG_MAX_IDLE_TIMEOUT_SEC);
+                        c->idle_timeout_sec = (unsigned) v;
+                        return 0;
+                }
                 break;
         case SECTION_KEYRING:
                 if (streq(key, "path"))
@@ -779,6 +789,7 @@ int config_load(const char *path, Config **ret) {
         c->barebox_boot_attempts = CONFIG_DEFAULT_BOOT_ATTEMPTS;
         c->barebox_trial_attempts = CONFIG_DEFAULT_TRIAL_ATTEMPTS;
         c->reboot_timeout_sec = CONFIG_DEFAULT_REBOOT_TIMEOUT_SEC;
+        c->idle_timeout_sec = CONFIG_DEFAULT_IDLE_TIMEOUT_SEC;
         c->path = strdup(path);
 
         p = (Parser) { .config = c, .path = path };

@@ -23,6 +23,9 @@
 /* Below updated.service's WatchdogSec=3min, so even a wait in the main loop stays safe. */
 #define CONFIG_MAX_REBOOT_TIMEOUT_SEC 120
 #define CONFIG_MAX_REBOOT_ARGS 32
+/* idle-timeout=: like systemd's hostnamed/timedated (30 s); D-Bus activation brings it back. */
+#define CONFIG_DEFAULT_IDLE_TIMEOUT_SEC 30
+#define CONFIG_MAX_IDLE_TIMEOUT_SEC 86400
 
 /* [uboot] scheme=: which variables the U-Boot environment uses (docs/bootloaders.md). */
 typedef enum UbootScheme {
@@ -59,6 +62,7 @@ typedef struct Config {
         char *reboot_command;
         char **reboot_argv;        /* NULL-terminated */
         unsigned reboot_timeout_sec; /* reboot-timeout=, default 30 */
+        unsigned idle_timeout_sec; /* idle-timeout=: exit after this long idle; 0 = never */
         /* [keyring] */
         char *keyring_path;        /* PEM file with trusted roots */
         char *keyring_directory;   /* directory of *.pem / *.crt: roots and intermediates */

@@ -38,9 +38,7 @@ static uint64_t now_ms(void) {
         return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
-/* LOCK_NB polled: no blocking flock() that nothing could interrupt.  0, -EWOULDBLOCK after
- * timeout_ms, or the -errno of flock(). */
-static int flock_bounded(int fd, int operation, unsigned timeout_ms) {
+int flock_bounded(int fd, int operation, unsigned timeout_ms) {
         uint64_t deadline = now_ms() + timeout_ms;
         unsigned delay = 1;
 

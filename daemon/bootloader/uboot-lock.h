@@ -31,6 +31,10 @@
  * loop may wait this long (Mark runs there), well below updated.service's WatchdogSec=. */
 #define UBOOT_LOCK_TIMEOUT_MS (5 * 1000)
 
+/* flock(2) with LOCK_NB polled: no blocking flock() that nothing could interrupt (SIGTERM is
+ * blocked in the daemon).  0, -EWOULDBLOCK after timeout_ms, or the -errno of flock(). */
+int flock_bounded(int fd, int operation, unsigned timeout_ms);
+
 typedef struct UbootLock {
         bool held;      /* zero-initialised: not held, nothing to release */
         int fd;

@@ -40,7 +40,13 @@ ag_setup() {
         chmod 0755 "$SB/bin/record-reboot"
         sed -i "/^\[system\]/a reboot-command=$SB/bin/record-reboot" "$SB_CONFIG"
         sb_stop_updated
-        sb_start_updated A 2>"$SB/start.err" || { fail "$TL_FILE-setup" "restart with reboot-command: $(cat "$SB/start.err")"; exit 1; }
+        if [ "${SB_IDLE_TIMEOUT:-0}" != 0 ]; then
+                # The daemon exits on idle (test-agent-idle.sh): the bus starts it on demand.
+                sb_enable_activation --boot-slot A 2>"$SB/start.err" ||
+                        { fail "$TL_FILE-setup" "activation: $(cat "$SB/start.err")"; exit 1; }
+        else
+                sb_start_updated A 2>"$SB/start.err" || { fail "$TL_FILE-setup" "restart with reboot-command: $(cat "$SB/start.err")"; exit 1; }
+        fi
 
         AG_DIR=$SB/agent
         AG_CONF=$AG_DIR/agent.conf

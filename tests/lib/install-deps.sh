@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs the Debian 12 (bookworm) packages Update1 needs, only if some are missing.
-#   tests/lib/install-deps.sh [check|demo|bench|build|fuzz|system|lint|installed]   (default: check)
+#   tests/lib/install-deps.sh [check|demo|bench|bench-peers|build|fuzz|system|lint|installed]   (default: check)
 # Silent when everything is present.  As root with apt-get: installs what is missing
 # (non-interactive, no stdin needed, fine under CI=true).  Otherwise prints the exact command
 # to run and exits 1.
@@ -28,6 +28,9 @@ RUN_PKGS=(dbus-daemon dbus-bin dbus-system-bus-common libubootenv-tool u-boot-to
 # python3 for the JSON/XML checks, procps (ps) for process states and owners, mandoc
 # (mandoc -Tlint, -Tutf8) for the man pages.
 CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-common procps mandoc)
+# make bench PEERS=1: RAUC 1.8 beside Update1 (bench/bench-peers.sh: the rauc client, its D-Bus
+# service's bus policy, mksquashfs for `rauc bundle`) and hyperfine for the round trips.
+PEERS_PKGS=(rauc rauc-service squashfs-tools hyperfine)
 # Fuzzing (make fuzz) and sanitizer builds: clang with libFuzzer and the sanitizer runtimes.
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 # Static checks (make lint): shellcheck; python3 for tests/lint/cycles.py (nm: binutils, with
@@ -48,12 +51,13 @@ build) pkgs=("${BUILD_PKGS[@]}") ;;
 demo)  pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}") ;;
 check) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${CHECK_PKGS[@]}") ;;
 bench) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${CHECK_PKGS[@]}") ;;
+bench-peers) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${CHECK_PKGS[@]}" "${PEERS_PKGS[@]}") ;;
 fuzz)  pkgs=("${BUILD_PKGS[@]}" "${FUZZ_PKGS[@]}") ;;
 system) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${SYSTEM_PKGS[@]}") ;;
 lint)  pkgs=("${BUILD_PKGS[@]}" "${LINT_PKGS[@]}") ;;
 installed) pkgs=("${INSTALLED_PKGS[@]}") ;;
 -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
-*) echo "usage: $0 [check|demo|bench|build|fuzz|system|lint|installed]" >&2; exit 2 ;;
+*) echo "usage: $0 [check|demo|bench|bench-peers|build|fuzz|system|lint|installed]" >&2; exit 2 ;;
 esac
 
 missing=()

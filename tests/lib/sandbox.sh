@@ -258,13 +258,14 @@ sb_write_bus_policy() {
 
 sb_start_bus() {
         local addr
-        mkdir -p "$SB/bus/policy.d"
-        chmod 0755 "$SB/bus" "$SB/bus/policy.d"
+        mkdir -p "$SB/bus/policy.d" "$SB/bus/services"
+        chmod 0755 "$SB/bus" "$SB/bus/policy.d" "$SB/bus/services"
         sed -e '/<user>/d' -e '/<fork\/>/d' -e '/<syslog\/>/d' \
             -e '/<servicehelper>/d' -e '/<standard_system_servicedirs\/>/d' \
             -e "s|<pidfile>.*</pidfile>|<pidfile>$SB/bus/pid</pidfile>|" \
             -e "s|<listen>.*</listen>|<listen>unix:path=$SB/bus/system_bus_socket</listen>|" \
             -e 's|<includedir>system.d</includedir>||' \
+            -e "s|<policy context=\"default\">|<servicedir>$SB/bus/services</servicedir>\n&|" \
             -e "s|<includedir>/etc/dbus-1/system.d</includedir>|<includedir>$SB/bus/policy.d</includedir>|" \
             -e '/<include ignore_missing="yes">\/etc\/dbus-1\/system/d' \
             -e '/selinux_root_relative/d' \
@@ -289,6 +290,57 @@ sb_start_bus() {
 sb_reload_bus() {
         dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
                 org.freedesktop.DBus.ReloadConfig >/dev/null
+}
+
+# sb_enable_activation [ARGS...]: D-Bus activation of updated on the private bus (after
+# sb_start_bus), as dbus/org.example.Update1.service.in does through systemd on a device: the
+# first call to the name starts "$SB/bin/updated --config $SB_CONFIG ARGS", logging to
+# $SB/updated.log.  The bus config has no <servicehelper> (sb_start_bus drops it: the setuid
+# dbus-daemon-launch-helper only reads /usr/share/dbus-1/system-services), so dbus-daemon
+# forks and execs the Exec= line itself, with its own environment: the wrapper sets the bus
+# address (bash builtins only, no fork: activation latency is measured through it).
+# $SB/activation.args holds ARGS, one per line (sb_set_activation_args changes it).
+# The activated daemon is the bus's child, not ours: sb_updated_pid finds it.
+sb_enable_activation() {
+        sb_set_activation_args "$@" || return 1
+        cat >"$SB/bin/updated-activated" <<EOF || return 1
+#!/bin/bash
+export DBUS_SYSTEM_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS
+mapfile -t args <"$SB/activation.args"
+printf '=== updated (activated) %s (%(%T)T)\n' "\${args[*]}" -1 >>"$SB/updated.log"
+exec ${UPDATE1_DAEMON_WRAPPER:-} "$SB/bin/updated" --config "$SB_CONFIG" "\${args[@]}" >>"$SB/updated.log" 2>&1 </dev/null
+EOF
+        chmod 0755 "$SB/bin/updated-activated"
+        printf '[D-BUS Service]\nName=%s\nExec=%s\nUser=root\n' "$SB_NAME" "$SB/bin/updated-activated" \
+                >"$SB/bus/services/$SB_NAME.service" || return 1
+        sb_reload_bus
+}
+
+sb_set_activation_args() {
+        if [ $# -gt 0 ]; then printf '%s\n' "$@"; fi >"$SB/activation.args"
+}
+
+# sb_updated_pid: the PID of whoever owns the name now (nothing and 1 if nobody does).
+sb_updated_pid() {
+        local out
+        out=$(dbus-send --system --print-reply=literal --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+                org.freedesktop.DBus.GetConnectionUnixProcessID "string:$SB_NAME" 2>/dev/null) || return 1
+        # shellcheck disable=SC2086 # "uint32 PID"
+        set -- $out
+        [ -n "${2:-}" ] && echo "$2"
+}
+
+# sb_wait_exit PID SECONDS: waits on the process's pidfd (any process, not only our children)
+# until it exits; 1 if it still runs after SECONDS.
+sb_wait_exit() {
+        "$SB_PY" - "$1" "$2" <<'EOF'
+import os, select, sys
+try:
+    fd = os.pidfd_open(int(sys.argv[1]))
+except ProcessLookupError:
+    sys.exit(0)
+sys.exit(0 if select.select([fd], [], [], float(sys.argv[2]))[0] else 1)
+EOF
 }
 
 sb_name_has_owner() {
@@ -415,6 +467,9 @@ sb_write_config() {
 compatible=$SB_COMPATIBLE
 bootloader=uboot
 data-directory=$SB_DATA
+# 0: the daemon never exits on idle (tests start it directly, nothing would bring it back);
+# test-idle.sh and bench/bench-idle.sh set SB_IDLE_TIMEOUT and use sb_enable_activation.
+idle-timeout=${SB_IDLE_TIMEOUT:-0}
 
 [keyring]
 path=$SB/pki/ca.crt

@@ -202,6 +202,8 @@ compatible=$COMPATIBLE
 bootloader=uboot
 data-directory=/var/lib/update1
 reboot-command=/usr/libexec/board/reboot
+# The board's init starts updated itself (no systemd to activate it again): never exit on idle.
+idle-timeout=0
 
 [keyring]
 path=/etc/update1/keyring.pem

@@ -422,6 +422,32 @@ TEST(reboot_command) {
         expect_error("[system]\ncompatible=x\nreboot-timeout=5s\n", 3, "reboot-timeout=5s");
 }
 
+/* [system] idle-timeout= (daemon/idle.c): default 30 s, 0 = never exit. */
+TEST(idle_timeout) {
+        _cleanup_(config_freep) Config *c = NULL, *d = NULL, *e = NULL;
+
+        CHECK_EQ(load_text(BASE, &c), 0);
+        if (c)
+                CHECK_EQ(c->idle_timeout_sec, 30);
+        CHECK_EQ(load_text("[system]\ncompatible=x\nbootloader=uboot\nidle-timeout=0\n"
+                           "[keyring]\npath=/k\n[slot.rootfs.0]\ndevice=/d\ntype=raw\nbootname=A\n",
+                           &d),
+                 0);
+        if (d)
+                CHECK_EQ(d->idle_timeout_sec, 0);
+        CHECK_EQ(load_text("[system]\ncompatible=x\nbootloader=uboot\nidle-timeout=86400\n"
+                           "[keyring]\npath=/k\n[slot.rootfs.0]\ndevice=/d\ntype=raw\nbootname=A\n",
+                           &e),
+                 0);
+        if (e)
+                CHECK_EQ(e->idle_timeout_sec, 86400);
+        expect_error("[system]\ncompatible=x\nidle-timeout=86401\n", 3,
+                     "idle-timeout=86401: must be a number of seconds from 0 (never exit) to 86400");
+        expect_error("[system]\ncompatible=x\nidle-timeout=30s\n", 3, "idle-timeout=30s");
+        expect_error("[system]\ncompatible=x\nidle-timeout=-1\n", 3, "idle-timeout=-1");
+        expect_error("[system]\ncompatible=x\nidle-timeout=\n", 3, "empty value for 'idle-timeout'");
+}
+
 TEST(missing_required) {
         expect_error("[keyring]\npath=/k\n", 0, "[system] compatible= is required");
         expect_error("[system]\nbootloader=uboot\n[keyring]\npath=/k\n", 1, "[system] compatible= is required");
@@ -542,6 +568,7 @@ UNIT_MAIN_BEGIN("test-config")
         RUN(section_errors);
         RUN(key_errors);
         RUN(reboot_command);
+        RUN(idle_timeout);
         RUN(missing_required);
         RUN(slot_relations);
         RUN(override);
