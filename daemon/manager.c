@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
@@ -63,18 +64,32 @@ static int manager_read_boot_id(const char *override, char ret[static 33]) {
 /* One daemon per data directory.  With exit on idle an instance may still finish a job that a
  * call routed to it just before it released the name started, while the bus, if nothing like
  * systemd queues the start, already starts the next one: that one must not clean up temp
- * files, read the status file or assess the boot before the first is gone.  The lock is the
- * directory's own (flock works on directories): no file of its own in there.  A directory we
- * cannot lock is not a reason to refuse service: the errors come later, where it is used. */
+ * files, read the status file or assess the boot before the first is gone.
+ * The lock is a file of our own, MANAGER_DATA_LOCK_NAME, mode 0600: not the directory itself,
+ * which every user may open and flock(), and so keep every start of the daemon waiting and then
+ * refused.  Nobody else can open the file (the directory is root's, 0755), so nobody else can
+ * hold its lock.  A lock we cannot take is not a reason to refuse service: the errors come
+ * later, where the directory is used. */
 static int manager_lock_data_directory(Manager *m) {
         const char *dir = m->config->data_directory;
+        _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -EBADF;
+        struct stat st;
         int r;
 
         (void) mkdir_parents(dir, 0755);
-        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+        path = strdup_printf("%s/%s", dir, MANAGER_DATA_LOCK_NAME);
+        if (!path)
+                return -ENOMEM;
+        fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
         if (fd < 0) {
-                log_warning_errno(-errno, "Cannot open %s, starting without the instance lock: %m", dir);
+                log_warning_errno(-errno, "Cannot open %s, starting without the instance lock: %m", path);
+                return 0;
+        }
+        /* Ours and private, or someone else could hold it (a file planted while the directory
+         * was writable to others): then do without it, as for an open that fails. */
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077)) {
+                log_warning("%s is not a private regular file of ours, starting without the instance lock", path);
                 return 0;
         }
         r = flock_bounded(fd, LOCK_EX, 0);
@@ -86,7 +101,7 @@ static int manager_lock_data_directory(Manager *m) {
                 return log_error_errno(-EBUSY, "Another updated has used %s for %u s: refusing to start (stop it first)",
                                        dir, MANAGER_DATA_LOCK_TIMEOUT_MS / 1000);
         if (r < 0) {
-                log_warning_errno(r, "Cannot lock %s, starting without the instance lock: %m", dir);
+                log_warning_errno(r, "Cannot lock %s, starting without the instance lock: %m", path);
                 return 0;
         }
         m->data_lock_fd = TAKE_FD(fd);

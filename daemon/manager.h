@@ -25,6 +25,8 @@
 /* How long a start waits for the previous instance to let go of the data directory (manager.c):
  * below dbus-daemon's 25 s service_start_timeout, so activation reports the failure itself. */
 #define MANAGER_DATA_LOCK_TIMEOUT_MS (20 * 1000)
+/* In the data directory, root's 0600: held by the running instance (manager.c). */
+#define MANAGER_DATA_LOCK_NAME "instance.lock"
 
 #define container_of(ptr, type, member) ((type *) ((char *) (ptr) - offsetof(type, member)))
 

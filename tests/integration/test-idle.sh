@@ -151,7 +151,7 @@ t_mark_good_then_idle() {
 t_start_waits_for_previous() {
         local lfd caller i
         sb_wait_exit "$PID" "$EXIT_WAIT" || { TL_WHY="updated $PID did not exit on idle"; return 1; }
-        exec {lfd}<"$SB_DATA" && flock -x "$lfd" || return 1
+        exec {lfd}<"$SB_DATA/instance.lock" && flock -x "$lfd" || return 1
         updatectl status >"$SB/waiting.out" 2>&1 {lfd}>&- &
         caller=$!
         for ((i = 0; i < SB_WAIT * 20; i++)); do

@@ -29,12 +29,13 @@ HOLD_PID=
 
 ms() { echo $(( ${EPOCHREALTIME/./} / 1000 )); }
 
-# status_within MS: GetSlotStatus as the unprivileged user, answered within MS; the JSON in
+# status_within MS: GetSlotStatus as an operator (group update: reading the status is not for
+# others, auth.h), answered within MS while the unprivileged user holds the lock; the JSON in
 # STATUS_JSON, the time taken in STATUS_MS.
 status_within() {
         local t0
         t0=$(ms)
-        STATUS_JSON=$("${NB[@]}" timeout 60 bus-call GetSlotStatus "" 2>&1)
+        STATUS_JSON=$(as_user u1test-op timeout 60 bus-call GetSlotStatus "" 2>&1)
         local rc=$?
         STATUS_MS=$(( $(ms) - t0 ))
         echo "  (GetSlotStatus: $STATUS_MS ms)"
@@ -47,9 +48,9 @@ status_field() { sb_json "$1" <<<"$STATUS_JSON"; }
 
 # hold_lock: u1test-nobody runs `flock LOCK sh -c 'echo locked; exec cat'`, the lock held until
 # release_lock closes its stdin.  Returns once it holds the lock (it says so), or fails.
-hold_lock() {
-        local line
-        coproc HOLD { "${NB[@]}" flock -x "$LOCK" sh -c 'echo locked; exec cat >/dev/null'; }
+hold_lock() { # [PATH]: the env lock by default
+        local line path=${1:-$LOCK}
+        coproc HOLD { "${NB[@]}" flock -x "$path" sh -c 'echo locked; exec cat >/dev/null'; }
         HOLD_IN=${HOLD[1]}
         if ! read -r -t 10 -u "${HOLD[0]}" line || [ "$line" != locked ]; then
                 TL_WHY="u1test-nobody could not take the lock: '$line'"
@@ -167,8 +168,28 @@ t_tmpfiles() {
         expect_eq "$(stat -c '%a' "$r/victim"):$(cat "$r/victim")" "644:precious" "symlink target after tmpfiles"
 }
 
+# The daemon's instance lock (one updated per data directory, for exit on idle) is its own
+# 0600 file: a user who flock()s the data directory itself, which anyone may open, delays no
+# start of the daemon, and cannot open the lock file to hold that.
+t_instance_lock_not_user_held() {
+        expect_eq "$(stat -c '%F %a %U' "$SB_DATA/instance.lock" 2>&1)" "regular empty file 600 root" "instance.lock" || return 1
+        run "${NB[@]}" flock -n "$SB_DATA/instance.lock" true
+        [ "$TL_RC" != 0 ] || { TL_WHY="u1test-nobody could lock $SB_DATA/instance.lock"; return 1; }
+        hold_lock "$SB_DATA" || return 1
+        sb_stop_updated
+        local t0=$(ms)
+        sb_start_updated A || { release_lock; TL_WHY="updated did not start while the user held $SB_DATA"; return 1; }
+        local took=$(( $(ms) - t0 ))
+        release_lock
+        echo "  (start with the data directory flock()ed by the user: $took ms)"
+        ! grep -q "Another updated still uses" "$SB/updated.log" ||
+                { TL_WHY="the start waited for the user's lock on the directory"; return 1; }
+        status_within "$PROMPT_MS"
+}
+
 sec_case tmpfiles-makes-lock-private t_tmpfiles
 sec_case lock-file-private-to-root t_lock_private
 sec_case lock-held-by-user-no-stall t_lock_held_by_user
 sec_case lock-symlink-not-followed t_symlink_refused
 sec_case lock-file-of-user-refused t_user_file_refused
+sec_case instance-lock-not-user-held t_instance_lock_not_user_held

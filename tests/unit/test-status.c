@@ -130,7 +130,7 @@ TEST(round_trip) {
         /* The data directory does not exist yet: status_save creates it. */
         CHECK_EQ(status_save(c, s), 0);
         CHECK(stat(data_dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0755);
-        CHECK(stat(status_path, &st) == 0 && (st.st_mode & 07777) == 0644);
+        CHECK(stat(status_path, &st) == 0 && (st.st_mode & 07777) == 0600);
 
         /* Atomic write: nothing but status.json is left behind. */
         d = opendir(data_dir);
