@@ -56,6 +56,7 @@ struct SlotWriter {
         /* Writer thread only. */
         int fd;
         bool direct;
+        uint64_t budget;          /* bytes until the next progress report is due */
 };
 
 static int set_direct(int fd, bool on) {
@@ -89,13 +90,19 @@ static int write_item(SlotWriter *w, const Item *it, SlotWriterFailure *f) {
                         return item_fail(f, -errno, it, offset, false);
                 w->fd = it->fd;
                 w->direct = flags & O_DIRECT;
+                w->budget = w->progress ? w->progress(w->userdata, it->tag, 0) : UINT64_MAX;
         }
 
         while (left > 0) {
                 size_t n = left;
 
+                if (w->budget < n) {
+                        uint64_t cut = (w->budget + SLOT_WRITER_ALIGN - 1) & ~(uint64_t) (SLOT_WRITER_ALIGN - 1);
+
+                        n = (size_t) MIN((uint64_t) left, MAX(cut, (uint64_t) SLOT_WRITER_ALIGN));
+                }
                 if (w->direct) {
-                        n = left & ~((size_t) SLOT_WRITER_ALIGN - 1);
+                        n &= ~((size_t) SLOT_WRITER_ALIGN - 1);
                         /* The unaligned tail of an image: O_DIRECT cannot write it, and padding
                          * it would overwrite slot bytes after the image (or grow a file slot),
                          * so the fd goes buffered for it and fdatasync() writes it back. */
@@ -119,6 +126,7 @@ static int write_item(SlotWriter *w, const Item *it, SlotWriterFailure *f) {
                 if (r < 0)
                         return item_fail(f, r, it, offset, false);
                 fileio_durable_point("slot data");
+                w->budget = w->progress ? w->progress(w->userdata, it->tag, n) : UINT64_MAX;
                 p += n;
                 offset += n;
                 left -= n;
@@ -156,11 +164,8 @@ static void *writer_thread(void *userdata) {
                 pthread_mutex_unlock(&w->lock);
 
                 /* After a failure the rest is dropped: its bytes belong after the failed ones. */
-                if (!failed) {
+                if (!failed)
                         r = write_item(w, &it, &f);
-                        if (r >= 0 && w->progress)
-                                w->progress(w->userdata, it.tag, it.size);
-                }
 
                 pthread_mutex_lock(&w->lock);
                 if (r < 0 && w->failure.error == 0)

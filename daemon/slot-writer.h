@@ -20,8 +20,12 @@
 
 typedef struct SlotWriter SlotWriter;
 
-/* Called in the writer thread after a whole queued buffer reached its slot. */
-typedef void (*SlotWriterProgress)(void *userdata, size_t tag, uint64_t bytes);
+/* Called in the writer thread with bytes = 0 when it starts on a file, then after every write
+ * with the bytes it wrote.  Returns how many bytes may be written before the next call is due
+ * (UINT64_MAX: no limit): the writer then cuts its next write there, rounded up to
+ * SLOT_WRITER_ALIGN, so a progress step of at least that size is reported without a write ever
+ * being cut mid-page. */
+typedef uint64_t (*SlotWriterProgress)(void *userdata, size_t tag, uint64_t bytes);
 
 typedef struct SlotWriterFailure {
         int error;        /* negative errno; -ECANCELED when *cancel was set */

@@ -20,23 +20,32 @@ static char dirs[2][64] = { "/var/tmp/test-slot-writer.XXXXXX", "/dev/shm/test-s
 
 typedef struct Seen {
         pthread_mutex_t lock;
-        size_t tags[64];
+        size_t tags[256];
+        uint64_t sizes[256];
         uint64_t bytes;
-        size_t n;
+        size_t n, starts;
+        uint64_t budget;          /* what the callback returns; 0 = UINT64_MAX */
         atomic_bool *cancel_after_first;
 } Seen;
 
-static void on_written(void *userdata, size_t tag, uint64_t bytes) {
+static uint64_t on_written(void *userdata, size_t tag, uint64_t bytes) {
         Seen *s = userdata;
 
         pthread_mutex_lock(&s->lock);
-        if (s->n < ELEMENTSOF(s->tags))
-                s->tags[s->n] = tag;
-        s->n++;
-        s->bytes += bytes;
-        if (s->cancel_after_first)
-                atomic_store(s->cancel_after_first, true);
+        if (bytes == 0)
+                s->starts++;
+        else {
+                if (s->n < ELEMENTSOF(s->tags)) {
+                        s->tags[s->n] = tag;
+                        s->sizes[s->n] = bytes;
+                }
+                s->n++;
+                s->bytes += bytes;
+                if (s->cancel_after_first)
+                        atomic_store(s->cancel_after_first, true);
+        }
         pthread_mutex_unlock(&s->lock);
+        return s->budget ?: UINT64_MAX;
 }
 
 static void pattern(uint8_t *p, size_t size, uint64_t offset) {
@@ -65,12 +74,13 @@ static int make_file(const char *dir, const char *name, uint64_t size, char *pat
 }
 
 /* 10 buffers through a ring of 3, the last one with an unaligned tail: the file holds the
- * stream, progress came once per buffer in order, and the tail left the fd buffered. */
-static void stream_into(const char *dir) {
+ * stream, progress came in order, and the tail left the fd buffered.  With a progress budget,
+ * writes are cut at the budget rounded up to a page, never mid-page. */
+static void stream_into(const char *dir, uint64_t budget) {
         const uint64_t size = 9 * BUF + 3 * 4096 + 123;
         _cleanup_(slot_writer_freep) SlotWriter *w = NULL;
         _cleanup_close_ int fd = -EBADF;
-        Seen seen = { .lock = PTHREAD_MUTEX_INITIALIZER };
+        Seen seen = { .lock = PTHREAD_MUTEX_INITIALIZER, .budget = budget };
         char path[128];
         bool direct;
         size_t i = 0;
@@ -93,21 +103,36 @@ static void stream_into(const char *dir) {
                 CHECK_EQ(slot_writer_put(w, buf, fd, off, n, i, off + n == size), 0);
         }
         CHECK_EQ(slot_writer_finish(w), 0);
-        CHECK_EQ(seen.n, i);
+        CHECK_EQ(seen.starts, 1u);
         CHECK_EQ(seen.bytes, size);
-        for (size_t k = 0; k < seen.n; k++)
-                CHECK_EQ(seen.tags[k], k);
+        CHECK(seen.n <= ELEMENTSOF(seen.tags));
+        for (size_t k = 1; k < seen.n && k < ELEMENTSOF(seen.tags); k++)
+                CHECK(seen.tags[k] >= seen.tags[k - 1]);
+        for (size_t k = 0; k + 1 < seen.n && k < ELEMENTSOF(seen.tags); k++) {
+                /* Every write but the tail is whole pages, and no larger than the budget allows. */
+                CHECK_EQ(seen.sizes[k] % SLOT_WRITER_ALIGN, 0u);
+                if (budget)
+                        CHECK(seen.sizes[k] <= ((budget + 4095) & ~(uint64_t) 4095));
+        }
+        if (budget && seen.n > 0)
+                unit_diag("%zu writes, first %llu bytes", seen.n, (unsigned long long) seen.sizes[0]);
+        if (budget)
+                CHECK(seen.n >= size / ((budget + 4095) & ~(uint64_t) 4095));
         CHECK(file_has_pattern(path, size));
         /* The tail went buffered: O_DIRECT is off after it. */
         CHECK_EQ(fcntl(fd, F_GETFL) & O_DIRECT, 0);
 }
 
 TEST(order_and_tail_direct) {
-        stream_into(dirs[0]);
+        stream_into(dirs[0], 0);
 }
 
 TEST(order_and_tail_tmpfs) {
-        stream_into(dirs[1]);
+        stream_into(dirs[1], 0);
+}
+
+TEST(progress_budget_cuts_at_pages) {
+        stream_into(dirs[0], 10000);
 }
 
 TEST(bad_arguments) {
@@ -222,6 +247,7 @@ UNIT_MAIN_BEGIN("test-slot-writer")
                 return 2;
         RUN(order_and_tail_direct);
         RUN(order_and_tail_tmpfs);
+        RUN(progress_budget_cuts_at_pages);
         RUN(bad_arguments);
         RUN(cancel_mid_stream);
         RUN(writer_error_propagates);
