@@ -402,8 +402,16 @@ static int write_images(InstallJob *j, UError *err) {
                         fill = 0;
                 }
                 r = bundle_reader_next_chunk_into(j->reader, buf ? buf + fill : NULL, buffer_size - fill, &c, err);
-                if (r < 0)
+                if (r < 0) {
+                        /* What was authenticated before the bad chunk still goes to the slot, as
+                         * when every chunk was written before the next was read: where a failed
+                         * install stopped does not depend on the writer's pace (a cancel stops
+                         * the writer at its next buffer anyway). */
+                        if (buf && fill > 0)
+                                (void) slot_writer_put(w, TAKE_PTR(buf), fds.fd[current], buffer_offset, fill, current, false);
+                        (void) slot_writer_finish(w);
                         return r;
+                }
                 if (r == 0)
                         break;
                 if (c.image >= j->n_targets)

@@ -192,6 +192,8 @@ t_image_hash_wrong() {
         fi
         grep -q "\"sha256\": *\"$(printf '0%.0s' {1..64})\"" "$SB_DATA/status.json" ||
                 { TL_WHY="status.json does not record the manifest's image checksum"; return 1; }
+        # Back to the starting point of the cases after this one: A primary.
+        expect_ok updatectl mark-active rootfs.0
 }
 
 # --- A3/A20: 64-bit sizes --------------------------------------------------------------------
