@@ -376,7 +376,7 @@ for i, k, p in events:
 if n_status < 2:
     errors.append("expected the status file to be written at least twice (pending, ok), saw %d" % n_status)
 print("; ".join(errors) if errors else
-      "%d slot writes then fsync, %d env stores each fsync()ed, %d status writes (fsync, rename, directory fsync), in order"
+      "%d slot writes then fsync/fdatasync, %d env stores each fsync()ed, %d status writes (fsync, rename, directory fsync), in order"
       % (len(slot_writes), len(env_writes), n_status))
 sys.exit(1 if errors else 0)
 EOF
