@@ -58,15 +58,21 @@ typedef struct BundleChunk {
         uint64_t offset;   /* offset in the uncompressed image */
         const void *data;  /* decompressed, authenticated; valid until the next call */
         size_t size;
-        bool last;         /* last chunk of this image: the whole-image sha256 was checked too */
+        bool last;         /* last chunk of this image */
 } BundleChunk;
 
 /* Returns 1 and fills *ret with the next chunk (images in manifest order, chunks in order),
  * or 0 after the last chunk once end of file was confirmed.  Each chunk's stored bytes are
  * hashed and compared with the signed table before they are decompressed; the decompressed
- * size must be exactly chunk_size (or the remainder for the last chunk); on an image's last
- * chunk the whole-image sha256 is compared before the chunk is returned. */
+ * size must be exactly chunk_size (or the remainder for the last chunk), and a zstd frame's
+ * content checksum, where it has one, must match.  The whole-image sha256 of the manifest is
+ * not recomputed: the image is the decoding of authenticated bytes (docs/bundle-format.md). */
 int bundle_reader_next_chunk(BundleReader *r, BundleChunk *ret, UError *err);
+/* The same, with the decompressed bytes put into dst (dst_size >= bundle_reader_next_chunk_size()),
+ * so that they need no copy on their way to the slot; ret->data points into dst. */
+int bundle_reader_next_chunk_into(BundleReader *r, void *dst, size_t dst_size, BundleChunk *ret, UError *err);
+/* Uncompressed size of the chunk the next call returns, 0 when there is none. */
+uint32_t bundle_reader_next_chunk_size(const BundleReader *r);
 
 /* Parses only the 32-byte header (no allocation; for tests, fuzzing and 'bundle info'). */
 int bundle_header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature_size, UError *err);

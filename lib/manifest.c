@@ -334,8 +334,8 @@ static int parse_image(struct json_object *o, size_t index, const ManifestScan *
         if (!string_is_safe_name(img->filename))
                 return bad(err, "%s\"filename\" '%s' is not a safe base name", where, img->filename);
 
-        /* Empty images make no sense to install and would have no chunk to carry the final
-         * whole-image check, so they are refused. */
+        /* Empty images make no sense to install (and would have no chunk to end them), so they
+         * are refused. */
         r = get_u64(o, where, "size", 1, INT64_MAX, true, &img->size, err);
         if (r < 0)
                 return r;
