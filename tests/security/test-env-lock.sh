@@ -177,9 +177,10 @@ t_instance_lock_not_user_held() {
         [ "$TL_RC" != 0 ] || { TL_WHY="u1test-nobody could lock $SB_DATA/instance.lock"; return 1; }
         hold_lock "$SB_DATA" || return 1
         sb_stop_updated
-        local t0=$(ms)
+        local t0 took
+        t0=$(ms)
         sb_start_updated A || { release_lock; TL_WHY="updated did not start while the user held $SB_DATA"; return 1; }
-        local took=$(( $(ms) - t0 ))
+        took=$(( $(ms) - t0 ))
         release_lock
         echo "  (start with the data directory flock()ed by the user: $took ms)"
         ! grep -q "Another updated still uses" "$SB/updated.log" ||
