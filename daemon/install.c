@@ -426,6 +426,17 @@ static int write_images(InstallJob *j, UError *err) {
                         if (r < 0)
                                 return r;
                         current = c.image;
+                        /* An empty item announces the image: the writer posts "Writing <slot>",
+                         * in order with its writes, as soon as the image's first chunk is
+                         * authenticated, not once a whole buffer is full (on a slow link that
+                         * is minutes; the toctou tests wait for it before changing the rest
+                         * of a piped bundle). */
+                        void *mark = NULL;
+                        r = slot_writer_get(w, &mark);
+                        if (r >= 0)
+                                r = slot_writer_put(w, mark, fds.fd[current], 0, 0, current, false);
+                        if (r < 0)
+                                return writer_error(j, w, r, err);
                 }
                 if (fill == 0)
                         buffer_offset = c.offset;

@@ -135,8 +135,8 @@ print("ok")
 EOF
         [ "$TL_RC" = 0 ] || { TL_WHY="status.json: $TL_OUT"; return 1; }
         local extra
-        extra=$(find "$SB_DATA" -mindepth 1 ! -name status.json ! -name rollback-floor.0 ! -name rollback-floor.1)
-        expect_eq "$extra" "" "files besides status.json and rollback-floor.[01] in the data directory" || return 1
+        extra=$(find "$SB_DATA" -mindepth 1 ! -name status.json ! -name rollback-floor.0 ! -name rollback-floor.1 ! -name instance.lock)
+        expect_eq "$extra" "" "files besides status.json, rollback-floor.[01] and instance.lock (the daemon's lock) in the data directory" || return 1
         grep -q '^time [1-9]' "$SB_DATA/rollback-floor.0" || { TL_WHY="time floor not raised by the install"; return 1; }
 }
 
