@@ -211,6 +211,10 @@ static int handle_server(Parser *p, const char *key, const char *value, unsigned
                         return -ENOMEM;
                 for (size_t n = strlen(c->url); n > 0 && c->url[n - 1] == '/'; n--)
                         c->url[n - 1] = 0;
+                /* "https:///" would be left as "https:", and "https:///x" has no server either. */
+                if (strlen(c->url) <= (strneq(c->url, "https://", 8) ? 8u : 7u) ||
+                    c->url[strneq(c->url, "https://", 8) ? 8 : 7] == '/')
+                        return perr(p, line, "url=%s: names no server (https://HOST[:PORT][/PATH])", value);
                 return 0;
         }
         if (streq(key, "tenant")) {

@@ -103,6 +103,11 @@ failed=0
         done
 } | tee "$FUZZ/summary.txt"
 
+# The table above runs in a pipeline's subshell: its 'failed' never reaches here (it did not,
+# and a crashing target left this script, and CI, green).  Count again from the exit codes.
+for t in "${targets[@]}"; do
+        [ "$(cat "$FUZZ/logs/$t.rc" 2>/dev/null)" = 0 ] || failed=1
+done
 if [ "$failed" != 0 ]; then
         echo
         for t in "${targets[@]}"; do

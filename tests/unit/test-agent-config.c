@@ -282,6 +282,8 @@ TEST(server_errors) {
         expect_bad("[server]", "url=ftp://h", "url=ftp://h: must start with https:// or http://");
         expect_bad("[server]", "url=hawkbit.example.com", "url=hawkbit.example.com: must start with");
         expect_bad("[server]", "url=https://h/a b", "url=https://h/a b: contains a blank, quote or backslash");
+        expect_bad("[server]", "url=https:////", "url=https:////: names no server");
+        expect_bad("[server]", "url=http:///x", "url=http:///x: names no server");
         expect_bad("[server]", "url=https://h/\"x", "url=https://h/\"x: contains");
         expect_bad("[server]", "url=https://h\\x", "contains a blank, quote or backslash");
         expect_bad("[server]", "tenant=a/b", "tenant=a/b: not a valid tenant name");
