@@ -229,7 +229,11 @@ static int genv_write(GrubData *d, GrubEnv *g, UError *err) {
                                 return uerror_set(err, ERROR_FAILED, -E2BIG,
                                                   "Cannot write %s: the variables do not fit into the %d-byte GRUB environment block",
                                                   d->path, GRUBENV_SIZE);
-                        len += sprintf(buf + len, "%s\n", v);
+                        /* memcpy, not sprintf: a line that exactly fills the block left
+                         * sprintf's terminating NUL one byte past it (found by fuzz-grubenv). */
+                        memcpy(buf + len, v, strlen(v));
+                        len += strlen(v);
+                        buf[len++] = '\n';
                         continue;
                 }
                 for (const char *c = v; *c; c++)
@@ -238,7 +242,9 @@ static int genv_write(GrubData *d, GrubEnv *g, UError *err) {
                         return uerror_set(err, ERROR_FAILED, -E2BIG,
                                           "Cannot write %s: the variables do not fit into the %d-byte GRUB environment block (at %s)",
                                           d->path, GRUBENV_SIZE, name);
-                len += sprintf(buf + len, "%s=", name);
+                memcpy(buf + len, name, strlen(name));
+                len += strlen(name);
+                buf[len++] = '=';
                 for (const char *c = v; *c; c++) {
                         if (*c == '\\' || *c == '\n')
                                 buf[len++] = '\\';
