@@ -104,6 +104,12 @@ static int scheme_read(BootcountData *d, Scheme *s, UError *err) {
         if (r < 0)
                 return r;
         s->upgrade_available = ua == 1;
+        /* update1_altslot equal to update1_slot (hand-edited, or a duplicate variable that
+         * libubootenv and U-Boot both resolve to the last one) is no fallback at all: altbootcmd
+         * would boot the same slot.  Treated as unset, so marking that slot bad is refused
+         * instead of "succeeding" with the bad slot still the one U-Boot boots. */
+        if (s->slot && s->altslot && streq(s->slot, s->altslot))
+                free(TAKE_PTR(s->altslot));
         return 0;
 }
 
@@ -300,7 +306,7 @@ static int bootcount_set_state(void *data, const char *bootname, BootStatus stat
         } else if (is(s.slot, bootname)) {
                 if (!s.altslot)
                         return uerror_set(err, ERROR_FAILED, -EPERM,
-                                          "Refusing to mark %s bad: it is %s and %s is empty, so the board would have nothing to boot",
+                                          "Refusing to mark %s bad: it is %s and %s is empty or names the same slot, so the board would have nothing to boot",
                                           bootname, SLOT_VAR, ALTSLOT_VAR);
                 /* the fallback becomes the slot, for good */
                 r = scheme_set(&s, SLOT_VAR, s.altslot, err);

@@ -265,6 +265,23 @@ TEST(bootcount_hostile_env) {
         SET_PRIMARY(b, "A", false);
         CHECK_BOOT("A");
 
+        /* update1_altslot naming update1_slot is no fallback (found by fuzz-uboot-env, where a
+         * duplicate variable did it): marking that slot bad must be refused, not "succeed" with
+         * the bad slot still booted and still read as good. */
+        CHECK_EQ(run("fw_setenv -c '%s' update1_altslot A", env_cfg), 0);
+        CHECK_FAILS(b->ops->set_state(b->data, "A", BOOT_STATUS_BAD, &_e), "names the same slot");
+        CHECK_ENV("update1_slot", "A");
+        CHECK_STATE(b, "A", BOOT_STATUS_GOOD);
+        CHECK_STATE(b, "B", BOOT_STATUS_BAD);
+        CHECK_BOOT("A");
+        /* a trial of B then falls back to A, as a real fallback */
+        SET_PRIMARY(b, "B", true);
+        CHECK_ENV("update1_altslot", "A");
+        SET_STATE(b, "B", BOOT_STATUS_BAD);
+        CHECK_PRIMARY(b, "A");
+        CHECK_STATE(b, "B", BOOT_STATUS_BAD);
+        CHECK_BOOT("A");
+
         /* both copies corrupt: the shared libubootenv session refuses, nothing is bad */
         run("printf '\\377\\377' | dd of='%s' bs=1 seek=40 conv=notrunc status=none", env_img);
         run("printf '\\377\\377' | dd of='%s' bs=1 seek=%d conv=notrunc status=none", env_img, ENV_SIZE + 40);
