@@ -8,11 +8,13 @@
 typedef struct ErrorKindInfo {
         const char *name;       /* "SignatureInvalid" */
         const char *dbus;       /* "org.example.Update1.Error.SignatureInvalid" */
+        const char *todo;       /* what the caller can do about it */
 } ErrorKindInfo;
 
 static const ErrorKindInfo error_kinds[_ERROR_KIND_MAX] = {
-/* What each means and what to do are for the docs (tests/lint/error-table.py), not compiled in. */
-#define ERROR_KIND(id, n, d, means, todo) [ERROR_##id] = { .name = n, .dbus = d },
+/* What each means is for the docs (tests/lint/error-table.py); what to do is also printed by the
+ * clients under the error, so the table stays the one place that says it. */
+#define ERROR_KIND(id, n, d, means, todo_) [ERROR_##id] = { .name = n, .dbus = d, .todo = todo_ },
 #include "error-kinds.h"
 #undef ERROR_KIND
 };
@@ -68,6 +70,17 @@ ErrorKind error_kind_from_dbus_name(const char *name) {
                 if (name && streq(error_kinds[i].dbus, name))
                         return (ErrorKind) i;
         return ERROR_FAILED;
+}
+
+const char *error_kind_to_hint(ErrorKind k) {
+        return error_kind_info(k)->todo;
+}
+
+const char *error_hint_for_dbus_name(const char *name) {
+        for (int i = 1; i < _ERROR_KIND_MAX; i++)
+                if (name && streq(error_kinds[i].dbus, name))
+                        return error_kinds[i].todo;
+        return NULL;
 }
 
 const char *error_kind_to_string(ErrorKind k) {

@@ -38,3 +38,7 @@ const char *error_kind_to_dbus_name(ErrorKind k);
 ErrorKind error_kind_from_dbus_name(const char *name);
 /* "SignatureInvalid" etc: the short form used in logs and JSON. */
 const char *error_kind_to_string(ErrorKind k);
+/* "Wait for Completed (or updatectl cancel), then try again.": what to do, from error-kinds.h. */
+const char *error_kind_to_hint(ErrorKind k);
+/* The same for a D-Bus error name; NULL for a name that is not ours (e.g. the bus's own). */
+const char *error_hint_for_dbus_name(const char *name);

@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "bus-client.h"
+#include "error.h"
 #include "macro.h"
 
 static const char *program = "updatectl";
@@ -19,9 +20,13 @@ void bus_client_set_program(const char *name) {
 }
 
 int bus_client_log_error(const sd_bus_error *e, int r, const char *what) {
-        if (e && sd_bus_error_is_set(e))
+        if (e && sd_bus_error_is_set(e)) {
+                const char *hint = error_hint_for_dbus_name(e->name);
+
                 fprintf(stderr, "%s: %s: %s\n", program, e->name, e->message ?: "(no message)");
-        else
+                if (hint)
+                        fprintf(stderr, "%s: what to do: %s\n", program, hint);
+        } else
                 fprintf(stderr, "%s: %s: %s\n", program, what, strerror(r < 0 ? -r : EIO));
         return r < 0 ? r : -EIO;
 }

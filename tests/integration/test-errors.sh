@@ -31,7 +31,11 @@ refused() { # error-name bundle-file
         expect_status 'd["operation"]' idle
 }
 
-t_incompatible() { refused Incompatible "$I/other-compat.bundle"; }
+# Each refusal also says what to do, from lib/error-kinds.h (the one table).
+t_incompatible() {
+        refused Incompatible "$I/other-compat.bundle" || return 1
+        expect_error "what to do: Install a bundle built for this device" updatectl install "$I/other-compat.bundle"
+}
 t_too_large() { refused NoTargetSlot "$I/big.bundle"; }
 t_bad_signature() { refused SignatureInvalid "$I/evil.bundle"; }
 
