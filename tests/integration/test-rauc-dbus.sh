@@ -244,7 +244,6 @@ t_install_deprecated() {
 
 # One install at a time across both faces.  An install is held mid-stream on a FIFO that this
 # script writes (no sleeps: we wait for Operation=installing).
-FEED=
 feed_open() { rm -f "$SB/feed" && mkfifo "$SB/feed" && exec 8<>"$SB/feed"; }
 feed_part() {
         timeout "$SB_WAIT" head -c "$FEED_AT" "$I/v3.bundle" >&8 || { TL_WHY="nobody read the feed"; return 1; }
