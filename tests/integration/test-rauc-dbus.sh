@@ -299,6 +299,33 @@ t_unprivileged() {
                 --method "$RI.InstallBundle" "$I/v2.bundle" '{}'
 }
 
+# With a policy that lets everyone send anything to de.pengutronix.rauc, the daemon's own
+# check (the caller's EUID, group update) still refuses: the bus policy is only the first gate.
+t_unprivileged_denied_by_daemon() {
+        # Last in the include order: the connection owns org.example.Update1 too, and the bus
+        # applies that name's default deny to every message the connection receives.
+        local pol=$SB/bus/policy.d/zz-permissive-rauc.conf nb=(as_user u1test-nobody) m rc=0
+        printf '%s\n' '<busconfig><policy context="default">' \
+                '<allow send_destination="de.pengutronix.rauc"/></policy></busconfig>' >"$pol"
+        sb_reload_bus || { TL_WHY="ReloadConfig failed"; return 1; }
+        tl_snapshot
+        for m in "GetSlotStatus" "GetPrimary" "Mark bad other" "InstallBundle $I/v2.bundle {}" "Install $I/v2.bundle" \
+                "Info $I/v2.bundle"; do
+                # shellcheck disable=SC2086 # word splitting: method and arguments
+                expect_error "$E.AccessDenied" "${nb[@]}" gdbus call --system --dest "$R" --object-path / \
+                        --method "$RI".$m || { rc=1; break; }
+        done
+        [ "$rc" = 0 ] && { expect_error "$E.AccessDenied" "${nb[@]}" gdbus call --system --dest "$R" --object-path / \
+                --method org.freedesktop.DBus.Properties.Get "$RI" LastError || rc=1; }
+        [ "$rc" = 0 ] && { expect_unchanged || rc=1; }
+        rm -f "$pol"
+        sb_reload_bus || { TL_WHY="ReloadConfig (restore) failed"; return 1; }
+        [ "$rc" = 0 ] || return 1
+        # the shipped policy is in force again
+        expect_error org.freedesktop.DBus.Error.AccessDenied "${nb[@]}" gdbus call --system --dest "$R" --object-path / \
+                --method "$RI".GetPrimary
+}
+
 # [system] rauc-dbus=false: the name is not served, org.example.Update1 is.
 t_config_off() {
         sb_stop_updated
@@ -323,4 +350,5 @@ tl_case install-deprecated-completed t_install_deprecated
 tl_case busy-update1-then-rauc t_busy_update1_then_rauc
 tl_case busy-rauc-then-update1 t_busy_rauc_then_update1
 tl_case unprivileged-denied t_unprivileged
+tl_case unprivileged-denied-by-daemon t_unprivileged_denied_by_daemon
 tl_case config-rauc-dbus-false t_config_off
