@@ -98,6 +98,9 @@ t_status_text() {
 t_install() {
         expect_ok rauc install "$I/v2.bundle" || return 1
         expect_contains "$TL_OUT" "succeeded" "rauc install" || return 1
+        # rauc follows Progress and Operation through PropertiesChanged and prints them
+        expect_contains "$TL_OUT" "Writing rootfs.1" "rauc install progress" || return 1
+        expect_contains "$TL_OUT" "100% Installed" "rauc install progress" || return 1
         expect_completed 0 || return 1
         expect_slot_bytes "$SB_SLOT_B" "$I/v2.img" || return 1
         expect_boots B || return 1
