@@ -21,11 +21,12 @@
 #include "snapshot.h"
 #include "source-http.h"
 
-/* The D-Bus face of the daemon: it reads and validates arguments, authorizes, hands the work
- * to install.c / mark.c / inspect.c / reboot.c and turns UErrors into D-Bus errors.  No install
- * logic.  It is the only file that talks sd-bus for them: jobs answer their calls through a
- * JobReply made here (job.h), and the manager's state changes come out through the notify hooks
- * set in bus_setup(). */
+/* The org.example.Update1 face of the daemon: it reads and validates arguments, authorizes,
+ * hands the work to install.c / mark.c / inspect.c / reboot.c and turns UErrors into D-Bus
+ * errors.  No install logic.  With bus-rauc.c (RAUC's face) and bus-common.c (what both share)
+ * it is all that talks sd-bus for them: jobs answer their calls through a JobReply made here
+ * (job.h), and the manager's state changes come out through the notify hooks set in
+ * bus_setup(), which forward them to the RAUC face too. */
 
 static int uerror_reply(sd_bus_error *error, const UError *e) {
         return bus_error_set_uerror(error, e);
