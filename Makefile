@@ -77,6 +77,10 @@ U1_CPPFLAGS := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
            -DSYSCONFDIR='"$(SYSCONFDIR)"' -DLOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
            -Ilib -Idaemon -Idaemon/bootloader -Iclient/common -Iclient/updatectl \
            -Iclient/update-agent -Iclient/update-health $(PKG_CFLAGS)
+# RAUC_DBUS=0: updated without RAUC's D-Bus API (daemon/bus-rauc.c, docs/rauc-compat.md); it is
+# also off at run time with [system] rauc-dbus=false.
+RAUC_DBUS ?= 1
+U1_CPPFLAGS += -DENABLE_RAUC_DBUS=$(RAUC_DBUS)
 U1_CFLAGS := -std=gnu11 $(U1_WARN) -fno-strict-aliasing
 # Do not map libraries whose symbols a binary never uses (libcurl is dlopen()ed by updated).
 U1_LDFLAGS := -Wl,--as-needed
@@ -144,7 +148,7 @@ $(BUILD)/.paths: FORCE
 
 # The same for the compiler and its flags (WERROR=1, a packager's CPPFLAGS, ...): a change
 # rebuilds the objects and relinks, instead of leaving objects made with the old ones.
-BUILD_FLAGS := CC='$(CC)' CPPFLAGS='$(CPPFLAGS)' CFLAGS='$(CFLAGS)' LDFLAGS='$(LDFLAGS)' WERROR='$(WERROR)'
+BUILD_FLAGS := CC='$(CC)' CPPFLAGS='$(CPPFLAGS)' CFLAGS='$(CFLAGS)' LDFLAGS='$(LDFLAGS)' WERROR='$(WERROR)' RAUC_DBUS='$(RAUC_DBUS)'
 $(BUILD)/.flags: FORCE
 	@mkdir -p $(BUILD)
 	@printf '%s\n' "$(subst ",\",$(BUILD_FLAGS))" >$@.tmp
@@ -376,6 +380,11 @@ install: all
 	install -Dm0644 $(BUILD)/dbus/org.example.Update1.service $(DESTDIR)$(DBUS_SYSTEM_SERVICEDIR)/org.example.Update1.service
 	install -Dm0644 policy/org.example.Update1.conf $(DESTDIR)$(DBUS_POLICYDIR)/org.example.Update1.conf
 	install -Dm0644 interfaces/org.example.Update1.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.example.Update1.xml
+ifneq ($(RAUC_DBUS),0)
+	install -Dm0644 $(BUILD)/dbus/de.pengutronix.rauc.service $(DESTDIR)$(DBUS_SYSTEM_SERVICEDIR)/de.pengutronix.rauc.service
+	install -Dm0644 policy/de.pengutronix.rauc.conf $(DESTDIR)$(DBUS_POLICYDIR)/de.pengutronix.rauc.conf
+	install -Dm0644 interfaces/de.pengutronix.rauc.Installer.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/de.pengutronix.rauc.Installer.xml
+endif
 	install -Dm0644 packaging/sysusers.d/update1.conf $(DESTDIR)$(SYSUSERSDIR)/update1.conf
 	install -Dm0644 $(BUILD)/packaging/tmpfiles.d/update1.conf $(DESTDIR)$(TMPFILESDIR)/update1.conf
 	install -Dm0644 packaging/config/system.conf.example $(DESTDIR)$(SYSCONFDIR)/update1/system.conf.example

@@ -1,23 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <systemd/sd-bus.h>
-#include <systemd/sd-id128.h>
 
 #include "auth.h"
+#include "bus-common.h"
 #include "bus-error.h"
+#include "bus-rauc.h"
 #include "bus.h"
 #include "inspect.h"
 #include "install.h"
@@ -28,51 +21,15 @@
 #include "snapshot.h"
 #include "source-http.h"
 
-/* The D-Bus face of the daemon: it reads and validates arguments, authorizes, hands the work
- * to install.c / mark.c / inspect.c / reboot.c and turns UErrors into D-Bus errors.  No install
- * logic.  It is the only file that talks sd-bus for them: jobs answer their calls through a
- * JobReply made here (job.h), and the manager's state changes come out through the notify hooks
- * set in bus_setup(). */
-
-#define URL_MAX 4096
-#define TRANSACTION_ID_MAX 128
-
-/* ---- errors and deferred replies ---- */
-
-_printf_(3, 4)
-static int invalid_args(sd_bus_error *error, int r, const char *fmt, ...) {
-        char buf[1024];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(buf, sizeof(buf), fmt, ap);
-        va_end(ap);
-        (void) sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, buf);
-        return r < 0 ? r : -EINVAL;
-}
+/* The org.example.Update1 face of the daemon: it reads and validates arguments, authorizes,
+ * hands the work to install.c / mark.c / inspect.c / reboot.c and turns UErrors into D-Bus
+ * errors.  No install logic.  With bus-rauc.c (RAUC's face) and bus-common.c (what both share)
+ * it is all that talks sd-bus for them: jobs answer their calls through a JobReply made here
+ * (job.h), and the manager's state changes come out through the notify hooks set in
+ * bus_setup(), which forward them to the RAUC face too. */
 
 static int uerror_reply(sd_bus_error *error, const UError *e) {
         return bus_error_set_uerror(error, e);
-}
-
-/* JobReply.fn (job.h) for a call a job answers later: userdata is the call's reference. */
-static void reply_deferred(void *userdata, const UError *error, const char *result) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata;
-        int r;
-
-        if (error)
-                r = bus_reply_uerror(call, error);
-        else if (result)
-                r = sd_bus_reply_method_return(call, "s", result);
-        else
-                r = sd_bus_reply_method_return(call, NULL);
-        if (r < 0)
-                log_debug_errno(r, "Cannot reply to %s: %m", sd_bus_message_get_member(call) ?: "a call");
-}
-
-/* Hands 'call' (a reference the caller owns until the job started) to a job. */
-static JobReply reply_to(sd_bus_message *call) {
-        return (JobReply) { .fn = reply_deferred, .userdata = call };
 }
 
 /* ---- signals and PropertiesChanged (ManagerNotify) ---- */
@@ -85,6 +42,7 @@ static void bus_emit_properties_changed(Manager *m, const char *property) {
         r = sd_bus_emit_properties_changed(m->bus, UPDATE1_BUS_PATH, UPDATE1_BUS_INTERFACE, property, NULL);
         if (r < 0)
                 log_debug_errno(r, "Cannot emit PropertiesChanged(%s): %m", property);
+        bus_rauc_property_changed(m, property);
 }
 
 static void bus_emit_progress(Manager *m) {
@@ -107,6 +65,7 @@ static void bus_emit_completed(Manager *m, int result, const char *message) {
                                (int32_t) result, message ?: "");
         if (r < 0)
                 log_debug_errno(r, "Cannot emit Completed: %m");
+        bus_rauc_completed(m, result);
 }
 
 static const ManagerNotify bus_notify = {
@@ -116,17 +75,6 @@ static const ManagerNotify bus_notify = {
 };
 
 /* ---- argument checks ---- */
-
-static bool string_is_printable(const char *s) {
-        for (; *s; s++)
-                if ((unsigned char) *s < 0x20 || *s == 0x7f)
-                        return false;
-        return true;
-}
-
-static bool source_is_url(const char *s) {
-        return strneq(s, "http://", 7) || strneq(s, "https://", 8);
-}
 
 typedef struct InstallOptions {
         int force;                   /* -1: not given */
@@ -156,33 +104,30 @@ static int read_install_options(sd_bus_message *msg, InstallOptions *ret, sd_bus
                         int b;
 
                         if (!streq(contents, "b"))
-                                return invalid_args(error, -EINVAL, "Option 'force' must be a boolean (b), not '%s'", contents);
+                                return bus_invalid_args(error, -EINVAL, "Option 'force' must be a boolean (b), not '%s'", contents);
                         if (o.force >= 0)
-                                return invalid_args(error, -EINVAL, "Option 'force' given twice");
+                                return bus_invalid_args(error, -EINVAL, "Option 'force' given twice");
                         r = sd_bus_message_read(msg, "v", "b", &b);
                         if (r < 0)
                                 return r;
                         o.force = !!b;
                 } else if (streq(key, "transaction-id")) {
                         const char *s;
-                        size_t n;
 
                         if (!streq(contents, "s"))
-                                return invalid_args(error, -EINVAL, "Option 'transaction-id' must be a string (s), not '%s'",
+                                return bus_invalid_args(error, -EINVAL, "Option 'transaction-id' must be a string (s), not '%s'",
                                                     contents);
                         if (o.transaction_id)
-                                return invalid_args(error, -EINVAL, "Option 'transaction-id' given twice");
+                                return bus_invalid_args(error, -EINVAL, "Option 'transaction-id' given twice");
                         r = sd_bus_message_read(msg, "v", "s", &s);
                         if (r < 0)
                                 return r;
-                        n = strlen(s);
-                        if (n == 0 || n > TRANSACTION_ID_MAX || !string_is_printable(s) || strchr(s, ' '))
-                                return invalid_args(error, -EINVAL,
-                                                    "Invalid transaction-id '%.*s': 1..%d printable characters without spaces",
-                                                    (int) MIN(n, (size_t) 160), s, TRANSACTION_ID_MAX);
+                        r = bus_check_transaction_id(s, error);
+                        if (r < 0)
+                                return r;
                         o.transaction_id = s;
                 } else
-                        return invalid_args(error, -EINVAL, "Unknown option '%s' (known: force, transaction-id)", key);
+                        return bus_invalid_args(error, -EINVAL, "Unknown option '%s' (known: force, transaction-id)", key);
 
                 r = sd_bus_message_exit_container(msg);
                 if (r < 0)
@@ -198,49 +143,6 @@ static int read_install_options(sd_bus_message *msg, InstallOptions *ret, sd_bus
         return 0;
 }
 
-static const char *file_type_name(mode_t mode) {
-        switch (mode & S_IFMT) {
-        case S_IFDIR:
-                return "a directory";
-        case S_IFSOCK:
-                return "a socket";
-        case S_IFBLK:
-                return "a block device";
-        case S_IFCHR:
-                return "a character device";
-        case S_IFLNK:
-                return "a symbolic link";
-        default:
-                return "an unsupported file type";
-        }
-}
-
-/* A bundle stream: a regular file (not larger than max-bundle-size) or a pipe, readable. */
-static int check_bundle_fd(Manager *m, int fd, const char *what, sd_bus_error *error) {
-        struct stat st;
-        int flags;
-
-        if (fstat(fd, &st) < 0)
-                return invalid_args(error, -errno, "Cannot stat %s: %s", what, strerror(errno));
-        flags = fcntl(fd, F_GETFL);
-        if (flags < 0)
-                return invalid_args(error, -errno, "Cannot get the flags of %s: %s", what, strerror(errno));
-        /* O_PATH descriptors report O_RDONLY but were never checked for read permission. */
-        if (flags & O_PATH)
-                return invalid_args(error, -EBADF, "%s is an O_PATH descriptor, not open for reading", what);
-        if ((flags & O_ACCMODE) != O_RDONLY && (flags & O_ACCMODE) != O_RDWR)
-                return invalid_args(error, -EBADF, "%s is not open for reading", what);
-
-        if (S_ISREG(st.st_mode)) {
-                if ((uint64_t) st.st_size > m->config->max_bundle_size)
-                        return invalid_args(error, -EFBIG, "%s is %" PRIu64 " bytes, more than max-bundle-size %" PRIu64,
-                                            what, (uint64_t) st.st_size, m->config->max_bundle_size);
-        } else if (!S_ISFIFO(st.st_mode))
-                return invalid_args(error, -EBADF, "%s is %s, not a regular file or a pipe", what,
-                                    file_type_name(st.st_mode));
-        return 0;
-}
-
 /* ---- methods ---- */
 
 static int start_install(Manager *m, sd_bus_message *msg, InstallRequest *req, sd_bus_error *error) {
@@ -248,7 +150,7 @@ static int start_install(Manager *m, sd_bus_message *msg, InstallRequest *req, s
         UError err = UERROR_NULL;
         int r;
 
-        req->reply = reply_to(call);
+        req->reply = bus_reply_to(call);
         r = install_start(m, req, &err);
         if (r < 0)
                 return uerror_reply(error, &err);
@@ -275,54 +177,27 @@ static int method_install(sd_bus_message *msg, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
 
-        url = source_is_url(source);
-        if (url) {
-                if (strlen(source) > URL_MAX || !string_is_printable(source) || strchr(source, ' '))
-                        return invalid_args(error, -EINVAL, "Invalid URL '%.200s': control characters, spaces or longer than %d",
-                                            source, URL_MAX);
-        } else if (source[0] != '/')
-                return invalid_args(error, -EINVAL, "Install source '%.200s' is neither an absolute path nor an http(s):// URL",
-                                    source);
-        else if (strlen(source) >= PATH_MAX)
-                return invalid_args(error, -ENAMETOOLONG, "Install path is too long");
+        r = bus_check_source(source, &url, error);
+        if (r < 0)
+                return r;
 
         r = authorize(msg, url ? AUTH_ACTION_INSTALL : AUTH_ACTION_INSTALL_PATH, &uid, error);
         if (r < 0)
                 return r;
 
-        if (m->install) {
-                (void) uerror_set(&err, ERROR_BUSY, -EBUSY, "Another installation is in progress");
+        r = bus_check_install_idle(m, &err);
+        if (r < 0)
                 return uerror_reply(error, &err);
-        }
-        if (reboot_running(m)) {
-                (void) uerror_set(&err, ERROR_BUSY, -EBUSY, "A reboot was requested and its command is running");
-                return uerror_reply(error, &err);
-        }
-
-        if (url) {
-                r = source_http_open(source, m->config->max_bundle_size, &http, &err);
-                if (r < 0)
-                        return uerror_reply(error, &err);
-        } else {
-                /* O_NONBLOCK: opening a FIFO must not wait for a writer in the main loop. */
-                fd = open(source, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-                if (fd < 0)
-                        return invalid_args(error, -errno, "Cannot open bundle %s: %s", source, strerror(errno));
-                r = check_bundle_fd(m, fd, source, error);
-                if (r < 0)
-                        return r;
-                if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
-                        return log_error_errno(-errno, "Cannot make %s blocking: %m", source);
-        }
-
         req = (InstallRequest) {
                 .source = source,
-                .fd = TAKE_FD(fd),
-                .http = TAKE_PTR(http),
+                .fd = -EBADF,
                 .force = o.force > 0,
                 .transaction_id = o.transaction_id,
                 .uid = uid,
         };
+        r = bus_open_install_source(m, source, url, &req, &err);
+        if (r < 0)
+                return uerror_reply(error, &err);
         r = start_install(m, msg, &req, error);
         /* Whatever install_start() did not take is cleaned up here. */
         fd = req.fd;
@@ -345,7 +220,7 @@ static int method_install_fd(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = read_install_options(msg, &o, error);
         if (r < 0)
                 return r;
-        r = check_bundle_fd(m, in_fd, "The bundle file descriptor", error);
+        r = bus_check_bundle_fd(m, in_fd, "The bundle file descriptor", error);
         if (r < 0)
                 return r;
 
@@ -353,14 +228,9 @@ static int method_install_fd(sd_bus_message *msg, void *userdata, sd_bus_error *
         if (r < 0)
                 return r;
 
-        if (m->install) {
-                (void) uerror_set(&err, ERROR_BUSY, -EBUSY, "Another installation is in progress");
+        r = bus_check_install_idle(m, &err);
+        if (r < 0)
                 return uerror_reply(error, &err);
-        }
-        if (reboot_running(m)) {
-                (void) uerror_set(&err, ERROR_BUSY, -EBUSY, "A reboot was requested and its command is running");
-                return uerror_reply(error, &err);
-        }
 
         /* The message owns in_fd; the install outlives the message. */
         fd = fcntl(in_fd, F_DUPFD_CLOEXEC, 3);
@@ -402,37 +272,11 @@ static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 
 static int do_mark(Manager *m, sd_bus_message *msg, MarkState state, const char *slot, sd_bus_error *error) {
         _cleanup_free_ char *name = NULL, *message = NULL;
-        UError err = UERROR_NULL;
-        uid_t uid;
-        int idx = -1, r;
+        int r;
 
-        /* Validation first: a bad slot name is InvalidArgs for everyone. */
-        r = mark_resolve_slot(m, slot, &idx, &err);
-        if (r < 0 && err.kind == ERROR_INVALID_ARGS)
-                return uerror_reply(error, &err);
-        err = UERROR_NULL;
-
-        r = authorize(msg, AUTH_ACTION_MARK, &uid, error);
+        r = bus_mark(m, msg, state, slot, &name, &message, error);
         if (r < 0)
                 return r;
-
-        /* MarkGood of the booted group may run beside an install (the install never targets
-         * it, and refuses to start while it is on trial): update-health must not be told Busy
-         * and reboot a healthy system.  Every other mark waits for the install. */
-        if (m->install && !(state == MARK_GOOD && idx == policy_booted_root(m))) {
-                (void) uerror_set(&err, ERROR_BUSY, -EBUSY, "An installation is in progress; mark after it completed");
-                return uerror_reply(error, &err);
-        }
-
-        r = mark_slot(m, state, slot, &name, &message, &err);
-        if (r < 0) {
-                log_warning("Mark %s %s by uid %u failed: %s", mark_state_to_string(state), slot, (unsigned) uid,
-                            err.message);
-                return uerror_reply(error, &err);
-        }
-        log_info("Mark %s %s by uid %u: %s", mark_state_to_string(state), slot, (unsigned) uid, message);
-
-        manager_refresh_primary(m);
         return sd_bus_reply_method_return(msg, "ss", name, message);
 }
 
@@ -450,7 +294,7 @@ static int method_mark(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 return r;
         s = mark_state_from_string(state);
         if (s < 0)
-                return invalid_args(error, -EINVAL, "Invalid state '%.64s': expected good, bad or active", state);
+                return bus_invalid_args(error, -EINVAL, "Invalid state '%.64s': expected good, bad or active", state);
         return do_mark(userdata, msg, s, slot, error);
 }
 
@@ -475,7 +319,7 @@ static int method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         }
 
         call = sd_bus_message_ref(msg);
-        r = reboot_start(m, uid, reply_to(call), &err);
+        r = reboot_start(m, uid, bus_reply_to(call), &err);
         if (r < 0) {
                 log_warning("Reboot by uid %u refused: %s", (unsigned) uid, err.message);
                 return uerror_reply(error, &err);
@@ -495,7 +339,7 @@ static int method_get_slot_status(sd_bus_message *msg, void *userdata, sd_bus_er
         /* No bootloader I/O here: the answer comes from a snapshot, now or after a refresh in a
          * worker thread (daemon/snapshot.c). */
         call = sd_bus_message_ref(msg);
-        r = manager_get_slot_status(m, reply_to(call));
+        r = manager_get_slot_status(m, bus_reply_to(call));
         if (r < 0)
                 return log_error_errno(r, "Cannot answer GetSlotStatus: %m");
         TAKE_PTR(call);
@@ -512,7 +356,7 @@ static int method_inspect_bundle(sd_bus_message *msg, void *userdata, sd_bus_err
         r = sd_bus_message_read(msg, "h", &in_fd);
         if (r < 0)
                 return r;
-        r = check_bundle_fd(m, in_fd, "The bundle file descriptor", error);
+        r = bus_check_bundle_fd(m, in_fd, "The bundle file descriptor", error);
         if (r < 0)
                 return r;
         r = authorize(msg, AUTH_ACTION_INSPECT, NULL, error);
@@ -523,7 +367,7 @@ static int method_inspect_bundle(sd_bus_message *msg, void *userdata, sd_bus_err
         if (fd < 0)
                 return log_error_errno(-errno, "Cannot duplicate the bundle fd: %m");
         call = sd_bus_message_ref(msg);
-        r = inspect_start(m, fd, reply_to(call), &err);
+        r = inspect_start(m, fd, bus_reply_to(call), &err);
         if (r < 0)
                 return uerror_reply(error, &err);
         TAKE_FD(fd);
@@ -534,23 +378,13 @@ static int method_inspect_bundle(sd_bus_message *msg, void *userdata, sd_bus_err
 /* ---- properties ---- */
 
 /* Reading is for root and group "update" (AUTH_ACTION_READ), like GetSlotStatus; the bus policy
- * is the first gate.  sd-bus also runs the getters to build the PropertiesChanged signals we emit
- * ourselves, with no call or another call being dispatched: only a Properties.Get/GetAll call is
- * checked, against its sender. */
-static int authorize_property_read(sd_bus *bus, sd_bus_error *error) {
-        sd_bus_message *call = sd_bus_get_current_message(bus);
-
-        if (!call || sd_bus_message_is_method_call(call, "org.freedesktop.DBus.Properties", NULL) <= 0)
-                return 0;
-        return authorize(call, AUTH_ACTION_READ, NULL, error);
-}
-
+ * is the first gate (bus_authorize_property_read()). */
 static int property_get_operation(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         int r;
 
-        r = authorize_property_read(bus, error);
+        r = bus_authorize_property_read(bus, error);
         if (r < 0)
                 return r;
 
@@ -562,7 +396,7 @@ static int property_get_progress(sd_bus *bus, const char *path, const char *inte
         Manager *m = userdata;
         int r;
 
-        r = authorize_property_read(bus, error);
+        r = bus_authorize_property_read(bus, error);
         if (r < 0)
                 return r;
 
@@ -574,7 +408,7 @@ static int property_get_last_error(sd_bus *bus, const char *path, const char *in
         Manager *m = userdata;
         int r;
 
-        r = authorize_property_read(bus, error);
+        r = bus_authorize_property_read(bus, error);
         if (r < 0)
                 return r;
 
@@ -586,7 +420,7 @@ static int property_get_compatible(sd_bus *bus, const char *path, const char *in
         Manager *m = userdata;
         int r;
 
-        r = authorize_property_read(bus, error);
+        r = bus_authorize_property_read(bus, error);
         if (r < 0)
                 return r;
 
@@ -598,7 +432,7 @@ static int property_get_boot_slot(sd_bus *bus, const char *path, const char *int
         Manager *m = userdata;
         int r;
 
-        r = authorize_property_read(bus, error);
+        r = bus_authorize_property_read(bus, error);
         if (r < 0)
                 return r;
 
@@ -610,7 +444,7 @@ static int property_get_primary_slot(sd_bus *bus, const char *path, const char *
         Manager *m = userdata;
         int r;
 
-        r = authorize_property_read(bus, error);
+        r = bus_authorize_property_read(bus, error);
         if (r < 0)
                 return r;
 
@@ -691,105 +525,18 @@ int bus_setup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Cannot own the bus name %s (another instance running, or not allowed by the bus policy?): %m",
                                        UPDATE1_BUS_NAME);
-        return 0;
+        return bus_rauc_setup(m);
 }
 
-/* ---- --bus-introspect: the vtable's XML without a bus daemon ---- */
+int bus_introspect(const char *interface, FILE *f) {
+        static const BusObject update1 = {
+                .path = UPDATE1_BUS_PATH, .interface = UPDATE1_BUS_INTERFACE, .vtable = manager_vtable,
+        };
 
-typedef struct IntrospectState {
-        bool done;
-        int result;
-        char *xml;
-} IntrospectState;
-
-static int on_introspect_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        IntrospectState *s = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-        const char *xml;
-        int r;
-
-        s->done = true;
-        if (e) {
-                log_error("Introspect failed: %s: %s", e->name, e->message);
-                s->result = -EIO;
-                return 0;
-        }
-        r = sd_bus_message_read(reply, "s", &xml);
-        if (r < 0) {
-                s->result = r;
-                return 0;
-        }
-        s->xml = strdup(xml);
-        s->result = s->xml ? 0 : -ENOMEM;
-        return 0;
-}
-
-int bus_introspect(FILE *f) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *server = NULL, *client = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
-        IntrospectState state = {};
-        sd_id128_t id;
-        int fds[2], r;
-
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
-                return log_error_errno(-errno, "socketpair: %m");
-
-        r = sd_bus_new(&server);
-        if (r >= 0)
-                r = sd_bus_set_fd(server, fds[0], fds[0]);
-        if (r < 0) {
-                close(fds[0]);
-                close(fds[1]);
-                return log_error_errno(r, "Cannot set up the introspection server: %m");
-        }
-        r = sd_bus_new(&client);
-        if (r >= 0)
-                r = sd_bus_set_fd(client, fds[1], fds[1]);
-        if (r < 0) {
-                close(fds[1]);
-                return log_error_errno(r, "Cannot set up the introspection client: %m");
-        }
-        r = sd_id128_randomize(&id);
-        if (r >= 0)
-                r = sd_bus_set_server(server, 1, id);
-        if (r >= 0)
-                r = sd_bus_add_object_vtable(server, NULL, UPDATE1_BUS_PATH, UPDATE1_BUS_INTERFACE, manager_vtable, NULL);
-        if (r >= 0)
-                r = sd_bus_start(server);
-        if (r >= 0)
-                r = sd_bus_start(client);
-        if (r >= 0)
-                r = sd_bus_message_new_method_call(client, &call, NULL, UPDATE1_BUS_PATH,
-                                                   "org.freedesktop.DBus.Introspectable", "Introspect");
-        if (r >= 0)
-                r = sd_bus_call_async(client, NULL, call, on_introspect_reply, &state, 0);
-        if (r < 0)
-                return log_error_errno(r, "Cannot start introspection: %m");
-
-        /* Both ends live in this thread: pump them until the reply arrives. */
-        for (unsigned idle = 0; !state.done;) {
-                int a, b;
-
-                a = sd_bus_process(server, NULL);
-                b = sd_bus_process(client, NULL);
-                if (a < 0 || b < 0)
-                        return log_error_errno(a < 0 ? a : b, "Introspection failed: %m");
-                if (a > 0 || b > 0)
-                        continue;
-                struct pollfd p[2] = {
-                        { .fd = fds[0], .events = (short) sd_bus_get_events(server) },
-                        { .fd = fds[1], .events = (short) sd_bus_get_events(client) },
-                };
-                r = poll(p, 2, 1000);
-                if (r < 0 && errno != EINTR)
-                        return log_error_errno(-errno, "poll: %m");
-                if (r == 0 && ++idle >= 5)
-                        return log_error_errno(-ETIMEDOUT, "Introspection timed out");
-        }
-        if (state.result < 0)
-                return state.result;
-
-        fputs(state.xml, f);
-        free(state.xml);
-        return fflush(f) == 0 ? 0 : -EIO;
+        if (!interface || streq(interface, UPDATE1_BUS_INTERFACE))
+                return bus_introspect_vtable(&update1, f);
+        if (streq(interface, RAUC_BUS_INTERFACE))
+                return bus_rauc_introspect(f);
+        return log_error_errno(-EINVAL, "Unknown interface '%s' (known: %s, %s)", interface, UPDATE1_BUS_INTERFACE,
+                               RAUC_BUS_INTERFACE);
 }

@@ -5,10 +5,11 @@
 
 #include "manager.h"
 
-/* Publishes the org.example.Update1 object on m->bus and requests the name; from then on the
- * manager's state changes are announced on the bus (m->notify). */
+/* Publishes the org.example.Update1 object on m->bus and requests the name, then the RAUC face
+ * (bus-rauc.c) if it is enabled; from then on the manager's state changes are announced on
+ * both (m->notify). */
 int bus_setup(Manager *m);
 
-/* Prints the object's introspection XML (from the vtable, over an in-process socket pair,
- * without any bus daemon). */
-int bus_introspect(FILE *f);
+/* Prints the introspection XML of one interface's object (NULL: org.example.Update1), from the
+ * vtable, over an in-process socket pair, without any bus daemon. */
+int bus_introspect(const char *interface, FILE *f);

@@ -60,6 +60,7 @@ struct Manager {
         sd_event *event;
         sd_bus *bus;
         const ManagerNotify *notify;
+        bool rauc_bus;          /* de.pengutronix.rauc is published too (bus-rauc.c) */
 
         Config *config;
         Keyring *keyring;

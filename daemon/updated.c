@@ -21,6 +21,7 @@ static const char *arg_boot_slot = NULL;
 static const char *arg_cmdline = NULL;
 static const char *arg_boot_id = NULL;
 static bool arg_bus_introspect = false;
+static const char *arg_bus_introspect_interface = NULL;
 
 static void help(void) {
         printf("Usage: updated [OPTIONS]\n"
@@ -32,11 +33,13 @@ static void help(void) {
                "     --boot-slot=NAME    Treat bootname NAME as booted (sandboxes and tests)\n"
                "     --cmdline=PATH      Read the kernel command line from PATH (default /proc/cmdline)\n"
                "     --boot-id=ID        Treat ID as this boot's id (simulated reboots in tests)\n"
-               "     --bus-introspect    Print the D-Bus introspection XML and exit\n"
+               "     --bus-introspect[=INTERFACE]\n"
+               "                         Print the D-Bus introspection XML of %s (or of\n"
+               "                         INTERFACE, e.g. de.pengutronix.rauc.Installer) and exit\n"
                "  -v --verbose           Debug logging\n"
                "     --version           Show the version and exit\n"
                "  -h --help              Show this help and exit\n",
-               UPDATE1_BUS_NAME, UPDATE1_BUS_PATH, CONFIG_DEFAULT_PATH);
+               UPDATE1_BUS_NAME, UPDATE1_BUS_PATH, CONFIG_DEFAULT_PATH, UPDATE1_BUS_INTERFACE);
 }
 
 static int parse_argv(int argc, char *argv[]) {
@@ -52,7 +55,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "boot-slot",      required_argument, NULL, ARG_BOOT_SLOT      },
                 { "cmdline",        required_argument, NULL, ARG_CMDLINE        },
                 { "boot-id",        required_argument, NULL, ARG_BOOT_ID        },
-                { "bus-introspect", no_argument,       NULL, ARG_BUS_INTROSPECT },
+                { "bus-introspect", optional_argument, NULL, ARG_BUS_INTROSPECT },
                 { "verbose",        no_argument,       NULL, 'v'                },
                 { "version",        no_argument,       NULL, ARG_VERSION        },
                 { "help",           no_argument,       NULL, 'h'                },
@@ -76,6 +79,7 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_BUS_INTROSPECT:
                         arg_bus_introspect = true;
+                        arg_bus_introspect_interface = optarg;
                         break;
                 case 'v':
                         log_set_max_level(LOG_LEVEL_DEBUG);
@@ -108,7 +112,7 @@ static int run(int argc, char *argv[]) {
                 return r;
 
         if (arg_bus_introspect)
-                return bus_introspect(stdout);
+                return bus_introspect(arg_bus_introspect_interface, stdout);
 
         umask(0022);
         /* Writes into closed pipes (download pipe, client pipes) must fail with EPIPE. */

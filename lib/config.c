@@ -38,10 +38,10 @@ typedef enum SectionKind {
         _SECTION_KIND_MAX,
 } SectionKind;
 
-static const char *const section_keys[_SECTION_KIND_MAX][9] = {
+static const char *const section_keys[_SECTION_KIND_MAX][10] = {
         [SECTION_SYSTEM] = { "compatible", "bootloader", "data-directory", "max-bundle-size",
                              "boot-slot-override", "reboot-command", "reboot-timeout",
-                             "idle-timeout", NULL },
+                             "idle-timeout", "rauc-dbus", NULL },
         [SECTION_KEYRING] = { "path", "directory", "allow-bundle-intermediates", "check-crl", NULL },
         [SECTION_UBOOT] = { "fw-env-config", "boot-attempts", "trial-attempts", "scheme", "lock-file", NULL },
         [SECTION_CUSTOM] = { "path", NULL },
@@ -543,6 +543,13 @@ static int handle_key(const char *section, const char *key, const char *value, u
                         c->idle_timeout_sec = (unsigned) v;
                         return 0;
                 }
+                if (streq(key, "rauc-dbus")) {
+                        r = parse_boolean(value);
+                        if (r < 0)
+                                return parser_error(p, line, "invalid boolean '%s' for rauc-dbus", value);
+                        c->rauc_dbus = r;
+                        return 0;
+                }
                 break;
         case SECTION_KEYRING:
                 if (streq(key, "path"))
@@ -790,6 +797,7 @@ int config_load(const char *path, Config **ret) {
         c->barebox_trial_attempts = CONFIG_DEFAULT_TRIAL_ATTEMPTS;
         c->reboot_timeout_sec = CONFIG_DEFAULT_REBOOT_TIMEOUT_SEC;
         c->idle_timeout_sec = CONFIG_DEFAULT_IDLE_TIMEOUT_SEC;
+        c->rauc_dbus = true;
         c->path = strdup(path);
 
         p = (Parser) { .config = c, .path = path };

@@ -63,6 +63,7 @@ typedef struct Config {
         char **reboot_argv;        /* NULL-terminated */
         unsigned reboot_timeout_sec; /* reboot-timeout=, default 30 */
         unsigned idle_timeout_sec; /* idle-timeout=: exit after this long idle; 0 = never */
+        bool rauc_dbus;            /* rauc-dbus=: also serve de.pengutronix.rauc, default true */
         /* [keyring] */
         char *keyring_path;        /* PEM file with trusted roots */
         char *keyring_directory;   /* directory of *.pem / *.crt: roots and intermediates */

@@ -21,6 +21,9 @@ EXPECT="update1 /usr/libexec/update1/updated /lib/systemd/system/updated.service
 update1 /usr/share/dbus-1/system-services/org.example.Update1.service
 update1 /usr/share/dbus-1/system.d/org.example.Update1.conf
 update1 /usr/share/dbus-1/interfaces/org.example.Update1.xml
+update1 /usr/share/dbus-1/system-services/de.pengutronix.rauc.service
+update1 /usr/share/dbus-1/system.d/de.pengutronix.rauc.conf
+update1 /usr/share/dbus-1/interfaces/de.pengutronix.rauc.Installer.xml
 update1 /usr/lib/sysusers.d/update1.conf /usr/lib/tmpfiles.d/update1.conf
 update1 /etc/update1/system.conf.example /usr/share/update1/bootloader/uboot-boot.cmd
 update1 /usr/share/doc/update1/agent.md /usr/share/doc/update1/health.md
@@ -105,6 +108,7 @@ check_purged() {
         done
         for f in /etc/update1 /etc/update-health /usr/libexec/update1 /usr/lib/update-health \
                 /lib/systemd/system/updated.service /usr/share/dbus-1/system.d/org.example.Update1.conf \
+                /usr/share/dbus-1/system.d/de.pengutronix.rauc.conf \
                 /etc/systemd/system/dbus-org.example.Update1.service \
                 /etc/systemd/system/multi-user.target.wants/update-agent.service \
                 /etc/systemd/system/multi-user.target.wants/update-health.service \

@@ -1,25 +1,29 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The three descriptions of the API agree: the running daemon's vtable (introspection over the
-# bus), interfaces/org.example.Update1.xml, and policy/org.example.Update1.conf.  Plus the
-# CLI's --help for every verb.
+# bus), interfaces/org.example.Update1.xml, and policy/org.example.Update1.conf; the same for
+# the RAUC face (de.pengutronix.rauc at /: interfaces/de.pengutronix.rauc.Installer.xml,
+# policy/de.pengutronix.rauc.conf).  Plus the CLI's --help for every verb.
 . "$(dirname "$0")/../lib/testlib.sh"
 tl_require_root "the shipped bus policy lets only root own org.example.Update1"
 tl_setup A
 
 XML=$UPDATE1_TOP/interfaces/org.example.Update1.xml
 POLICY=$UPDATE1_TOP/policy/org.example.Update1.conf
+RAUC_XML=$UPDATE1_TOP/interfaces/de.pengutronix.rauc.Installer.xml
+RAUC_POLICY=$UPDATE1_TOP/policy/de.pengutronix.rauc.conf
 
-# Prints a canonical description of interface org.example.Update1 in an introspection XML:
-# one line per method/signal/property with argument names, types and directions.
+# api_of XML [INTERFACE]: prints a canonical description of the interface (default
+# org.example.Update1) in an introspection XML: one line per method/signal/property with
+# argument names, types and directions.
 api_of() {
-        "$SB_PY" - "$1" <<'EOF'
+        "$SB_PY" - "$1" "${2:-org.example.Update1}" <<'EOF'
 import sys
 import xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
-ifaces = [i for i in root.iter("interface") if i.get("name") == "org.example.Update1"]
+ifaces = [i for i in root.iter("interface") if i.get("name") == sys.argv[2]]
 if len(ifaces) != 1:
-    sys.exit("interface org.example.Update1 found %d times" % len(ifaces))
+    sys.exit("interface %s found %d times" % (sys.argv[2], len(ifaces)))
 out = []
 for m in ifaces[0]:
     if m.tag == "method":
@@ -35,9 +39,12 @@ EOF
 }
 
 t_files_exist() {
-        [ -s "$XML" ] || { TL_WHY="$XML missing"; return 1; }
-        [ -s "$POLICY" ] || { TL_WHY="$POLICY missing"; return 1; }
-        expect_ok "$SB_PY" -c 'import sys, xml.etree.ElementTree as E; [E.parse(f) for f in sys.argv[1:]]' "$XML" "$POLICY"
+        local f
+        for f in "$XML" "$POLICY" "$RAUC_XML" "$RAUC_POLICY"; do
+                [ -s "$f" ] || { TL_WHY="$f missing"; return 1; }
+        done
+        expect_ok "$SB_PY" -c 'import sys, xml.etree.ElementTree as E; [E.parse(f) for f in sys.argv[1:]]' \
+                "$XML" "$POLICY" "$RAUC_XML" "$RAUC_POLICY"
 }
 
 t_vtable_matches_xml() {
@@ -71,13 +78,14 @@ t_required_members() {
 # Every member the policy names exists (a typo there silently locks users out, like
 # sysupdate's "ListAppstream"); anyone may introspect and ping, nothing else (no status, no
 # properties, no signals); root owns the name; root and group update may call and read all.
-t_policy_matches_vtable() {
-        run "$SB_PY" - "$POLICY" "$SB/live.xml" <<'EOF'
+policy_matches() { # POLICY LIVE_XML NAME INTERFACE
+        run "$SB_PY" - "$@" <<'EOF'
 import sys
 import xml.etree.ElementTree as ET
 pol = ET.parse(sys.argv[1]).getroot()
 live = ET.parse(sys.argv[2]).getroot()
-iface = next(i for i in live.iter("interface") if i.get("name") == "org.example.Update1")
+NAME, IFACE = sys.argv[3], sys.argv[4]
+iface = next(i for i in live.iter("interface") if i.get("name") == IFACE)
 methods = {m.get("name") for m in iface.iter("method")}
 errs = []
 std = {"org.freedesktop.DBus.Introspectable", "org.freedesktop.DBus.Peer", "org.freedesktop.DBus.Properties"}
@@ -85,15 +93,15 @@ by = {}
 for p in pol.iter("policy"):
     key = ("context", p.get("context")) if p.get("context") else ("user", p.get("user")) if p.get("user") else ("group", p.get("group"))
     for rule in p:
-        if rule.get("send_destination") not in (None, "org.example.Update1") and not rule.get("own"):
+        if rule.get("send_destination") not in (None, NAME) and not rule.get("own"):
             continue
         by.setdefault(key, []).append((rule.tag, dict(rule.attrib)))
         itf, mem = rule.get("send_interface"), rule.get("send_member")
-        if itf is not None and itf != "org.example.Update1" and itf not in std:
+        if itf is not None and itf != IFACE and itf not in std:
             errs.append("unknown interface %s" % itf)
-        if mem and (itf in (None, "org.example.Update1")) and mem not in methods:
+        if mem and (itf in (None, IFACE)) and mem not in methods:
             errs.append("policy names %s, not a method of the daemon" % mem)
-def allows(key, member, itf="org.example.Update1"):
+def allows(key, member, itf=IFACE):
     ok = False
     for tag, a in by.get(key, []):
         if "send_destination" not in a:
@@ -105,7 +113,7 @@ def allows(key, member, itf="org.example.Update1"):
 def receives_signals(key):
     ok = None
     for tag, a in by.get(key, []):
-        if a.get("receive_sender") == "org.example.Update1" and a.get("receive_type") in (None, "signal"):
+        if a.get("receive_sender") == NAME and a.get("receive_type") in (None, "signal"):
             ok = tag == "allow"
     return ok
 d = ("context", "default")
@@ -128,7 +136,7 @@ for who in (("user", "root"), ("group", "update")):
             errs.append("%s %s may not call Properties.%s" % (who[0], who[1], m))
     if receives_signals(who) is not True:
         errs.append("%s %s does not receive our signals" % who)
-owners = [k for k, rules in by.items() for tag, a in rules if tag == "allow" and a.get("own") == "org.example.Update1"]
+owners = [k for k, rules in by.items() for tag, a in rules if tag == "allow" and a.get("own") == NAME]
 if owners != [("user", "root")]:
     errs.append("owners of the name: %s" % owners)
 print("; ".join(errs) if errs else "ok (%d methods)" % len(methods))
@@ -137,6 +145,10 @@ EOF
         [ "$TL_RC" = 0 ] && return 0
         TL_WHY="$TL_OUT"
         return 1
+}
+
+t_policy_matches_vtable() {
+        policy_matches "$POLICY" "$SB/live.xml" org.example.Update1 org.example.Update1
 }
 
 # updated --bus-introspect (no bus needed) prints the same interface as the live object.
@@ -175,5 +187,36 @@ tl_case vtable-matches-interface-xml t_vtable_matches_xml
 tl_case required-members t_required_members
 tl_case policy-matches-vtable t_policy_matches_vtable
 tl_case bus-introspect-option t_offline_introspect
+# The RAUC face: the same three descriptions agree, and the offline introspection matches.
+t_rauc_face() {
+        local d
+        busctl --system introspect --xml-interface de.pengutronix.rauc / >"$SB/rauc-live.xml" 2>&1 ||
+                { TL_WHY="introspect de.pengutronix.rauc: $(cat "$SB/rauc-live.xml")"; return 1; }
+        grep -q 'interface name="org.freedesktop.DBus.Properties"' "$SB/rauc-live.xml" ||
+                { TL_WHY="/ does not list org.freedesktop.DBus.Properties"; return 1; }
+        api_of "$SB/rauc-live.xml" de.pengutronix.rauc.Installer >"$SB/rauc-live.api" 2>&1 ||
+                { TL_WHY="live: $(cat "$SB/rauc-live.api")"; return 1; }
+        api_of "$RAUC_XML" de.pengutronix.rauc.Installer >"$SB/rauc-doc.api" 2>&1 ||
+                { TL_WHY="xml: $(cat "$SB/rauc-doc.api")"; return 1; }
+        d=$(diff "$SB/rauc-doc.api" "$SB/rauc-live.api") ||
+                { TL_WHY="RAUC interface XML (<) vs running daemon (>): $(tr '\n' ' ' <<<"$d")"; return 1; }
+        "$SB/bin/updated" --bus-introspect=de.pengutronix.rauc.Installer >"$SB/rauc-offline.xml" 2>&1 ||
+                { TL_WHY="--bus-introspect=de.pengutronix.rauc.Installer: $(cat "$SB/rauc-offline.xml")"; return 1; }
+        api_of "$SB/rauc-offline.xml" de.pengutronix.rauc.Installer >"$SB/rauc-offline.api" 2>&1 || return 1
+        d=$(diff "$SB/rauc-offline.api" "$SB/rauc-live.api") ||
+                { TL_WHY="offline (<) vs live (>): $(tr '\n' ' ' <<<"$d")"; return 1; }
+        # RAUC 1.8's own introspection (Debian's rauc-service, where installed): every member
+        # of it is ours with the same signature
+        local theirs=/usr/share/dbus-1/interfaces/de.pengutronix.rauc.Installer.xml
+        if [ -f "$theirs" ]; then
+                api_of "$theirs" de.pengutronix.rauc.Installer | sed 's/ [a-z_]*\([,)]\)/\1/g' >"$SB/rauc-18.api" || return 1
+                sed 's/ [a-z_]*\([,)]\)/\1/g' "$SB/rauc-live.api" >"$SB/rauc-live-types.api"
+                d=$(comm -23 "$SB/rauc-18.api" "$SB/rauc-live-types.api")
+                [ -z "$d" ] || { TL_WHY="RAUC 1.8 members missing or different: $(tr '\n' ' ' <<<"$d")"; return 1; }
+        fi
+        policy_matches "$RAUC_POLICY" "$SB/rauc-live.xml" de.pengutronix.rauc de.pengutronix.rauc.Installer
+}
+
+tl_case rauc-face-xml-policy-vtable t_rauc_face
 tl_case cli-help t_cli_help
 tl_case cli-unknown-verb t_cli_unknown_verb

@@ -76,6 +76,9 @@ update-agent=$1/bin/update-agent
 activation=$1/share/dbus-1/system-services/org.example.Update1.service
 interface=$1/share/dbus-1/interfaces/org.example.Update1.xml
 policy=$([ "$1" = /usr ] && echo /usr/share || echo /etc)/dbus-1/system.d/org.example.Update1.conf
+rauc-activation=$1/share/dbus-1/system-services/de.pengutronix.rauc.service
+rauc-interface=$1/share/dbus-1/interfaces/de.pengutronix.rauc.Installer.xml
+rauc-policy=$([ "$1" = /usr ] && echo /usr/share || echo /etc)/dbus-1/system.d/de.pengutronix.rauc.conf
 tmpfiles=$1/lib/tmpfiles.d/update1.conf
 health-tmpfiles=$1/lib/tmpfiles.d/update-health.conf
 health-usr=$1/lib/update-health
@@ -104,7 +107,7 @@ t_files() {
                 f=$D$(path "$w")
                 [ -x "$f" ] || { TL_WHY="$f is not an installed executable"; return 1; }
         done
-        for f in activation interface policy tmpfiles health-tmpfiles; do
+        for f in activation interface policy rauc-activation rauc-interface rauc-policy tmpfiles health-tmpfiles; do
                 [ -f "$D$(path $f)" ] || { TL_WHY="$D$(path $f) not installed"; return 1; }
         done
         for f in $UNITS; do
@@ -131,10 +134,11 @@ t_units_point_at_installed() {
                 doc=$(unit_key "$f" Documentation)
                 [ -f "$D${doc#file://}" ] || { TL_WHY="$(basename "$f"): Documentation=$doc is not installed"; return 1; }
         done
-        f=$D$(path activation)
-        grep -qx 'SystemdService=updated.service' "$f" || { TL_WHY="$f: no SystemdService=updated.service"; return 1; }
-        grep -qF "Installed to $P/share/dbus-1/system-services/." "$f" ||
-                { TL_WHY="$f does not say where it is installed ($P/share/dbus-1/system-services/)"; return 1; }
+        for f in "$D$(path activation)" "$D$(path rauc-activation)"; do
+                grep -qx 'SystemdService=updated.service' "$f" || { TL_WHY="$f: no SystemdService=updated.service"; return 1; }
+                grep -qF "Installed to $P/share/dbus-1/system-services/." "$f" ||
+                        { TL_WHY="$f does not say where it is installed ($P/share/dbus-1/system-services/)"; return 1; }
+        done
         return 0
 }
 
@@ -275,6 +279,7 @@ t_usr_is_today() {
                 packaging/systemd/update-health.service.in:$P/lib/systemd/system/update-health.service \
                 packaging/systemd/update-agent.service.in:$P/lib/systemd/system/update-agent.service \
                 dbus/org.example.Update1.service.in:$(path activation) \
+                dbus/de.pengutronix.rauc.service.in:$(path rauc-activation) \
                 packaging/tmpfiles.d/update1.conf.in:$(path tmpfiles) \
                 packaging/tmpfiles.d/update-health.conf.in:$(path health-tmpfiles); do
                 in=$UPDATE1_TOP/${pair%%:*} out=$D${pair#*:}

@@ -247,12 +247,18 @@ as_user() {
 sb_write_bus_policy() {
         local src=${SB_POLICY_SRC:-$UPDATE1_TOP/policy/org.example.Update1.conf} dst=$SB/bus/policy.d/org.example.Update1.conf
         [ -f "$src" ] || { sb_msg "missing $src"; return 1; }
+        _sb_copy_policy "$src" "$dst" || return 1
+        # updated also serves RAUC's D-Bus API (daemon/bus-rauc.c) under its own policy.
+        _sb_copy_policy "$UPDATE1_TOP/policy/de.pengutronix.rauc.conf" "$SB/bus/policy.d/de.pengutronix.rauc.conf"
+}
+
+_sb_copy_policy() { # SRC DST
         if [ "$(id -u)" = 0 ]; then
-                cp "$src" "$dst"
+                cp "$1" "$2"
         else
                 # Not root (demo as a normal user): only root may own the name in the shipped
                 # policy, so this copy grants root's rights to the current user instead.
-                sed "s/user=\"root\"/user=\"$(id -un)\"/g" "$src" >"$dst"
+                sed "s/user=\"root\"/user=\"$(id -un)\"/g" "$1" >"$2"
         fi
 }
 

@@ -448,6 +448,22 @@ TEST(idle_timeout) {
         expect_error("[system]\ncompatible=x\nidle-timeout=\n", 3, "empty value for 'idle-timeout'");
 }
 
+/* [system] rauc-dbus= (daemon/bus-rauc.c): RAUC's D-Bus API, on by default. */
+TEST(rauc_dbus) {
+        _cleanup_(config_freep) Config *c = NULL, *d = NULL;
+
+        CHECK_EQ(load_text(BASE, &c), 0);
+        if (c)
+                CHECK(c->rauc_dbus);
+        CHECK_EQ(load_text("[system]\ncompatible=x\nbootloader=uboot\nrauc-dbus=false\n"
+                           "[keyring]\npath=/k\n[slot.rootfs.0]\ndevice=/d\ntype=raw\nbootname=A\n",
+                           &d),
+                 0);
+        if (d)
+                CHECK(!d->rauc_dbus);
+        expect_error("[system]\ncompatible=x\nrauc-dbus=maybe\n", 3, "invalid boolean 'maybe' for rauc-dbus");
+}
+
 TEST(missing_required) {
         expect_error("[keyring]\npath=/k\n", 0, "[system] compatible= is required");
         expect_error("[system]\nbootloader=uboot\n[keyring]\npath=/k\n", 1, "[system] compatible= is required");
@@ -569,6 +585,7 @@ UNIT_MAIN_BEGIN("test-config")
         RUN(key_errors);
         RUN(reboot_command);
         RUN(idle_timeout);
+        RUN(rauc_dbus);
         RUN(missing_required);
         RUN(slot_relations);
         RUN(override);

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <systemd/sd-bus.h>
+
+#include "install.h"
+#include "job.h"
+#include "manager.h"
+#include "states.h"
+
+/* What both D-Bus faces of the daemon share (bus.c: org.example.Update1, bus-rauc.c:
+ * de.pengutronix.rauc): argument checks, opening an install source, the one-operation rule,
+ * deferred replies and introspection.  Keeping it in one place keeps the faces thin: neither
+ * may check or start anything the other does not. */
+
+#define BUS_URL_MAX 4096
+#define BUS_TRANSACTION_ID_MAX 128
+
+/* Sets InvalidArgs with the formatted sentence; returns r if negative, else -EINVAL. */
+_printf_(3, 4)
+int bus_invalid_args(sd_bus_error *error, int r, const char *fmt, ...);
+
+/* A JobReply (job.h) answering 'call' (whose reference it takes when the job started) with the
+ * job's string result or error. */
+JobReply bus_reply_to(sd_bus_message *call);
+
+bool bus_string_is_printable(const char *s);
+bool bus_source_is_url(const char *s);
+/* A transaction id: 1..BUS_TRANSACTION_ID_MAX printable characters without spaces. */
+int bus_check_transaction_id(const char *s, sd_bus_error *error);
+/* "http(s)://..." of sane length, or an absolute path shorter than PATH_MAX; sets *ret_url. */
+int bus_check_source(const char *source, bool *ret_url, sd_bus_error *error);
+
+/* A bundle stream: a regular file (not larger than max-bundle-size) or a pipe, readable. */
+int bus_check_bundle_fd(Manager *m, int fd, const char *what, sd_bus_error *error);
+
+/* Opens a checked source (bus_check_source) for an install: req->fd or req->http.  On failure
+ * fills 'err' (InvalidArgs for what the caller named wrongly). */
+int bus_open_install_source(Manager *m, const char *source, bool url, InstallRequest *req, UError *err);
+
+/* The one-operation rule both faces keep: ERROR_BUSY while an install or a reboot command runs. */
+int bus_check_install_idle(const Manager *m, UError *err);
+
+/* Mark(state, slot) as both faces run it: validate, authorize, refuse while an install runs
+ * (except MarkGood of the booted group), mark (mark.c), refresh the primary.  Returns the slot
+ * name and the message, or fills 'error'. */
+int bus_mark(Manager *m, sd_bus_message *msg, MarkState state, const char *slot, char **ret_slot, char **ret_message,
+             sd_bus_error *error);
+
+/* Properties: a Properties.Get/GetAll call needs AUTH_ACTION_READ; the getters run without a
+ * call (or with another call) when sd-bus builds our PropertiesChanged: those pass. */
+int bus_authorize_property_read(sd_bus *bus, sd_bus_error *error);
+
+/* One object's vtable, for bus_introspect_vtable(). */
+typedef struct BusObject {
+        const char *path;
+        const char *interface;
+        const sd_bus_vtable *vtable;
+} BusObject;
+
+/* Prints the object's introspection XML (from the vtable, over an in-process socket pair,
+ * without any bus daemon). */
+int bus_introspect_vtable(const BusObject *o, FILE *f);
