@@ -464,8 +464,13 @@ static int append_slot(sd_bus_message *r, struct json_object *slot) {
                 k = append_string(r, "state", json_string(slot, "state"));
         if (k >= 0)
                 k = append_string(r, "parent", json_string(slot, "parent"));
-        if (k >= 0)
-                k = append_string(r, "boot-status", json_string(slot, "boot_status"));
+        if (k >= 0) {
+                /* RAUC knows good and bad only: a slot on its trial boot is one the bootloader
+                 * will try, which RAUC calls good (attempts left).  Our "trial" stays in
+                 * org.example.Update1's status. */
+                const char *bs = json_string(slot, "boot_status");
+                k = append_string(r, "boot-status", bs && streq(bs, "trial") ? "good" : bs);
+        }
         if (k >= 0 && status && !streq(status, "unknown"))
                 k = append_string(r, "status", status);
         if (k >= 0)

@@ -105,6 +105,8 @@ t_install() {
         expect_slot_bytes "$SB_SLOT_B" "$I/v2.img" || return 1
         expect_boots B || return 1
         expect_rauc 'd["boot_primary"]' rootfs.1 || return 1
+        # on its trial boot: RAUC's word for a slot the bootloader will try is good
+        expect_rslot rootfs.1 '["boot_status"]' good || return 1
         expect_rslot rootfs.1 '["slot_status"]["bundle"]["version"]' 2 || return 1
         expect_rslot rootfs.1 '["slot_status"]["checksum"]["sha256"]' "$(sha256sum <"$I/v2.img" | cut -c1-64)" || return 1
         expect_rslot rootfs.1 '["slot_status"]["installed"]["count"]' 1 || return 1
