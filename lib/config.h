@@ -26,6 +26,17 @@
 /* idle-timeout=: like systemd's hostnamed/timedated (30 s); D-Bus activation brings it back. */
 #define CONFIG_DEFAULT_IDLE_TIMEOUT_SEC 30
 #define CONFIG_MAX_IDLE_TIMEOUT_SEC 86400
+/* RAUC's default max-bundle-download-size (8 MiB). */
+#define CONFIG_DEFAULT_MAX_BUNDLE_DOWNLOAD_SIZE (UINT64_C(8) << 20)
+
+/* RAUC's bundle formats, for [system] bundle-formats= (config_bundle_format_allowed()). */
+typedef enum ConfigBundleFormat {
+        CONFIG_BUNDLE_FORMAT_PLAIN,
+        CONFIG_BUNDLE_FORMAT_VERITY,
+        CONFIG_BUNDLE_FORMAT_CRYPT,
+        _CONFIG_BUNDLE_FORMAT_MAX,
+} ConfigBundleFormat;
+#define CONFIG_BUNDLE_FORMATS_DEFAULT ((1u << _CONFIG_BUNDLE_FORMAT_MAX) - 1)
 
 /* [uboot] scheme=: which variables the U-Boot environment uses (docs/bootloaders.md). */
 typedef enum UbootScheme {
@@ -45,6 +56,8 @@ typedef struct ConfigSlot {
         char *parent_name; /* "rootfs.0" or NULL */
         int parent;        /* index into Config.slots, -1 if none (resolved after parsing) */
         bool readonly;
+        bool install_same; /* RAUC's install-same=, default true; false only warns (always written) */
+        char *description; /* RAUC's description=, or NULL */
         unsigned line;     /* where the section started, for error messages */
 } ConfigSlot;
 
@@ -83,6 +96,25 @@ typedef struct Config {
         unsigned barebox_trial_attempts; /* remaining_attempts of a slot on trial, default 1 */
         /* [custom] */
         char *custom_backend;      /* executable path */
+        /* RAUC's keys (lib/config-rauc.c, docs/configuration.md "RAUC system.conf") */
+        char *variant;             /* variant-name=, variant-file='s content or the device tree's
+                                    * first compatible (variant-dtb=true); NULL if none */
+        char *variant_file;        /* variant-file= as resolved, or NULL */
+        bool variant_dtb;
+        char *statusfile;          /* statusfile=: resolved path or "per-slot"; not used (warned) */
+        char *mountprefix;         /* mountprefix=; not used (warned) */
+        uint64_t max_bundle_download_size; /* default 8 MiB: the cap for a RAUC plain bundle
+                                    * fetched from a URL (it is hashed whole before a write) */
+        unsigned bundle_formats;   /* mask of 1 << ConfigBundleFormat, default all */
+        bool activate_installed;   /* always true (false is refused) */
+        unsigned rauc_boot_attempts, rauc_boot_attempts_primary; /* [system] boot-attempts*=, 0 unset:
+                                    * applied to [uboot]/[barebox] */
+        char *check_purpose;       /* [keyring] check-purpose= as written, NULL unset; Update1
+                                    * always checks as "codesign" */
+        bool allow_partial_chain;  /* [keyring] allow-partial-chain= (warned: no effect) */
+        bool use_bundle_signing_time; /* [keyring] use-bundle-signing-time= (warned: no effect) */
+        char **warnings;           /* "PATH:LINE: warning: ..." per accepted key without effect */
+        unsigned n_warnings;
         /* [slot.<class>.<index>] in file order */
         ConfigSlot *slots;
         unsigned n_slots;
@@ -93,6 +125,10 @@ typedef struct Config {
 int config_load(const char *path, Config **ret);
 Config *config_free(Config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
+
+/* [system] bundle-formats=: may a RAUC bundle of this format ("plain", "verity", "crypt") be
+ * installed?  Unknown names: false. */
+bool config_bundle_format_allowed(const Config *c, const char *format);
 
 int config_find_slot(const Config *c, const char *name);              /* index or -ENOENT */
 int config_find_slot_by_bootname(const Config *c, const char *bootname); /* index or -ENOENT */

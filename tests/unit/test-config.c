@@ -459,7 +459,8 @@ TEST(missing_required) {
                      "[keyring] needs path=");
         expect_error("[system]\ncompatible=x\nbootloader=uboot\n[keyring]\npath=/k\n", 0, "no [slot.<class>.<index>]");
         expect_error(BASE "[slot.rootfs.2]\n", 14, "[slot.rootfs.2] device= is required");
-        expect_error(BASE "[slot.rootfs.2]\ndevice=/dev/c\n", 14, "[slot.rootfs.2] type= is required");
+        /* type= defaults to raw, as in RAUC (test-config-rauc.c) */
+        expect_error(BASE "[slot.rootfs.2]\ndevice=/dev/c\n", 14, "[slot.rootfs.2] bootname= is required");
         expect_error(BASE "[slot.rootfs.2]\ndevice=/dev/c\ntype=raw\n", 14, "bootname= is required");
 }
 
