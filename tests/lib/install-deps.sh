@@ -26,8 +26,10 @@ RUN_PKGS=(dbus-daemon dbus-bin dbus-system-bus-common libubootenv-tool u-boot-to
 # because systemd is not PID 1), nginx-light for http:// installs, curl to probe it, fdisk
 # (sfdisk) and mount (losetup) for the loop-device / PARTLABEL tests, passwd (useradd),
 # python3 for the JSON/XML checks, procps (ps) for process states and owners, mandoc
-# (mandoc -Tlint, -Tutf8) for the man pages, shellcheck for the bash completion (test-man).
-CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-common procps mandoc shellcheck)
+# (mandoc -Tlint, -Tutf8) for the man pages, shellcheck for the bash completion (test-man), the
+# rauc CLI (1.8) that parses the same system.conf files as Update1 (test-config-rauc).
+CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-common procps mandoc shellcheck
+            rauc)
 # make bench PEERS=1: RAUC 1.8 beside Update1 (bench/bench-peers.sh: the rauc client, its D-Bus
 # service's bus policy, mksquashfs for `rauc bundle`) and hyperfine for the round trips.
 PEERS_PKGS=(rauc rauc-service squashfs-tools hyperfine)
