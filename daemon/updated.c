@@ -16,7 +16,7 @@
 #include "log.h"
 #include "manager.h"
 
-static const char *arg_config = CONFIG_DEFAULT_PATH;
+static const char *arg_config = NULL; /* config_default_path() */
 static const char *arg_boot_slot = NULL;
 static const char *arg_cmdline = NULL;
 static const char *arg_boot_id = NULL;
@@ -28,7 +28,8 @@ static void help(void) {
                "The Update1 daemon: installs signed bundles into A/B slots, on D-Bus as\n"
                "%s at %s.\n"
                "\n"
-               "  -c --config=PATH       Configuration file (default %s)\n"
+               "  -c --config=PATH       Configuration file (default %s);\n"
+               "                         without it, RAUC's /etc/rauc/system.conf\n"
                "     --boot-slot=NAME    Treat bootname NAME as booted (sandboxes and tests)\n"
                "     --cmdline=PATH      Read the kernel command line from PATH (default /proc/cmdline)\n"
                "     --boot-id=ID        Treat ID as this boot's id (simulated reboots in tests)\n"
@@ -120,6 +121,8 @@ static int run(int argc, char *argv[]) {
         if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
                 return log_error_errno(-errno, "Cannot block SIGTERM/SIGINT: %m");
 
+        if (!arg_config)
+                arg_config = config_default_path();
         r = manager_new(&(ManagerOptions) {
                                 .config_path = arg_config,
                                 .cmdline_path = arg_cmdline,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "config-parser.h"
@@ -277,6 +278,17 @@ static int parse(Parser *p, const char *data) {
         return finish(p);
 }
 
+const char *config_default_path(void) {
+        static const char *const rauc[] = { CONFIG_RAUC_PATHS };
+
+        if (access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+                return CONFIG_DEFAULT_PATH;
+        for (size_t i = 0; i < ELEMENTSOF(rauc); i++)
+                if (access(rauc[i], F_OK) == 0)
+                        return rauc[i];
+        return CONFIG_DEFAULT_PATH;
+}
+
 int config_load(const char *path, Config **ret) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_free_ char *data = NULL;
@@ -285,7 +297,7 @@ int config_load(const char *path, Config **ret) {
         int r;
 
         if (!path)
-                path = CONFIG_DEFAULT_PATH;
+                path = config_default_path();
 
         r = read_full_file(path, CONFIG_MAX_SIZE, &data, &size);
         if (r < 0) {

@@ -9,6 +9,9 @@
 
 /* SYSCONFDIR, LOCALSTATEDIR, PREFIX: the install locations, from the Makefile (-D). */
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/update1/system.conf"
+/* RAUC's own places for its system.conf (fixed in RAUC, wherever Update1 is installed), read
+ * when Update1's is missing, so a RAUC device switches without moving its file. */
+#define CONFIG_RAUC_PATHS "/etc/rauc/system.conf", "/run/rauc/system.conf", "/usr/lib/rauc/system.conf"
 #define CONFIG_DEFAULT_DATA_DIRECTORY LOCALSTATEDIR "/lib/update1"
 /* libubootenv's file, wherever Update1 is installed. */
 #define CONFIG_DEFAULT_FW_ENV_CONFIG "/etc/fw_env.config"
@@ -120,7 +123,11 @@ typedef struct Config {
         unsigned n_slots;
 } Config;
 
-/* Parses and validates the whole file.  On failure logs "PATH:LINE: what is wrong" at error
+/* CONFIG_DEFAULT_PATH if it exists, else the first of CONFIG_RAUC_PATHS that exists, else
+ * CONFIG_DEFAULT_PATH (whose absence config_load() then reports). */
+const char *config_default_path(void);
+
+/* Parses and validates the whole file (NULL: config_default_path()).  On failure logs "PATH:LINE: what is wrong" at error
  * level and returns a negative errno; nothing is returned then. */
 int config_load(const char *path, Config **ret);
 Config *config_free(Config *c);
