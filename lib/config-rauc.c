@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config-rauc.h"
 #include "config-system.h"
@@ -130,6 +131,15 @@ static int parse_activate_installed(Parser *p, Section *sec, const char *key, co
                             "activate-installed=false is not supported: Update1 always boots a freshly installed slot once on trial; remove the line");
 }
 
+/* The variant picks [image.<class>.<variant>] sections and is a D-Bus string property:
+ * printable ASCII (a device tree compatible, a board name). */
+static bool variant_valid(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char) s[i] < 0x20 || (unsigned char) s[i] > 0x7e)
+                        return false;
+        return true;
+}
+
 static const char *const variant_keys[] = { "variant-name", "variant-file", "variant-dtb" };
 
 static int parse_variant(Parser *p, Section *sec, const char *key, const char *value, unsigned line) {
@@ -148,6 +158,8 @@ static int parse_variant(Parser *p, Section *sec, const char *key, const char *v
         if (streq(key, "variant-name")) {
                 if (strlen(value) > CONFIG_MAX_VARIANT)
                         return parser_error(p, line, "variant-name= is longer than %d characters", CONFIG_MAX_VARIANT);
+                if (!variant_valid(value, strlen(value)))
+                        return parser_error(p, line, "variant-name=: the variant is not printable ASCII");
                 return parser_set_string(p, &c->variant, value, false);
         }
         if (streq(key, "variant-file"))
@@ -285,11 +297,20 @@ const char *config_rauc_section_refusal(const char *name) {
 static int read_variant(Parser *p, const char *path, unsigned line, const char *key) {
         _cleanup_free_ char *data = NULL;
         size_t size, b = 0, e;
+        struct stat st;
         int r;
 
-        r = read_full_file(path, CONFIG_MAX_VARIANT + 1, &data, &size);
+        /* Not a FIFO or a device: reading must not block start-up. */
+        if (stat(path, &st) < 0)
+                r = -errno;
+        else if (!S_ISREG(st.st_mode))
+                r = -EBADFD;
+        else
+                r = read_full_file(path, CONFIG_MAX_VARIANT + 1, &data, &size);
         if (r == -ENOMEM)
                 return r;
+        if (r == -EBADFD)
+                return parser_error(p, line, "%s: %s is not a regular file; fix the file or remove the line", key, path);
         if (r < 0)
                 return parser_error(p, line, "%s: cannot read the variant from %s: %s; fix the file or remove the line",
                                     key, path, strerror(-r));
@@ -300,9 +321,11 @@ static int read_variant(Parser *p, const char *path, unsigned line, const char *
                 e--;
         if (b == e)
                 return parser_error(p, line, "%s: %s holds no variant; fix the file or remove the line", key, path);
-        for (size_t i = b; i < e; i++)
-                if ((unsigned char) data[i] < 0x20)
-                        return parser_error(p, line, "%s: the variant in %s contains a control character", key, path);
+        if (e - b > CONFIG_MAX_VARIANT)
+                return parser_error(p, line, "%s: the variant in %s is longer than %d characters", key, path,
+                                    CONFIG_MAX_VARIANT);
+        if (!variant_valid(data + b, e - b))
+                return parser_error(p, line, "%s: the variant in %s is not printable ASCII", key, path);
         free(p->config->variant);
         p->config->variant = strndup(data + b, e - b);
         return p->config->variant ? 0 : -ENOMEM;

@@ -409,7 +409,7 @@ TEST(rauc_test_global_and_datadir) {
  * variant-file, variant-name. */
 TEST(variants) {
         _cleanup_(config_freep) Config *a = NULL, *b = NULL, *c = NULL;
-        _cleanup_free_ char *file = NULL, *dtb = NULL, *two = NULL;
+        _cleanup_free_ char *file = NULL, *dtb = NULL, *two = NULL, *bad = NULL;
 #define VARIANT_BASE "[system]\ncompatible=x\nbootloader=uboot\n%s\n[keyring]\npath=ca.pem\n[slot.rootfs.0]\ndevice=/dev/a\nbootname=A\n"
         static const char dt[] = "vendor,board-rev3\0vendor,board\0";
 
@@ -436,6 +436,9 @@ TEST(variants) {
         file = mfree(file);
         file = strdup_printf(VARIANT_BASE, "variant-file=missing");
         expect_error(file, 4, "variant-file=: cannot read the variant from", "remove the line", RAUC_ACCEPTS);
+        write_text(in_tmp("variant-bad"), "board\x01v2\n", 9);
+        bad = strdup_printf(VARIANT_BASE, "variant-file=variant-bad");
+        expect_error(bad, 4, "variant-file=: the variant in", "is not printable ASCII", RAUC_ACCEPTS);
         two = strdup_printf(VARIANT_BASE, "variant-name=a\nvariant-file=variant");
         expect_error(two, 5, "only one of variant-name=, variant-file=, variant-dtb= may be set", NULL, RAUC_AGREES);
 }
