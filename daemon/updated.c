@@ -21,6 +21,7 @@ static const char *arg_boot_slot = NULL;
 static const char *arg_cmdline = NULL;
 static const char *arg_boot_id = NULL;
 static bool arg_bus_introspect = false;
+static bool arg_check_config = false;
 
 static void help(void) {
         printf("Usage: updated [OPTIONS]\n"
@@ -33,6 +34,8 @@ static void help(void) {
                "     --boot-slot=NAME    Treat bootname NAME as booted (sandboxes and tests)\n"
                "     --cmdline=PATH      Read the kernel command line from PATH (default /proc/cmdline)\n"
                "     --boot-id=ID        Treat ID as this boot's id (simulated reboots in tests)\n"
+               "     --check-config      Check the configuration (warnings and errors with their\n"
+               "                         lines, e.g. of a RAUC system.conf) and exit\n"
                "     --bus-introspect    Print the D-Bus introspection XML and exit\n"
                "  -v --verbose           Debug logging\n"
                "     --version           Show the version and exit\n"
@@ -46,6 +49,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_CMDLINE,
                 ARG_BOOT_ID,
                 ARG_BUS_INTROSPECT,
+                ARG_CHECK_CONFIG,
                 ARG_VERSION,
         };
         static const struct option options[] = {
@@ -54,6 +58,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "cmdline",        required_argument, NULL, ARG_CMDLINE        },
                 { "boot-id",        required_argument, NULL, ARG_BOOT_ID        },
                 { "bus-introspect", no_argument,       NULL, ARG_BUS_INTROSPECT },
+                { "check-config",   no_argument,       NULL, ARG_CHECK_CONFIG   },
                 { "verbose",        no_argument,       NULL, 'v'                },
                 { "version",        no_argument,       NULL, ARG_VERSION        },
                 { "help",           no_argument,       NULL, 'h'                },
@@ -78,6 +83,9 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_BUS_INTROSPECT:
                         arg_bus_introspect = true;
                         break;
+                case ARG_CHECK_CONFIG:
+                        arg_check_config = true;
+                        break;
                 case 'v':
                         log_set_max_level(LOG_LEVEL_DEBUG);
                         break;
@@ -98,6 +106,20 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+/* What start-up would say about the file, without starting: config_load() logs each warning
+ * and the first error as "FILE:LINE: ...". */
+static int check_config(void) {
+        _cleanup_(config_freep) Config *c = NULL;
+        int r;
+
+        r = config_load(arg_config, &c);
+        if (r < 0)
+                return r;
+        printf("%s: valid, compatible %s, bootloader %s, %u slot(s), %u warning(s)\n", arg_config, c->compatible,
+               c->bootloader, c->n_slots, c->n_warnings);
+        return 0;
+}
+
 static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         sigset_t ss;
@@ -110,6 +132,10 @@ static int run(int argc, char *argv[]) {
 
         if (arg_bus_introspect)
                 return bus_introspect(stdout);
+        if (!arg_config)
+                arg_config = config_default_path();
+        if (arg_check_config)
+                return check_config();
 
         umask(0022);
         /* Writes into closed pipes (download pipe, client pipes) must fail with EPIPE. */
@@ -121,8 +147,6 @@ static int run(int argc, char *argv[]) {
         if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
                 return log_error_errno(-errno, "Cannot block SIGTERM/SIGINT: %m");
 
-        if (!arg_config)
-                arg_config = config_default_path();
         r = manager_new(&(ManagerOptions) {
                                 .config_path = arg_config,
                                 .cmdline_path = arg_cmdline,
