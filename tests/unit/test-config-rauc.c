@@ -21,6 +21,7 @@
 #include "config-rauc.h"
 #include "config-slot.h"
 #include "config-system.h"
+#include "test-config-load.h"
 #include "unit.h"
 #include "util.h"
 
@@ -29,37 +30,12 @@ static char conf_path[PATH_MAX + 32];
 static char log_text[16384];
 static bool have_rauc;
 
-static void write_text(const char *path, const char *data, size_t size) {
-        FILE *f = fopen(path, "we");
-        if (!f || fwrite(data, 1, size, f) != size) {
-                perror(path);
-                exit(2);
-        }
-        fclose(f);
-}
-
 /* config_load() of TEXT as tmpdir/system.conf, stderr captured into log_text. */
 static int load_text(const char *text, Config **ret) {
         char log_path[PATH_MAX + 32];
-        int saved, fd, r;
-        ssize_t n;
 
-        write_text(conf_path, text, strlen(text));
         snprintf(log_path, sizeof(log_path), "%s/stderr.log", tmpdir);
-        fflush(stderr);
-        saved = dup(STDERR_FILENO);
-        fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-        r = config_load(conf_path, ret);
-        fflush(stderr);
-        dup2(saved, STDERR_FILENO);
-        close(saved);
-        fd = open(log_path, O_RDONLY | O_CLOEXEC);
-        n = read(fd, log_text, sizeof(log_text) - 1);
-        close(fd);
-        log_text[n > 0 ? n : 0] = '\0';
-        return r;
+        return load_config_bytes(conf_path, text, strlen(text), log_path, log_text, sizeof(log_text), ret);
 }
 
 /* The 1-based number of the line of TEXT that starts with NEEDLE. */
@@ -413,13 +389,13 @@ TEST(variants) {
 #define VARIANT_BASE "[system]\ncompatible=x\nbootloader=uboot\n%s\n[keyring]\npath=ca.pem\n[slot.rootfs.0]\ndevice=/dev/a\nbootname=A\n"
         static const char dt[] = "vendor,board-rev3\0vendor,board\0";
 
-        write_text(in_tmp("variant"), "  board-v2\n", 11);
+        write_bytes(in_tmp("variant"), "  board-v2\n", 11);
         file = strdup_printf(VARIANT_BASE, "variant-file=variant");
         a = expect_load(file, 0);
         if (a)
                 CHECK_STREQ(a->variant, "board-v2");
 
-        write_text(in_tmp("compatible"), dt, sizeof(dt) - 1);
+        write_bytes(in_tmp("compatible"), dt, sizeof(dt) - 1);
         config_rauc_set_dt_compatible_path(in_tmp("compatible"));
         dtb = strdup_printf(VARIANT_BASE, "variant-dtb=true");
         b = load_text(dtb, &b) >= 0 ? b : NULL; /* rauc would read this machine's device tree */
@@ -436,7 +412,7 @@ TEST(variants) {
         file = mfree(file);
         file = strdup_printf(VARIANT_BASE, "variant-file=missing");
         expect_error(file, 4, "variant-file=: cannot read the variant from", "remove the line", RAUC_ACCEPTS);
-        write_text(in_tmp("variant-bad"), "board\x01v2\n", 9);
+        write_bytes(in_tmp("variant-bad"), "board\x01v2\n", 9);
         bad = strdup_printf(VARIANT_BASE, "variant-file=variant-bad");
         expect_error(bad, 4, "variant-file=: the variant in", "is not printable ASCII", RAUC_ACCEPTS);
         two = strdup_printf(VARIANT_BASE, "variant-name=a\nvariant-file=variant");
