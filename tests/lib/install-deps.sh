@@ -27,7 +27,8 @@ RUN_PKGS=(dbus-daemon dbus-bin dbus-system-bus-common libubootenv-tool u-boot-to
 # (sfdisk) and mount (losetup) for the loop-device / PARTLABEL tests, passwd (useradd),
 # python3 for the JSON/XML checks, procps (ps) for process states and owners, mandoc
 # (mandoc -Tlint, -Tutf8) for the man pages, shellcheck for the bash completion (test-man), the
-# rauc CLI (1.8) that parses the same system.conf files as Update1 (test-config-rauc).
+# rauc CLI (1.8) that parses the same system.conf files as Update1 (test-config-rauc; it depends
+# on the "dbus" package, whose service tests/fresh's policy-rc.d keeps from starting, as nginx's).
 CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-common procps mandoc shellcheck
             rauc)
 # make bench PEERS=1: RAUC 1.8 beside Update1 (bench/bench-peers.sh: the rauc client, its D-Bus
