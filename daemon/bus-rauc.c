@@ -613,8 +613,9 @@ static int method_mark(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 PROPERTY_GETTER(property_get_operation, "s", m->operation == OPERATION_INSTALLING ? "installing" : "idle")
 PROPERTY_GETTER(property_get_last_error, "s", m->last_error ?: "")
 PROPERTY_GETTER(property_get_compatible, "s", m->config->compatible)
-/* Update1 has no variants: RAUC reports "" when none is configured. */
-PROPERTY_GETTER(property_get_variant, "s", "")
+/* [system] variant-name=/variant-file=/variant-dtb= (lib/config-rauc.c); "" when none is
+ * configured, as RAUC reports. */
+PROPERTY_GETTER(property_get_variant, "s", m->config->variant ?: "")
 PROPERTY_GETTER(property_get_boot_slot, "s", m->boot_slot ?: "")
 
 static int property_get_progress(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -16,12 +16,13 @@
 #include "log.h"
 #include "manager.h"
 
-static const char *arg_config = CONFIG_DEFAULT_PATH;
+static const char *arg_config = NULL; /* config_default_path() */
 static const char *arg_boot_slot = NULL;
 static const char *arg_cmdline = NULL;
 static const char *arg_boot_id = NULL;
 static bool arg_bus_introspect = false;
 static const char *arg_bus_introspect_interface = NULL;
+static bool arg_check_config = false;
 
 static void help(void) {
         printf("Usage: updated [OPTIONS]\n"
@@ -29,10 +30,13 @@ static void help(void) {
                "The Update1 daemon: installs signed bundles into A/B slots, on D-Bus as\n"
                "%s at %s.\n"
                "\n"
-               "  -c --config=PATH       Configuration file (default %s)\n"
+               "  -c --config=PATH       Configuration file (default %s);\n"
+               "                         without it, RAUC's /etc/rauc/system.conf\n"
                "     --boot-slot=NAME    Treat bootname NAME as booted (sandboxes and tests)\n"
                "     --cmdline=PATH      Read the kernel command line from PATH (default /proc/cmdline)\n"
                "     --boot-id=ID        Treat ID as this boot's id (simulated reboots in tests)\n"
+               "     --check-config      Check the configuration (warnings and errors with their\n"
+               "                         lines, e.g. of a RAUC system.conf) and exit\n"
                "     --bus-introspect[=INTERFACE]\n"
                "                         Print the D-Bus introspection XML of %s (or of\n"
                "                         INTERFACE, e.g. de.pengutronix.rauc.Installer) and exit\n"
@@ -48,6 +52,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_CMDLINE,
                 ARG_BOOT_ID,
                 ARG_BUS_INTROSPECT,
+                ARG_CHECK_CONFIG,
                 ARG_VERSION,
         };
         static const struct option options[] = {
@@ -56,6 +61,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "cmdline",        required_argument, NULL, ARG_CMDLINE        },
                 { "boot-id",        required_argument, NULL, ARG_BOOT_ID        },
                 { "bus-introspect", optional_argument, NULL, ARG_BUS_INTROSPECT },
+                { "check-config",   no_argument,       NULL, ARG_CHECK_CONFIG   },
                 { "verbose",        no_argument,       NULL, 'v'                },
                 { "version",        no_argument,       NULL, ARG_VERSION        },
                 { "help",           no_argument,       NULL, 'h'                },
@@ -81,6 +87,9 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_bus_introspect = true;
                         arg_bus_introspect_interface = optarg;
                         break;
+                case ARG_CHECK_CONFIG:
+                        arg_check_config = true;
+                        break;
                 case 'v':
                         log_set_max_level(LOG_LEVEL_DEBUG);
                         break;
@@ -101,6 +110,20 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+/* What start-up would say about the file, without starting: config_load() logs each warning
+ * and the first error as "FILE:LINE: ...". */
+static int check_config(void) {
+        _cleanup_(config_freep) Config *c = NULL;
+        int r;
+
+        r = config_load(arg_config, &c);
+        if (r < 0)
+                return r;
+        printf("%s: valid, compatible %s, bootloader %s, %u slot(s), %u warning(s)\n", arg_config, c->compatible,
+               c->bootloader, c->n_slots, c->n_warnings);
+        return 0;
+}
+
 static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         sigset_t ss;
@@ -113,6 +136,10 @@ static int run(int argc, char *argv[]) {
 
         if (arg_bus_introspect)
                 return bus_introspect(arg_bus_introspect_interface, stdout);
+        if (!arg_config)
+                arg_config = config_default_path();
+        if (arg_check_config)
+                return check_config();
 
         umask(0022);
         /* Writes into closed pipes (download pipe, client pipes) must fail with EPIPE. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -161,9 +162,30 @@ static bool has_suffix(const char *s, const char *suffix) {
         return a >= b && streq(s + a - b, suffix);
 }
 
-/* Calls fn(path, userdata, err) for every file of the keyring directory whose name ends in
- * one of the two suffixes (hidden files skipped); stops at the first error. */
-static int for_each_keyring_file(const char *directory, const char *suffix1, const char *suffix2,
+/* OpenSSL's hash directory, RAUC's [keyring] directory= layout (X509_LOOKUP_hash_dir(3)):
+ * "<8 hex digits>.<N>" for a certificate, "<8 hex digits>.r<N>" for a CRL. */
+static bool is_hash_name(const char *name, bool crl) {
+        size_t i;
+
+        for (i = 0; i < 8; i++)
+                if (!isxdigit((unsigned char) name[i]))
+                        return false;
+        if (name[i++] != '.')
+                return false;
+        if (crl && name[i++] != 'r')
+                return false;
+        if (!isdigit((unsigned char) name[i]))
+                return false;
+        for (; name[i]; i++)
+                if (!isdigit((unsigned char) name[i]))
+                        return false;
+        return true;
+}
+
+/* Calls fn(path, userdata, err) for every certificate file (crls: CRL file) of the keyring
+ * directory: *.pem and *.crt (*.crl and *.pem), or OpenSSL hash names as RAUC's keyrings use
+ * them; hidden files skipped; stops at the first error. */
+static int for_each_keyring_file(const char *directory, bool crls,
                                  int (*fn)(const char *path, void *userdata, UError *err), void *userdata,
                                  UError *err) {
         _cleanup_(closedirp) DIR *d = NULL;
@@ -179,7 +201,8 @@ static int for_each_keyring_file(const char *directory, const char *suffix1, con
 
                 if (de->d_name[0] == '.')
                         continue;
-                if (!has_suffix(de->d_name, suffix1) && !has_suffix(de->d_name, suffix2))
+                if (!has_suffix(de->d_name, crls ? ".crl" : ".crt") && !has_suffix(de->d_name, ".pem") &&
+                    !is_hash_name(de->d_name, crls))
                         continue;
                 if (asprintf(&p, "%s/%s", directory, de->d_name) < 0)
                         return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
@@ -230,7 +253,7 @@ int keyring_load(const char *path, const char *directory, bool allow_bundle_inte
                         return r;
         }
         if (!isempty(directory)) {
-                r = for_each_keyring_file(directory, ".pem", ".crt", load_pem_certs_cb, certs, err);
+                r = for_each_keyring_file(directory, false, load_pem_certs_cb, certs, err);
                 if (r < 0)
                         return r;
         }
@@ -310,7 +333,7 @@ int keyring_load_crls(Keyring *k, const char *path, const char *directory, UErro
                         return r;
         }
         if (!isempty(directory)) {
-                r = for_each_keyring_file(directory, ".crl", ".pem", load_pem_crls, k, err);
+                r = for_each_keyring_file(directory, true, load_pem_crls, k, err);
                 if (r < 0)
                         return r;
         }

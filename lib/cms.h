@@ -10,13 +10,14 @@
 
 typedef struct Keyring Keyring;
 
-/* Loads trusted roots from 'path' (PEM bundle) and/or every *.pem or *.crt in 'directory'
- * (self-signed certs there are roots, the rest are intermediates usable for chaining).
+/* Loads trusted roots from 'path' (PEM bundle) and/or every *.pem or *.crt in 'directory', or
+ * file named as in OpenSSL's hash directory ("<hash>.0", RAUC's layout) (self-signed certs
+ * there are roots, the rest are intermediates usable for chaining).
  * Fails if no root was found. */
 int keyring_load(const char *path, const char *directory, bool allow_bundle_intermediates,
                  Keyring **ret, UError *err);
 /* [keyring] check-crl=true: adds the CRLs of 'path' (PEM blocks next to the roots, RAUC's
- * layout) and of *.crl / *.pem files in 'directory', and makes verification require a current
+ * layout) and of *.crl / *.pem / "<hash>.r0" files in 'directory', and makes verification require a current
  * CRL for every certificate of the chain.  Fails if no CRL was found. */
 int keyring_load_crls(Keyring *k, const char *path, const char *directory, UError *err);
 /* Certificates are checked at max(clock, build time, t): t is the newest trusted time seen. */

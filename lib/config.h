@@ -9,6 +9,9 @@
 
 /* SYSCONFDIR, LOCALSTATEDIR, PREFIX: the install locations, from the Makefile (-D). */
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/update1/system.conf"
+/* RAUC's own places for its system.conf (fixed in RAUC, wherever Update1 is installed), read
+ * when Update1's is missing, so a RAUC device switches without moving its file. */
+#define CONFIG_RAUC_PATHS "/etc/rauc/system.conf", "/run/rauc/system.conf", "/usr/lib/rauc/system.conf"
 #define CONFIG_DEFAULT_DATA_DIRECTORY LOCALSTATEDIR "/lib/update1"
 /* libubootenv's file, wherever Update1 is installed. */
 #define CONFIG_DEFAULT_FW_ENV_CONFIG "/etc/fw_env.config"
@@ -26,6 +29,17 @@
 /* idle-timeout=: like systemd's hostnamed/timedated (30 s); D-Bus activation brings it back. */
 #define CONFIG_DEFAULT_IDLE_TIMEOUT_SEC 30
 #define CONFIG_MAX_IDLE_TIMEOUT_SEC 86400
+/* RAUC's default max-bundle-download-size (8 MiB). */
+#define CONFIG_DEFAULT_MAX_BUNDLE_DOWNLOAD_SIZE (UINT64_C(8) << 20)
+
+/* RAUC's bundle formats, for [system] bundle-formats= (config_bundle_format_allowed()). */
+typedef enum ConfigBundleFormat {
+        CONFIG_BUNDLE_FORMAT_PLAIN,
+        CONFIG_BUNDLE_FORMAT_VERITY,
+        CONFIG_BUNDLE_FORMAT_CRYPT,
+        _CONFIG_BUNDLE_FORMAT_MAX,
+} ConfigBundleFormat;
+#define CONFIG_BUNDLE_FORMATS_DEFAULT ((1u << _CONFIG_BUNDLE_FORMAT_MAX) - 1)
 
 /* [uboot] scheme=: which variables the U-Boot environment uses (docs/bootloaders.md). */
 typedef enum UbootScheme {
@@ -45,6 +59,8 @@ typedef struct ConfigSlot {
         char *parent_name; /* "rootfs.0" or NULL */
         int parent;        /* index into Config.slots, -1 if none (resolved after parsing) */
         bool readonly;
+        bool install_same; /* RAUC's install-same=, default true; false only warns (always written) */
+        char *description; /* RAUC's description=, or NULL */
         unsigned line;     /* where the section started, for error messages */
 } ConfigSlot;
 
@@ -84,16 +100,43 @@ typedef struct Config {
         unsigned barebox_trial_attempts; /* remaining_attempts of a slot on trial, default 1 */
         /* [custom] */
         char *custom_backend;      /* executable path */
+        /* RAUC's keys (lib/config-rauc.c, docs/configuration.md "RAUC system.conf") */
+        char *variant;             /* variant-name=, variant-file='s content or the device tree's
+                                    * first compatible (variant-dtb=true); NULL if none */
+        char *variant_file;        /* variant-file= as resolved, or NULL */
+        bool variant_dtb;
+        char *statusfile;          /* statusfile=: resolved path or "per-slot"; not used (warned) */
+        char *mountprefix;         /* mountprefix=; not used (warned) */
+        uint64_t max_bundle_download_size; /* default 8 MiB: the cap for a RAUC plain bundle
+                                    * fetched from a URL (it is hashed whole before a write) */
+        unsigned bundle_formats;   /* mask of 1 << ConfigBundleFormat, default all */
+        bool activate_installed;   /* always true (false is refused) */
+        unsigned rauc_boot_attempts, rauc_boot_attempts_primary; /* [system] boot-attempts*=, 0 unset:
+                                    * applied to [uboot]/[barebox] */
+        char *check_purpose;       /* [keyring] check-purpose= as written, NULL unset; Update1
+                                    * always checks as "codesign" */
+        bool allow_partial_chain;  /* [keyring] allow-partial-chain= (warned: no effect) */
+        bool use_bundle_signing_time; /* [keyring] use-bundle-signing-time= (warned: no effect) */
+        char **warnings;           /* "PATH:LINE: warning: ..." per accepted key without effect */
+        unsigned n_warnings;
         /* [slot.<class>.<index>] in file order */
         ConfigSlot *slots;
         unsigned n_slots;
 } Config;
 
-/* Parses and validates the whole file.  On failure logs "PATH:LINE: what is wrong" at error
+/* CONFIG_DEFAULT_PATH if it exists, else the first of CONFIG_RAUC_PATHS that exists, else
+ * CONFIG_DEFAULT_PATH (whose absence config_load() then reports). */
+const char *config_default_path(void);
+
+/* Parses and validates the whole file (NULL: config_default_path()).  On failure logs "PATH:LINE: what is wrong" at error
  * level and returns a negative errno; nothing is returned then. */
 int config_load(const char *path, Config **ret);
 Config *config_free(Config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
+
+/* [system] bundle-formats=: may a RAUC bundle of this format ("plain", "verity", "crypt") be
+ * installed?  Unknown names: false. */
+bool config_bundle_format_allowed(const Config *c, const char *format);
 
 int config_find_slot(const Config *c, const char *name);              /* index or -ENOENT */
 int config_find_slot_by_bootname(const Config *c, const char *bootname); /* index or -ENOENT */

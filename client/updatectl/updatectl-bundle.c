@@ -56,9 +56,11 @@ static void help_info(void) {
                "Verify the signature of a bundle and print its manifest. '-' reads standard input.\n"
                "\n"
                "  --keyring FILE           Trusted root certificates (PEM)\n"
-               "  --keyring-dir DIR        Directory of *.pem / *.crt (roots and intermediates)\n"
+               "  --keyring-dir DIR        Directory of *.pem / *.crt or <hash>.0 (roots and\n"
+               "                           intermediates)\n"
                "  --config PATH            Take the keyring from this system.conf\n"
-               "                           (default %s, used when no --keyring is given)\n"
+               "                           (default %s, else RAUC's\n"
+               "                           /etc/rauc/system.conf; used when no --keyring is given)\n"
                "  --allow-bundle-intermediates\n"
                "                           Let certificates carried in the bundle link the signer\n"
                "                           to a keyring root (as [keyring] allow-bundle-intermediates)\n"
@@ -348,7 +350,7 @@ int verb_bundle_info(int argc, char **argv) {
 
         if (!keyring_path && !keyring_dir) {
                 if (!config_path)
-                        config_path = CONFIG_DEFAULT_PATH;
+                        config_path = config_default_path(); /* RAUC's if Update1's is missing */
                 r = config_load(config_path, &config); /* logs PATH:LINE on parse errors */
                 if (r < 0) {
                         fprintf(stderr, "updatectl: Failed to load %s (needed for the keyring; or "

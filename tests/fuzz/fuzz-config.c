@@ -2,7 +2,8 @@
 /* config_load() (lib/config.c) on the input as system.conf (a memfd, read through its
  * /proc/self/fd path: no file system writes per input).  A config that loads must be
  * consistent: slot names unique and findable, parents resolved to slots without a parent,
- * bootnames unique and only on parentless slots. */
+ * bootnames unique and only on parentless slots; RAUC's keys within their ranges, every
+ * warning one "PATH:LINE: warning:" line. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,16 @@ static void check(const Config *c) {
                         FUZZ_ASSERT(config_find_slot_by_bootname(c, s->bootname) == (int) i);
                 }
         }
+        /* RAUC's keys (lib/config-rauc.c) */
+        FUZZ_ASSERT(c->bundle_formats != 0 && (c->bundle_formats & ~CONFIG_BUNDLE_FORMATS_DEFAULT) == 0);
+        FUZZ_ASSERT(c->max_bundle_download_size > 0);
+        FUZZ_ASSERT(c->activate_installed);
+        if (c->variant)
+                for (const char *v = c->variant; *v; v++)
+                        FUZZ_ASSERT((unsigned char) *v >= 0x20 && (unsigned char) *v <= 0x7e);
+        for (unsigned i = 0; i < c->n_warnings; i++)
+                FUZZ_ASSERT(c->warnings[i] && strstr(c->warnings[i], ": warning: "));
+        FUZZ_ASSERT(!c->warnings || !c->warnings[c->n_warnings]);
         if (c->reboot_command) {
                 FUZZ_ASSERT(c->reboot_argv && c->reboot_argv[0]);
                 for (unsigned i = 0; c->reboot_argv[i]; i++)

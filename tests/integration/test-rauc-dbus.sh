@@ -343,6 +343,17 @@ t_config_off() {
         expect_contains "$TL_OUT" "ServiceUnknown" "no owner"
 }
 
+# RAUC's variant-name= (lib/config-rauc.c) is the Variant property, as in RAUC.
+t_variant() {
+        sb_stop_updated
+        echo "variant-name=board-rev-c" >"$SB/variant.conf"
+        sed '/^\[system\]/r '"$SB/variant.conf" "$SB_CONFIG" >"$SB/system-variant.conf"
+        SB_CONFIG=$SB/system-variant.conf sb_start_updated A 2>"$SB/start.err" || { TL_WHY=$(cat "$SB/start.err"); return 1; }
+        expect_eq "$(rprop Variant)" "(<'board-rev-c'>,)" "Variant" || return 1
+        sb_stop_updated
+        sb_start_updated A 2>"$SB/start.err" || { TL_WHY=$(cat "$SB/start.err"); return 1; }
+}
+
 tl_case rauc-status-json t_status_json
 tl_case rauc-status-text t_status_text
 tl_case rauc-install t_install
@@ -356,4 +367,5 @@ tl_case busy-update1-then-rauc t_busy_update1_then_rauc
 tl_case busy-rauc-then-update1 t_busy_rauc_then_update1
 tl_case unprivileged-denied t_unprivileged
 tl_case unprivileged-denied-by-daemon t_unprivileged_denied_by_daemon
+tl_case variant-name t_variant
 tl_case config-rauc-dbus-false t_config_off

@@ -27,8 +27,10 @@ RUN_PKGS=(dbus-daemon dbus-bin dbus-system-bus-common libubootenv-tool u-boot-to
 # (sfdisk) and mount (losetup) for the loop-device / PARTLABEL tests, passwd (useradd),
 # python3 for the JSON/XML checks, procps (ps) for process states and owners, mandoc
 # (mandoc -Tlint, -Tutf8) for the man pages, shellcheck for the bash completion (test-man),
-# rauc (the RAUC 1.8 command line, a client of RAUC's D-Bus API) and libglib2.0-bin (gdbus)
-# as RAUC's clients of updated (test-rauc-dbus; rauc-service is not needed: updated serves it).
+# rauc (the RAUC 1.8 command line: a client of RAUC's D-Bus API that updated serves, in
+# test-rauc-dbus, and a parser of the same system.conf files, in test-config-rauc; it depends on
+# the "dbus" package, whose service tests/fresh's policy-rc.d keeps from starting, as nginx's)
+# and libglib2.0-bin (gdbus). rauc-service is not needed: updated serves its bus name.
 CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-common procps mandoc shellcheck
             rauc libglib2.0-bin)
 # make bench PEERS=1: RAUC 1.8 beside Update1 (bench/bench-peers.sh: the rauc client, its D-Bus

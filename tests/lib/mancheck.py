@@ -8,7 +8,7 @@ tests/integration/test-man.sh to compare.  The code side is read from the parser
   mancheck.py help-options <HELP       options a --help text names
   mancheck.py man-keys SCD             "section key" of "*key=*" definitions under "## [section]"
                                        (or under "# CONFIGURATION", section "-")
-  mancheck.py system-keys lib/config.c                           "section key" the parser takes
+  mancheck.py system-keys lib/config.c                           "section key" the parser accepts
   mancheck.py agent-keys client/update-agent/update-agent-config.c
   mancheck.py health-keys client/update-health/update-health.c
   mancheck.py man-dbus SCD             "method|property|signal Name" under "# D-BUS INTERFACE"
@@ -73,14 +73,30 @@ def streq_keys(body):
 
 
 def system_keys(path):
+    """Every key system.conf accepts: the section_kinds[] table of lib/config.c names each
+    section's ConfigKey tables, which live in lib/config*.c.  Rows with .refused (RAUC's keys
+    Update1 refuses, listed in docs/configuration.md) are not accepted keys."""
+    import glob
+    import os
     src = open(path, encoding="utf-8").read()
-    table = re.search(r"section_keys\[[^]]*\]\[\d+\] = \{(.*?)^\};", src, re.S | re.M)
+    table = re.search(r"section_kinds\[[^]]*\] = \{(.*?)^\};", src, re.S | re.M)
     if not table:
-        sys.exit("mancheck: section_keys[] not found in %s" % path)
+        sys.exit("mancheck: section_kinds[] not found in %s" % path)
+    sources = "".join(open(f, encoding="utf-8").read()
+                      for f in sorted(glob.glob(os.path.join(os.path.dirname(path) or ".", "config*.c"))))
     keys = []
-    for kind, body in re.findall(r"\[SECTION_([A-Z]+)\] = \{(.*?)\}", table.group(1), re.S):
-        section = "slot.<class>.<index>" if kind == "SLOT" else kind.lower()
-        keys += ["%s %s" % (section, k) for k in re.findall(r'"([^"]+)"', body)]
+    for kind, name, tables in re.findall(
+            r'\[SECTION_([A-Z]+)\] = \{ "([a-z]+)", \{ ([a-z_, ]+) \} \}', table.group(1)):
+        section = "slot.<class>.<index>" if kind == "SLOT" else name
+        for t in re.findall(r"[a-z_]+", tables):
+            body = re.search(r"^const ConfigKey %s\[\] = \{(.*?)^\};" % t, sources, re.S | re.M)
+            if not body:
+                sys.exit("mancheck: key table %s not found" % t)
+            for row in re.findall(r"^\s*\{ \.name = (.*?)\},?\s*$", body.group(1), re.M):
+                if ".refused" not in row:
+                    keys.append("%s %s" % (section, re.match(r'"([^"]+)"', row).group(1)))
+    if not keys:
+        sys.exit("mancheck: no keys found through %s" % path)
     return keys
 
 

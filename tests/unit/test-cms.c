@@ -118,6 +118,24 @@ TEST(keyring_intermediates) {
         keyring_free(both);
 }
 
+static bool keyring_fails(const char *path, const char *dir, const char *why);
+
+/* RAUC's [keyring] directory= is OpenSSL's hash directory: "<hash>.0" files, no suffix. */
+TEST(keyring_hash_directory) {
+        Keyring *k;
+
+        CHECK(run("mkdir -p hashdir && for c in root inter; do "
+                  "cp $c.pem hashdir/$(openssl x509 -hash -noout -in $c.pem).0; done && "
+                  "echo junk > hashdir/12345678.x0 && cp direct.key hashdir/1234567.0") == 0);
+        k = keyring(NULL, pki("hashdir"), false);
+        CHECK(k);
+        CHECK(verify_ok("signer", NULL, k));
+        keyring_free(k);
+        /* without the root's file, nothing else there is taken for a certificate */
+        CHECK(run("rm -f hashdir/$(openssl x509 -hash -noout -in root.pem).0") == 0);
+        CHECK(keyring_fails(NULL, pki("hashdir"), "has no root"));
+}
+
 /* Certificates carried in the signature help only if the keyring allows it, and they never
  * become trust anchors. */
 TEST(bundle_intermediates) {
@@ -471,6 +489,7 @@ UNIT_MAIN_BEGIN("test-cms")
         }
         RUN(good_signer);
         RUN(keyring_intermediates);
+        RUN(keyring_hash_directory);
         RUN(bundle_intermediates);
         RUN(bad_signers);
         RUN(malformed);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "test-config-load.h"
 #include "fileio.h"
 #include "unit.h"
 #include "util.h"
@@ -17,39 +18,12 @@ static char conf_path[PATH_MAX + 32];
 static char log_text[8192];
 static char top[PATH_MAX];
 
-static void write_bytes(const char *path, const char *data, size_t size) {
-        FILE *f = fopen(path, "we");
-        if (!f || fwrite(data, 1, size, f) != size) {
-                perror(path);
-                exit(2);
-        }
-        fclose(f);
-}
-
 /* config_load() of these bytes, with stderr captured into log_text. */
 static int load_bytes(const char *data, size_t size, Config **ret) {
         char log_path[PATH_MAX + 32];
-        int saved, fd, r;
-        ssize_t n;
 
-        write_bytes(conf_path, data, size);
         snprintf(log_path, sizeof(log_path), "%s/stderr.log", tmpdir);
-        fflush(stderr);
-        saved = dup(STDERR_FILENO);
-        fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-
-        r = config_load(conf_path, ret);
-
-        fflush(stderr);
-        dup2(saved, STDERR_FILENO);
-        close(saved);
-        fd = open(log_path, O_RDONLY | O_CLOEXEC);
-        n = read(fd, log_text, sizeof(log_text) - 1);
-        close(fd);
-        log_text[n > 0 ? n : 0] = '\0';
-        return r;
+        return load_config_bytes(conf_path, data, size, log_path, log_text, sizeof(log_text), ret);
 }
 
 static int load_text(const char *text, Config **ret) {
@@ -475,7 +449,8 @@ TEST(missing_required) {
                      "[keyring] needs path=");
         expect_error("[system]\ncompatible=x\nbootloader=uboot\n[keyring]\npath=/k\n", 0, "no [slot.<class>.<index>]");
         expect_error(BASE "[slot.rootfs.2]\n", 14, "[slot.rootfs.2] device= is required");
-        expect_error(BASE "[slot.rootfs.2]\ndevice=/dev/c\n", 14, "[slot.rootfs.2] type= is required");
+        /* type= defaults to raw, as in RAUC (test-config-rauc.c) */
+        expect_error(BASE "[slot.rootfs.2]\ndevice=/dev/c\n", 14, "[slot.rootfs.2] bootname= is required");
         expect_error(BASE "[slot.rootfs.2]\ndevice=/dev/c\ntype=raw\n", 14, "bootname= is required");
 }
 
