@@ -118,6 +118,12 @@ int report_after_install(Agent *a) {
         return 0;
 }
 
+/* The booted slot's version for a sentence: a slot that no install wrote (the factory image)
+ * has none recorded, and "version ?" would read like a bug. */
+static const char *booted_version_text(const SystemStatus *st) {
+        return system_status_booted_version(st) ?: "not recorded: no installation wrote that slot";
+}
+
 static bool same(const char *x, const char *y) {
         return x && y && streq(x, y);
 }
@@ -189,7 +195,7 @@ static int evaluate(Agent *a) {
                 _cleanup_free_ char *m = strdup_printf(
                         "Slot %s was marked %s before it ran; the device runs %s (version %s)", exp,
                         same(slot->boot_status, "bad") ? "bad" : "failed", st.booted ?: "?",
-                        system_status_booted_version(&st) ?: "?");
+                        booted_version_text(&st));
                 return report_final(a, false, (const char *const[]) { m ?: "marked bad", NULL });
         }
         if (same(st.primary, exp)) {
@@ -220,7 +226,7 @@ fallback: {
         m1 = strdup_printf("Fallback: slot %s with version %s was installed and tried, but the device booted %s "
                            "again (running version %s)",
                            exp ?: st.last_expected ?: "?", rec->version ?: "?", st.booted ?: st.last_booted ?: "?",
-                           system_status_booted_version(&st) ?: "?");
+                           booted_version_text(&st));
         m2 = strdup_printf("updated: last boot expected %s, booted %s, fell back",
                            st.last_expected ?: "?", st.last_booted ?: "?");
         log_error("Action %s: %s", rec->action_id, m1 ?: "fallback");
@@ -309,6 +315,6 @@ int report_config_data(Agent *a) {
                 return log_warning_errno(r, "Cannot send configData: %s", a->ddi.error);
         a->config_data_sent = true;
         log_info("Sent configData (booted %s, version %s, last boot: %s)", st.booted ?: "?",
-                 system_status_booted_version(&st) ?: "?", last ?: "?");
+                 booted_version_text(&st), last ?: "?");
         return 0;
 }

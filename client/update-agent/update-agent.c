@@ -32,9 +32,15 @@ static int sleep_cb(uint64_t usec, void *userdata) {
         return r == -EINTR ? -EINTR : 0;
 }
 
-/* One round: what the record needs, then the base resource.  Returns how long to sleep. */
+/* One round: what the record needs, then the base resource.  Returns how long to sleep.
+ *
+ * A failed poll never ends anything: the action record and any download stay, and the agent
+ * polls again after error-interval, doubling, but never waiting longer than the interval the
+ * server itself last asked for (so a device on a flaky link is back within one normal poll
+ * interval of the server's return), with the upper half jittered so that a fleet cut off at
+ * the same moment does not come back at the same moment. */
 static uint64_t poll_once(Agent *a) {
-        static uint64_t error_backoff = 0, last_server_sleep = UINT64_MAX;
+        static uint64_t error_backoff = 0, last_server_sleep = UINT64_MAX, last_sleep = 0;
         const AgentConfig *c = a->config;
         _cleanup_(ddi_base_done) DdiBase b = {};
         uint64_t sleep;
@@ -47,11 +53,15 @@ static uint64_t poll_once(Agent *a) {
 
         r = ddi_poll_base(&a->ddi, &b);
         if (r < 0) {
-                error_backoff = error_backoff ? MIN(error_backoff * 2, c->poll_max_usec) : c->poll_error_usec;
-                sleep = r == -EAGAIN && a->ddi.retry_after_usec ? a->ddi.retry_after_usec : error_backoff;
+                uint64_t cap = MAX(last_sleep ?: c->poll_max_usec, c->poll_error_usec);
+
+                error_backoff = error_backoff ? MIN(error_backoff * 2, cap) : c->poll_error_usec;
+                sleep = r == -EAGAIN && a->ddi.retry_after_usec
+                                ? a->ddi.retry_after_usec
+                                : error_backoff / 2 + random_below(error_backoff / 2 + 1);
                 if (r != -EACCES)    /* 401 was logged already, once */
-                        log_warning("Polling failed: %s; next try in %" PRIu64 " ms", a->ddi.error,
-                                    sleep / USEC_PER_MSEC);
+                        log_warning("Polling failed: %s; next try in %" PRIu64 " ms%s", a->ddi.error,
+                                    sleep / USEC_PER_MSEC, a->record ? " (the action is kept)" : "");
                 agent_status("Server unreachable or refusing: %s", a->ddi.error);
                 return MIN(MAX(sleep, c->poll_min_usec), c->poll_max_usec);
         }
@@ -75,6 +85,7 @@ static uint64_t poll_once(Agent *a) {
 
         sleep = b.sleep_usec ? b.sleep_usec : c->poll_max_usec;
         sleep = MIN(MAX(sleep, c->poll_min_usec), c->poll_max_usec);
+        last_sleep = sleep;
         if (b.sleep_usec != last_server_sleep) {
                 last_server_sleep = b.sleep_usec;
                 log_info("The server asks for a poll every %" PRIu64 " ms: polling every %" PRIu64 " ms%s",

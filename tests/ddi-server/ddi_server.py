@@ -20,6 +20,10 @@ Control side (no auth), JSON in and out, under /_ctl/:
   POST window   {"id","available":bool}
   POST faults   {...} merged into the fault switches (null removes one):
         truncate:     {"after": BYTES, "count": N}  artifact bodies cut (connection closed)
+                      ["down": true]        ... and at the cut the server goes down (below)
+        down:         true                  an outage: every DDI and artifact request is dropped
+                                            unanswered (connection closed; recorded with
+                                            status 0 and "down"); the control side still works
         truncate_json: N                    next N JSON answers cut in half (connection closed)
         feedback_lost_reply: N              next N "closed" feedbacks are taken, but answered 504
         redirect:     URL-PREFIX            artifact requests answered 302 to URL-PREFIX/filename
@@ -248,6 +252,13 @@ class Handler(BaseHTTPRequestHandler):
             # An unknown controller or tenant: like hawkBit under target-token auth.
             return self.send_empty(401 if not self.authorized() else 404)
         rest = path[len(prefix):]
+        with LOCK:
+            down = S["faults"].get("down")
+        if down:
+            log_request({"method": self.command, "path": self.path, "status": 0, "down": True, "time": time.time(),
+                         "artifact": False, "range": self.headers.get("Range"), "bytes": 0,
+                         "auth": self.headers.get("Authorization")})
+            return self.drop_connection()
         if not self.authorized():
             return self.send_empty(401)
         inj = self.injected_status()
@@ -444,10 +455,12 @@ class Handler(BaseHTTPRequestHandler):
                 f["alter_prefix"] -= 1
                 alter = True
             cut = None
+            down_at_cut = False
             tr = f.get("truncate")
             if tr and tr.get("count", 0) > 0:
                 tr["count"] -= 1
                 cut = tr["after"]
+                down_at_cut = bool(tr.get("down"))
             expire_after = f.get("expire_after")
             throttle = f.get("throttle") or 0
             if isinstance(throttle, dict):          # {"rate": B/s, "count": N}: N requests only
@@ -504,11 +517,18 @@ class Handler(BaseHTTPRequestHandler):
                      "artifact": True, "complete": pos >= end})
         if pos < end:
             # A cut: the client sees the connection end before Content-Length.
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            if down_at_cut:
+                with LOCK:
+                    S["faults"]["down"] = True
+            self.drop_connection()
+
+    def drop_connection(self):
+        """The client sees the connection end: no answer, or no more of one."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     # ---- control ----
     def control(self, what):

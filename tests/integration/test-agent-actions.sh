@@ -7,7 +7,9 @@
 #   cancel: while a hook postpones (accepted), during a download to disk (accepted, partial file
 #   removed), during a streamed install (rejected, the result follows after reboot+MarkGood);
 #   download-only → "downloaded" → a later action with the same artifact in a closed
-#   maintenance window → no new download → window opens → installed from the stored file;
+#   maintenance window → "scheduled" → no new download → window opens → installed from the
+#   stored file; download-only, then a forced action with the same artifact in stream mode →
+#   installed from the stored file, no new download, no "bytes received" in its progress;
 #   mode=disk: SIGKILL mid-download → restart → resumed with Range (206);
 #   SIGKILL mid-stream → restart → the install starts again and completes;
 #   the final feedback's answer lost (504) → resent → 410 → exactly one result on the server;
@@ -145,8 +147,10 @@ t_cancel_rejected_after_install_start() {
         expect_eq "$(ddi_state "[(f['execution'], f['finished']) for f in cfb($id)]")" '[["rejected", "none"]]' "cancel feedback"
 }
 
-t_download_only_then_window() {
-        local a1 a2 n reboots
+# A download-only action of a new bundle: completed by "downloaded", the bundle kept, no reboot.
+# Sets reboots.
+download_only_stored() {
+        local a1
         new_bundle || return 1
         ag_reset
         reboots=$(count_reboots)
@@ -155,11 +159,23 @@ t_download_only_then_window() {
         expect_eq "$(ddi_state "fb($a1)[-1]['execution']")" downloaded "last feedback" || return 1
         ag_until 10 '[ ! -e "$AG_STATE/action.json" ] && [ -e "$AG_STATE/bundle-$H_SHA" ]' ||
                 { TL_WHY="bundle not kept: $(ls "$AG_STATE")"; return 1; }
-        expect_eq "$(count_reboots)" "$reboots" "reboots" || return 1
+        expect_eq "$(count_reboots)" "$reboots" "reboots"
+}
+
+# No progress line of an install from a stored bundle counts received bytes ("0 of N").
+no_bytes_received() {
+        expect_eq "$(ddi_state "[d for f in fb($1) for d in f['details'] if 'bytes received' in d]")" '[]' \
+                "progress lines counting received bytes of a stored bundle"
+}
+
+t_download_only_then_window() {
+        local a2 n reboots
+        download_only_stored || return 1
         n=$(ddi_state 'len(arts)')
         # The same distribution set, soft, maintenance window closed: download now (here: kept), install later.
         a2=$(ddi_assign "\"version\":\"$H_VER\",\"type\":\"soft\",\"window\":\"unavailable\",\"artifacts\":$H_ART") || return 1
         ag_wait 20 ddi_true "any(f['execution'] == 'downloaded' for f in fb($a2))" || { TL_WHY="no downloaded feedback"; return 1; }
+        expect_eq "$(ddi_state "fb($a2)[0]['execution']")" scheduled "first feedback (window closed)" || return 1
         expect_contains "$(ddi_state "[f['details'] for f in fb($a2) if f['execution'] == 'downloaded'][0]")" \
                 "waiting for the maintenance window" "downloaded details" || return 1
         expect_eq "$(ddi_state 'len(arts)')" "$n" "artifact requests (the stored bundle is used)" || return 1
@@ -167,7 +183,22 @@ t_download_only_then_window() {
         expect_eq "$(count_reboots)" "$reboots" "reboots while the window is closed" || return 1
         ddi_ctl window "{\"id\":\"$a2\",\"available\":true}" >/dev/null
         finish_ok "$a2" "$reboots" || return 1
+        no_bytes_received "$a2" || return 1
         expect_contains "$(ag_last_details "$a2")" "with version $H_VER" "final details" || return 1
+        expect_eq "$(find "$AG_STATE" -maxdepth 1 -name '*bundle-*' | wc -l)" 0 "bundle files after the install"
+}
+
+# hawkBit's download-only, then install: two actions.  In stream mode (the default) the second
+# one installs the bundle the first one stored, with no second download.
+t_download_only_then_install_stream() {
+        local a2 n reboots
+        download_only_stored || return 1
+        n=$(ddi_state 'len(arts)')
+        a2=$(assign_h) || return 1
+        ag_wait_installed "$a2" || return 1
+        expect_eq "$(ddi_state 'len(arts)')" "$n" "artifact requests (the stored bundle is used)" || return 1
+        no_bytes_received "$a2" || return 1
+        finish_ok "$a2" "$reboots" || return 1
         expect_eq "$(find "$AG_STATE" -maxdepth 1 -name '*bundle-*' | wc -l)" 0 "bundle files after the install"
 }
 
@@ -258,6 +289,7 @@ ag_case cancel-while-hook-postpones t_cancel_while_hook_postpones
 ag_case cancel-during-disk-download t_cancel_during_disk_download
 ag_case cancel-rejected-after-install-start t_cancel_rejected_after_install_start
 ag_case download-only-then-maintenance-window t_download_only_then_window
+ag_case download-only-then-install-stream t_download_only_then_install_stream
 ag_case disk-resume-after-sigkill t_disk_resume_after_sigkill
 ag_case stream-sigkill-retries-install t_stream_sigkill_retries_install
 ag_case lost-reply-no-double-report t_lost_reply_no_double_report
