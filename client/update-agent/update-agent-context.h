@@ -39,6 +39,7 @@ struct Agent {
         ActionRecord *record;        /* the in-flight action, NULL if none */
         bool config_data_sent;
         bool reboot_requested;       /* this process asked for the reboot */
+        bool final_failed;           /* this process decided a failure (the --once exit status) */
         char *gone_action;           /* 410 seen: no more feedback for this action */
         char *rejected_cancel;       /* cancel of this action already rejected */
         char *refused_reported;      /* refused-artifact details already sent for this action */

@@ -72,6 +72,8 @@ int report_final(Agent *a, bool success, const char *const *details) {
         r = action_record_set_final(a->record, success, details);
         if (r < 0)
                 return r;
+        if (!success)
+                a->final_failed = true;
         a->record->phase = PHASE_REPORTING;
         (void) agent_save_record(a);
         return send_final(a);
@@ -287,9 +289,12 @@ int report_check(Agent *a) {
 
 int report_config_data(Agent *a) {
         _cleanup_(system_status_done) SystemStatus st = {};
+        _cleanup_(agent_pairs_freep) char **from_hook = NULL;
+        _cleanup_free_ const char **data = NULL;
         _cleanup_free_ char *last = NULL;
         char err[512];
-        int r;
+        size_t n;
+        int r, hooked;
 
         r = daemon_get_status(a->bus, &st, err, sizeof(err));
         if (r < 0) {
@@ -302,19 +307,32 @@ int report_config_data(Agent *a) {
                 last = strdup_printf("fell back from %s to %s", st.last_expected ?: "?", st.last_booted ?: "?");
         else
                 last = strdup_printf("booted %s as expected", st.last_booted ?: "?");
-        const char *data[] = {
+        const char *builtin[] = {
                 "compatible", st.compatible ?: "",
                 "booted_slot", st.booted ?: "",
                 "installed_version", system_status_booted_version(&st) ?: "",
                 "agent_version", UPDATE1_VERSION,
                 "last_boot", last ?: "",
-                NULL,
         };
+        /* The agent's own, then [attributes], then the attributes hook's (a later key
+         * replaces an earlier one in the JSON object). */
+        hooked = hook_run_attributes(a->config, &from_hook);
+        n = ELEMENTSOF(builtin) + 2 * a->config->n_attributes + 2 * (size_t) MAX(hooked, 0) + 1;
+        data = calloc(n, sizeof(char *));
+        if (!data)
+                return -ENOMEM;
+        memcpy(data, builtin, sizeof(builtin));
+        n = ELEMENTSOF(builtin);
+        for (size_t i = 0; i < 2 * a->config->n_attributes; i++)
+                data[n++] = a->config->attributes[i];
+        for (size_t i = 0; from_hook && from_hook[i]; i++)
+                data[n++] = from_hook[i];
         r = ddi_put_config_data(&a->ddi, data);
         if (r < 0)
                 return log_warning_errno(r, "Cannot send configData: %s", a->ddi.error);
         a->config_data_sent = true;
-        log_info("Sent configData (booted %s, version %s, last boot: %s)", st.booted ?: "?",
-                 booted_version_text(&st), last ?: "?");
+        log_info("Sent configData (booted %s, version %s, last boot: %s; %zu attributes of [attributes], %d of the "
+                 "attributes hook)",
+                 st.booted ?: "?", booted_version_text(&st), last ?: "?", a->config->n_attributes, MAX(hooked, 0));
         return 0;
 }

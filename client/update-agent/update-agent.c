@@ -39,7 +39,7 @@ static int sleep_cb(uint64_t usec, void *userdata) {
  * server itself last asked for (so a device on a flaky link is back within one normal poll
  * interval of the server's return), with the upper half jittered so that a fleet cut off at
  * the same moment does not come back at the same moment. */
-static uint64_t poll_once(Agent *a) {
+static uint64_t poll_once(Agent *a, int *ret_poll) {
         static uint64_t error_backoff = 0, last_server_sleep = UINT64_MAX, last_sleep = 0;
         const AgentConfig *c = a->config;
         _cleanup_(ddi_base_done) DdiBase b = {};
@@ -52,6 +52,7 @@ static uint64_t poll_once(Agent *a) {
                 return 0;
 
         r = ddi_poll_base(&a->ddi, &b);
+        *ret_poll = r;
         if (r < 0) {
                 uint64_t cap = MAX(last_sleep ?: c->poll_max_usec, c->poll_error_usec);
 
@@ -135,6 +136,8 @@ static void help(void) {
                "  -c, --config PATH   Configuration (default %s)\n"
                "      --check-config  Print the effective configuration and exit\n"
                "      --allow-root    Run even as root (not recommended: the agent needs no privileges)\n"
+               "      --once          Poll once, act on what the server asks, then exit: 0 done or\n"
+               "                      nothing to do, 3 the server could not be polled, 4 an action failed\n"
                "  -v, --verbose       Debug logging\n"
                "      --version       Print the version\n"
                "  -h, --help          This help\n"
@@ -146,12 +149,19 @@ static void help(void) {
 static const char *arg_config = AGENT_DEFAULT_CONFIG;
 static bool arg_check_config = false;
 static bool arg_allow_root = false;
+static bool arg_once = false;
+static int once_status = 0;
+
+/* --once exit statuses besides 0 (1 is an error of the agent itself, 2 bad usage). */
+#define EXIT_UNREACHABLE 3
+#define EXIT_ACTION_FAILED 4
 
 /* < 0: bad usage, 0: done (--help, --version), > 0: go on. */
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 'C' },
                 { "allow-root", no_argument, NULL, 'R' },   { "verbose", no_argument, NULL, 'v' },
+                { "once", no_argument, NULL, 'O' },
                 { "version", no_argument, NULL, 'V' },      { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -167,6 +177,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case 'R':
                         arg_allow_root = true;
+                        break;
+                case 'O':
+                        arg_once = true;
                         break;
                 case 'v':
                         log_set_max_level(LOG_LEVEL_DEBUG);
@@ -248,8 +261,22 @@ static int run(void) {
                  a.config->controller_id, a.config->url, a.config->tenant, a.ddi.base_url);
         (void) sd_notify(false, "READY=1\nSTATUS=Polling");
 
+        if (arg_once) {
+                int polled;
+
+                (void) poll_once(&a, &polled);
+                /* A result decided in this round goes out now, not at a next poll. */
+                if (!a.terminating && a.record && a.record->phase == PHASE_REPORTING)
+                        (void) report_check(&a);
+                once_status = polled < 0 ? EXIT_UNREACHABLE : a.final_failed ? EXIT_ACTION_FAILED : 0;
+                log_info("--once: %s", once_status == EXIT_UNREACHABLE ? "the server could not be polled"
+                                       : once_status == EXIT_ACTION_FAILED ? "an action failed"
+                                                                           : "done");
+                a.terminating = true;
+        }
         while (!a.terminating) {
-                uint64_t sleep = poll_once(&a);
+                int polled;
+                uint64_t sleep = poll_once(&a, &polled);
 
                 if (a.terminating)
                         break;
@@ -276,5 +303,5 @@ int main(int argc, char *argv[]) {
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? 2 : 0;
-        return run() < 0 ? 1 : 0;
+        return run() < 0 ? 1 : once_status;
 }

@@ -14,7 +14,9 @@
 #   SIGKILL mid-stream → restart → the install starts again and completes;
 #   the final feedback's answer lost (504) → resent → 410 → exactly one result on the server;
 #   a server that is down at the final feedback → the result waits in the record, across a
-#   SIGKILL, and is sent once the server is back.
+#   SIGKILL, and is sent once the server is back;
+#   custom target attributes from [attributes] and from the attributes hook in configData (the
+#   hook's replace the config's, the agent's own cannot be replaced).
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$(dirname "$0")/../lib/agent-lib.sh"
 ag_setup
@@ -282,6 +284,29 @@ t_server_down_at_final_report() {
         expect_eq "$(ddi_state "len([f for f in fb($id) if f['execution'] == 'closed'])")" 1 "closed feedbacks"
 }
 
+t_attributes_config_and_hook() {
+        AG_AGENT_EXTRA="
+[attributes]
+site=berlin-3
+hw=B"
+        ag_config
+        ag_hook attributes 'echo hw=C; echo modem=LTE; echo not an attribute; echo compatible=evil; echo on stderr >&2'
+        ag_reset
+        ag_wait "$AG_WAIT" ddi_true 'd["attributes"].get("site") == "berlin-3" and d["attributes"].get("hw") == "C" and d["attributes"].get("modem") == "LTE"' ||
+                { TL_WHY="attributes on the server: $(ddi_state 'd["attributes"]')"; return 1; }
+        expect_eq "$(ddi_state 'd["attributes"]["compatible"]')" "$SB_COMPATIBLE" "compatible (not the hook's)" || return 1
+        ag_log_has "attribute 'compatible' is skipped: the agent sends this attribute itself" ||
+                { TL_WHY="the refused hook attribute was not logged"; return 1; }
+        ag_log_has "printed 'not an attribute', not key=value" || { TL_WHY="the bad hook line was not logged"; return 1; }
+        # asked again by the server: the hook runs again
+        ag_hook attributes 'echo hw=D'
+        ddi_ctl request-attributes >/dev/null
+        ag_wait "$AG_WAIT" ddi_true 'd["attributes"].get("hw") == "D"' || { TL_WHY="attributes not sent again: $(ddi_state 'd["attributes"]')"; return 1; }
+        ag_clear_hooks
+        AG_AGENT_EXTRA=
+        ag_config
+}
+
 ag_case hooks-retry-then-go t_hooks_retry_then_go
 ag_case hook-failure-output-in-feedback t_hook_failure_tail
 ag_case version-hook-already-installed t_version_hook_same
@@ -294,3 +319,4 @@ ag_case disk-resume-after-sigkill t_disk_resume_after_sigkill
 ag_case stream-sigkill-retries-install t_stream_sigkill_retries_install
 ag_case lost-reply-no-double-report t_lost_reply_no_double_report
 ag_case server-down-at-final-report t_server_down_at_final_report
+ag_case attributes-from-config-and-hook t_attributes_config_and_hook

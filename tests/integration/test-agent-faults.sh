@@ -12,7 +12,9 @@
 #   backoff, the deployment fetched again each time, the redirect followed again; permanent
 #   403: given up after retries= of them in a row; Retry-After on the artifact (seconds and
 #   HTTP-date) honoured; a server outage mid-stream longer than any retry budget: the
-#   deployment is kept and completes; a streamed install sends download and downloaded.
+#   deployment is kept and completes; a streamed install sends download and downloaded;
+#   --once: nothing to do → 0, a deployment installed in one run → 0, server down → 3, a
+#   failed action → 4.
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$(dirname "$0")/../lib/agent-lib.sh"
 ag_setup
@@ -335,6 +337,53 @@ t_outage_keeps_deployment() {
                 '["download", "downloaded"]' "download feedback of the stream"
 }
 
+# The installed slot is marked bad before the reboot: the failure names what the device runs.
+# The sandbox's booted slot is the factory image, which no install wrote: its version is not
+# recorded, and the sentence says so instead of "version ?".
+t_marked_bad_names_running_version() {
+        local id
+        install_f_with '{}' || return 1
+        id=$F_ID
+        ag_wait_installed "$id" || return 1
+        run updatectl mark-bad rootfs.1
+        [ "$TL_RC" = 0 ] || { TL_WHY="mark-bad: $(_tl_out_excerpt)"; return 1; }
+        ag_wait_status "$id" ERROR || return 1
+        expect_contains "$(ag_last_details "$id")" "was marked bad before it ran; the device runs rootfs.0 (version not recorded" \
+                "failure details" || return 1
+        run updatectl mark-active rootfs.0
+}
+
+# once: update-agent --once as u1test-op, bounded; its exit status in TL_RC.
+once() { run timeout 120 setpriv --reuid=u1test-op --regid="$(id -g u1test-op)" --init-groups -- \
+        "$SB/bin/update-agent" --config "$AG_CONF" --once; }
+
+t_run_once() {
+        local id
+        ag_reset
+        ag_stop
+        once
+        expect_eq "$TL_RC" 0 "exit status with nothing to do" || { TL_WHY="$TL_WHY: $(_tl_out_excerpt)"; return 1; }
+        id=$(assign_f) || return 1
+        once
+        expect_eq "$TL_RC" 0 "exit status after an installation" || { TL_WHY="$TL_WHY: $(_tl_out_excerpt)"; return 1; }
+        # no waiting: the run is over, so the installation is, too
+        ag_wait_installed "$id" 0 || return 1
+        expect_eq "$(sb_json 'd["phase"]' <"$AG_STATE/action.json")" rebooting "recorded phase" || return 1
+        ddi_ctl close "{\"id\":\"$id\",\"status\":\"FINISHED\"}" >/dev/null
+        rm -f "$AG_STATE/action.json"
+        ddi_ctl faults '{"down":true}' >/dev/null
+        once
+        expect_eq "$TL_RC" 3 "exit status with the server down" || { TL_WHY="$TL_WHY: $(_tl_out_excerpt)"; return 1; }
+        ddi_ctl faults '{"down":null,"bad_sha256":true}' >/dev/null
+        id=$(assign_f) || return 1
+        once
+        expect_eq "$TL_RC" 4 "exit status after a failed action" || { TL_WHY="$TL_WHY: $(_tl_out_excerpt)"; return 1; }
+        expect_eq "$(ddi_state "a($id)['status']")" ERROR "action status" || return 1
+        ddi_ctl faults '{"bad_sha256":null}' >/dev/null
+        run updatectl mark-active rootfs.0
+        ag_start
+}
+
 ag_case sleep-hhmmss-and-iso8601-bounded t_sleep_forms
 ag_case truncated-json-recovers t_truncated_json
 ag_case 401-rotated-token-file t_401_rotated_token
@@ -353,3 +402,5 @@ ag_case 403-behind-redirect-retried t_403_behind_redirect_retried
 ag_case 403-permanent-gives-up t_403_permanent_gives_up
 ag_case retry-after-on-artifact t_retry_after_artifact
 ag_case outage-keeps-deployment t_outage_keeps_deployment
+ag_case marked-bad-names-running-version t_marked_bad_names_running_version
+ag_case run-once t_run_once
