@@ -425,6 +425,10 @@ static InstallOutcome install_once(Agent *a, const DdiDeployment *dep, const cha
                 }
                 rfd = p[0];
                 (void) fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+                /* Before the first byte is asked for: the server sees DOWNLOAD, then DOWNLOADED. */
+                (void) agent_feedback1(a, dep->action_id, "download", "none", -1,
+                                       "Downloading %s (%" PRIu64 " bytes), streamed into the installation", dep->filename,
+                                       dep->size);
                 r = download_start(&(DownloadSpec) { .config = a->config, .url = dep->url, .size = dep->size,
                                                      .sha256 = dep->sha256, .sha1 = dep->sha1, .fd = p[1],
                                                      .refresh_url = refresh_url, .userdata = &rf },
@@ -434,9 +438,6 @@ static InstallOutcome install_once(Agent *a, const DdiDeployment *dep, const cha
                         return INSTALL_FAILED;
                 }
                 log_info("Streaming %s (%" PRIu64 " bytes) into updated", dep->url, dep->size);
-                (void) agent_feedback1(a, dep->action_id, "download", "none", -1,
-                                       "Downloading %s (%" PRIu64 " bytes), streamed into the installation", dep->filename,
-                                       dep->size);
         }
 
         r = install_op_start(a->bus, rfd, rec->transaction_id, false, &act.op);

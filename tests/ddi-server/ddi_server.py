@@ -394,6 +394,8 @@ class Handler(BaseHTTPRequestHandler):
                     a["status"] = "FINISHED" if a["type"] == "downloadonly" else "DOWNLOADED"
                 elif execution == "canceled":
                     a["status"] = "CANCELED"
+                elif execution in ("proceeding", "scheduled", "resumed") and a["status"] == "DOWNLOADED":
+                    a["status"] = "RUNNING"     # hawkBit: these map to RUNNING (ddi-api.md 2.4)
             else:
                 if execution == "closed":
                     a["status"] = "CANCELED" if finished == "success" else "ERROR"

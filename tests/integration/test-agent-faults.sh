@@ -330,8 +330,7 @@ t_outage_keeps_deployment() {
         ! ag_log_has "Download failed" || { TL_WHY="the download failed during the outage"; return 1; }
         ddi_ctl faults '{"down":null}' >/dev/null
         ag_wait_installed "$id" || return 1
-        # open (the downloaded step shows as DOWNLOADED), waiting for the reboot
-        expect_eq "$(ddi_state "a($id)['status']")" DOWNLOADED "action status" || return 1
+        expect_eq "$(ddi_state "a($id)['status']")" RUNNING "action status (waits for the reboot)" || return 1
         expect_slot rootfs.1 '["bundle"]["version"]' 5 || return 1
         expect_eq "$(ddi_state "[f['execution'] for f in fb($id) if f['execution'] in ('download', 'downloaded')]")" \
                 '["download", "downloaded"]' "download feedback of the stream"
