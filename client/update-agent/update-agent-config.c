@@ -75,6 +75,7 @@ AgentConfig *agent_config_free(AgentConfig *c) {
         free(c->hook_dir);
         agent_pairs_free(c->attributes);
         free(c->state_dir);
+        free(c->installed_base_name);
         free(c);
         return NULL;
 }
@@ -425,6 +426,12 @@ static int handle_agent(Parser *p, const char *key, const char *value, unsigned 
                 return set_duration(p, line, key, value, 0, DAY, &c->progress_interval_usec);
         if (streq(key, "max-install-attempts"))
                 return set_unsigned(p, line, key, value, 100, &c->max_install_attempts);
+        if (streq(key, "installed-base-name")) {
+                const char *why = agent_attribute_invalid("name", value);
+                if (why)
+                        return perr(p, line, "installed-base-name=: %s", why);
+                return set_optional(&c->installed_base_name, value);
+        }
         return 1;
 }
 
@@ -701,8 +708,10 @@ void agent_config_dump(const AgentConfig *c) {
         printf("retry-interval=%s\nmax-retries=%u\ntimeout=%s\ninstall-replaces=%s\n",
                dur(c->hook_retry_interval_usec, a, sizeof(a)), c->hook_max_retries,
                dur(c->hook_timeout_usec, e, sizeof(e)), c->install_hook_replaces ? "yes" : "no");
-        printf("[agent]\nstate-directory=%s\nreboot=%s\nprogress-interval=%s\nmax-install-attempts=%u\n", c->state_dir,
-               reboot[c->reboot], dur(c->progress_interval_usec, a, sizeof(a)), c->max_install_attempts);
+        printf("[agent]\nstate-directory=%s\nreboot=%s\nprogress-interval=%s\nmax-install-attempts=%u\n"
+               "installed-base-name=%s\n",
+               c->state_dir, reboot[c->reboot], dur(c->progress_interval_usec, a, sizeof(a)), c->max_install_attempts,
+               c->installed_base_name ?: "");
         if (c->n_attributes > 0)
                 printf("[attributes]\n");
         for (size_t i = 0; i < c->n_attributes; i++)

@@ -104,6 +104,7 @@ typedef struct AgentConfig {
         AgentReboot reboot;
         uint64_t progress_interval_usec; /* at most one progress feedback per interval */
         unsigned max_install_attempts;   /* interrupted installs retried this often */
+        char *installed_base_name;       /* NULL: no installedBase PUT for offline installs */
 } AgentConfig;
 
 AgentConfig *agent_config_free(AgentConfig *c);

@@ -40,6 +40,7 @@ struct Agent {
         bool config_data_sent;
         bool reboot_requested;       /* this process asked for the reboot */
         bool final_failed;           /* this process decided a failure (the --once exit status) */
+        bool installed_base_recheck; /* the booted slot is on trial: check again at the next poll */
         char *gone_action;           /* 410 seen: no more feedback for this action */
         char *rejected_cancel;       /* cancel of this action already rejected */
         char *refused_reported;      /* refused-artifact details already sent for this action */

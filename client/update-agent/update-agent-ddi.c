@@ -65,6 +65,8 @@ static int classify(DdiClient *d, const HttpResponse *r, const char *what) {
                 return -EACCES;
         case 404:
                 return -ENOENT;
+        case 405:
+                return -EOPNOTSUPP;
         case 410:
                 return -ESTALE;
         case 409:
@@ -658,9 +660,28 @@ int ddi_send_feedback(DdiClient *d, DdiTarget target, const char *action_id, con
         return request_with_backoff(d, "POST", url, body, what);
 }
 
+/* PUT {base}/{resource} with root as its body (with the feedback's backoff). */
+static int put_json(DdiClient *d, const char *resource, json_object *root) {
+        _cleanup_free_ char *url = strdup_printf("%s/%s", d->base_url, resource);
+
+        if (!url)
+                return -ENOMEM;
+        return request_with_backoff(d, "PUT", url,
+                                    json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+                                                                                 JSON_C_TO_STRING_NOSLASHESCAPE),
+                                    resource);
+}
+
+int ddi_put_installed_base(DdiClient *d, const char *name, const char *version) {
+        _cleanup_(json_object_putp) json_object *root = json_object_new_object();
+
+        if (!root || add_str(root, "name", name) < 0 || add_str(root, "version", version) < 0)
+                return -ENOMEM;
+        return put_json(d, "installedBase", root);
+}
+
 int ddi_put_config_data(DdiClient *d, const char *const *data) {
         _cleanup_(json_object_putp) json_object *root = json_object_new_object();
-        _cleanup_free_ char *url = NULL;
         json_object *o = json_object_new_object();
 
         if (!root || !o) {
@@ -673,11 +694,5 @@ int ddi_put_config_data(DdiClient *d, const char *const *data) {
         for (size_t i = 0; data[i] && data[i + 1]; i += 2)
                 if (add_str(o, data[i], data[i + 1]) < 0)
                         return -ENOMEM;
-        url = strdup_printf("%s/configData", d->base_url);
-        if (!url)
-                return -ENOMEM;
-        return request_with_backoff(d, "PUT", url,
-                                    json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
-                                                                                 JSON_C_TO_STRING_NOSLASHESCAPE),
-                                    "configData");
+        return put_json(d, "configData", root);
 }

@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "update-agent-context.h"
@@ -287,6 +288,59 @@ int report_check(Agent *a) {
         }
 }
 
+static bool ours(const char *transaction_id) {
+        return transaction_id && (strneq(transaction_id, "ddi-", 4) || streq(transaction_id, "install-hook"));
+}
+
+static int installed_base_check(Agent *a, const SystemStatus *st) {
+        const SlotInfo *b = system_status_slot(st, st->booted);
+        _cleanup_free_ char *key = NULL, *path = NULL, *had = NULL;
+        int r;
+
+        a->installed_base_recheck = false;
+        if (!a->config->installed_base_name || !b || !b->version || ours(b->transaction_id))
+                return 0;
+        if (!same(b->boot_status, "good")) {
+                /* Not committed yet: an installation that may still fall back is not reported. */
+                a->installed_base_recheck = true;
+                return 0;
+        }
+        key = strdup_printf("%s %s %s\n", b->name, b->transaction_id ?: "-", b->version);
+        path = strdup_printf("%s/installed-base", a->config->state_dir);
+        if (!key || !path)
+                return -ENOMEM;
+        if (read_full_file(path, 4096, &had, NULL) >= 0 && streq(had, key))
+                return 0;
+        r = ddi_put_installed_base(&a->ddi, a->config->installed_base_name, b->version);
+        if (r == -ENOENT || r == -EOPNOTSUPP)
+                log_notice("The server has no PUT installedBase (hawkBit PR #1620): the offline installation of %s %s "
+                           "in %s is not recorded there",
+                           a->config->installed_base_name, b->version, b->name);
+        else if (r < 0) {
+                a->installed_base_recheck = r != -EACCES;
+                return log_warning_errno(r, "Cannot record the offline installation on the server: %s", a->ddi.error);
+        } else
+                log_info("Recorded the offline installation of %s %s (slot %s) on the server (installedBase)",
+                         a->config->installed_base_name, b->version, b->name);
+        r = write_file_atomic(path, key, strlen(key), 0600);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot write %s: %m", path);
+        return 0;
+}
+
+int report_installed_base(Agent *a) {
+        _cleanup_(system_status_done) SystemStatus st = {};
+        char err[512];
+        int r;
+
+        r = daemon_get_status(a->bus, &st, err, sizeof(err));
+        if (r < 0) {
+                log_warning("Cannot read the slot status: %s", err);
+                return r;
+        }
+        return installed_base_check(a, &st);
+}
+
 int report_config_data(Agent *a) {
         _cleanup_(system_status_done) SystemStatus st = {};
         _cleanup_(agent_pairs_freep) char **from_hook = NULL;
@@ -331,6 +385,7 @@ int report_config_data(Agent *a) {
         if (r < 0)
                 return log_warning_errno(r, "Cannot send configData: %s", a->ddi.error);
         a->config_data_sent = true;
+        (void) installed_base_check(a, &st);
         log_info("Sent configData (booted %s, version %s, last boot: %s; %zu attributes of [attributes], %d of the "
                  "attributes hook)",
                  st.booted ?: "?", booted_version_text(&st), last ?: "?", a->config->n_attributes, MAX(hooked, 0));

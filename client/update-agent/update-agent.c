@@ -70,6 +70,8 @@ static uint64_t poll_once(Agent *a, int *ret_poll) {
 
         if (!a->config_data_sent || b.config_data_href)
                 (void) report_config_data(a);
+        else if (a->installed_base_recheck && !a->record)
+                (void) report_installed_base(a);
 
         if (b.cancel_href)
                 (void) action_handle_cancel(a, b.cancel_href);

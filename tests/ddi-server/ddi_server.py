@@ -42,6 +42,7 @@ Control side (no auth), JSON in and out, under /_ctl/:
         bad_sha256:   true                  a wrong sha256 in the deployment
   POST token     {"target_token"}            the token the target must present from now on
   POST close     {"id", ["status"]}          close an action on the server side (default CANCELED)
+  PUT  installedBase (DDI side) {"name","version"}: kept as installed_base in the state
   POST request-attributes
   GET  state        everything: actions (status, log, feedback), attributes, the last 500
                     requests (requests_offset: how many came before them)
@@ -70,6 +71,7 @@ S = {
     "requests_total": 0,
     "link_gen": {},         # action id -> current link token
     "config_puts": 0,
+    "installed_base": None,  # the last PUT installedBase body
 }
 ARGS = None
 TERMINAL = ("CANCELED", "FINISHED", "ERROR")
@@ -283,6 +285,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.cancel_action(m.group(1))
         if rest == "/configData" and self.command == "PUT":
             return self.config_data()
+        if rest == "/installedBase" and self.command == "PUT":
+            # hawkBit PR #1620 (experimental): the offline-installed distribution set
+            body = self.body_json() or {}
+            if not isinstance(body.get("name"), str) or not isinstance(body.get("version"), str):
+                return self.send_empty(400)
+            with LOCK:
+                changed = S["installed_base"] != body
+                S["installed_base"] = body
+            return self.send_empty(201 if changed else 200)
         m = re.fullmatch(r"/installedBase/(\d+)", rest)
         if m and self.command == "GET":
             with LOCK:
@@ -540,7 +551,7 @@ class Handler(BaseHTTPRequestHandler):
                 # The last 500 requests (and how many came before them): the agent's polls must
                 # not wait for the lock while a long log is serialized.
                 out = {k: S[k] for k in ("actions", "attributes", "request_attributes", "installed", "faults",
-                                         "config_puts")}
+                                         "config_puts", "installed_base")}
                 out["requests_offset"] = S["requests_total"] - len(S["requests"][-500:])
                 out["requests"] = list(S["requests"][-500:])
                 data = json.dumps(out)

@@ -16,7 +16,9 @@
 #   a server that is down at the final feedback → the result waits in the record, across a
 #   SIGKILL, and is sent once the server is back;
 #   custom target attributes from [attributes] and from the attributes hook in configData (the
-#   hook's replace the config's, the agent's own cannot be replaced).
+#   hook's replace the config's, the agent's own cannot be replaced);
+#   an offline installation (updatectl install, reboot) recorded with PUT installedBase once it
+#   is marked good, once.
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$(dirname "$0")/../lib/agent-lib.sh"
 ag_setup
@@ -307,6 +309,37 @@ hw=B"
         ag_config
 }
 
+installed_base_puts() { ddi_state "len([r for r in reqs if r['method'] == 'PUT' and r['path'].endswith('/installedBase')])"; }
+
+t_offline_install_installed_base() {
+        local puts
+        AG_AGENT_EXTRA="installed-base-name=sandbox-os"
+        ag_config
+        new_bundle || return 1
+        ag_reset
+        ag_stop
+        run updatectl install "$SB/www/h$H_VER.bundle"
+        [ "$TL_RC" = 0 ] || { TL_WHY="updatectl install: $(_tl_out_excerpt)"; return 1; }
+        puts=$(installed_base_puts)
+        ag_reboot || return 1
+        # on trial: configData goes out, the installation is not recorded yet
+        ag_wait "$AG_WAIT" ddi_true "d['attributes'].get('installed_version') == '$H_VER'" ||
+                { TL_WHY="no configData after the reboot: $(ddi_state 'd["attributes"]')"; return 1; }
+        expect_eq "$(installed_base_puts)" "$puts" "installedBase PUTs while on trial" || return 1
+        ag_mark_good || return 1
+        ag_wait "$AG_WAIT" ddi_true "d['installed_base'] == {'name': 'sandbox-os', 'version': '$H_VER'}" ||
+                { TL_WHY="installedBase on the server: $(ddi_state 'd["installed_base"]')"; return 1; }
+        # once: a restart (configData again) sends nothing more
+        ag_stop
+        ag_start
+        ddi_ctl request-attributes >/dev/null
+        ag_wait "$AG_WAIT" ddi_true "not d['request_attributes']" || { TL_WHY="no configData after the restart"; return 1; }
+        expect_eq "$(installed_base_puts)" $((puts + 1)) "installedBase PUTs" || return 1
+        AG_AGENT_EXTRA=
+        ag_config
+        ag_reset
+}
+
 ag_case hooks-retry-then-go t_hooks_retry_then_go
 ag_case hook-failure-output-in-feedback t_hook_failure_tail
 ag_case version-hook-already-installed t_version_hook_same
@@ -320,3 +353,4 @@ ag_case stream-sigkill-retries-install t_stream_sigkill_retries_install
 ag_case lost-reply-no-double-report t_lost_reply_no_double_report
 ag_case server-down-at-final-report t_server_down_at_final_report
 ag_case attributes-from-config-and-hook t_attributes_config_and_hook
+ag_case offline-install-installed-base t_offline_install_installed_base
