@@ -20,7 +20,8 @@
 
 static const char *const hook_names[_AGENT_HOOK_MAX] = {
         [AGENT_HOOK_VERSION] = "version",   [AGENT_HOOK_DOWNLOAD] = "download", [AGENT_HOOK_INSTALL] = "install",
-        [AGENT_HOOK_RESTART] = "restart",   [AGENT_HOOK_READY] = "ready",       [AGENT_HOOK_ATTRIBUTES] = "attributes",
+        [AGENT_HOOK_RESTART] = "restart",   [AGENT_HOOK_READY] = "ready",       [AGENT_HOOK_CONFIRM] = "confirm",
+        [AGENT_HOOK_ATTRIBUTES] = "attributes",
 };
 
 static const char *const reserved_attributes[] = {

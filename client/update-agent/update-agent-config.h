@@ -36,6 +36,7 @@ typedef enum AgentHook {
         AGENT_HOOK_INSTALL,
         AGENT_HOOK_RESTART,
         AGENT_HOOK_READY,
+        AGENT_HOOK_CONFIRM,       /* user consent for an action waiting for confirmation */
         AGENT_HOOK_ATTRIBUTES,    /* not an action's: prints key=value lines for configData */
         _AGENT_HOOK_MAX,
 } AgentHook;

@@ -44,6 +44,7 @@ struct Agent {
         char *gone_action;           /* 410 seen: no more feedback for this action */
         char *rejected_cancel;       /* cancel of this action already rejected */
         char *refused_reported;      /* refused-artifact details already sent for this action */
+        char *consent_asked;         /* the action whose consent was denied or has no hook: not asked again */
         /* The hooks' "seconds since the first call of this hook for this action". */
         struct {
                 char *action_id;

@@ -112,6 +112,12 @@ int ddi_parse_base(DdiClient *d, const char *body, size_t size, DdiBase *ret);
 int ddi_parse_deployment(DdiClient *d, const char *body, size_t size, DdiDeployment *ret);
 int ddi_parse_cancel(DdiClient *d, const char *body, size_t size, char **ret_stop_id);
 
+/* User consent (hawkBit's confirmation flow): GET a confirmationBase/{actionId} link (the
+ * action id and the whole response, for the confirm hook), and POST its feedback
+ * {"confirmation": "confirmed"|"denied", "code", "details"}. */
+int ddi_get_confirmation(DdiClient *d, const char *href, char **ret_action_id, char **ret_json);
+int ddi_send_confirmation(DdiClient *d, const char *action_id, bool confirmed, int code, const char *const *details);
+
 /* PUT installedBase {"name","version"} (experimental, hawkBit PR #1620): the distribution set
  * the device runs although no action installed it.  -ENOENT/-EOPNOTSUPP: the server has no
  * such endpoint. */

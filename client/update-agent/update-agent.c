@@ -17,6 +17,7 @@
 #include "log.h"
 #include "macro.h"
 #include "update-agent-action.h"
+#include "update-agent-consent.h"
 #include "update-agent-context.h"
 #include "update-agent-report.h"
 #include "util.h"
@@ -77,6 +78,8 @@ static uint64_t poll_once(Agent *a, int *ret_poll) {
                 (void) action_handle_cancel(a, b.cancel_href);
         else if (b.deployment_href)
                 (void) action_process_deployment(a, b.deployment_href);
+        else if (b.confirmation_href)
+                (void) consent_process(a, b.confirmation_href);
         else if (a->record && a->record->phase <= PHASE_DOWNLOADED && a->record->downloaded_reported) {
                 /* A download-only action the server completed with our "downloaded": the bundle
                  * stays for an action that installs the same artifact. */

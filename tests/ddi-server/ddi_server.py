@@ -13,7 +13,7 @@ local files (Range: 200/206/416) unless an action points them at another URL (ng
                 [--sleep 00:00:01]
 
 Control side (no auth), JSON in and out, under /_ctl/:
-  POST assign   {"version","name","type","window":null|"available"|"unavailable",
+  POST assign   {"version","name","type","window":null|"available"|"unavailable",["confirm": true],
                  "artifacts":[{"filename","path",["url"],["part"]}], ["sha256": false], ["size"]}
                  -> {"id": "N"}
   POST cancel   {"id"}                      the action goes CANCELING (cancelAction link)
@@ -107,7 +107,7 @@ def active_action():
     """The action the links are about: the oldest one still open."""
     for aid in sorted(S["actions"], key=int):
         a = S["actions"][aid]
-        if a["status"] in ("RUNNING", "CANCELING", "DOWNLOADED"):
+        if a["status"] in ("RUNNING", "CANCELING", "DOWNLOADED", "WAITING_CONFIRMATION"):
             return a
     return None
 
@@ -283,6 +283,16 @@ class Handler(BaseHTTPRequestHandler):
         m = re.fullmatch(r"/cancelAction/(\d+)", rest)
         if m and self.command == "GET":
             return self.cancel_action(m.group(1))
+        m = re.fullmatch(r"/confirmationBase/(\d+)", rest)
+        if m and self.command == "GET":
+            with LOCK:
+                a = S["actions"].get(m.group(1))
+            if not a or a["status"] != "WAITING_CONFIRMATION":
+                return self.send_empty(404)
+            return self.send_json(200, self.deployment_body(a, "confirmation"))
+        m = re.fullmatch(r"/confirmationBase/(\d+)/feedback", rest)
+        if m and self.command == "POST":
+            return self.confirmation_feedback(m.group(1))
         if rest == "/configData" and self.command == "PUT":
             return self.config_data()
         if rest == "/installedBase" and self.command == "PUT":
@@ -312,6 +322,8 @@ class Handler(BaseHTTPRequestHandler):
             if a:
                 if a["status"] == "CANCELING":
                     links["cancelAction"] = {"href": "%s/cancelAction/%s" % (b, a["id"])}
+                elif a["status"] == "WAITING_CONFIRMATION":
+                    links["confirmationBase"] = {"href": "%s/confirmationBase/%s?c=%d" % (b, a["id"], self.chash(a))}
                 else:
                     links["deploymentBase"] = {"href": "%s/deploymentBase/%s?c=%d" % (b, a["id"], self.chash(a))}
             if S["installed"]:
@@ -365,7 +377,7 @@ class Handler(BaseHTTPRequestHandler):
     def deployment(self, aid):
         with LOCK:
             a = S["actions"].get(aid)
-            if not a or a["status"] == "CANCELING":
+            if not a or a["status"] in ("CANCELING", "WAITING_CONFIRMATION"):
                 return self.send_empty(404)
             a["deployment_gets"] += 1
         self.send_json(200, self.deployment_body(a))
@@ -419,6 +431,22 @@ class Handler(BaseHTTPRequestHandler):
         if lost:
             # Taken, but the answer never arrives (a proxy timeout, a dropped connection).
             return self.send_empty(504)
+        self.send_empty(200)
+
+    def confirmation_feedback(self, aid):
+        """confirmed: the action runs (and comes as deploymentBase); denied: it keeps waiting."""
+        body = self.body_json() or {}
+        with LOCK:
+            a = S["actions"].get(aid)
+            if not a or a["status"] != "WAITING_CONFIRMATION":
+                return self.send_empty(404 if not a else 410)
+            if body.get("confirmation") not in ("confirmed", "denied"):
+                return self.send_empty(400)
+            a["confirmations"].append({"confirmation": body["confirmation"], "code": body.get("code"),
+                                       "details": body.get("details") or []})
+            a["log"].append("confirmation %s" % body["confirmation"])
+            if body["confirmation"] == "confirmed":
+                a["status"] = "RUNNING"
         self.send_empty(200)
 
     def config_data(self):
@@ -573,7 +601,9 @@ class Handler(BaseHTTPRequestHandler):
                                  "sha256": h256, "sha1": h1, "md5": md5, "url": art.get("url"),
                                  "part": art.get("part", "os")})
                 S["actions"][aid] = {"id": aid, "sm": str(100 + int(aid)), "type": body.get("type", "forced"),
-                                     "window": body.get("window"), "status": "RUNNING",
+                                     "window": body.get("window"),
+                                     "status": "WAITING_CONFIRMATION" if body.get("confirm") else "RUNNING",
+                                     "confirmations": [],
                                      "version": body.get("version", "1"), "name": body.get("name", "sandbox-os"),
                                      "sha256": body.get("sha256", True), "artifacts": arts, "feedback": [],
                                      "late_feedback": [], "log": ["assigned"], "deployment_gets": 0,

@@ -18,7 +18,10 @@
 #   custom target attributes from [attributes] and from the attributes hook in configData (the
 #   hook's replace the config's, the agent's own cannot be replaced);
 #   an offline installation (updatectl install, reboot) recorded with PUT installedBase once it
-#   is marked good, once.
+#   is marked good, once;
+#   user consent (confirmationBase): no confirm hook → nothing sent, the action waits; hook
+#   exit 3 → asked again; exit 1 → denied with its output; exit 0 (after a restart) →
+#   confirmed, installed.
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$(dirname "$0")/../lib/agent-lib.sh"
 ag_setup
@@ -340,6 +343,37 @@ t_offline_install_installed_base() {
         ag_reset
 }
 
+t_consent() {
+        local id reboots
+        new_bundle || return 1
+        ag_reset
+        ag_log_reset
+        reboots=$(count_reboots)
+        id=$(ddi_assign "\"version\":\"$H_VER\",\"confirm\":true,\"artifacts\":$H_ART") || return 1
+        ag_wait_log "Action $id waits for consent (confirmationBase) and there is no confirm hook" || return 1
+        expect_eq "$(ddi_state "a($id)['confirmations']")" '[]' "confirmations without a hook" || return 1
+        # a hook: "not now" twice (counted in the work dir), then "no"
+        rm -f "$AG_WORK"/confirm.n
+        ag_hook confirm "n=\$(cat $AG_WORK/confirm.n 2>/dev/null || echo 0); echo \$((n + 1)) >$AG_WORK/confirm.n
+[ \$n -lt 2 ] && exit 3
+echo 'the user said no'; exit 1"
+        ag_stop
+        ag_start
+        ag_wait "$AG_WAIT" ddi_true "len(a($id)['confirmations']) >= 1" || { TL_WHY="no consent sent"; return 1; }
+        expect_eq "$(cat "$AG_WORK/confirm.n")" 3 "confirm hook runs" || return 1
+        expect_eq "$(ddi_state "a($id)['confirmations'][0]['confirmation']")" denied "consent" || return 1
+        expect_contains "$(ddi_state "a($id)['confirmations'][0]['details']")" "the user said no" "denial details" || return 1
+        expect_eq "$(ddi_state "a($id)['status']")" WAITING_CONFIRMATION "status after the denial" || return 1
+        # the user changes their mind; the agent asks again after a restart
+        ag_hook confirm 'exit 0'
+        ag_stop
+        ag_start
+        ag_wait_installed "$id" || return 1
+        expect_eq "$(ddi_state "[c['confirmation'] for c in a($id)['confirmations']]")" '["denied", "confirmed"]' "consents" || return 1
+        ag_clear_hooks
+        finish_ok "$id" "$reboots"
+}
+
 ag_case hooks-retry-then-go t_hooks_retry_then_go
 ag_case hook-failure-output-in-feedback t_hook_failure_tail
 ag_case version-hook-already-installed t_version_hook_same
@@ -354,3 +388,4 @@ ag_case lost-reply-no-double-report t_lost_reply_no_double_report
 ag_case server-down-at-final-report t_server_down_at_final_report
 ag_case attributes-from-config-and-hook t_attributes_config_and_hook
 ag_case offline-install-installed-base t_offline_install_installed_base
+ag_case consent-confirmation-base t_consent
