@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "macro.h"
@@ -133,6 +135,16 @@ uint64_t now_monotonic_usec(void) {
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * UINT64_C(1000000) + (uint64_t) ts.tv_nsec / 1000;
+}
+
+uint64_t random_below(uint64_t n) {
+        uint64_t x = 0;
+
+        if (n == 0)
+                return 0;
+        if (getrandom(&x, sizeof(x), 0) != sizeof(x))
+                x = (uint64_t) rand();
+        return x % n;
 }
 
 void format_timestamp(uint64_t sec, char *buf, size_t size) {

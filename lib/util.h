@@ -26,5 +26,7 @@ void format_timestamp(uint64_t sec, char *buf, size_t size);
 /* CLOCK_MONOTONIC in microseconds: for timeouts and intervals, which must not jump with the
  * wall clock. */
 uint64_t now_monotonic_usec(void);
+/* A random number in [0, n) (0 if n is 0), for backoff jitter: getrandom(), not for secrets. */
+uint64_t random_below(uint64_t n);
 /* "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ" (UTC) or "@SECONDS" → seconds since the epoch. */
 int parse_timestamp(const char *s, uint64_t *ret);

@@ -123,6 +123,8 @@ typedef struct Activity {
         const char *action_id;
         bool cancellable;
         const char *label;
+        bool streaming;          /* bytes come from the network (else from a stored file) */
+        bool report_downloaded;  /* send "downloaded" when the streamed download is verified */
         uint64_t size;
         Download *dl;
         bool dl_done;
@@ -159,7 +161,9 @@ static void activity_progress(Agent *a, Activity *act) {
                 return;
         act->last_pct = pct - pct % 10;
         act->last_feedback = now;
-        if (act->op && act->op->replied)
+        if (act->op && act->op->replied && !act->streaming)
+                snprintf(detail, sizeof(detail), "%s: %s, %d %%", act->label, act->op->phase ?: "installing", pct);
+        else if (act->op && act->op->replied)
                 snprintf(detail, sizeof(detail), "%s: %s, %d %% (%" PRIu64 " of %" PRIu64 " bytes received)", act->label,
                          act->op->phase ?: "installing", pct, act->stats.delivered, act->size);
         else
@@ -187,6 +191,11 @@ static int activity_run(Agent *a, Activity *act) {
                         act->dl_done = true;
                         if (act->dl_result != DOWNLOAD_OK && act->dl_result != DOWNLOAD_CANCELLED)
                                 log_warning("Download failed: %s", act->dl_error ?: "?");
+                        /* hawkBit's DOWNLOADED step, also when the bytes went straight into updated. */
+                        if (act->dl_result == DOWNLOAD_OK && act->report_downloaded)
+                                (void) agent_feedback1(a, act->action_id, "downloaded", "none", -1,
+                                                       "Downloaded and verified %" PRIu64 " bytes; updated is installing them",
+                                                       act->stats.delivered);
                 }
                 if (act->op)
                         (void) install_op_process(act->op);
@@ -271,6 +280,25 @@ static const char *bundle_key(const DdiDeployment *dep, char *buf, size_t n) {
         return buf;
 }
 
+/* What of this artifact is stored already: 2 the verified bundle, 1 a partial download
+ * (resumable), 0 nothing.  Keyed by sha256: without one, only this action's own files. */
+static int stored_bundle(Agent *a, const DdiDeployment *dep) {
+        _cleanup_free_ char *path = NULL, *part = NULL;
+        char keybuf[96];
+        const char *key = bundle_key(dep, keybuf, sizeof(keybuf));
+        struct stat st;
+
+        path = action_bundle_path(a->config->state_dir, key, false);
+        part = action_bundle_path(a->config->state_dir, key, true);
+        if (!path || !part)
+                return 0;
+        if (dep->sha256[0] && stat(path, &st) == 0 && (uint64_t) st.st_size == dep->size)
+                return 2;
+        if (stat(part, &st) == 0 && st.st_size > 0 && (uint64_t) st.st_size < dep->size)
+                return 1;
+        return 0;
+}
+
 /* Into <state>/bundle-<sha256>.part, renamed once verified.  Returns 0 and the path, or
  * -ECANCELED, -EINTR, or another error with *ret_error. */
 static int download_to_disk(Agent *a, const DdiDeployment *dep, const char *href, char **ret_path,
@@ -280,7 +308,7 @@ static int download_to_disk(Agent *a, const DdiDeployment *dep, const char *href
         const char *key = bundle_key(dep, keybuf, sizeof(keybuf));
         Refresh rf = { .config = a->config, .href = href };
         Activity act = { .action_id = dep->action_id, .cancellable = true, .label = "Downloading", .size = dep->size,
-                         .last_pct = -10 };
+                         .streaming = true, .last_pct = -10 };
         struct stat st;
         int fd, r;
 
@@ -366,7 +394,8 @@ static InstallOutcome install_once(Agent *a, const DdiDeployment *dep, const cha
         ActionRecord *rec = a->record;
         Refresh rf = { .config = a->config, .href = href };
         Activity act = { .action_id = dep->action_id, .cancellable = false, .size = dep->size, .last_pct = -10,
-                         .label = file ? "Installing" : "Downloading and installing" };
+                         .label = file ? "Installing" : "Downloading and installing", .streaming = !file,
+                         .report_downloaded = !file };
         _cleanup_close_ int rfd = -EBADF;
         InstallOutcome out;
         int r, p[2];
@@ -396,6 +425,10 @@ static InstallOutcome install_once(Agent *a, const DdiDeployment *dep, const cha
                 }
                 rfd = p[0];
                 (void) fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+                /* Before the first byte is asked for: the server sees DOWNLOAD, then DOWNLOADED. */
+                (void) agent_feedback1(a, dep->action_id, "download", "none", -1,
+                                       "Downloading %s (%" PRIu64 " bytes), streamed into the installation", dep->filename,
+                                       dep->size);
                 r = download_start(&(DownloadSpec) { .config = a->config, .url = dep->url, .size = dep->size,
                                                      .sha256 = dep->sha256, .sha1 = dep->sha1, .fd = p[1],
                                                      .refresh_url = refresh_url, .userdata = &rf },
@@ -576,8 +609,8 @@ int action_process_deployment(Agent *a, const char *href) {
         _cleanup_(ddi_deployment_done) DdiDeployment dep = {};
         _cleanup_free_ char *details = NULL, *line = NULL, *file = NULL, *err = NULL;
         char keybuf[96];
-        bool download_only;
-        int r;
+        bool download_only, fresh;
+        int r, stored;
 
         r = ddi_get_deployment(&a->ddi, href, &dep);
         if (r == -EMEDIUMTYPE) {
@@ -603,9 +636,15 @@ int action_process_deployment(Agent *a, const char *href) {
 
         if (a->record && streq(a->record->action_id, dep.action_id) && a->record->phase >= PHASE_INSTALLING)
                 return 0;    /* installed or reporting: report_check() owns it */
+        fresh = !a->record || !streq(a->record->action_id, dep.action_id);
         r = start_record(a, &dep);
         if (r < 0)
                 return r;
+        /* hawkBit's "scheduled": accepted, but the installation waits for the window. */
+        if (fresh && dep.update == DDI_SKIP && dep.has_window && !dep.window_available)
+                (void) agent_feedback1(a, dep.action_id, "scheduled", "none", -1,
+                                       "Scheduled: %s %s is installed when the maintenance window opens; downloading it now",
+                                       dep.name ?: "", dep.version ?: "");
         action_remove_bundles(a->config->state_dir, bundle_key(&dep, keybuf, sizeof(keybuf)));
 
         if (dep.refused && (!a->refused_reported || !streq(a->refused_reported, dep.action_id))) {
@@ -640,11 +679,17 @@ int action_process_deployment(Agent *a, const char *href) {
                         return fail_action(a, "%s", details);
         }
 
-        if (!download_only && !a->config->to_disk && a->record->phase != PHASE_DOWNLOADED)
+        /* A bundle stored by an earlier action (download-only, then install) or a partial
+         * download is used even in stream mode: streaming would fetch it all again. */
+        stored = stored_bundle(a, &dep);
+        if (!download_only && !a->config->to_disk && a->record->phase != PHASE_DOWNLOADED && stored == 0)
                 return install_and_report(a, &dep, href, NULL);
+        if (stored > 0 && !a->config->to_disk && !download_only)
+                log_info("Action %s: %s of %s is stored already: using it instead of streaming", dep.action_id,
+                         stored == 2 ? "the verified bundle" : "a partial download", dep.filename);
 
-        /* To disk: download-only, a closed maintenance window, or mode=disk. */
-        if (a->record->phase == PHASE_DOWNLOADING)
+        /* To disk: download-only, a closed maintenance window, mode=disk, or a stored bundle. */
+        if (a->record->phase == PHASE_DOWNLOADING && stored < 2)
                 (void) agent_feedback1(a, dep.action_id, "download", "none", -1, "Downloading %s (%" PRIu64 " bytes)%s",
                                        dep.filename, dep.size, download_only ? " to install later" : "");
         r = download_to_disk(a, &dep, href, &file, &err);

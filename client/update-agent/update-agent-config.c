@@ -20,8 +20,36 @@
 
 static const char *const hook_names[_AGENT_HOOK_MAX] = {
         [AGENT_HOOK_VERSION] = "version",   [AGENT_HOOK_DOWNLOAD] = "download", [AGENT_HOOK_INSTALL] = "install",
-        [AGENT_HOOK_RESTART] = "restart",   [AGENT_HOOK_READY] = "ready",
+        [AGENT_HOOK_RESTART] = "restart",   [AGENT_HOOK_READY] = "ready",       [AGENT_HOOK_CONFIRM] = "confirm",
+        [AGENT_HOOK_ATTRIBUTES] = "attributes",
 };
+
+static const char *const reserved_attributes[] = {
+        "compatible", "booted_slot", "installed_version", "agent_version", "last_boot",
+};
+
+bool agent_attribute_reserved(const char *key) {
+        for (size_t i = 0; i < ELEMENTSOF(reserved_attributes); i++)
+                if (streq(key, reserved_attributes[i]))
+                        return true;
+        return false;
+}
+
+const char *agent_attribute_invalid(const char *key, const char *value) {
+        if (isempty(key))
+                return "an empty attribute name";
+        if (strlen(key) > AGENT_ATTRIBUTE_LEN_MAX || strlen(value) > AGENT_ATTRIBUTE_LEN_MAX)
+                return "longer than hawkBit's 128 characters";
+        for (const char *c = key; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        return "a control character in the name";
+        for (const char *c = value; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        return "a control character in the value";
+        if (agent_attribute_reserved(key))
+                return "the agent sends this attribute itself";
+        return NULL;
+}
 
 const char *agent_hook_to_string(AgentHook h) {
         return h >= 0 && h < _AGENT_HOOK_MAX ? hook_names[h] : NULL;
@@ -46,7 +74,9 @@ AgentConfig *agent_config_free(AgentConfig *c) {
         for (int i = 0; i < _AGENT_HOOK_MAX; i++)
                 free(c->hooks[i]);
         free(c->hook_dir);
+        agent_pairs_free(c->attributes);
         free(c->state_dir);
+        free(c->installed_base_name);
         free(c);
         return NULL;
 }
@@ -329,6 +359,51 @@ static int handle_hooks(Parser *p, const char *key, const char *value, unsigned 
         return 1;
 }
 
+int agent_pairs_add(char ***pairs, size_t n, const char *key, size_t key_len, const char *value) {
+        char **l = realloc(*pairs, (2 * n + 3) * sizeof(char *));
+
+        if (!l)
+                return -ENOMEM;
+        *pairs = l;
+        l[2 * n] = strndup(key, key_len);
+        l[2 * n + 1] = strdup(value);
+        l[2 * n + 2] = NULL;
+        if (!l[2 * n] || !l[2 * n + 1]) {
+                free(l[2 * n]);
+                free(l[2 * n + 1]);
+                l[2 * n] = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+void agent_pairs_free(char **pairs) {
+        for (size_t i = 0; pairs && pairs[i]; i++)
+                free(pairs[i]);
+        free(pairs);
+}
+
+/* [attributes]: any key; each one a configData attribute. */
+static int handle_attributes(Parser *p, const char *key, const char *value, unsigned line) {
+        AgentConfig *c = p->c;
+        const char *why = agent_attribute_invalid(key, value);
+        int r;
+
+        if (why)
+                return perr(p, line, "attribute %s: %s", key, why);
+        for (size_t i = 0; i < c->n_attributes; i++)
+                if (streq(c->attributes[2 * i], key))
+                        return perr(p, line, "attribute %s is set twice", key);
+        if (c->n_attributes >= AGENT_ATTRIBUTES_MAX)
+                return perr(p, line, "more than %d attributes (hawkBit keeps at most 100 per target)",
+                            AGENT_ATTRIBUTES_MAX);
+        r = agent_pairs_add(&c->attributes, c->n_attributes, key, strlen(key), value);
+        if (r < 0)
+                return r;
+        c->n_attributes++;
+        return 0;
+}
+
 static int handle_agent(Parser *p, const char *key, const char *value, unsigned line) {
         AgentConfig *c = p->c;
 
@@ -352,6 +427,12 @@ static int handle_agent(Parser *p, const char *key, const char *value, unsigned 
                 return set_duration(p, line, key, value, 0, DAY, &c->progress_interval_usec);
         if (streq(key, "max-install-attempts"))
                 return set_unsigned(p, line, key, value, 100, &c->max_install_attempts);
+        if (streq(key, "installed-base-name")) {
+                const char *why = agent_attribute_invalid("name", value);
+                if (why)
+                        return perr(p, line, "installed-base-name=: %s", why);
+                return set_optional(&c->installed_base_name, value);
+        }
         return 1;
 }
 
@@ -369,6 +450,8 @@ static int handler(const char *section, const char *key, const char *value, unsi
                 r = handle_hooks(p, key, value, line);
         else if (streq(section, "agent"))
                 r = handle_agent(p, key, value, line);
+        else if (streq(section, "attributes"))
+                r = handle_attributes(p, key, value, line);
         else if (isempty(section))
                 return perr(p, line, "%s= outside of a section", key);
         else
@@ -626,6 +709,12 @@ void agent_config_dump(const AgentConfig *c) {
         printf("retry-interval=%s\nmax-retries=%u\ntimeout=%s\ninstall-replaces=%s\n",
                dur(c->hook_retry_interval_usec, a, sizeof(a)), c->hook_max_retries,
                dur(c->hook_timeout_usec, e, sizeof(e)), c->install_hook_replaces ? "yes" : "no");
-        printf("[agent]\nstate-directory=%s\nreboot=%s\nprogress-interval=%s\nmax-install-attempts=%u\n", c->state_dir,
-               reboot[c->reboot], dur(c->progress_interval_usec, a, sizeof(a)), c->max_install_attempts);
+        printf("[agent]\nstate-directory=%s\nreboot=%s\nprogress-interval=%s\nmax-install-attempts=%u\n"
+               "installed-base-name=%s\n",
+               c->state_dir, reboot[c->reboot], dur(c->progress_interval_usec, a, sizeof(a)), c->max_install_attempts,
+               c->installed_base_name ?: "");
+        if (c->n_attributes > 0)
+                printf("[attributes]\n");
+        for (size_t i = 0; i < c->n_attributes; i++)
+                printf("%s=%s\n", c->attributes[2 * i], c->attributes[2 * i + 1]);
 }

@@ -2,7 +2,10 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "macro.h"
 
 /* update-agent's configuration: /etc/update1/agent.conf (INI, lib/ini.h).  Every key is
  * listed in packaging/config/agent.conf.example; an unknown key or section is an error naming
@@ -33,10 +36,28 @@ typedef enum AgentHook {
         AGENT_HOOK_INSTALL,
         AGENT_HOOK_RESTART,
         AGENT_HOOK_READY,
+        AGENT_HOOK_CONFIRM,       /* user consent for an action waiting for confirmation */
+        AGENT_HOOK_ATTRIBUTES,    /* not an action's: prints key=value lines for configData */
         _AGENT_HOOK_MAX,
 } AgentHook;
 
 const char *agent_hook_to_string(AgentHook h);
+
+/* hawkBit keeps at most 100 attributes per target (maxAttributeEntriesPerTarget) with keys
+ * and values of at most 128 characters; the agent's own five come first. */
+#define AGENT_ATTRIBUTES_MAX 90
+#define AGENT_ATTRIBUTE_LEN_MAX 128
+
+/* True for the attributes the agent sets itself (compatible, booted_slot, ...). */
+bool agent_attribute_reserved(const char *key);
+/* NULL if key=value is a usable custom attribute, else why not (a static sentence). */
+const char *agent_attribute_invalid(const char *key, const char *value);
+
+/* A NULL-terminated list of n key/value pairs (key, value, key, value, ..., NULL): appends
+ * copies of key (its first key_len bytes) and value. */
+int agent_pairs_add(char ***pairs, size_t n, const char *key, size_t key_len, const char *value);
+void agent_pairs_free(char **pairs);
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, agent_pairs_free);
 
 typedef struct AgentConfig {
         char *path;
@@ -76,11 +97,15 @@ typedef struct AgentConfig {
         unsigned hook_max_retries;
         uint64_t hook_timeout_usec;
         bool install_hook_replaces; /* the install hook installs the (downloaded) file itself */
+        /* [attributes] */
+        char **attributes;         /* key, value, key, value, ..., NULL: sent in configData */
+        size_t n_attributes;
         /* [agent] */
         char *state_dir;
         AgentReboot reboot;
         uint64_t progress_interval_usec; /* at most one progress feedback per interval */
         unsigned max_install_attempts;   /* interrupted installs retried this often */
+        char *installed_base_name;       /* NULL: no installedBase PUT for offline installs */
 } AgentConfig;
 
 AgentConfig *agent_config_free(AgentConfig *c);

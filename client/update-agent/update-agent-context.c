@@ -22,6 +22,7 @@ void agent_done(Agent *a) {
         a->gone_action = mfree(a->gone_action);
         a->rejected_cancel = mfree(a->rejected_cancel);
         a->refused_reported = mfree(a->refused_reported);
+        a->consent_asked = mfree(a->consent_asked);
         a->hook_clock.action_id = mfree(a->hook_clock.action_id);
         if (a->signal_fd >= 0)
                 close(a->signal_fd);

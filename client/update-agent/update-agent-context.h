@@ -39,9 +39,12 @@ struct Agent {
         ActionRecord *record;        /* the in-flight action, NULL if none */
         bool config_data_sent;
         bool reboot_requested;       /* this process asked for the reboot */
+        bool final_failed;           /* this process decided a failure (the --once exit status) */
+        bool installed_base_recheck; /* the booted slot is on trial: check again at the next poll */
         char *gone_action;           /* 410 seen: no more feedback for this action */
         char *rejected_cancel;       /* cancel of this action already rejected */
         char *refused_reported;      /* refused-artifact details already sent for this action */
+        char *consent_asked;         /* the action whose consent was denied or has no hook: not asked again */
         /* The hooks' "seconds since the first call of this hook for this action". */
         struct {
                 char *action_id;

@@ -65,6 +65,8 @@ static int classify(DdiClient *d, const HttpResponse *r, const char *what) {
                 return -EACCES;
         case 404:
                 return -ENOENT;
+        case 405:
+                return -EOPNOTSUPP;
         case 410:
                 return -ESTALE;
         case 409:
@@ -658,9 +660,75 @@ int ddi_send_feedback(DdiClient *d, DdiTarget target, const char *action_id, con
         return request_with_backoff(d, "POST", url, body, what);
 }
 
-int ddi_put_config_data(DdiClient *d, const char *const *data) {
+int ddi_get_confirmation(DdiClient *d, const char *href, char **ret_action_id, char **ret_json) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        _cleanup_free_ char *id = NULL, *json = NULL;
+        const char *s;
+        int r;
+
+        r = request_json(d, "GET", href, NULL, "confirmationBase", &o);
+        if (r < 0)
+                return r;
+        s = get_str(o, "id");
+        if (!s || !id_valid(s, strlen(s)) || !get_obj(o, "confirmation")) {
+                snprintf(d->error, sizeof(d->error), "confirmationBase: no valid id or no confirmation in the response");
+                return -EBADMSG;
+        }
+        id = strdup(s);
+        json = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        if (!id || !json)
+                return -ENOMEM;
+        *ret_action_id = TAKE_PTR(id);
+        *ret_json = TAKE_PTR(json);
+        return 0;
+}
+
+int ddi_send_confirmation(DdiClient *d, const char *action_id, bool confirmed, int code, const char *const *details) {
         _cleanup_(json_object_putp) json_object *root = json_object_new_object();
         _cleanup_free_ char *url = NULL;
+        json_object *l = json_object_new_array();
+
+        if (!root || !l) {
+                json_object_put(l);
+                return -ENOMEM;
+        }
+        json_object_object_add(root, "details", l);
+        for (size_t i = 0; details && details[i]; i++)
+                json_object_array_add(l, json_object_new_string(details[i]));
+        json_object_object_add(root, "code", json_object_new_int(code));
+        if (add_str(root, "confirmation", confirmed ? "confirmed" : "denied") < 0)
+                return -ENOMEM;
+        url = strdup_printf("%s/confirmationBase/%s/feedback", d->base_url, action_id);
+        if (!url)
+                return -ENOMEM;
+        return request_with_backoff(d, "POST", url,
+                                    json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+                                                                                 JSON_C_TO_STRING_NOSLASHESCAPE),
+                                    "confirmation feedback");
+}
+
+/* PUT {base}/{resource} with root as its body (with the feedback's backoff). */
+static int put_json(DdiClient *d, const char *resource, json_object *root) {
+        _cleanup_free_ char *url = strdup_printf("%s/%s", d->base_url, resource);
+
+        if (!url)
+                return -ENOMEM;
+        return request_with_backoff(d, "PUT", url,
+                                    json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+                                                                                 JSON_C_TO_STRING_NOSLASHESCAPE),
+                                    resource);
+}
+
+int ddi_put_installed_base(DdiClient *d, const char *name, const char *version) {
+        _cleanup_(json_object_putp) json_object *root = json_object_new_object();
+
+        if (!root || add_str(root, "name", name) < 0 || add_str(root, "version", version) < 0)
+                return -ENOMEM;
+        return put_json(d, "installedBase", root);
+}
+
+int ddi_put_config_data(DdiClient *d, const char *const *data) {
+        _cleanup_(json_object_putp) json_object *root = json_object_new_object();
         json_object *o = json_object_new_object();
 
         if (!root || !o) {
@@ -673,11 +741,5 @@ int ddi_put_config_data(DdiClient *d, const char *const *data) {
         for (size_t i = 0; data[i] && data[i + 1]; i += 2)
                 if (add_str(o, data[i], data[i + 1]) < 0)
                         return -ENOMEM;
-        url = strdup_printf("%s/configData", d->base_url);
-        if (!url)
-                return -ENOMEM;
-        return request_with_backoff(d, "PUT", url,
-                                    json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
-                                                                                 JSON_C_TO_STRING_NOSLASHESCAPE),
-                                    "configData");
+        return put_json(d, "configData", root);
 }

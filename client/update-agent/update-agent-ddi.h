@@ -17,6 +17,7 @@
  *   -EAGAIN     409/429/503: back off (DdiClient.retry_after_usec says how long, if the server did)
  *   -ESTALE     410: the action is gone; stop reporting it
  *   -ENOENT     404
+ *   -EOPNOTSUPP 405
  *   -EBADMSG    the response is not what DDI promises
  *   -EIO etc.   transport errors (logged by the caller from DdiClient.error) */
 
@@ -110,6 +111,17 @@ int ddi_send_feedback(DdiClient *d, DdiTarget target, const char *action_id, con
 int ddi_parse_base(DdiClient *d, const char *body, size_t size, DdiBase *ret);
 int ddi_parse_deployment(DdiClient *d, const char *body, size_t size, DdiDeployment *ret);
 int ddi_parse_cancel(DdiClient *d, const char *body, size_t size, char **ret_stop_id);
+
+/* User consent (hawkBit's confirmation flow): GET a confirmationBase/{actionId} link (the
+ * action id and the whole response, for the confirm hook), and POST its feedback
+ * {"confirmation": "confirmed"|"denied", "code", "details"}. */
+int ddi_get_confirmation(DdiClient *d, const char *href, char **ret_action_id, char **ret_json);
+int ddi_send_confirmation(DdiClient *d, const char *action_id, bool confirmed, int code, const char *const *details);
+
+/* PUT installedBase {"name","version"} (experimental, hawkBit PR #1620): the distribution set
+ * the device runs although no action installed it.  -ENOENT/-EOPNOTSUPP: the server has no
+ * such endpoint. */
+int ddi_put_installed_base(DdiClient *d, const char *name, const char *version);
 
 /* PUT configData (merge).  'data' is a NULL-terminated list of key, value, key, value... */
 int ddi_put_config_data(DdiClient *d, const char *const *data);

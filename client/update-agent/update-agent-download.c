@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -51,6 +51,7 @@ struct Download {
         uint64_t accepted;        /* bytes hashed: delivered + held */
         uint8_t hold[DOWNLOAD_HOLDBACK];
         size_t held;
+        uint64_t retry_after_usec;  /* the last answer's Retry-After, 0 if none */
 };
 
 /* Per-request state of one transfer. */
@@ -69,6 +70,8 @@ typedef struct Transfer {
         bool sink_closed;
         bool too_long;
         uint64_t got;             /* body bytes of this request */
+        uint64_t retry_after_sec;
+        bool has_retry_after;
 } Transfer;
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(CURL *, curl_easy_cleanup);
@@ -219,6 +222,12 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata) {
                 t->status = sp ? strtol(sp + 1, NULL, 10) : 0;
                 t->headers_done = false;
                 t->content_range[0] = 0;
+                t->has_retry_after = false;
+                return n;
+        }
+        if (n > 12 && strncasecmp(buf, "Retry-After:", 12) == 0) {
+                t->has_retry_after =
+                        http_parse_retry_after(buf + 12, n - 12, (uint64_t) time(NULL), &t->retry_after_sec) >= 0;
                 return n;
         }
         if (n > 14 && strncasecmp(buf, "Content-Range:", 14) == 0) {
@@ -287,8 +296,9 @@ static int on_xferinfo(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
 
 typedef enum Outcome {
         OUT_DONE,         /* all bytes in */
-        OUT_RETRY,        /* transient: back off and resume */
-        OUT_REFRESH,      /* 403: fresh URL, then resume */
+        OUT_RETRY,        /* transient (no answer, a cut, 408/429/5xx): back off and resume, forever */
+        OUT_REFUSED,      /* an answer that is evidence against us (a wrong 206): counted */
+        OUT_REFRESH,      /* 403: fresh URL, then resume; counted */
         OUT_FATAL,
         OUT_CANCELLED,
         OUT_RESTART,
@@ -344,7 +354,10 @@ static Outcome transfer(Download *d) {
 
                 atomic_fetch_add(&d->connections, 1);
                 d->error[0] = 0;
+                d->retry_after_usec = 0;
                 cc = curl_easy_perform(h);
+                if (t.has_retry_after)
+                        d->retry_after_usec = t.retry_after_sec * USEC_PER_SEC;
                 EVP_MD_CTX_free(t.skip_md);
 
                 if (atomic_load(&d->cancel))
@@ -390,7 +403,7 @@ static Outcome transfer(Download *d) {
                 }
                 if (cc != CURLE_OK) {
                         if (d->error[0])    /* our header check refused the response */
-                                return OUT_RETRY;
+                                return OUT_REFUSED;
                         set_error(d, "transfer from %s interrupted after %" PRIu64 " bytes: %s", cur, t.got,
                                   errbuf[0] ? errbuf : curl_easy_strerror(cc));
                         o = cc == CURLE_SSL_CACERT || cc == CURLE_PEER_FAILED_VERIFICATION ||
@@ -416,29 +429,38 @@ static Outcome transfer(Download *d) {
         }
 }
 
-static uint64_t random_below(uint64_t n) {
-        uint64_t x = 0;
-
-        if (n == 0)
-                return 0;
-        if (getrandom(&x, sizeof(x), 0) != sizeof(x))
-                x = (uint64_t) rand();
-        return x % n;
-}
-
-/* Full jitter: random(0, min(max, base * 2^attempt)).  False if cancelled while waiting. */
-static bool backoff(Download *d, unsigned attempt) {
-        uint64_t cap = d->config->retry_base_usec, w;
-        struct pollfd p = { .fd = d->cancel_efd, .events = POLLIN };
+static uint64_t backoff_cap(const Download *d, unsigned attempt) {
+        uint64_t cap = d->config->retry_base_usec;
 
         for (unsigned i = 0; i < attempt && cap < d->config->retry_max_usec; i++)
                 cap *= 2;
-        cap = MIN(cap, d->config->retry_max_usec);
-        w = random_below(cap + 1);
-        log_info("Download: %s; retrying in %" PRIu64 " ms (attempt %u of %u)", d->error, w / USEC_PER_MSEC,
-                 attempt + 1, d->config->retries);
-        (void) poll(&p, 1, (int) MIN(w / USEC_PER_MSEC, (uint64_t) INT32_MAX));
+        return MIN(cap, d->config->retry_max_usec);
+}
+
+/* Waits usec, waking up on cancel.  False if cancelled. */
+static bool pause_for(Download *d, uint64_t usec) {
+        struct pollfd p = { .fd = d->cancel_efd, .events = POLLIN };
+
+        (void) poll(&p, 1, (int) MIN(usec / USEC_PER_MSEC, (uint64_t) INT32_MAX));
         return !atomic_load(&d->cancel);
+}
+
+/* After a transient failure: the server's Retry-After when it sent one (bounded by
+ * HTTP_RETRY_AFTER_MAX_SEC), else full jitter, random(0, min(max, base * 2^attempt)).  False
+ * if cancelled while waiting. */
+static bool backoff(Download *d, unsigned attempt) {
+        uint64_t w;
+
+        if (d->retry_after_usec > 0) {
+                w = d->retry_after_usec;
+                log_info("Download: %s; the server asks to retry in %" PRIu64 " s (Retry-After)", d->error,
+                         w / USEC_PER_SEC);
+        } else {
+                w = random_below(backoff_cap(d, attempt) + 1);
+                log_info("Download: %s; retrying in %" PRIu64 " ms (attempt %u without progress)", d->error,
+                         w / USEC_PER_MSEC, attempt + 1);
+        }
+        return pause_for(d, w);
 }
 
 /* File mode: hash what is already on disk and continue after it. */
@@ -513,8 +535,44 @@ static DownloadResult verify_and_release(Download *d) {
         return DOWNLOAD_OK;
 }
 
+/* The 403 after a refresh: the link the deployment gives now.  Returns 1 if it changed, 0 if it
+ * is the same (or the server could not be asked: then this 403 is no evidence and is not
+ * counted), -ENOENT if the deployment is gone. */
+static int refresh(Download *d, bool *ret_counted) {
+        char *u = NULL;
+        int r;
+
+        *ret_counted = true;
+        if (!d->refresh_url)
+                return 0;
+        log_info("Download: %s; fetching the deployment again for a fresh link", d->error);
+        r = d->refresh_url(d->userdata, &u);
+        if (r == -ENOENT || r == -ESTALE)
+                return -ENOENT;
+        if (r < 0) {
+                /* The server is unreachable or busy: nothing learnt about the link. */
+                *ret_counted = false;
+                return 0;
+        }
+        if (streq(u, d->url)) {
+                free(u);
+                return 0;
+        }
+        free(d->url);
+        d->url = u;
+        return 1;
+}
+
+/* Gives up only on evidence from the server, never because it cannot be reached: a transient
+ * failure (no connection, a timeout, a cut, 408/429/5xx) is retried for as long as the
+ * deployment stands, with backoff up to retry-max-delay (the main thread still sees cancels).
+ * Evidence is counted: retries= answers in a row that refuse us (a 403 each time after the
+ * deployment was fetched again, or a 206 for the wrong range).  The waits between 403s are
+ * at least half the backoff cap ("equal jitter"), so retries= 403s span a known minimum time
+ * (docs/agent.md). */
 static DownloadResult run(Download *d) {
-        unsigned stalled = 0, total = 0;
+        unsigned transient = 0, refused = 0, forbidden = 0;
+        uint64_t first_forbidden = 0;
         int r;
 
         if (d->to_file) {
@@ -531,6 +589,7 @@ static DownloadResult run(Download *d) {
         for (;;) {
                 uint64_t before = d->accepted;
                 Outcome o = d->accepted == d->size ? OUT_DONE : transfer(d);
+                bool progress, counted;
 
                 switch (o) {
                 case OUT_DONE:
@@ -545,40 +604,65 @@ static DownloadResult run(Download *d) {
                 case OUT_FATAL:
                         return DOWNLOAD_FAILED;
                 case OUT_REFRESH: {
-                        char *u = NULL;
+                        char e[sizeof(d->error)];
 
-                        log_info("Download: %s; fetching the deployment again for a fresh link", d->error);
-                        if (!d->refresh_url || (r = d->refresh_url(d->userdata, &u)) < 0) {
-                                set_error(d, "the artifact link expired (HTTP 403) and no fresh link was found");
+                        memcpy(e, d->error, sizeof(e));
+                        r = refresh(d, &counted);
+                        if (r == -ENOENT) {
+                                set_error(d, "%s, and the deployment is no longer on the server", e);
                                 return DOWNLOAD_FAILED;
                         }
-                        if (streq(u, d->url)) {
-                                /* Same link again: forbidden for real, not expired. */
-                                free(u);
-                                set_error(d, "HTTP 403 from %s, and the deployment still gives this link", d->url);
+                        if (!counted) {
+                                transient++;
+                                if (!backoff(d, transient - 1))
+                                        goto cancelled;
+                                continue;
+                        }
+                        if (forbidden++ == 0)
+                                first_forbidden = now_monotonic_usec();
+                        if (forbidden >= MAX(d->config->retries, 1u)) {
+                                set_error(d,
+                                          "giving up: %u answers in a row were HTTP 403 over %.1f s, each after "
+                                          "fetching the deployment again (%s)",
+                                          forbidden, (double) (now_monotonic_usec() - first_forbidden) / USEC_PER_SEC, e);
                                 return DOWNLOAD_FAILED;
                         }
-                        free(d->url);
-                        d->url = u;
-                        break;
+                        /* A fresh link after the first 403: the common expired pre-signed URL, try
+                         * it at once.  Otherwise wait at least half the backoff cap. */
+                        if (r == 0 || forbidden > 1) {
+                                uint64_t cap = backoff_cap(d, forbidden - 1);
+                                uint64_t w = cap / 2 + random_below(cap / 2 + 1);
+
+                                log_info("Download: %s%s; retrying in %" PRIu64 " ms (403 %u of at most %u)", e,
+                                         r == 0 ? ", and the deployment gives the same link" : "",
+                                         w / USEC_PER_MSEC, forbidden, d->config->retries);
+                                if (!pause_for(d, w))
+                                        goto cancelled;
+                        }
+                        continue;
                 }
+                case OUT_REFUSED:
                 case OUT_RETRY:
                         break;
                 }
-                /* Bounded: retries= attempts in a row without progress, 8x that in total. */
-                stalled = d->accepted > before ? 0 : stalled + 1;
-                total++;
-                if (stalled >= d->config->retries || total >= 8 * MAX(d->config->retries, 1u)) {
+                forbidden = 0;
+                progress = d->accepted > before;
+                if (o == OUT_REFUSED && !progress && ++refused >= MAX(d->config->retries, 1u)) {
                         char e[sizeof(d->error)];
                         memcpy(e, d->error, sizeof(e));
-                        set_error(d, "giving up after %u attempts: %s", total, e);
+                        set_error(d, "giving up after %u refused answers in a row: %s", refused, e);
                         return DOWNLOAD_FAILED;
                 }
-                if (o == OUT_RETRY && !backoff(d, stalled)) {
-                        set_error(d, "cancelled");
-                        return DOWNLOAD_CANCELLED;
+                if (progress) {
+                        transient = 0;
+                        refused = 0;
                 }
+                if (!backoff(d, transient++))
+                        goto cancelled;
         }
+cancelled:
+        set_error(d, "cancelled");
+        return DOWNLOAD_CANCELLED;
 }
 
 static void *thread_main(void *userdata) {

@@ -15,9 +15,12 @@
  *     went to updated) the first N bytes of the new body are hashed and compared with what was
  *     sent: equal → skip them and carry on; different → the artifact changed, result
  *     DOWNLOAD_RESTART (the caller cancels the install and starts again);
- *   - retries with exponential backoff and full jitter (random(0, min(max, base * 2^n))), at
- *     most retries= attempts in a row without new bytes; 403 asks refresh_url() for a fresh
- *     link (expired pre-signed URL);
+ *   - gives up only on evidence from the server: a transient failure (no connection, a
+ *     timeout, a cut, 408/429/5xx) is retried as long as the deployment stands, after the
+ *     server's Retry-After or with exponential backoff and full jitter (random(0, min(max,
+ *     base * 2^n))); a 403 asks refresh_url() for a fresh link (expired pre-signed URL, or a
+ *     stable link in front of one) and is retried with backoff; retries= 403s in a row, each
+ *     after a fresh fetch of the deployment, end the download;
  *   - sha256 (else sha1) of the whole artifact is checked before the last bytes are released:
  *     the last DOWNLOAD_HOLDBACK bytes stay here until the digest matched, so updated never
  *     sees a complete bundle whose digest is wrong;

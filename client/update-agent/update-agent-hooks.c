@@ -219,3 +219,70 @@ int hook_run_with_retries(Agent *a, AgentHook h, const char *meta_json, const ch
                 } while (now_monotonic_usec() < deadline);
         }
 }
+
+int hook_run_attributes(const AgentConfig *c, char ***ret_pairs) {
+        _cleanup_(process_result_done) ProcessResult res = {};
+        _cleanup_free_ char *path = NULL;
+        char **pairs = NULL;
+        size_t n = 0;
+        int r;
+
+        r = agent_hook_path(c, AGENT_HOOK_ATTRIBUTES, &path);
+        if (r < 0)
+                return log_warning_errno(r, "The attributes hook cannot be run: %m");
+        if (r == 0)
+                return 0;
+        const char *argv[] = { path, "0", "0", "{}", NULL };
+        char env_hook[] = "UPDATE_AGENT_HOOK=attributes";
+        char *extra_env[] = { env_hook, NULL };
+        const ProcessOptions opts = {
+                .extra_env = extra_env,
+                .stderr_mode = PROCESS_STDERR_CAPTURE,
+                .out = { .head_max = 64 * 1024 },
+                .err = { .tail_max = HOOK_OUTPUT_TAIL - 1 },
+                .timeout_usec = c->hook_timeout_usec,
+                .kill_grace_usec = HOOK_KILL_GRACE_USEC,
+                .linger_usec = HOOK_LINGER_USEC,
+        };
+
+        r = process_run(argv, &opts, &res);
+        if (r < 0)
+                return log_warning_errno(r, "The attributes hook could not be run: %m");
+        if (res.err.tail && res.err.tail[0])
+                log_info("The attributes hook said on stderr: %s", res.err.tail);
+        if (res.timed_out || res.exit_code != 0)
+                return log_warning_errno(EIO, "The attributes hook %s: sending configData without its attributes",
+                                         res.timed_out ? "ran longer than its timeout" : "failed");
+        for (char *line = res.out.head, *next; line && *line; line = next) {
+                char *eq, *end = strchrnul(line, '\n');
+                const char *why;
+
+                next = *end ? end + 1 : end;
+                *end = 0;
+                if (end > line && end[-1] == '\r')
+                        end[-1] = 0;
+                if (!*line)
+                        continue;
+                eq = strchr(line, '=');
+                if (!eq) {
+                        log_warning("The attributes hook printed '%s', not key=value: skipped", line);
+                        continue;
+                }
+                *eq = 0;
+                why = agent_attribute_invalid(line, eq + 1);
+                if (!why && n >= AGENT_ATTRIBUTES_MAX)
+                        why = "more attributes than hawkBit keeps";
+                if (why) {
+                        log_warning("The attributes hook's attribute '%s' is skipped: %s", line, why);
+                        continue;
+                }
+                r = agent_pairs_add(&pairs, n, line, (size_t) (eq - line), eq + 1);
+                if (r < 0) {
+                        agent_pairs_free(pairs);
+                        return r;
+                }
+                n++;
+        }
+        *ret_pairs = pairs;
+        return (int) n;
+}

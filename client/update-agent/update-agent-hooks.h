@@ -47,3 +47,10 @@ int hook_run(const char *path, const char *name, uint64_t timeout_usec, uint64_t
  * 0 = failed (*ret_details set), -ECANCELED (cancel found), -EINTR (asked to terminate). */
 int hook_run_with_retries(Agent *a, AgentHook h, const char *meta_json, const char *extra, bool cancellable,
                           char **ret_details, char **ret_last_line);
+
+/* The attributes hook (no retries, no action): run once, bounded by timeout=; each stdout line
+ * "key=value" is an attribute (stderr is logged).  A line that is not key=value, or a key the
+ * agent sets itself, is skipped with a warning.  Returns the number of attributes and
+ * *ret_pairs (key, value, ..., NULL; NULL when there are none; agent_pairs_free()), 0 if there is no hook, or a
+ * negative errno if it could not run or failed (logged). */
+int hook_run_attributes(const AgentConfig *c, char ***ret_pairs);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "macro.h"
@@ -159,6 +160,34 @@ static size_t sink_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
+int http_parse_retry_after(const char *value, size_t n, uint64_t now_sec, uint64_t *ret_sec) {
+        char v[64];
+        uint64_t sec;
+        time_t t;
+
+        while (n > 0 && (*value == ' ' || *value == '\t'))
+                value++, n--;
+        while (n > 0 && isspace((unsigned char) value[n - 1]))
+                n--;
+        if (n == 0 || n >= sizeof(v))
+                return -EINVAL;
+        memcpy(v, value, n);
+        v[n] = 0;
+        if (isdigit((unsigned char) v[0])) {
+                if (parse_u64(v, &sec) < 0)
+                        return -EINVAL;
+        } else {
+                /* An HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT"): libcurl's parser knows all
+                 * three forms RFC 9110 allows.  A date in the past means "now". */
+                t = curl_getdate(v, NULL);
+                if (t < 0)
+                        return -EINVAL;
+                sec = (uint64_t) t > now_sec ? (uint64_t) t - now_sec : 0;
+        }
+        *ret_sec = MIN(sec, (uint64_t) HTTP_RETRY_AFTER_MAX_SEC);
+        return 0;
+}
+
 typedef struct HeaderState {
         uint64_t retry_after;
 } HeaderState;
@@ -167,19 +196,9 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata) {
         HeaderState *st = userdata;
         size_t n = size * nitems;
 
-        if (n > 12 && strncasecmp(buf, "Retry-After:", 12) == 0) {
-                char v[32];
-                size_t k = 0;
-                const char *p = buf + 12;
-
-                while (p < buf + n && *p == ' ')
-                        p++;
-                while (p < buf + n && k + 1 < sizeof(v) && isdigit((unsigned char) *p))
-                        v[k++] = *p++;
-                v[k] = 0;
-                if (k > 0 && parse_u64(v, &st->retry_after) < 0)
-                        st->retry_after = 0;
-        }
+        if (n > 12 && strncasecmp(buf, "Retry-After:", 12) == 0 &&
+            http_parse_retry_after(buf + 12, n - 12, (uint64_t) time(NULL), &st->retry_after) < 0)
+                st->retry_after = 0;
         return n;
 }
 

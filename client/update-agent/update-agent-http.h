@@ -33,11 +33,21 @@ bool http_same_origin(const AgentConfig *c, const char *url);
 int http_redirect_target(const AgentConfig *c, CURL *h, const char *from, char **ret_next, char *error,
                          size_t error_size);
 
+/* A Retry-After longer than this (seconds) is shortened to it: a server (or a CDN in front of it)
+ * that asks for more is not trusted to come back later, and a device must not be parked by
+ * one header for longer than a poll interval is worth. */
+#define HTTP_RETRY_AFTER_MAX_SEC 600
+
+/* The value of a Retry-After header (n bytes at value, not NUL-terminated): seconds, or an
+ * HTTP-date (relative to now_sec, the realtime clock); bounded by HTTP_RETRY_AFTER_MAX_SEC.
+ * -EINVAL if it is neither. */
+int http_parse_retry_after(const char *value, size_t n, uint64_t now_sec, uint64_t *ret_sec);
+
 typedef struct HttpResponse {
         long status;            /* 0: no HTTP response */
         char *body;             /* NUL-terminated, at most the max given */
         size_t size;
-        uint64_t retry_after_sec; /* Retry-After: on 429/503, 0 if absent */
+        uint64_t retry_after_sec; /* Retry-After: (seconds or HTTP-date), 0 if absent */
         char error[HTTP_ERROR_MAX]; /* a sentence on failure (transport or HTTP >= 400) */
 } HttpResponse;
 

@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "update-agent-context.h"
@@ -72,6 +73,8 @@ int report_final(Agent *a, bool success, const char *const *details) {
         r = action_record_set_final(a->record, success, details);
         if (r < 0)
                 return r;
+        if (!success)
+                a->final_failed = true;
         a->record->phase = PHASE_REPORTING;
         (void) agent_save_record(a);
         return send_final(a);
@@ -116,6 +119,12 @@ int report_after_install(Agent *a) {
         if (r < 0)
                 log_error("The reboot request failed (%s); waiting for a reboot by other means", err);
         return 0;
+}
+
+/* The booted slot's version for a sentence: a slot that no install wrote (the factory image)
+ * has none recorded, and "version ?" would read like a bug. */
+static const char *booted_version_text(const SystemStatus *st) {
+        return system_status_booted_version(st) ?: "not recorded: no installation wrote that slot";
 }
 
 static bool same(const char *x, const char *y) {
@@ -189,7 +198,7 @@ static int evaluate(Agent *a) {
                 _cleanup_free_ char *m = strdup_printf(
                         "Slot %s was marked %s before it ran; the device runs %s (version %s)", exp,
                         same(slot->boot_status, "bad") ? "bad" : "failed", st.booted ?: "?",
-                        system_status_booted_version(&st) ?: "?");
+                        booted_version_text(&st));
                 return report_final(a, false, (const char *const[]) { m ?: "marked bad", NULL });
         }
         if (same(st.primary, exp)) {
@@ -220,7 +229,7 @@ fallback: {
         m1 = strdup_printf("Fallback: slot %s with version %s was installed and tried, but the device booted %s "
                            "again (running version %s)",
                            exp ?: st.last_expected ?: "?", rec->version ?: "?", st.booted ?: st.last_booted ?: "?",
-                           system_status_booted_version(&st) ?: "?");
+                           booted_version_text(&st));
         m2 = strdup_printf("updated: last boot expected %s, booted %s, fell back",
                            st.last_expected ?: "?", st.last_booted ?: "?");
         log_error("Action %s: %s", rec->action_id, m1 ?: "fallback");
@@ -279,11 +288,67 @@ int report_check(Agent *a) {
         }
 }
 
-int report_config_data(Agent *a) {
+static bool ours(const char *transaction_id) {
+        return transaction_id && (strneq(transaction_id, "ddi-", 4) || streq(transaction_id, "install-hook"));
+}
+
+static int installed_base_check(Agent *a, const SystemStatus *st) {
+        const SlotInfo *b = system_status_slot(st, st->booted);
+        _cleanup_free_ char *key = NULL, *path = NULL, *had = NULL;
+        int r;
+
+        a->installed_base_recheck = false;
+        if (!a->config->installed_base_name || !b || !b->version || ours(b->transaction_id))
+                return 0;
+        if (!same(b->boot_status, "good")) {
+                /* Not committed yet: an installation that may still fall back is not reported. */
+                a->installed_base_recheck = true;
+                return 0;
+        }
+        key = strdup_printf("%s %s %s\n", b->name, b->transaction_id ?: "-", b->version);
+        path = strdup_printf("%s/installed-base", a->config->state_dir);
+        if (!key || !path)
+                return -ENOMEM;
+        if (read_full_file(path, 4096, &had, NULL) >= 0 && streq(had, key))
+                return 0;
+        r = ddi_put_installed_base(&a->ddi, a->config->installed_base_name, b->version);
+        if (r == -ENOENT || r == -EOPNOTSUPP)
+                log_notice("The server has no PUT installedBase (hawkBit PR #1620): the offline installation of %s %s "
+                           "in %s is not recorded there",
+                           a->config->installed_base_name, b->version, b->name);
+        else if (r < 0) {
+                a->installed_base_recheck = r != -EACCES;
+                return log_warning_errno(r, "Cannot record the offline installation on the server: %s", a->ddi.error);
+        } else
+                log_info("Recorded the offline installation of %s %s (slot %s) on the server (installedBase)",
+                         a->config->installed_base_name, b->version, b->name);
+        r = write_file_atomic(path, key, strlen(key), 0600);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot write %s: %m", path);
+        return 0;
+}
+
+int report_installed_base(Agent *a) {
         _cleanup_(system_status_done) SystemStatus st = {};
-        _cleanup_free_ char *last = NULL;
         char err[512];
         int r;
+
+        r = daemon_get_status(a->bus, &st, err, sizeof(err));
+        if (r < 0) {
+                log_warning("Cannot read the slot status: %s", err);
+                return r;
+        }
+        return installed_base_check(a, &st);
+}
+
+int report_config_data(Agent *a) {
+        _cleanup_(system_status_done) SystemStatus st = {};
+        _cleanup_(agent_pairs_freep) char **from_hook = NULL;
+        _cleanup_free_ const char **data = NULL;
+        _cleanup_free_ char *last = NULL;
+        char err[512];
+        size_t n;
+        int r, hooked;
 
         r = daemon_get_status(a->bus, &st, err, sizeof(err));
         if (r < 0) {
@@ -296,19 +361,33 @@ int report_config_data(Agent *a) {
                 last = strdup_printf("fell back from %s to %s", st.last_expected ?: "?", st.last_booted ?: "?");
         else
                 last = strdup_printf("booted %s as expected", st.last_booted ?: "?");
-        const char *data[] = {
+        const char *builtin[] = {
                 "compatible", st.compatible ?: "",
                 "booted_slot", st.booted ?: "",
                 "installed_version", system_status_booted_version(&st) ?: "",
                 "agent_version", UPDATE1_VERSION,
                 "last_boot", last ?: "",
-                NULL,
         };
+        /* The agent's own, then [attributes], then the attributes hook's (a later key
+         * replaces an earlier one in the JSON object). */
+        hooked = hook_run_attributes(a->config, &from_hook);
+        n = ELEMENTSOF(builtin) + 2 * a->config->n_attributes + 2 * (size_t) MAX(hooked, 0) + 1;
+        data = calloc(n, sizeof(char *));
+        if (!data)
+                return -ENOMEM;
+        memcpy(data, builtin, sizeof(builtin));
+        n = ELEMENTSOF(builtin);
+        for (size_t i = 0; i < 2 * a->config->n_attributes; i++)
+                data[n++] = a->config->attributes[i];
+        for (size_t i = 0; from_hook && from_hook[i]; i++)
+                data[n++] = from_hook[i];
         r = ddi_put_config_data(&a->ddi, data);
         if (r < 0)
                 return log_warning_errno(r, "Cannot send configData: %s", a->ddi.error);
         a->config_data_sent = true;
-        log_info("Sent configData (booted %s, version %s, last boot: %s)", st.booted ?: "?",
-                 system_status_booted_version(&st) ?: "?", last ?: "?");
+        (void) installed_base_check(a, &st);
+        log_info("Sent configData (booted %s, version %s, last boot: %s; %zu attributes of [attributes], %d of the "
+                 "attributes hook)",
+                 st.booted ?: "?", booted_version_text(&st), last ?: "?", a->config->n_attributes, MAX(hooked, 0));
         return 0;
 }

@@ -18,5 +18,12 @@ int report_check(Agent *a);
 /* Decide a final result now (phase REPORTING) and try to send it. */
 int report_final(Agent *a, bool success, const char *const *details);
 
-/* configData attributes: compatible, booted slot, installed version, agent version, last boot. */
+/* configData attributes: compatible, booted slot, installed version, agent version, last boot,
+ * [attributes] and the attributes hook's; then report_installed_base()'s check. */
 int report_config_data(Agent *a);
+
+/* With installed-base-name=: a booted, committed slot that no action of ours installed (an
+ * offline installation: updatectl install from a USB stick) is recorded on the server with
+ * PUT installedBase, once per installation (<state>/installed-base).  While the booted slot is
+ * still on trial, a->installed_base_recheck stays set and the poll loop calls this again. */
+int report_installed_base(Agent *a);

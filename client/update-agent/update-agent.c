@@ -17,6 +17,7 @@
 #include "log.h"
 #include "macro.h"
 #include "update-agent-action.h"
+#include "update-agent-consent.h"
 #include "update-agent-context.h"
 #include "update-agent-report.h"
 #include "util.h"
@@ -32,9 +33,15 @@ static int sleep_cb(uint64_t usec, void *userdata) {
         return r == -EINTR ? -EINTR : 0;
 }
 
-/* One round: what the record needs, then the base resource.  Returns how long to sleep. */
-static uint64_t poll_once(Agent *a) {
-        static uint64_t error_backoff = 0, last_server_sleep = UINT64_MAX;
+/* One round: what the record needs, then the base resource.  Returns how long to sleep.
+ *
+ * A failed poll never ends anything: the action record and any download stay, and the agent
+ * polls again after error-interval, doubling, but never waiting longer than the interval the
+ * server itself last asked for (so a device on a flaky link is back within one normal poll
+ * interval of the server's return), with the upper half jittered so that a fleet cut off at
+ * the same moment does not come back at the same moment. */
+static uint64_t poll_once(Agent *a, int *ret_poll) {
+        static uint64_t error_backoff = 0, last_server_sleep = UINT64_MAX, last_sleep = 0;
         const AgentConfig *c = a->config;
         _cleanup_(ddi_base_done) DdiBase b = {};
         uint64_t sleep;
@@ -46,12 +53,17 @@ static uint64_t poll_once(Agent *a) {
                 return 0;
 
         r = ddi_poll_base(&a->ddi, &b);
+        *ret_poll = r;
         if (r < 0) {
-                error_backoff = error_backoff ? MIN(error_backoff * 2, c->poll_max_usec) : c->poll_error_usec;
-                sleep = r == -EAGAIN && a->ddi.retry_after_usec ? a->ddi.retry_after_usec : error_backoff;
+                uint64_t cap = MAX(last_sleep ?: c->poll_max_usec, c->poll_error_usec);
+
+                error_backoff = error_backoff ? MIN(error_backoff * 2, cap) : c->poll_error_usec;
+                sleep = r == -EAGAIN && a->ddi.retry_after_usec
+                                ? a->ddi.retry_after_usec
+                                : error_backoff / 2 + random_below(error_backoff / 2 + 1);
                 if (r != -EACCES)    /* 401 was logged already, once */
-                        log_warning("Polling failed: %s; next try in %" PRIu64 " ms", a->ddi.error,
-                                    sleep / USEC_PER_MSEC);
+                        log_warning("Polling failed: %s; next try in %" PRIu64 " ms%s", a->ddi.error,
+                                    sleep / USEC_PER_MSEC, a->record ? " (the action is kept)" : "");
                 agent_status("Server unreachable or refusing: %s", a->ddi.error);
                 return MIN(MAX(sleep, c->poll_min_usec), c->poll_max_usec);
         }
@@ -59,11 +71,15 @@ static uint64_t poll_once(Agent *a) {
 
         if (!a->config_data_sent || b.config_data_href)
                 (void) report_config_data(a);
+        else if (a->installed_base_recheck && !a->record)
+                (void) report_installed_base(a);
 
         if (b.cancel_href)
                 (void) action_handle_cancel(a, b.cancel_href);
         else if (b.deployment_href)
                 (void) action_process_deployment(a, b.deployment_href);
+        else if (b.confirmation_href)
+                (void) consent_process(a, b.confirmation_href);
         else if (a->record && a->record->phase <= PHASE_DOWNLOADED && a->record->downloaded_reported) {
                 /* A download-only action the server completed with our "downloaded": the bundle
                  * stays for an action that installs the same artifact. */
@@ -75,6 +91,7 @@ static uint64_t poll_once(Agent *a) {
 
         sleep = b.sleep_usec ? b.sleep_usec : c->poll_max_usec;
         sleep = MIN(MAX(sleep, c->poll_min_usec), c->poll_max_usec);
+        last_sleep = sleep;
         if (b.sleep_usec != last_server_sleep) {
                 last_server_sleep = b.sleep_usec;
                 log_info("The server asks for a poll every %" PRIu64 " ms: polling every %" PRIu64 " ms%s",
@@ -124,6 +141,8 @@ static void help(void) {
                "  -c, --config PATH   Configuration (default %s)\n"
                "      --check-config  Print the effective configuration and exit\n"
                "      --allow-root    Run even as root (not recommended: the agent needs no privileges)\n"
+               "      --once          Poll once, act on what the server asks, then exit: 0 done or\n"
+               "                      nothing to do, 3 the server could not be polled, 4 an action failed\n"
                "  -v, --verbose       Debug logging\n"
                "      --version       Print the version\n"
                "  -h, --help          This help\n"
@@ -135,12 +154,19 @@ static void help(void) {
 static const char *arg_config = AGENT_DEFAULT_CONFIG;
 static bool arg_check_config = false;
 static bool arg_allow_root = false;
+static bool arg_once = false;
+static int once_status = 0;
+
+/* --once exit statuses besides 0 (1 is an error of the agent itself, 2 bad usage). */
+#define EXIT_UNREACHABLE 3
+#define EXIT_ACTION_FAILED 4
 
 /* < 0: bad usage, 0: done (--help, --version), > 0: go on. */
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 'C' },
                 { "allow-root", no_argument, NULL, 'R' },   { "verbose", no_argument, NULL, 'v' },
+                { "once", no_argument, NULL, 'O' },
                 { "version", no_argument, NULL, 'V' },      { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -156,6 +182,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case 'R':
                         arg_allow_root = true;
+                        break;
+                case 'O':
+                        arg_once = true;
                         break;
                 case 'v':
                         log_set_max_level(LOG_LEVEL_DEBUG);
@@ -237,8 +266,22 @@ static int run(void) {
                  a.config->controller_id, a.config->url, a.config->tenant, a.ddi.base_url);
         (void) sd_notify(false, "READY=1\nSTATUS=Polling");
 
+        if (arg_once) {
+                int polled;
+
+                (void) poll_once(&a, &polled);
+                /* A result decided in this round goes out now, not at a next poll. */
+                if (!a.terminating && a.record && a.record->phase == PHASE_REPORTING)
+                        (void) report_check(&a);
+                once_status = polled < 0 ? EXIT_UNREACHABLE : a.final_failed ? EXIT_ACTION_FAILED : 0;
+                log_info("--once: %s", once_status == EXIT_UNREACHABLE ? "the server could not be polled"
+                                       : once_status == EXIT_ACTION_FAILED ? "an action failed"
+                                                                           : "done");
+                a.terminating = true;
+        }
         while (!a.terminating) {
-                uint64_t sleep = poll_once(&a);
+                int polled;
+                uint64_t sleep = poll_once(&a, &polled);
 
                 if (a.terminating)
                         break;
@@ -265,5 +308,5 @@ int main(int argc, char *argv[]) {
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? 2 : 0;
-        return run() < 0 ? 1 : 0;
+        return run() < 0 ? 1 : once_status;
 }

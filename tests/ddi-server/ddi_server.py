@@ -13,13 +13,17 @@ local files (Range: 200/206/416) unless an action points them at another URL (ng
                 [--sleep 00:00:01]
 
 Control side (no auth), JSON in and out, under /_ctl/:
-  POST assign   {"version","name","type","window":null|"available"|"unavailable",
+  POST assign   {"version","name","type","window":null|"available"|"unavailable",["confirm": true],
                  "artifacts":[{"filename","path",["url"],["part"]}], ["sha256": false], ["size"]}
                  -> {"id": "N"}
   POST cancel   {"id"}                      the action goes CANCELING (cancelAction link)
   POST window   {"id","available":bool}
   POST faults   {...} merged into the fault switches (null removes one):
         truncate:     {"after": BYTES, "count": N}  artifact bodies cut (connection closed)
+                      ["down": true]        ... and at the cut the server goes down (below)
+        down:         true                  an outage: every DDI and artifact request is dropped
+                                            unanswered (connection closed; recorded with
+                                            status 0 and "down"); the control side still works
         truncate_json: N                    next N JSON answers cut in half (connection closed)
         feedback_lost_reply: N              next N "closed" feedbacks are taken, but answered 504
         redirect:     URL-PREFIX            artifact requests answered 302 to URL-PREFIX/filename
@@ -38,6 +42,7 @@ Control side (no auth), JSON in and out, under /_ctl/:
         bad_sha256:   true                  a wrong sha256 in the deployment
   POST token     {"target_token"}            the token the target must present from now on
   POST close     {"id", ["status"]}          close an action on the server side (default CANCELED)
+  PUT  installedBase (DDI side) {"name","version"}: kept as installed_base in the state
   POST request-attributes
   GET  state        everything: actions (status, log, feedback), attributes, the last 500
                     requests (requests_offset: how many came before them)
@@ -66,6 +71,7 @@ S = {
     "requests_total": 0,
     "link_gen": {},         # action id -> current link token
     "config_puts": 0,
+    "installed_base": None,  # the last PUT installedBase body
 }
 ARGS = None
 TERMINAL = ("CANCELED", "FINISHED", "ERROR")
@@ -101,7 +107,7 @@ def active_action():
     """The action the links are about: the oldest one still open."""
     for aid in sorted(S["actions"], key=int):
         a = S["actions"][aid]
-        if a["status"] in ("RUNNING", "CANCELING", "DOWNLOADED"):
+        if a["status"] in ("RUNNING", "CANCELING", "DOWNLOADED", "WAITING_CONFIRMATION"):
             return a
     return None
 
@@ -248,6 +254,13 @@ class Handler(BaseHTTPRequestHandler):
             # An unknown controller or tenant: like hawkBit under target-token auth.
             return self.send_empty(401 if not self.authorized() else 404)
         rest = path[len(prefix):]
+        with LOCK:
+            down = S["faults"].get("down")
+        if down:
+            log_request({"method": self.command, "path": self.path, "status": 0, "down": True, "time": time.time(),
+                         "artifact": False, "range": self.headers.get("Range"), "bytes": 0,
+                         "auth": self.headers.get("Authorization")})
+            return self.drop_connection()
         if not self.authorized():
             return self.send_empty(401)
         inj = self.injected_status()
@@ -270,8 +283,27 @@ class Handler(BaseHTTPRequestHandler):
         m = re.fullmatch(r"/cancelAction/(\d+)", rest)
         if m and self.command == "GET":
             return self.cancel_action(m.group(1))
+        m = re.fullmatch(r"/confirmationBase/(\d+)", rest)
+        if m and self.command == "GET":
+            with LOCK:
+                a = S["actions"].get(m.group(1))
+            if not a or a["status"] != "WAITING_CONFIRMATION":
+                return self.send_empty(404)
+            return self.send_json(200, self.deployment_body(a, "confirmation"))
+        m = re.fullmatch(r"/confirmationBase/(\d+)/feedback", rest)
+        if m and self.command == "POST":
+            return self.confirmation_feedback(m.group(1))
         if rest == "/configData" and self.command == "PUT":
             return self.config_data()
+        if rest == "/installedBase" and self.command == "PUT":
+            # hawkBit PR #1620 (experimental): the offline-installed distribution set
+            body = self.body_json() or {}
+            if not isinstance(body.get("name"), str) or not isinstance(body.get("version"), str):
+                return self.send_empty(400)
+            with LOCK:
+                changed = S["installed_base"] != body
+                S["installed_base"] = body
+            return self.send_empty(201 if changed else 200)
         m = re.fullmatch(r"/installedBase/(\d+)", rest)
         if m and self.command == "GET":
             with LOCK:
@@ -290,6 +322,8 @@ class Handler(BaseHTTPRequestHandler):
             if a:
                 if a["status"] == "CANCELING":
                     links["cancelAction"] = {"href": "%s/cancelAction/%s" % (b, a["id"])}
+                elif a["status"] == "WAITING_CONFIRMATION":
+                    links["confirmationBase"] = {"href": "%s/confirmationBase/%s?c=%d" % (b, a["id"], self.chash(a))}
                 else:
                     links["deploymentBase"] = {"href": "%s/deploymentBase/%s?c=%d" % (b, a["id"], self.chash(a))}
             if S["installed"]:
@@ -343,7 +377,7 @@ class Handler(BaseHTTPRequestHandler):
     def deployment(self, aid):
         with LOCK:
             a = S["actions"].get(aid)
-            if not a or a["status"] == "CANCELING":
+            if not a or a["status"] in ("CANCELING", "WAITING_CONFIRMATION"):
                 return self.send_empty(404)
             a["deployment_gets"] += 1
         self.send_json(200, self.deployment_body(a))
@@ -383,6 +417,8 @@ class Handler(BaseHTTPRequestHandler):
                     a["status"] = "FINISHED" if a["type"] == "downloadonly" else "DOWNLOADED"
                 elif execution == "canceled":
                     a["status"] = "CANCELED"
+                elif execution in ("proceeding", "scheduled", "resumed") and a["status"] == "DOWNLOADED":
+                    a["status"] = "RUNNING"     # hawkBit: these map to RUNNING (ddi-api.md 2.4)
             else:
                 if execution == "closed":
                     a["status"] = "CANCELED" if finished == "success" else "ERROR"
@@ -395,6 +431,22 @@ class Handler(BaseHTTPRequestHandler):
         if lost:
             # Taken, but the answer never arrives (a proxy timeout, a dropped connection).
             return self.send_empty(504)
+        self.send_empty(200)
+
+    def confirmation_feedback(self, aid):
+        """confirmed: the action runs (and comes as deploymentBase); denied: it keeps waiting."""
+        body = self.body_json() or {}
+        with LOCK:
+            a = S["actions"].get(aid)
+            if not a or a["status"] != "WAITING_CONFIRMATION":
+                return self.send_empty(404 if not a else 410)
+            if body.get("confirmation") not in ("confirmed", "denied"):
+                return self.send_empty(400)
+            a["confirmations"].append({"confirmation": body["confirmation"], "code": body.get("code"),
+                                       "details": body.get("details") or []})
+            a["log"].append("confirmation %s" % body["confirmation"])
+            if body["confirmation"] == "confirmed":
+                a["status"] = "RUNNING"
         self.send_empty(200)
 
     def config_data(self):
@@ -444,10 +496,12 @@ class Handler(BaseHTTPRequestHandler):
                 f["alter_prefix"] -= 1
                 alter = True
             cut = None
+            down_at_cut = False
             tr = f.get("truncate")
             if tr and tr.get("count", 0) > 0:
                 tr["count"] -= 1
                 cut = tr["after"]
+                down_at_cut = bool(tr.get("down"))
             expire_after = f.get("expire_after")
             throttle = f.get("throttle") or 0
             if isinstance(throttle, dict):          # {"rate": B/s, "count": N}: N requests only
@@ -504,11 +558,18 @@ class Handler(BaseHTTPRequestHandler):
                      "artifact": True, "complete": pos >= end})
         if pos < end:
             # A cut: the client sees the connection end before Content-Length.
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            if down_at_cut:
+                with LOCK:
+                    S["faults"]["down"] = True
+            self.drop_connection()
+
+    def drop_connection(self):
+        """The client sees the connection end: no answer, or no more of one."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     # ---- control ----
     def control(self, what):
@@ -518,7 +579,7 @@ class Handler(BaseHTTPRequestHandler):
                 # The last 500 requests (and how many came before them): the agent's polls must
                 # not wait for the lock while a long log is serialized.
                 out = {k: S[k] for k in ("actions", "attributes", "request_attributes", "installed", "faults",
-                                         "config_puts")}
+                                         "config_puts", "installed_base")}
                 out["requests_offset"] = S["requests_total"] - len(S["requests"][-500:])
                 out["requests"] = list(S["requests"][-500:])
                 data = json.dumps(out)
@@ -540,7 +601,9 @@ class Handler(BaseHTTPRequestHandler):
                                  "sha256": h256, "sha1": h1, "md5": md5, "url": art.get("url"),
                                  "part": art.get("part", "os")})
                 S["actions"][aid] = {"id": aid, "sm": str(100 + int(aid)), "type": body.get("type", "forced"),
-                                     "window": body.get("window"), "status": "RUNNING",
+                                     "window": body.get("window"),
+                                     "status": "WAITING_CONFIRMATION" if body.get("confirm") else "RUNNING",
+                                     "confirmations": [],
                                      "version": body.get("version", "1"), "name": body.get("name", "sandbox-os"),
                                      "sha256": body.get("sha256", True), "artifacts": arts, "feedback": [],
                                      "late_feedback": [], "log": ["assigned"], "deployment_gets": 0,

@@ -7,12 +7,21 @@
 #   cancel: while a hook postpones (accepted), during a download to disk (accepted, partial file
 #   removed), during a streamed install (rejected, the result follows after reboot+MarkGood);
 #   download-only → "downloaded" → a later action with the same artifact in a closed
-#   maintenance window → no new download → window opens → installed from the stored file;
+#   maintenance window → "scheduled" → no new download → window opens → installed from the
+#   stored file; download-only, then a forced action with the same artifact in stream mode →
+#   installed from the stored file, no new download, no "bytes received" in its progress;
 #   mode=disk: SIGKILL mid-download → restart → resumed with Range (206);
 #   SIGKILL mid-stream → restart → the install starts again and completes;
 #   the final feedback's answer lost (504) → resent → 410 → exactly one result on the server;
 #   a server that is down at the final feedback → the result waits in the record, across a
-#   SIGKILL, and is sent once the server is back.
+#   SIGKILL, and is sent once the server is back;
+#   custom target attributes from [attributes] and from the attributes hook in configData (the
+#   hook's replace the config's, the agent's own cannot be replaced);
+#   an offline installation (updatectl install, reboot) recorded with PUT installedBase once it
+#   is marked good, once;
+#   user consent (confirmationBase): no confirm hook → nothing sent, the action waits; hook
+#   exit 3 → asked again; exit 1 → denied with its output; exit 0 (after a restart) →
+#   confirmed, installed.
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$(dirname "$0")/../lib/agent-lib.sh"
 ag_setup
@@ -145,8 +154,10 @@ t_cancel_rejected_after_install_start() {
         expect_eq "$(ddi_state "[(f['execution'], f['finished']) for f in cfb($id)]")" '[["rejected", "none"]]' "cancel feedback"
 }
 
-t_download_only_then_window() {
-        local a1 a2 n reboots
+# A download-only action of a new bundle: completed by "downloaded", the bundle kept, no reboot.
+# Sets reboots.
+download_only_stored() {
+        local a1
         new_bundle || return 1
         ag_reset
         reboots=$(count_reboots)
@@ -155,11 +166,23 @@ t_download_only_then_window() {
         expect_eq "$(ddi_state "fb($a1)[-1]['execution']")" downloaded "last feedback" || return 1
         ag_until 10 '[ ! -e "$AG_STATE/action.json" ] && [ -e "$AG_STATE/bundle-$H_SHA" ]' ||
                 { TL_WHY="bundle not kept: $(ls "$AG_STATE")"; return 1; }
-        expect_eq "$(count_reboots)" "$reboots" "reboots" || return 1
+        expect_eq "$(count_reboots)" "$reboots" "reboots"
+}
+
+# No progress line of an install from a stored bundle counts received bytes ("0 of N").
+no_bytes_received() {
+        expect_eq "$(ddi_state "[d for f in fb($1) for d in f['details'] if 'bytes received' in d]")" '[]' \
+                "progress lines counting received bytes of a stored bundle"
+}
+
+t_download_only_then_window() {
+        local a2 n reboots
+        download_only_stored || return 1
         n=$(ddi_state 'len(arts)')
         # The same distribution set, soft, maintenance window closed: download now (here: kept), install later.
         a2=$(ddi_assign "\"version\":\"$H_VER\",\"type\":\"soft\",\"window\":\"unavailable\",\"artifacts\":$H_ART") || return 1
         ag_wait 20 ddi_true "any(f['execution'] == 'downloaded' for f in fb($a2))" || { TL_WHY="no downloaded feedback"; return 1; }
+        expect_eq "$(ddi_state "fb($a2)[0]['execution']")" scheduled "first feedback (window closed)" || return 1
         expect_contains "$(ddi_state "[f['details'] for f in fb($a2) if f['execution'] == 'downloaded'][0]")" \
                 "waiting for the maintenance window" "downloaded details" || return 1
         expect_eq "$(ddi_state 'len(arts)')" "$n" "artifact requests (the stored bundle is used)" || return 1
@@ -167,7 +190,22 @@ t_download_only_then_window() {
         expect_eq "$(count_reboots)" "$reboots" "reboots while the window is closed" || return 1
         ddi_ctl window "{\"id\":\"$a2\",\"available\":true}" >/dev/null
         finish_ok "$a2" "$reboots" || return 1
+        no_bytes_received "$a2" || return 1
         expect_contains "$(ag_last_details "$a2")" "with version $H_VER" "final details" || return 1
+        expect_eq "$(find "$AG_STATE" -maxdepth 1 -name '*bundle-*' | wc -l)" 0 "bundle files after the install"
+}
+
+# hawkBit's download-only, then install: two actions.  In stream mode (the default) the second
+# one installs the bundle the first one stored, with no second download.
+t_download_only_then_install_stream() {
+        local a2 n reboots
+        download_only_stored || return 1
+        n=$(ddi_state 'len(arts)')
+        a2=$(assign_h) || return 1
+        ag_wait_installed "$a2" || return 1
+        expect_eq "$(ddi_state 'len(arts)')" "$n" "artifact requests (the stored bundle is used)" || return 1
+        no_bytes_received "$a2" || return 1
+        finish_ok "$a2" "$reboots" || return 1
         expect_eq "$(find "$AG_STATE" -maxdepth 1 -name '*bundle-*' | wc -l)" 0 "bundle files after the install"
 }
 
@@ -251,6 +289,91 @@ t_server_down_at_final_report() {
         expect_eq "$(ddi_state "len([f for f in fb($id) if f['execution'] == 'closed'])")" 1 "closed feedbacks"
 }
 
+t_attributes_config_and_hook() {
+        AG_AGENT_EXTRA="
+[attributes]
+site=berlin-3
+hw=B"
+        ag_config
+        ag_hook attributes 'echo hw=C; echo modem=LTE; echo not an attribute; echo compatible=evil; echo on stderr >&2'
+        ag_reset
+        ag_wait "$AG_WAIT" ddi_true 'd["attributes"].get("site") == "berlin-3" and d["attributes"].get("hw") == "C" and d["attributes"].get("modem") == "LTE"' ||
+                { TL_WHY="attributes on the server: $(ddi_state 'd["attributes"]')"; return 1; }
+        expect_eq "$(ddi_state 'd["attributes"]["compatible"]')" "$SB_COMPATIBLE" "compatible (not the hook's)" || return 1
+        ag_log_has "attribute 'compatible' is skipped: the agent sends this attribute itself" ||
+                { TL_WHY="the refused hook attribute was not logged"; return 1; }
+        ag_log_has "printed 'not an attribute', not key=value" || { TL_WHY="the bad hook line was not logged"; return 1; }
+        # asked again by the server: the hook runs again
+        ag_hook attributes 'echo hw=D'
+        ddi_ctl request-attributes >/dev/null
+        ag_wait "$AG_WAIT" ddi_true 'd["attributes"].get("hw") == "D"' || { TL_WHY="attributes not sent again: $(ddi_state 'd["attributes"]')"; return 1; }
+        ag_clear_hooks
+        AG_AGENT_EXTRA=
+        ag_config
+}
+
+installed_base_puts() { ddi_state "len([r for r in reqs if r['method'] == 'PUT' and r['path'].endswith('/installedBase')])"; }
+
+t_offline_install_installed_base() {
+        local puts
+        AG_AGENT_EXTRA="installed-base-name=sandbox-os"
+        ag_config
+        new_bundle || return 1
+        ag_reset
+        ag_stop
+        run updatectl install "$SB/www/h$H_VER.bundle"
+        [ "$TL_RC" = 0 ] || { TL_WHY="updatectl install: $(_tl_out_excerpt)"; return 1; }
+        puts=$(installed_base_puts)
+        ag_reboot || return 1
+        # on trial: configData goes out, the installation is not recorded yet
+        ag_wait "$AG_WAIT" ddi_true "d['attributes'].get('installed_version') == '$H_VER'" ||
+                { TL_WHY="no configData after the reboot: $(ddi_state 'd["attributes"]')"; return 1; }
+        expect_eq "$(installed_base_puts)" "$puts" "installedBase PUTs while on trial" || return 1
+        ag_mark_good || return 1
+        ag_wait "$AG_WAIT" ddi_true "d['installed_base'] == {'name': 'sandbox-os', 'version': '$H_VER'}" ||
+                { TL_WHY="installedBase on the server: $(ddi_state 'd["installed_base"]')"; return 1; }
+        # once: a restart (configData again) sends nothing more
+        ag_stop
+        ag_start
+        ddi_ctl request-attributes >/dev/null
+        ag_wait "$AG_WAIT" ddi_true "not d['request_attributes']" || { TL_WHY="no configData after the restart"; return 1; }
+        expect_eq "$(installed_base_puts)" $((puts + 1)) "installedBase PUTs" || return 1
+        AG_AGENT_EXTRA=
+        ag_config
+        ag_reset
+}
+
+t_consent() {
+        local id reboots
+        new_bundle || return 1
+        ag_reset
+        ag_log_reset
+        reboots=$(count_reboots)
+        id=$(ddi_assign "\"version\":\"$H_VER\",\"confirm\":true,\"artifacts\":$H_ART") || return 1
+        ag_wait_log "Action $id waits for consent (confirmationBase) and there is no confirm hook" || return 1
+        expect_eq "$(ddi_state "a($id)['confirmations']")" '[]' "confirmations without a hook" || return 1
+        # a hook: "not now" twice (counted in the work dir), then "no"
+        rm -f "$AG_WORK"/confirm.n
+        ag_hook confirm "n=\$(cat $AG_WORK/confirm.n 2>/dev/null || echo 0); echo \$((n + 1)) >$AG_WORK/confirm.n
+[ \$n -lt 2 ] && exit 3
+echo 'the user said no'; exit 1"
+        ag_stop
+        ag_start
+        ag_wait "$AG_WAIT" ddi_true "len(a($id)['confirmations']) >= 1" || { TL_WHY="no consent sent"; return 1; }
+        expect_eq "$(cat "$AG_WORK/confirm.n")" 3 "confirm hook runs" || return 1
+        expect_eq "$(ddi_state "a($id)['confirmations'][0]['confirmation']")" denied "consent" || return 1
+        expect_contains "$(ddi_state "a($id)['confirmations'][0]['details']")" "the user said no" "denial details" || return 1
+        expect_eq "$(ddi_state "a($id)['status']")" WAITING_CONFIRMATION "status after the denial" || return 1
+        # the user changes their mind; the agent asks again after a restart
+        ag_hook confirm 'exit 0'
+        ag_stop
+        ag_start
+        ag_wait_installed "$id" || return 1
+        expect_eq "$(ddi_state "[c['confirmation'] for c in a($id)['confirmations']]")" '["denied", "confirmed"]' "consents" || return 1
+        ag_clear_hooks
+        finish_ok "$id" "$reboots"
+}
+
 ag_case hooks-retry-then-go t_hooks_retry_then_go
 ag_case hook-failure-output-in-feedback t_hook_failure_tail
 ag_case version-hook-already-installed t_version_hook_same
@@ -258,7 +381,11 @@ ag_case cancel-while-hook-postpones t_cancel_while_hook_postpones
 ag_case cancel-during-disk-download t_cancel_during_disk_download
 ag_case cancel-rejected-after-install-start t_cancel_rejected_after_install_start
 ag_case download-only-then-maintenance-window t_download_only_then_window
+ag_case download-only-then-install-stream t_download_only_then_install_stream
 ag_case disk-resume-after-sigkill t_disk_resume_after_sigkill
 ag_case stream-sigkill-retries-install t_stream_sigkill_retries_install
 ag_case lost-reply-no-double-report t_lost_reply_no_double_report
 ag_case server-down-at-final-report t_server_down_at_final_report
+ag_case attributes-from-config-and-hook t_attributes_config_and_hook
+ag_case offline-install-installed-base t_offline_install_installed_base
+ag_case consent-confirmation-base t_consent

@@ -7,7 +7,14 @@
 #   server ignores Range (200): the re-sent prefix is compared and skipped; the same with changed
 #   content: the install is cancelled and started again; an expired link (403) → the deployment
 #   again → a fresh link; sha256 mismatch → nothing activated; sha1 fallback; http-only links;
-#   artifact selection and refusals; max-bundle-size; low-speed abort; bandwidth cap.
+#   artifact selection and refusals; max-bundle-size; low-speed abort; bandwidth cap;
+#   403s behind a stable link (hawkBit's) and behind its redirect to nginx: retried with
+#   backoff, the deployment fetched again each time, the redirect followed again; permanent
+#   403: given up after retries= of them in a row; Retry-After on the artifact (seconds and
+#   HTTP-date) honoured; a server outage mid-stream longer than any retry budget: the
+#   deployment is kept and completes; a streamed install sends download and downloaded;
+#   --once: nothing to do → 0, a deployment installed in one run → 0, server down → 3, a
+#   failed action → 4.
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$(dirname "$0")/../lib/agent-lib.sh"
 ag_setup
@@ -30,6 +37,14 @@ TL_ON_EXIT+=("fail_ctx")
 
 F_ART=$(ag_art f)
 assign_f() { ddi_assign "\"version\":\"5\",\"artifacts\":$F_ART"; }
+
+# install_f_with FAULTS: a fresh agent, FAULTS switched on, f assigned; sets F_ID.
+install_f_with() {
+        ag_reset
+        ag_log_reset
+        ddi_ctl faults "$1" >/dev/null
+        F_ID=$(assign_f)
+}
 
 base_polls_since() { ddi_state "len([r for r in reqs if r['path'] == '/DEFAULT/controller/v1/dev1' and r['time'] > $1])"; }
 
@@ -87,8 +102,8 @@ t_429_409_backoff() {
         ag_wait_installed "$id" || return 1
         expect_eq "$(ddi_state "len([r for r in reqs if r['status'] == 429 and '/feedback' in r['path']])")" 2 "429 answers" || return 1
         ag_log_has "the server asks us to back off" || { TL_WHY="backoff not logged"; return 1; }
-        # the feedback that got 429 twice arrived in the end
-        expect_eq "$(ddi_state "fb($id)[0]['execution']")" proceeding "first feedback"
+        # the feedback that got 429 twice arrived in the end: the streamed download's start
+        expect_eq "$(ddi_state "fb($id)[0]['execution']")" download "first feedback"
 }
 
 t_410_stops_reporting() {
@@ -108,10 +123,8 @@ t_410_stops_reporting() {
 
 t_ignored_range_skips_prefix() {
         local id line recv
-        ag_reset
-        ag_log_reset
-        ddi_ctl faults '{"truncate":{"after":700000,"count":1},"ignore_range":1,"http_only":true}' >/dev/null
-        id=$(assign_f) || return 1
+        install_f_with '{"truncate":{"after":700000,"count":1},"ignore_range":1,"http_only":true}' || return 1
+        id=$F_ID
         ag_wait_installed "$id" || return 1
         expect_slot rootfs.1 '["bundle"]["version"]' 5 || return 1
         ag_log_has "are identical to what was streamed: continuing" || { TL_WHY="prefix check not logged"; return 1; }
@@ -125,10 +138,8 @@ t_ignored_range_skips_prefix() {
 
 t_changed_content_restarts() {
         local id
-        ag_reset
-        ag_log_reset
-        ddi_ctl faults '{"truncate":{"after":700000,"count":1},"ignore_range":1,"alter_prefix":1}' >/dev/null
-        id=$(assign_f) || return 1
+        install_f_with '{"truncate":{"after":700000,"count":1},"ignore_range":1,"alter_prefix":1}' || return 1
+        id=$F_ID
         ag_wait_installed "$id" || return 1
         ag_log_has "starting it again from byte 0" || { TL_WHY="no restart logged"; return 1; }
         # updated saw the first stream end early (failed), then the second install succeeded.
@@ -146,10 +157,8 @@ t_changed_content_restarts() {
 
 t_expired_link_refetched() {
         local id gets
-        ag_reset
-        ag_log_reset
-        ddi_ctl faults '{"expire_after":900000}' >/dev/null
-        id=$(assign_f) || return 1
+        install_f_with '{"expire_after":900000}' || return 1
+        id=$F_ID
         ag_wait_installed "$id" || return 1
         expect_eq "$(ddi_state "[r['status'] for r in arts][-3:]")" '[200, 403, 206]' "artifact answers" || return 1
         gets=$(ddi_state "a($id)['deployment_gets']")
@@ -237,6 +246,143 @@ max-speed=1M"
         ag_config
 }
 
+# hawkBit's artifact links never change, so an expired URL behind them shows as a 403 on the
+# same link again: the agent fetches the deployment, backs off and tries again.
+t_403_same_link_retried() {
+        local id
+        install_f_with '{"status":[{"match":"/softwaremodules/","method":"GET","code":403,"count":2}]}' || return 1
+        id=$F_ID
+        ag_wait_installed "$id" || return 1
+        expect_eq "$(ddi_state "[r['status'] for r in arts][-3:]")" '[403, 403, 200]' "artifact answers" || return 1
+        [ "$(ddi_state "a($id)['deployment_gets']")" -ge 3 ] || { TL_WHY="deployment fetched $(ddi_state "a($id)['deployment_gets']") times"; return 1; }
+        ag_log_has "and the deployment gives the same link; retrying in" || { TL_WHY="backoff after a 403 not logged"; return 1; }
+}
+
+# The link is stable, the CDN behind its redirect refuses for a while (nginx: 403 on a file it
+# cannot read): every retry starts at the stable link again and follows the redirect anew.
+t_403_behind_redirect_retried() {
+        local id
+        ag_reset
+        ag_log_reset
+        ag_nginx cdn "$SB/www" || { TL_WHY="nginx"; return 1; }
+        : >"$AG_NGINX_LOG"
+        chmod 0600 "$SB/www/f.bundle"
+        ddi_ctl faults "{\"redirect\":\"$AG_NGINX_URL\"}" >/dev/null
+        id=$(assign_f) || return 1
+        ag_until 20 '[ "$(grep -c "^403 GET /f.bundle" "$AG_NGINX_LOG")" -ge 3 ]' ||
+                { TL_WHY="nginx saw $(grep -c "^403 GET /f.bundle" "$AG_NGINX_LOG") 403s; status $(ddi_state "a($id)['status']")"; chmod 0644 "$SB/www/f.bundle"; return 1; }
+        chmod 0644 "$SB/www/f.bundle"
+        ag_wait_installed "$id" || return 1
+        expect_slot rootfs.1 '["bundle"]["version"]' 5 || return 1
+        # each try began at the stable link (302 from the server), not at the CDN's URL
+        [ "$(ddi_state "len([r for r in arts if r['status'] == 302 and '/softwaremodules/$((100 + id))/' in r['path']])")" -ge 4 ] ||
+                { TL_WHY="redirects not followed again: $(ddi_state "[r['status'] for r in arts][-6:]")"; return 1; }
+}
+
+# Evidence: the server refuses retries= (6) times in a row, each after a fresh deployment.
+t_403_permanent_gives_up() {
+        local id
+        ag_reset
+        ddi_ctl faults '{"status":[{"match":"/softwaremodules/","method":"GET","code":403,"count":1000}]}' >/dev/null
+        id=$(assign_f) || return 1
+        ag_wait_status "$id" ERROR || return 1
+        expect_contains "$(ag_last_details "$id")" "giving up: 6 answers in a row were HTTP 403 over" "details" || return 1
+        expect_eq "$(ddi_state "len([r for r in arts if r['status'] == 403 and '/softwaremodules/$((100 + id))/' in r['path']])")" 6 "403 answers" || return 1
+        [ "$(ddi_state "a($id)['deployment_gets']")" -ge 6 ] || { TL_WHY="deployment fetched $(ddi_state "a($id)['deployment_gets']") times"; return 1; }
+        # the waits between the 403s are at least half the backoff caps: 25+50+100+200+200 ms
+        "$SB_PY" -c "import sys; sys.exit(0 if $(ddi_state "(lambda t: t[-1] - t[0])([r['time'] for r in arts if r['status'] == 403])") >= 0.57 else 1)" ||
+                { TL_WHY="the 403s came faster than the backoff allows"; return 1; }
+}
+
+# Retry-After on the artifact, in both forms: the next request comes after it, not ~0.1 s later.
+t_retry_after_artifact() {
+        local id form gap min
+        for form in seconds date; do
+                ag_reset
+                if [ "$form" = seconds ]; then
+                        ddi_ctl faults '{"status":[{"match":"/softwaremodules/","method":"GET","code":503,"count":1,"retry_after":3}]}' >/dev/null
+                        min=2.9
+                else
+                        # an HTTP-date 3 s ahead, at one-second resolution: at least 2 s ahead
+                        ddi_ctl faults "{\"status\":[{\"match\":\"/softwaremodules/\",\"method\":\"GET\",\"code\":503,\"count\":1,\"retry_after\":\"$(date -u -d '+3 sec' '+%a, %d %b %Y %H:%M:%S GMT')\"}]}" >/dev/null
+                        min=1.9
+                fi
+                id=$(assign_f) || return 1
+                ag_wait_installed "$id" || return 1
+                gap=$(ddi_state "(lambda A: A[-1]['time'] - [r for r in A if r['status'] == 503][-1]['time'])([r for r in arts if '/softwaremodules/$((100 + id))/' in r['path']])")
+                "$SB_PY" -c "import sys; sys.exit(0 if $gap >= $min else 1)" ||
+                        { TL_WHY="Retry-After ($form) ignored: retried $gap s after the 503"; return 1; }
+                ag_measure "Retry-After ($form, 3 s) on the artifact: retried after $gap s"
+        done
+}
+
+# The server goes away in the middle of a streamed download, for longer than any count of
+# retries would have allowed (here 24 dropped artifact requests; retries=6): the deployment
+# stays, and completes when the server is back.  The stream also reports hawkBit's download
+# and downloaded steps.
+t_outage_keeps_deployment() {
+        local id
+        install_f_with '{"truncate":{"after":700000,"count":1,"down":true}}' || return 1
+        id=$F_ID
+        ag_wait "$AG_WAIT" ddi_true "len([r for r in reqs if r.get('down') and '/softwaremodules/' in r['path']]) >= 24" ||
+                { TL_WHY="the agent stopped trying during the outage: $(ddi_state "len([r for r in reqs if r.get('down') and '/softwaremodules/' in r['path']])") artifact requests"; return 1; }
+        ag_running || { TL_WHY="agent died"; return 1; }
+        ! ag_log_has "Download failed" || { TL_WHY="the download failed during the outage"; return 1; }
+        ddi_ctl faults '{"down":null}' >/dev/null
+        ag_wait_installed "$id" || return 1
+        expect_eq "$(ddi_state "a($id)['status']")" RUNNING "action status (waits for the reboot)" || return 1
+        expect_slot rootfs.1 '["bundle"]["version"]' 5 || return 1
+        expect_eq "$(ddi_state "[f['execution'] for f in fb($id) if f['execution'] in ('download', 'downloaded')]")" \
+                '["download", "downloaded"]' "download feedback of the stream"
+}
+
+# The installed slot is marked bad before the reboot: the failure names what the device runs.
+# The sandbox's booted slot is the factory image, which no install wrote: its version is not
+# recorded, and the sentence says so instead of "version ?".
+t_marked_bad_names_running_version() {
+        local id
+        install_f_with '{}' || return 1
+        id=$F_ID
+        ag_wait_installed "$id" || return 1
+        run updatectl mark-bad rootfs.1
+        [ "$TL_RC" = 0 ] || { TL_WHY="mark-bad: $(_tl_out_excerpt)"; return 1; }
+        ag_wait_status "$id" ERROR || return 1
+        expect_contains "$(ag_last_details "$id")" "was marked bad before it ran; the device runs rootfs.0 (version not recorded" \
+                "failure details" || return 1
+        run updatectl mark-active rootfs.0
+}
+
+# once: update-agent --once as u1test-op, bounded; its exit status in TL_RC.
+once() { run timeout 120 setpriv --reuid=u1test-op --regid="$(id -g u1test-op)" --init-groups -- \
+        "$SB/bin/update-agent" --config "$AG_CONF" --once; }
+
+t_run_once() {
+        local id
+        ag_reset
+        ag_stop
+        once
+        expect_eq "$TL_RC" 0 "exit status with nothing to do" || { TL_WHY="$TL_WHY: $(_tl_out_excerpt)"; return 1; }
+        id=$(assign_f) || return 1
+        once
+        expect_eq "$TL_RC" 0 "exit status after an installation" || { TL_WHY="$TL_WHY: $(_tl_out_excerpt)"; return 1; }
+        # no waiting: the run is over, so the installation is, too
+        ag_wait_installed "$id" 0 || return 1
+        expect_eq "$(sb_json 'd["phase"]' <"$AG_STATE/action.json")" rebooting "recorded phase" || return 1
+        ddi_ctl close "{\"id\":\"$id\",\"status\":\"FINISHED\"}" >/dev/null
+        rm -f "$AG_STATE/action.json"
+        ddi_ctl faults '{"down":true}' >/dev/null
+        once
+        expect_eq "$TL_RC" 3 "exit status with the server down" || { TL_WHY="$TL_WHY: $(_tl_out_excerpt)"; return 1; }
+        ddi_ctl faults '{"down":null,"bad_sha256":true}' >/dev/null
+        id=$(assign_f) || return 1
+        once
+        expect_eq "$TL_RC" 4 "exit status after a failed action" || { TL_WHY="$TL_WHY: $(_tl_out_excerpt)"; return 1; }
+        expect_eq "$(ddi_state "a($id)['status']")" ERROR "action status" || return 1
+        ddi_ctl faults '{"bad_sha256":null}' >/dev/null
+        run updatectl mark-active rootfs.0
+        ag_start
+}
+
 ag_case sleep-hhmmss-and-iso8601-bounded t_sleep_forms
 ag_case truncated-json-recovers t_truncated_json
 ag_case 401-rotated-token-file t_401_rotated_token
@@ -250,3 +396,10 @@ ag_case sha1-fallback t_sha1_fallback
 ag_case artifact-selection t_artifact_selection
 ag_case max-bundle-size t_max_bundle_size
 ag_case low-speed-abort-and-bandwidth-cap t_low_speed_abort_and_cap
+ag_case 403-same-link-retried t_403_same_link_retried
+ag_case 403-behind-redirect-retried t_403_behind_redirect_retried
+ag_case 403-permanent-gives-up t_403_permanent_gives_up
+ag_case retry-after-on-artifact t_retry_after_artifact
+ag_case outage-keeps-deployment t_outage_keeps_deployment
+ag_case marked-bad-names-running-version t_marked_bad_names_running_version
+ag_case run-once t_run_once

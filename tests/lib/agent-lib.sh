@@ -362,7 +362,7 @@ ag_reset() {
         "${DDI_CURL[@]}" "$DDI_CTL/state" | "$SB_PY" -c '
 import json, sys
 d = json.load(sys.stdin)
-print(" ".join(i for i, a in d["actions"].items() if a["status"] in ("RUNNING", "CANCELING", "DOWNLOADED")))' |
+print(" ".join(i for i, a in d["actions"].items() if a["status"] in ("RUNNING", "CANCELING", "DOWNLOADED", "WAITING_CONFIRMATION")))' |
                 tr ' ' '\n' | while read -r id; do
                 [ -n "$id" ] && ddi_ctl close "{\"id\":\"$id\",\"status\":\"FINISHED\"}" >/dev/null
         done

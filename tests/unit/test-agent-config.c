@@ -441,6 +441,44 @@ TEST(finish_errors) {
         }
 }
 
+/* [attributes]: any key, in order; the agent's own names, duplicates, overlong and control
+ * characters refused with the line; at most AGENT_ATTRIBUTES_MAX. */
+TEST(attributes) {
+        _cleanup_(agent_config_freep) AgentConfig *c = NULL;
+        _cleanup_free_ char *many = NULL, *longkey = NULL, *text = NULL;
+
+        CHECK_EQ(load_text(BASE "[attributes]\nsite=berlin-3\nhardware revision=C\nempty=\n", &c), 0);
+        if (c) {
+                CHECK_EQ(c->n_attributes, 3);
+                CHECK_STREQ(c->attributes[0], "site");
+                CHECK_STREQ(c->attributes[1], "berlin-3");
+                CHECK_STREQ(c->attributes[2], "hardware revision");
+                CHECK_STREQ(c->attributes[5], "");
+                CHECK(c->attributes[6] == NULL);
+        }
+        expect_error_at(BASE "[attributes]\ncompatible=x\n", 6, "attribute compatible: the agent sends this attribute itself");
+        expect_error_at(BASE "[attributes]\nlast_boot=x\n", 6, "the agent sends this attribute itself");
+        expect_error_at(BASE "[attributes]\na=1\na=2\n", 7, "attribute a is set twice");
+        longkey = calloc(1, AGENT_ATTRIBUTE_LEN_MAX + 2);
+        if (longkey) {
+                memset(longkey, 'k', AGENT_ATTRIBUTE_LEN_MAX + 1);
+                text = strdup_printf(BASE "[attributes]\n%s=1\n", longkey);
+                expect_error_at(text, 6, "longer than hawkBit's 128 characters");
+        }
+        many = strdup(BASE "[attributes]\n");
+        for (int i = 0; many && i <= AGENT_ATTRIBUTES_MAX; i++) {
+                char *m = strdup_printf("%sk%d=v\n", many, i);
+                free(many);
+                many = m;
+        }
+        if (many)
+                expect_error_at(many, 5 + AGENT_ATTRIBUTES_MAX + 1, "more than 90 attributes");
+        CHECK(agent_attribute_invalid("x", "a\tb") != NULL);
+        CHECK(agent_attribute_invalid("x", "a b") == NULL);
+        CHECK(agent_attribute_reserved("booted_slot"));
+        CHECK(!agent_attribute_reserved("booted"));
+}
+
 TEST(token_rotation) {
         _cleanup_(agent_config_freep) AgentConfig *c = NULL;
         _cleanup_free_ char *token = tmp("rotating-token"), *text = NULL;
@@ -580,6 +618,7 @@ UNIT_MAIN_BEGIN("test-agent-config")
         RUN(hooks_agent_errors);
         RUN(syntax_errors);
         RUN(finish_errors);
+        RUN(attributes);
         RUN(token_rotation);
         RUN(durations);
         RUN(hook_paths);

@@ -590,6 +590,42 @@ TEST(sleep) {
         CHECK_EQ(ddi_parse_sleep(NULL, &u), -EINVAL);
 }
 
+/* Retry-After (update-agent-http.c): seconds or an HTTP-date, bounded; the header value as
+ * curl hands it over (leading blank, CRLF). */
+TEST(retry_after) {
+        const uint64_t now = 1445412480;   /* Wed, 21 Oct 2015 07:28:00 GMT */
+        static const char *const bad[] = { "", "  \r\n", "soon", "-5", "5 s", "Wed, 32 Foo 2015", "99999999999999999999999" };
+        uint64_t u;
+
+#define RA(v, ret) http_parse_retry_after(v, strlen(v), now, ret)
+        CHECK_EQ(RA(" 3\r\n", &u), 0);
+        CHECK(u == 3);
+        CHECK_EQ(RA("0", &u), 0);
+        CHECK(u == 0);
+        CHECK_EQ(RA(" 86400\r\n", &u), 0);
+        CHECK(u == HTTP_RETRY_AFTER_MAX_SEC);
+        /* the three date forms of RFC 9110: IMF-fixdate, obsolete RFC 850, asctime */
+        CHECK_EQ(RA(" Wed, 21 Oct 2015 07:28:03 GMT\r\n", &u), 0);
+        CHECK(u == 3);
+        CHECK_EQ(RA("Wednesday, 21-Oct-15 07:28:30 GMT", &u), 0);
+        CHECK(u == 30);
+        CHECK_EQ(RA("Wed Oct 21 07:29:00 2015", &u), 0);
+        CHECK(u == 60);
+        CHECK_EQ(RA("Wed, 21 Oct 2015 07:27:00 GMT", &u), 0);   /* in the past: now */
+        CHECK(u == 0);
+        CHECK_EQ(RA("Thu, 22 Oct 2015 07:28:00 GMT", &u), 0);   /* a day ahead: bounded */
+        CHECK(u == HTTP_RETRY_AFTER_MAX_SEC);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                u = 12345;
+                if (RA(bad[i], &u) >= 0) {
+                        unit_diag("Retry-After '%s' accepted as %llu s", bad[i], (unsigned long long) u);
+                        unit_case_failures++;
+                }
+                CHECK(u == 12345);
+        }
+#undef RA
+}
+
 UNIT_MAIN_BEGIN("test-agent-ddi")
         log_set_max_level(0);   /* the parser warns about odd sleeps */
         RUN(deployment_good);
@@ -606,4 +642,5 @@ UNIT_MAIN_BEGIN("test-agent-ddi")
         RUN(base_bad_action_ids);
         RUN(cancel);
         RUN(sleep);
+        RUN(retry_after);
 UNIT_MAIN_END
