@@ -52,3 +52,17 @@ int cms_verify(const Keyring *k, const uint8_t *der, size_t size, char **ret_con
 int cms_verify_in_place(const Keyring *k, const uint8_t *der, size_t size, size_t *ret_content_offset,
                         size_t *ret_content_size, char **ret_signer, uint64_t *ret_trusted_time, UError *err);
 
+
+/* What a CMS blob (DER) is: CMS_KIND_DETACHED or CMS_KIND_ATTACHED SignedData, -EMEDIUMTYPE for
+ * EnvelopedData (an encrypted bundle), -EBADMSG for anything else.  Nothing is verified. */
+#define CMS_KIND_ATTACHED 0
+#define CMS_KIND_DETACHED 1
+int cms_kind(const uint8_t *der, size_t size);
+
+/* Reads up to 'size' bytes of the content into buf; *ret = 0 only at its end. */
+typedef int (*CmsReadFn)(void *userdata, void *buf, size_t size, size_t *ret);
+
+/* cms_verify() for a detached signature (at most CMS_MAX_ENVELOPE_SIZE bytes) over content
+ * that 'fn' streams, read once to its end. */
+int cms_verify_detached(const Keyring *k, const uint8_t *der, size_t size, CmsReadFn fn, void *userdata,
+                        char **ret_signer, uint64_t *ret_trusted_time, UError *err);
