@@ -296,7 +296,8 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
                 return q;
         /* A RAUC bundle starts with its squashfs; its signature is at the end and it is read at
          * offsets, so its reader takes over the fd (a pipe is refused there). */
-        if (memcmp(header, RAUC_SQUASHFS_MAGIC, strlen(RAUC_SQUASHFS_MAGIC)) == 0) {
+        if (memcmp(header, RAUC_SQUASHFS_MAGIC, strlen(RAUC_SQUASHFS_MAGIC)) == 0 ||
+            (memcmp(header, BUNDLE_MAGIC, BUNDLE_MAGIC_SIZE) != 0 && rauc_bundle_probe(r->fd))) {
                 q = rauc_bundle_open(r->fd, r->max_size, r->cancel_fd, k, &r->rauc, err);
                 if (q < 0) {
                         r->failed = true;

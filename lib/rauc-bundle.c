@@ -406,6 +406,25 @@ static int open_images(RaucBundle *b, UError *err) {
         return 0;
 }
 
+bool rauc_bundle_probe(int fd) {
+        _cleanup_free_ uint8_t *cms = NULL;
+        struct stat st;
+        uint64_t size;
+        int kind;
+
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 4096 + 8 ||
+            pread_exact(fd, &size, sizeof(size), (uint64_t) st.st_size - 8) < 0)
+                return false;
+        size = be64toh(size);
+        if (size == 0 || size > RAUC_MAX_SIGNATURE_SIZE || size > (uint64_t) st.st_size - 8)
+                return false;
+        cms = malloc((size_t) size);
+        if (!cms || pread_exact(fd, cms, (size_t) size, (uint64_t) st.st_size - 8 - size) < 0)
+                return false;
+        kind = cms_kind(cms, (size_t) size);
+        return kind >= 0 || kind == -EMEDIUMTYPE;
+}
+
 int rauc_bundle_open(int fd, uint64_t max_size, int cancel_fd, const Keyring *k, RaucBundle **ret, UError *err) {
         _cleanup_(rauc_bundle_freep) RaucBundle *b = NULL;
         _cleanup_free_ uint8_t *cms = NULL;

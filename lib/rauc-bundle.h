@@ -28,6 +28,10 @@
 
 typedef struct RaucBundle RaucBundle;
 
+/* Whether fd is a regular file that ends in a RAUC signature (a CMS structure and its size):
+ * how a crypt bundle is told apart, whose squashfs is encrypted and has no magic. */
+bool rauc_bundle_probe(int fd);
+
 /* fd is borrowed and must stay open.  cancel_fd as for bundle_reader_new(). */
 int rauc_bundle_open(int fd, uint64_t max_size, int cancel_fd, const Keyring *k, RaucBundle **ret, UError *err);
 RaucBundle *rauc_bundle_free(RaucBundle *b);

@@ -173,6 +173,10 @@ static int parse_bundle_key(Parser *p, unsigned line, const char *section, const
         RaucManifest *m = p->m;
 
         if (streq(key, "format")) {
+                if (streq(value, "crypt"))
+                        return uerror_set(p->err, ERROR_INVALID_BUNDLE, -EOPNOTSUPP,
+                                          "RAUC crypt bundles (encrypted) are not supported by Update1: build a "
+                                          "verity bundle");
                 for (RaucFormat f = 0; f < _RAUC_FORMAT_MAX; f++)
                         if (streq(value, format_table[f])) {
                                 m->format = f;
@@ -193,9 +197,7 @@ static int parse_bundle_key(Parser *p, unsigned line, const char *section, const
                 m->have_verity_size = true;
                 return set_u64(p, line, section, key, value, &m->verity_size);
         }
-        if (streq(key, "crypt-key"))
-                return unsupported(p, line, "encrypted (crypt) bundles");
-        return 0;
+        return 0; /* crypt-key: only with format=crypt, refused above */
 }
 
 static int handler(const char *section, const char *key, const char *value, unsigned line, void *userdata) {

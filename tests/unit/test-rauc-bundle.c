@@ -213,7 +213,7 @@ TEST(manifest) {
                 { "[update]\ncompatible=b\n[image.rootfs.v1]\nfilename=x\n", "variant images" },
                 { "[update]\ncompatible=b\n[image.repo/art]\nfilename=x\n", "artifact images" },
                 { "[update]\ncompatible=b\n[image.rootfs]\nfilename=x.tar.gz\n", "archive images" },
-                { "[update]\ncompatible=b\n" IMG "[bundle]\ncrypt-key=00\n", "crypt" },
+                { "[update]\ncompatible=b\n" IMG "[bundle]\nformat=crypt\ncrypt-key=00\n", "crypt bundles" },
                 { "[update]\ncompatible=b\n[image.rootfs]\nfilename=r.img\nsize=1\n", "lacks filename, sha256" },
                 { "[update]\nversion=1\n" IMG, "no [update] compatible" },
                 { "[update]\ncompatible=b\n", "no [image" },
