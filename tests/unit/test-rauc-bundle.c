@@ -19,19 +19,6 @@
 
 #include "test-pki.h"
 
-static int run(const char *fmt, ...) _printf_(1, 2);
-static int run(const char *fmt, ...) {
-        char cmd[8192];
-        int n;
-        va_list ap;
-
-        n = snprintf(cmd, sizeof(cmd), "cd '%s' && ", pki_dir);
-        va_start(ap, fmt);
-        vsnprintf(cmd + n, sizeof(cmd) - (size_t) n, fmt, ap);
-        va_end(ap);
-        return system(cmd);
-}
-
 static bool have(const char *tool) {
         char cmd[256];
 
@@ -63,7 +50,7 @@ static int veritysetup_format(const char *name, uint64_t data_size, const char *
         FILE *f;
         int r = -1;
 
-        if (run("veritysetup format --no-superblock --format=1 --hash=sha256 --data-block-size=4096 "
+        if (pki_run("veritysetup format --no-superblock --format=1 --hash=sha256 --data-block-size=4096 "
                 "--hash-block-size=4096 --salt=%s --hash-offset=%llu %s %s >%s.out 2>&1", salt,
                 (unsigned long long) data_size, name, name, name) != 0)
                 return -1;
@@ -88,7 +75,7 @@ static int veritysetup_verify(uint64_t data_size, const uint8_t root[32]) {
         char hex[65];
 
         hex_encode(root, 32, hex);
-        return run("veritysetup verify --no-superblock --format=1 --hash=sha256 --data-block-size=4096 "
+        return pki_run("veritysetup verify --no-superblock --format=1 --hash=sha256 --data-block-size=4096 "
                    "--hash-block-size=4096 --salt=00112233 --data-blocks=%llu --hash-offset=%llu v.img v.img %s "
                    ">/dev/null 2>&1",
                    (unsigned long long) data_size / 4096, (unsigned long long) data_size, hex);
@@ -110,7 +97,7 @@ TEST(verity_vs_veritysetup) {
                 uint64_t tree;
                 int fd;
 
-                CHECK(run("head -c %llu /dev/urandom >v.img", (unsigned long long) sizes[i]) == 0);
+                CHECK(pki_run("head -c %llu /dev/urandom >v.img", (unsigned long long) sizes[i]) == 0);
                 CHECK(veritysetup_format("v.img", sizes[i], "00112233", root) == 0);
                 CHECK(verity_tree_size(sizes[i], &tree) == 0);
                 CHECK_EQ(file_size(pki("v.img")), sizes[i] + tree);
@@ -256,7 +243,7 @@ TEST(manifest) {
 
 /* `rauc bundle` of a 3 MiB random image in FORMAT, signed by the intermediate's signer. */
 static int make_bundle(const char *format, const char *out) {
-        return run("rm -rf in && mkdir in && head -c 3M /dev/urandom >in/rootfs.img && "
+        return pki_run("rm -rf in && mkdir in && head -c 3M /dev/urandom >in/rootfs.img && "
                    "printf '[update]\\ncompatible=board\\nversion=7\\n[bundle]\\nformat=%s\\n"
                    "[image.rootfs]\\nfilename=rootfs.img\\n' >in/manifest.raucm && "
                    "rm -f %s && rauc bundle --cert signer.pem --key signer.key --intermediate inter.pem in %s "
@@ -332,7 +319,7 @@ TEST(bundles) {
                 b = rauc_bundle_free(b);
 
                 /* A huge signature size is refused before anything is allocated. */
-                CHECK(run("printf '\\377\\377\\377\\377\\377\\377\\377\\377' | dd of=%s bs=1 seek=$(( $(stat -c %%s %s) - 8 )) "
+                CHECK(pki_run("printf '\\377\\377\\377\\377\\377\\377\\377\\377' | dd of=%s bs=1 seek=$(( $(stat -c %%s %s) - 8 )) "
                           "conv=notrunc status=none", name, name) == 0);
                 err = UERROR_NULL;
                 CHECK(rauc_bundle_open(fd, UINT64_MAX, -1, k, &b, &err) == -EBADMSG);
