@@ -97,6 +97,16 @@ t_bundle_info() {
         expect_eq "$sha" "$(sha256sum <"$I/v3.img" | cut -c1-64)" "manifest sha256 of the verity image"
 }
 
+# The daemon's InspectBundle reads them through the same reader (an fd of the file).
+t_inspect() {
+        local f
+        for f in plain verity; do
+                expect_ok bus-call InspectBundle h "$I/$f.raucb" || return 1
+                expect_contains "$TL_OUT" "\"compatible\":\"$SB_COMPATIBLE\"" "InspectBundle ($f)" || return 1
+                expect_contains "$TL_OUT" "Intermediate Signer" "InspectBundle signer ($f)" || return 1
+        done
+}
+
 # A refusal before anything was written: the status file, the env and both slots unchanged.
 refused_unchanged() { # ERROR NEEDLE BUNDLE
         tl_snapshot
@@ -207,6 +217,7 @@ t_install_verity() {
 
 tl_case veritysetup-agrees t_veritysetup_agrees
 tl_case bundle-info t_bundle_info
+tl_case inspect-bundle t_inspect
 tl_case tampered-plain-refused t_tampered_plain
 tl_case untrusted-signer-refused t_untrusted_signer
 tl_case wrong-compatible-refused t_wrong_compatible
