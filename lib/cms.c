@@ -776,10 +776,12 @@ int cms_verify_detached(const Keyring *k, const uint8_t *der, size_t size, CmsRe
         r = verify_signed_data(k, cms, content, &subject, ret_trusted_time, &local);
         BIO_free(TAKE_PTR(content));
         BIO_meth_free(meth);
+        /* What failed was reading the content, not the signature: say so. */
+        if (rb.error == -ECANCELED)
+                return uerror_set(err, ERROR_CANCELLED, rb.error, "Installation cancelled");
         if (rb.error < 0)
-                /* What failed was reading the content, not the signature: say so. */
-                return uerror_set(err, rb.error == -ECANCELED ? ERROR_CANCELLED : ERROR_IO, rb.error,
-                                  "Failed to read the signed bundle content: %s", strerror(-rb.error));
+                return uerror_set(err, ERROR_IO, rb.error, "Failed to read the signed bundle content: %s",
+                                  strerror(-rb.error));
         if (r < 0) {
                 if (err && !uerror_is_set(err))
                         *err = local;
