@@ -37,8 +37,10 @@ struct BundleReader {
         size_t stored_max, raw_max;
         ChunkCodec *codec;
 
-        /* A RAUC bundle: every call below goes to lib/rauc-bundle.c once it is verified. */
+        /* A RAUC bundle: every call below goes to lib/rauc-bundle.c once it is verified.  It
+         * reads at offsets: from fd if that is a file, else through 'random' if set. */
         RaucBundle *rauc;
+        ReadAt random;
 };
 
 int bundle_header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature_size, UError *err) {
@@ -128,6 +130,10 @@ int bundle_reader_new(int fd, uint64_t max_size, int cancel_fd, BundleReader **r
         };
         *ret = r;
         return 0;
+}
+
+void bundle_reader_set_random_access(BundleReader *r, const ReadAt *random) {
+        r->random = *random;
 }
 
 BundleReader *bundle_reader_free(BundleReader *r) {
@@ -296,9 +302,11 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
                 return q;
         /* A RAUC bundle starts with its squashfs; its signature is at the end and it is read at
          * offsets, so its reader takes over the fd (a pipe is refused there). */
+        if (!r->random.read_at)
+                r->random = READ_AT_FD(r->fd);
         if (memcmp(header, RAUC_SQUASHFS_MAGIC, strlen(RAUC_SQUASHFS_MAGIC)) == 0 ||
-            (memcmp(header, BUNDLE_MAGIC, BUNDLE_MAGIC_SIZE) != 0 && rauc_bundle_probe(r->fd))) {
-                q = rauc_bundle_open(r->fd, r->max_size, r->cancel_fd, k, &r->rauc, err);
+            (memcmp(header, BUNDLE_MAGIC, BUNDLE_MAGIC_SIZE) != 0 && rauc_bundle_probe(&r->random))) {
+                q = rauc_bundle_open(&r->random, r->max_size, r->cancel_fd, k, &r->rauc, err);
                 if (q < 0) {
                         r->failed = true;
                         return q;

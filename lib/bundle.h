@@ -9,6 +9,7 @@
 #include "error.h"
 #include "macro.h"
 #include "manifest.h"
+#include "read-at.h"
 
 /* Bundle format v1 (docs/bundle-format.md):
  *   header (32 bytes, little endian)
@@ -40,6 +41,10 @@ typedef struct BundleReader BundleReader;
  * which reads a regular file at offsets and refuses anything else.  max_size bounds the whole bundle.  If cancel_fd >= 0 (an eventfd), a readable
  * cancel_fd aborts any blocking read with ERROR_CANCELLED. */
 int bundle_reader_new(int fd, uint64_t max_size, int cancel_fd, BundleReader **ret);
+/* Where a RAUC bundle is read at offsets when fd is not a file (an http(s) source with Range
+ * requests); copied, used only by bundle_reader_verify() and after.  Without it a RAUC bundle
+ * from a pipe is refused. */
+void bundle_reader_set_random_access(BundleReader *r, const ReadAt *random);
 BundleReader *bundle_reader_free(BundleReader *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BundleReader *, bundle_reader_free);
 

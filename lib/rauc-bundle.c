@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -19,7 +18,6 @@
 #include <sqfs/super.h>
 
 #include "chunk.h"
-#include "fileio.h"
 #include "rauc-bundle.h"
 #include "rauc-manifest.h"
 #include "verity.h"
@@ -33,7 +31,7 @@ typedef struct AuthFile {
 } AuthFile;
 
 struct RaucBundle {
-        int fd;
+        ReadAt src;               /* a copy: the VerityFile borrows &src */
         int cancel_fd;
         uint64_t file_size;
         RaucFormat format;
@@ -166,7 +164,7 @@ static int plain_read(void *userdata, void *buf, size_t size, size_t *ret) {
                 /* Every 4 MiB or so: OpenSSL reads in pieces of a few KiB. */
                 if ((b->hashed >> 22) != ((b->hashed + n) >> 22) && check_cancel(b) < 0)
                         return -ECANCELED;
-                r = pread_exact(b->fd, buf, n, b->hashed);
+                r = b->src.read_at(b->src.userdata, b->hashed, buf, n);
                 if (r < 0)
                         return r;
                 r = verity_table_feed(b->verity, buf, n);
@@ -181,19 +179,18 @@ static int plain_read(void *userdata, void *buf, size_t size, size_t *ret) {
 static int read_signature(RaucBundle *b, uint64_t max_size, uint8_t **ret_cms, size_t *ret_size,
                           uint64_t *ret_offset, UError *err) {
         _cleanup_free_ uint8_t *cms = NULL;
-        struct stat st;
         uint64_t size;
         int r;
 
-        if (fstat(b->fd, &st) < 0)
-                return uerror_set(err, ERROR_IO, -errno, "Cannot stat the bundle: %s", strerror(errno));
         /* The signature is at the end: a pipe would have to be stored first, which is what a
          * file is for. */
-        if (!S_ISREG(st.st_mode) || lseek(b->fd, 0, SEEK_CUR) < 0)
+        r = b->src.get_size(b->src.userdata, &b->file_size);
+        if (r == -ESPIPE)
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -ESPIPE,
                                   "RAUC bundles cannot be read from a pipe (their signature is at the end): pass "
                                   "the bundle as a file or an http(s) URL");
-        b->file_size = (uint64_t) st.st_size;
+        if (r < 0)
+                return uerror_set(err, ERROR_IO, r, "Cannot get the size of the bundle: %s", strerror(-r));
         if (b->file_size > max_size)
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -EFBIG, "Bundle size %llu exceeds the limit %llu",
                                   (unsigned long long) b->file_size, (unsigned long long) max_size);
@@ -201,7 +198,7 @@ static int read_signature(RaucBundle *b, uint64_t max_size, uint8_t **ret_cms, s
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG, "RAUC bundle truncated: %llu bytes",
                                   (unsigned long long) b->file_size);
 
-        r = pread_exact(b->fd, &size, sizeof(size), b->file_size - 8);
+        r = b->src.read_at(b->src.userdata, b->file_size - 8, &size, sizeof(size));
         if (r < 0)
                 return uerror_set(err, ERROR_IO, r, "Cannot read the bundle's signature size: %s", strerror(-r));
         size = be64toh(size);
@@ -213,7 +210,7 @@ static int read_signature(RaucBundle *b, uint64_t max_size, uint8_t **ret_cms, s
         cms = malloc((size_t) size);
         if (!cms)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
-        r = pread_exact(b->fd, cms, (size_t) size, b->file_size - 8 - size);
+        r = b->src.read_at(b->src.userdata, b->file_size - 8 - size, cms, (size_t) size);
         if (r < 0)
                 return uerror_set(err, ERROR_IO, r, "Cannot read the bundle's signature: %s", strerror(-r));
 
@@ -227,7 +224,7 @@ static int verify_plain(RaucBundle *b, const Keyring *k, const uint8_t *cms, siz
                         UError *err) {
         int r;
 
-        r = verity_table_new(b->fd, payload, VERITY_TABLE_BLOCK_SIZE, &b->verity);
+        r = verity_table_new(&b->src, payload, VERITY_TABLE_BLOCK_SIZE, &b->verity);
         if (r < 0)
                 return uerror_set(err, ERROR_FAILED, r, "Cannot set up the bundle's block table: %s", strerror(-r));
         r = cms_verify_detached(k, cms, cms_size, plain_read, b, &b->signer, &b->trusted_time, err);
@@ -265,7 +262,7 @@ static int verify_verity(RaucBundle *b, const Keyring *k, const uint8_t *cms, si
                                   "RAUC bundle invalid: verity-size %llu does not fit the %llu bytes before the signature",
                                   (unsigned long long) rm->verity_size, (unsigned long long) end);
         data = end - rm->verity_size;
-        r = verity_open(b->fd, data, data, rm->verity_size, rm->verity_salt, rm->verity_salt_size, rm->verity_hash,
+        r = verity_open(&b->src, data, data, rm->verity_size, rm->verity_salt, rm->verity_salt_size, rm->verity_hash,
                         &b->verity, err);
         if (r < 0)
                 return r;
@@ -406,26 +403,25 @@ static int open_images(RaucBundle *b, UError *err) {
         return 0;
 }
 
-bool rauc_bundle_probe(int fd) {
+bool rauc_bundle_probe(const ReadAt *src) {
         _cleanup_free_ uint8_t *cms = NULL;
-        struct stat st;
-        uint64_t size;
+        uint64_t size, file_size;
         int kind;
 
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 4096 + 8 ||
-            pread_exact(fd, &size, sizeof(size), (uint64_t) st.st_size - 8) < 0)
+        if (src->get_size(src->userdata, &file_size) < 0 || file_size < 4096 + 8 ||
+            src->read_at(src->userdata, file_size - 8, &size, sizeof(size)) < 0)
                 return false;
         size = be64toh(size);
-        if (size == 0 || size > RAUC_MAX_SIGNATURE_SIZE || size > (uint64_t) st.st_size - 8)
+        if (size == 0 || size > RAUC_MAX_SIGNATURE_SIZE || size > file_size - 8)
                 return false;
         cms = malloc((size_t) size);
-        if (!cms || pread_exact(fd, cms, (size_t) size, (uint64_t) st.st_size - 8 - size) < 0)
+        if (!cms || src->read_at(src->userdata, file_size - 8 - size, cms, (size_t) size) < 0)
                 return false;
         kind = cms_kind(cms, (size_t) size);
         return kind >= 0 || kind == -EMEDIUMTYPE;
 }
 
-int rauc_bundle_open(int fd, uint64_t max_size, int cancel_fd, const Keyring *k, RaucBundle **ret, UError *err) {
+int rauc_bundle_open(const ReadAt *src, uint64_t max_size, int cancel_fd, const Keyring *k, RaucBundle **ret, UError *err) {
         _cleanup_(rauc_bundle_freep) RaucBundle *b = NULL;
         _cleanup_free_ uint8_t *cms = NULL;
         uint64_t cms_offset = 0;
@@ -435,7 +431,7 @@ int rauc_bundle_open(int fd, uint64_t max_size, int cancel_fd, const Keyring *k,
         b = calloc(1, sizeof(*b));
         if (!b)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
-        b->fd = fd;
+        b->src = *src;
         b->cancel_fd = cancel_fd;
         b->image_hash = EVP_MD_CTX_new();
         if (!b->image_hash)

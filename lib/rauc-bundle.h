@@ -10,6 +10,7 @@
 #include "error.h"
 #include "macro.h"
 #include "manifest.h"
+#include "read-at.h"
 
 /* RAUC bundles (.raucb) behind the BundleReader interface (lib/bundle.h dispatches here when a
  * bundle starts with the squashfs magic).  Layout: squashfs | [dm-verity hash tree] | CMS (DER)
@@ -28,12 +29,12 @@
 
 typedef struct RaucBundle RaucBundle;
 
-/* Whether fd is a regular file that ends in a RAUC signature (a CMS structure and its size):
+/* Whether src is a regular file (or URL) that ends in a RAUC signature (a CMS structure and its size):
  * how a crypt bundle is told apart, whose squashfs is encrypted and has no magic. */
-bool rauc_bundle_probe(int fd);
+bool rauc_bundle_probe(const ReadAt *src);
 
-/* fd is borrowed and must stay open.  cancel_fd as for bundle_reader_new(). */
-int rauc_bundle_open(int fd, uint64_t max_size, int cancel_fd, const Keyring *k, RaucBundle **ret, UError *err);
+/* src is copied; what it reads from must stay open.  cancel_fd as for bundle_reader_new(). */
+int rauc_bundle_open(const ReadAt *src, uint64_t max_size, int cancel_fd, const Keyring *k, RaucBundle **ret, UError *err);
 RaucBundle *rauc_bundle_free(RaucBundle *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RaucBundle *, rauc_bundle_free);
 

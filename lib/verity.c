@@ -7,7 +7,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "fileio.h"
 #include "verity.h"
 
 #define HASH_SIZE 32
@@ -18,7 +17,7 @@
 #define WINDOW_BYTES (128 * 1024)
 
 struct VerityFile {
-        int fd;                   /* borrowed */
+        const ReadAt *src;        /* borrowed */
         uint64_t data_size;
         uint32_t block_size;
         uint64_t n_blocks;
@@ -63,15 +62,15 @@ static int hash_block(VerityFile *v, const void *data, size_t size, uint8_t out[
         return 0;
 }
 
-static int verity_new(int fd, uint64_t data_size, uint32_t block_size, VerityFile **ret) {
+static int verity_new(const ReadAt *src, uint64_t data_size, uint32_t block_size, VerityFile **ret) {
         _cleanup_(verity_freep) VerityFile *v = NULL;
 
-        if (fd < 0 || data_size == 0 || block_size == 0)
+        if (!src || data_size == 0 || block_size == 0)
                 return -EINVAL;
         v = calloc(1, sizeof(*v));
         if (!v)
                 return -ENOMEM;
-        v->fd = fd;
+        v->src = src;
         v->data_size = data_size;
         v->block_size = block_size;
         v->n_blocks = (data_size + block_size - 1) / block_size;
@@ -122,7 +121,7 @@ static int tree_invalid(UError *err, const char *what, unsigned level, uint64_t 
                           "modified after it was signed", what, level, (unsigned long long) block);
 }
 
-int verity_open(int fd, uint64_t data_size, uint64_t hash_offset, uint64_t hash_size, const uint8_t *salt,
+int verity_open(const ReadAt *src, uint64_t data_size, uint64_t hash_offset, uint64_t hash_size, const uint8_t *salt,
                 size_t salt_size, const uint8_t root_hash[32], VerityFile **ret, UError *err) {
         _cleanup_(verity_freep) VerityFile *v = NULL;
         uint64_t start[MAX_LEVELS], blocks[MAX_LEVELS], total = 0;
@@ -144,7 +143,7 @@ int verity_open(int fd, uint64_t data_size, uint64_t hash_offset, uint64_t hash_
                                   (unsigned long long) hash_size, (unsigned long long) data_size,
                                   (unsigned long long) total);
 
-        r = verity_new(fd, data_size, VERITY_BLOCK_SIZE, &v);
+        r = verity_new(src, data_size, VERITY_BLOCK_SIZE, &v);
         if (r < 0)
                 return uerror_set(err, ERROR_FAILED, r, "Out of memory");
         memcpy(v->salt, salt, salt_size);
@@ -163,7 +162,7 @@ int verity_open(int fd, uint64_t data_size, uint64_t hash_offset, uint64_t hash_
                 if (!v->tree)
                         return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory for a %llu-byte hash tree",
                                           (unsigned long long) hash_size);
-                r = pread_exact(fd, v->tree, (size_t) hash_size, hash_offset);
+                r = src->read_at(src->userdata, hash_offset, v->tree, (size_t) hash_size);
                 if (r < 0)
                         return uerror_set(err, r == -EPIPE ? ERROR_INVALID_BUNDLE : ERROR_IO, r,
                                           "Cannot read the bundle's verity hash tree: %s", strerror(-r));
@@ -191,11 +190,11 @@ int verity_open(int fd, uint64_t data_size, uint64_t hash_offset, uint64_t hash_
         return 0;
 }
 
-int verity_table_new(int fd, uint64_t data_size, uint32_t block_size, VerityFile **ret) {
+int verity_table_new(const ReadAt *src, uint64_t data_size, uint32_t block_size, VerityFile **ret) {
         _cleanup_(verity_freep) VerityFile *v = NULL;
         int r;
 
-        r = verity_new(fd, data_size, block_size, &v);
+        r = verity_new(src, data_size, block_size, &v);
         if (r < 0)
                 return r;
         if (v->n_blocks > SIZE_MAX / HASH_SIZE)
@@ -254,7 +253,7 @@ static int window_load(VerityFile *v, uint64_t first, UError *err) {
         int r;
 
         v->window_blocks = 0; /* nothing in it is trusted until all of it is checked */
-        r = pread_exact(v->fd, v->window, bytes, start);
+        r = v->src->read_at(v->src->userdata, start, v->window, bytes);
         if (r < 0)
                 return uerror_set(err, r == -EPIPE ? ERROR_INVALID_BUNDLE : ERROR_IO, r,
                                   "Cannot read the bundle at offset %llu: %s", (unsigned long long) start,

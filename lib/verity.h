@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "macro.h"
+#include "read-at.h"
 
 /* Authenticated random access to the first data_size bytes of a file: every block is read from
  * the file and compared with its expected SHA-256 before a byte of it is handed out, so a reader
@@ -25,9 +26,10 @@
 
 typedef struct VerityFile VerityFile;
 
-/* Reads the hash tree (hash_size bytes at hash_offset, which must be exactly the tree that
+/* src is borrowed and must outlive the VerityFile.
+ * Reads the hash tree (hash_size bytes at hash_offset, which must be exactly the tree that
  * data_size needs) and checks every hash block of it against root_hash.  Memory: hash_size. */
-int verity_open(int fd, uint64_t data_size, uint64_t hash_offset, uint64_t hash_size, const uint8_t *salt,
+int verity_open(const ReadAt *src, uint64_t data_size, uint64_t hash_offset, uint64_t hash_size, const uint8_t *salt,
                 size_t salt_size, const uint8_t root_hash[32], VerityFile **ret, UError *err);
 
 /* Bytes of the hash tree of data_size bytes (a multiple of VERITY_BLOCK_SIZE), as veritysetup
@@ -37,7 +39,7 @@ int verity_tree_size(uint64_t data_size, uint64_t *ret);
 /* A table of one SHA-256 per block_size bytes of [0, data_size): feed the bytes once, in order
  * (the same bytes the signature's digest was computed over), then seal.  Memory: 32 bytes per
  * block. */
-int verity_table_new(int fd, uint64_t data_size, uint32_t block_size, VerityFile **ret);
+int verity_table_new(const ReadAt *src, uint64_t data_size, uint32_t block_size, VerityFile **ret);
 int verity_table_feed(VerityFile *v, const void *data, size_t size);
 int verity_table_seal(VerityFile *v);
 

@@ -95,6 +95,7 @@ TEST(verity_vs_veritysetup) {
                 _cleanup_free_ uint8_t *buf = malloc(sizes[i]);
                 UError err = UERROR_NULL;
                 uint64_t tree;
+                ReadAt src;
                 int fd;
 
                 CHECK(pki_run("head -c %llu /dev/urandom >v.img", (unsigned long long) sizes[i]) == 0);
@@ -104,7 +105,8 @@ TEST(verity_vs_veritysetup) {
 
                 fd = open(pki("v.img"), O_RDONLY | O_CLOEXEC);
                 CHECK(fd >= 0);
-                CHECK(verity_open(fd, sizes[i], sizes[i], tree, salt, sizeof(salt), root, &v, &err) == 0);
+                src = READ_AT_FD(fd);
+                CHECK(verity_open(&src, sizes[i], sizes[i], tree, salt, sizeof(salt), root, &v, &err) == 0);
                 if (!v) {
                         unit_diag("verity_open: %s", err.message);
                         close(fd);
@@ -115,7 +117,7 @@ TEST(verity_vs_veritysetup) {
 
                 /* A data block changed: that block, and only it, fails. */
                 flip(pki("v.img"), sizes[i] - 100);
-                CHECK(verity_open(fd, sizes[i], sizes[i], tree, salt, sizeof(salt), root, &v, &err) == 0);
+                CHECK(verity_open(&src, sizes[i], sizes[i], tree, salt, sizeof(salt), root, &v, &err) == 0);
                 if (v) {
                         err = UERROR_NULL;
                         if (sizes[i] > 4096)
@@ -133,13 +135,13 @@ TEST(verity_vs_veritysetup) {
                 if (tree > 0) {
                         flip(pki("v.img"), sizes[i] + tree - 1000);
                         err = UERROR_NULL;
-                        CHECK(verity_open(fd, sizes[i], sizes[i], tree, salt, sizeof(salt), root, &v, &err) ==
+                        CHECK(verity_open(&src, sizes[i], sizes[i], tree, salt, sizeof(salt), root, &v, &err) ==
                               -EBADMSG);
                         CHECK(strstr(err.message, "hash tree invalid"));
                 }
                 /* A wrong verity-size is refused before anything is read. */
                 err = UERROR_NULL;
-                CHECK(verity_open(fd, sizes[i], sizes[i], tree + 4096, salt, sizeof(salt), root, &v, &err) ==
+                CHECK(verity_open(&src, sizes[i], sizes[i], tree + 4096, salt, sizeof(salt), root, &v, &err) ==
                       -EINVAL);
                 close(fd);
         }
@@ -149,14 +151,16 @@ TEST(block_table) {
         _cleanup_(verity_freep) VerityFile *v = NULL;
         uint8_t data[200000], out[1000];
         UError err = UERROR_NULL;
+        ReadAt src;
         int fd;
 
         for (size_t i = 0; i < sizeof(data); i++)
                 data[i] = (uint8_t) (i * 7 + (i >> 9));
         fd = open(pki("t.img"), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         CHECK(fd >= 0);
+        src = READ_AT_FD(fd);
         CHECK(write(fd, data, sizeof(data)) == (ssize_t) sizeof(data));
-        CHECK(verity_table_new(fd, sizeof(data), VERITY_TABLE_BLOCK_SIZE, &v) == 0);
+        CHECK(verity_table_new(&src, sizeof(data), VERITY_TABLE_BLOCK_SIZE, &v) == 0);
         CHECK(verity_read(v, 0, out, 10, &err) < 0); /* not sealed */
         for (size_t o = 0; o < sizeof(data); o += 999)
                 CHECK(verity_table_feed(v, data + o, MIN((size_t) 999, sizeof(data) - o)) == 0);
@@ -279,7 +283,7 @@ TEST(bundles) {
                 fd = open(pki(name), O_RDONLY | O_CLOEXEC);
                 CHECK(fd >= 0);
                 err = UERROR_NULL;
-                CHECK(rauc_bundle_open(fd, UINT64_MAX, -1, k, &b, &err) == 0);
+                CHECK(rauc_bundle_open(&READ_AT_FD(fd), UINT64_MAX, -1, k, &b, &err) == 0);
                 if (!b) {
                         unit_diag("%s: %s", name, err.message);
                         close(fd);
@@ -294,16 +298,16 @@ TEST(bundles) {
                 /* The intermediate is only in the bundle: a keyring that does not take bundle
                  * intermediates refuses it. */
                 err = UERROR_NULL;
-                CHECK(rauc_bundle_open(fd, UINT64_MAX, -1, strict, &b, &err) < 0);
+                CHECK(rauc_bundle_open(&READ_AT_FD(fd), UINT64_MAX, -1, strict, &b, &err) < 0);
                 CHECK_EQ(err.kind, ERROR_SIGNATURE_INVALID);
                 /* The size cap is the caller's. */
                 err = UERROR_NULL;
-                CHECK(rauc_bundle_open(fd, 4096, -1, k, &b, &err) == -EFBIG);
+                CHECK(rauc_bundle_open(&READ_AT_FD(fd), 4096, -1, k, &b, &err) == -EFBIG);
 
                 /* Changed after it was opened (verified): the second pass refuses the changed
                  * block, however the file changes between the passes. */
                 err = UERROR_NULL;
-                CHECK(rauc_bundle_open(fd, UINT64_MAX, -1, k, &b, &err) == 0);
+                CHECK(rauc_bundle_open(&READ_AT_FD(fd), UINT64_MAX, -1, k, &b, &err) == 0);
                 flip(pki(name), 2 * 1024 * 1024);
                 err = UERROR_NULL;
                 CHECK(b && read_all(b, &err) == -EBADMSG);
@@ -312,17 +316,17 @@ TEST(bundles) {
                 /* And opened afresh: plain fails its signature, verity the block. */
                 err = UERROR_NULL;
                 if (plain)
-                        CHECK(rauc_bundle_open(fd, UINT64_MAX, -1, k, &b, &err) < 0 &&
+                        CHECK(rauc_bundle_open(&READ_AT_FD(fd), UINT64_MAX, -1, k, &b, &err) < 0 &&
                               err.kind == ERROR_SIGNATURE_INVALID);
                 else
-                        CHECK(rauc_bundle_open(fd, UINT64_MAX, -1, k, &b, &err) == 0 && read_all(b, &err) < 0);
+                        CHECK(rauc_bundle_open(&READ_AT_FD(fd), UINT64_MAX, -1, k, &b, &err) == 0 && read_all(b, &err) < 0);
                 b = rauc_bundle_free(b);
 
                 /* A huge signature size is refused before anything is allocated. */
                 CHECK(pki_run("printf '\\377\\377\\377\\377\\377\\377\\377\\377' | dd of=%s bs=1 seek=$(( $(stat -c %%s %s) - 8 )) "
                           "conv=notrunc status=none", name, name) == 0);
                 err = UERROR_NULL;
-                CHECK(rauc_bundle_open(fd, UINT64_MAX, -1, k, &b, &err) == -EBADMSG);
+                CHECK(rauc_bundle_open(&READ_AT_FD(fd), UINT64_MAX, -1, k, &b, &err) == -EBADMSG);
                 CHECK(strstr(err.message, "signature size"));
                 close(fd);
         }
@@ -334,7 +338,7 @@ TEST(bundles) {
 
                 CHECK(pipe(p) == 0);
                 err = UERROR_NULL;
-                CHECK(rauc_bundle_open(p[0], UINT64_MAX, -1, k, &b, &err) == -ESPIPE);
+                CHECK(rauc_bundle_open(&READ_AT_FD(p[0]), UINT64_MAX, -1, k, &b, &err) == -ESPIPE);
                 CHECK(strstr(err.message, "pipe"));
                 close(p[0]);
                 close(p[1]);
