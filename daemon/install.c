@@ -177,6 +177,10 @@ static int install_prepare(InstallJob *j, UError *err) {
         r = bundle_reader_new(j->stream_fd, m->config->max_bundle_size, j->cancel_fd, &j->reader);
         if (r < 0)
                 return uerror_set(err, ERROR_FAILED, r, "Cannot set up the bundle reader: %s", strerror(-r));
+        /* A RAUC bundle from a URL is read with Range requests (its signature is at the end). */
+        if (j->http)
+                bundle_reader_set_random_access(j->reader, &(ReadAt) { source_http_read_at, source_http_get_size,
+                                                                      j->http });
         r = bundle_reader_verify(j->reader, m->keyring, err);
         if (r < 0)
                 return r;

@@ -24,6 +24,13 @@ int source_http_fd(const SourceHttp *s);
  * thread and returns its result: 0, or ERROR_IO naming the curl error and the HTTP status.
  * A transfer that stopped only because the reader went away is not an error. */
 int source_http_finish(SourceHttp *s, UError *err);
+/* Random access for RAUC bundles (a ReadAt, lib/read-at.h; userdata: the SourceHttp): the
+ * first call stops the stream, learns the size with a HEAD request, and each read is one Range
+ * request on one reused connection.  A server that answers a Range request with anything but
+ * 206 fails the read.  Errors are logged with the redacted URL; -EIO. */
+int source_http_get_size(void *userdata, uint64_t *ret);
+int source_http_read_at(void *userdata, uint64_t offset, void *buf, size_t size);
+
 /* Finishes (if not done) and frees. */
 SourceHttp *source_http_free(SourceHttp *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SourceHttp *, source_http_free);

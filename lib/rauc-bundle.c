@@ -22,6 +22,8 @@
 #include "rauc-manifest.h"
 #include "verity.h"
 
+#define PASS_BUFFER_SIZE (1024 * 1024)
+
 /* libsquashfs reads the bundle only through this file object, and it only through the checking
  * layer: a byte that fails its hash is never in a buffer libsquashfs can see. */
 typedef struct AuthFile {
@@ -55,7 +57,9 @@ struct RaucBundle {
         bool failed, done;
 
         /* plain: the one pass over the squashfs */
-        uint64_t hashed;
+        uint64_t hashed;          /* bytes read (and fed to the block table) */
+        uint8_t *pass_buf;
+        size_t pass_pos, pass_len;
 };
 
 RaucBundle *rauc_bundle_free(RaucBundle *b) {
@@ -71,6 +75,7 @@ RaucBundle *rauc_bundle_free(RaucBundle *b) {
         rauc_manifest_free(b->rauc);
         free(b->signer);
         free(b->buffer);
+        free(b->pass_buf);
         EVP_MD_CTX_free(b->image_hash);
         return mfree(b);
 }
@@ -153,25 +158,34 @@ static int check_cancel(const RaucBundle *b) {
 }
 
 /* The plain bundle's one pass: what OpenSSL digests for the signature goes into the block table
- * on its way. */
+ * on its way.  OpenSSL asks for a few KiB at a time; the source is read in 1 MiB pieces (one
+ * Range request each over http, not one per few KiB). */
 static int plain_read(void *userdata, void *buf, size_t size, size_t *ret) {
         RaucBundle *b = userdata;
         uint64_t end = verity_data_size(b->verity);
-        size_t n = (size_t) MIN((uint64_t) size, end - b->hashed);
+        size_t n;
         int r;
 
-        if (n > 0) {
-                /* Every 4 MiB or so: OpenSSL reads in pieces of a few KiB. */
-                if ((b->hashed >> 22) != ((b->hashed + n) >> 22) && check_cancel(b) < 0)
+        if (b->pass_pos == b->pass_len && b->hashed < end) {
+                size_t want = (size_t) MIN((uint64_t) PASS_BUFFER_SIZE, end - b->hashed);
+
+                if (check_cancel(b) < 0)
                         return -ECANCELED;
-                r = b->src.read_at(b->src.userdata, b->hashed, buf, n);
+                if (!b->pass_buf && !(b->pass_buf = malloc(PASS_BUFFER_SIZE)))
+                        return -ENOMEM;
+                r = b->src.read_at(b->src.userdata, b->hashed, b->pass_buf, want);
                 if (r < 0)
                         return r;
-                r = verity_table_feed(b->verity, buf, n);
+                r = verity_table_feed(b->verity, b->pass_buf, want);
                 if (r < 0)
                         return r;
-                b->hashed += n;
+                b->hashed += want;
+                b->pass_pos = 0;
+                b->pass_len = want;
         }
+        n = MIN(size, b->pass_len - b->pass_pos);
+        memcpy(buf, b->pass_buf + b->pass_pos, n);
+        b->pass_pos += n;
         *ret = n;
         return 0;
 }

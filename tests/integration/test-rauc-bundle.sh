@@ -5,11 +5,12 @@
 # the bundle carries (the keyring holds the root, allow-bundle-intermediates=true), installed
 # with the real `updatectl install` and checked byte for byte.  Refusals (tampered payload,
 # untrusted signer, wrong compatible, hooks, crypt, a pipe) leave the booted slot primary and
-# nothing activated; a tampered verity block never reaches the slot.  The verity hash tree
-# RAUC wrote is cross-checked with veritysetup.
+# nothing activated; a tampered verity block never reaches the slot, from a file or from nginx
+# over http (Range requests).  The verity hash tree RAUC wrote is cross-checked with
+# veritysetup.
 . "$(dirname "$0")/../lib/testlib.sh"
 tl_require_root "the shipped bus policy lets only root own org.example.Update1"
-tl_require_cmd rauc veritysetup mksquashfs
+tl_require_cmd rauc veritysetup mksquashfs nginx
 tl_setup A
 
 # RAUC's semantics: intermediates carried in the bundle chain to the root of the keyring.
@@ -151,18 +152,9 @@ t_pipe() {
         expect_booted A && expect_primary A
 }
 
-# A changed block in the middle of the verity image: the install stops at it, after writing the
-# authenticated chunks before it.  Every 4 KiB block of slot B is then either its old content
-# or the image's: the changed block (which decompresses to neither) never reached it.
-t_tampered_verity() {
-        local before=$I/slot-b.before
-        cp "$SB_SLOT_B" "$before"
-        cp "$I/verity.raucb" "$I/t-verity.raucb"
-        sb_flip_byte "$I/t-verity.raucb" $((3 * 1024 * 1024 + 12345))
-        expect_error org.example.Update1.Error.InvalidBundle updatectl install "$I/t-verity.raucb" || return 1
-        expect_contains "$TL_OUT" "failed verification" "verity refusal" || return 1
-        expect_booted A && expect_primary A && expect_boots A || return 1
-        expect_slot rootfs.1 '["status"]' failed || return 1
+# old_or_image SLOT BEFORE IMAGE: every 4 KiB block of SLOT is its BEFORE content or IMAGE's,
+# and not all of IMAGE was written (TL_RC, TL_OUT: how many blocks were).
+old_or_image() {
         run "$SB_PY" -c '
 import sys
 slot, old, img = (open(p, "rb").read() for p in sys.argv[1:])
@@ -179,8 +171,22 @@ for o in range(0, len(slot), 4096):
 if written * 4096 >= len(img):
     print("the whole image was written")
     sys.exit(1)
-print("image blocks written before the refusal: %d of %d" % (written, len(img) // 4096))' \
-                "$SB_SLOT_B" "$before" "$I/v3.img"
+print("image blocks written before the refusal: %d of %d" % (written, len(img) // 4096))' "$1" "$2" "$3"
+}
+
+# A changed block in the middle of the verity image: the install stops at it, after writing the
+# authenticated chunks before it.  Every 4 KiB block of slot B is then either its old content
+# or the image's: the changed block (which decompresses to neither) never reached it.
+t_tampered_verity() {
+        local before=$I/slot-b.before
+        cp "$SB_SLOT_B" "$before"
+        cp "$I/verity.raucb" "$I/t-verity.raucb"
+        sb_flip_byte "$I/t-verity.raucb" $((3 * 1024 * 1024 + 12345))
+        expect_error org.example.Update1.Error.InvalidBundle updatectl install "$I/t-verity.raucb" || return 1
+        expect_contains "$TL_OUT" "failed verification" "verity refusal" || return 1
+        expect_booted A && expect_primary A && expect_boots A || return 1
+        expect_slot rootfs.1 '["status"]' failed || return 1
+        old_or_image "$SB_SLOT_B" "$before" "$I/v3.img"
         [ "$TL_RC" = 0 ] || { TL_WHY="slot B: $TL_OUT"; return 1; }
         tl_diag "$TL_OUT"
 }
@@ -215,6 +221,54 @@ t_install_verity() {
         expect_primary A && expect_boots A
 }
 
+# Over http(s): the daemon reads the bundle with Range requests (nginx serves them).  A
+# changed block is refused before it reaches the slot, as from a file.
+t_http() {
+        local before=$I/slot-b.before2 w=$SB/www
+        sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot failed: $(cat "$SB/reboot.err")"; return 1; }
+        expect_eq "$SB_BOOTED" A "slot booted" || return 1
+        expect_ok updatectl mark-good || return 1
+        head -c 6M /dev/urandom >"$I/v4.img"
+        rauc_bundle "$I/v4.raucb" verity "$I/v4.img" || { TL_WHY="rauc bundle (v4)"; return 1; }
+        mkdir -p "$w" && chmod 0755 "$w"
+        cp "$I/v4.raucb" "$w/v4.raucb" && cp "$I/v4.raucb" "$w/t-v4.raucb"
+        sb_flip_byte "$w/t-v4.raucb" $((3 * 1024 * 1024 + 12345))
+        chmod 0644 "$w"/*
+        sb_start_nginx "$w" 2>"$SB/nginx.err" || { TL_WHY="nginx: $(cat "$SB/nginx.err")"; return 1; }
+
+        cp "$SB_SLOT_B" "$before"
+        expect_error org.example.Update1.Error.InvalidBundle updatectl install "$SB_HTTP_URL/t-v4.raucb" || return 1
+        expect_contains "$TL_OUT" "failed verification" "http verity refusal" || return 1
+        expect_booted A && expect_primary A && expect_boots A || return 1
+        expect_slot rootfs.1 '["status"]' failed || return 1
+        old_or_image "$SB_SLOT_B" "$before" "$I/v4.img"
+        [ "$TL_RC" = 0 ] || { TL_WHY="slot B: $TL_OUT"; return 1; }
+
+        expect_ok updatectl install "$SB_HTTP_URL/v4.raucb" || return 1
+        check_slot "$SB_SLOT_B" "$I/v4.img" rootfs.1 v4.img || return 1
+        expect_primary B && expect_boots B || return 1
+        # Range requests it was: 206 answers in nginx's log, and the daemon's count.
+        grep -q '"GET /v4.raucb HTTP/1.1" 206 ' "$SB/nginx/access.log" ||
+                { TL_WHY="no 206 in the nginx log: $(tail -n 3 "$SB/nginx/access.log")"; return 1; }
+        tl_diag "$(grep -o 'Read http[^ ]* with [0-9]* range requests, [0-9]* of [0-9]* bytes' "$SB/updated.log" | tail -n 1)"
+        grep -q 'with [0-9]* range requests' "$SB/updated.log" || { TL_WHY="no range request count in the log"; return 1; }
+}
+
+# A plain bundle over http: the whole payload is fetched for the signature (1 MiB ranges), then
+# again, block-checked, for the image.
+t_http_plain() {
+        sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot failed: $(cat "$SB/reboot.err")"; return 1; }
+        expect_eq "$SB_BOOTED" B "slot booted" || return 1
+        expect_ok updatectl mark-good || return 1
+        head -c 5M /dev/urandom >"$I/v5.img"
+        rauc_bundle "$SB/www/v5.raucb" plain "$I/v5.img" || { TL_WHY="rauc bundle (v5)"; return 1; }
+        chmod 0644 "$SB/www/v5.raucb"
+        expect_ok updatectl install "$SB_HTTP_URL/v5.raucb" || return 1
+        check_slot "$SB_SLOT_A" "$I/v5.img" rootfs.0 v5.img || return 1
+        expect_primary A && expect_boots A || return 1
+        grep -q '"GET /v5.raucb HTTP/1.1" 206 ' "$SB/nginx/access.log" || { TL_WHY="no 206 for v5 in the nginx log"; return 1; }
+}
+
 tl_case veritysetup-agrees t_veritysetup_agrees
 tl_case bundle-info t_bundle_info
 tl_case inspect-bundle t_inspect
@@ -227,3 +281,5 @@ tl_case pipe-refused t_pipe
 tl_case tampered-verity-block-never-written t_tampered_verity
 tl_case install-plain t_install_plain
 tl_case install-verity t_install_verity
+tl_case install-over-http-ranges t_http
+tl_case install-plain-over-http t_http_plain
