@@ -617,6 +617,11 @@ static void install_run(InstallJob *j) {
                 if (source_http_finish(j->http, &http_err) < 0 && r < 0 &&
                     (j->error.kind == ERROR_IO || j->error.kind == ERROR_INVALID_BUNDLE))
                         j->error = http_err;
+                /* A RAUC bundle's Range request failed: the reader saw only EIO. */
+                else if (r < 0 && j->error.kind == ERROR_IO && source_http_range_error(j->http)) {
+                        j->error = UERROR_NULL;
+                        (void) uerror_set(&j->error, ERROR_IO, -EIO, "%s", source_http_range_error(j->http));
+                }
         }
 
         if (r < 0 && !uerror_is_set(&j->error))

@@ -6,10 +6,12 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -40,12 +42,13 @@ struct SourceHttp {
          * the reader's thread once the streaming transfer is stopped. */
         CURL *ranged;
         uint64_t max_size;
-        uint64_t size;            /* from a HEAD request, on first use */
+        uint64_t size;            /* from the first answer's Content-Range */
         uint8_t *range_buf;
         size_t range_size, range_got;
         uint64_t range_bytes;     /* fetched with Range requests so far, for the log */
         unsigned range_requests;
         char range_errbuf[CURL_ERROR_SIZE];
+        char range_error[512];
 };
 
 /* libcurl is loaded with dlopen() on the first download: with its TLS, HTTP/2, IDN, LDAP and
@@ -298,21 +301,64 @@ static size_t on_range_write(char *ptr, size_t size, size_t nmemb, void *userdat
         return n;
 }
 
+/* Logs and keeps the first failure of a ranged read: the reader only sees -EIO, the install
+ * reports this (source_http_range_error()). */
+static int range_error(SourceHttp *s, const char *fmt, ...) _printf_(2, 3);
+static int range_error(SourceHttp *s, const char *fmt, ...) {
+        va_list ap;
+
+        if (s->range_error[0])
+                return -EIO;
+        va_start(ap, fmt);
+        vsnprintf(s->range_error, sizeof(s->range_error), fmt, ap);
+        va_end(ap);
+        log_error("%s", s->range_error);
+        return -EIO;
+}
+
+const char *source_http_range_error(const SourceHttp *s) {
+        return s && s->range_error[0] ? s->range_error : NULL;
+}
+
 static int range_fail(SourceHttp *s, CURLcode code, const char *what) {
         _cleanup_free_ char *details = NULL;
 
         if (s->range_errbuf[0])
                 (void) url_redact_text(s->range_errbuf, &details);
-        log_error("%s of %s failed: curl error %d: %s (%s)", what, s->display, (int) code,
+        range_error(s, "%s of %s failed: curl error %d: %s (%s)", what, s->display, (int) code,
                   curl_api.easy_strerror(code), details ?: "no details");
         return -EIO;
 }
 
+/* "Content-Range: bytes 0-0/12345" → s->size (the only header a ranged read looks at). */
+static size_t on_range_header(char *buffer, size_t size, size_t nitems, void *userdata) {
+        SourceHttp *s = userdata;
+        size_t n = size * nitems;
+        char line[256], *slash, *end;
+        unsigned long long total;
+
+        if (n < sizeof(line) && strncasecmp(buffer, "Content-Range:", 14) == 0) {
+                memcpy(line, buffer, n);
+                line[n] = 0;
+                slash = strrchr(line, '/');
+                if (slash) {
+                        errno = 0;
+                        total = strtoull(slash + 1, &end, 10);
+                        if (errno == 0 && end != slash + 1 && (*end == '\r' || *end == '\n' || *end == 0))
+                                s->size = total;
+                }
+        }
+        return n;
+}
+
+static int range_get(SourceHttp *s, uint64_t offset, void *buf, size_t size);
+
 /* On first use: stop the stream (the reader has seen enough of it to know it needs offsets),
- * set up the second handle and learn the size. */
+ * set up the second handle and learn the size from the Content-Range of a one-byte request
+ * (not HEAD: a pre-signed URL is often valid for GET only). */
 static int ranged_setup(SourceHttp *s) {
-        curl_off_t length = -1;
-        CURLcode code;
+        uint8_t first;
+        int r;
 
         if (s->ranged)
                 return 0;
@@ -323,19 +369,17 @@ static int ranged_setup(SourceHttp *s) {
         if (setup_common(s, s->ranged, s->max_size, s->range_errbuf) < 0 ||
             curl_api.easy_setopt(s->ranged, CURLOPT_WRITEFUNCTION, on_range_write) != CURLE_OK ||
             curl_api.easy_setopt(s->ranged, CURLOPT_WRITEDATA, s) != CURLE_OK ||
-            curl_api.easy_setopt(s->ranged, CURLOPT_NOBODY, 1L) != CURLE_OK)
+            curl_api.easy_setopt(s->ranged, CURLOPT_HEADERFUNCTION, on_range_header) != CURLE_OK ||
+            curl_api.easy_setopt(s->ranged, CURLOPT_HEADERDATA, s) != CURLE_OK)
                 return -EINVAL;
-        code = curl_api.easy_perform(s->ranged);
-        if (code != CURLE_OK)
-                return range_fail(s, code, "HEAD request");
-        if (curl_api.easy_getinfo(s->ranged, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) != CURLE_OK || length < 0) {
-                log_error("HEAD request of %s: the server sent no Content-Length", s->display);
+        s->size = UINT64_MAX;
+        r = range_get(s, 0, &first, 1);
+        if (r < 0)
+                return r;
+        if (s->size == UINT64_MAX) {
+                range_error(s, "Range request of %s: no size in the answer's Content-Range", s->display);
                 return -EIO;
         }
-        s->size = (uint64_t) length;
-        if (curl_api.easy_setopt(s->ranged, CURLOPT_NOBODY, 0L) != CURLE_OK ||
-            curl_api.easy_setopt(s->ranged, CURLOPT_HTTPGET, 1L) != CURLE_OK)
-                return -EINVAL;
         return 0;
 }
 
@@ -352,9 +396,6 @@ int source_http_get_size(void *userdata, uint64_t *ret) {
 
 int source_http_read_at(void *userdata, uint64_t offset, void *buf, size_t size) {
         SourceHttp *s = userdata;
-        char range[64];
-        long status = 0;
-        CURLcode code;
         int r;
 
         r = ranged_setup(s);
@@ -364,6 +405,15 @@ int source_http_read_at(void *userdata, uint64_t offset, void *buf, size_t size)
                 return 0;
         if (offset > s->size || size > s->size - offset)
                 return -EPIPE;
+        return range_get(s, offset, buf, size);
+}
+
+/* One Range request for exactly [offset, offset + size). */
+static int range_get(SourceHttp *s, uint64_t offset, void *buf, size_t size) {
+        char range[64];
+        long status = 0;
+        CURLcode code;
+
         snprintf(range, sizeof(range), "%" PRIu64 "-%" PRIu64, offset, offset + size - 1);
         s->range_buf = buf;
         s->range_size = size;
@@ -375,14 +425,15 @@ int source_http_read_at(void *userdata, uint64_t offset, void *buf, size_t size)
         s->range_buf = NULL;
         s->range_requests++;
         if (code == CURLE_WRITE_ERROR || (code == CURLE_OK && status != 206)) {
-                log_error("Range request of %s: HTTP status %ld, the server does not serve byte ranges", s->display,
-                          status);
+                range_error(s, "Range request of %s: HTTP status %ld, the server does not serve byte ranges; a RAUC "
+                            "bundle (its signature is at the end) needs them, or install it from a file",
+                            s->display, status);
                 return -EIO;
         }
         if (code != CURLE_OK)
                 return range_fail(s, code, "Range request");
         if (s->range_got != size) {
-                log_error("Range request of %s: %zu bytes at %" PRIu64 " asked for, %zu sent", s->display, size,
+                range_error(s, "Range request of %s: %zu bytes at %" PRIu64 " asked for, %zu sent", s->display, size,
                           offset, s->range_got);
                 return -EIO;
         }

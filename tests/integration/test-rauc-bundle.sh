@@ -269,6 +269,25 @@ t_http_plain() {
         grep -q '"GET /v5.raucb HTTP/1.1" 206 ' "$SB/nginx/access.log" || { TL_WHY="no 206 for v5 in the nginx log"; return 1; }
 }
 
+# A server without Range support (Python's http.server answers 200 with the whole file):
+# refused by name before anything is written.
+t_http_no_ranges() {
+        local port pid i
+        port=$("$SB_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        "$SB_PY" -m http.server --bind 127.0.0.1 --directory "$SB/www" "$port" >"$SB/pyhttp.log" 2>&1 </dev/null &
+        pid=$!
+        sb_track "$pid"
+        for ((i = 0; i < SB_WAIT * 20; i++)); do
+                curl -sf -o /dev/null "http://127.0.0.1:$port/v5.raucb" && break
+                sleep 0.05
+        done
+        tl_snapshot
+        expect_error org.example.Update1.Error.Io updatectl install "http://127.0.0.1:$port/v5.raucb" || return 1
+        expect_contains "$TL_OUT" "does not serve byte ranges" "refusal" || return 1
+        expect_unchanged || return 1
+        sb_kill "$pid"
+}
+
 tl_case veritysetup-agrees t_veritysetup_agrees
 tl_case bundle-info t_bundle_info
 tl_case inspect-bundle t_inspect
@@ -283,3 +302,4 @@ tl_case install-plain t_install_plain
 tl_case install-verity t_install_verity
 tl_case install-over-http-ranges t_http
 tl_case install-plain-over-http t_http_plain
+tl_case http-without-ranges-refused t_http_no_ranges
