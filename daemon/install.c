@@ -177,6 +177,10 @@ static int install_prepare(InstallJob *j, UError *err) {
         r = bundle_reader_new(j->stream_fd, m->config->max_bundle_size, j->cancel_fd, &j->reader);
         if (r < 0)
                 return uerror_set(err, ERROR_FAILED, r, "Cannot set up the bundle reader: %s", strerror(-r));
+        /* A RAUC bundle from a URL is read with Range requests (its signature is at the end). */
+        if (j->http)
+                bundle_reader_set_random_access(j->reader, &(ReadAt) { source_http_read_at, source_http_get_size,
+                                                                      j->http });
         r = bundle_reader_verify(j->reader, m->keyring, err);
         if (r < 0)
                 return r;
@@ -613,6 +617,11 @@ static void install_run(InstallJob *j) {
                 if (source_http_finish(j->http, &http_err) < 0 && r < 0 &&
                     (j->error.kind == ERROR_IO || j->error.kind == ERROR_INVALID_BUNDLE))
                         j->error = http_err;
+                /* A RAUC bundle's Range request failed: the reader saw only EIO. */
+                else if (r < 0 && j->error.kind == ERROR_IO && source_http_range_error(j->http)) {
+                        j->error = UERROR_NULL;
+                        (void) uerror_set(&j->error, ERROR_IO, -EIO, "%s", source_http_range_error(j->http));
+                }
         }
 
         if (r < 0 && !uerror_is_set(&j->error))

@@ -130,6 +130,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                          m->config->allow_bundle_intermediates, &m->keyring, &err);
         if (r < 0)
                 return log_error_errno(r, "Refusing to start: keyring: %s", err.message);
+        keyring_set_rauc_intermediates(m->keyring, config_rauc_bundle_intermediates(m->config));
         if (m->config->check_crl) {
                 r = keyring_load_crls(m->keyring, m->config->keyring_path, m->config->keyring_directory, &err);
                 if (r < 0)

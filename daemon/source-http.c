@@ -3,12 +3,15 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -34,6 +37,18 @@ struct SourceHttp {
         CURLcode code;
         long http_status;
         char errbuf[CURL_ERROR_SIZE];
+
+        /* Ranged reads (RAUC bundles, whose signature is at the end): a second handle, used by
+         * the reader's thread once the streaming transfer is stopped. */
+        CURL *ranged;
+        uint64_t max_size;
+        uint64_t size;            /* from the first answer's Content-Range */
+        uint8_t *range_buf;
+        size_t range_size, range_got;
+        uint64_t range_bytes;     /* fetched with Range requests so far, for the log */
+        unsigned range_requests;
+        char range_errbuf[CURL_ERROR_SIZE];
+        char range_error[512];
 };
 
 /* libcurl is loaded with dlopen() on the first download: with its TLS, HTTP/2, IDN, LDAP and
@@ -130,13 +145,8 @@ static void *transfer_thread(void *userdata) {
         return NULL;
 }
 
-static int setup_curl(SourceHttp *s, uint64_t max_size) {
-        CURL *c = curl_api.easy_init();
-
-        if (!c)
-                return -ENOMEM;
-        s->curl = c;
-
+/* The options every transfer of the source has. */
+static int setup_common(SourceHttp *s, CURL *c, uint64_t max_size, char *errbuf) {
         if (curl_api.easy_setopt(c, CURLOPT_URL, s->url) != CURLE_OK ||
             curl_api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
             curl_api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
@@ -150,7 +160,19 @@ static int setup_curl(SourceHttp *s, uint64_t max_size) {
             curl_api.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L) != CURLE_OK ||
             curl_api.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) MIN(max_size, (uint64_t) INT64_MAX)) != CURLE_OK ||
             curl_api.easy_setopt(c, CURLOPT_USERAGENT, "update1/" UPDATE1_VERSION) != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_ERRORBUFFER, s->errbuf) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK)
+                return -EINVAL;
+        return 0;
+}
+
+static int setup_curl(SourceHttp *s, uint64_t max_size) {
+        CURL *c = curl_api.easy_init();
+
+        if (!c)
+                return -ENOMEM;
+        s->curl = c;
+
+        if (setup_common(s, c, max_size, s->errbuf) < 0 ||
             curl_api.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK ||
             curl_api.easy_setopt(c, CURLOPT_WRITEDATA, s) != CURLE_OK ||
             curl_api.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo) != CURLE_OK ||
@@ -182,6 +204,7 @@ int source_http_open(const char *url, uint64_t max_size, SourceHttp **ret, UErro
                 return uerror_set(err, ERROR_IO, r, "Cannot download %s: libcurl unavailable: %s", s->display,
                                   global_error);
 
+        s->max_size = max_size;
         r = setup_curl(s, max_size);
         if (r < 0)
                 return uerror_set(err, ERROR_IO, r, "Cannot set up a download of %s", s->display);
@@ -207,17 +230,22 @@ int source_http_fd(const SourceHttp *s) {
         return s->pipe_r;
 }
 
+/* Stops the streaming transfer (if it runs) and waits for its thread. */
+static void stop_stream(SourceHttp *s) {
+        if (s->finished)
+                return;
+        atomic_store(&s->abort, true);
+        if (s->pipe_r >= 0)
+                close(s->pipe_r);
+        s->pipe_r = -EBADF;
+        (void) pthread_join(s->thread, NULL);
+        s->finished = true;
+}
+
 int source_http_finish(SourceHttp *s, UError *err) {
         _cleanup_free_ char *details = NULL;
 
-        if (!s->finished) {
-                atomic_store(&s->abort, true);
-                if (s->pipe_r >= 0)
-                        close(s->pipe_r);
-                s->pipe_r = -EBADF;
-                (void) pthread_join(s->thread, NULL);
-                s->finished = true;
-        }
+        stop_stream(s);
 
         if (s->code == CURLE_OK)
                 return 0;
@@ -244,6 +272,11 @@ SourceHttp *source_http_free(SourceHttp *s) {
                 (void) source_http_finish(s, NULL);
         if (s->curl)
                 curl_api.easy_cleanup(s->curl);
+        if (s->ranged) {
+                curl_api.easy_cleanup(s->ranged);
+                log_info("Read %s with %u range requests, %" PRIu64 " of %" PRIu64 " bytes", s->display,
+                         s->range_requests, s->range_bytes, s->size);
+        }
         if (s->pipe_r >= 0)
                 close(s->pipe_r);
         if (s->pipe_w >= 0)
@@ -252,4 +285,158 @@ SourceHttp *source_http_free(SourceHttp *s) {
         free(s->display);
         free(s);
         return NULL;
+}
+
+/* ---- ranged reads ---- */
+
+static size_t on_range_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        SourceHttp *s = userdata;
+        size_t n = size * nmemb;
+
+        /* More than asked for (a server that ignores Range sends the whole file): stop. */
+        if (n > s->range_size - s->range_got)
+                return 0;
+        memcpy(s->range_buf + s->range_got, ptr, n);
+        s->range_got += n;
+        return n;
+}
+
+/* Logs and keeps the first failure of a ranged read: the reader only sees -EIO, the install
+ * reports this (source_http_range_error()). */
+static int range_error(SourceHttp *s, const char *fmt, ...) _printf_(2, 3);
+static int range_error(SourceHttp *s, const char *fmt, ...) {
+        va_list ap;
+
+        if (s->range_error[0])
+                return -EIO;
+        va_start(ap, fmt);
+        vsnprintf(s->range_error, sizeof(s->range_error), fmt, ap);
+        va_end(ap);
+        log_error("%s", s->range_error);
+        return -EIO;
+}
+
+const char *source_http_range_error(const SourceHttp *s) {
+        return s && s->range_error[0] ? s->range_error : NULL;
+}
+
+static int range_fail(SourceHttp *s, CURLcode code, const char *what) {
+        _cleanup_free_ char *details = NULL;
+
+        if (s->range_errbuf[0])
+                (void) url_redact_text(s->range_errbuf, &details);
+        range_error(s, "%s of %s failed: curl error %d: %s (%s)", what, s->display, (int) code,
+                  curl_api.easy_strerror(code), details ?: "no details");
+        return -EIO;
+}
+
+/* "Content-Range: bytes 0-0/12345" → s->size (the only header a ranged read looks at). */
+static size_t on_range_header(char *buffer, size_t size, size_t nitems, void *userdata) {
+        SourceHttp *s = userdata;
+        size_t n = size * nitems;
+        char line[256], *slash, *end;
+        unsigned long long total;
+
+        if (n < sizeof(line) && strncasecmp(buffer, "Content-Range:", 14) == 0) {
+                memcpy(line, buffer, n);
+                line[n] = 0;
+                slash = strrchr(line, '/');
+                if (slash) {
+                        errno = 0;
+                        total = strtoull(slash + 1, &end, 10);
+                        if (errno == 0 && end != slash + 1 && (*end == '\r' || *end == '\n' || *end == 0))
+                                s->size = total;
+                }
+        }
+        return n;
+}
+
+static int range_get(SourceHttp *s, uint64_t offset, void *buf, size_t size);
+
+/* On first use: stop the stream (the reader has seen enough of it to know it needs offsets),
+ * set up the second handle and learn the size from the Content-Range of a one-byte request
+ * (not HEAD: a pre-signed URL is often valid for GET only). */
+static int ranged_setup(SourceHttp *s) {
+        uint8_t first;
+        int r;
+
+        if (s->ranged)
+                return 0;
+        stop_stream(s);
+        s->ranged = curl_api.easy_init();
+        if (!s->ranged)
+                return -ENOMEM;
+        if (setup_common(s, s->ranged, s->max_size, s->range_errbuf) < 0 ||
+            curl_api.easy_setopt(s->ranged, CURLOPT_WRITEFUNCTION, on_range_write) != CURLE_OK ||
+            curl_api.easy_setopt(s->ranged, CURLOPT_WRITEDATA, s) != CURLE_OK ||
+            curl_api.easy_setopt(s->ranged, CURLOPT_HEADERFUNCTION, on_range_header) != CURLE_OK ||
+            curl_api.easy_setopt(s->ranged, CURLOPT_HEADERDATA, s) != CURLE_OK)
+                return -EINVAL;
+        s->size = UINT64_MAX;
+        r = range_get(s, 0, &first, 1);
+        if (r < 0)
+                return r;
+        if (s->size == UINT64_MAX) {
+                range_error(s, "Range request of %s: no size in the answer's Content-Range", s->display);
+                return -EIO;
+        }
+        return 0;
+}
+
+int source_http_get_size(void *userdata, uint64_t *ret) {
+        SourceHttp *s = userdata;
+        int r;
+
+        r = ranged_setup(s);
+        if (r < 0)
+                return r;
+        *ret = s->size;
+        return 0;
+}
+
+int source_http_read_at(void *userdata, uint64_t offset, void *buf, size_t size) {
+        SourceHttp *s = userdata;
+        int r;
+
+        r = ranged_setup(s);
+        if (r < 0)
+                return r;
+        if (size == 0)
+                return 0;
+        if (offset > s->size || size > s->size - offset)
+                return -EPIPE;
+        return range_get(s, offset, buf, size);
+}
+
+/* One Range request for exactly [offset, offset + size). */
+static int range_get(SourceHttp *s, uint64_t offset, void *buf, size_t size) {
+        char range[64];
+        long status = 0;
+        CURLcode code;
+
+        snprintf(range, sizeof(range), "%" PRIu64 "-%" PRIu64, offset, offset + size - 1);
+        s->range_buf = buf;
+        s->range_size = size;
+        s->range_got = 0;
+        if (curl_api.easy_setopt(s->ranged, CURLOPT_RANGE, range) != CURLE_OK)
+                return -EINVAL;
+        code = curl_api.easy_perform(s->ranged);
+        (void) curl_api.easy_getinfo(s->ranged, CURLINFO_RESPONSE_CODE, &status);
+        s->range_buf = NULL;
+        s->range_requests++;
+        if (code == CURLE_WRITE_ERROR || (code == CURLE_OK && status != 206)) {
+                range_error(s, "Range request of %s: HTTP status %ld, the server does not serve byte ranges; a RAUC "
+                            "bundle (its signature is at the end) needs them, or install it from a file",
+                            s->display, status);
+                return -EIO;
+        }
+        if (code != CURLE_OK)
+                return range_fail(s, code, "Range request");
+        if (s->range_got != size) {
+                range_error(s, "Range request of %s: %zu bytes at %" PRIu64 " asked for, %zu sent", s->display, size,
+                          offset, s->range_got);
+                return -EIO;
+        }
+        s->range_bytes += size;
+        return 0;
 }

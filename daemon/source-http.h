@@ -24,6 +24,15 @@ int source_http_fd(const SourceHttp *s);
  * thread and returns its result: 0, or ERROR_IO naming the curl error and the HTTP status.
  * A transfer that stopped only because the reader went away is not an error. */
 int source_http_finish(SourceHttp *s, UError *err);
+/* Random access for RAUC bundles (a ReadAt, lib/read-at.h; userdata: the SourceHttp): the
+ * first call stops the stream and learns the size from a one-byte Range request, and each read
+ * is one Range request on one reused connection.  A server that answers a Range request with anything but
+ * 206 fails the read.  Errors are logged with the redacted URL; -EIO. */
+int source_http_get_size(void *userdata, uint64_t *ret);
+int source_http_read_at(void *userdata, uint64_t offset, void *buf, size_t size);
+/* The first failure of a ranged read, as a sentence naming the URL (redacted), or NULL. */
+const char *source_http_range_error(const SourceHttp *s);
+
 /* Finishes (if not done) and frees. */
 SourceHttp *source_http_free(SourceHttp *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SourceHttp *, source_http_free);

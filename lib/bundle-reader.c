@@ -10,6 +10,7 @@
 
 #include "bundle.h"
 #include "chunk.h"
+#include "rauc-bundle.h"
 
 /* The reader consumes the stream strictly front to back and keeps at most one stored chunk and
  * one decompressed chunk in memory, so it works on pipes and sockets and its memory use does not
@@ -35,6 +36,11 @@ struct BundleReader {
         uint8_t *raw;             /* the largest chunk_size of a compressed image, on use */
         size_t stored_max, raw_max;
         ChunkCodec *codec;
+
+        /* A RAUC bundle: every call below goes to lib/rauc-bundle.c once it is verified.  It
+         * reads at offsets: from fd if that is a file, else through 'random' if set. */
+        RaucBundle *rauc;
+        ReadAt random;
 };
 
 int bundle_header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature_size, UError *err) {
@@ -126,6 +132,10 @@ int bundle_reader_new(int fd, uint64_t max_size, int cancel_fd, BundleReader **r
         return 0;
 }
 
+void bundle_reader_set_random_access(BundleReader *r, const ReadAt *random) {
+        r->random = *random;
+}
+
 BundleReader *bundle_reader_free(BundleReader *r) {
         if (!r)
                 return NULL;
@@ -134,26 +144,43 @@ BundleReader *bundle_reader_free(BundleReader *r) {
         free(r->stored);
         free(r->raw);
         chunk_codec_free(r->codec);
+        rauc_bundle_free(r->rauc);
         return mfree(r);
 }
 
 const Manifest *bundle_reader_manifest(const BundleReader *r) {
+        if (r && r->rauc)
+                return rauc_bundle_manifest(r->rauc);
         return r && r->verified ? r->manifest : NULL;
 }
 
 uint64_t bundle_reader_trusted_time(const BundleReader *r) {
+        if (r && r->rauc)
+                return rauc_bundle_trusted_time(r->rauc);
         return r && r->verified ? r->trusted_time : 0;
 }
 
 const char *bundle_reader_signer(const BundleReader *r) {
+        if (r && r->rauc)
+                return rauc_bundle_signer(r->rauc);
         return r && r->verified ? r->signer : NULL;
 }
 
+const char *bundle_reader_format(const BundleReader *r) {
+        if (r && r->rauc)
+                return rauc_bundle_format(r->rauc);
+        return "update1";
+}
+
 uint64_t bundle_reader_bytes_read(const BundleReader *r) {
+        if (r && r->rauc)
+                return rauc_bundle_bytes_read(r->rauc);
         return r ? r->offset : 0;
 }
 
 uint64_t bundle_reader_total_size(const BundleReader *r) {
+        if (r && r->rauc)
+                return rauc_bundle_total_size(r->rauc);
         return r ? r->total_size : 0;
 }
 
@@ -273,6 +300,20 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
         q = reader_read(r, header, sizeof(header), "the header", err);
         if (q < 0)
                 return q;
+        /* A RAUC bundle starts with its squashfs; its signature is at the end and it is read at
+         * offsets, so its reader takes over the fd (a pipe is refused there). */
+        if (!r->random.read_at)
+                r->random = READ_AT_FD(r->fd);
+        if (memcmp(header, RAUC_SQUASHFS_MAGIC, strlen(RAUC_SQUASHFS_MAGIC)) == 0 ||
+            (memcmp(header, BUNDLE_MAGIC, BUNDLE_MAGIC_SIZE) != 0 && rauc_bundle_probe(&r->random))) {
+                q = rauc_bundle_open(&r->random, r->max_size, r->cancel_fd, k, &r->rauc, err);
+                if (q < 0) {
+                        r->failed = true;
+                        return q;
+                }
+                r->verified = true;
+                return 0;
+        }
         q = bundle_header_parse(header, sizeof(header), &signature_size, err);
         if (q < 0) {
                 r->failed = true;
@@ -380,6 +421,8 @@ static int reader_buffer(uint8_t **buf, size_t size, UError *err) {
 uint32_t bundle_reader_next_chunk_size(const BundleReader *r) {
         const ManifestImage *img;
 
+        if (r && r->rauc)
+                return rauc_bundle_next_chunk_size(r->rauc);
         if (!r || !r->verified || r->failed || r->done)
                 return 0;
         img = &r->manifest->images[r->image];
@@ -400,6 +443,8 @@ int bundle_reader_next_chunk_into(BundleReader *r, void *dst, size_t dst_size, B
                 return uerror_set(err, ERROR_FAILED, -EIO, "Bundle reader failed earlier");
         if (!r->verified)
                 return uerror_set(err, ERROR_FAILED, -EINVAL, "Bundle not verified yet");
+        if (r->rauc)
+                return rauc_bundle_next_chunk_into(r->rauc, dst, dst_size, ret, err);
         if (r->done)
                 return 0;
 

@@ -9,6 +9,7 @@
 #include "error.h"
 #include "macro.h"
 #include "manifest.h"
+#include "read-at.h"
 
 /* Bundle format v1 (docs/bundle-format.md):
  *   header (32 bytes, little endian)
@@ -36,9 +37,14 @@
 typedef struct BundleReader BundleReader;
 
 /* Reads from 'fd' (borrowed; a file, pipe or socket, read strictly front to back, never
- * seeked).  max_size bounds the whole bundle.  If cancel_fd >= 0 (an eventfd), a readable
+ * seeked).  A RAUC bundle (it starts with a squashfs) is handed to lib/rauc-bundle.c instead,
+ * which reads a regular file at offsets and refuses anything else.  max_size bounds the whole bundle.  If cancel_fd >= 0 (an eventfd), a readable
  * cancel_fd aborts any blocking read with ERROR_CANCELLED. */
 int bundle_reader_new(int fd, uint64_t max_size, int cancel_fd, BundleReader **ret);
+/* Where a RAUC bundle is read at offsets when fd is not a file (an http(s) source with Range
+ * requests); copied, used only by bundle_reader_verify() and after.  Without it a RAUC bundle
+ * from a pipe is refused. */
+void bundle_reader_set_random_access(BundleReader *r, const ReadAt *random);
 BundleReader *bundle_reader_free(BundleReader *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BundleReader *, bundle_reader_free);
 
@@ -50,6 +56,8 @@ const Manifest *bundle_reader_manifest(const BundleReader *r);
 const char *bundle_reader_signer(const BundleReader *r);   /* subject of the signer cert */
 uint64_t bundle_reader_trusted_time(const BundleReader *r); /* see cms_verify() */
 uint64_t bundle_reader_bytes_read(const BundleReader *r);  /* for progress */
+/* "update1", or a RAUC bundle's "plain" / "verity" (lib/rauc-bundle.h). */
+const char *bundle_reader_format(const BundleReader *r);
 uint64_t bundle_reader_total_size(const BundleReader *r);  /* header + signature + payload */
 
 typedef struct BundleChunk {

@@ -29,6 +29,7 @@ struct Keyring {
         X509_STORE *store;             /* the roots: the only trust anchors */
         STACK_OF(X509) *intermediates; /* keyring certs usable to build a chain, never anchors */
         bool allow_bundle_intermediates;
+        bool allow_rauc_intermediates; /* the same for RAUC bundles (keyring_set_rauc_intermediates) */
         unsigned n_roots;
         unsigned n_crls;
         /* Newest trusted time seen (the daemon's anti-rollback time floor); read by verifying
@@ -242,6 +243,7 @@ int keyring_load(const char *path, const char *directory, bool allow_bundle_inte
         if (!k || !certs)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         k->allow_bundle_intermediates = allow_bundle_intermediates;
+        k->allow_rauc_intermediates = allow_bundle_intermediates;
         k->store = X509_STORE_new();
         k->intermediates = sk_X509_new_null();
         if (!k->store || !k->intermediates)
@@ -284,6 +286,10 @@ int keyring_load(const char *path, const char *directory, bool allow_bundle_inte
 
         *ret = TAKE_PTR(k);
         return 0;
+}
+
+void keyring_set_rauc_intermediates(Keyring *k, bool allow) {
+        k->allow_rauc_intermediates = allow;
 }
 
 void keyring_set_time_floor(Keyring *k, uint64_t t) {
@@ -473,7 +479,11 @@ static int check_chain_eku(STACK_OF(X509) *chain, UError *err) {
         return 0;
 }
 
-static int verify_chain(const Keyring *k, CMS_ContentInfo *cms, X509 *signer, UError *err) {
+static bool embedded_allowed(const Keyring *k, CmsOrigin origin) {
+        return origin == CMS_ORIGIN_RAUC ? k->allow_rauc_intermediates : k->allow_bundle_intermediates;
+}
+
+static int verify_chain(const Keyring *k, CmsOrigin origin, CMS_ContentInfo *cms, X509 *signer, UError *err) {
         _cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = NULL;
         _cleanup_(x509_stack_freep) STACK_OF(X509) *embedded = NULL;
         _cleanup_(x509_stack_shallow_freep) STACK_OF(X509) *untrusted = NULL;
@@ -489,7 +499,7 @@ static int verify_chain(const Keyring *k, CMS_ContentInfo *cms, X509 *signer, UE
         /* Certificates carried in the bundle only ever help to build a chain, never end one; and
          * only when the keyring allows it (a sibling intermediate under the same root would
          * otherwise pass). */
-        if (k->allow_bundle_intermediates) {
+        if (embedded_allowed(k, origin)) {
                 embedded = CMS_get1_certs(cms);
                 for (int i = 0; embedded && i < sk_X509_num(embedded); i++)
                         if (!sk_X509_push(untrusted, sk_X509_value(embedded, i)))
@@ -560,16 +570,81 @@ static uint64_t trusted_time(CMS_SignerInfo *si, X509 *signer) {
         return (uint64_t) best;
 }
 
-int cms_verify_in_place(const Keyring *k, const uint8_t *der, size_t size, size_t *ret_content_offset,
-                        size_t *ret_content_size, char **ret_signer, uint64_t *ret_trusted_time, UError *err) {
-        _cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
+/* Signature, content digest (reading 'content' to its end), signer certificate and chain: what
+ * attached and detached signatures have in common. */
+static int verify_signed_data(const Keyring *k, CmsOrigin origin, CMS_ContentInfo *cms, BIO *content, char **ret_signer,
+                              uint64_t *ret_trusted_time, UError *err) {
         _cleanup_(x509_stack_shallow_freep) STACK_OF(X509) *signers = NULL;
-        _cleanup_(BIO_free_allp) BIO *content = NULL;
-        _cleanup_free_ uint8_t *detached = NULL;
         _cleanup_free_ char *subject = NULL;
         STACK_OF(CMS_SignerInfo) *infos;
         X509_ALGOR *digest = NULL;
         const ASN1_OBJECT *obj;
+        char reason[300];
+        int r;
+
+        infos = CMS_get0_SignerInfos(cms);
+        if (!infos || sk_CMS_SignerInfo_num(infos) == 0)
+                return sig_invalid(err, "no signer");
+        if (sk_CMS_SignerInfo_num(infos) != 1)
+                return sig_invalid(err, "more than one signer");
+        CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(infos, 0), NULL, NULL, &digest, NULL);
+        if (!digest)
+                return sig_invalid(err, "no digest algorithm");
+        X509_ALGOR_get0(&obj, NULL, NULL, digest);
+        if (!digest_allowed(OBJ_obj2nid(obj)))
+                return sig_invalid(err, "digest algorithm not allowed (SHA-256, SHA-384 or SHA-512)");
+
+        /* Signature and content digest only; the chain is verified below against the keyring
+         * alone, because CMS_verify() would also build chains through embedded certificates. */
+        if (CMS_verify(cms, NULL, NULL, content, NULL, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1) {
+                unsigned long e = ERR_peek_last_error();
+
+                if (ERR_GET_LIB(e) == ERR_LIB_CMS &&
+                    ERR_GET_REASON(e) == CMS_R_SIGNER_CERTIFICATE_NOT_FOUND) {
+                        ERR_clear_error();
+                        return sig_invalid(err, "signer certificate not found in the signature");
+                }
+                snprintf(reason, sizeof(reason), "signature verification failed: %s",
+                         openssl_reason());
+                return sig_invalid(err, reason);
+        }
+
+        signers = CMS_get0_signers(cms);
+        if (!signers || sk_X509_num(signers) != 1 || !sk_X509_value(signers, 0))
+                return sig_invalid(err, "no signer certificate");
+
+        r = verify_chain(k, origin, cms, sk_X509_value(signers, 0), err);
+        if (r < 0)
+                return r;
+        r = check_signer_cert(sk_X509_value(signers, 0), err);
+        if (r < 0)
+                return r;
+
+        subject = name_to_string(X509_get_subject_name(sk_X509_value(signers, 0)));
+        if (!subject)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        ERR_clear_error();
+
+        if (ret_trusted_time)
+                *ret_trusted_time = trusted_time(sk_CMS_SignerInfo_value(infos, 0), sk_X509_value(signers, 0));
+        if (ret_signer)
+                *ret_signer = TAKE_PTR(subject);
+        return 0;
+}
+
+int cms_verify_in_place(const Keyring *k, const uint8_t *der, size_t size, size_t *ret_content_offset,
+                        size_t *ret_content_size, char **ret_signer, uint64_t *ret_trusted_time, UError *err) {
+        return cms_verify_in_place_as(k, CMS_ORIGIN_UPDATE1, der, size, ret_content_offset, ret_content_size,
+                                      ret_signer, ret_trusted_time, err);
+}
+
+int cms_verify_in_place_as(const Keyring *k, CmsOrigin origin, const uint8_t *der, size_t size,
+                           size_t *ret_content_offset, size_t *ret_content_size, char **ret_signer,
+                           uint64_t *ret_trusted_time, UError *err) {
+        _cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
+        _cleanup_(BIO_free_allp) BIO *content = NULL;
+        _cleanup_free_ uint8_t *detached = NULL;
+        _cleanup_free_ char *subject = NULL;
         const unsigned char *p;
         CmsDerLayout l;
         size_t detached_size;
@@ -608,58 +683,16 @@ int cms_verify_in_place(const Keyring *k, const uint8_t *der, size_t size, size_
             OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data)
                 return sig_invalid(err, "unexpected CMS content type");
 
-        infos = CMS_get0_SignerInfos(cms);
-        if (!infos || sk_CMS_SignerInfo_num(infos) == 0)
-                return sig_invalid(err, "no signer");
-        if (sk_CMS_SignerInfo_num(infos) != 1)
-                return sig_invalid(err, "more than one signer");
-        CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(infos, 0), NULL, NULL, &digest, NULL);
-        if (!digest)
-                return sig_invalid(err, "no digest algorithm");
-        X509_ALGOR_get0(&obj, NULL, NULL, digest);
-        if (!digest_allowed(OBJ_obj2nid(obj)))
-                return sig_invalid(err, "digest algorithm not allowed (SHA-256, SHA-384 or SHA-512)");
-
-        /* Signature and content digest only; the chain is verified below against the keyring
-         * alone, because CMS_verify() would also build chains through embedded certificates.
-         * The content is read from the caller's buffer and only digested (no output BIO). */
+        /* The content is read from the caller's buffer and only digested (no output BIO). */
         /* Behind a null filter: given a memory BIO, CMS_verify() of OpenSSL 3.0 reads through a
          * private copy of it, which it leaks when the digest set-up fails (found by fuzz-cms). */
         content = BIO_new(BIO_f_null());
         if (!content || !BIO_push(content, BIO_new_mem_buf(der + l.content_offset, (int) l.content_size)) ||
             !BIO_next(content))
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
-        if (CMS_verify(cms, NULL, NULL, content, NULL, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1) {
-                unsigned long e = ERR_peek_last_error();
-
-                if (ERR_GET_LIB(e) == ERR_LIB_CMS &&
-                    ERR_GET_REASON(e) == CMS_R_SIGNER_CERTIFICATE_NOT_FOUND) {
-                        ERR_clear_error();
-                        return sig_invalid(err, "signer certificate not found in the signature");
-                }
-                snprintf(reason, sizeof(reason), "signature verification failed: %s",
-                         openssl_reason());
-                return sig_invalid(err, reason);
-        }
-
-        signers = CMS_get0_signers(cms);
-        if (!signers || sk_X509_num(signers) != 1 || !sk_X509_value(signers, 0))
-                return sig_invalid(err, "no signer certificate");
-
-        r = verify_chain(k, cms, sk_X509_value(signers, 0), err);
+        r = verify_signed_data(k, origin, cms, content, &subject, ret_trusted_time, err);
         if (r < 0)
                 return r;
-        r = check_signer_cert(sk_X509_value(signers, 0), err);
-        if (r < 0)
-                return r;
-
-        subject = name_to_string(X509_get_subject_name(sk_X509_value(signers, 0)));
-        if (!subject)
-                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
-        ERR_clear_error();
-
-        if (ret_trusted_time)
-                *ret_trusted_time = trusted_time(sk_CMS_SignerInfo_value(infos, 0), sk_X509_value(signers, 0));
         *ret_content_offset = l.content_offset;
         *ret_content_size = l.content_size;
         if (ret_signer)
@@ -689,5 +722,112 @@ int cms_verify(const Keyring *k, const uint8_t *der, size_t size, char **ret_con
         *ret_content_size = n;
         if (ret_signer)
                 *ret_signer = TAKE_PTR(signer);
+        return 0;
+}
+
+int cms_kind(const uint8_t *der, size_t size) {
+        _cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
+        const unsigned char *p = der;
+        int nid, r;
+
+        if (size == 0 || size > INT_MAX)
+                return -EBADMSG;
+        cms = d2i_CMS_ContentInfo(NULL, &p, (long) size);
+        if (!cms || p != der + size)
+                r = -EBADMSG;
+        else if ((nid = OBJ_obj2nid(CMS_get0_type(cms))) == NID_pkcs7_enveloped ||
+                 nid == NID_id_smime_ct_authEnvelopedData)
+                r = -EMEDIUMTYPE;
+        else if (nid != NID_pkcs7_signed)
+                r = -EBADMSG;
+        else
+                r = CMS_is_detached(cms) == 1 ? CMS_KIND_DETACHED : CMS_KIND_ATTACHED;
+        ERR_clear_error();
+        return r;
+}
+
+/* A source BIO over the caller's read function: OpenSSL digests the content as it pulls it, so
+ * the caller sees every byte exactly once (and can hash it for its own use on the way). */
+typedef struct ReadBio {
+        CmsReadFn fn;
+        void *userdata;
+        int error;
+} ReadBio;
+
+static int read_bio_read(BIO *b, char *buf, int size) {
+        ReadBio *rb = BIO_get_data(b);
+        size_t n = 0;
+        int r;
+
+        if (size <= 0)
+                return 0;
+        r = rb->fn(rb->userdata, buf, (size_t) size, &n);
+        if (r < 0) {
+                rb->error = r;
+                return -1;
+        }
+        return (int) n;
+}
+
+static long read_bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
+        return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int read_bio_create(BIO *b) {
+        BIO_set_init(b, 1);
+        return 1;
+}
+
+int cms_verify_detached(const Keyring *k, const uint8_t *der, size_t size, CmsReadFn fn, void *userdata,
+                        char **ret_signer, uint64_t *ret_trusted_time, UError *err) {
+        _cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
+        _cleanup_(BIO_freep) BIO *content = NULL;
+        _cleanup_free_ char *subject = NULL;
+        BIO_METHOD *meth = NULL;
+        ReadBio rb = { .fn = fn, .userdata = userdata };
+        UError local = UERROR_NULL;
+        const unsigned char *p = der;
+        int r;
+
+        if (!k)
+                return sig_invalid(err, "no keyring");
+        ERR_clear_error();
+        if (size == 0)
+                return sig_invalid(err, "signature is empty");
+        if (size > CMS_MAX_ENVELOPE_SIZE)
+                return sig_invalid(err, "signature is larger than the limit of 64 KiB");
+        cms = d2i_CMS_ContentInfo(NULL, &p, (long) size);
+        if (!cms || p != der + size)
+                return sig_invalid(err, "not a DER-encoded CMS structure");
+        if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed ||
+            OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data)
+                return sig_invalid(err, "unexpected CMS content type");
+        if (CMS_is_detached(cms) != 1)
+                return sig_invalid(err, "signature is not detached");
+
+        meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "update1-read");
+        if (!meth || BIO_meth_set_read(meth, read_bio_read) != 1 || BIO_meth_set_ctrl(meth, read_bio_ctrl) != 1 ||
+            BIO_meth_set_create(meth, read_bio_create) != 1 || !(content = BIO_new(meth))) {
+                BIO_meth_free(meth);
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        }
+        BIO_set_data(content, &rb);
+
+        r = verify_signed_data(k, CMS_ORIGIN_RAUC, cms, content, &subject, ret_trusted_time, &local);
+        BIO_free(TAKE_PTR(content));
+        BIO_meth_free(meth);
+        /* What failed was reading the content, not the signature: say so. */
+        if (rb.error == -ECANCELED)
+                return uerror_set(err, ERROR_CANCELLED, rb.error, "Installation cancelled");
+        if (rb.error < 0)
+                return uerror_set(err, ERROR_IO, rb.error, "Failed to read the signed bundle content: %s",
+                                  strerror(-rb.error));
+        if (r < 0) {
+                if (err && !uerror_is_set(err))
+                        *err = local;
+                return r;
+        }
+        if (ret_signer)
+                *ret_signer = TAKE_PTR(subject);
         return 0;
 }

@@ -20,6 +20,9 @@ int keyring_load(const char *path, const char *directory, bool allow_bundle_inte
  * layout) and of *.crl / *.pem / "<hash>.r0" files in 'directory', and makes verification require a current
  * CRL for every certificate of the chain.  Fails if no CRL was found. */
 int keyring_load_crls(Keyring *k, const char *path, const char *directory, UError *err);
+/* Whether certificates carried in a RAUC bundle's CMS may link its signer to a root (RAUC always
+ * lets them; keyring_load() sets it like allow_bundle_intermediates). */
+void keyring_set_rauc_intermediates(Keyring *k, bool allow);
 /* Certificates are checked at max(clock, build time, t): t is the newest trusted time seen. */
 void keyring_set_time_floor(Keyring *k, uint64_t t);
 Keyring *keyring_free(Keyring *k);
@@ -52,4 +55,27 @@ int cms_verify(const Keyring *k, const uint8_t *der, size_t size, char **ret_con
  * CMS_MAX_ENVELOPE_SIZE, whatever the size of the content. */
 int cms_verify_in_place(const Keyring *k, const uint8_t *der, size_t size, size_t *ret_content_offset,
                         size_t *ret_content_size, char **ret_signer, uint64_t *ret_trusted_time, UError *err);
+/* Whose signature it is: the keyring's rule for certificates carried in the CMS differs. */
+typedef enum CmsOrigin {
+        CMS_ORIGIN_UPDATE1, /* allow_bundle_intermediates */
+        CMS_ORIGIN_RAUC,    /* keyring_set_rauc_intermediates() */
+} CmsOrigin;
+int cms_verify_in_place_as(const Keyring *k, CmsOrigin origin, const uint8_t *der, size_t size,
+                           size_t *ret_content_offset, size_t *ret_content_size, char **ret_signer,
+                           uint64_t *ret_trusted_time, UError *err);
 
+
+/* What a CMS blob (DER) is: CMS_KIND_DETACHED or CMS_KIND_ATTACHED SignedData, -EMEDIUMTYPE for
+ * EnvelopedData (an encrypted bundle), -EBADMSG for anything else.  Nothing is verified. */
+#define CMS_KIND_ATTACHED 0
+#define CMS_KIND_DETACHED 1
+int cms_kind(const uint8_t *der, size_t size);
+
+/* Reads up to 'size' bytes of the content into buf; *ret = 0 only at its end. */
+typedef int (*CmsReadFn)(void *userdata, void *buf, size_t size, size_t *ret);
+
+/* cms_verify() for a detached signature (at most CMS_MAX_ENVELOPE_SIZE bytes) over content
+ * that 'fn' streams, read once to its end.  Only RAUC's plain bundles sign that way: certificates
+ * in the CMS follow keyring_set_rauc_intermediates(). */
+int cms_verify_detached(const Keyring *k, const uint8_t *der, size_t size, CmsReadFn fn, void *userdata,
+                        char **ret_signer, uint64_t *ret_trusted_time, UError *err);

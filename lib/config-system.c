@@ -184,6 +184,7 @@ static int parse_keyring_directory(Parser *p, Section *sec, const char *key, con
 }
 
 static int parse_bundle_intermediates(Parser *p, Section *sec, const char *key, const char *value, unsigned line) {
+        p->config->allow_bundle_intermediates_set = true;
         return parser_set_bool(p, sec, key, value, line, &p->config->allow_bundle_intermediates);
 }
 

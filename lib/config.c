@@ -328,3 +328,7 @@ int config_load(const char *path, Config **ret) {
         *ret = TAKE_PTR(c);
         return 0;
 }
+
+bool config_rauc_bundle_intermediates(const Config *c) {
+        return c->allow_bundle_intermediates_set ? c->allow_bundle_intermediates : true;
+}

@@ -84,6 +84,8 @@ typedef struct Config {
         char *keyring_path;        /* PEM file with trusted roots */
         char *keyring_directory;   /* directory of *.pem / *.crt: roots and intermediates */
         bool allow_bundle_intermediates;
+        bool allow_bundle_intermediates_set; /* written in the file: then it holds for RAUC bundles
+                                              * too, which otherwise use them as RAUC does */
         bool check_crl;            /* CRLs in the keyring (file or *.crl in directory) are enforced */
         /* [uboot] */
         char *fw_env_config;
@@ -123,6 +125,10 @@ typedef struct Config {
         ConfigSlot *slots;
         unsigned n_slots;
 } Config;
+
+/* Whether certificates carried in a RAUC bundle may link its signer to a root: yes, as in RAUC,
+ * unless [keyring] allow-bundle-intermediates= is written in the file. */
+bool config_rauc_bundle_intermediates(const Config *c);
 
 /* CONFIG_DEFAULT_PATH if it exists, else the first of CONFIG_RAUC_PATHS that exists, else
  * CONFIG_DEFAULT_PATH (whose absence config_load() then reports). */

@@ -548,9 +548,12 @@ static int image_to_json_object(const ManifestImage *img, bool with_chunks,
         if (r < 0)
                 return -ENOMEM;
 
-        if (!with_chunks) {
-                for (uint64_t i = 0; i < img->n_chunks; i++)
+        /* A RAUC image has no chunk table (lib/rauc-bundle.c cuts it into chunks as it reads). */
+        if (!with_chunks || !img->chunks) {
+                for (uint64_t i = 0; img->chunks && i < img->n_chunks; i++)
                         stored += img->chunks[i].size;
+                if (!img->chunks)
+                        stored = img->size;
                 r |= json_add(o, "chunk-count", json_object_new_uint64(img->n_chunks));
                 r |= json_add(o, "stored-size", json_object_new_uint64(stored));
                 if (r < 0)

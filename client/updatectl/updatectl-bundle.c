@@ -228,10 +228,15 @@ static void print_field(const char *name, const char *value) {
         putchar('\n');
 }
 
-static void print_table(const Manifest *m, const char *signer, uint64_t total) {
+/* format: "update1", or a RAUC bundle's "plain" / "verity" (bundle_reader_format()). */
+static void print_table(const Manifest *m, const char *format, const char *signer, uint64_t total) {
+        bool rauc = !streq(format, "update1");
         char buf[128], hex[SHA256_HEX_SIZE];
 
-        snprintf(buf, sizeof(buf), "%u", m->format);
+        if (rauc)
+                snprintf(buf, sizeof(buf), "RAUC %s", format);
+        else
+                snprintf(buf, sizeof(buf), "%u", m->format);
         print_field("Format:", buf);
         print_field("Compatible:", m->compatible);
         print_field("Version:", m->version);
@@ -251,7 +256,7 @@ static void print_table(const Manifest *m, const char *signer, uint64_t total) {
                 const ManifestImage *img = &m->images[i];
                 uint64_t stored = 0;
 
-                for (uint64_t c = 0; c < img->n_chunks; c++)
+                for (uint64_t c = 0; img->chunks && c < img->n_chunks; c++)
                         stored += img->chunks[c].size;
 
                 printf("\n");
@@ -261,6 +266,8 @@ static void print_table(const Manifest *m, const char *signer, uint64_t total) {
                 print_field("  Size:", buf);
                 hex_encode(img->sha256, SHA256_SIZE, hex);
                 print_field("  SHA256:", hex);
+                if (rauc)
+                        continue; /* stored as a file of the squashfs, not in chunks */
                 format_size(img->chunk_size, buf, sizeof(buf));
                 print_field("  Chunk size:", buf);
                 snprintf(buf, sizeof(buf), "%llu", (unsigned long long) img->n_chunks);
@@ -271,15 +278,18 @@ static void print_table(const Manifest *m, const char *signer, uint64_t total) {
         }
 }
 
-static int print_json(const Manifest *m, const char *signer) {
-        struct json_object *o = NULL, *s;
+static int print_json(const Manifest *m, const char *format, const char *signer) {
+        struct json_object *o = NULL, *s, *f = NULL;
         int r;
 
         r = manifest_to_json_object(m, false, &o);
         if (r < 0)
                 return r;
         s = json_object_new_string(signer ?: "");
-        if (!s || json_object_object_add(o, "signer", s) < 0) {
+        if (!streq(format, "update1"))
+                f = json_object_new_string(format);
+        if (!s || (!streq(format, "update1") && (!f || json_object_object_add(o, "rauc-format", f) < 0)) ||
+            json_object_object_add(o, "signer", s) < 0) {
                 json_object_put(s);
                 json_object_put(o);
                 return -ENOMEM;
@@ -368,6 +378,9 @@ int verb_bundle_info(int argc, char **argv) {
         r = keyring_load(keyring_path, keyring_dir, allow_intermediates, &keyring, &err);
         if (r < 0)
                 return fail(&err);
+        /* RAUC bundles: as the daemon would, unless --allow-intermediates says more */
+        keyring_set_rauc_intermediates(keyring, arg_allow_intermediates || !config ||
+                                                        config_rauc_bundle_intermediates(config));
         if (check_crl) {
                 r = keyring_load_crls(keyring, keyring_path, keyring_dir, &err);
                 if (r < 0)
@@ -402,13 +415,13 @@ int verb_bundle_info(int argc, char **argv) {
         }
 
         if (json) {
-                r = print_json(bundle_reader_manifest(reader), bundle_reader_signer(reader));
+                r = print_json(bundle_reader_manifest(reader), bundle_reader_format(reader), bundle_reader_signer(reader));
                 if (r < 0) {
                         fprintf(stderr, "updatectl: Failed to format JSON: %s\n", strerror(-r));
                         return EXIT_FAILURE;
                 }
         } else {
-                print_table(bundle_reader_manifest(reader), bundle_reader_signer(reader),
+                print_table(bundle_reader_manifest(reader), bundle_reader_format(reader), bundle_reader_signer(reader),
                             bundle_reader_total_size(reader));
                 if (check_payload)
                         printf("\nPayload verified: every chunk and image hash matches.\n");

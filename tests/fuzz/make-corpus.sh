@@ -5,7 +5,8 @@
 # seeds only verify against the PKI made in the same run, so both are replaced together.
 # Reproducer files (crash-*, regress-*) that were added to a corpus by hand are kept.
 #   tests/fuzz/make-corpus.sh [BUILD_DIR]     (needs BUILD_DIR/updatectl: make all)
-# Needs openssl, mkenvimage (u-boot-tools), grub-editenv (grub-common), python3.
+# Needs openssl, mkenvimage (u-boot-tools), grub-editenv (grub-common), python3; mksquashfs
+# (squashfs-tools) for the rauc-squashfs seeds.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "$TOP" && cd "${1:-build}" && pwd)
@@ -517,6 +518,58 @@ printf '{"format":2,"action":"5","phase":"downloading"}' | seed action-record fo
 printf '{"format":1,"action":"../5","phase":"downloading","size":"12","install_attempts":99999}' | seed action-record hostile.json
 record installing >installing.json # a file: head must not cut a pipe under pipefail
 head -c 200 installing.json | seed action-record truncated.json
+
+# --- RAUC manifests and squashfs images (fuzz-rauc-manifest, fuzz-rauc-squashfs) -----------
+# rauc-squashfs seeds: 5 control bytes (u32 offset, xor; 0 = no change), the manifest, \0, a
+# squashfs made by mksquashfs (the harness adds the verity tree and the signature).
+rauc_img_manifest() { # FILE CLASS → [image.CLASS] for FILE
+        printf '[image.%s]\nfilename=%s\nsize=%s\nsha256=%s\n' "$2" "$(basename "$1")" \
+                "$(stat -c %s "$1")" "$(sha256sum <"$1" | cut -c1-64)"
+}
+rauc_sq_seed() { # NAME CTL-HEX(10)|tree MKSQUASHFS-ARGS...: squashfs of rsq/ with its manifest
+        local name=$1 ctl=$2 m
+        shift 2
+        m=$(printf '[update]\ncompatible=fuzz-board\nversion=1.0\n\n'; for f in rsq/*; do
+                rauc_img_manifest "$f" "$(basename "$f" | cut -d. -f1)"; done)
+        printf '%s\n' "$m" >rsq/manifest.raucm
+        rm -f rsq.img && mksquashfs rsq rsq.img -all-root -noappend -no-progress -no-xattrs "$@" >/dev/null
+        if [ "$ctl" = tree ]; then # 100 bytes into the hash tree (it starts at the padded size)
+                ctl=$(printf '%08x' $((($(stat -c %s rsq.img) + 4095) / 4096 * 4096 + 100)) |
+                        sed 's/\(..\)\(..\)\(..\)\(..\)/\4\3\2\1/')80
+        fi
+        { printf '%b' "$(sed 's/../\\x&/g' <<<"$ctl")"; printf '%s\n' "$m"; printf '\0'; cat rsq.img; } |
+                seed rauc-squashfs "$name"
+        rm -f rsq/manifest.raucm
+}
+if command -v mksquashfs >/dev/null; then
+        rm -rf rsq && mkdir rsq
+        head -c 3000 /dev/urandom >rsq/rootfs.img          # one fragment
+        rauc_sq_seed fragment-gzip 0000000000
+        rauc_sq_seed fragment-xz 0000000000 -comp xz
+        head -c 40000 /dev/urandom >rsq/rootfs.img         # blocks + tail fragment
+        rauc_sq_seed blocks-4k-zstd 0000000000 -comp zstd -b 4096
+        rauc_sq_seed blocks-4k-lz4-changed-data 0050000001 -comp lz4 -b 4096
+        rauc_sq_seed blocks-4k-changed-tree tree -b 4096
+        rauc_sq_seed uncompressed 0000000000 -noI -noD -noF
+        rm -f rsq/rootfs.img
+        truncate -s 2500000 rsq/rootfs.img                 # sparse blocks, three 1 MiB chunks
+        head -c 5000 /dev/urandom >rsq/appfs.ext4          # a second image
+        rauc_sq_seed two-images-sparse 0000000000 -comp xz
+        rm -rf rsq
+fi
+rauc_manifest() { printf '[update]\ncompatible=fuzz-board\nversion=2024.1\ndescription=a d\nbuild=20260101\n\n%b' "$1"; }
+IMG='[image.rootfs]\nfilename=rootfs.ext4\nsize=268435456\nsha256=15bf0d2f3e5a4b6c7d8e9f00112233445566778899aabbccddeeff0011222d8d\n'
+rauc_manifest "[bundle]\nformat=plain\n\n$IMG" | seed rauc-manifest plain.raucm
+rauc_manifest "[bundle]\nformat=verity\nverity-hash=1054af1ca783f7be419d9632d73c6fb71d165d997dde4b7bed11b3828fa9dd65\nverity-salt=d8a3157a744105ac5fb413002b47bc58e5e432cb30e7dd1142dda13f66ac1897\nverity-size=32768\n\n$IMG" |
+        seed rauc-manifest verity.raucm
+rauc_manifest "$IMG\n[image.appfs]\nfilename=appfs.squashfs\ntype=squashfs\nadaptive=block-hash-index\nsize=4096\nsha256=0000000000000000000000000000000000000000000000000000000000000000\n\n[meta.version]\nchannel=beta\n[rollout]\nx=y\n" |
+        seed rauc-manifest two-images-meta.raucm
+rauc_manifest "$IMG\n[hooks]\nfilename=hook.sh\nhooks=install-check\n" | seed rauc-manifest hooks.raucm
+rauc_manifest "$IMG\nhooks=pre-install;post-install\n" | seed rauc-manifest slot-hooks.raucm
+rauc_manifest "$IMG\n[handler]\nfilename=handler.sh\nargs=--x\n" | seed rauc-manifest handler.raucm
+rauc_manifest "[bundle]\nformat=crypt\ncrypt-key=00112233\n\n$IMG" | seed rauc-manifest crypt.raucm
+rauc_manifest '[image.rootfs.variant-a]\nfilename=a.img\n[image.repo/artifact]\nfilename=b.tar\n' | seed rauc-manifest variants.raucm
+rauc_manifest '[image.rootfs]\nfilename=root.tar.xz\ntype=tar\n' | seed rauc-manifest archive.raucm
 
 echo "corpus written:"
 for d in "$CORPUS"/*/; do

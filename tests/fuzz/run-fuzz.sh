@@ -40,6 +40,7 @@ fi
 max_len() {
         case $1 in
         bundle) echo 32768 ;;
+        rauc-squashfs) echo 65536 ;; # control + manifest + a small squashfs
         uboot-env) echo 2049 ;;   # control byte + two 0x400 copies
         grubenv) echo 1100 ;;
         barebox-state | custom-backend) echo 1024 ;;

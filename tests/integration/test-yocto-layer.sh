@@ -155,7 +155,7 @@ t_depends() {
                 # pkg-config module -> the OE-core recipe that provides it.
                 case $m in
                 libsystemd) r=systemd ;; libcurl) r=curl ;; blkid) r=util-linux ;; libzstd) r=zstd ;;
-                openssl | json-c | libubootenv) r=$m ;;
+                openssl | json-c | libubootenv) r=$m ;; libsquashfs1) r=squashfs-tools-ng ;;
                 *) TL_WHY="pkg-config module $m of the Makefile: which recipe? (add it here and to DEPENDS)"; return 1 ;;
                 esac
                 [[ $deps == *" $r "* ]] || { TL_WHY="DEPENDS lacks $r (for $m)"; return 1; }

@@ -12,7 +12,7 @@ what=${1:-check}
 # Building: compiler, pkg-config and the -dev packages the Makefile asks pkg-config for;
 # scdoc for the man pages (man/*.scd).
 BUILD_PKGS=(build-essential pkg-config libsystemd-dev libssl-dev libjson-c-dev
-            libcurl4-openssl-dev libblkid-dev libzstd-dev libubootenv-dev scdoc)
+            libcurl4-openssl-dev libblkid-dev libzstd-dev libubootenv-dev libsquashfs-dev scdoc)
 # Running the sandbox (demo): private bus, U-Boot env tools (fw_printenv/fw_setenv for the
 # boot simulator, mkenvimage for the initial env), openssl for the throw-away PKI,
 # mkfs.ext4 -d for the image.  On bookworm dbus-daemon and dbus-bin are split out of "dbus";
@@ -28,11 +28,13 @@ RUN_PKGS=(dbus-daemon dbus-bin dbus-system-bus-common libubootenv-tool u-boot-to
 # python3 for the JSON/XML checks, procps (ps) for process states and owners, mandoc
 # (mandoc -Tlint, -Tutf8) for the man pages, shellcheck for the bash completion (test-man),
 # rauc (the RAUC 1.8 command line: a client of RAUC's D-Bus API that updated serves, in
-# test-rauc-dbus, and a parser of the same system.conf files, in test-config-rauc; it depends on
-# the "dbus" package, whose service tests/fresh's policy-rc.d keeps from starting, as nginx's)
-# and libglib2.0-bin (gdbus). rauc-service is not needed: updated serves its bus name.
+# test-rauc-dbus, a parser of the same system.conf files, in test-config-rauc, and the maker of
+# RAUC bundles, in test-rauc-bundle; it depends on the "dbus" package, whose service
+# tests/fresh's policy-rc.d keeps from starting, as nginx's), libglib2.0-bin (gdbus),
+# squashfs-tools (mksquashfs, which `rauc bundle` runs) and cryptsetup-bin (veritysetup, to
+# cross-check RAUC's hash trees). rauc-service is not needed: updated serves its bus name.
 CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-common procps mandoc shellcheck
-            rauc libglib2.0-bin)
+            rauc libglib2.0-bin squashfs-tools cryptsetup-bin)
 # make bench PEERS=1: RAUC 1.8 beside Update1 (bench/bench-peers.sh: the rauc client, its D-Bus
 # service's bus policy, mksquashfs for `rauc bundle`) and hyperfine for the round trips.
 PEERS_PKGS=(rauc rauc-service squashfs-tools hyperfine)

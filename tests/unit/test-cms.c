@@ -11,19 +11,6 @@
 
 static const char content[] = "{\"format\":1,\"hello\":\"manifest\"}";
 
-static int run(const char *fmt, ...) _printf_(1, 2);
-static int run(const char *fmt, ...) {
-        char cmd[4096];
-        int n;
-        va_list ap;
-
-        n = snprintf(cmd, sizeof(cmd), "cd '%s' && ", pki_dir);
-        va_start(ap, fmt);
-        vsnprintf(cmd + n, sizeof(cmd) - (size_t) n, fmt, ap);
-        va_end(ap);
-        return system(cmd);
-}
-
 static Keyring *keyring(const char *path, const char *dir, bool allow) {
         Keyring *k = NULL;
         UError err = UERROR_NULL;
@@ -124,7 +111,7 @@ static bool keyring_fails(const char *path, const char *dir, const char *why);
 TEST(keyring_hash_directory) {
         Keyring *k;
 
-        CHECK(run("mkdir -p hashdir && for c in root inter; do "
+        CHECK(pki_run("mkdir -p hashdir && for c in root inter; do "
                   "cp $c.pem hashdir/$(openssl x509 -hash -noout -in $c.pem).0; done && "
                   "echo junk > hashdir/12345678.x0 && cp direct.key hashdir/1234567.0") == 0);
         k = keyring(NULL, pki("hashdir"), false);
@@ -132,7 +119,7 @@ TEST(keyring_hash_directory) {
         CHECK(verify_ok("signer", NULL, k));
         keyring_free(k);
         /* without the root's file, nothing else there is taken for a certificate */
-        CHECK(run("rm -f hashdir/$(openssl x509 -hash -noout -in root.pem).0") == 0);
+        CHECK(pki_run("rm -f hashdir/$(openssl x509 -hash -noout -in root.pem).0") == 0);
         CHECK(keyring_fails(NULL, pki("hashdir"), "has no root"));
 }
 
@@ -151,7 +138,7 @@ TEST(bundle_intermediates) {
         CHECK(verify_fails("sibling", "inter2.pem", dir_strict, "unable to get local issuer certificate"));
         CHECK(verify_ok("sibling", "inter2.pem", allow));
         /* Embedding a whole chain up to a foreign root does not make that root trusted. */
-        run("cat inter.pem root.pem > chain.pem");
+        pki_run("cat inter.pem root.pem > chain.pem");
         CHECK(verify_fails("signer", "chain.pem", other_allow, "self-signed certificate in certificate chain"));
         /* A CA in the chain whose EKU excludes code signing. */
         CHECK(verify_fails("undersa", "intersa.pem", allow, "excludes codeSigning"));
@@ -379,19 +366,19 @@ TEST(foreign_structures) {
         const char *sign = "openssl cms -sign -binary -outform DER -in content.json";
 
         CHECK(k);
-        CHECK(run("printf '%%s' '%s' > content.json", content) == 0);
-        CHECK(run("%s -nodetach -md sha256 -signer direct.pem -inkey direct.key -out good.der", sign) == 0);
-        CHECK(run("%s -md sha256 -signer direct.pem -inkey direct.key -out detached.der", sign) == 0);
-        CHECK(run("%s -nodetach -md sha256 -signer direct.pem -inkey direct.key -signer signer.pem "
+        CHECK(pki_run("printf '%%s' '%s' > content.json", content) == 0);
+        CHECK(pki_run("%s -nodetach -md sha256 -signer direct.pem -inkey direct.key -out good.der", sign) == 0);
+        CHECK(pki_run("%s -md sha256 -signer direct.pem -inkey direct.key -out detached.der", sign) == 0);
+        CHECK(pki_run("%s -nodetach -md sha256 -signer direct.pem -inkey direct.key -signer signer.pem "
                   "-inkey signer.key -out two.der", sign) == 0);
-        CHECK(run("%s -nodetach -md sha1 -signer direct.pem -inkey direct.key -out sha1.der 2>/dev/null",
+        CHECK(pki_run("%s -nodetach -md sha1 -signer direct.pem -inkey direct.key -out sha1.der 2>/dev/null",
                   sign) == 0);
-        CHECK(run("%s -nodetach -md sha256 -nocerts -signer direct.pem -inkey direct.key -out nocerts.der",
+        CHECK(pki_run("%s -nodetach -md sha256 -nocerts -signer direct.pem -inkey direct.key -out nocerts.der",
                   sign) == 0);
-        CHECK(run("%s -nodetach -md sha256 -econtent_type 1.2.3.4 -signer direct.pem -inkey direct.key "
+        CHECK(pki_run("%s -nodetach -md sha256 -econtent_type 1.2.3.4 -signer direct.pem -inkey direct.key "
                   "-out econtent.der", sign) == 0);
-        CHECK(run("openssl cms -data_create -binary -outform DER -in content.json -out data.der") == 0);
-        CHECK(run("openssl cms -digest_create -binary -outform DER -in content.json -out digest.der") == 0);
+        CHECK(pki_run("openssl cms -data_create -binary -outform DER -in content.json -out data.der") == 0);
+        CHECK(pki_run("openssl cms -digest_create -binary -outform DER -in content.json -out digest.der") == 0);
 
         CHECK(read_full_file(pki("good.der"), 1 << 20, &data, &n) == 0);
         CHECK_EQ(cms_verify(k, (const uint8_t *) data, n, &out, &m, &signer, NULL, &err), 0);
@@ -431,9 +418,9 @@ TEST(keyring_errors) {
         CHECK(keyring_fails(pki("inter.pem"), NULL, "has no root (self-signed) certificate"));
         CHECK(keyring_fails(NULL, pki("missing-dir"), "Failed to open keyring directory"));
 
-        CHECK(run("mkdir -p onlyinter && cp inter.pem onlyinter/ && echo junk > onlyinter/README") == 0);
+        CHECK(pki_run("mkdir -p onlyinter && cp inter.pem onlyinter/ && echo junk > onlyinter/README") == 0);
         CHECK(keyring_fails(NULL, pki("onlyinter"), "has no root"));
-        CHECK(run("mkdir -p badpem && cp root.pem badpem/ && "
+        CHECK(pki_run("mkdir -p badpem && cp root.pem badpem/ && "
                   "printf -- '-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----\\n' > badpem/x.crt") == 0);
         CHECK(keyring_fails(NULL, pki("badpem"), "Failed to parse certificate"));
 
@@ -443,13 +430,13 @@ TEST(keyring_errors) {
                 CHECK(k);
                 keyring_free(k);
         }
-        CHECK(run("cp direct.key keydir/.hidden.pem && cp direct.key keydir/notes.txt") == 0);
+        CHECK(pki_run("cp direct.key keydir/.hidden.pem && cp direct.key keydir/notes.txt") == 0);
         {
                 Keyring *k = keyring(NULL, pki("keydir"), false);
                 CHECK(k);
                 keyring_free(k);
         }
-        CHECK(run("rm -f keydir/.hidden.pem keydir/notes.txt") == 0);
+        CHECK(pki_run("rm -f keydir/.hidden.pem keydir/notes.txt") == 0);
 }
 
 TEST(sign_errors) {
@@ -474,7 +461,7 @@ TEST(sign_errors) {
                        &der, &n, &err) < 0);
         CHECK(strstr(err.message, "No certificate found"));
         /* Encrypted keys are refused instead of prompting. */
-        CHECK(run("openssl pkey -in direct.key -aes256 -passout pass:x -out enc.key") == 0);
+        CHECK(pki_run("openssl pkey -in direct.key -aes256 -passout pass:x -out enc.key") == 0);
         err = UERROR_NULL;
         CHECK(cms_sign(content, strlen(content), pki("direct.pem"), pki("enc.key"), NULL, &der, &n,
                        &err) < 0);

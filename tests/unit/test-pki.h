@@ -14,6 +14,7 @@
  * and keydir/ holding root.pem + inter.pem (a keyring directory with an intermediate). */
 
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,4 +108,18 @@ static void pki_cleanup(void) {
                 return;
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pki_dir);
         (void) !system(cmd);
+}
+
+/* Runs a shell command in the PKI directory; system()'s result. */
+static inline int pki_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int pki_run(const char *fmt, ...) {
+        char cmd[8192];
+        int n;
+        va_list ap;
+
+        n = snprintf(cmd, sizeof(cmd), "cd '%s' && ", pki_dir);
+        va_start(ap, fmt);
+        vsnprintf(cmd + n, sizeof(cmd) - (size_t) n, fmt, ap);
+        va_end(ap);
+        return system(cmd);
 }

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "verity.h"
+
+#define HASH_SIZE 32
+#define HASHES_PER_BLOCK (VERITY_BLOCK_SIZE / HASH_SIZE)
+#define MAX_LEVELS 12
+/* Blocks read (and checked) per miss: libsquashfs reads a data block of up to 1 MiB in small
+ * pieces, and one pread() of 128 KiB instead of 32 of 4 KiB keeps verification cheap. */
+#define WINDOW_BYTES (128 * 1024)
+
+struct VerityFile {
+        const ReadAt *src;        /* borrowed */
+        uint64_t data_size;
+        uint32_t block_size;
+        uint64_t n_blocks;
+        uint8_t salt[VERITY_SALT_MAX];
+        size_t salt_size;
+
+        uint8_t *tree;            /* verity: the whole hash tree; table: NULL */
+        uint8_t *table;           /* table: n_blocks hashes */
+        const uint8_t *hashes;    /* expected hash of data block i at hashes + 32 * i */
+        bool sealed;
+
+        /* table building */
+        uint64_t fed;
+        size_t partial;
+
+        /* The window: blocks [window_first, window_first + window_blocks) are in 'window', all
+         * checked. */
+        uint8_t *window;
+        uint32_t window_max;      /* blocks */
+        uint64_t window_first;
+        uint32_t window_blocks;
+        uint64_t bytes_read;
+
+        EVP_MD_CTX *ctx;
+};
+
+VerityFile *verity_free(VerityFile *v) {
+        if (!v)
+                return NULL;
+        free(v->tree);
+        free(v->table);
+        free(v->window);
+        EVP_MD_CTX_free(v->ctx);
+        return mfree(v);
+}
+
+static int hash_block(VerityFile *v, const void *data, size_t size, uint8_t out[HASH_SIZE]) {
+        if (EVP_DigestInit_ex(v->ctx, EVP_sha256(), NULL) != 1 ||
+            (v->salt_size > 0 && EVP_DigestUpdate(v->ctx, v->salt, v->salt_size) != 1) ||
+            EVP_DigestUpdate(v->ctx, data, size) != 1 || EVP_DigestFinal_ex(v->ctx, out, NULL) != 1)
+                return -EIO;
+        return 0;
+}
+
+static int verity_new(const ReadAt *src, uint64_t data_size, uint32_t block_size, VerityFile **ret) {
+        _cleanup_(verity_freep) VerityFile *v = NULL;
+
+        if (!src || data_size == 0 || block_size == 0)
+                return -EINVAL;
+        v = calloc(1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        v->src = src;
+        v->data_size = data_size;
+        v->block_size = block_size;
+        v->n_blocks = (data_size + block_size - 1) / block_size;
+        v->window_max = MAX((uint32_t) 1, (uint32_t) (WINDOW_BYTES / block_size));
+        v->window = malloc((size_t) v->window_max * block_size);
+        v->ctx = EVP_MD_CTX_new();
+        if (!v->window || !v->ctx)
+                return -ENOMEM;
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+/* Levels as cryptsetup counts them: none for a single data block (the root hash is then the
+ * block's own hash), else until one hash block covers the level below. */
+static int tree_layout(uint64_t n_blocks, unsigned *ret_levels, uint64_t level_start[MAX_LEVELS],
+                       uint64_t level_blocks[MAX_LEVELS], uint64_t *ret_total) {
+        unsigned levels = 0;
+        uint64_t pos = 0, n = n_blocks;
+
+        while (n > 1) {
+                if (levels == MAX_LEVELS)
+                        return -EFBIG;
+                n = (n + HASHES_PER_BLOCK - 1) / HASHES_PER_BLOCK;
+                level_blocks[levels++] = n;
+        }
+        /* The top level is stored first. */
+        for (unsigned i = levels; i-- > 0;) {
+                level_start[i] = pos;
+                pos += level_blocks[i];
+        }
+        *ret_levels = levels;
+        *ret_total = pos * VERITY_BLOCK_SIZE;
+        return 0;
+}
+
+int verity_tree_size(uint64_t data_size, uint64_t *ret) {
+        uint64_t start[MAX_LEVELS], blocks[MAX_LEVELS];
+        unsigned levels;
+
+        if (data_size == 0 || data_size % VERITY_BLOCK_SIZE != 0)
+                return -EINVAL;
+        return tree_layout(data_size / VERITY_BLOCK_SIZE, &levels, start, blocks, ret);
+}
+
+static int tree_invalid(UError *err, const char *what, unsigned level, uint64_t block) {
+        return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                          "Bundle verity hash tree invalid: %s (level %u, block %llu); the bundle was "
+                          "modified after it was signed", what, level, (unsigned long long) block);
+}
+
+int verity_open(const ReadAt *src, uint64_t data_size, uint64_t hash_offset, uint64_t hash_size, const uint8_t *salt,
+                size_t salt_size, const uint8_t root_hash[32], VerityFile **ret, UError *err) {
+        _cleanup_(verity_freep) VerityFile *v = NULL;
+        uint64_t start[MAX_LEVELS], blocks[MAX_LEVELS], total = 0;
+        uint8_t digest[HASH_SIZE];
+        unsigned levels;
+        int r;
+
+        if (data_size == 0 || data_size % VERITY_BLOCK_SIZE != 0)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EINVAL,
+                                  "Bundle verity data size %llu is not a positive multiple of %d",
+                                  (unsigned long long) data_size, VERITY_BLOCK_SIZE);
+        if (salt_size > VERITY_SALT_MAX)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EINVAL, "Bundle verity salt too long (%zu bytes)",
+                                  salt_size);
+        r = tree_layout(data_size / VERITY_BLOCK_SIZE, &levels, start, blocks, &total);
+        if (r < 0 || total != hash_size)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EINVAL,
+                                  "Bundle verity-size %llu does not match the %llu bytes of data (expected %llu)",
+                                  (unsigned long long) hash_size, (unsigned long long) data_size,
+                                  (unsigned long long) total);
+
+        r = verity_new(src, data_size, VERITY_BLOCK_SIZE, &v);
+        if (r < 0)
+                return uerror_set(err, ERROR_FAILED, r, "Out of memory");
+        memcpy(v->salt, salt, salt_size);
+        v->salt_size = salt_size;
+
+        if (levels == 0) {
+                /* One data block: its hash is the root. */
+                v->table = malloc(HASH_SIZE);
+                if (!v->table)
+                        return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+                memcpy(v->table, root_hash, HASH_SIZE);
+                v->hashes = v->table;
+        } else {
+                /* hash_size is signed and matches data_size, which the file's size bounds. */
+                v->tree = malloc((size_t) hash_size);
+                if (!v->tree)
+                        return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory for a %llu-byte hash tree",
+                                          (unsigned long long) hash_size);
+                r = src->read_at(src->userdata, hash_offset, v->tree, (size_t) hash_size);
+                if (r < 0)
+                        return uerror_set(err, r == -EPIPE ? ERROR_INVALID_BUNDLE : ERROR_IO, r,
+                                          "Cannot read the bundle's verity hash tree: %s", strerror(-r));
+
+                /* Top down: the top block against the root, then every block of a level
+                 * against its entry in the level above. */
+                if (hash_block(v, v->tree + start[levels - 1] * VERITY_BLOCK_SIZE, VERITY_BLOCK_SIZE, digest) < 0)
+                        return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
+                if (CRYPTO_memcmp(digest, root_hash, HASH_SIZE) != 0)
+                        return tree_invalid(err, "root hash mismatch", levels - 1, 0);
+                for (unsigned l = levels - 1; l > 0; l--)
+                        for (uint64_t b = 0; b < blocks[l - 1]; b++) {
+                                const uint8_t *expected = v->tree + start[l] * VERITY_BLOCK_SIZE + b * HASH_SIZE;
+
+                                if (hash_block(v, v->tree + (start[l - 1] + b) * VERITY_BLOCK_SIZE,
+                                               VERITY_BLOCK_SIZE, digest) < 0)
+                                        return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
+                                if (CRYPTO_memcmp(digest, expected, HASH_SIZE) != 0)
+                                        return tree_invalid(err, "hash block mismatch", l - 1, b);
+                        }
+                v->hashes = v->tree + start[0] * VERITY_BLOCK_SIZE;
+        }
+        v->sealed = true;
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+int verity_table_new(const ReadAt *src, uint64_t data_size, uint32_t block_size, VerityFile **ret) {
+        _cleanup_(verity_freep) VerityFile *v = NULL;
+        int r;
+
+        r = verity_new(src, data_size, block_size, &v);
+        if (r < 0)
+                return r;
+        if (v->n_blocks > SIZE_MAX / HASH_SIZE)
+                return -EFBIG;
+        v->table = malloc((size_t) v->n_blocks * HASH_SIZE);
+        if (!v->table)
+                return -ENOMEM;
+        v->hashes = v->table;
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+/* The window buffer collects a partial block while the table is built. */
+int verity_table_feed(VerityFile *v, const void *data, size_t size) {
+        const uint8_t *p = data;
+
+        if (!v->table || v->sealed || size > v->data_size - v->fed)
+                return -EINVAL;
+        while (size > 0) {
+                uint64_t block = v->fed / v->block_size;
+                size_t want = (size_t) MIN((uint64_t) v->block_size, v->data_size - block * v->block_size);
+                size_t n = MIN(size, want - v->partial);
+
+                memcpy(v->window + v->partial, p, n);
+                v->partial += n, v->fed += n, p += n, size -= n;
+                if (v->partial == want) {
+                        if (hash_block(v, v->window, want, v->table + block * HASH_SIZE) < 0)
+                                return -EIO;
+                        v->partial = 0;
+                }
+        }
+        return 0;
+}
+
+int verity_table_seal(VerityFile *v) {
+        if (!v->table || v->sealed || v->fed != v->data_size)
+                return -EINVAL;
+        v->sealed = true;
+        v->window_blocks = 0;
+        return 0;
+}
+
+uint64_t verity_data_size(const VerityFile *v) {
+        return v ? v->data_size : 0;
+}
+
+uint64_t verity_bytes_read(const VerityFile *v) {
+        return v ? v->bytes_read : 0;
+}
+
+static int window_load(VerityFile *v, uint64_t first, UError *err) {
+        uint64_t n = MIN((uint64_t) v->window_max, v->n_blocks - first);
+        uint64_t start = first * v->block_size;
+        size_t bytes = (size_t) MIN(n * v->block_size, v->data_size - start);
+        uint8_t digest[HASH_SIZE];
+        int r;
+
+        v->window_blocks = 0; /* nothing in it is trusted until all of it is checked */
+        r = v->src->read_at(v->src->userdata, start, v->window, bytes);
+        if (r < 0)
+                return uerror_set(err, r == -EPIPE ? ERROR_INVALID_BUNDLE : ERROR_IO, r,
+                                  "Cannot read the bundle at offset %llu: %s", (unsigned long long) start,
+                                  r == -EPIPE ? "file truncated" : strerror(-r));
+        v->bytes_read += bytes;
+
+        for (uint64_t i = 0; i < n; i++) {
+                size_t len = (size_t) MIN((uint64_t) v->block_size, bytes - i * v->block_size);
+
+                if (hash_block(v, v->window + i * v->block_size, len, digest) < 0)
+                        return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
+                if (CRYPTO_memcmp(digest, v->hashes + (first + i) * HASH_SIZE, HASH_SIZE) == 0)
+                        continue;
+                /* Only the block asked for must be good now; a bad one behind it fails when it
+                 * is asked for, so the error names what the reader really needed. */
+                if (i > 0) {
+                        n = i;
+                        break;
+                }
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                                          "Bundle payload block %llu (offset %llu) failed verification: the "
+                                          "bundle was modified after it was signed",
+                                          (unsigned long long) (first + i),
+                                          (unsigned long long) ((first + i) * v->block_size));
+        }
+        v->window_first = first;
+        v->window_blocks = (uint32_t) n;
+        return 0;
+}
+
+int verity_read(VerityFile *v, uint64_t offset, void *buf, size_t size, UError *err) {
+        uint8_t *p = buf;
+        int r;
+
+        if (!v->sealed)
+                return uerror_set(err, ERROR_FAILED, -EINVAL, "Internal error: hash table not complete");
+        if (offset > v->data_size || size > v->data_size - offset)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -ERANGE,
+                                  "Bundle payload read of %zu bytes at offset %llu is beyond its %llu signed bytes",
+                                  size, (unsigned long long) offset, (unsigned long long) v->data_size);
+        while (size > 0) {
+                uint64_t block = offset / v->block_size, in;
+                size_t n;
+
+                if (v->window_blocks == 0 || block < v->window_first ||
+                    block >= v->window_first + v->window_blocks) {
+                        r = window_load(v, block, err);
+                        if (r < 0)
+                                return r;
+                }
+                in = offset - v->window_first * v->block_size;
+                n = (size_t) MIN((uint64_t) size, (uint64_t) v->window_blocks * v->block_size - in);
+                n = (size_t) MIN((uint64_t) n, v->data_size - offset);
+                memcpy(p, v->window + in, n);
+                p += n, offset += n, size -= n;
+        }
+        return 0;
+}

@@ -1,0 +1,322 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# RAUC bundles (.raucb) through the real updated on a private bus: bundles made here by Debian's
+# real `rauc bundle` (plain and verity), signed by a signer under an intermediate CA that only
+# the bundle carries (the keyring holds the root: RAUC's semantics, Update1's default for RAUC
+# bundles unless [keyring] allow-bundle-intermediates=false is written), installed
+# with the real `updatectl install` and checked byte for byte.  Refusals (tampered payload,
+# untrusted signer, wrong compatible, hooks, crypt, a pipe) leave the booted slot primary and
+# nothing activated; a tampered verity block never reaches the slot, from a file or from nginx
+# over http (Range requests).  The verity hash tree RAUC wrote is cross-checked with
+# veritysetup.
+. "$(dirname "$0")/../lib/testlib.sh"
+tl_require_root "the shipped bus policy lets only root own org.example.Update1"
+tl_require_cmd rauc veritysetup mksquashfs nginx
+tl_setup A
+
+# The sandbox's config does not write allow-bundle-intermediates=: RAUC bundles then chain
+# through the intermediates they carry, as in RAUC (t_no_intermediates_written_false checks the
+# other way).
+! grep -q '^allow-bundle-intermediates' "$SB_CONFIG" || { fail "$TL_FILE-setup" "the sandbox config sets allow-bundle-intermediates"; exit 1; }
+
+I=$SB/rauc
+mkdir -p "$I"
+# Old content in slot B that no image has: a write that should not happen shows.
+head -c 16M /dev/urandom >"$SB_SLOT_B"
+sb_make_ext4 "$I/v2.ext4" 8M 2 || exit 1
+head -c 6M /dev/urandom >"$I/v3.img"
+
+# rauc_bundle OUT FORMAT IMAGE [COMPATIBLE [SIGNER [EXTRA MANIFEST TEXT]]]
+# (the version is the image's file name, so each image has its own)
+rauc_bundle() {
+        local out=$1 format=$2 image=$3 compat=${4:-$SB_COMPATIBLE} signer=${5:-inter-signer} extra=${6:-}
+        local d=$I/in.$$ inter=()
+        rm -rf "$d" "$out" && mkdir -p "$d" || return 1
+        cp "$image" "$d/rootfs.img"
+        [ -n "$extra" ] && printf '#!/bin/sh\nexit 0\n' >"$d/hook.sh" && chmod +x "$d/hook.sh"
+        printf '[update]\ncompatible=%s\nversion=%s\ndescription=test bundle\nbuild=20260101\n\n[bundle]\nformat=%s\n\n[image.rootfs]\nfilename=rootfs.img\n%b' \
+                "$compat" "$(basename "$image")" "$format" "$extra" >"$d/manifest.raucm"
+        [ "$signer" = inter-signer ] && inter=(--intermediate "$SB/pki/inter-ca.crt")
+        rauc bundle --cert "$SB/pki/$signer.crt" --key "$SB/pki/$signer.key" "${inter[@]}" "$d" "$out" \
+                >"$I/rauc.log" 2>&1 || { cat "$I/rauc.log" >&2; return 1; }
+        chmod 0644 "$out"
+        rm -rf "$d"
+}
+
+rauc_bundle "$I/plain.raucb" plain "$I/v2.ext4" &&
+        rauc_bundle "$I/verity.raucb" verity "$I/v3.img" || { fail "$TL_FILE-bundles" "rauc bundle failed"; exit 1; }
+
+# The CMS at the end of a RAUC bundle, and a field of the manifest a verity bundle carries in it.
+cms_blob() {
+        "$SB_PY" -c '
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+n = struct.unpack(">Q", d[-8:])[0]
+sys.stdout.buffer.write(d[-8 - n:-8])' "$1"
+}
+verity_field() {
+        cms_blob "$1" | openssl cms -verify -noverify -inform DER -binary 2>/dev/null | sed -n "s/^$2=//p"
+}
+
+veritysetup_verify() { # BUNDLE DATA-SIZE SALT ROOT
+        run veritysetup verify --no-superblock --format=1 --hash=sha256 --data-block-size=4096 \
+                --hash-block-size=4096 --data-blocks=$(($2 / 4096)) --hash-offset="$2" --salt="$3" "$1" "$1" "$4"
+}
+
+t_veritysetup_agrees() {
+        local b=$I/verity.raucb size cms hash salt vsize data
+        size=$(stat -c %s "$b")
+        cms=$(cms_blob "$b" | wc -c)
+        hash=$(verity_field "$b" verity-hash)
+        salt=$(verity_field "$b" verity-salt)
+        vsize=$(verity_field "$b" verity-size)
+        [ -n "$hash" ] && [ -n "$salt" ] && [ -n "$vsize" ] || { TL_WHY="no verity keys in the signed manifest"; return 1; }
+        data=$((size - 8 - cms - vsize))
+        veritysetup_verify "$b" "$data" "$salt" "$hash"
+        [ "$TL_RC" = 0 ] || { TL_WHY="veritysetup verify: $(_tl_out_excerpt)"; return 1; }
+        expect_ok updatectl bundle info --keyring "$SB/pki/ca.crt" --allow-bundle-intermediates --check-payload "$b" || return 1
+        # One byte of the hash tree changed: veritysetup and Update1 both refuse.
+        cp "$b" "$I/tree.raucb"
+        sb_flip_byte "$I/tree.raucb" $((data + vsize - 100))
+        veritysetup_verify "$I/tree.raucb" "$data" "$salt" "$hash"
+        [ "$TL_RC" != 0 ] || { TL_WHY="veritysetup accepted a changed hash tree"; return 1; }
+        run updatectl bundle info --keyring "$SB/pki/ca.crt" --allow-bundle-intermediates "$I/tree.raucb"
+        [ "$TL_RC" != 0 ] || { TL_WHY="bundle info accepted a changed hash tree"; return 1; }
+        expect_contains "$TL_OUT" "hash tree invalid" "bundle info (changed tree)"
+}
+
+t_bundle_info() {
+        local f sha
+        for f in plain verity; do
+                # no --allow-bundle-intermediates: RAUC bundles use the ones they carry
+                expect_ok updatectl bundle info --keyring "$SB/pki/ca.crt" "$I/$f.raucb" || return 1
+                expect_contains "$TL_OUT" "RAUC $f" "bundle info format" || return 1
+                expect_contains "$TL_OUT" "Intermediate Signer" "bundle info signer" || return 1
+                expect_ok updatectl bundle info --json --keyring "$SB/pki/ca.crt" --allow-bundle-intermediates "$I/$f.raucb" || return 1
+                expect_eq "$(sb_json 'd["rauc-format"]' <<<"$TL_OUT")" "$f" "json rauc-format" || return 1
+                expect_eq "$(sb_json 'd["compatible"]' <<<"$TL_OUT")" "$SB_COMPATIBLE" "json compatible" || return 1
+        done
+        sha=$(sb_json 'd["images"][0]["sha256"]' <<<"$TL_OUT")
+        expect_eq "$sha" "$(sha256sum <"$I/v3.img" | cut -c1-64)" "manifest sha256 of the verity image"
+}
+
+# The daemon's InspectBundle reads them through the same reader (an fd of the file).
+t_inspect() {
+        local f
+        for f in plain verity; do
+                expect_ok bus-call InspectBundle h "$I/$f.raucb" || return 1
+                expect_contains "$TL_OUT" "\"compatible\":\"$SB_COMPATIBLE\"" "InspectBundle ($f)" || return 1
+                expect_contains "$TL_OUT" "Intermediate Signer" "InspectBundle signer ($f)" || return 1
+        done
+}
+
+# A refusal before anything was written: the status file, the env and both slots unchanged.
+refused_unchanged() { # ERROR NEEDLE BUNDLE
+        tl_snapshot
+        expect_error "$1" updatectl install "$3" || return 1
+        expect_contains "$TL_OUT" "$2" "refusal message" || return 1
+        expect_unchanged || return 1
+        expect_booted A && expect_primary A && expect_boots A
+}
+
+t_tampered_plain() {
+        cp "$I/plain.raucb" "$I/t-plain.raucb"
+        sb_flip_byte "$I/t-plain.raucb" 200000
+        refused_unchanged org.example.Update1.Error.SignatureInvalid "signature" "$I/t-plain.raucb"
+}
+
+t_untrusted_signer() {
+        rauc_bundle "$I/evil.raucb" verity "$I/v3.img" "" evil-signer || { TL_WHY="rauc bundle (evil)"; return 1; }
+        refused_unchanged org.example.Update1.Error.SignatureInvalid "signature invalid" "$I/evil.raucb"
+}
+
+t_wrong_compatible() {
+        rauc_bundle "$I/other.raucb" plain "$I/v2.ext4" other-board || { TL_WHY="rauc bundle (other)"; return 1; }
+        refused_unchanged org.example.Update1.Error.Incompatible "other-board" "$I/other.raucb"
+}
+
+t_hooks() {
+        rauc_bundle "$I/hooks.raucb" verity "$I/v3.img" "" "" '\n[hooks]\nfilename=hook.sh\nhooks=install-check\n' ||
+                { TL_WHY="rauc bundle (hooks)"; return 1; }
+        refused_unchanged org.example.Update1.Error.InvalidBundle "hooks ([hooks]) are not supported" "$I/hooks.raucb"
+}
+
+t_crypt() {
+        rauc_bundle "$I/crypt.raucb" crypt "$I/v3.img" || { TL_WHY="rauc bundle (crypt)"; return 1; }
+        refused_unchanged org.example.Update1.Error.InvalidBundle "crypt bundles" "$I/crypt.raucb"
+}
+
+t_pipe() {
+        tl_snapshot
+        expect_error org.example.Update1.Error.InvalidBundle sh -c 'cat "$1" | updatectl install -' sh "$I/verity.raucb" || return 1
+        expect_contains "$TL_OUT" "as a file or an http(s) URL" "pipe refusal" || return 1
+        expect_unchanged || return 1
+        expect_booted A && expect_primary A
+}
+
+# old_or_image SLOT BEFORE IMAGE: every 4 KiB block of SLOT is its BEFORE content or IMAGE's,
+# and not all of IMAGE was written (TL_RC, TL_OUT: how many blocks were).
+old_or_image() {
+        run "$SB_PY" -c '
+import sys
+slot, old, img = (open(p, "rb").read() for p in sys.argv[1:])
+written = 0
+for o in range(0, len(slot), 4096):
+    s = slot[o:o + 4096]
+    if s == old[o:o + 4096]:
+        continue
+    if s == img[o:o + 4096]:
+        written += 1
+        continue
+    print("block at %d is neither the old content nor the image" % o)
+    sys.exit(1)
+if written * 4096 >= len(img):
+    print("the whole image was written")
+    sys.exit(1)
+print("image blocks written before the refusal: %d of %d" % (written, len(img) // 4096))' "$1" "$2" "$3"
+}
+
+# A changed block in the middle of the verity image: the install stops at it, after writing the
+# authenticated chunks before it.  Every 4 KiB block of slot B is then either its old content
+# or the image's: the changed block (which decompresses to neither) never reached it.
+t_tampered_verity() {
+        local before=$I/slot-b.before
+        cp "$SB_SLOT_B" "$before"
+        cp "$I/verity.raucb" "$I/t-verity.raucb"
+        sb_flip_byte "$I/t-verity.raucb" $((3 * 1024 * 1024 + 12345))
+        expect_error org.example.Update1.Error.InvalidBundle updatectl install "$I/t-verity.raucb" || return 1
+        expect_contains "$TL_OUT" "failed verification" "verity refusal" || return 1
+        expect_booted A && expect_primary A && expect_boots A || return 1
+        expect_slot rootfs.1 '["status"]' failed || return 1
+        old_or_image "$SB_SLOT_B" "$before" "$I/v3.img"
+        [ "$TL_RC" = 0 ] || { TL_WHY="slot B: $TL_OUT"; return 1; }
+        tl_diag "$TL_OUT"
+}
+
+check_slot() { # SLOT-DEVICE IMAGE SLOT-NAME VERSION
+        local size sha
+        size=$(stat -c %s "$2")
+        sha=$(sha256sum <"$2" | cut -c1-64)
+        expect_eq "$(head -c "$size" "$1" | sha256sum | cut -c1-64)" "$sha" "sha256 of $3's first $size bytes" || return 1
+        expect_slot "$3" '["status"]' ok || return 1
+        expect_slot "$3" '["bundle"]["version"]' "$4" || return 1
+        expect_slot "$3" '["bundle"]["compatible"]' "$SB_COMPATIBLE" || return 1
+        expect_slot "$3" '["checksum"]["sha256"]' "$sha"
+}
+
+t_install_plain() {
+        local a_sha
+        a_sha=$(sha256sum <"$SB_SLOT_A" | cut -c1-64)
+        expect_ok updatectl install "$I/plain.raucb" || return 1
+        check_slot "$SB_SLOT_B" "$I/v2.ext4" rootfs.1 v2.ext4 || return 1
+        expect_primary B && expect_boots B || return 1
+        expect_eq "$(sha256sum <"$SB_SLOT_A" | cut -c1-64)" "$a_sha" "booted slot A content" || return 1
+        expect_contains "$(debugfs -R 'cat /etc/os-release' "$SB_SLOT_B" 2>/dev/null)" 'VERSION="2"' "os-release in slot B"
+}
+
+t_install_verity() {
+        sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot failed: $(cat "$SB/reboot.err")"; return 1; }
+        expect_eq "$SB_BOOTED" B "slot booted" || return 1
+        expect_ok updatectl mark-good || return 1
+        expect_ok updatectl install "$I/verity.raucb" || return 1
+        check_slot "$SB_SLOT_A" "$I/v3.img" rootfs.0 v3.img || return 1
+        expect_primary A && expect_boots A
+}
+
+# Over http(s): the daemon reads the bundle with Range requests (nginx serves them).  A
+# changed block is refused before it reaches the slot, as from a file.
+t_http() {
+        local before=$I/slot-b.before2 w=$SB/www
+        sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot failed: $(cat "$SB/reboot.err")"; return 1; }
+        expect_eq "$SB_BOOTED" A "slot booted" || return 1
+        expect_ok updatectl mark-good || return 1
+        head -c 6M /dev/urandom >"$I/v4.img"
+        rauc_bundle "$I/v4.raucb" verity "$I/v4.img" || { TL_WHY="rauc bundle (v4)"; return 1; }
+        mkdir -p "$w" && chmod 0755 "$w"
+        cp "$I/v4.raucb" "$w/v4.raucb" && cp "$I/v4.raucb" "$w/t-v4.raucb"
+        sb_flip_byte "$w/t-v4.raucb" $((3 * 1024 * 1024 + 12345))
+        chmod 0644 "$w"/*
+        sb_start_nginx "$w" 2>"$SB/nginx.err" || { TL_WHY="nginx: $(cat "$SB/nginx.err")"; return 1; }
+
+        cp "$SB_SLOT_B" "$before"
+        expect_error org.example.Update1.Error.InvalidBundle updatectl install "$SB_HTTP_URL/t-v4.raucb" || return 1
+        expect_contains "$TL_OUT" "failed verification" "http verity refusal" || return 1
+        expect_booted A && expect_primary A && expect_boots A || return 1
+        expect_slot rootfs.1 '["status"]' failed || return 1
+        old_or_image "$SB_SLOT_B" "$before" "$I/v4.img"
+        [ "$TL_RC" = 0 ] || { TL_WHY="slot B: $TL_OUT"; return 1; }
+
+        expect_ok updatectl install "$SB_HTTP_URL/v4.raucb" || return 1
+        check_slot "$SB_SLOT_B" "$I/v4.img" rootfs.1 v4.img || return 1
+        expect_primary B && expect_boots B || return 1
+        # Range requests it was: 206 answers in nginx's log, and the daemon's count.
+        grep -q '"GET /v4.raucb HTTP/1.1" 206 ' "$SB/nginx/access.log" ||
+                { TL_WHY="no 206 in the nginx log: $(tail -n 3 "$SB/nginx/access.log")"; return 1; }
+        tl_diag "$(grep -o 'Read http[^ ]* with [0-9]* range requests, [0-9]* of [0-9]* bytes' "$SB/updated.log" | tail -n 1)"
+        grep -q 'with [0-9]* range requests' "$SB/updated.log" || { TL_WHY="no range request count in the log"; return 1; }
+}
+
+# A plain bundle over http: the whole payload is fetched for the signature (1 MiB ranges), then
+# again, block-checked, for the image.
+t_http_plain() {
+        sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot failed: $(cat "$SB/reboot.err")"; return 1; }
+        expect_eq "$SB_BOOTED" B "slot booted" || return 1
+        expect_ok updatectl mark-good || return 1
+        head -c 5M /dev/urandom >"$I/v5.img"
+        rauc_bundle "$SB/www/v5.raucb" plain "$I/v5.img" || { TL_WHY="rauc bundle (v5)"; return 1; }
+        chmod 0644 "$SB/www/v5.raucb"
+        expect_ok updatectl install "$SB_HTTP_URL/v5.raucb" || return 1
+        check_slot "$SB_SLOT_A" "$I/v5.img" rootfs.0 v5.img || return 1
+        expect_primary A && expect_boots A || return 1
+        grep -q '"GET /v5.raucb HTTP/1.1" 206 ' "$SB/nginx/access.log" || { TL_WHY="no 206 for v5 in the nginx log"; return 1; }
+}
+
+# A server without Range support (Python's http.server answers 200 with the whole file):
+# refused by name before anything is written.
+t_http_no_ranges() {
+        local port pid i
+        port=$("$SB_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        "$SB_PY" -m http.server --bind 127.0.0.1 --directory "$SB/www" "$port" >"$SB/pyhttp.log" 2>&1 </dev/null &
+        pid=$!
+        sb_track "$pid"
+        for ((i = 0; i < SB_WAIT * 20; i++)); do
+                curl -sf -o /dev/null "http://127.0.0.1:$port/v5.raucb" && break
+                sleep 0.05
+        done
+        tl_snapshot
+        expect_error org.example.Update1.Error.Io updatectl install "http://127.0.0.1:$port/v5.raucb" || return 1
+        expect_contains "$TL_OUT" "does not serve byte ranges" "refusal" || return 1
+        expect_unchanged || return 1
+        sb_kill "$pid"
+}
+
+# [keyring] allow-bundle-intermediates=false written in the file holds for RAUC bundles too.
+t_intermediates_refused_when_written() {
+        local conf=$SB/no-inter.conf
+        sed '/^\[keyring\]/a allow-bundle-intermediates=false' "$SB_CONFIG" >"$conf"
+        sb_stop_updated
+        SB_CONFIG=$conf sb_start_updated A 2>"$SB/restart.err" || { TL_WHY="restart: $(cat "$SB/restart.err")"; return 1; }
+        tl_snapshot
+        expect_error org.example.Update1.Error.SignatureInvalid updatectl install "$I/verity.raucb" || return 1
+        expect_unchanged || return 1
+        expect_primary A && expect_boots A || return 1
+        sb_stop_updated
+        sb_start_updated A 2>"$SB/restart.err" || { TL_WHY="restart: $(cat "$SB/restart.err")"; return 1; }
+}
+
+tl_case veritysetup-agrees t_veritysetup_agrees
+tl_case bundle-info t_bundle_info
+tl_case inspect-bundle t_inspect
+tl_case tampered-plain-refused t_tampered_plain
+tl_case untrusted-signer-refused t_untrusted_signer
+tl_case wrong-compatible-refused t_wrong_compatible
+tl_case hooks-refused t_hooks
+tl_case crypt-refused t_crypt
+tl_case pipe-refused t_pipe
+tl_case intermediates-refused-when-written-false t_intermediates_refused_when_written
+tl_case tampered-verity-block-never-written t_tampered_verity
+tl_case install-plain t_install_plain
+tl_case install-verity t_install_verity
+tl_case install-over-http-ranges t_http
+tl_case install-plain-over-http t_http_plain
+tl_case http-without-ranges-refused t_http_no_ranges
