@@ -166,6 +166,25 @@ static int check_bootloader_readable(InstallJob *j, UError *err) {
         return r;
 }
 
+/* RAUC's [system] bundle-formats= and max-bundle-download-size= (lib/config-rauc.c), checked
+ * before anything is written. */
+static int check_rauc_format(InstallJob *j, UError *err) {
+        const Config *c = j->manager->config;
+        const char *format = bundle_reader_format(j->reader);
+
+        if (streq(format, "update1"))
+                return 0;
+        if (!config_bundle_format_allowed(c, format))
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EPERM,
+                                  "RAUC %s bundles are not allowed by [system] bundle-formats= in %s: build the bundle in an allowed format or allow %s",
+                                  format, c->path, format);
+        if (j->http && streq(format, "plain") && bundle_reader_total_size(j->reader) > c->max_bundle_download_size)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EFBIG,
+                                  "RAUC plain bundle from a URL is %" PRIu64 " bytes, more than [system] max-bundle-download-size=%" PRIu64 ": raise it, or build a verity bundle",
+                                  bundle_reader_total_size(j->reader), c->max_bundle_download_size);
+        return 0;
+}
+
 static int install_prepare(InstallJob *j, UError *err) {
         Manager *m = j->manager;
         const char *classes[MANIFEST_MAX_IMAGES];
@@ -185,6 +204,9 @@ static int install_prepare(InstallJob *j, UError *err) {
         if (r < 0)
                 return r;
         r = check_cancel(j, err);
+        if (r < 0)
+                return r;
+        r = check_rauc_format(j, err);
         if (r < 0)
                 return r;
 

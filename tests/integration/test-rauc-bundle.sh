@@ -258,6 +258,17 @@ t_http() {
 
 # A plain bundle over http: the whole payload is fetched for the signature (1 MiB ranges), then
 # again, block-checked, for the image.
+# Restarts updated with LINE added to [system] (none: the sandbox's own config).
+restart_with() {
+        local conf=$SB_CONFIG
+        if [ -n "$1" ]; then
+                conf=$SB/system-extra.conf
+                sed "/^\[system\]/a $1" "$SB_CONFIG" >"$conf"
+        fi
+        sb_stop_updated
+        SB_CONFIG=$conf sb_start_updated "$SB_BOOTED" 2>"$SB/restart.err" || { TL_WHY="restart: $(cat "$SB/restart.err")"; return 1; }
+}
+
 t_http_plain() {
         sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot failed: $(cat "$SB/reboot.err")"; return 1; }
         expect_eq "$SB_BOOTED" B "slot booted" || return 1
@@ -265,6 +276,18 @@ t_http_plain() {
         head -c 5M /dev/urandom >"$I/v5.img"
         rauc_bundle "$SB/www/v5.raucb" plain "$I/v5.img" || { TL_WHY="rauc bundle (v5)"; return 1; }
         chmod 0644 "$SB/www/v5.raucb"
+        # RAUC's max-bundle-download-size= caps a plain bundle from a URL, bundle-formats= the
+        # formats: both refused by name, nothing written, B still primary.
+        restart_with 'max-bundle-download-size=1048576' || return 1
+        tl_snapshot
+        expect_error org.example.Update1.Error.InvalidBundle updatectl install "$SB_HTTP_URL/v5.raucb" || return 1
+        expect_contains "$TL_OUT" "max-bundle-download-size=1048576" "download size refusal" || return 1
+        expect_unchanged && expect_primary B || return 1
+        restart_with 'bundle-formats=-plain' || return 1
+        expect_error org.example.Update1.Error.InvalidBundle updatectl install "$I/plain.raucb" || return 1
+        expect_contains "$TL_OUT" "not allowed by [system] bundle-formats=" "bundle-formats refusal" || return 1
+        expect_unchanged && expect_primary B || return 1
+        restart_with '' || return 1
         expect_ok updatectl install "$SB_HTTP_URL/v5.raucb" || return 1
         check_slot "$SB_SLOT_A" "$I/v5.img" rootfs.0 v5.img || return 1
         expect_primary A && expect_boots A || return 1
