@@ -28,9 +28,12 @@ trap 'sb_cleanup' EXIT
 trap 'exit 130' INT TERM
 
 [ "$(id -u)" = 0 ] || { echo "  (peers: skipped, needs root for loop devices and mounts)"; exit 0; }
-HAVE_RAUC=0
-if command -v rauc >/dev/null && [ -f /usr/share/dbus-1/system.d/$RAUC_NAME.conf ] && command -v mksquashfs >/dev/null; then
-        HAVE_RAUC=1
+# HAVE_RAUC_CLI: `rauc bundle` can make the RAUC bundle (Update1 installs it too);
+# HAVE_RAUC: RAUC's own service can install it.
+HAVE_RAUC_CLI=0 HAVE_RAUC=0
+if command -v rauc >/dev/null && command -v mksquashfs >/dev/null; then
+        HAVE_RAUC_CLI=1
+        [ -f /usr/share/dbus-1/system.d/$RAUC_NAME.conf ] && HAVE_RAUC=1
 fi
 
 sb_init "$DIR" || die "cannot create $DIR"
@@ -43,7 +46,7 @@ SLOT_SIZE=$(( (IMG_SIZE + (1 << 20) - 1) / (1 << 20) ))M
 sb_make_pki "$SB/pki" || die "pki"
 updatectl bundle create --cert pki/signer.crt --key pki/signer.key --compatible "$SB_COMPATIBLE" \
         --version 2 --image "rootfs=$IMAGE" -o update1.bundle >/dev/null || die "updatectl bundle create"
-if [ "$HAVE_RAUC" = 1 ]; then
+if [ "$HAVE_RAUC_CLI" = 1 ]; then
         mkdir -p rauc-in
         ln "$IMAGE" rauc-in/rootfs.img 2>/dev/null || cp "$IMAGE" rauc-in/rootfs.img
         printf '[update]\ncompatible=%s\nversion=2\n\n[bundle]\nformat=plain\n\n[image.rootfs]\nfilename=rootfs.img\n' \
@@ -69,22 +72,34 @@ check_slot() {
         [ "$got" = "$IMG_SHA" ] || die "$1: slot B does not hold the image after the install (sha256 $got)"
 }
 
+# update1_runs BUNDLE: RUNS installs by Update1 into the wiped slot B, into the U_* arrays.
+update1_runs() {
+        U_T=() U_HWM=() U_PRIV=() U_IDLE=() U_IDLE_PRIV=()
+        for ((i = 0; i < RUNS; i++)); do
+                bl_wipe "$SB_SLOT_B"
+                sb_start_updated A || die "updated"
+                pid=$SB_UPDATED_PID
+                updatectl status >/dev/null || die "status"
+                U_IDLE+=("$(bl_status_kib "$pid" VmRSS)") U_IDLE_PRIV+=("$(bl_private_kib "$pid")")
+                bl_sample_start "$pid"
+                t0=$(bl_now)
+                updatectl install "$1" >install.log 2>&1 || die "updatectl install $1: $(tail -n 3 install.log)"
+                U_T+=("$(bl_elapsed "$t0")")
+                U_PRIV+=("$(bl_sample_stop)") U_HWM+=("$(bl_status_kib "$pid" VmHWM)")
+                sb_stop_updated
+                check_slot Update1
+        done
+}
+
+# The same RAUC plain bundle that RAUC installs below, installed by Update1 (issue #11).
+UR_T=()
+if [ "$HAVE_RAUC_CLI" = 1 ]; then
+        echo "* peers: Update1, $RUNS installs of RAUC's plain bundle (fresh daemon each)"
+        update1_runs rauc.raucb
+        UR_T=("${U_T[@]}")
+fi
 echo "* peers: Update1, $RUNS installs of the same image (fresh daemon each)"
-U_T=() U_HWM=() U_PRIV=() U_IDLE=() U_IDLE_PRIV=()
-for ((i = 0; i < RUNS; i++)); do
-        bl_wipe "$SB_SLOT_B"
-        sb_start_updated A || die "updated"
-        pid=$SB_UPDATED_PID
-        updatectl status >/dev/null || die "status"
-        U_IDLE+=("$(bl_status_kib "$pid" VmRSS)") U_IDLE_PRIV+=("$(bl_private_kib "$pid")")
-        bl_sample_start "$pid"
-        t0=$(bl_now)
-        updatectl install update1.bundle >install.log 2>&1 || die "updatectl install: $(tail -n 3 install.log)"
-        U_T+=("$(bl_elapsed "$t0")")
-        U_PRIV+=("$(bl_sample_stop)") U_HWM+=("$(bl_status_kib "$pid" VmHWM)")
-        sb_stop_updated
-        check_slot Update1
-done
+update1_runs update1.bundle
 
 R_T=() R_HWM=() R_PRIV=() R_IDLE=() R_IDLE_PRIV=()
 if [ "$HAVE_RAUC" = 1 ]; then
@@ -150,10 +165,11 @@ row() { # LABEL U R
 med() { if [ $# -gt 0 ]; then bl_median "$@"; else echo -; fi; }
 medmib() { if [ $# -gt 0 ]; then bl_mib "$(bl_median "$@")"; else echo -; fi; }
 row "install wall clock (s)" "$(med "${U_T[@]}")" "$(med "${R_T[@]+"${R_T[@]}"}")"
+row "same, RAUC's plain bundle (s)" "$(med "${UR_T[@]+"${UR_T[@]}"}")" "$(med "${R_T[@]+"${R_T[@]}"}")"
 row "peak RSS, total (VmHWM, MiB)" "$(medmib "${U_HWM[@]}")" "$(medmib "${R_HWM[@]+"${R_HWM[@]}"}")"
 row "peak RSS, private (sampled, MiB)" "$(medmib "${U_PRIV[@]}")" "$(medmib "${R_PRIV[@]+"${R_PRIV[@]}"}")"
 row "idle RSS before install, total (MiB)" "$(medmib "${U_IDLE[@]}")" "$(medmib "${R_IDLE[@]+"${R_IDLE[@]}"}")"
 row "idle RSS before install, private (MiB)" "$(medmib "${U_IDLE_PRIV[@]}")" "$(medmib "${R_IDLE_PRIV[@]+"${R_IDLE_PRIV[@]}"}")"
-echo "runs (s): Update1 ${U_T[*]}; RAUC ${R_T[*]:-not installed}"
+echo "runs (s): Update1 ${U_T[*]}; Update1 with RAUC's bundle ${UR_T[*]:-not made}; RAUC ${R_T[*]:-not installed}"
 [ "$HAVE_RAUC" = 1 ] || echo "note: RAUC not installed: make bench PEERS=1 installs rauc, rauc-service and squashfs-tools"
 echo "note: RAUC with bootloader=noop (no bootloader write); Update1 writes its U-Boot env (a file) on install"
