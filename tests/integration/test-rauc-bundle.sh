@@ -4,7 +4,8 @@
 # real `rauc bundle` (plain and verity), signed by a signer under an intermediate CA that only
 # the bundle carries (the keyring holds the root: RAUC's semantics, Update1's default for RAUC
 # bundles unless [keyring] allow-bundle-intermediates=false is written), installed
-# with the real `updatectl install` and checked byte for byte.  Refusals (tampered payload,
+# with the real `updatectl install` and the real `rauc install` (RAUC 1.8 CLI, through
+# de.pengutronix.rauc) and checked byte for byte.  Refusals (tampered payload,
 # untrusted signer, wrong compatible, hooks, crypt, a pipe) leave the booted slot primary and
 # nothing activated; a tampered verity block never reaches the slot, from a file or from nginx
 # over http (Range requests).  The verity hash tree RAUC wrote is cross-checked with
@@ -207,7 +208,9 @@ check_slot() { # SLOT-DEVICE IMAGE SLOT-NAME VERSION
 t_install_plain() {
         local a_sha
         a_sha=$(sha256sum <"$SB_SLOT_A" | cut -c1-64)
-        expect_ok updatectl install "$I/plain.raucb" || return 1
+        # RAUC's own command line, through de.pengutronix.rauc: a RAUC device's tooling unchanged
+        expect_ok rauc install "$I/plain.raucb" || return 1
+        expect_contains "$TL_OUT" "succeeded" "rauc install" || return 1
         check_slot "$SB_SLOT_B" "$I/v2.ext4" rootfs.1 v2.ext4 || return 1
         expect_primary B && expect_boots B || return 1
         expect_eq "$(sha256sum <"$SB_SLOT_A" | cut -c1-64)" "$a_sha" "booted slot A content" || return 1
