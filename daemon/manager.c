@@ -131,6 +131,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         if (r < 0)
                 return log_error_errno(r, "Refusing to start: keyring: %s", err.message);
         keyring_set_rauc_intermediates(m->keyring, config_rauc_bundle_intermediates(m->config));
+        if (keyring_set_purpose(m->keyring, CMS_ORIGIN_UPDATE1, m->config->check_purpose, &err) < 0 ||
+            keyring_set_purpose(m->keyring, CMS_ORIGIN_RAUC, m->config->check_purpose, &err) < 0)
+                return log_error_errno(-EINVAL, "Refusing to start: keyring: %s", err.message);
         if (m->config->check_crl) {
                 r = keyring_load_crls(m->keyring, m->config->keyring_path, m->config->keyring_directory, &err);
                 if (r < 0)

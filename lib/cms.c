@@ -25,11 +25,17 @@
 #define UPDATE1_BUILD_EPOCH 0ULL /* the Makefile sets the real build time */
 #endif
 
+#define CMS_PURPOSE_CODESIGN_OR_SMIME (-1)
+
 struct Keyring {
         X509_STORE *store;             /* the roots: the only trust anchors */
         STACK_OF(X509) *intermediates; /* keyring certs usable to build a chain, never anchors */
         bool allow_bundle_intermediates;
         bool allow_rauc_intermediates; /* the same for RAUC bundles (keyring_set_rauc_intermediates) */
+        /* [keyring] check-purpose= per origin: 0 = "codesign" (our own checks below), an
+         * OpenSSL purpose id (X509_PURPOSE_SMIME_SIGN, X509_PURPOSE_ANY, ...), or
+         * CMS_PURPOSE_CODESIGN_OR_SMIME */
+        int purpose[2];
         unsigned n_roots;
         unsigned n_crls;
         /* Newest trusted time seen (the daemon's anti-rollback time floor); read by verifying
@@ -244,6 +250,8 @@ int keyring_load(const char *path, const char *directory, bool allow_bundle_inte
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         k->allow_bundle_intermediates = allow_bundle_intermediates;
         k->allow_rauc_intermediates = allow_bundle_intermediates;
+        k->purpose[CMS_ORIGIN_UPDATE1] = 0;
+        k->purpose[CMS_ORIGIN_RAUC] = CMS_PURPOSE_CODESIGN_OR_SMIME;
         k->store = X509_STORE_new();
         k->intermediates = sk_X509_new_null();
         if (!k->store || !k->intermediates)
@@ -285,6 +293,24 @@ int keyring_load(const char *path, const char *directory, bool allow_bundle_inte
                                   directory ?: "");
 
         *ret = TAKE_PTR(k);
+        return 0;
+}
+
+int keyring_set_purpose(Keyring *k, CmsOrigin origin, const char *purpose, UError *err) {
+        int idx;
+
+        if (!purpose) {
+                k->purpose[origin] = origin == CMS_ORIGIN_RAUC ? CMS_PURPOSE_CODESIGN_OR_SMIME : 0;
+                return 0;
+        }
+        if (streq(purpose, "codesign")) {
+                k->purpose[origin] = 0;
+                return 0;
+        }
+        idx = X509_PURPOSE_get_by_sname(purpose);
+        if (idx < 0)
+                return uerror_set(err, ERROR_FAILED, -EINVAL, "Unknown certificate purpose '%s'", purpose);
+        k->purpose[origin] = X509_PURPOSE_get_id(X509_PURPOSE_get0(idx));
         return 0;
 }
 
@@ -452,14 +478,14 @@ static bool digest_allowed(int nid) {
 
 /* A certificate for code signing: leaf, EKU codeSigning present and explicit, key usage (if
  * present) allows signatures. */
-static int check_signer_cert(X509 *signer, UError *err) {
+static int check_signer_cert(X509 *signer, bool codesign, UError *err) {
         uint32_t flags = X509_get_extension_flags(signer);
 
         if (flags & EXFLAG_INVALID)
                 return sig_invalid(err, "signer certificate has invalid extensions");
         if (X509_check_ca(signer) != 0)
                 return sig_invalid(err, "signer certificate is a CA certificate");
-        if (!(flags & EXFLAG_XKUSAGE) || !(X509_get_extended_key_usage(signer) & XKU_CODE_SIGN))
+        if (codesign && (!(flags & EXFLAG_XKUSAGE) || !(X509_get_extended_key_usage(signer) & XKU_CODE_SIGN)))
                 return sig_invalid(err, "signer certificate lacks extended key usage codeSigning");
         if ((flags & EXFLAG_KUSAGE) && !(X509_get_key_usage(signer) & KU_DIGITAL_SIGNATURE))
                 return sig_invalid(err, "signer certificate key usage lacks digitalSignature");
@@ -483,7 +509,8 @@ static bool embedded_allowed(const Keyring *k, CmsOrigin origin) {
         return origin == CMS_ORIGIN_RAUC ? k->allow_rauc_intermediates : k->allow_bundle_intermediates;
 }
 
-static int verify_chain(const Keyring *k, CmsOrigin origin, CMS_ContentInfo *cms, X509 *signer, UError *err) {
+static int verify_chain(const Keyring *k, CmsOrigin origin, int purpose, CMS_ContentInfo *cms, X509 *signer,
+                        UError *err) {
         _cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = NULL;
         _cleanup_(x509_stack_freep) STACK_OF(X509) *embedded = NULL;
         _cleanup_(x509_stack_shallow_freep) STACK_OF(X509) *untrusted = NULL;
@@ -520,6 +547,9 @@ static int verify_chain(const Keyring *k, CmsOrigin origin, CMS_ContentInfo *cms
         if ((uint64_t) now < __atomic_load_n(&k->time_floor, __ATOMIC_RELAXED))
                 now = (time_t) __atomic_load_n(&k->time_floor, __ATOMIC_RELAXED);
         X509_VERIFY_PARAM_set_time(param, now);
+        /* check-purpose= other than codesign: OpenSSL's purpose check of the chain, as RAUC */
+        if (purpose != 0 && X509_VERIFY_PARAM_set_purpose(param, purpose) != 1)
+                return sig_invalid(err, openssl_reason());
 
         if (X509_verify_cert(ctx) != 1) {
                 int e = X509_STORE_CTX_get_error(ctx);
@@ -536,7 +566,29 @@ static int verify_chain(const Keyring *k, CmsOrigin origin, CMS_ContentInfo *cms
                         snprintf(reason, sizeof(reason), "%s", X509_verify_cert_error_string(e));
                 return sig_invalid(err, reason);
         }
-        return check_chain_eku(X509_STORE_CTX_get0_chain(ctx), err);
+        return purpose == 0 ? check_chain_eku(X509_STORE_CTX_get0_chain(ctx), err) : 0;
+}
+
+static int verify_purpose(const Keyring *k, CmsOrigin origin, int purpose, CMS_ContentInfo *cms, X509 *signer,
+                          UError *err) {
+        int r = verify_chain(k, origin, purpose, cms, signer, err);
+        return r < 0 ? r : check_signer_cert(signer, purpose == 0, err);
+}
+
+/* The chain to a root and the signer's purpose.  CMS_PURPOSE_CODESIGN_OR_SMIME (RAUC bundles
+ * without check-purpose=): everything RAUC would accept (smimesign), and signers made for
+ * Update1 (codesign), which RAUC's default would refuse. */
+static int verify_signer(const Keyring *k, CmsOrigin origin, CMS_ContentInfo *cms, X509 *signer, UError *err) {
+        UError first = UERROR_NULL;
+
+        if (k->purpose[origin] != CMS_PURPOSE_CODESIGN_OR_SMIME)
+                return verify_purpose(k, origin, k->purpose[origin], cms, signer, err);
+        if (verify_purpose(k, origin, 0, cms, signer, &first) >= 0)
+                return 0;
+        if (verify_purpose(k, origin, X509_PURPOSE_SMIME_SIGN, cms, signer, NULL) >= 0)
+                return 0;
+        ERR_clear_error();
+        return uerror_set(err, first.kind, first.error, "%s (nor does it pass check-purpose smimesign)", first.message);
 }
 
 /* Seconds since the epoch of an ASN1_TIME, or -1. */
@@ -613,10 +665,7 @@ static int verify_signed_data(const Keyring *k, CmsOrigin origin, CMS_ContentInf
         if (!signers || sk_X509_num(signers) != 1 || !sk_X509_value(signers, 0))
                 return sig_invalid(err, "no signer certificate");
 
-        r = verify_chain(k, origin, cms, sk_X509_value(signers, 0), err);
-        if (r < 0)
-                return r;
-        r = check_signer_cert(sk_X509_value(signers, 0), err);
+        r = verify_signer(k, origin, cms, sk_X509_value(signers, 0), err);
         if (r < 0)
                 return r;
 

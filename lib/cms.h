@@ -10,6 +10,13 @@
 
 typedef struct Keyring Keyring;
 
+/* Whose signature it is: the keyring's rules for certificates carried in the CMS and for the
+ * signer's purpose differ. */
+typedef enum CmsOrigin {
+        CMS_ORIGIN_UPDATE1, /* allow_bundle_intermediates; check-purpose codesign */
+        CMS_ORIGIN_RAUC,    /* keyring_set_rauc_intermediates(); RAUC's default purpose smimesign */
+} CmsOrigin;
+
 /* Loads trusted roots from 'path' (PEM bundle) and/or every *.pem or *.crt in 'directory', or
  * file named as in OpenSSL's hash directory ("<hash>.0", RAUC's layout) (self-signed certs
  * there are roots, the rest are intermediates usable for chaining).
@@ -23,6 +30,12 @@ int keyring_load_crls(Keyring *k, const char *path, const char *directory, UErro
 /* Whether certificates carried in a RAUC bundle's CMS may link its signer to a root (RAUC always
  * lets them; keyring_load() sets it like allow_bundle_intermediates). */
 void keyring_set_rauc_intermediates(Keyring *k, bool allow);
+/* [keyring] check-purpose= (RAUC's): "codesign" (extended key usage codeSigning on the signer,
+ * no CA of the chain excluding it) or an OpenSSL purpose name ("smimesign", "any", ...) checked
+ * by OpenSSL on the chain; NULL restores the origin's default: codesign for Update1 bundles;
+ * for RAUC bundles codesign or smimesign (RAUC's own default), so that nothing RAUC accepted
+ * without check-purpose= is refused, nor a signer made for Update1. */
+int keyring_set_purpose(Keyring *k, CmsOrigin origin, const char *purpose, UError *err);
 /* Certificates are checked at max(clock, build time, t): t is the newest trusted time seen. */
 void keyring_set_time_floor(Keyring *k, uint64_t t);
 Keyring *keyring_free(Keyring *k);
@@ -55,11 +68,6 @@ int cms_verify(const Keyring *k, const uint8_t *der, size_t size, char **ret_con
  * CMS_MAX_ENVELOPE_SIZE, whatever the size of the content. */
 int cms_verify_in_place(const Keyring *k, const uint8_t *der, size_t size, size_t *ret_content_offset,
                         size_t *ret_content_size, char **ret_signer, uint64_t *ret_trusted_time, UError *err);
-/* Whose signature it is: the keyring's rule for certificates carried in the CMS differs. */
-typedef enum CmsOrigin {
-        CMS_ORIGIN_UPDATE1, /* allow_bundle_intermediates */
-        CMS_ORIGIN_RAUC,    /* keyring_set_rauc_intermediates() */
-} CmsOrigin;
 int cms_verify_in_place_as(const Keyring *k, CmsOrigin origin, const uint8_t *der, size_t size,
                            size_t *ret_content_offset, size_t *ret_content_size, char **ret_signer,
                            uint64_t *ret_trusted_time, UError *err);

@@ -217,8 +217,10 @@ static int parse_check_purpose(Parser *p, Section *sec, const char *key, const c
         r = parser_set_string(p, &p->config->check_purpose, value, false);
         if (r < 0 || streq(value, "codesign"))
                 return r;
+        /* Honoured (lib/cms.c, keyring_set_purpose()), for both bundle formats; said once at
+         * start-up because it loosens Update1's own default. */
         return parser_warning(p, line,
-                              "[keyring] check-purpose=%s has no effect: Update1 always checks the signer as check-purpose=codesign does (extended key usage codeSigning)",
+                              "[keyring] check-purpose=%s: signers are checked for that purpose, not for extended key usage codeSigning (Update1's default; RAUC bundles without check-purpose= are checked as smimesign, as in RAUC)",
                               value);
 }
 

@@ -115,8 +115,8 @@ typedef struct Config {
         bool activate_installed;   /* always true (false is refused) */
         unsigned rauc_boot_attempts, rauc_boot_attempts_primary; /* [system] boot-attempts*=, 0 unset:
                                     * applied to [uboot]/[barebox] */
-        char *check_purpose;       /* [keyring] check-purpose= as written, NULL unset; Update1
-                                    * always checks as "codesign" */
+        char *check_purpose;       /* [keyring] check-purpose= as written, NULL unset (then
+                                    * codesign for Update1 bundles, smimesign for RAUC ones) */
         bool allow_partial_chain;  /* [keyring] allow-partial-chain= (warned: no effect) */
         bool use_bundle_signing_time; /* [keyring] use-bundle-signing-time= (warned: no effect) */
         char **warnings;           /* "PATH:LINE: warning: ..." per accepted key without effect */

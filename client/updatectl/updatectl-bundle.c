@@ -381,6 +381,9 @@ int verb_bundle_info(int argc, char **argv) {
         /* RAUC bundles: as the daemon would, unless --allow-intermediates says more */
         keyring_set_rauc_intermediates(keyring, arg_allow_intermediates || !config ||
                                                         config_rauc_bundle_intermediates(config));
+        if (config && (keyring_set_purpose(keyring, CMS_ORIGIN_UPDATE1, config->check_purpose, &err) < 0 ||
+                       keyring_set_purpose(keyring, CMS_ORIGIN_RAUC, config->check_purpose, &err) < 0))
+                return fail(&err);
         if (check_crl) {
                 r = keyring_load_crls(keyring, keyring_path, keyring_dir, &err);
                 if (r < 0)

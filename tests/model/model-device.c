@@ -75,7 +75,32 @@ unsigned model_content_of(Model *md, unsigned slot) {
         return CONTENT_GARBAGE;
 }
 
-static int make_bundle(Model *md, const char *name, uint64_t sv, bool rootfs, bool appfs, bool tampered) {
+/* A RAUC bundle (format "plain" or "verity") of the same images, made by Debian's real
+ * `rauc bundle` (the model explores RAUC bundles through the same install state machine). */
+static int make_rauc_bundle(Model *md, const char *format, unsigned c, const char *rpath, const char *apath,
+                            const char *out) {
+        char cmd[4 * PATH_MAX + 512];
+        int r;
+
+        /* [image.rootfs] first: the install writes rootfs, then appfs, as for our bundles. */
+        r = snprintf(cmd, sizeof(cmd),
+                     "set -e; d='%s/rauc-in-%u'; rm -rf \"$d\" && mkdir \"$d\"; "
+                     "cp '%s' \"$d/rootfs.img\"; cp '%s' \"$d/appfs.img\"; "
+                     "printf '[update]\\ncompatible=model\\nversion=%u\\nbuild=%u\\n\\n[bundle]\\nformat=%s\\n\\n"
+                     "[image.rootfs]\\nfilename=rootfs.img\\n\\n[image.appfs]\\nfilename=appfs.img\\n' > \"$d/manifest.raucm\"; "
+                     "rauc bundle --cert '%s' --key '%s' --mksquashfs-args=-no-fragments \"$d\" '%s' >'%s.log' 2>&1; rm -rf \"$d\"",
+                     md->dir, c, rpath, apath, c, c, format, pki("direct.pem"), pki("direct.key"), out, out);
+        if (r < 0 || (size_t) r >= sizeof(cmd))
+                return -ENAMETOOLONG;
+        if (system(cmd) != 0) {
+                printf("# rauc bundle %s failed (see %s.log)\n", out, out);
+                return -EIO;
+        }
+        return 0;
+}
+
+static int make_bundle(Model *md, const char *name, uint64_t sv, bool rootfs, bool appfs, bool tampered,
+                       const char *rauc_format) {
         ModelBundle *b = &md->bundles[md->n_bundles];
         unsigned c = md->n_bundles + 2;
         BundleImageSpec images[2];
@@ -102,6 +127,30 @@ static int make_bundle(Model *md, const char *name, uint64_t sv, bool rootfs, bo
                              .has_appfs = appfs, .tampered = tampered };
         snprintf(b->path, sizeof(b->path), "%s/%s.bundle", md->dir, name);
         snprintf(version, sizeof(version), "%u", c);
+        if (rauc_format) {
+                r = make_rauc_bundle(md, rauc_format, c, rpath, apath, b->path);
+                if (r < 0)
+                        return r;
+                if (tampered) {
+                        /* A byte of the appfs image's data (the squashfs holds the files'
+                         * blocks in name order, appfs.img first, from 96 on, after the superblock;
+                         * -no-fragments): in verity block 1, which only appfs.img's data uses,
+                         * so it is refused when the install reads appfs, after rootfs was
+                         * written.  (Block 0 is read at open, with the superblock.) */
+                        int fd = open(b->path, O_RDWR | O_CLOEXEC);
+                        uint8_t x;
+
+                        if (fd < 0 || pread_exact(fd, &x, 1, 4096 + 100) < 0)
+                                return -EIO;
+                        x ^= 0xff;
+                        r = pwrite_exact(fd, &x, 1, 4096 + 100);
+                        close(fd);
+                        if (r < 0)
+                                return r;
+                }
+                md->n_bundles++;
+                return 0;
+        }
         r = bundle_create(&(BundleCreateOptions) {
                 .cert_path = pki("direct.pem"),
                 .key_path = pki("direct.key"),
@@ -196,12 +245,16 @@ int model_setup(Model *md, BootScheme scheme, const char *top) {
         if (r < 0)
                 return r;
 
-        if ((r = make_bundle(md, "v2", 0, true, true, false)) < 0 ||
-            (r = make_bundle(md, "v3", 0, true, true, false)) < 0 ||
-            (r = make_bundle(md, "v4-s1", 1, true, true, false)) < 0 ||
-            (r = make_bundle(md, "v5-s2", 2, true, true, false)) < 0 ||
-            (r = make_bundle(md, "appfs-only", 0, false, true, false)) < 0 ||
-            (r = make_bundle(md, "bad-image", 0, true, true, true)) < 0)
+        if ((r = make_bundle(md, "v2", 0, true, true, false, NULL)) < 0 ||
+            (r = make_bundle(md, "v3", 0, true, true, false, NULL)) < 0 ||
+            (r = make_bundle(md, "v4-s1", 1, true, true, false, NULL)) < 0 ||
+            (r = make_bundle(md, "v5-s2", 2, true, true, false, NULL)) < 0 ||
+            (r = make_bundle(md, "appfs-only", 0, false, true, false, NULL)) < 0 ||
+            (r = make_bundle(md, "bad-image", 0, true, true, true, NULL)) < 0 ||
+            /* RAUC bundles (issue #11): a verity one, and a verity one whose appfs block was
+             * changed after signing (refused mid-install, like bad-image) */
+            (r = make_bundle(md, "rauc-verity", 0, true, true, false, "verity")) < 0 ||
+            (r = make_bundle(md, "rauc-verity-bad", 0, true, true, true, "verity")) < 0)
                 return r;
 
         snprintf(md->booted, sizeof(md->booted), "A");

@@ -179,6 +179,60 @@ static bool der_fails(const Keyring *k, const uint8_t *der, size_t size, const c
         return true;
 }
 
+/* cms_verify_in_place_as() of a signature by NAME: 0, or the error (message in *err). */
+static int verify_as(const char *name, const Keyring *k, CmsOrigin origin, UError *err) {
+        char cert[64], key[64];
+        uint8_t *der = NULL;
+        size_t der_size = 0, off, n;
+        UError serr = UERROR_NULL;
+        int r;
+
+        snprintf(cert, sizeof(cert), "%s.pem", name);
+        snprintf(key, sizeof(key), "%s.key", name);
+        if (cms_sign(content, strlen(content), pki(cert), pki(key), NULL, &der, &der_size, &serr) < 0)
+                return -999;
+        r = cms_verify_in_place_as(k, origin, der, der_size, &off, &n, NULL, NULL, err);
+        free(der);
+        return r;
+}
+
+/* RAUC's check-purpose: Update1 bundles default to codesign; RAUC bundles to codesign or
+ * smimesign (everything RAUC 1.8 accepts without check-purpose=, and Update1's signers); a
+ * written check-purpose= holds for both. */
+TEST(check_purpose) {
+        Keyring *k = keyring(pki("root.pem"), NULL, false);
+        UError err = UERROR_NULL;
+
+        CHECK(k);
+        CHECK(verify_as("noeku", k, CMS_ORIGIN_UPDATE1, &err) < 0);
+        CHECK(strstr(err.message, "lacks extended key usage codeSigning"));
+        CHECK_EQ(verify_as("noeku", k, CMS_ORIGIN_RAUC, &err), 0);
+        CHECK_EQ(verify_as("direct", k, CMS_ORIGIN_RAUC, &err), 0);
+        err = UERROR_NULL;
+        CHECK(verify_as("serverauth", k, CMS_ORIGIN_RAUC, &err) < 0);
+        CHECK(strstr(err.message, "nor does it pass check-purpose smimesign"));
+
+        CHECK_EQ(keyring_set_purpose(k, CMS_ORIGIN_RAUC, "codesign", &err), 0);
+        err = UERROR_NULL;
+        CHECK(verify_as("noeku", k, CMS_ORIGIN_RAUC, &err) < 0);
+        CHECK(strstr(err.message, "lacks extended key usage codeSigning"));
+        CHECK_EQ(keyring_set_purpose(k, CMS_ORIGIN_RAUC, "smimesign", &err), 0);
+        err = UERROR_NULL;
+        CHECK(verify_as("direct", k, CMS_ORIGIN_RAUC, &err) < 0); /* EKU codeSigning only */
+        CHECK(strstr(err.message, "unsuitable certificate purpose (CN=direct)"));
+        CHECK_EQ(keyring_set_purpose(k, CMS_ORIGIN_UPDATE1, "any", &err), 0);
+        CHECK_EQ(verify_as("serverauth", k, CMS_ORIGIN_UPDATE1, &err), 0);
+        err = UERROR_NULL;
+        CHECK(verify_as("casigner", k, CMS_ORIGIN_UPDATE1, &err) < 0); /* never a CA as signer */
+        err = UERROR_NULL;
+        CHECK(keyring_set_purpose(k, CMS_ORIGIN_UPDATE1, "frobnicate", &err) < 0);
+        CHECK(strstr(err.message, "Unknown certificate purpose 'frobnicate'"));
+        CHECK_EQ(keyring_set_purpose(k, CMS_ORIGIN_UPDATE1, NULL, &err), 0);
+        err = UERROR_NULL;
+        CHECK(verify_as("serverauth", k, CMS_ORIGIN_UPDATE1, &err) < 0);
+        keyring_free(k);
+}
+
 static uint8_t *memmem_mut(uint8_t *h, size_t n, const void *needle, size_t m) {
         return memmem(h, n, needle, m);
 }
@@ -479,6 +533,7 @@ UNIT_MAIN_BEGIN("test-cms")
         RUN(keyring_hash_directory);
         RUN(bundle_intermediates);
         RUN(bad_signers);
+        RUN(check_purpose);
         RUN(malformed);
         RUN(foreign_structures);
         RUN(der_framing);

@@ -492,7 +492,7 @@ TEST(mapped_keys) {
                         "[keyring]\npath=ca.pem\ncheck-purpose=smimesign\n[slot.rootfs.0]\ndevice=/dev/a\nbootname=A\n",
                         2);
         CHECK(has_warning(g, 4, "[system] boot-attempts= has no effect with bootloader=grub"));
-        CHECK(has_warning(g, 7, "check-purpose=smimesign has no effect"));
+        CHECK(has_warning(g, 7, "check-purpose=smimesign: signers are checked for that purpose"));
         expect_error("[system]\ncompatible=x\nbootloader=uboot\nboot-attempts=5\n[uboot]\nboot-attempts=4\n"
                      "[keyring]\npath=ca.pem\n[slot.rootfs.0]\ndevice=/dev/a\nbootname=A\n",
                      4, "[system] boot-attempts= and [uboot] boot-attempts= say the same; keep one", NULL,
