@@ -78,24 +78,15 @@ static int lookup_group(const char *group, gid_t *ret_gid) {
         return 0;
 }
 
-/* Group membership from the user database (primary group or supplementary via /etc/group and
- * NSS), not from the caller's process: the bus policy already checked the process's groups, so
- * the two checks together need both. */
-static int uid_in_group(uid_t uid, const char *group) {
+int auth_user_groups(uid_t uid, gid_t *ret_gid, gid_t **ret_groups, int *ret_n) {
         _cleanup_free_ char *user = NULL;
         _cleanup_free_ gid_t *groups = NULL;
-        gid_t user_gid = 0, group_gid = 0;
+        gid_t user_gid = 0;
         int n = 64, r;
 
-        r = lookup_group(group, &group_gid);
-        if (r < 0)
-                return r;
         r = lookup_user(uid, &user, &user_gid);
         if (r < 0)
                 return r;
-        if (user_gid == group_gid)
-                return 1;
-
         for (;;) {
                 int got = n;
 
@@ -111,7 +102,28 @@ static int uid_in_group(uid_t uid, const char *group) {
                         return -ERANGE;
                 n = got;
         }
+        *ret_gid = user_gid;
+        *ret_groups = TAKE_PTR(groups);
+        *ret_n = n;
+        return 0;
+}
 
+/* Group membership from the user database (primary group or supplementary via /etc/group and
+ * NSS), not from the caller's process: the bus policy already checked the process's groups, so
+ * the two checks together need both. */
+static int uid_in_group(uid_t uid, const char *group) {
+        _cleanup_free_ gid_t *groups = NULL;
+        gid_t user_gid = 0, group_gid = 0;
+        int n = 0, r;
+
+        r = lookup_group(group, &group_gid);
+        if (r < 0)
+                return r;
+        r = auth_user_groups(uid, &user_gid, &groups, &n);
+        if (r < 0)
+                return r;
+        if (user_gid == group_gid)
+                return 1;
         for (int i = 0; i < n; i++)
                 if (groups[i] == group_gid)
                         return 1;
@@ -154,15 +166,6 @@ int authorize(sd_bus_message *m, AuthAction action, uid_t *ret_uid, sd_bus_error
          * only matters for sandboxes (make demo) where updated does not run as root. */
         if (euid == 0 || euid == geteuid())
                 return 0;
-
-        if (action == AUTH_ACTION_INSTALL_PATH) {
-                log_notice("Denied %s (%s) to uid %u: root only", member, action_table[action],
-                           (unsigned) euid);
-                (void) sd_bus_error_setf(error, error_kind_to_dbus_name(ERROR_ACCESS_DENIED),
-                                         "Install by path is allowed to root only; use InstallFd (uid %u)",
-                                         (unsigned) euid);
-                return -EACCES;
-        }
 
         r = uid_in_group(euid, AUTH_GROUP);
         if (r > 0)

@@ -37,9 +37,11 @@ int bus_check_source(const char *source, bool *ret_url, sd_bus_error *error);
 /* A bundle stream: a regular file (not larger than max-bundle-size) or a pipe, readable. */
 int bus_check_bundle_fd(Manager *m, int fd, const char *what, sd_bus_error *error);
 
-/* Opens a checked source (bus_check_source) for an install: req->fd or req->http.  On failure
- * fills 'err' (InvalidArgs for what the caller named wrongly). */
-int bus_open_install_source(Manager *m, const char *source, bool url, InstallRequest *req, UError *err);
+/* Opens a checked source (bus_check_source) for an install: req->fd or req->http; a local path
+ * with the rights of 'uid' (the caller's EUID: open-as.h) unless that is root or the daemon's
+ * own.  On failure fills 'err' (InvalidArgs for what the caller named wrongly, AccessDenied
+ * for what it may not read). */
+int bus_open_install_source(Manager *m, const char *source, bool url, uid_t uid, InstallRequest *req, UError *err);
 
 /* The one-operation rule both faces keep: ERROR_BUSY while an install or a reboot command runs. */
 int bus_check_install_idle(const Manager *m, UError *err);

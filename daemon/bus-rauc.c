@@ -227,7 +227,7 @@ static int install(Manager *m, sd_bus_message *msg, const char *source, const Ra
                 .uid = uid,
                 .reply = { .fn = on_install_prepared },
         };
-        r = bus_open_install_source(m, source, url, &req, &err);
+        r = bus_open_install_source(m, source, url, uid, &req, &err);
         if (r < 0)
                 return fail_after_reply(m, msg, &err);
         fd = req.fd;
@@ -375,8 +375,8 @@ static void on_inspect(void *userdata, const UError *error, const char *result) 
                 reply_error(call, r);
 }
 
-/* Both read a local bundle, which the daemon opens as root: root only, like an install from a
- * path (org.example.Update1's InspectBundle takes an fd instead). */
+/* Both read a local bundle, which the daemon opens with the caller's rights, like an install
+ * from a path (org.example.Update1's InspectBundle takes an fd instead). */
 static int inspect(Manager *m, sd_bus_message *msg, const char *source, void (*fn)(void *, const UError *, const char *),
                    sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
@@ -384,6 +384,7 @@ static int inspect(Manager *m, sd_bus_message *msg, const char *source, void (*f
         InstallRequest req = { .fd = -EBADF };
         UError err = UERROR_NULL;
         bool url;
+        uid_t uid;
         int r;
 
         r = bus_check_source(source, &url, error);
@@ -393,10 +394,10 @@ static int inspect(Manager *m, sd_bus_message *msg, const char *source, void (*f
                 return bus_invalid_args(error, -EOPNOTSUPP, "%s of a URL is not implemented by updated yet: download "
                                         "the bundle and pass its path, or install the URL (it streams)",
                                         sd_bus_message_get_member(msg));
-        r = authorize(msg, AUTH_ACTION_INSTALL_PATH, NULL, error);
+        r = authorize(msg, AUTH_ACTION_INSTALL_PATH, &uid, error);
         if (r < 0)
                 return r;
-        r = bus_open_install_source(m, source, false, &req, &err);
+        r = bus_open_install_source(m, source, false, uid, &req, &err);
         if (r < 0)
                 return uerror_reply(error, &err);
         fd = req.fd;

@@ -29,8 +29,8 @@ ERROR_KIND(BUSY, "Busy", "org.example.Update1.Error.Busy",
            "An installation or a reboot command is running, or too much unverified signature is being read at once.",
            "Wait for Completed (or updatectl cancel), then try again.")
 ERROR_KIND(ACCESS_DENIED, "AccessDenied", "org.example.Update1.Error.AccessDenied",
-           "The caller may not do this: not root and not in group update, or a local path from a caller other than root.",
-           "Run as root or as a member of group update; others pass an open file (updatectl install does).")
+           "The caller may not do this: not root and not in group update, or a local path the caller itself may not read (the daemon opens it with the caller's rights).",
+           "Run as root or as a member of group update, and name a file you can read (or pass an open file, as updatectl install does).")
 ERROR_KIND(CANCELLED, "Cancelled", "org.example.Update1.Error.Cancelled",
            "The installation was cancelled (Cancel, or Ctrl-C in updatectl install).",
            "Install again when wanted. The target slot is marked bad; the booted slot stays primary.")

@@ -98,9 +98,13 @@ t_policy_restored() {
 }
 
 # Root-only: Install of a local path, even for the operators' group.
+# By path, the operator gets what it could open itself (daemon/open-as.c): a copy only root may
+# read is refused, nothing changes.
 t_op_install_path_denied() {
+        install -m 0600 "$I/v2.bundle" "$I/root-only.bundle"
         tl_snapshot
-        expect_error "$DAEMON_DENIED" "${OP[@]}" bus-call Install 'sa{sv}' "$I/v2.bundle" "" || return 1
+        expect_error "$DAEMON_DENIED" "${OP[@]}" bus-call Install 'sa{sv}' "$I/root-only.bundle" "" || return 1
+        expect_contains "$TL_OUT" "Permission denied" "operator's Install of a root-only file" || return 1
         expect_unchanged
 }
 

@@ -298,10 +298,21 @@ t_unprivileged() {
         expect_error AccessDenied "${nb[@]}" gdbus call --system --dest "$R" --object-path / \
                 --method "$RI.InstallBundle" "$I/v2.bundle" '{}' || return 1
         expect_error AccessDenied "${nb[@]}" gdbus call --system --dest "$R" --object-path / --method "$RI.Mark" bad other || return 1
-        # group update: status and marks; a local path is root only (the daemon opens it)
+        # group update: status, marks, and installs of a path it can read itself: the daemon
+        # opens the path with the caller's rights (daemon/open-as.c).  That is microServiceBus-node,
+        # running as its own user, calling Install(path) of a bundle it downloaded.
         expect_ok "${op[@]}" rauc status --output-format=json || return 1
-        expect_error "$E.AccessDenied" "${op[@]}" gdbus call --system --dest "$R" --object-path / \
-                --method "$RI.InstallBundle" "$I/v2.bundle" '{}'
+        install -m 0600 "$I/v2.bundle" "$I/root-only.bundle"
+        tl_snapshot
+        run "${op[@]}" rauc install "$I/root-only.bundle"
+        [ "$TL_RC" != 0 ] || { TL_WHY="u1test-op installed a bundle only root can read: $TL_OUT"; return 1; }
+        expect_contains "$TL_OUT" "Permission denied" "rauc install of a root-only file" || return 1
+        expect_unchanged || return 1
+        [ "$(stat -c %a "$I/v2.bundle")" = 644 ] || { TL_WHY="v2.bundle is not world-readable"; return 1; }
+        expect_ok "${op[@]}" rauc install "$I/v2.bundle" || return 1
+        expect_contains "$TL_OUT" "succeeded" "rauc install as u1test-op" || return 1
+        expect_slot_bytes "$SB_SLOT_B" "$I/v2.img" || return 1
+        expect_boots B
 }
 
 # With a policy that lets everyone send anything to de.pengutronix.rauc, the daemon's own
