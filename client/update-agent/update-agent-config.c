@@ -229,9 +229,25 @@ static int set_unsigned(Parser *p, unsigned line, const char *key, const char *v
 
 #define DAY (86400 * USEC_PER_SEC)
 
+static const char *const protocol_names[_AGENT_PROTOCOL_MAX] = {
+        [AGENT_PROTOCOL_HAWKBIT] = "hawkbit",
+};
+
+const char *agent_protocol_to_string(AgentProtocol p) {
+        return p >= 0 && p < _AGENT_PROTOCOL_MAX ? protocol_names[p] : "?";
+}
+
 static int handle_server(Parser *p, const char *key, const char *value, unsigned line) {
         AgentConfig *c = p->c;
 
+        if (streq(key, "protocol")) {
+                for (AgentProtocol i = 0; i < _AGENT_PROTOCOL_MAX; i++)
+                        if (streq(value, protocol_names[i])) {
+                                c->protocol = i;
+                                return 0;
+                        }
+                return perr(p, line, "protocol=%s: unknown server protocol (this update-agent speaks: hawkbit)", value);
+        }
         if (streq(key, "url")) {
                 if (!strneq(value, "https://", 8) && !strneq(value, "http://", 7))
                         return perr(p, line, "url=%s: must start with https:// or http://", value);
@@ -685,8 +701,8 @@ void agent_config_dump(const AgentConfig *c) {
         static const char *const reboot[] = { "updated", "logind", "none" };
         char a[32], b[32], d[32], e[32];
 
-        printf("[server]\nurl=%s\ntenant=%s\ncontroller-id=%s\nauth=%s%s\n", c->url, c->tenant, c->controller_id,
-               auth[c->auth], c->client_cert ? " +client-cert" : "");
+        printf("[server]\nprotocol=%s\nurl=%s\ntenant=%s\ncontroller-id=%s\nauth=%s%s\n", agent_protocol_to_string(c->protocol),
+               c->url, c->tenant, c->controller_id, auth[c->auth], c->client_cert ? " +client-cert" : "");
         if (c->token_file)
                 printf("token-file=%s\n", c->token_file);
         printf("ca-file=%s\ninsecure=%s\nproxy=%s\nconnect-timeout=%s\nrequest-timeout=%s\n", c->ca_file ?: "(system)",

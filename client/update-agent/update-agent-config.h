@@ -24,6 +24,14 @@ typedef enum AgentAuth {
         AGENT_AUTH_GATEWAY_TOKEN, /* Authorization: GatewayToken <t> */
 } AgentAuth;
 
+/* [server] protocol=: which SourceOps backend talks to the server. */
+typedef enum AgentProtocol {
+        AGENT_PROTOCOL_HAWKBIT,   /* hawkBit DDI v1 (the default) */
+        _AGENT_PROTOCOL_MAX,
+} AgentProtocol;
+
+const char *agent_protocol_to_string(AgentProtocol p);
+
 typedef enum AgentReboot {
         AGENT_REBOOT_UPDATED,     /* org.example.Update1.Reboot() */
         AGENT_REBOOT_LOGIND,      /* org.freedesktop.login1.Manager.Reboot(false) */
@@ -62,6 +70,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(char **, agent_pairs_free);
 typedef struct AgentConfig {
         char *path;
         /* [server] */
+        AgentProtocol protocol;
         char *url;                 /* scheme://host[:port][/prefix], no trailing '/' */
         char *tenant;              /* "DEFAULT" */
         char *controller_id;       /* from controller-id=, controller-id-file= or the hostname */

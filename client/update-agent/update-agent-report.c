@@ -51,11 +51,11 @@ static int send_final(Agent *a) {
         bool success = rec->final_success;
         int r;
 
-        r = agent_feedback(a, rec->action_id, "closed", success ? "success" : "failure", success ? 100 : -1,
+        r = agent_feedback(a, rec->action_id, success ? SOURCE_SUCCEEDED : SOURCE_FAILED, success ? 100 : -1,
                            (const char *const *) rec->final_details);
         if (r < 0 && r != -ESTALE) {
                 log_warning("Cannot send the result of action %s yet (%s); it stays recorded and is sent again",
-                            rec->action_id, a->ddi.error);
+                            rec->action_id, agent_source_error(a));
                 return 1;
         }
         log_notice("Action %s: reported %s%s", rec->action_id, success ? "success" : "failure",
@@ -86,7 +86,7 @@ int report_after_install(Agent *a) {
         char err[512];
         int r;
 
-        (void) agent_feedback1(a, rec->action_id, "proceeding", "none", 100,
+        (void) agent_feedback1(a, rec->action_id, SOURCE_PROCEEDING, 100,
                                "Installed %s into slot %s; it becomes the running system after a reboot and MarkGood",
                                rec->version ?: rec->filename, isempty(rec->expected_slot) ? "(unknown)" : rec->expected_slot);
 
@@ -311,14 +311,16 @@ static int installed_base_check(Agent *a, const SystemStatus *st) {
                 return -ENOMEM;
         if (read_full_file(path, 4096, &had, NULL) >= 0 && streq(had, key))
                 return 0;
-        r = ddi_put_installed_base(&a->ddi, a->config->installed_base_name, b->version);
+        if (!a->source->send_installed_base)
+                return 0;    /* the protocol has no such record */
+        r = a->source->send_installed_base(a, a->config->installed_base_name, b->version);
         if (r == -ENOENT || r == -EOPNOTSUPP)
                 log_notice("The server has no PUT installedBase (hawkBit PR #1620): the offline installation of %s %s "
                            "in %s is not recorded there",
                            a->config->installed_base_name, b->version, b->name);
         else if (r < 0) {
                 a->installed_base_recheck = r != -EACCES;
-                return log_warning_errno(r, "Cannot record the offline installation on the server: %s", a->ddi.error);
+                return log_warning_errno(r, "Cannot record the offline installation on the server: %s", agent_source_error(a));
         } else
                 log_info("Recorded the offline installation of %s %s (slot %s) on the server (installedBase)",
                          a->config->installed_base_name, b->version, b->name);
@@ -381,9 +383,9 @@ int report_config_data(Agent *a) {
                 data[n++] = a->config->attributes[i];
         for (size_t i = 0; from_hook && from_hook[i]; i++)
                 data[n++] = from_hook[i];
-        r = ddi_put_config_data(&a->ddi, data);
+        r = a->source->send_attributes(a, (const char *const *) data);
         if (r < 0)
-                return log_warning_errno(r, "Cannot send configData: %s", a->ddi.error);
+                return log_warning_errno(r, "Cannot send configData: %s", agent_source_error(a));
         a->config_data_sent = true;
         (void) installed_base_check(a, &st);
         log_info("Sent configData (booted %s, version %s, last boot: %s; %zu attributes of [attributes], %d of the "
