@@ -164,7 +164,12 @@ static void activity_progress(Agent *a, Activity *act) {
                 snprintf(detail, sizeof(detail), "%s: %d %% (%" PRIu64 " of %" PRIu64 " bytes)", act->label, pct,
                          act->stats.delivered, act->size);
         agent_status("%s", detail);
-        (void) agent_feedback1(a, act->action_id, SOURCE_PROCEEDING, pct, "%s", detail);
+        (void) agent_report(a, act->action_id,
+                            &(SourceReport) { .status = SOURCE_PROCEEDING,
+                                              .reason = act->op && act->op->replied && !act->streaming ? "installation_progress"
+                                                                                                      : "download_progress",
+                                              .pct = pct, .bytes = act->stats.delivered,
+                                              .details = (const char *const[]) { detail, NULL } });
 }
 
 /* Runs until the download (if any) ended and the install (if any) completed.  -EINTR when
@@ -243,8 +248,7 @@ static int activity_run(Agent *a, Activity *act) {
 /* ---- downloads ---- */
 
 typedef struct Refresh {
-        const SourceOps *source;
-        AgentConfig *config;
+        Agent *agent;
         const char *href;
 } Refresh;
 
@@ -252,7 +256,7 @@ typedef struct Refresh {
 static int refresh_url(void *userdata, char **ret) {
         Refresh *rf = userdata;
 
-        return rf->source->refresh_url(rf->config, rf->href, ret);
+        return rf->agent->source->refresh_url(rf->agent, rf->href, ret);
 }
 
 static const char *bundle_key(const SourceAction *dep, char *buf, size_t n) {
@@ -288,7 +292,7 @@ static int download_to_disk(Agent *a, const SourceAction *dep, const char *href,
         _cleanup_free_ char *path = NULL, *part = NULL;
         char keybuf[96];
         const char *key = bundle_key(dep, keybuf, sizeof(keybuf));
-        Refresh rf = { .source = a->source, .config = a->config, .href = href };
+        Refresh rf = { .agent = a, .href = href };
         Activity act = { .action_id = dep->action_id, .cancellable = true, .label = "Downloading", .size = dep->size,
                          .streaming = true, .last_pct = -10 };
         struct stat st;
@@ -374,7 +378,7 @@ static char *new_transaction_id(const char *action_id) {
 static InstallOutcome install_once(Agent *a, const SourceAction *dep, const char *href, const char *file,
                                    char **ret_error) {
         ActionRecord *rec = a->record;
-        Refresh rf = { .source = a->source, .config = a->config, .href = href };
+        Refresh rf = { .agent = a, .href = href };
         Activity act = { .action_id = dep->action_id, .cancellable = false, .size = dep->size, .last_pct = -10,
                          .label = file ? "Installing" : "Downloading and installing", .streaming = !file,
                          .report_downloaded = !file };
@@ -430,6 +434,7 @@ static InstallOutcome install_once(Agent *a, const SourceAction *dep, const char
                 return INSTALL_FAILED;
         }
         agent_status("Installing %s", dep->filename);
+        (void) agent_feedback1(a, dep->action_id, SOURCE_INSTALLING, -1, "Installing %s through updated", dep->filename);
         r = activity_run(a, &act);
         if (act.stats.connections > 0)
                 log_info("Download of %s: %" PRIu64 " bytes received for a %" PRIu64
@@ -486,8 +491,9 @@ static int find_expected_slot(Agent *a) {
         return set_str(&a->record->expected_slot, "");
 }
 
-static int fail_action(Agent *a, const char *fmt, ...) _printf_(2, 3);
-static int fail_action(Agent *a, const char *fmt, ...) {
+/* reason: the failure in Upparat's words (<hook>_hook_failed), or NULL. */
+static int fail_action(Agent *a, const char *reason, const char *fmt, ...) _printf_(3, 4);
+static int fail_action(Agent *a, const char *reason, const char *fmt, ...) {
         _cleanup_free_ char *msg = NULL;
         va_list ap;
 
@@ -496,7 +502,7 @@ static int fail_action(Agent *a, const char *fmt, ...) {
                 msg = NULL;
         va_end(ap);
         log_error("Action %s failed: %s", a->record->action_id, msg ?: "?");
-        return report_final(a, false, (const char *const[]) { msg ?: "failed", NULL });
+        return report_final_why(a, false, reason, NULL, (const char *const[]) { msg ?: "failed", NULL });
 }
 
 static int install_and_report(Agent *a, const SourceAction *dep, const char *href, const char *file) {
@@ -510,7 +516,7 @@ static int install_and_report(Agent *a, const SourceAction *dep, const char *hre
         if (r < 0)
                 return r;
         if (r == 0)
-                return fail_action(a, "%s", details);
+                return fail_action(a, "install_hook_failed", "%s", details);
         if (a->config->install_hook_replaces) {
                 a->record->phase = PHASE_INSTALLED;
                 a->record->installed_at = now_realtime_sec();
@@ -542,10 +548,10 @@ static int install_and_report(Agent *a, const SourceAction *dep, const char *hre
                                 log_notice("%s: cancelled the installation; starting it again from byte 0", err);
                                 continue;
                         }
-                        return fail_action(a, "%s (%u restarts)", err, restarts);
+                        return fail_action(a, NULL, "%s (%u restarts)", err, restarts);
                 case INSTALL_DAEMON_AWAY:
                         if (a->record->install_attempts >= a->config->max_install_attempts)
-                                return fail_action(a, "Installation of %s failed %u times: %s", dep->filename,
+                                return fail_action(a, NULL, "Installation of %s failed %u times: %s", dep->filename,
                                                    a->record->install_attempts, err ?: "?");
                         log_warning("updated is not available (%s); the installation is tried again later", err ?: "?");
                         a->record->phase = file ? PHASE_DOWNLOADED : PHASE_DOWNLOADING;
@@ -555,7 +561,7 @@ static int install_and_report(Agent *a, const SourceAction *dep, const char *hre
                         /* The record stays "installing": the next start finds out what happened. */
                         return -EINTR;
                 case INSTALL_FAILED:
-                        return fail_action(a, "Installation of %s failed: %s", dep->filename, err ?: "?");
+                        return fail_action(a, NULL, "Installation of %s failed: %s", dep->filename, err ?: "?");
                 }
         }
 }
@@ -636,7 +642,7 @@ int action_process_deployment(Agent *a, const char *href) {
 
         /* version hook: the same version installed already → nothing to do.  (Once: not at
          * every poll while a stored bundle waits for its maintenance window.) */
-        r = a->record->phase == PHASE_DOWNLOADING
+        r = a->record->phase == PHASE_DOWNLOADING && !dep.skip_checks
                     ? hook_run_with_retries(a, AGENT_HOOK_VERSION, dep.json, NULL, true, &details, &line)
                     : 1;
         if (r == -ECANCELED)
@@ -644,21 +650,22 @@ int action_process_deployment(Agent *a, const char *href) {
         if (r < 0)
                 return r;
         if (r == 0)
-                return fail_action(a, "%s", details);
+                return fail_action(a, "version_hook_failed", "%s", details);
         if (line && dep.version && streq(line, dep.version)) {
                 log_notice("The version hook reports %s installed already", line);
-                return report_final(a, true, (const char *const[]) { "Version already installed (version hook)", NULL });
+                return report_final_why(a, true, "version_already_installed", NULL,
+                                        (const char *const[]) { "Version already installed (version hook)", NULL });
         }
 
         download_only = dep.update == SOURCE_SKIP;
-        if (a->record->phase == PHASE_DOWNLOADING) {
+        if (a->record->phase == PHASE_DOWNLOADING && !dep.skip_checks) {
                 r = hook_run_with_retries(a, AGENT_HOOK_DOWNLOAD, dep.json, NULL, true, &details, NULL);
                 if (r == -ECANCELED)
                         return action_accept_cancel(a, dep.action_id, "Cancelled while the download hook postponed the download");
                 if (r < 0)
                         return r;
                 if (r == 0)
-                        return fail_action(a, "%s", details);
+                        return fail_action(a, "download_hook_failed", "%s", details);
         }
 
         /* A bundle stored by an earlier action (download-only, then install) or a partial
@@ -680,7 +687,7 @@ int action_process_deployment(Agent *a, const char *href) {
         if (r == -EINTR)
                 return r;
         if (r < 0)
-                return fail_action(a, "%s", err ?: "download failed");
+                return fail_action(a, NULL, "%s", err ?: "download failed");
         if (a->record->phase < PHASE_DOWNLOADED) {
                 a->record->phase = PHASE_DOWNLOADED;
                 (void) agent_save_record(a);

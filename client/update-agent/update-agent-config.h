@@ -27,6 +27,7 @@ typedef enum AgentAuth {
 /* [server] protocol=: which SourceOps backend talks to the server. */
 typedef enum AgentProtocol {
         AGENT_PROTOCOL_HAWKBIT,   /* hawkBit DDI v1 (the default) */
+        AGENT_PROTOCOL_AWS_IOT_JOBS, /* AWS IoT Jobs over MQTT, Upparat's contract */
         _AGENT_PROTOCOL_MAX,
 } AgentProtocol;
 
@@ -106,6 +107,16 @@ typedef struct AgentConfig {
         unsigned hook_max_retries;
         uint64_t hook_timeout_usec;
         bool install_hook_replaces; /* the install hook installs the (downloaded) file itself */
+        /* [broker], [service]: protocol=aws-iot-jobs (update-agent-config-upparat.c) */
+        bool upparat_file;         /* recognised by its [broker] section */
+        char *broker_host;
+        unsigned broker_port;      /* 1883, or 8883 with certificates; 443 uses ALPN */
+        char *thing_name;
+        char *mqtt_client_id;
+        char *broker_cafile;       /* all three or none: mutual TLS */
+        char *broker_certfile;
+        char *broker_keyfile;
+        char *download_location;   /* read, shown; downloads stay in the state directory */
         /* [attributes] */
         char **attributes;         /* key, value, key, value, ..., NULL: sent in configData */
         size_t n_attributes;

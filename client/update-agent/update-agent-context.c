@@ -118,23 +118,29 @@ const char *agent_source_error(Agent *a) {
         return a->source ? a->source->error(a) : "";
 }
 
-int agent_feedback(Agent *a, const char *action_id, SourceStatus s, int pct, const char *const *details) {
+int agent_report(Agent *a, const char *action_id, const SourceReport *rep) {
         static const char *const name[_SOURCE_STATUS_MAX] = {
                 [SOURCE_SCHEDULED] = "scheduled", [SOURCE_PROCEEDING] = "proceeding",
                 [SOURCE_DOWNLOAD] = "download",   [SOURCE_DOWNLOADED] = "downloaded",
+                [SOURCE_INSTALLING] = "installing",
                 [SOURCE_SUCCEEDED] = "succeeded", [SOURCE_FAILED] = "failed",
         };
         int r;
 
         if (a->gone_action && streq(a->gone_action, action_id))
                 return -ESTALE;
-        r = a->source->report(a, action_id, s, pct, details);
+        r = a->source->report(a, action_id, rep);
         if (r == -ESTALE) {    /* the backend said so in its words */
                 free(a->gone_action);
                 a->gone_action = strdup(action_id);
         } else if (r < 0)
-                log_warning("Feedback %s for action %s failed: %s", name[s], action_id, agent_source_error(a));
+                log_warning("Feedback %s for action %s failed: %s", name[rep->status], action_id, agent_source_error(a));
         return r;
+}
+
+int agent_feedback(Agent *a, const char *action_id, SourceStatus s, int pct, const char *const *details) {
+        return agent_report(a, action_id,
+                            &(SourceReport) { .status = s, .pct = pct, .bytes = UINT64_MAX, .details = details });
 }
 
 int agent_feedback1(Agent *a, const char *action_id, SourceStatus s, int pct, const char *fmt, ...) {

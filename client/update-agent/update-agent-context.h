@@ -76,5 +76,6 @@ void agent_forget_record(Agent *a, bool keep_bundle);
 const char *agent_source_error(Agent *a);
 
 /* Progress or a result of the action, unless the action is gone (410). -ESTALE marks it gone. */
+int agent_report(Agent *a, const char *action_id, const SourceReport *r);
 int agent_feedback(Agent *a, const char *action_id, SourceStatus s, int pct, const char *const *details);
 int agent_feedback1(Agent *a, const char *action_id, SourceStatus s, int pct, const char *fmt, ...) _printf_(5, 6);

@@ -81,12 +81,12 @@ static int hawkbit_get_action(Agent *a, const char *ref, SourceAction *ret) {
 }
 
 /* In the download thread: a client of its own (the main thread owns the token). */
-static int hawkbit_refresh_url(AgentConfig *c, const char *ref, char **ret_url) {
+static int hawkbit_refresh_url(Agent *a, const char *ref, char **ret_url) {
         _cleanup_(ddi_client_done) DdiClient d = {};
         _cleanup_(source_action_done) SourceAction act = {};
         int r;
 
-        r = ddi_client_init(&d, c);
+        r = ddi_client_init(&d, a->config);
         if (r < 0)
                 return r;
         d.no_token_reload = true;
@@ -99,18 +99,23 @@ static int hawkbit_refresh_url(AgentConfig *c, const char *ref, char **ret_url) 
         return 0;
 }
 
-static int hawkbit_report(Agent *a, const char *action_id, SourceStatus s, int pct, const char *const *details) {
+static int hawkbit_report(Agent *a, const char *action_id, const SourceReport *rep) {
         static const char *const execution[_SOURCE_STATUS_MAX] = {
                 [SOURCE_SCHEDULED] = "scheduled", [SOURCE_PROCEEDING] = "proceeding",
                 [SOURCE_DOWNLOAD] = "download",   [SOURCE_DOWNLOADED] = "downloaded",
                 [SOURCE_SUCCEEDED] = "closed",    [SOURCE_FAILED] = "closed",
         };
+        SourceStatus s = rep->status;
         const char *finished = s == SOURCE_SUCCEEDED ? "success" : s == SOURCE_FAILED ? "failure" : "none";
         int r;
 
+        /* DDI has no step for the start of the installation: its progress follows as proceeding. */
+        if (s == SOURCE_INSTALLING)
+                return 0;
+
         r = ddi_send_feedback(ddi(a), DDI_FEEDBACK_DEPLOYMENT, action_id,
-                              &(DdiFeedback) { .execution = execution[s], .finished = finished, .progress_cnt = pct,
-                                               .progress_of = pct >= 0 ? 100 : 0, .details = details });
+                              &(DdiFeedback) { .execution = execution[s], .finished = finished, .progress_cnt = rep->pct,
+                                               .progress_of = rep->pct >= 0 ? 100 : 0, .details = rep->details });
         if (r == -ESTALE)
                 log_warning("The server says action %s is gone (410): no more feedback for it", action_id);
         return r;

@@ -40,6 +40,7 @@ typedef struct SourceAction {
         char sha256[65];            /* "" if the server gave none */
         char sha1[41];
         char *url;
+        bool skip_checks;           /* Upparat's "force": no version and no download hook */
         char **refused;             /* sentences for artifacts not installed (NULL-terminated) */
         char *json;                 /* the server's description, for the hooks ($3) */
 } SourceAction;
@@ -64,10 +65,24 @@ typedef enum SourceStatus {
         SOURCE_PROCEEDING,          /* progress (pct >= 0) or a step (pct < 0) */
         SOURCE_DOWNLOAD,            /* the download starts */
         SOURCE_DOWNLOADED,          /* the artifact is complete and verified */
+        SOURCE_INSTALLING,          /* InstallFd (or the install hook) starts */
         SOURCE_SUCCEEDED,           /* final: booted and marked good (or nothing to do) */
         SOURCE_FAILED,              /* final */
         _SOURCE_STATUS_MAX,
 } SourceStatus;
+
+/* One report.  reason names the step or result in Upparat's words where the shared code knows
+ * one (download_progress, installation_start, reboot_start, version_already_installed,
+ * version_mismatch, <hook>_hook_failed, complete_ready, ...); a protocol without such words
+ * ignores it. */
+typedef struct SourceReport {
+        SourceStatus status;
+        const char *reason;         /* NULL: none */
+        const char *message;        /* a one-line message for reason, NULL: the details */
+        int pct;                    /* < 0: none */
+        uint64_t bytes;             /* SOURCE_PROCEEDING in a download: bytes so far; UINT64_MAX: unknown */
+        const char *const *details; /* NULL-terminated, may be NULL */
+} SourceReport;
 
 /* Every operation returns >= 0 on success or a negative errno:
  *   -EACCES  credentials rejected     -EAGAIN  back off (retry_after())
@@ -90,11 +105,11 @@ typedef struct SourceOps {
         int (*poll)(Agent *a, SourcePoll *ret);
         /* The action behind action_ref: artifact URL and metadata. */
         int (*get_action)(Agent *a, const char *ref, SourceAction *ret);
-        /* A fresh artifact URL after a 403, called from the download thread: uses only the
-         * configuration and its own connection. */
-        int (*refresh_url)(AgentConfig *c, const char *ref, char **ret_url);
+        /* A fresh artifact URL after a 403, called from the download thread: it may read
+         * a->config and a->source_data's thread-safe parts, nothing else of a. */
+        int (*refresh_url)(Agent *a, const char *ref, char **ret_url);
         /* Progress and the final status of action_id. */
-        int (*report)(Agent *a, const char *action_id, SourceStatus s, int pct, const char *const *details);
+        int (*report)(Agent *a, const char *action_id, const SourceReport *r);
         /* Learn of cancellation: which action a cancel_ref stops, and our answer. */
         int (*get_cancel)(Agent *a, const char *ref, char **ret_stop_id);
         int (*answer_cancel)(Agent *a, const char *action_id, bool accepted, const char *why);

@@ -20,6 +20,7 @@
 #include "update-agent-consent.h"
 #include "update-agent-context.h"
 #include "update-agent-report.h"
+#include "update-agent-source-awsiot.h"
 #include "update-agent-source-hawkbit.h"
 #include "util.h"
 
@@ -31,6 +32,7 @@
 /* The server protocols ([server] protocol=): one SourceOps table each. */
 static const SourceOps *const sources[] = {
         &source_hawkbit_ops,
+        &source_awsiot_ops,
 };
 
 static const SourceOps *source_find(AgentProtocol p) {
@@ -233,11 +235,11 @@ static int run(void) {
                 agent_config_free(a.config);
                 return -EPERM;
         }
-        if (a.config->insecure)
+        if (a.config->insecure && a.config->url)
                 log_warning("*** insecure=yes: TLS certificates are NOT verified; anyone on the network path can "
                             "pose as %s and feed this device bundles (only their signature still protects it) ***",
                             a.config->url);
-        if (strneq(a.config->url, "http://", 7))
+        if (a.config->url && strneq(a.config->url, "http://", 7))
                 log_warning("The server URL is plain http: credentials and deployment data travel unencrypted");
 
         r = check_state_dir(a.config->state_dir);

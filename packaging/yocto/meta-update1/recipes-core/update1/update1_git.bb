@@ -18,8 +18,9 @@ PV = "0.1.0+git"
 S = "${WORKDIR}/git"
 
 # pkg-config names in the Makefile's PKGS: libsystemd (systemd), openssl, json-c, libcurl
-# (curl), blkid (util-linux), libzstd (zstd), libubootenv; scdoc for the man pages.
-DEPENDS = "systemd openssl json-c curl util-linux zstd libubootenv scdoc-native"
+# (curl), blkid (util-linux), libzstd (zstd), libubootenv, libmosquitto (mosquitto, from
+# meta-networking: update-agent's AWS IoT Jobs client); scdoc for the man pages.
+DEPENDS = "systemd openssl json-c curl util-linux zstd libubootenv mosquitto scdoc-native"
 
 inherit pkgconfig systemd useradd bash-completion features_check
 
