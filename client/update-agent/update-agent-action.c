@@ -584,7 +584,8 @@ static int start_record(Agent *a, const SourceAction *dep) {
         r->size = dep->size;
         r->first_seen = now_realtime_sec();
         if (set_str(&r->action_id, dep->action_id) < 0 || set_str(&r->version, dep->version) < 0 ||
-            set_str(&r->filename, dep->filename) < 0 || set_str(&r->sha256, dep->sha256[0] ? dep->sha256 : NULL) < 0)
+            set_str(&r->filename, dep->filename) < 0 || set_str(&r->sha256, dep->sha256[0] ? dep->sha256 : NULL) < 0 ||
+            set_str(&r->hook_meta, dep->hook_meta) < 0 || set_str(&r->restart_arg, dep->restart_arg) < 0)
                 return -ENOMEM;
         log_info("New action %s: %s %s (%s, %" PRIu64 " bytes), download %s, update %s%s", dep->action_id,
                  dep->name ?: "", dep->version ?: "", dep->filename, dep->size, source_handling_to_string(dep->download),

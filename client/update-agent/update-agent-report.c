@@ -91,7 +91,7 @@ int report_final_why(Agent *a, bool success, const char *reason, const char *mes
 
 int report_after_install(Agent *a) {
         ActionRecord *rec = a->record;
-        _cleanup_free_ char *meta = record_meta(rec), *details = NULL;
+        _cleanup_free_ char *meta = rec->hook_meta ? strdup(rec->hook_meta) : record_meta(rec), *details = NULL;
         char err[512];
         int r;
 
@@ -107,7 +107,7 @@ int report_after_install(Agent *a) {
         }
 
         /* The restart hook may postpone the reboot (exit 3); the install is done, so no cancel. */
-        r = hook_run_with_retries(a, AGENT_HOOK_RESTART, meta, NULL, false, &details, NULL);
+        r = hook_run_with_retries(a, AGENT_HOOK_RESTART, meta, rec->restart_arg, false, &details, NULL);
         if (r < 0)
                 return r;
         if (r == 0) {
@@ -149,7 +149,8 @@ static bool same(const char *x, const char *y) {
 
 static int success_after_ready(Agent *a, const SystemStatus *st) {
         ActionRecord *rec = a->record;
-        _cleanup_free_ char *meta = record_meta(rec), *details = NULL, *ok = NULL, *ready = NULL;
+        _cleanup_free_ char *meta = rec->hook_meta ? strdup(rec->hook_meta) : record_meta(rec), *details = NULL,
+                            *ok = NULL, *ready = NULL;
         int r;
 
         r = hook_run_with_retries(a, AGENT_HOOK_READY, meta, NULL, false, &details, NULL);

@@ -684,7 +684,10 @@ static int awsiot_get_action(Agent *a, const char *ref, SourceAction *ret) {
                                   ? json_object_get_string(meta)
                                   : json_object_to_json_string_ext(meta, JSON_C_TO_STRING_PLAIN));
         json_object_put(ex);
-        if (!act.url || !act.json || !act.name || (version && !act.version))
+        /* Upparat's restart hook gets the meta and force (as Python prints a bool). */
+        act.hook_meta = act.json ? strdup(act.json) : NULL;
+        act.restart_arg = strdup(act.skip_checks ? "True" : "False");
+        if (!act.url || !act.json || !act.name || (version && !act.version) || !act.hook_meta || !act.restart_arg)
                 goto nomem;
         /* The size only matters for a download: a job whose slot is installed already needs none. */
         if (!a->record || !streq(a->record->action_id, ref) || a->record->phase < PHASE_INSTALLING) {

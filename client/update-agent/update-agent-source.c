@@ -20,6 +20,8 @@ void source_action_done(SourceAction *act) {
                 free(act->refused[i]);
         free(act->refused);
         free(act->json);
+        free(act->hook_meta);
+        free(act->restart_arg);
         *act = (SourceAction) {};
 }
 

@@ -43,6 +43,10 @@ typedef struct SourceAction {
         bool skip_checks;           /* Upparat's "force": no version and no download hook */
         char **refused;             /* sentences for artifacts not installed (NULL-terminated) */
         char *json;                 /* the server's description, for the hooks ($3) */
+        /* Kept in the action record for the restart and ready hooks after the install:
+         * their $3 (NULL: the record's own JSON) and the restart hook's $4 (NULL: none). */
+        char *hook_meta;
+        char *restart_arg;
 } SourceAction;
 
 void source_action_done(SourceAction *act);

@@ -46,6 +46,8 @@ ActionRecord *action_record_free(ActionRecord *r) {
         strv_free(r->final_details);
         free(r->final_reason);
         free(r->final_message);
+        free(r->hook_meta);
+        free(r->restart_arg);
         free(r);
         return NULL;
 }
@@ -126,7 +128,9 @@ static int parse(json_object *o, ActionRecord **ret) {
         r->downloaded_reported = get_bool(o, "downloaded_reported");
         r->final_success = get_bool(o, "final_success");
         if (get_string(o, "final_reason", false, &r->final_reason) < 0 ||
-            get_string(o, "final_message", false, &r->final_message) < 0)
+            get_string(o, "final_message", false, &r->final_message) < 0 ||
+            get_string(o, "hook_meta", false, &r->hook_meta) < 0 ||
+            get_string(o, "restart_arg", false, &r->restart_arg) < 0)
                 return -EBADMSG;
         if (json_object_object_get_ex(o, "final_details", &details) && json_object_is_type(details, json_type_array)) {
                 size_t n = MIN(json_object_array_length(details), (size_t) MAX_DETAILS), m = 0;
@@ -213,6 +217,8 @@ int action_record_save(const char *state_dir, const ActionRecord *r) {
         k |= add(o, "final_success", json_object_new_boolean(r->final_success));
         json_object_object_add(o, "final_reason", str_or_null(r->final_reason));
         json_object_object_add(o, "final_message", str_or_null(r->final_message));
+        json_object_object_add(o, "hook_meta", str_or_null(r->hook_meta));
+        json_object_object_add(o, "restart_arg", str_or_null(r->restart_arg));
         details = json_object_new_array();
         k |= add(o, "final_details", details);
         if (k < 0)

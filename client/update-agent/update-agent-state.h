@@ -42,6 +42,8 @@ typedef struct ActionRecord {
         char **final_details;    /* NULL-terminated */
         char *final_reason;      /* the result in Upparat's words (version_mismatch, ...), or NULL */
         char *final_message;     /* a protocol's one-line message for it, or NULL */
+        char *hook_meta;         /* $3 of the restart and ready hooks, NULL: the record's JSON */
+        char *restart_arg;       /* $4 of the restart hook, or NULL */
 } ActionRecord;
 
 ActionRecord *action_record_free(ActionRecord *r);

@@ -118,7 +118,8 @@ echo 1 >"$AG_WORK/version"
 chmod 0644 "$AG_WORK/version"
 # Upparat's version hook: the installed version, as the last line (here: what the test says).
 ag_hook version "echo checking; cat $AG_WORK/version"
-ag_hook ready 'echo "ready: $1 $2 $3"; exit 0'
+ag_hook ready 'echo "$3" >>'"$AG_WORK/ready-args"
+ag_hook restart 'echo "$3 $4" >>'"$AG_WORK/restart-args"
 ag_hook download 'echo "$1 $2 $3" >>'"$AG_WORK/download-args"
 
 # Upparat's own file, as an Upparat device has it.
@@ -141,6 +142,7 @@ keyfile = $SB/tls/client.key
 [hooks]
 version = $AG_HOOKS/version
 download = $AG_HOOKS/download
+restart = $AG_HOOKS/restart
 ready = $AG_HOOKS/ready
 retry_interval = 1
 max_retries = 3
@@ -232,6 +234,8 @@ t_job_end_to_end() {
         expect_contains "$(emu_state "[x['statusDetails']['message'] for x in h('upparat_v2') if x['statusDetails']['state'] == 'download_progress'][-1]")" \
                 '{"downloaded_bytes":' "download_progress message" || return 1
         expect_contains "$(cat "$AG_WORK/download-args")" "meta-of-upparat_v2" "download hook \$3 = meta" || return 1
+        expect_eq "$(cat "$AG_WORK/restart-args")" "meta-of-upparat_v2 False" "restart hook \$3 \$4 (meta, force)" || return 1
+        expect_eq "$(cat "$AG_WORK/ready-args")" "meta-of-upparat_v2" "ready hook \$3 (meta)" || return 1
         ag_wait 10 test ! -e "$AG_STATE/action.json" || { TL_WHY="action record left behind"; return 1; }
 }
 
