@@ -2,23 +2,19 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
-#include <mosquitto.h>
 
 #include "log.h"
 #include "macro.h"
 #include "update-agent-context.h"
 #include "update-agent-http.h"
+#include "update-agent-mqtt.h"
 #include "update-agent-source-awsiot.h"
 #include "util.h"
 
@@ -30,35 +26,18 @@
  * answered on .../accepted or .../rejected; "notify" wakes the agent when the list changes.
  * The $next API (notify-next, $next/get, start-next) is not used: it hands out the next job
  * whatever its id, and only upparat_* jobs are ours (other services may share the queue).
- *
- * libmosquitto runs in a thread of ours (mosquitto_loop): it keeps the session alive while the
- * agent waits for a hook or a download, and reconnects with exponential backoff and full
- * jitter.  Requests from the agent (main thread, or the download thread after a 403) are
- * serialised and wait for their answer, matched by clientToken. */
+ * The connection is update-agent-mqtt.c's. */
 
 #define JOB_PREFIX "upparat_"
-#define KEEPALIVE_SEC 60
-#define RECONNECT_MAX_SEC 64
 #define MESSAGE_MAX 1000      /* statusDetails values: keep well inside AWS's limits */
 
 typedef struct Aws {
         Agent *agent;
-        struct mosquitto *m;
-        char *prefix;                 /* $aws/things/{thing}/jobs */
-        pthread_t thread;
-        bool thread_started;
-        pthread_mutex_t lock;         /* everything below */
-        pthread_cond_t cond;
-        bool stop, connected;
-        char conn_error[256];
-        /* the one request waiting for its answer */
-        char *want_ok, *want_err, *want_token;
-        json_object *reply;
-        int reply_state;              /* 0 waiting, 1 accepted, 2 rejected */
+        Mqtt *mqtt;
+        pthread_mutex_t lock;         /* job_id and version: the download thread reports too */
         /* the job we report on, and its execution's versionNumber (expectedVersion) */
         char *job_id;
         int64_t version;
-        pthread_mutex_t request_lock; /* one request at a time */
         char error[512];              /* the last failure, for agent_source_error() */
 } Aws;
 
@@ -75,198 +54,17 @@ static void set_error(Aws *w, const char *fmt, ...) {
         va_end(ap);
 }
 
+/* mqtt_request(), with its failure in our error. */
+static int request(Aws *w, const char *topic, json_object *payload, json_object **ret_reply) {
+        int r = mqtt_request(w->mqtt, topic, payload, ret_reply);
+
+        if (r < 0)
+                set_error(w, "%s", mqtt_error(w->mqtt));
+        return r;
+}
+
 static bool starts_with(const char *s, const char *p) {
         return strncmp(s, p, strlen(p)) == 0;
-}
-
-/* ---- the MQTT thread ---- */
-
-static void on_connect(struct mosquitto *m, void *userdata, int rc) {
-        Aws *w = userdata;
-        static const char *const subs[] = { "notify", "get/accepted", "get/rejected", "+/get/accepted",
-                                            "+/get/rejected", "+/update/accepted", "+/update/rejected" };
-
-        pthread_mutex_lock(&w->lock);
-        if (rc != 0) {
-                snprintf(w->conn_error, sizeof(w->conn_error), "the broker refused the connection: %s",
-                         mosquitto_connack_string(rc));
-                pthread_mutex_unlock(&w->lock);
-                return;
-        }
-        w->connected = true;
-        w->conn_error[0] = 0;
-        pthread_cond_broadcast(&w->cond);
-        pthread_mutex_unlock(&w->lock);
-        log_info("Connected to the MQTT broker; subscribing to %s/...", w->prefix);
-        for (size_t i = 0; i < ELEMENTSOF(subs); i++) {
-                _cleanup_free_ char *t = strdup_printf("%s/%s", w->prefix, subs[i]);
-                if (t)
-                        (void) mosquitto_subscribe(m, NULL, t, 1);
-        }
-        /* Jobs may have come while we were away: look now. */
-        (void) kill(getpid(), SIGUSR1);
-}
-
-static void on_disconnect(struct mosquitto *m, void *userdata, int rc) {
-        Aws *w = userdata;
-
-        pthread_mutex_lock(&w->lock);
-        w->connected = false;
-        if (rc != 0 && !w->conn_error[0])
-                snprintf(w->conn_error, sizeof(w->conn_error), "connection lost: %s", mosquitto_strerror(rc));
-        pthread_cond_broadcast(&w->cond);
-        pthread_mutex_unlock(&w->lock);
-}
-
-static void on_message(struct mosquitto *m, void *userdata, const struct mosquitto_message *msg) {
-        Aws *w = userdata;
-        json_object *o, *tok;
-        size_t n = strlen(w->prefix);
-
-        if (strncmp(msg->topic, w->prefix, n) != 0 || msg->topic[n] != '/')
-                return;
-        if (streq(msg->topic + n + 1, "notify")) {
-                log_debug("Job list changed (notify): polling now");
-                (void) kill(getpid(), SIGUSR1);
-                return;
-        }
-        o = json_tokener_parse(msg->payloadlen > 0 ? (const char *) msg->payload : "{}");
-        if (!o)
-                return;
-        pthread_mutex_lock(&w->lock);
-        if (w->want_token && (streq(msg->topic, w->want_ok) || streq(msg->topic, w->want_err)) &&
-            json_object_object_get_ex(o, "clientToken", &tok) && streq(json_object_get_string(tok), w->want_token)) {
-                json_object_put(w->reply);
-                w->reply = json_object_get(o);
-                w->reply_state = streq(msg->topic, w->want_ok) ? 1 : 2;
-                pthread_cond_broadcast(&w->cond);
-        }
-        pthread_mutex_unlock(&w->lock);
-        json_object_put(o);
-}
-
-static bool stopping(Aws *w) {
-        bool s;
-
-        pthread_mutex_lock(&w->lock);
-        s = w->stop;
-        pthread_mutex_unlock(&w->lock);
-        return s;
-}
-
-/* Waits up to usec unless asked to stop. */
-static void nap(Aws *w, uint64_t usec) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += usec / USEC_PER_SEC;
-        ts.tv_nsec += (usec % USEC_PER_SEC) * 1000;
-        if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-        }
-        pthread_mutex_lock(&w->lock);
-        while (!w->stop && pthread_cond_timedwait(&w->cond, &w->lock, &ts) == 0)
-                ;
-        pthread_mutex_unlock(&w->lock);
-}
-
-static void *mqtt_thread(void *userdata) {
-        Aws *w = userdata;
-        unsigned failures = 0;
-
-        while (!stopping(w)) {
-                int r = mosquitto_loop(w->m, 1000, 1);
-                uint64_t cap;
-
-                if (r == MOSQ_ERR_SUCCESS) {
-                        pthread_mutex_lock(&w->lock);
-                        if (w->connected)
-                                failures = 0;
-                        pthread_mutex_unlock(&w->lock);
-                        continue;
-                }
-                if (stopping(w))
-                        break;
-                /* Full jitter: a fleet cut off at once does not come back at once. */
-                cap = MIN((uint64_t) RECONNECT_MAX_SEC * USEC_PER_SEC, USEC_PER_SEC << MIN(failures, 6u));
-                failures++;
-                pthread_mutex_lock(&w->lock);
-                if (!w->conn_error[0])
-                        snprintf(w->conn_error, sizeof(w->conn_error), "%s", mosquitto_strerror(r));
-                pthread_mutex_unlock(&w->lock);
-                log_debug("MQTT: %s; reconnecting (attempt %u)", mosquitto_strerror(r), failures);
-                nap(w, random_below(cap + 1));
-                (void) mosquitto_reconnect(w->m);
-        }
-        return NULL;
-}
-
-/* ---- requests ---- */
-
-/* Publishes payload (a clientToken is added) to {prefix}/{topic} and waits for
- * {topic}/accepted or {topic}/rejected.  1 accepted, 0 rejected (*ret_reply either way),
- * -ENOTCONN, -ETIMEDOUT. */
-static int request(Aws *w, const char *topic, json_object *payload, json_object **ret_reply) {
-        const AgentConfig *c = w->agent->config;
-        _cleanup_free_ char *full = strdup_printf("%s/%s", w->prefix, topic);
-        _cleanup_free_ char *ok = strdup_printf("%s/%s/accepted", w->prefix, topic);
-        _cleanup_free_ char *err = strdup_printf("%s/%s/rejected", w->prefix, topic);
-        char token[33];
-        uint8_t rnd[16];
-        struct timespec ts;
-        const char *s;
-        int r = 0;
-
-        if (!full || !ok || !err)
-                return -ENOMEM;
-        if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
-                return -EIO;
-        for (size_t i = 0; i < sizeof(rnd); i++)
-                snprintf(token + 2 * i, 3, "%02x", rnd[i]);
-        json_object_object_add(payload, "clientToken", json_object_new_string(token));
-        s = json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-
-        pthread_mutex_lock(&w->request_lock);
-        pthread_mutex_lock(&w->lock);
-        if (!w->connected) {
-                set_error(w, "not connected to the MQTT broker %s:%u (%s)", c->broker_host, c->broker_port,
-                          w->conn_error[0] ? w->conn_error : "connecting");
-                r = -ENOTCONN;
-                goto out;
-        }
-        w->want_ok = ok;
-        w->want_err = err;
-        w->want_token = token;
-        w->reply_state = 0;
-        pthread_mutex_unlock(&w->lock);
-
-        r = mosquitto_publish(w->m, NULL, full, (int) strlen(s), s, 1, false);
-
-        pthread_mutex_lock(&w->lock);
-        if (r != MOSQ_ERR_SUCCESS) {
-                set_error(w, "cannot publish to %s: %s", full, mosquitto_strerror(r));
-                r = -EIO;
-                goto out;
-        }
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t) MAX(c->request_timeout_usec / USEC_PER_SEC, (uint64_t) 1);
-        while (w->reply_state == 0 && w->connected && !w->stop)
-                if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) != 0)
-                        break;
-        if (w->reply_state == 0) {
-                set_error(w, "no answer to %s (%s)", full, w->connected ? "timed out" : "connection lost");
-                r = w->connected ? -ETIMEDOUT : -ENOTCONN;
-                goto out;
-        }
-        *ret_reply = TAKE_PTR(w->reply);
-        r = w->reply_state == 1;
-out:
-        w->want_ok = w->want_err = w->want_token = NULL;
-        w->reply = NULL;
-        pthread_mutex_unlock(&w->lock);
-        pthread_mutex_unlock(&w->request_lock);
-        return r;
 }
 
 static const char *jstr(json_object *o, const char *key) {
@@ -395,58 +193,23 @@ static int update(Aws *w, const char *job_id, const char *status, const char *st
 /* ---- the operations ---- */
 
 static int awsiot_init(Agent *a) {
-        const AgentConfig *c = a->config;
+        static const char *const subs[] = { "notify", "get/accepted", "get/rejected", "+/get/accepted",
+                                            "+/get/rejected", "+/update/accepted", "+/update/rejected", NULL };
         _cleanup_free_ Aws *w = calloc(1, sizeof(*w));
+        _cleanup_free_ char *prefix = NULL;
         int r;
 
         if (!w)
                 return -ENOMEM;
         w->agent = a;
         w->version = -1;
-        w->prefix = strdup_printf("$aws/things/%s/jobs", c->thing_name);
-        if (!w->prefix)
-                return -ENOMEM;
         pthread_mutex_init(&w->lock, NULL);
-        pthread_mutex_init(&w->request_lock, NULL);
-        pthread_cond_init(&w->cond, NULL);
-        mosquitto_lib_init();
-        /* clean_session=false: a persistent session, so that QoS 1 messages (notify) sent while
-         * the device was offline are delivered when it is back. */
-        w->m = mosquitto_new(c->mqtt_client_id, false, w);
-        if (!w->m) {
-                free(w->prefix);
-                return log_error_errno(errno, "Cannot create the MQTT client: %m");
-        }
-        mosquitto_threaded_set(w->m, true);
-        mosquitto_connect_callback_set(w->m, on_connect);
-        mosquitto_disconnect_callback_set(w->m, on_disconnect);
-        mosquitto_message_callback_set(w->m, on_message);
-        if (c->broker_cafile) {
-                r = mosquitto_tls_set(w->m, c->broker_cafile, NULL, c->broker_certfile, c->broker_keyfile, NULL);
-                if (r == MOSQ_ERR_SUCCESS)
-                        r = mosquitto_tls_opts_set(w->m, 1, "tlsv1.2", NULL);
-                /* AWS IoT takes MQTT with client certificates on 443 only with this ALPN. */
-                if (r == MOSQ_ERR_SUCCESS && c->broker_port == 443)
-                        r = mosquitto_string_option(w->m, MOSQ_OPT_TLS_ALPN, "x-amzn-mqtt-ca");
-                if (r != MOSQ_ERR_SUCCESS) {
-                        log_error("Cannot set up TLS for the MQTT broker (cafile=%s, certfile=%s, keyfile=%s): %s",
-                                  c->broker_cafile, c->broker_certfile, c->broker_keyfile, mosquitto_strerror(r));
-                        mosquitto_destroy(w->m);
-                        free(w->prefix);
-                        return -EINVAL;
-                }
-        }
-        r = mosquitto_connect_async(w->m, c->broker_host, (int) c->broker_port, KEEPALIVE_SEC);
-        if (r != MOSQ_ERR_SUCCESS)
-                log_warning("Cannot connect to the MQTT broker %s:%u yet (%s); retrying with backoff", c->broker_host,
-                            c->broker_port, r == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(r));
-        r = pthread_create(&w->thread, NULL, mqtt_thread, w);
-        if (r != 0) {
-                mosquitto_destroy(w->m);
-                free(w->prefix);
-                return log_error_errno(r, "Cannot start the MQTT thread: %m");
-        }
-        w->thread_started = true;
+        prefix = strdup_printf("$aws/things/%s/jobs", a->config->thing_name);
+        if (!prefix)
+                return -ENOMEM;
+        r = mqtt_new(a->config, prefix, subs, "notify", &w->mqtt);
+        if (r < 0)
+                return r;
         a->source_data = TAKE_PTR(w);
         return 0;
 }
@@ -456,17 +219,7 @@ static void awsiot_done(Agent *a) {
 
         if (!w)
                 return;
-        pthread_mutex_lock(&w->lock);
-        w->stop = true;
-        pthread_cond_broadcast(&w->cond);
-        pthread_mutex_unlock(&w->lock);
-        if (w->thread_started)
-                pthread_join(w->thread, NULL);
-        (void) mosquitto_disconnect(w->m);
-        mosquitto_destroy(w->m);
-        mosquitto_lib_cleanup();
-        json_object_put(w->reply);
-        free(w->prefix);
+        w->mqtt = mqtt_free(w->mqtt);
         free(w->job_id);
         a->source_data = mfree(a->source_data);
 }
@@ -840,13 +593,11 @@ static int awsiot_send_attributes(Agent *a, const char *const *data) {
         json_object_object_add(st, "reported", rep);
         json_object_object_add(o, "state", st);
         s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        r = mosquitto_publish(w->m, NULL, topic, (int) strlen(s), s, 1, false);
+        r = mqtt_publish(w->mqtt, topic, s);
         json_object_put(o);
-        if (r != MOSQ_ERR_SUCCESS) {
-                set_error(w, "cannot publish the attributes to %s: %s", topic, mosquitto_strerror(r));
-                return -EIO;
-        }
-        return 0;
+        if (r < 0)
+                set_error(w, "%s", mqtt_error(w->mqtt));
+        return r;
 }
 
 const SourceOps source_awsiot_ops = {

@@ -11,7 +11,8 @@
 #   a QUEUED job whose version is installed -> SUCCEEDED version_already_installed, no download;
 #   a job whose slot falls back -> FAILED version_mismatch "Expected version '3', got '2'";
 #   a cancel mid-download stops it and removes the partial file;
-#   an expired pre-signed URL (403) -> download_interrupt, a fresh URL, Range resume.
+#   an expired pre-signed URL (403) -> download_interrupt, a fresh URL, Range resume;
+#   two upparat_* jobs IN_PROGRESS at once -> both FAILED error_multiple_in_progress.
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$(dirname "$0")/../lib/agent-lib.sh"
 tl_require_cmd mosquitto openssl
@@ -283,7 +284,22 @@ t_expired_url_resumes() {
         expect_eq "$(emu_state "'download_interrupt' in states('upparat_v4b')")" true "download_interrupt" || return 1
         expect_eq "$(emu_state "any(f.get('status') == 403 for f in d['files'])")" true "a 403 happened" || return 1
         expect_eq "$(emu_state "any(f.get('status') == 206 and f['range'] not in ('bytes=0-0', 'bytes=0-', None) for f in d['files'] if f['name'] == 'v4.bundle')")" true "resumed with Range" || return 1
-        expect_slot rootfs.0 '["bundle"]["version"]' 4
+        expect_slot rootfs.0 '["bundle"]["version"]' 4 || return 1
+        ag_reboot || return 1
+        expect_eq "$SB_BOOTED" A "booted" || return 1
+        ag_mark_good || return 1
+        wait_status upparat_v4b SUCCEEDED
+}
+
+# Two of ours IN_PROGRESS at once (another agent, an operator): Upparat's rule, both FAILED.
+t_multiple_in_progress() {
+        emu create '{"jobId":"upparat_m1","status":"IN_PROGRESS","document":{"version":"5","file":"x"}}' >/dev/null
+        emu create '{"jobId":"upparat_m2","status":"IN_PROGRESS","document":{"version":"5","file":"x"}}' >/dev/null
+        wait_status upparat_m1 FAILED || return 1
+        wait_status upparat_m2 FAILED || return 1
+        expect_eq "$(emu_state "[h(i)[-1]['statusDetails']['state'] for i in ('upparat_m1', 'upparat_m2')]")" \
+                '["error_multiple_in_progress", "error_multiple_in_progress"]' "states" || return 1
+        expect_eq "$(emu_state "j('other_service_job')['status']")" QUEUED "a job without upparat_ is left alone"
 }
 
 ag_case upparat-config-read-unchanged t_upparat_config_unchanged
@@ -292,3 +308,4 @@ ag_case job-end-to-end-succeeded t_job_end_to_end
 ag_case fallback-version-mismatch t_fallback_version_mismatch
 ag_case cancel-mid-download t_cancel_mid_download
 ag_case expired-url-403-resumes t_expired_url_resumes
+ag_case multiple-in-progress-failed t_multiple_in_progress
