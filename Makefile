@@ -52,7 +52,7 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION    := 0.1.0
 
-PKGS := libsystemd openssl json-c libcurl blkid libzstd libubootenv libsquashfs1
+PKGS := libsystemd openssl json-c libcurl blkid libzstd libubootenv libsquashfs1 libmosquitto
 
 # Fail early with a clear message when a -dev package is missing.
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)

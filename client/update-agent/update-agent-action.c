@@ -44,57 +44,51 @@ static int set_str(char **dst, const char *s) {
 }
 
 int action_accept_cancel(Agent *a, const char *action_id, const char *why) {
-        const char *details[] = { why, NULL };
         int r;
 
         log_notice("Action %s cancelled by the server: %s", action_id, why);
         if (a->record && streq(a->record->action_id, action_id))
                 agent_forget_record(a, false);
-        r = ddi_send_feedback(&a->ddi, DDI_FEEDBACK_CANCEL, action_id,
-                              &(DdiFeedback) { .execution = "closed", .finished = "success", .progress_cnt = -1,
-                                               .details = details });
+        r = a->source->answer_cancel(a, action_id, true, why);
         if (r < 0 && r != -ESTALE)
-                log_warning("Cannot confirm the cancel of action %s: %s", action_id, a->ddi.error);
+                log_warning("Cannot confirm the cancel of action %s: %s", action_id, agent_source_error(a));
         return 0;
 }
 
 static int reject_cancel(Agent *a, const char *action_id, const char *why) {
-        const char *details[] = { why, NULL };
         int r;
 
         if (a->rejected_cancel && streq(a->rejected_cancel, action_id))
                 return 0;
         log_notice("Rejecting the cancel of action %s: %s", action_id, why);
-        r = ddi_send_feedback(&a->ddi, DDI_FEEDBACK_CANCEL, action_id,
-                              &(DdiFeedback) { .execution = "rejected", .finished = "none", .progress_cnt = -1,
-                                               .details = details });
+        r = a->source->answer_cancel(a, action_id, false, why);
         if (r < 0)
-                return log_warning_errno(r, "Cannot reject the cancel of action %s: %s", action_id, a->ddi.error);
+                return log_warning_errno(r, "Cannot reject the cancel of action %s: %s", action_id, agent_source_error(a));
         return set_str(&a->rejected_cancel, action_id);
 }
 
 /* Which action a cancelAction link stops (its stopId). */
 static int cancel_target(Agent *a, const char *href, char **ret) {
-        int r = ddi_get_cancel(&a->ddi, href, ret);
+        int r = a->source->get_cancel(a, href, ret);
 
         if (r < 0)
-                log_warning("Cannot read the cancel request: %s", a->ddi.error);
+                log_warning("Cannot read the cancel request: %s", agent_source_error(a));
         return r;
 }
 
 int action_poll_for_cancel(Agent *a, const char *action_id, bool cancellable) {
-        _cleanup_(ddi_base_done) DdiBase b = {};
+        _cleanup_(source_poll_done) SourcePoll p = {};
         _cleanup_free_ char *stop = NULL;
         int r;
 
-        r = ddi_poll_base(&a->ddi, &b);
+        r = a->source->poll(a, &p);
         if (r < 0) {
-                log_debug("Poll during the action failed: %s", a->ddi.error);
+                log_debug("Poll during the action failed: %s", agent_source_error(a));
                 return 0;
         }
-        if (b.config_data_href)
+        if (p.wants_attributes)
                 (void) report_config_data(a);
-        if (!b.cancel_href || cancel_target(a, b.cancel_href, &stop) < 0 || !streq(stop, action_id))
+        if (!p.cancel_ref || cancel_target(a, p.cancel_ref, &stop) < 0 || !streq(stop, action_id))
                 return 0;
         if (cancellable)
                 return 1;
@@ -170,7 +164,12 @@ static void activity_progress(Agent *a, Activity *act) {
                 snprintf(detail, sizeof(detail), "%s: %d %% (%" PRIu64 " of %" PRIu64 " bytes)", act->label, pct,
                          act->stats.delivered, act->size);
         agent_status("%s", detail);
-        (void) agent_feedback1(a, act->action_id, "proceeding", "none", pct, "%s", detail);
+        (void) agent_report(a, act->action_id,
+                            &(SourceReport) { .status = SOURCE_PROCEEDING,
+                                              .reason = act->op && act->op->replied && !act->streaming ? "installation_progress"
+                                                                                                      : "download_progress",
+                                              .pct = pct, .bytes = act->stats.delivered,
+                                              .details = (const char *const[]) { detail, NULL } });
 }
 
 /* Runs until the download (if any) ended and the install (if any) completed.  -EINTR when
@@ -193,7 +192,7 @@ static int activity_run(Agent *a, Activity *act) {
                                 log_warning("Download failed: %s", act->dl_error ?: "?");
                         /* hawkBit's DOWNLOADED step, also when the bytes went straight into updated. */
                         if (act->dl_result == DOWNLOAD_OK && act->report_downloaded)
-                                (void) agent_feedback1(a, act->action_id, "downloaded", "none", -1,
+                                (void) agent_feedback1(a, act->action_id, SOURCE_DOWNLOADED, -1,
                                                        "Downloaded and verified %" PRIu64 " bytes; updated is installing them",
                                                        act->stats.delivered);
                 }
@@ -249,31 +248,18 @@ static int activity_run(Agent *a, Activity *act) {
 /* ---- downloads ---- */
 
 typedef struct Refresh {
-        AgentConfig *config;
+        Agent *agent;
         const char *href;
 } Refresh;
 
-/* In the download thread, after a 403: the deployment again, for a fresh link. */
+/* In the download thread, after a 403: the action again, for a fresh link. */
 static int refresh_url(void *userdata, char **ret) {
         Refresh *rf = userdata;
-        _cleanup_(ddi_client_done) DdiClient d = {};
-        _cleanup_(ddi_deployment_done) DdiDeployment dep = {};
-        int r;
 
-        r = ddi_client_init(&d, rf->config);
-        if (r < 0)
-                return r;
-        d.no_token_reload = true;    /* the main thread owns the token */
-        r = ddi_get_deployment(&d, rf->href, &dep);
-        if (r < 0) {
-                log_warning("Cannot fetch the deployment again: %s", d.error);
-                return r;
-        }
-        *ret = TAKE_PTR(dep.url);
-        return 0;
+        return rf->agent->source->refresh_url(rf->agent, rf->href, ret);
 }
 
-static const char *bundle_key(const DdiDeployment *dep, char *buf, size_t n) {
+static const char *bundle_key(const SourceAction *dep, char *buf, size_t n) {
         if (dep->sha256[0])
                 return dep->sha256;
         snprintf(buf, n, "action-%s", dep->action_id);
@@ -282,7 +268,7 @@ static const char *bundle_key(const DdiDeployment *dep, char *buf, size_t n) {
 
 /* What of this artifact is stored already: 2 the verified bundle, 1 a partial download
  * (resumable), 0 nothing.  Keyed by sha256: without one, only this action's own files. */
-static int stored_bundle(Agent *a, const DdiDeployment *dep) {
+static int stored_bundle(Agent *a, const SourceAction *dep) {
         _cleanup_free_ char *path = NULL, *part = NULL;
         char keybuf[96];
         const char *key = bundle_key(dep, keybuf, sizeof(keybuf));
@@ -301,12 +287,12 @@ static int stored_bundle(Agent *a, const DdiDeployment *dep) {
 
 /* Into <state>/bundle-<sha256>.part, renamed once verified.  Returns 0 and the path, or
  * -ECANCELED, -EINTR, or another error with *ret_error. */
-static int download_to_disk(Agent *a, const DdiDeployment *dep, const char *href, char **ret_path,
+static int download_to_disk(Agent *a, const SourceAction *dep, const char *href, char **ret_path,
                             char **ret_error) {
         _cleanup_free_ char *path = NULL, *part = NULL;
         char keybuf[96];
         const char *key = bundle_key(dep, keybuf, sizeof(keybuf));
-        Refresh rf = { .config = a->config, .href = href };
+        Refresh rf = { .agent = a, .href = href };
         Activity act = { .action_id = dep->action_id, .cancellable = true, .label = "Downloading", .size = dep->size,
                          .streaming = true, .last_pct = -10 };
         struct stat st;
@@ -389,10 +375,10 @@ static char *new_transaction_id(const char *action_id) {
 
 /* InstallFd from 'file' (a verified download) or, if file is NULL, streamed from the server
  * through a pipe. */
-static InstallOutcome install_once(Agent *a, const DdiDeployment *dep, const char *href, const char *file,
+static InstallOutcome install_once(Agent *a, const SourceAction *dep, const char *href, const char *file,
                                    char **ret_error) {
         ActionRecord *rec = a->record;
-        Refresh rf = { .config = a->config, .href = href };
+        Refresh rf = { .agent = a, .href = href };
         Activity act = { .action_id = dep->action_id, .cancellable = false, .size = dep->size, .last_pct = -10,
                          .label = file ? "Installing" : "Downloading and installing", .streaming = !file,
                          .report_downloaded = !file };
@@ -426,7 +412,7 @@ static InstallOutcome install_once(Agent *a, const DdiDeployment *dep, const cha
                 rfd = p[0];
                 (void) fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
                 /* Before the first byte is asked for: the server sees DOWNLOAD, then DOWNLOADED. */
-                (void) agent_feedback1(a, dep->action_id, "download", "none", -1,
+                (void) agent_feedback1(a, dep->action_id, SOURCE_DOWNLOAD, -1,
                                        "Downloading %s (%" PRIu64 " bytes), streamed into the installation", dep->filename,
                                        dep->size);
                 r = download_start(&(DownloadSpec) { .config = a->config, .url = dep->url, .size = dep->size,
@@ -448,6 +434,7 @@ static InstallOutcome install_once(Agent *a, const DdiDeployment *dep, const cha
                 return INSTALL_FAILED;
         }
         agent_status("Installing %s", dep->filename);
+        (void) agent_feedback1(a, dep->action_id, SOURCE_INSTALLING, -1, "Installing %s through updated", dep->filename);
         r = activity_run(a, &act);
         if (act.stats.connections > 0)
                 log_info("Download of %s: %" PRIu64 " bytes received for a %" PRIu64
@@ -504,8 +491,9 @@ static int find_expected_slot(Agent *a) {
         return set_str(&a->record->expected_slot, "");
 }
 
-static int fail_action(Agent *a, const char *fmt, ...) _printf_(2, 3);
-static int fail_action(Agent *a, const char *fmt, ...) {
+/* reason: the failure in Upparat's words (<hook>_hook_failed), or NULL. */
+static int fail_action(Agent *a, const char *reason, const char *fmt, ...) _printf_(3, 4);
+static int fail_action(Agent *a, const char *reason, const char *fmt, ...) {
         _cleanup_free_ char *msg = NULL;
         va_list ap;
 
@@ -514,10 +502,10 @@ static int fail_action(Agent *a, const char *fmt, ...) {
                 msg = NULL;
         va_end(ap);
         log_error("Action %s failed: %s", a->record->action_id, msg ?: "?");
-        return report_final(a, false, (const char *const[]) { msg ?: "failed", NULL });
+        return report_final_why(a, false, reason, NULL, (const char *const[]) { msg ?: "failed", NULL });
 }
 
-static int install_and_report(Agent *a, const DdiDeployment *dep, const char *href, const char *file) {
+static int install_and_report(Agent *a, const SourceAction *dep, const char *href, const char *file) {
         _cleanup_free_ char *details = NULL;
         int r;
 
@@ -528,7 +516,7 @@ static int install_and_report(Agent *a, const DdiDeployment *dep, const char *hr
         if (r < 0)
                 return r;
         if (r == 0)
-                return fail_action(a, "%s", details);
+                return fail_action(a, "install_hook_failed", "%s", details);
         if (a->config->install_hook_replaces) {
                 a->record->phase = PHASE_INSTALLED;
                 a->record->installed_at = now_realtime_sec();
@@ -560,10 +548,10 @@ static int install_and_report(Agent *a, const DdiDeployment *dep, const char *hr
                                 log_notice("%s: cancelled the installation; starting it again from byte 0", err);
                                 continue;
                         }
-                        return fail_action(a, "%s (%u restarts)", err, restarts);
+                        return fail_action(a, NULL, "%s (%u restarts)", err, restarts);
                 case INSTALL_DAEMON_AWAY:
                         if (a->record->install_attempts >= a->config->max_install_attempts)
-                                return fail_action(a, "Installation of %s failed %u times: %s", dep->filename,
+                                return fail_action(a, NULL, "Installation of %s failed %u times: %s", dep->filename,
                                                    a->record->install_attempts, err ?: "?");
                         log_warning("updated is not available (%s); the installation is tried again later", err ?: "?");
                         a->record->phase = file ? PHASE_DOWNLOADED : PHASE_DOWNLOADING;
@@ -573,12 +561,12 @@ static int install_and_report(Agent *a, const DdiDeployment *dep, const char *hr
                         /* The record stays "installing": the next start finds out what happened. */
                         return -EINTR;
                 case INSTALL_FAILED:
-                        return fail_action(a, "Installation of %s failed: %s", dep->filename, err ?: "?");
+                        return fail_action(a, NULL, "Installation of %s failed: %s", dep->filename, err ?: "?");
                 }
         }
 }
 
-static int start_record(Agent *a, const DdiDeployment *dep) {
+static int start_record(Agent *a, const SourceAction *dep) {
         ActionRecord *r;
 
         if (a->record && streq(a->record->action_id, dep->action_id))
@@ -596,26 +584,27 @@ static int start_record(Agent *a, const DdiDeployment *dep) {
         r->size = dep->size;
         r->first_seen = now_realtime_sec();
         if (set_str(&r->action_id, dep->action_id) < 0 || set_str(&r->version, dep->version) < 0 ||
-            set_str(&r->filename, dep->filename) < 0 || set_str(&r->sha256, dep->sha256[0] ? dep->sha256 : NULL) < 0)
+            set_str(&r->filename, dep->filename) < 0 || set_str(&r->sha256, dep->sha256[0] ? dep->sha256 : NULL) < 0 ||
+            set_str(&r->hook_meta, dep->hook_meta) < 0 || set_str(&r->restart_arg, dep->restart_arg) < 0)
                 return -ENOMEM;
         log_info("New action %s: %s %s (%s, %" PRIu64 " bytes), download %s, update %s%s", dep->action_id,
-                 dep->name ?: "", dep->version ?: "", dep->filename, dep->size, ddi_handling_to_string(dep->download),
-                 ddi_handling_to_string(dep->update),
+                 dep->name ?: "", dep->version ?: "", dep->filename, dep->size, source_handling_to_string(dep->download),
+                 source_handling_to_string(dep->update),
                  dep->has_window ? (dep->window_available ? ", maintenance window open" : ", maintenance window closed") : "");
         return agent_save_record(a);
 }
 
 int action_process_deployment(Agent *a, const char *href) {
-        _cleanup_(ddi_deployment_done) DdiDeployment dep = {};
+        _cleanup_(source_action_done) SourceAction dep = {};
         _cleanup_free_ char *details = NULL, *line = NULL, *file = NULL, *err = NULL;
         char keybuf[96];
         bool download_only, fresh;
         int r, stored;
 
-        r = ddi_get_deployment(&a->ddi, href, &dep);
+        r = a->source->get_action(a, href, &dep);
         if (r == -EMEDIUMTYPE) {
                 /* We cannot handle it: say so once, with the artifacts we refused. */
-                log_error("Refusing action %s: %s", dep.action_id, a->ddi.error);
+                log_error("Refusing action %s: %s", dep.action_id, agent_source_error(a));
                 if (start_record(a, &dep) < 0)
                         return -ENOMEM;
                 size_t n = 0;
@@ -624,7 +613,7 @@ int action_process_deployment(Agent *a, const char *href) {
                 const char **l = calloc(n + 2, sizeof(char *));
                 if (!l)
                         return -ENOMEM;
-                l[0] = a->ddi.error;
+                l[0] = agent_source_error(a);
                 for (size_t i = 0; i < n; i++)
                         l[i + 1] = dep.refused[i];
                 r = report_final(a, false, l);
@@ -632,7 +621,7 @@ int action_process_deployment(Agent *a, const char *href) {
                 return r;
         }
         if (r < 0)
-                return log_warning_errno(r, "Cannot fetch the deployment: %s", a->ddi.error);
+                return log_warning_errno(r, "Cannot fetch the deployment: %s", agent_source_error(a));
 
         if (a->record && streq(a->record->action_id, dep.action_id) && a->record->phase >= PHASE_INSTALLING)
                 return 0;    /* installed or reporting: report_check() owns it */
@@ -641,20 +630,20 @@ int action_process_deployment(Agent *a, const char *href) {
         if (r < 0)
                 return r;
         /* hawkBit's "scheduled": accepted, but the installation waits for the window. */
-        if (fresh && dep.update == DDI_SKIP && dep.has_window && !dep.window_available)
-                (void) agent_feedback1(a, dep.action_id, "scheduled", "none", -1,
+        if (fresh && dep.update == SOURCE_SKIP && dep.has_window && !dep.window_available)
+                (void) agent_feedback1(a, dep.action_id, SOURCE_SCHEDULED, -1,
                                        "Scheduled: %s %s is installed when the maintenance window opens; downloading it now",
                                        dep.name ?: "", dep.version ?: "");
         action_remove_bundles(a->config->state_dir, bundle_key(&dep, keybuf, sizeof(keybuf)));
 
         if (dep.refused && (!a->refused_reported || !streq(a->refused_reported, dep.action_id))) {
-                (void) agent_feedback(a, dep.action_id, "proceeding", "none", -1, (const char *const *) dep.refused);
+                (void) agent_feedback(a, dep.action_id, SOURCE_PROCEEDING, -1, (const char *const *) dep.refused);
                 (void) set_str(&a->refused_reported, dep.action_id);
         }
 
         /* version hook: the same version installed already → nothing to do.  (Once: not at
          * every poll while a stored bundle waits for its maintenance window.) */
-        r = a->record->phase == PHASE_DOWNLOADING
+        r = a->record->phase == PHASE_DOWNLOADING && !dep.skip_checks
                     ? hook_run_with_retries(a, AGENT_HOOK_VERSION, dep.json, NULL, true, &details, &line)
                     : 1;
         if (r == -ECANCELED)
@@ -662,21 +651,22 @@ int action_process_deployment(Agent *a, const char *href) {
         if (r < 0)
                 return r;
         if (r == 0)
-                return fail_action(a, "%s", details);
+                return fail_action(a, "version_hook_failed", "%s", details);
         if (line && dep.version && streq(line, dep.version)) {
                 log_notice("The version hook reports %s installed already", line);
-                return report_final(a, true, (const char *const[]) { "Version already installed (version hook)", NULL });
+                return report_final_why(a, true, "version_already_installed", NULL,
+                                        (const char *const[]) { "Version already installed (version hook)", NULL });
         }
 
-        download_only = dep.update == DDI_SKIP;
-        if (a->record->phase == PHASE_DOWNLOADING) {
+        download_only = dep.update == SOURCE_SKIP;
+        if (a->record->phase == PHASE_DOWNLOADING && !dep.skip_checks) {
                 r = hook_run_with_retries(a, AGENT_HOOK_DOWNLOAD, dep.json, NULL, true, &details, NULL);
                 if (r == -ECANCELED)
                         return action_accept_cancel(a, dep.action_id, "Cancelled while the download hook postponed the download");
                 if (r < 0)
                         return r;
                 if (r == 0)
-                        return fail_action(a, "%s", details);
+                        return fail_action(a, "download_hook_failed", "%s", details);
         }
 
         /* A bundle stored by an earlier action (download-only, then install) or a partial
@@ -690,7 +680,7 @@ int action_process_deployment(Agent *a, const char *href) {
 
         /* To disk: download-only, a closed maintenance window, mode=disk, or a stored bundle. */
         if (a->record->phase == PHASE_DOWNLOADING && stored < 2)
-                (void) agent_feedback1(a, dep.action_id, "download", "none", -1, "Downloading %s (%" PRIu64 " bytes)%s",
+                (void) agent_feedback1(a, dep.action_id, SOURCE_DOWNLOAD, -1, "Downloading %s (%" PRIu64 " bytes)%s",
                                        dep.filename, dep.size, download_only ? " to install later" : "");
         r = download_to_disk(a, &dep, href, &file, &err);
         if (r == -ECANCELED)
@@ -698,13 +688,13 @@ int action_process_deployment(Agent *a, const char *href) {
         if (r == -EINTR)
                 return r;
         if (r < 0)
-                return fail_action(a, "%s", err ?: "download failed");
+                return fail_action(a, NULL, "%s", err ?: "download failed");
         if (a->record->phase < PHASE_DOWNLOADED) {
                 a->record->phase = PHASE_DOWNLOADED;
                 (void) agent_save_record(a);
         }
         if (!a->record->downloaded_reported) {
-                r = agent_feedback1(a, dep.action_id, "downloaded", "none", 100, "Downloaded and verified %s%s",
+                r = agent_feedback1(a, dep.action_id, SOURCE_DOWNLOADED, 100, "Downloaded and verified %s%s",
                                     dep.filename,
                                     download_only ? (dep.has_window && !dep.window_available
                                                              ? "; waiting for the maintenance window"

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "macro.h"
 #include "update-agent-config.h"
+#include "update-agent-config-upparat.h"
 #include "util.h"
 
 #define TOKEN_MAX 512            /* hawkBit: custom tokens up to 128 characters */
@@ -76,6 +77,7 @@ AgentConfig *agent_config_free(AgentConfig *c) {
         free(c->hook_dir);
         agent_pairs_free(c->attributes);
         free(c->state_dir);
+        upparat_config_free(c);
         free(c->installed_base_name);
         free(c);
         return NULL;
@@ -142,6 +144,8 @@ typedef struct Parser {
         char *controller_id_file;
         char *hook_dir;
         bool printed;
+        bool mode_set;
+        bool state_dir_set;
 } Parser;
 
 static int perr(Parser *p, unsigned line, const char *fmt, ...) _printf_(3, 4);
@@ -229,9 +233,26 @@ static int set_unsigned(Parser *p, unsigned line, const char *key, const char *v
 
 #define DAY (86400 * USEC_PER_SEC)
 
+static const char *const protocol_names[_AGENT_PROTOCOL_MAX] = {
+        [AGENT_PROTOCOL_HAWKBIT] = "hawkbit",
+        [AGENT_PROTOCOL_AWS_IOT_JOBS] = "aws-iot-jobs",
+};
+
+const char *agent_protocol_to_string(AgentProtocol p) {
+        return p >= 0 && p < _AGENT_PROTOCOL_MAX ? protocol_names[p] : "?";
+}
+
 static int handle_server(Parser *p, const char *key, const char *value, unsigned line) {
         AgentConfig *c = p->c;
 
+        if (streq(key, "protocol")) {
+                for (AgentProtocol i = 0; i < _AGENT_PROTOCOL_MAX; i++)
+                        if (streq(value, protocol_names[i])) {
+                                c->protocol = i;
+                                return 0;
+                        }
+                return perr(p, line, "protocol=%s: unknown server protocol (this update-agent speaks: hawkbit, aws-iot-jobs)", value);
+        }
         if (streq(key, "url")) {
                 if (!strneq(value, "https://", 8) && !strneq(value, "http://", 7))
                         return perr(p, line, "url=%s: must start with https:// or http://", value);
@@ -311,6 +332,7 @@ static int handle_download(Parser *p, const char *key, const char *value, unsign
                         c->to_disk = true;
                 else
                         return perr(p, line, "mode=%s: must be stream or disk", value);
+                p->mode_set = true;
                 return 0;
         }
         if (streq(key, "artifact")) {
@@ -348,6 +370,11 @@ static int handle_hooks(Parser *p, const char *key, const char *value, unsigned 
                         return set_path(p, line, key, &c->hooks[h], value);
         if (streq(key, "directory"))
                 return set_path(p, line, key, &p->hook_dir, value);
+        /* Upparat's spellings (its [hooks] section is read as it is). */
+        if (streq(key, "retry_interval"))
+                key = "retry-interval";
+        else if (streq(key, "max_retries"))
+                key = "max-retries";
         if (streq(key, "retry-interval"))
                 return set_duration(p, line, key, value, USEC_PER_MSEC, DAY, &c->hook_retry_interval_usec);
         if (streq(key, "max-retries"))
@@ -410,7 +437,10 @@ static int handle_agent(Parser *p, const char *key, const char *value, unsigned 
         if (streq(key, "state-directory")) {
                 if (isempty(value))
                         return perr(p, line, "state-directory= must not be empty");
+        {
+                p->state_dir_set = true;
                 return set_path(p, line, key, &c->state_dir, value);
+        }
         }
         if (streq(key, "reboot")) {
                 if (streq(value, "updated"))
@@ -452,6 +482,17 @@ static int handler(const char *section, const char *key, const char *value, unsi
                 r = handle_agent(p, key, value, line);
         else if (streq(section, "attributes"))
                 r = handle_attributes(p, key, value, line);
+        else if (streq(section, "broker") || streq(section, "service")) {
+                char err[384];
+
+                if (streq(section, "broker")) {
+                        p->c->upparat_file = true;
+                        p->c->protocol = AGENT_PROTOCOL_AWS_IOT_JOBS;
+                }
+                r = upparat_config_key(p->c, section, key, value, err, sizeof(err));
+                if (r == -EINVAL)
+                        return perr(p, line, "%s", err);
+        }
         else if (isempty(section))
                 return perr(p, line, "%s= outside of a section", key);
         else
@@ -528,11 +569,41 @@ int agent_config_reload_token(AgentConfig *c) {
         return 1;
 }
 
+static int finish_common(Parser *p);
+
 static int finish(Parser *p) {
         AgentConfig *c = p->c;
         int n_auth = !!p->target_token + !!p->gateway_token + !!p->target_token_file + !!p->gateway_token_file;
         int r;
 
+        /* systemd's StateDirectory= (update-agent.service) says where the state goes. */
+        if (!p->state_dir_set && !isempty(getenv("STATE_DIRECTORY"))) {
+                const char *e = getenv("STATE_DIRECTORY");
+
+                free(c->state_dir);
+                c->state_dir = strndup(e, strcspn(e, ":"));    /* the first of several */
+                if (!c->state_dir)
+                        return -ENOMEM;
+        }
+        if (c->protocol == AGENT_PROTOCOL_AWS_IOT_JOBS) {
+                char err[384];
+
+                if (c->url)
+                        return perr(p, 0, "[server] url= is for hawkBit; protocol=aws-iot-jobs talks to [broker] host=");
+                r = upparat_config_finish(c, err, sizeof(err));
+                if (r == -EINVAL)
+                        return perr(p, 0, "%s", err);
+                if (r < 0)
+                        return r;
+                /* Upparat downloads the whole file before its install hook: so does the agent,
+                 * unless [download] mode= says otherwise (docs/agent.md). */
+                if (!p->mode_set)
+                        c->to_disk = true;
+                /* Upparat's install hook installs the downloaded file itself ($4). */
+                if (c->upparat_file && c->hooks[AGENT_HOOK_INSTALL])
+                        c->install_hook_replaces = true;
+                return finish_common(p);
+        }
         if (!c->url)
                 return perr(p, 0, "[server] url= is required");
         if (n_auth > 1)
@@ -582,6 +653,13 @@ static int finish(Parser *p) {
                 if (!c->controller_id)
                         return -ENOMEM;
         }
+
+        return finish_common(p);
+}
+
+/* What every protocol checks: polling bounds, backoff, hooks. */
+static int finish_common(Parser *p) {
+        AgentConfig *c = p->c;
 
         if (c->poll_min_usec > c->poll_max_usec)
                 return perr(p, 0, "[polling] min-interval= is larger than max-interval=");
@@ -685,10 +763,17 @@ void agent_config_dump(const AgentConfig *c) {
         static const char *const reboot[] = { "updated", "logind", "none" };
         char a[32], b[32], d[32], e[32];
 
-        printf("[server]\nurl=%s\ntenant=%s\ncontroller-id=%s\nauth=%s%s\n", c->url, c->tenant, c->controller_id,
-               auth[c->auth], c->client_cert ? " +client-cert" : "");
-        if (c->token_file)
-                printf("token-file=%s\n", c->token_file);
+        if (c->protocol == AGENT_PROTOCOL_AWS_IOT_JOBS) {
+                printf("[server]\nprotocol=%s%s\n", agent_protocol_to_string(c->protocol),
+                       c->upparat_file ? "  # an Upparat file (it has [broker])" : "");
+                upparat_config_dump(c);
+        } else {
+                printf("[server]\nprotocol=%s\nurl=%s\ntenant=%s\ncontroller-id=%s\nauth=%s%s\n",
+                       agent_protocol_to_string(c->protocol), c->url, c->tenant, c->controller_id, auth[c->auth],
+                       c->client_cert ? " +client-cert" : "");
+                if (c->token_file)
+                        printf("token-file=%s\n", c->token_file);
+        }
         printf("ca-file=%s\ninsecure=%s\nproxy=%s\nconnect-timeout=%s\nrequest-timeout=%s\n", c->ca_file ?: "(system)",
                c->insecure ? "yes" : "no", c->proxy ?: "(environment)", dur(c->connect_timeout_usec, a, sizeof(a)),
                dur(c->request_timeout_usec, b, sizeof(b)));

@@ -24,6 +24,15 @@ typedef enum AgentAuth {
         AGENT_AUTH_GATEWAY_TOKEN, /* Authorization: GatewayToken <t> */
 } AgentAuth;
 
+/* [server] protocol=: which SourceOps backend talks to the server. */
+typedef enum AgentProtocol {
+        AGENT_PROTOCOL_HAWKBIT,   /* hawkBit DDI v1 (the default) */
+        AGENT_PROTOCOL_AWS_IOT_JOBS, /* AWS IoT Jobs over MQTT, Upparat's contract */
+        _AGENT_PROTOCOL_MAX,
+} AgentProtocol;
+
+const char *agent_protocol_to_string(AgentProtocol p);
+
 typedef enum AgentReboot {
         AGENT_REBOOT_UPDATED,     /* org.example.Update1.Reboot() */
         AGENT_REBOOT_LOGIND,      /* org.freedesktop.login1.Manager.Reboot(false) */
@@ -62,6 +71,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(char **, agent_pairs_free);
 typedef struct AgentConfig {
         char *path;
         /* [server] */
+        AgentProtocol protocol;
         char *url;                 /* scheme://host[:port][/prefix], no trailing '/' */
         char *tenant;              /* "DEFAULT" */
         char *controller_id;       /* from controller-id=, controller-id-file= or the hostname */
@@ -97,6 +107,16 @@ typedef struct AgentConfig {
         unsigned hook_max_retries;
         uint64_t hook_timeout_usec;
         bool install_hook_replaces; /* the install hook installs the (downloaded) file itself */
+        /* [broker], [service]: protocol=aws-iot-jobs (update-agent-config-upparat.c) */
+        bool upparat_file;         /* recognised by its [broker] section */
+        char *broker_host;
+        unsigned broker_port;      /* 1883, or 8883 with certificates; 443 uses ALPN */
+        char *thing_name;
+        char *mqtt_client_id;
+        char *broker_cafile;       /* all three or none: mutual TLS */
+        char *broker_certfile;
+        char *broker_keyfile;
+        char *download_location;   /* read, shown; downloads stay in the state directory */
         /* [attributes] */
         char **attributes;         /* key, value, key, value, ..., NULL: sent in configData */
         size_t n_attributes;

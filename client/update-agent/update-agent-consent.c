@@ -25,9 +25,9 @@ int consent_process(Agent *a, const char *href) {
         bool confirmed;
         int r;
 
-        r = ddi_get_confirmation(&a->ddi, href, &id, &json);
+        r = a->source->get_consent(a, href, &id, &json);
         if (r < 0)
-                return log_warning_errno(r, "Cannot fetch the action waiting for consent: %s", a->ddi.error);
+                return log_warning_errno(r, "Cannot fetch the action waiting for consent: %s", agent_source_error(a));
         if (a->consent_asked && streq(a->consent_asked, id))
                 return 0;
         r = agent_hook_path(a->config, AGENT_HOOK_CONFIRM, &path);
@@ -48,10 +48,10 @@ int consent_process(Agent *a, const char *href) {
         }
         confirmed = run.verdict == HOOK_GO;
         why = confirmed ? strdup("Confirmed by the device (confirm hook)") : hook_run_describe(&run, "confirm");
-        r = ddi_send_confirmation(&a->ddi, id, confirmed, confirmed ? 0 : MAX(run.exit_code, 1),
+        r = a->source->send_consent(a, id, confirmed, confirmed ? 0 : MAX(run.exit_code, 1),
                                   (const char *const[]) { why ?: "", NULL });
         if (r < 0)
-                return log_warning_errno(r, "Cannot send the consent for action %s: %s", id, a->ddi.error);
+                return log_warning_errno(r, "Cannot send the consent for action %s: %s", id, agent_source_error(a));
         log_notice("Action %s %s by the confirm hook", id, confirmed ? "confirmed" : "denied");
         return confirmed ? 0 : remember(a, id);
 }

@@ -16,7 +16,8 @@
 #include "util.h"
 
 void agent_done(Agent *a) {
-        ddi_client_done(&a->ddi);
+        if (a->source)
+                a->source->done(a);
         a->bus = sd_bus_flush_close_unref(a->bus);
         a->record = action_record_free(a->record);
         a->gone_action = mfree(a->gone_action);
@@ -113,26 +114,36 @@ void agent_forget_record(Agent *a, bool keep_bundle) {
         a->record = action_record_free(a->record);
 }
 
-int agent_feedback(Agent *a, const char *action_id, const char *execution, const char *finished, int pct,
-                   const char *const *details) {
+const char *agent_source_error(Agent *a) {
+        return a->source ? a->source->error(a) : "";
+}
+
+int agent_report(Agent *a, const char *action_id, const SourceReport *rep) {
+        static const char *const name[_SOURCE_STATUS_MAX] = {
+                [SOURCE_SCHEDULED] = "scheduled", [SOURCE_PROCEEDING] = "proceeding",
+                [SOURCE_DOWNLOAD] = "download",   [SOURCE_DOWNLOADED] = "downloaded",
+                [SOURCE_INSTALLING] = "installing",
+                [SOURCE_SUCCEEDED] = "succeeded", [SOURCE_FAILED] = "failed",
+        };
         int r;
 
         if (a->gone_action && streq(a->gone_action, action_id))
                 return -ESTALE;
-        r = ddi_send_feedback(&a->ddi, DDI_FEEDBACK_DEPLOYMENT, action_id,
-                              &(DdiFeedback) { .execution = execution, .finished = finished, .progress_cnt = pct,
-                                               .progress_of = pct >= 0 ? 100 : 0, .details = details });
-        if (r == -ESTALE) {
-                log_warning("The server says action %s is gone (410): no more feedback for it", action_id);
+        r = a->source->report(a, action_id, rep);
+        if (r == -ESTALE) {    /* the backend said so in its words */
                 free(a->gone_action);
                 a->gone_action = strdup(action_id);
         } else if (r < 0)
-                log_warning("Feedback %s/%s for action %s failed: %s", execution, finished, action_id, a->ddi.error);
+                log_warning("Feedback %s for action %s failed: %s", name[rep->status], action_id, agent_source_error(a));
         return r;
 }
 
-int agent_feedback1(Agent *a, const char *action_id, const char *execution, const char *finished, int pct,
-                    const char *fmt, ...) {
+int agent_feedback(Agent *a, const char *action_id, SourceStatus s, int pct, const char *const *details) {
+        return agent_report(a, action_id,
+                            &(SourceReport) { .status = s, .pct = pct, .bytes = UINT64_MAX, .details = details });
+}
+
+int agent_feedback1(Agent *a, const char *action_id, SourceStatus s, int pct, const char *fmt, ...) {
         _cleanup_free_ char *msg = NULL;
         va_list ap;
 
@@ -140,5 +151,5 @@ int agent_feedback1(Agent *a, const char *action_id, const char *execution, cons
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
         va_end(ap);
-        return agent_feedback(a, action_id, execution, finished, pct, (const char *const[]) { msg ?: "", NULL });
+        return agent_feedback(a, action_id, s, pct, (const char *const[]) { msg ?: "", NULL });
 }

@@ -9,19 +9,19 @@
 
 #include "macro.h"
 #include "update-agent-config.h"
-#include "update-agent-ddi.h"
+#include "update-agent-source.h"
 #include "update-agent-state.h"
 
 /* The agent's shared context: what every module of a running agent works on (configuration,
- * DDI client, bus, signals, watchdog, the in-flight action record) and the few operations on
- * it they all need.  It calls no module above it, so the modules form a tree:
+ * server protocol's backend, bus, signals, watchdog, the in-flight action record) and the few
+ * operations on it they all need.  It calls no module above it, and reaches the backend only
+ * through the SourceOps pointer, so the modules form a tree:
  *   update-agent.c         main: options, privileges, signals, the polling loop
  *   update-agent-action.c  a deployment: hooks, download, install, cancel while running
  *   update-agent-report.c  after the install: reboot, the verdict after reboot, final feedback,
  *                          configData
- *   update-agent-hooks.c   the hooks and their retry policy */
-
-typedef struct Agent Agent;
+ *   update-agent-hooks.c   the hooks and their retry policy
+ *   update-agent-source-*.c the server protocols (SourceOps), chosen by main */
 
 /* Polls the server while waiting (for a hook that postponed).  Returns 1 if a cancel for
  * action_id was found and is cancellable. */
@@ -29,7 +29,8 @@ typedef int (*AgentPollFn)(Agent *a, const char *action_id, bool cancellable);
 
 struct Agent {
         AgentConfig *config;
-        DdiClient ddi;
+        const SourceOps *source;     /* the server protocol ([server] protocol=) */
+        void *source_data;           /* the backend's own state */
         sd_bus *bus;
         int signal_fd;
         bool terminating;
@@ -71,8 +72,10 @@ int agent_save_record(Agent *a);
 /* Drop the record (and its bundle files unless keep_bundle). */
 void agent_forget_record(Agent *a, bool keep_bundle);
 
-/* Feedback for the deployment, unless the action is gone (410). -ESTALE marks it gone. */
-int agent_feedback(Agent *a, const char *action_id, const char *execution, const char *finished, int pct,
-                   const char *const *details);
-int agent_feedback1(Agent *a, const char *action_id, const char *execution, const char *finished, int pct,
-                    const char *fmt, ...) _printf_(6, 7);
+/* The last failed source call's reason, in words. */
+const char *agent_source_error(Agent *a);
+
+/* Progress or a result of the action, unless the action is gone (410). -ESTALE marks it gone. */
+int agent_report(Agent *a, const char *action_id, const SourceReport *r);
+int agent_feedback(Agent *a, const char *action_id, SourceStatus s, int pct, const char *const *details);
+int agent_feedback1(Agent *a, const char *action_id, SourceStatus s, int pct, const char *fmt, ...) _printf_(5, 6);

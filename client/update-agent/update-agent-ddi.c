@@ -32,10 +32,6 @@ void ddi_client_done(DdiClient *d) {
         d->base_url = NULL;
 }
 
-const char *ddi_handling_to_string(DdiHandling h) {
-        return h == DDI_FORCED ? "forced" : h == DDI_ATTEMPT ? "attempt" : "skip";
-}
-
 /* Maps an HTTP status to our errno convention and logs what an operator must know. */
 static int classify(DdiClient *d, const HttpResponse *r, const char *what) {
         if (r->status >= 200 && r->status < 300) {
@@ -321,29 +317,15 @@ int ddi_parse_base(DdiClient *d, const char *body, size_t size, DdiBase *ret) {
         return base_from_json(d, o, ret);
 }
 
-void ddi_deployment_done(DdiDeployment *dep) {
-        free(dep->action_id);
-        free(dep->filename);
-        free(dep->part);
-        free(dep->name);
-        free(dep->version);
-        free(dep->url);
-        for (size_t i = 0; dep->refused && dep->refused[i]; i++)
-                free(dep->refused[i]);
-        free(dep->refused);
-        free(dep->json);
-        *dep = (DdiDeployment) {};
-}
-
-static int parse_handling(const char *s, DdiHandling *ret) {
+static int parse_handling(const char *s, SourceHandling *ret) {
         if (!s)
                 return -EINVAL;
         if (streq(s, "forced"))
-                *ret = DDI_FORCED;
+                *ret = SOURCE_FORCED;
         else if (streq(s, "attempt"))
-                *ret = DDI_ATTEMPT;
+                *ret = SOURCE_ATTEMPT;
         else if (streq(s, "skip"))
-                *ret = DDI_SKIP;
+                *ret = SOURCE_SKIP;
         else
                 return -EINVAL;
         return 0;
@@ -363,7 +345,7 @@ static bool is_hex(const char *s, size_t n) {
  * bounded at 1 MiB) neither grows our memory nor our feedback beyond a few KiB. */
 #define DDI_MAX_REFUSED 16
 
-static int add_refused(DdiDeployment *dep, size_t *n, size_t *n_more, char *sentence) {
+static int add_refused(SourceAction *dep, size_t *n, size_t *n_more, char *sentence) {
         char **l;
 
         if (!sentence)
@@ -401,7 +383,7 @@ static int fail_dep(DdiClient *d, const char *fmt, ...) {
         return -EMEDIUMTYPE;
 }
 
-static int take_artifact(DdiClient *d, DdiDeployment *dep, json_object *chunk, json_object *art) {
+static int take_artifact(DdiClient *d, SourceAction *dep, json_object *chunk, json_object *art) {
         const char *fn = get_str(art, "filename");
         json_object *hashes = get_obj(art, "hashes"), *links = get_obj(art, "_links"), *size;
         const char *sha256 = get_str(hashes, "sha256"), *sha1 = get_str(hashes, "sha1");
@@ -434,8 +416,8 @@ static int take_artifact(DdiClient *d, DdiDeployment *dep, json_object *chunk, j
         return 0;
 }
 
-static int deployment_from_json(DdiClient *d, json_object *o, DdiDeployment *ret) {
-        _cleanup_(ddi_deployment_done) DdiDeployment dep = {};
+static int deployment_from_json(DdiClient *d, json_object *o, SourceAction *ret) {
+        _cleanup_(source_action_done) SourceAction dep = {};
         json_object *deployment, *chunks, *found_chunk = NULL, *found_art = NULL;
         const char *id, *mw;
         size_t n_refused = 0, n_more = 0;
@@ -504,19 +486,19 @@ static int deployment_from_json(DdiClient *d, json_object *o, DdiDeployment *ret
         if (r < 0)
                 goto refuse;
         *ret = dep;
-        dep = (DdiDeployment) {};
+        dep = (SourceAction) {};
         return 0;
 
 refuse:
         /* The caller reports the failure; it needs the action id (and json) for that. */
         if (r == -EMEDIUMTYPE) {
                 *ret = dep;
-                dep = (DdiDeployment) {};
+                dep = (SourceAction) {};
         }
         return r;
 }
 
-int ddi_get_deployment(DdiClient *d, const char *href, DdiDeployment *ret) {
+int ddi_get_deployment(DdiClient *d, const char *href, SourceAction *ret) {
         _cleanup_(json_object_putp) json_object *o = NULL;
         int r;
 
@@ -526,7 +508,7 @@ int ddi_get_deployment(DdiClient *d, const char *href, DdiDeployment *ret) {
         return deployment_from_json(d, o, ret);
 }
 
-int ddi_parse_deployment(DdiClient *d, const char *body, size_t size, DdiDeployment *ret) {
+int ddi_parse_deployment(DdiClient *d, const char *body, size_t size, SourceAction *ret) {
         _cleanup_(json_object_putp) json_object *o = NULL;
         int r;
 

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "update-agent-config.h"
+#include "update-agent-source.h"
 
 /* hawkBit DDI v1 client: the base resource, deploymentBase, feedback, cancelAction and
  * configData (shared/reference/ddi-api.md).  Every call is one blocking request (bounded by
@@ -52,39 +53,12 @@ int ddi_poll_base(DdiClient *d, DdiBase *ret);
 /* "HH:MM:SS" or ISO-8601 ("PT5M", "P1DT2H", "PT0.5S") → microseconds. */
 int ddi_parse_sleep(const char *s, uint64_t *ret_usec);
 
-typedef enum DdiHandling {
-        DDI_SKIP,
-        DDI_ATTEMPT,
-        DDI_FORCED,
-} DdiHandling;
-
-const char *ddi_handling_to_string(DdiHandling h);
-
-typedef struct DdiDeployment {
-        char *action_id;
-        DdiHandling download;
-        DdiHandling update;
-        bool has_window;            /* maintenanceWindow present */
-        bool window_available;
-        /* The bundle artifact chosen by the artifact= pattern. */
-        char *filename;
-        char *part;                 /* its chunk's part, name and version */
-        char *name;
-        char *version;
-        uint64_t size;
-        char sha256[65];            /* "" if the server gave none */
-        char sha1[41];
-        char *url;                  /* "download" if present, else "download-http" */
-        char **refused;             /* sentences for artifacts we do not install (NULL-terminated) */
-        char *json;                 /* the whole response, for hooks */
-} DdiDeployment;
-
-void ddi_deployment_done(DdiDeployment *dep);
+/* The deploymentBase parse result is the agent's SourceAction (update-agent-source.h). */
 
 /* GET the deploymentBase href and pick the bundle.  A deployment we cannot handle (no or
  * several matching artifacts, no link, no size, too large) is -EMEDIUMTYPE with the reason in
  * d->error: the caller reports it as closed/failure. */
-int ddi_get_deployment(DdiClient *d, const char *href, DdiDeployment *ret);
+int ddi_get_deployment(DdiClient *d, const char *href, SourceAction *ret);
 
 /* GET cancelAction: the action id to stop. */
 int ddi_get_cancel(DdiClient *d, const char *href, char **ret_stop_id);
@@ -109,7 +83,7 @@ int ddi_send_feedback(DdiClient *d, DdiTarget target, const char *action_id, con
  * without a request.  d needs only its config (artifact=, max-bundle-size=).  For tests and
  * fuzzing. */
 int ddi_parse_base(DdiClient *d, const char *body, size_t size, DdiBase *ret);
-int ddi_parse_deployment(DdiClient *d, const char *body, size_t size, DdiDeployment *ret);
+int ddi_parse_deployment(DdiClient *d, const char *body, size_t size, SourceAction *ret);
 int ddi_parse_cancel(DdiClient *d, const char *body, size_t size, char **ret_stop_id);
 
 /* User consent (hawkBit's confirmation flow): GET a confirmationBase/{actionId} link (the

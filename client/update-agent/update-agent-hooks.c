@@ -200,7 +200,7 @@ int hook_run_with_retries(Agent *a, AgentHook h, const char *meta_json, const ch
                 }
                 hook_run_done(&run);
                 if (id)
-                        (void) agent_feedback1(a, id, "proceeding", "none", -1, "%s hook postponed (retry %u of %u)",
+                        (void) agent_feedback1(a, id, SOURCE_PROCEEDING, -1, "%s hook postponed (retry %u of %u)",
                                                name, retry + 1, c->hook_max_retries);
                 /* Wait retry-interval, polling for cancels meanwhile. */
                 /* At least one poll per retry, however short the interval. */

@@ -51,11 +51,14 @@ static int send_final(Agent *a) {
         bool success = rec->final_success;
         int r;
 
-        r = agent_feedback(a, rec->action_id, "closed", success ? "success" : "failure", success ? 100 : -1,
-                           (const char *const *) rec->final_details);
+        r = agent_report(a, rec->action_id,
+                         &(SourceReport) { .status = success ? SOURCE_SUCCEEDED : SOURCE_FAILED,
+                                           .reason = rec->final_reason, .message = rec->final_message,
+                                           .pct = success ? 100 : -1, .bytes = UINT64_MAX,
+                                           .details = (const char *const *) rec->final_details });
         if (r < 0 && r != -ESTALE) {
                 log_warning("Cannot send the result of action %s yet (%s); it stays recorded and is sent again",
-                            rec->action_id, a->ddi.error);
+                            rec->action_id, agent_source_error(a));
                 return 1;
         }
         log_notice("Action %s: reported %s%s", rec->action_id, success ? "success" : "failure",
@@ -68,9 +71,15 @@ static int send_final(Agent *a) {
 }
 
 int report_final(Agent *a, bool success, const char *const *details) {
+        return report_final_why(a, success, NULL, NULL, details);
+}
+
+int report_final_why(Agent *a, bool success, const char *reason, const char *message, const char *const *details) {
         int r;
 
         r = action_record_set_final(a->record, success, details);
+        if (r >= 0)
+                r = action_record_set_reason(a->record, reason, message);
         if (r < 0)
                 return r;
         if (!success)
@@ -82,16 +91,23 @@ int report_final(Agent *a, bool success, const char *const *details) {
 
 int report_after_install(Agent *a) {
         ActionRecord *rec = a->record;
-        _cleanup_free_ char *meta = record_meta(rec), *details = NULL;
+        _cleanup_free_ char *meta = rec->hook_meta ? strdup(rec->hook_meta) : record_meta(rec), *details = NULL;
         char err[512];
         int r;
 
-        (void) agent_feedback1(a, rec->action_id, "proceeding", "none", 100,
-                               "Installed %s into slot %s; it becomes the running system after a reboot and MarkGood",
-                               rec->version ?: rec->filename, isempty(rec->expected_slot) ? "(unknown)" : rec->expected_slot);
+        {
+                _cleanup_free_ char *m = strdup_printf(
+                        "Installed %s into slot %s; it becomes the running system after a reboot and MarkGood",
+                        rec->version ?: rec->filename, isempty(rec->expected_slot) ? "(unknown)" : rec->expected_slot);
+
+                (void) agent_report(a, rec->action_id,
+                                    &(SourceReport) { .status = SOURCE_PROCEEDING, .reason = "reboot_start", .pct = 100,
+                                                      .bytes = UINT64_MAX,
+                                                      .details = (const char *const[]) { m ?: "", NULL } });
+        }
 
         /* The restart hook may postpone the reboot (exit 3); the install is done, so no cancel. */
-        r = hook_run_with_retries(a, AGENT_HOOK_RESTART, meta, NULL, false, &details, NULL);
+        r = hook_run_with_retries(a, AGENT_HOOK_RESTART, meta, rec->restart_arg, false, &details, NULL);
         if (r < 0)
                 return r;
         if (r == 0) {
@@ -99,7 +115,7 @@ int report_after_install(Agent *a) {
                 if (!isempty(rec->expected_slot) &&
                     daemon_mark(a->bus, "bad", rec->expected_slot, err, sizeof(err)) >= 0)
                         undo = "the new slot was marked bad; the running system stays";
-                return report_final(a, false, (const char *const[]) { details, undo, NULL });
+                return report_final_why(a, false, "restart_hook_failed", NULL, (const char *const[]) { details, undo, NULL });
         }
 
         free(rec->boot_id);
@@ -133,19 +149,22 @@ static bool same(const char *x, const char *y) {
 
 static int success_after_ready(Agent *a, const SystemStatus *st) {
         ActionRecord *rec = a->record;
-        _cleanup_free_ char *meta = record_meta(rec), *details = NULL, *ok = NULL;
+        _cleanup_free_ char *meta = rec->hook_meta ? strdup(rec->hook_meta) : record_meta(rec), *details = NULL,
+                            *ok = NULL, *ready = NULL;
         int r;
 
         r = hook_run_with_retries(a, AGENT_HOOK_READY, meta, NULL, false, &details, NULL);
         if (r < 0)
                 return r;
         if (r == 0)
-                return report_final(a, false,
-                                    (const char *const[]) { "The new system booted and was marked good, but the ready hook failed",
-                                                            details, NULL });
+                return report_final_why(a, false, "ready_hook_failed", NULL,
+                                        (const char *const[]) { "The new system booted and was marked good, but the ready hook failed",
+                                                                details, NULL });
         ok = strdup_printf("Booted slot %s with version %s and marked it good", st->booted,
                            system_status_booted_version(st) ?: rec->version ?: "?");
-        return report_final(a, true, (const char *const[]) { ok ?: "ok", NULL });
+        return report_final_why(a, true, agent_hook_path(a->config, AGENT_HOOK_READY, &ready) > 0 ? "complete_ready"
+                                                                                                   : "complete_no_ready_check",
+                                NULL, (const char *const[]) { ok ?: "ok", NULL });
 }
 
 /* Decides for a record in phase INSTALLED or REBOOTING.  1 = keep waiting. */
@@ -224,7 +243,7 @@ static int evaluate(Agent *a) {
         }
 
 fallback: {
-        _cleanup_free_ char *m1 = NULL, *m2 = NULL;
+        _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL;
 
         m1 = strdup_printf("Fallback: slot %s with version %s was installed and tried, but the device booted %s "
                            "again (running version %s)",
@@ -232,8 +251,10 @@ fallback: {
                            booted_version_text(&st));
         m2 = strdup_printf("updated: last boot expected %s, booted %s, fell back",
                            st.last_expected ?: "?", st.last_booted ?: "?");
+        /* Upparat's words for a fallback: its version hook then prints the old version. */
+        m3 = strdup_printf("Expected version '%s', got '%s'", rec->version ?: "", system_status_booted_version(&st) ?: "");
         log_error("Action %s: %s", rec->action_id, m1 ?: "fallback");
-        return report_final(a, false, (const char *const[]) { m1 ?: "fallback", m2 ?: "", NULL });
+        return report_final_why(a, false, "version_mismatch", m3, (const char *const[]) { m1 ?: "fallback", m2 ?: "", NULL });
 }
 }
 
@@ -311,14 +332,16 @@ static int installed_base_check(Agent *a, const SystemStatus *st) {
                 return -ENOMEM;
         if (read_full_file(path, 4096, &had, NULL) >= 0 && streq(had, key))
                 return 0;
-        r = ddi_put_installed_base(&a->ddi, a->config->installed_base_name, b->version);
+        if (!a->source->send_installed_base)
+                return 0;    /* the protocol has no such record */
+        r = a->source->send_installed_base(a, a->config->installed_base_name, b->version);
         if (r == -ENOENT || r == -EOPNOTSUPP)
                 log_notice("The server has no PUT installedBase (hawkBit PR #1620): the offline installation of %s %s "
                            "in %s is not recorded there",
                            a->config->installed_base_name, b->version, b->name);
         else if (r < 0) {
                 a->installed_base_recheck = r != -EACCES;
-                return log_warning_errno(r, "Cannot record the offline installation on the server: %s", a->ddi.error);
+                return log_warning_errno(r, "Cannot record the offline installation on the server: %s", agent_source_error(a));
         } else
                 log_info("Recorded the offline installation of %s %s (slot %s) on the server (installedBase)",
                          a->config->installed_base_name, b->version, b->name);
@@ -381,9 +404,9 @@ int report_config_data(Agent *a) {
                 data[n++] = a->config->attributes[i];
         for (size_t i = 0; from_hook && from_hook[i]; i++)
                 data[n++] = from_hook[i];
-        r = ddi_put_config_data(&a->ddi, data);
+        r = a->source->send_attributes(a, (const char *const *) data);
         if (r < 0)
-                return log_warning_errno(r, "Cannot send configData: %s", a->ddi.error);
+                return log_warning_errno(r, "Cannot send configData: %s", agent_source_error(a));
         a->config_data_sent = true;
         (void) installed_base_check(a, &st);
         log_info("Sent configData (booted %s, version %s, last boot: %s; %zu attributes of [attributes], %d of the "

@@ -17,6 +17,8 @@ int report_check(Agent *a);
 
 /* Decide a final result now (phase REPORTING) and try to send it. */
 int report_final(Agent *a, bool success, const char *const *details);
+/* The same with the result in Upparat's words (SourceReport.reason) and a message for it. */
+int report_final_why(Agent *a, bool success, const char *reason, const char *message, const char *const *details);
 
 /* configData attributes: compatible, booted slot, installed version, agent version, last boot,
  * [attributes] and the attributes hook's; then report_installed_base()'s check. */

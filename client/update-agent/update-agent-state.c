@@ -44,6 +44,10 @@ ActionRecord *action_record_free(ActionRecord *r) {
         free(r->expected_slot);
         free(r->boot_id);
         strv_free(r->final_details);
+        free(r->final_reason);
+        free(r->final_message);
+        free(r->hook_meta);
+        free(r->restart_arg);
         free(r);
         return NULL;
 }
@@ -123,6 +127,11 @@ static int parse(json_object *o, ActionRecord **ret) {
         r->download_only = get_bool(o, "download_only");
         r->downloaded_reported = get_bool(o, "downloaded_reported");
         r->final_success = get_bool(o, "final_success");
+        if (get_string(o, "final_reason", false, &r->final_reason) < 0 ||
+            get_string(o, "final_message", false, &r->final_message) < 0 ||
+            get_string(o, "hook_meta", false, &r->hook_meta) < 0 ||
+            get_string(o, "restart_arg", false, &r->restart_arg) < 0)
+                return -EBADMSG;
         if (json_object_object_get_ex(o, "final_details", &details) && json_object_is_type(details, json_type_array)) {
                 size_t n = MIN(json_object_array_length(details), (size_t) MAX_DETAILS), m = 0;
 
@@ -206,6 +215,10 @@ int action_record_save(const char *state_dir, const ActionRecord *r) {
         json_object_object_add(o, "boot_id", str_or_null(r->boot_id));
         k |= add(o, "first_seen", json_object_new_uint64(r->first_seen));
         k |= add(o, "final_success", json_object_new_boolean(r->final_success));
+        json_object_object_add(o, "final_reason", str_or_null(r->final_reason));
+        json_object_object_add(o, "final_message", str_or_null(r->final_message));
+        json_object_object_add(o, "hook_meta", str_or_null(r->hook_meta));
+        json_object_object_add(o, "restart_arg", str_or_null(r->restart_arg));
         details = json_object_new_array();
         k |= add(o, "final_details", details);
         if (k < 0)
@@ -250,6 +263,22 @@ int action_record_set_final(ActionRecord *r, bool success, const char *const *de
         strv_free(r->final_details);
         r->final_details = l;
         r->final_success = success;
+        return 0;
+}
+
+static int set_opt(char **dst, const char *s) {
+        char *c = NULL;
+
+        if (s && !(c = strdup(s)))
+                return -ENOMEM;
+        free(*dst);
+        *dst = c;
+        return 0;
+}
+
+int action_record_set_reason(ActionRecord *r, const char *reason, const char *message) {
+        if (set_opt(&r->final_reason, reason) < 0 || set_opt(&r->final_message, message) < 0)
+                return -ENOMEM;
         return 0;
 }
 

@@ -40,6 +40,10 @@ typedef struct ActionRecord {
         uint64_t first_seen;     /* realtime seconds: hook "seconds since first call" base */
         bool final_success;      /* PHASE_REPORTING: the result */
         char **final_details;    /* NULL-terminated */
+        char *final_reason;      /* the result in Upparat's words (version_mismatch, ...), or NULL */
+        char *final_message;     /* a protocol's one-line message for it, or NULL */
+        char *hook_meta;         /* $3 of the restart and ready hooks, NULL: the record's JSON */
+        char *restart_arg;       /* $4 of the restart hook, or NULL */
 } ActionRecord;
 
 ActionRecord *action_record_free(ActionRecord *r);
@@ -51,6 +55,8 @@ int action_record_remove(const char *state_dir);
 
 /* Replaces the final details (copied). */
 int action_record_set_final(ActionRecord *r, bool success, const char *const *details);
+/* Replaces final_reason and final_message (copied; NULL clears). */
+int action_record_set_reason(ActionRecord *r, const char *reason, const char *message);
 
 /* <state>/bundle-<action>.part while downloading, <state>/bundle-<action> once verified. */
 char *action_bundle_path(const char *state_dir, const char *action_id, bool partial);

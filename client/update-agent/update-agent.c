@@ -20,17 +20,28 @@
 #include "update-agent-consent.h"
 #include "update-agent-context.h"
 #include "update-agent-report.h"
+#include "update-agent-source-awsiot.h"
+#include "update-agent-source-hawkbit.h"
 #include "util.h"
 
-/* update-agent: the unprivileged network agent.  Polls a hawkBit DDI server, streams or
- * downloads bundles into updated (InstallFd), reboots through updated, and reports the truth
- * after the reboot.  See docs/agent.md. */
+/* update-agent: the unprivileged network agent.  Polls an update server (hawkBit DDI, through
+ * the SourceOps of update-agent-source.h), streams or downloads bundles into updated
+ * (InstallFd), reboots through updated, and reports the truth after the reboot.  See
+ * docs/agent.md. */
 
-static int sleep_cb(uint64_t usec, void *userdata) {
-        Agent *a = userdata;
-        int r = agent_wait(a, usec, NULL, 0);
+/* The server protocols ([server] protocol=): one SourceOps table each. */
+static const SourceOps *const sources[] = {
+        &source_hawkbit_ops,
+        &source_awsiot_ops,
+};
 
-        return r == -EINTR ? -EINTR : 0;
+static const SourceOps *source_find(AgentProtocol p) {
+        const char *name = agent_protocol_to_string(p);
+
+        for (size_t i = 0; i < ELEMENTSOF(sources); i++)
+                if (streq(sources[i]->name, name))
+                        return sources[i];
+        return NULL;
 }
 
 /* One round: what the record needs, then the base resource.  Returns how long to sleep.
@@ -43,7 +54,7 @@ static int sleep_cb(uint64_t usec, void *userdata) {
 static uint64_t poll_once(Agent *a, int *ret_poll) {
         static uint64_t error_backoff = 0, last_server_sleep = UINT64_MAX, last_sleep = 0;
         const AgentConfig *c = a->config;
-        _cleanup_(ddi_base_done) DdiBase b = {};
+        _cleanup_(source_poll_done) SourcePoll b = {};
         uint64_t sleep;
         int r;
 
@@ -52,34 +63,34 @@ static uint64_t poll_once(Agent *a, int *ret_poll) {
         if (a->terminating)
                 return 0;
 
-        r = ddi_poll_base(&a->ddi, &b);
+        r = a->source->poll(a, &b);
         *ret_poll = r;
         if (r < 0) {
                 uint64_t cap = MAX(last_sleep ?: c->poll_max_usec, c->poll_error_usec);
 
                 error_backoff = error_backoff ? MIN(error_backoff * 2, cap) : c->poll_error_usec;
-                sleep = r == -EAGAIN && a->ddi.retry_after_usec
-                                ? a->ddi.retry_after_usec
+                sleep = r == -EAGAIN && a->source->retry_after(a)
+                                ? a->source->retry_after(a)
                                 : error_backoff / 2 + random_below(error_backoff / 2 + 1);
                 if (r != -EACCES)    /* 401 was logged already, once */
-                        log_warning("Polling failed: %s; next try in %" PRIu64 " ms%s", a->ddi.error,
+                        log_warning("Polling failed: %s; next try in %" PRIu64 " ms%s", agent_source_error(a),
                                     sleep / USEC_PER_MSEC, a->record ? " (the action is kept)" : "");
-                agent_status("Server unreachable or refusing: %s", a->ddi.error);
+                agent_status("Server unreachable or refusing: %s", agent_source_error(a));
                 return MIN(MAX(sleep, c->poll_min_usec), c->poll_max_usec);
         }
         error_backoff = 0;
 
-        if (!a->config_data_sent || b.config_data_href)
+        if (!a->config_data_sent || b.wants_attributes)
                 (void) report_config_data(a);
         else if (a->installed_base_recheck && !a->record)
                 (void) report_installed_base(a);
 
-        if (b.cancel_href)
-                (void) action_handle_cancel(a, b.cancel_href);
-        else if (b.deployment_href)
-                (void) action_process_deployment(a, b.deployment_href);
-        else if (b.confirmation_href)
-                (void) consent_process(a, b.confirmation_href);
+        if (b.cancel_ref)
+                (void) action_handle_cancel(a, b.cancel_ref);
+        else if (b.action_ref)
+                (void) action_process_deployment(a, b.action_ref);
+        else if (b.consent_ref && a->source->get_consent)
+                (void) consent_process(a, b.consent_ref);
         else if (a->record && a->record->phase <= PHASE_DOWNLOADED && a->record->downloaded_reported) {
                 /* A download-only action the server completed with our "downloaded": the bundle
                  * stays for an action that installs the same artifact. */
@@ -99,7 +110,7 @@ static uint64_t poll_once(Agent *a, int *ret_poll) {
                          sleep != b.sleep_usec ? " (bounded by min-interval/max-interval)" : "");
         }
         /* While an action runs, poll often enough to see cancels and the next step. */
-        if (a->record || b.deployment_href || b.cancel_href)
+        if (a->record || b.action_ref || b.cancel_ref)
                 sleep = MIN(sleep, c->poll_active_usec);
         return sleep;
 }
@@ -136,7 +147,7 @@ static int check_state_dir(const char *dir) {
 static void help(void) {
         printf("Usage: update-agent [OPTIONS]\n"
                "\n"
-               "Polls a hawkBit (DDI) server and installs its deployments through updated.\n"
+               "Polls an update server (hawkBit DDI) and installs its deployments through updated.\n"
                "\n"
                "  -c, --config PATH   Configuration (default %s)\n"
                "      --check-config  Print the effective configuration and exit\n"
@@ -224,11 +235,11 @@ static int run(void) {
                 agent_config_free(a.config);
                 return -EPERM;
         }
-        if (a.config->insecure)
+        if (a.config->insecure && a.config->url)
                 log_warning("*** insecure=yes: TLS certificates are NOT verified; anyone on the network path can "
                             "pose as %s and feed this device bundles (only their signature still protects it) ***",
                             a.config->url);
-        if (strneq(a.config->url, "http://", 7))
+        if (a.config->url && strneq(a.config->url, "http://", 7))
                 log_warning("The server URL is plain http: credentials and deployment data travel unencrypted");
 
         r = check_state_dir(a.config->state_dir);
@@ -244,11 +255,17 @@ static int run(void) {
                 log_error("Cannot initialize libcurl");
                 goto out;
         }
-        r = ddi_client_init(&a.ddi, a.config);
-        if (r < 0)
+        a.source = source_find(a.config->protocol);
+        if (!a.source) {
+                r = log_error_errno(EPROTONOSUPPORT, "protocol=%s is not built into this update-agent",
+                                    agent_protocol_to_string(a.config->protocol));
                 goto out;
-        a.ddi.sleep = sleep_cb;
-        a.ddi.sleep_userdata = &a;
+        }
+        r = a.source->init(&a);
+        if (r < 0) {
+                a.source = NULL;
+                goto out;
+        }
         r = bus_client_connect(&a.bus);
         if (r < 0)
                 goto out;
@@ -262,8 +279,7 @@ static int run(void) {
         }
         if (a.record)
                 log_info("Resuming action %s in phase %s", a.record->action_id, action_phase_to_string(a.record->phase));
-        log_info("update-agent %s: controller %s at %s (tenant %s), polling %s", UPDATE1_VERSION,
-                 a.config->controller_id, a.config->url, a.config->tenant, a.ddi.base_url);
+        a.source->log_start(&a);
         (void) sd_notify(false, "READY=1\nSTATUS=Polling");
 
         if (arg_once) {

@@ -43,7 +43,7 @@ static bool is_lower_hex(const char *s, size_t n) {
 }
 
 static void check_deployment(const char *body, size_t size) {
-        DdiDeployment dep = {};
+        SourceAction dep = {};
         size_t n_refused = 0;
         int r;
 
@@ -57,7 +57,7 @@ static void check_deployment(const char *body, size_t size) {
                 FUZZ_ASSERT(dep.url);
                 FUZZ_ASSERT(!dep.sha256[0] || is_lower_hex(dep.sha256, 64));
                 FUZZ_ASSERT(!dep.sha1[0] || is_lower_hex(dep.sha1, 40));
-                FUZZ_ASSERT(dep.download <= DDI_FORCED && dep.update <= DDI_FORCED);
+                FUZZ_ASSERT(dep.download <= SOURCE_FORCED && dep.update <= SOURCE_FORCED);
                 FUZZ_ASSERT(dep.has_window || !dep.window_available);
                 fuzz_note("deployment %s: %s, %llu bytes, %zu refused", dep.action_id, dep.filename,
                           (unsigned long long) dep.size, n_refused);
@@ -70,7 +70,7 @@ static void check_deployment(const char *body, size_t size) {
                 FUZZ_ASSERT(r == -ENOMEM || ddi.error[0]);
                 fuzz_note("deployment: %s", ddi.error);
         }
-        ddi_deployment_done(&dep);
+        source_action_done(&dep);
 }
 
 static void check_base(const char *body, size_t size) {

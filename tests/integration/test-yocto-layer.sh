@@ -155,6 +155,7 @@ t_depends() {
                 # pkg-config module -> the OE-core recipe that provides it.
                 case $m in
                 libsystemd) r=systemd ;; libcurl) r=curl ;; blkid) r=util-linux ;; libzstd) r=zstd ;;
+                libmosquitto) r=mosquitto ;;    # meta-networking (LAYERDEPENDS)
                 openssl | json-c | libubootenv) r=$m ;; libsquashfs1) r=squashfs-tools-ng ;;
                 *) TL_WHY="pkg-config module $m of the Makefile: which recipe? (add it here and to DEPENDS)"; return 1 ;;
                 esac

@@ -10,9 +10,9 @@ set -euo pipefail
 what=${1:-check}
 
 # Building: compiler, pkg-config and the -dev packages the Makefile asks pkg-config for;
-# scdoc for the man pages (man/*.scd).
+# scdoc for the man pages (man/*.scd); libmosquitto-dev for update-agent's AWS IoT Jobs client.
 BUILD_PKGS=(build-essential pkg-config libsystemd-dev libssl-dev libjson-c-dev
-            libcurl4-openssl-dev libblkid-dev libzstd-dev libubootenv-dev libsquashfs-dev scdoc)
+            libcurl4-openssl-dev libblkid-dev libzstd-dev libubootenv-dev libsquashfs-dev libmosquitto-dev scdoc)
 # Running the sandbox (demo): private bus, U-Boot env tools (fw_printenv/fw_setenv for the
 # boot simulator, mkenvimage for the initial env), openssl for the throw-away PKI,
 # mkfs.ext4 -d for the image.  On bookworm dbus-daemon and dbus-bin are split out of "dbus";
@@ -33,8 +33,10 @@ RUN_PKGS=(dbus-daemon dbus-bin dbus-system-bus-common libubootenv-tool u-boot-to
 # tests/fresh's policy-rc.d keeps from starting, as nginx's), libglib2.0-bin (gdbus),
 # squashfs-tools (mksquashfs, which `rauc bundle` runs) and cryptsetup-bin (veritysetup, to
 # cross-check RAUC's hash trees). rauc-service is not needed: updated serves its bus name.
+# mosquitto (the MQTT broker) and python3-paho-mqtt (the AWS IoT Jobs emulator) for
+# test-agent-awsiot; the tests start their own broker, the package's service is not used.
 CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-common procps mandoc shellcheck
-            rauc libglib2.0-bin squashfs-tools cryptsetup-bin)
+            rauc libglib2.0-bin squashfs-tools cryptsetup-bin mosquitto python3-paho-mqtt)
 # make bench PEERS=1: RAUC 1.8 beside Update1 (bench/bench-peers.sh: the rauc client, its D-Bus
 # service's bus policy, mksquashfs for `rauc bundle`) and hyperfine for the round trips.
 PEERS_PKGS=(rauc rauc-service squashfs-tools hyperfine)

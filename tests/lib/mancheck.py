@@ -14,6 +14,7 @@ tests/integration/test-man.sh to compare.  The code side is read from the parser
   mancheck.py man-dbus SCD             "method|property|signal Name" under "# D-BUS INTERFACE"
   mancheck.py xml-dbus IFACE <XML      the same from introspection XML
 """
+import os
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -55,7 +56,7 @@ def man_keys(path):
         elif line.startswith("# "):
             section = "-" if line.strip() == "# CONFIGURATION" else None
         elif section and line.startswith("*"):
-            m = re.match(r"\*([a-z][a-z0-9-]*)=\*", line)
+            m = re.match(r"\*([a-z][a-z0-9_-]*)=\*", line)
             if m:
                 keys.append("%s %s" % (section, m.group(1)))
     return keys
@@ -112,6 +113,12 @@ def agent_keys(path):
         keys += ["%s %s" % (section, k) for k in streq_keys(body)]
         if "hook_names[h]" in body:
             keys += ["%s %s" % (section, k) for k in re.findall(r'= "([^"]+)"', hooks.group(1))]
+    # Upparat's sections ([broker], [service]) live in a module of their own, same shape.
+    extra = path.replace("-config.c", "-config-upparat.c")
+    if extra != path and os.path.exists(extra):
+        src = open(extra, encoding="utf-8").read()
+        for section, func in re.findall(r'streq\(section, "([a-z]+)"\)\)\s*r = (handle_[a-z]+)\(', src):
+            keys += ["%s %s" % (section, k) for k in streq_keys(c_function(src, func))]
     return keys
 
 

@@ -391,6 +391,50 @@ TEST(syntax_errors) {
 }
 
 /* Checks across keys: no line number. */
+/* Upparat's file: recognised by [broker], its defaults, its spellings, its refusals. */
+TEST(upparat_file) {
+        _cleanup_(agent_config_freep) AgentConfig *c = NULL, *t = NULL;
+        _cleanup_free_ char *ca = tmp("ca.pem"), *tls = NULL, *half = NULL;
+        char host[256] = "";
+
+        write_file(ca, "x\n", 0644);
+        CHECK_EQ(load_text("[service]\nsentry_dsn = https://k@sentry.example/1\nsentry = x\nlog_level = INFO\n"
+                           "download_location = /var/tmp\n[broker]\nhost = iot.example.com\n"
+                           "[hooks]\nretry_interval = 7\nmax_retries = 4\n",
+                           &c),
+                 0);
+        if (c) {
+                CHECK_EQ(c->protocol, AGENT_PROTOCOL_AWS_IOT_JOBS);
+                CHECK(c->upparat_file);
+                CHECK_STREQ(c->broker_host, "iot.example.com");
+                CHECK_EQ(c->broker_port, 1883u);        /* no certificates */
+                CHECK_STREQ(c->mqtt_client_id, "upparat");
+                (void) gethostname(host, sizeof(host) - 1);
+                CHECK_STREQ(c->thing_name, host);
+                CHECK_STREQ(c->download_location, "/var/tmp");
+                CHECK(c->hook_retry_interval_usec == 7 * USEC_PER_SEC);
+                CHECK_EQ(c->hook_max_retries, 4u);
+                CHECK(c->to_disk);                      /* Upparat downloads, then installs */
+                CHECK(c->url == NULL);
+        }
+        tls = strdup_printf("[broker]\ncafile=%s\ncertfile=%s\nkeyfile=%s\nthing_name=t-1:x_y\n"
+                            "[download]\nmode=stream\n", ca, ca, ca);
+        CHECK_EQ(load_text(tls, &t), 0);
+        if (t) {
+                CHECK_EQ(t->broker_port, 8883u);        /* certificates */
+                CHECK_STREQ(t->thing_name, "t-1:x_y");
+                CHECK(!t->to_disk);                     /* mode= given: kept */
+        }
+        half = strdup_printf("[broker]\ncafile=%s\n", ca);
+        expect_error_at(half, 0, "cafile=, certfile= and keyfile= go together");
+        expect_error_at("[broker]\nport=0\n", 2, "port=0: must be a TCP port");
+        expect_error_at("[broker]\nthing_name=a/b\n", 2, "thing_name=a/b: AWS IoT thing names");
+        expect_error_at("[broker]\ncafile=/nonexistent/ca\n", 2, "cafile=/nonexistent/ca: cannot be read");
+        expect_error_at("[broker]\nbogus=1\n", 2, "unknown key bogus= in [broker]");
+        expect_error_at("[server]\nurl=https://h\n[broker]\nhost=x\n", 0, "[server] url= is for hawkBit");
+        expect_error_at("[server]\nprotocol=mqtt\n", 2, "protocol=mqtt: unknown server protocol");
+}
+
 TEST(finish_errors) {
         _cleanup_free_ char *bad_token = tmp("bad-token"), *empty = tmp("empty"), *noexec = tmp("noexec"),
                             *bad_id = tmp("bad-id"), *t1 = NULL, *t2 = NULL, *t3 = NULL, *t4 = NULL, *t5 = NULL,
@@ -623,4 +667,5 @@ UNIT_MAIN_BEGIN("test-agent-config")
         RUN(durations);
         RUN(hook_paths);
         RUN(dump_hides_secrets);
+        RUN(upparat_file);
 UNIT_MAIN_END

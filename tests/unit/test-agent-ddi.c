@@ -30,7 +30,7 @@ static AgentConfig config = {
 };
 static DdiClient ddi = { .config = &config };
 
-static int parse_deployment(const char *json, DdiDeployment *ret) {
+static int parse_deployment(const char *json, SourceAction *ret) {
         return ddi_parse_deployment(&ddi, json, strlen(json), ret);
 }
 
@@ -52,14 +52,14 @@ static char *artifact(const char *filename, const char *size, const char *extra)
  * 'why' in the error. */
 static void expect_artifact(const char *art, int r, const char *why) {
         _cleanup_free_ char *json = strdup_printf("[%s]", art), *dep_json = deployment_with(json);
-        DdiDeployment dep = {};
+        SourceAction dep = {};
 
         CHECK_EQ(parse_deployment(dep_json, &dep), r);
         if (why && !strstr(ddi.error, why)) {
                 unit_diag("expected '%s' in the error, got '%s' (artifact %s)", why, ddi.error, art);
                 unit_case_failures++;
         }
-        ddi_deployment_done(&dep);
+        source_action_done(&dep);
 }
 
 static size_t strv_length(char **l) {
@@ -85,12 +85,12 @@ TEST(deployment_good) {
                 "\"artifacts\":[{\"filename\":\"app.tar\",\"size\":10,"
                 "\"_links\":{\"download\":{\"href\":\"https://cdn.example.com/b/app.tar\"}}}]}]},"
                 "\"actionHistory\":{\"status\":\"RUNNING\",\"messages\":[\"x\"]}}";
-        DdiDeployment dep = {};
+        SourceAction dep = {};
 
         CHECK_EQ(parse_deployment(json, &dep), 0);
         CHECK_STREQ(dep.action_id, "8");
-        CHECK_EQ(dep.download, DDI_FORCED);
-        CHECK_EQ(dep.update, DDI_ATTEMPT);
+        CHECK_EQ(dep.download, SOURCE_FORCED);
+        CHECK_EQ(dep.update, SOURCE_ATTEMPT);
         CHECK(dep.has_window && dep.window_available);
         CHECK_STREQ(dep.filename, "rootfs-1.2.0.bundle");
         CHECK_STREQ(dep.part, "os");
@@ -110,12 +110,12 @@ TEST(deployment_good) {
         }
         /* The whole response goes to the hooks. */
         CHECK(dep.json && strstr(dep.json, "\"actionHistory\"") && strstr(dep.json, "rootfs-1.2.0.bundle.sig"));
-        ddi_deployment_done(&dep);
+        source_action_done(&dep);
         CHECK(dep.action_id == NULL && dep.refused == NULL && dep.json == NULL);
 }
 
 TEST(deployment_variants) {
-        DdiDeployment dep = {};
+        SourceAction dep = {};
         _cleanup_free_ char *json = NULL;
 
         /* Only download-http, no hashes, closed window, skip: all fine. */
@@ -123,22 +123,22 @@ TEST(deployment_variants) {
                       "\"maintenanceWindow\":\"unavailable\",\"chunks\":[{\"artifacts\":[{\"filename\":\"b.bundle\","
                       "\"size\":5,\"_links\":{\"download-http\":{\"href\":\"http://h/b\"}}}]}]}}");
         CHECK_EQ(parse_deployment(json, &dep), 0);
-        CHECK_EQ(dep.download, DDI_ATTEMPT);
-        CHECK_EQ(dep.update, DDI_SKIP);
+        CHECK_EQ(dep.download, SOURCE_ATTEMPT);
+        CHECK_EQ(dep.update, SOURCE_SKIP);
         CHECK(dep.has_window && !dep.window_available);
         CHECK_STREQ(dep.url, "http://h/b");
         CHECK_STREQ(dep.sha256, "");
         CHECK_STREQ(dep.sha1, "");
         CHECK(dep.part == NULL && dep.version == NULL && dep.name == NULL);
         CHECK(dep.refused == NULL);
-        ddi_deployment_done(&dep);
+        source_action_done(&dep);
 
         /* No maintenanceWindow at all. */
         free(json);
         json = deployment_with("[{\"filename\":\"a.bundle\",\"size\":1,\"_links\":{\"download\":{\"href\":\"https://h/a\"}}}]");
         CHECK_EQ(parse_deployment(json, &dep), 0);
         CHECK(!dep.has_window && !dep.window_available);
-        ddi_deployment_done(&dep);
+        source_action_done(&dep);
 
         /* Another artifact= pattern (fnmatch with FNM_PERIOD: '*' does not match a leading dot). */
         config.artifact_pattern = (char *) "*.raucb";
@@ -149,7 +149,7 @@ TEST(deployment_variants) {
         CHECK_EQ(parse_deployment(json, &dep), 0);
         CHECK_STREQ(dep.filename, "a.raucb");
         CHECK_EQ(strv_length(dep.refused), 2);
-        ddi_deployment_done(&dep);
+        source_action_done(&dep);
         config.artifact_pattern = (char *) "*.bundle";
 }
 
@@ -157,7 +157,7 @@ TEST(deployment_not_json) {
         static const char *const bad[] = {
                 "", "null", "[]", "\"x\"", "42", "{", "{\"id\":\"1\",", "{\"id\":\"1\"}}}", "<html>502</html>",
         };
-        DdiDeployment dep = {};
+        SourceAction dep = {};
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 CHECK_EQ(parse_deployment(bad[i], &dep), -EBADMSG);
@@ -199,7 +199,7 @@ TEST(deployment_missing_fields) {
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                DdiDeployment dep = {};
+                SourceAction dep = {};
 
                 CHECK_EQ(parse_deployment(cases[i].json, &dep), -EBADMSG);
                 /* Nothing is handed out on -EBADMSG. */
@@ -222,14 +222,14 @@ TEST(deployment_unusable) {
                 "{\"id\":\"5\",\"deployment\":{\"download\":\"forced\",\"update\":\"forced\",\"chunks\":[{\"artifacts\":{}}]}}",
                 "{\"id\":\"5\",\"deployment\":{\"download\":\"forced\",\"update\":\"forced\",\"chunks\":[{\"artifacts\":[]}]}}",
         };
-        DdiDeployment dep = {};
+        SourceAction dep = {};
 
         for (size_t i = 0; i < ELEMENTSOF(no_artifact); i++) {
                 CHECK_EQ(parse_deployment(no_artifact[i], &dep), -EMEDIUMTYPE);
                 CHECK_STREQ(dep.action_id, "5");
                 CHECK(dep.json != NULL);
                 CHECK_STREQ(ddi.error, "No artifact of action 5 matches *.bundle");
-                ddi_deployment_done(&dep);
+                source_action_done(&dep);
         }
 
         /* Artifacts that are not objects, or have no (string) filename, are refused by name. */
@@ -240,7 +240,7 @@ TEST(deployment_unusable) {
         CHECK_EQ(strv_length(dep.refused), 3);
         if (dep.refused)
                 CHECK(strstr(dep.refused[0], "(unnamed)") != NULL);
-        ddi_deployment_done(&dep);
+        source_action_done(&dep);
 
         /* Two bundles: which one is meant?  Refused, naming the count. */
         {
@@ -250,7 +250,7 @@ TEST(deployment_unusable) {
                 CHECK_EQ(parse_deployment(json, &dep), -EMEDIUMTYPE);
                 CHECK_STREQ(ddi.error, "2 artifacts of action 17 match *.bundle; expected exactly one bundle");
                 CHECK_STREQ(dep.action_id, "17");
-                ddi_deployment_done(&dep);
+                source_action_done(&dep);
         }
 }
 
@@ -320,7 +320,7 @@ TEST(artifact_links) {
                 "file:///etc/shadow", "ftp://h/a.bundle", "/relative/a.bundle", "javascript:alert(1)", "",
                 "https://h/a b", "gopher://h/",
         };
-        DdiDeployment dep = {};
+        SourceAction dep = {};
 
         expect_artifact("{\"filename\":\"a.bundle\",\"size\":1}", -EMEDIUMTYPE,
                         "Artifact a.bundle has neither a download nor a download-http link");
@@ -339,7 +339,7 @@ TEST(artifact_links) {
 
                 CHECK_EQ(parse_deployment(json, &dep), 0);
                 CHECK_STREQ(dep.url, "http://h/a");
-                ddi_deployment_done(&dep);
+                source_action_done(&dep);
         }
 
         for (size_t i = 0; i < ELEMENTSOF(odd); i++) {
@@ -356,7 +356,7 @@ TEST(artifact_links) {
                         CHECK_EQ(http_setup(h, &config, dep.url, NULL, &hdr), -EPROTONOSUPPORT);
                 CHECK(hdr == NULL);
                 curl_easy_cleanup(h);
-                ddi_deployment_done(&dep);
+                source_action_done(&dep);
         }
 }
 
@@ -365,7 +365,7 @@ TEST(many_chunks_and_artifacts) {
         enum { N = 3000 };
         size_t cap = (size_t) N * 128 + 256, len = 0;
         _cleanup_free_ char *buf = malloc(cap);
-        DdiDeployment dep = {};
+        SourceAction dep = {};
 
         CHECK(buf != NULL);
         if (!buf)
@@ -393,7 +393,7 @@ TEST(many_chunks_and_artifacts) {
                 CHECK(strstr(dep.refused[15], "f15.bin") != NULL);
                 CHECK_STREQ(dep.refused[16], "... and 2983 more artifacts not installed");
         }
-        ddi_deployment_done(&dep);
+        source_action_done(&dep);
 
         /* N matching artifacts in one chunk: refused, counted. */
         len = (size_t) snprintf(buf, cap,
@@ -407,11 +407,11 @@ TEST(many_chunks_and_artifacts) {
         CHECK(len < cap);
         CHECK_EQ(parse_deployment(buf, &dep), -EMEDIUMTYPE);
         CHECK_STREQ(ddi.error, "3000 artifacts of action 99 match *.bundle; expected exactly one bundle");
-        ddi_deployment_done(&dep);
+        source_action_done(&dep);
 }
 
 TEST(huge_and_deep) {
-        DdiDeployment dep = {};
+        SourceAction dep = {};
         size_t n = 200 * 1024;
         _cleanup_free_ char *name = malloc(n + 1), *art = NULL, *json = NULL, *deep = NULL;
 
@@ -425,7 +425,7 @@ TEST(huge_and_deep) {
         json = deployment_with(art);
         CHECK_EQ(parse_deployment(json, &dep), 0);
         CHECK(dep.filename && strlen(dep.filename) == n);
-        ddi_deployment_done(&dep);
+        source_action_done(&dep);
 
         /* Nesting beyond json-c's depth limit is not JSON to us. */
         deep = malloc(2 * 10000 + 64);

@@ -65,8 +65,11 @@ static ActionRecord *full_record(void) {
         r->boot_id = strdup("0123456789abcdef0123456789abcdef");
         r->first_seen = UINT64_C(1799999000);
         r->final_success = false;
-        if (action_record_set_final(r, false, (const char *const[]) { "first", "second\nline", NULL }) < 0)
+        if (action_record_set_final(r, false, (const char *const[]) { "first", "second\nline", NULL }) < 0 ||
+            action_record_set_reason(r, "version_mismatch", "Expected version '2.0', got '1.0'") < 0)
                 return action_record_free(r);
+        r->hook_meta = strdup("{\"meta\": \"opaque\"}");
+        r->restart_arg = strdup("False");
         return r;
 }
 
@@ -86,6 +89,10 @@ static void check_same(const ActionRecord *a, const ActionRecord *b) {
         CHECK(streq_ptr(a->boot_id, b->boot_id));
         CHECK(a->first_seen == b->first_seen);
         CHECK_EQ(a->final_success, b->final_success);
+        CHECK(streq_ptr(a->final_reason, b->final_reason));
+        CHECK(streq_ptr(a->final_message, b->final_message));
+        CHECK(streq_ptr(a->hook_meta, b->hook_meta));
+        CHECK(streq_ptr(a->restart_arg, b->restart_arg));
         for (size_t i = 0;; i++) {
                 const char *x = a->final_details ? a->final_details[i] : NULL;
                 const char *y = b->final_details ? b->final_details[i] : NULL;

@@ -19,8 +19,9 @@ S = "${WORKDIR}/git"
 
 # pkg-config names in the Makefile's PKGS: libsystemd (systemd), openssl, json-c, libcurl
 # (curl), blkid (util-linux), libzstd (zstd), libubootenv, libsquashfs1 (squashfs-tools-ng, in
-# meta-oe: RAUC bundles are read with it); scdoc for the man pages.
-DEPENDS = "systemd openssl json-c curl util-linux zstd libubootenv squashfs-tools-ng scdoc-native"
+# meta-oe: RAUC bundles are read with it), libmosquitto (mosquitto, from meta-networking:
+# update-agent's AWS IoT Jobs client); scdoc for the man pages.
+DEPENDS = "systemd openssl json-c curl util-linux zstd libubootenv squashfs-tools-ng mosquitto scdoc-native"
 
 inherit pkgconfig systemd useradd bash-completion features_check
 
