@@ -274,3 +274,21 @@ int config_slots_validate(Parser *p) {
         }
         return 0;
 }
+
+int config_find_slot(const Config *c, const char *name) {
+        if (!c || !name)
+                return -ENOENT;
+        for (unsigned i = 0; i < c->n_slots; i++)
+                if (streq(c->slots[i].name, name))
+                        return (int) i;
+        return -ENOENT;
+}
+
+int config_find_slot_by_bootname(const Config *c, const char *bootname) {
+        if (!c || !bootname)
+                return -ENOENT;
+        for (unsigned i = 0; i < c->n_slots; i++)
+                if (c->slots[i].bootname && streq(c->slots[i].bootname, bootname))
+                        return (int) i;
+        return -ENOENT;
+}

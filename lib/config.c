@@ -66,24 +66,6 @@ Config *config_free(Config *c) {
         return mfree(c);
 }
 
-int config_find_slot(const Config *c, const char *name) {
-        if (!c || !name)
-                return -ENOENT;
-        for (unsigned i = 0; i < c->n_slots; i++)
-                if (streq(c->slots[i].name, name))
-                        return (int) i;
-        return -ENOENT;
-}
-
-int config_find_slot_by_bootname(const Config *c, const char *bootname) {
-        if (!c || !bootname)
-                return -ENOENT;
-        for (unsigned i = 0; i < c->n_slots; i++)
-                if (c->slots[i].bootname && streq(c->slots[i].bootname, bootname))
-                        return (int) i;
-        return -ENOENT;
-}
-
 static SectionKind section_kind(const char *name) {
         if (strneq(name, "slot.", 5))
                 return SECTION_SLOT;
