@@ -706,7 +706,10 @@ int bus_rauc_setup(Manager *m) {
                                   "set rauc-dbus=false in [system] if that is intended: %m", RAUC_BUS_NAME);
                 return 0;
         }
+        /* The bus now holds the slot (set_floating takes a reference for it); ours goes, or it
+         * leaks at exit (LSan under SANITIZE=1). */
         (void) sd_bus_slot_set_floating(slot, 1);
+        sd_bus_slot_unref(slot);
         m->rauc_bus = true;
         return 0;
 }
