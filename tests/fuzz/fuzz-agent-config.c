@@ -42,9 +42,27 @@ static bool url_path_safe(const char *s) {
         return string_is_safe_name(s) && !strpbrk(s, "?#% ");
 }
 
+/* protocol=aws-iot-jobs (an Upparat file, update-agent-config-upparat.c): a broker to talk to,
+ * a thing, and TLS all or nothing; no hawkBit URL is needed. */
+static void check_aws(const AgentConfig *c) {
+        int n_tls = !!c->broker_cafile + !!c->broker_certfile + !!c->broker_keyfile;
+
+        FUZZ_ASSERT(c->broker_host && *c->broker_host);
+        FUZZ_ASSERT(in_range(c->broker_port, 1, 65535));
+        FUZZ_ASSERT(c->thing_name && *c->thing_name);
+        FUZZ_ASSERT(c->mqtt_client_id && *c->mqtt_client_id);
+        FUZZ_ASSERT(n_tls == 0 || n_tls == 3);
+        FUZZ_ASSERT(c->state_dir && c->state_dir[0] == '/');
+}
+
 static void check(const AgentConfig *c) {
         size_t n;
 
+        FUZZ_ASSERT(c->protocol < _AGENT_PROTOCOL_MAX);
+        if (c->protocol == AGENT_PROTOCOL_AWS_IOT_JOBS) {
+                check_aws(c);
+                return;
+        }
         FUZZ_ASSERT(c->url && (strneq(c->url, "https://", 8) || strneq(c->url, "http://", 7)));
         n = strlen(c->url);
         FUZZ_ASSERT(n > 0 && c->url[n - 1] != '/' && !strpbrk(c->url, " \t\"'<>\\"));
@@ -115,7 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 FUZZ_ASSERT(!c);
                 return 0;
         }
-        fuzz_note("agent config: ok, %s as %s", c->url, c->controller_id);
+        fuzz_note("agent config: ok, %s as %s", c->url ?: c->broker_host, c->controller_id ?: c->thing_name);
         check(c);
         stdout = devnull;
         agent_config_dump(c);
