@@ -23,10 +23,11 @@ APT=$W/apt
 SYSROOT=$BUILD/arm64-sysroot
 KDIR=$W/kernel
 
-# What the stack links against (the Makefile's pkg-config modules), what the board runs besides
+# What the stack links against (the Makefile's pkg-config modules: libsquashfs for RAUC bundles,
+# libmosquitto for update-agent's MQTT, even where the board does not run the agent), what the board runs besides
 # our binaries (bus, shell, env tools) and the C library.  Their Depends are resolved by apt.
 PKGS=(libsystemd-dev libssl-dev libjson-c-dev libcurl4-openssl-dev libblkid-dev libzstd-dev
-      libubootenv-dev libc6 libc6-dev dbus-daemon dbus-bin dbus-system-bus-common busybox-static
+      libubootenv-dev libsquashfs-dev libmosquitto-dev libc6 libc6-dev dbus-daemon dbus-bin dbus-system-bus-common busybox-static
       libubootenv-tool)
 STAMP="${PKGS[*]} linux-image-cloud-arm64"
 
