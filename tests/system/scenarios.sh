@@ -202,7 +202,7 @@ host_install_errors() {
                         sb_start_updated A || exit 1
                 for b in "$@"; do
                         updatectl install "$SYS_BUILD/system/bundles/$b.u1b" 2>&1 >/dev/null |
-                                sed -n 's/^updatectl: //p' | tail -n 1
+                                sed -n 's/^updatectl: //p' | grep -v '^what to do: ' | tail -n 1
                 done
         )
 }
@@ -214,11 +214,13 @@ sc_rejected() {
 u1_install /media/bundles/other-board.u1b
 status_json' || return 1
         chose_and_ran A 1.0 || return 1
-        mapfile -t guest < <(sed -n 's/^U1SYS: install-log updatectl: //p' "$BOOT_LOG")
+        # the error lines; the "what to do" line under a refusal is checked on its own
+        mapfile -t guest < <(sed -n 's/^U1SYS: install-log updatectl: //p' "$BOOT_LOG" | grep -v '^what to do: ')
         need "both installs failed" [ "$(grep -c '^U1SYS: install-exit [1-9]' "$BOOT_LOG")" = 2 ] || return 1
         need "two error messages on the console" [ "${#guest[@]}" = 2 ] || return 1
         need "tampered: a chunk checksum error" grep -qi 'chunk' <<<"${guest[0]}" || return 1
         need "other-board: incompatible" grep -qi 'compatible' <<<"${guest[1]}" || return 1
+        need "other-board: what to do" grep -q '^U1SYS: install-log updatectl: what to do: Install a bundle built for this device' "$BOOT_LOG" || return 1
         mapfile -t host < <(host_install_errors tampered other-board)
         for b in tampered other-board; do
                 echo "    $b: guest: ${guest[i]}"
