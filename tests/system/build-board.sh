@@ -69,10 +69,11 @@ fi
 # brokers' server certificate for the address the board reaches the host at (QEMU user
 # network: 10.0.2.2) and the board's client certificate (CN = its thing name / controller id).
 # Baked into the root file systems, as a device's own certificate is at the factory.
-if [ ! -f "$W/pki/agent-tls/client.key" ]; then
-        mkdir -p "$W/pki/agent-tls"
+# (Not under $W/pki: the rejected scenario copies that directory flat into a host sandbox.)
+if [ ! -f "$W/agent-tls/client.key" ]; then
+        mkdir -p "$W/agent-tls"
         (
-                cd "$W/pki/agent-tls"
+                cd "$W/agent-tls"
                 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
                         -keyout ca.key -out ca.crt -subj "/CN=Update1 board test CA" 2>/dev/null
                 mk() { # NAME CN EXT
@@ -87,7 +88,7 @@ extendedKeyUsage=serverAuth"
                 mk emu aws-iot-jobs-emulator "extendedKeyUsage=clientAuth"
                 rm -f ./*.csr
         ) || { log "agent TLS certificates failed"; exit 1; }
-        chmod 0644 "$W/pki/agent-tls/"*
+        chmod 0644 "$W/agent-tls/"*
 fi
 
 mkdir -p "$IMG"
@@ -98,7 +99,7 @@ inputs_sum() {
                 packaging/bootloader/uboot-boot.cmd packaging/health policy dbus -type f | LC_ALL=C sort |
                 xargs sha256sum
          sha256sum "$ARM/updated" "$ARM/updatectl" "$ARM/update-health" "$ARM/update-agent" "$BUILD/updatectl" \
-                "$W/sysroot.ok" "$W/pki/ca.crt" "$W/pki/signer.crt" "$W/pki/agent-tls/client.crt") | sha256sum | cut -d' ' -f1
+                "$W/sysroot.ok" "$W/pki/ca.crt" "$W/pki/signer.crt" "$W/agent-tls/client.crt") | sha256sum | cut -d' ' -f1
 }
 sum=$(inputs_sum)
 if [ -f "$IMG/inputs.sha256" ] && [ "$(cat "$IMG/inputs.sha256")" = "$sum" ] &&
@@ -219,8 +220,8 @@ echo update1-board >"$R/etc/hostname"
 cp "$W/pki/ca.crt" "$R/etc/update1/keyring.pem"
 # update-agent's TLS material (its key readable by it alone: uid 102 above)
 install -d -m 0755 "$R/etc/update1/agent-tls"
-install -m 0644 "$W/pki/agent-tls/ca.crt" "$W/pki/agent-tls/client.crt" "$R/etc/update1/agent-tls/"
-install -m 0600 -o 102 -g 102 "$W/pki/agent-tls/client.key" "$R/etc/update1/agent-tls/"
+install -m 0644 "$W/agent-tls/ca.crt" "$W/agent-tls/client.crt" "$R/etc/update1/agent-tls/"
+install -m 0600 -o 102 -g 102 "$W/agent-tls/client.key" "$R/etc/update1/agent-tls/"
 # libubootenv: two redundant copies in one file on the FAT partition
 cat >"$R/etc/fw_env.config" <<'EOF'
 # U-Boot env of the test board: /uboot.env on the FAT boot partition, two redundant copies

@@ -393,7 +393,7 @@ sc_agent_mqtt() {
 # mosquitto on a free port of 127.0.0.1: TLS only, a client certificate from the board's test
 # CA required (AWS IoT's mutual TLS).  Started as nobody; a port taken meanwhile is retried.
 broker_start() {
-        local tls=$SYS_BUILD/system/pki/agent-tls i
+        local tls=$SYS_BUILD/system/agent-tls i
         for _ in 1 2 3; do
                 MQTT_PORT=$(free_port)
                 cat >"$BOARD_DIR/mosquitto.conf" <<EOF
@@ -428,7 +428,7 @@ EOF
         return 1
 }
 agent_mqtt_run() {
-        local tls=$SYS_BUILD/system/pki/agent-tls pf=$BOARD_DIR/emu.port ctl conf job=upparat_board_v2 st
+        local tls=$SYS_BUILD/system/agent-tls pf=$BOARD_DIR/emu.port ctl conf job=upparat_board_v2 st
         /usr/bin/python3 -c 'import paho.mqtt.client' 2>/dev/null ||
                 { echo "    not ok: python3-paho-mqtt is not installed (tests/lib/install-deps.sh system)"; return 1; }
         command -v mosquitto >/dev/null ||
