@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -146,6 +147,12 @@ static void activity_progress(Agent *a, Activity *act) {
         char detail[256];
         int pct;
 
+        /* A stored bundle handed to updated, which has not answered yet: the download is over
+         * (its last step would come after "installing" and read as a download again, as the
+         * board showed: download_progress after installation_start) and there is no install
+         * progress yet. */
+        if (act->op && !act->op->replied && !act->streaming)
+                return;
         if (act->dl)
                 download_get_stats(act->dl, &act->stats);
         pct = act->op && act->op->replied ? (int) act->op->percent
@@ -285,6 +292,27 @@ static int stored_bundle(Agent *a, const SourceAction *dep) {
         return 0;
 }
 
+/* Is there room for the rest of the bundle next to the part already in FD?  A full file system
+ * would otherwise show up as transfers that break off mid-way ("Failure writing output"),
+ * retried with backoff for ever, the artifact fetched again and again over a metered link and
+ * the server never told why. */
+static int check_room(int fd, const char *part, uint64_t size, char **ret_error) {
+        struct statvfs sv;
+        struct stat st;
+        uint64_t have, avail;
+
+        if (size == 0 || fstat(fd, &st) < 0 || fstatvfs(fd, &sv) < 0)
+                return 0;    /* unknown: the download finds out */
+        have = (uint64_t) st.st_size;
+        avail = (uint64_t) sv.f_bavail * sv.f_frsize;
+        if (have >= size || avail >= size - have)
+                return 0;
+        *ret_error = strdup_printf("Not enough space for the bundle: %" PRIu64 " more bytes needed in %s, %" PRIu64
+                                   " free. Free space there, or set state-directory= to a larger file system",
+                                   size - have, part, avail);
+        return -ENOSPC;
+}
+
 /* Into <state>/bundle-<sha256>.part, renamed once verified.  Returns 0 and the path, or
  * -ECANCELED, -EINTR, or another error with *ret_error. */
 static int download_to_disk(Agent *a, const SourceAction *dep, const char *href, char **ret_path,
@@ -311,6 +339,11 @@ static int download_to_disk(Agent *a, const SourceAction *dep, const char *href,
         if (fd < 0) {
                 *ret_error = strdup_printf("Cannot create %s: %s", part, strerror(errno));
                 return -errno;
+        }
+        r = check_room(fd, part, dep->size, ret_error);
+        if (r < 0) {
+                (void) close(fd);
+                return r;
         }
         r = download_start(&(DownloadSpec) { .config = a->config, .url = dep->url, .size = dep->size,
                                              .sha256 = dep->sha256, .sha1 = dep->sha1, .fd = fd, .to_file = true,

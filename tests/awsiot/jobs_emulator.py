@@ -273,10 +273,13 @@ def main():
     p.add_argument("--keyfile", required=True)
     p.add_argument("--www", required=True)
     p.add_argument("--port-file", required=True)
+    # The host name in pre-signed URLs: the file server listens on 127.0.0.1, which a device in
+    # QEMU's user network reaches as 10.0.2.2 (tests/system/scenarios.sh agent-mqtt).
+    p.add_argument("--file-host", default="127.0.0.1")
     args = p.parse_args()
 
     http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    args.file_base = f"http://127.0.0.1:{http.server_address[1]}"
+    args.file_base = f"http://{args.file_host}:{http.server_address[1]}"
     connected = threading.Event()
 
     client = mqtt.Client(client_id="aws-iot-jobs-emulator", clean_session=True)

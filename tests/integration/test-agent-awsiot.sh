@@ -230,6 +230,9 @@ t_job_end_to_end() {
         s=$(emu_state "[x for x in states('upparat_v2') if x != 'download_progress' and x != 'installation_progress']")
         expect_eq "$s" '["download_start", "installation_start", "reboot_start", "complete_ready"]' "state sequence" || return 1
         expect_eq "$(emu_state "'download_progress' in states('upparat_v2')")" true "download_progress" || return 1
+        # Upparat's order: no download step once the installation started (the board saw one)
+        expect_eq "$(emu_state "[x for x in states('upparat_v2')[states('upparat_v2').index('installation_start'):] if x.startswith('download')]")" \
+                '[]' "no download state after installation_start" || return 1
         expect_eq "$(emu_state "all(x['expectedVersion'] is not None for x in h('upparat_v2'))")" true "expectedVersion on every update" || return 1
         expect_eq "$(emu_state "len(d['rejected'])")" 0 "rejected updates" || return 1
         expect_contains "$(emu_state "[x['statusDetails']['message'] for x in h('upparat_v2') if x['statusDetails']['state'] == 'download_progress'][-1]")" \
@@ -302,6 +305,35 @@ t_multiple_in_progress() {
         expect_eq "$(emu_state "j('other_service_job')['status']")" QUEUED "a job without upparat_ is left alone"
 }
 
+# A state directory too small for the bundle (the arm64 board's data partition was): the job
+# FAILED at once, saying so, instead of transfers that break off and are retried for ever.
+t_no_room_for_the_bundle() {
+        local small=$SB/small-state conf=$AG_DIR/agent-small.conf saved=$AG_CONF rc=0 files
+        ag_stop
+        mkdir -p "$small"
+        mount -t tmpfs -o size=1M,mode=0700,uid="$(id -u u1test-op)" tmpfs "$small" ||
+                { TL_WHY="cannot mount a 1 MiB tmpfs"; return 1; }
+        sed "s|^\[agent\]\$|[agent]\nstate-directory=$small|" "$AG_CONF" >"$conf" && chmod 0644 "$conf"
+        AG_CONF=$conf
+        ag_start
+        AG_CONF=$saved
+        files=$(emu_state "len(d['files'])")
+        create upparat_big 4 v4.bundle
+        wait_status upparat_big FAILED || rc=1
+        if [ $rc = 0 ]; then
+                expect_contains "$(emu_state "h('upparat_big')[-1]['statusDetails']['message']")" \
+                        "Not enough space for the bundle" "the reason in the message" || rc=1
+        fi
+        if [ $rc = 0 ]; then
+                # (the size probe aside: at most its one byte)
+                expect_eq "$(emu_state "sum(f.get('sent', 0) for f in d['files'][$files:]) <= 1")" true \
+                        "no bundle bytes fetched: $(emu_state "d['files'][$files:]")" || rc=1
+        fi
+        ag_stop
+        umount "$small"
+        return $rc
+}
+
 ag_case upparat-config-read-unchanged t_upparat_config_unchanged
 ag_case version-already-installed t_version_already_installed
 ag_case job-end-to-end-succeeded t_job_end_to_end
@@ -309,3 +341,4 @@ ag_case fallback-version-mismatch t_fallback_version_mismatch
 ag_case cancel-mid-download t_cancel_mid_download
 ag_case expired-url-403-resumes t_expired_url_resumes
 ag_case multiple-in-progress-failed t_multiple_in_progress
+ag_case no-room-for-the-bundle-failed t_no_room_for_the_bundle

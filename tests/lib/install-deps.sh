@@ -46,9 +46,11 @@ FUZZ_PKGS=(clang libclang-rt-14-dev)
 # build-essential).
 LINT_PKGS=(shellcheck python3)
 # The arm64 board (make check-system): QEMU, Debian's U-Boot for qemu_arm64, the cross
-# compiler, and tools to build a disk image without root.
+# compiler, and tools to build a disk image without root; openssl for the agent's TLS
+# certificates, mosquitto and python3-paho-mqtt for the agent-mqtt scenario's broker and AWS
+# IoT Jobs emulator.
 SYSTEM_PKGS=(qemu-system-arm u-boot-qemu u-boot-tools mtools dosfstools e2fsprogs fdisk cpio
-             gcc-aarch64-linux-gnu libc6-dev-arm64-cross python3)
+             gcc-aarch64-linux-gnu libc6-dev-arm64-cross python3 openssl mosquitto python3-paho-mqtt)
 # Update1 as installed under a real systemd (make check-installed, tests/installed/run.sh):
 # systemd-nspawn boots the container, debootstrap makes its base (if tests/fresh has not),
 # mkenvimage and fw_printenv make and read its U-Boot env, openssl its keyring, nsenter (in

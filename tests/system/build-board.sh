@@ -35,6 +35,7 @@ KDIR=$W/kernel
 IMG=$W/img
 COMPATIBLE=update1-qemu-arm64
 SLOT_MIB=80          # rootfs partitions; the images are smaller (ROOTFS_MIB)
+DATA_MIB=64          # data: updated's status, health records, update-agent's state and downloads
 CROSS=aarch64-linux-gnu-
 
 log() { echo "build-board: $*" >&2; }
@@ -45,10 +46,11 @@ bash "$TOP/tests/system/sysroot.sh" "$BUILD"
 # BUILD as the Makefile is normally given it (relative to the top directory when inside it):
 # its dependency files name targets that way, and a header change must rebuild them.
 mkrel() { local r; r=$(realpath -m --relative-to="$TOP" "$1"); case $r in ../*) echo "$1" ;; *) echo "$r" ;; esac; }
-log "cross-compiling updated, updatectl, update-health for arm64 into $ARM"
+log "cross-compiling updated, updatectl, update-health, update-agent for arm64 into $ARM"
 make -C "$TOP" --no-print-directory -j"$(nproc)" BUILD="$(mkrel "$ARM")" \
         CC="${CROSS}gcc --sysroot=$SYSROOT" AR="${CROSS}ar" PKG_CONFIG="$W/pkg-config" \
         "$(mkrel "$ARM")/updated" "$(mkrel "$ARM")/updatectl" "$(mkrel "$ARM")/update-health" \
+        "$(mkrel "$ARM")/update-agent" \
         "$(mkrel "$ARM")/dbus/org.example.Update1.service" >"$W/cross-build.log" 2>&1 ||
         { tail -n 30 "$W/cross-build.log" >&2; log "cross build failed (log: $W/cross-build.log)"; exit 1; }
 log "building the host updatectl and updated"
@@ -63,6 +65,31 @@ if [ ! -f "$W/pki/signer.key" ]; then
         . "$TOP/tests/lib/sandbox.sh"
         sb_make_pki "$W/pki"
 fi
+# TLS for update-agent's servers on the host (tests/system/scenarios.sh agent-*): a CA, the
+# brokers' server certificate for the address the board reaches the host at (QEMU user
+# network: 10.0.2.2) and the board's client certificate (CN = its thing name / controller id).
+# Baked into the root file systems, as a device's own certificate is at the factory.
+# (Not under $W/pki: the rejected scenario copies that directory flat into a host sandbox.)
+if [ ! -f "$W/agent-tls/client.key" ]; then
+        mkdir -p "$W/agent-tls"
+        (
+                cd "$W/agent-tls"
+                openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+                        -keyout ca.key -out ca.crt -subj "/CN=Update1 board test CA" 2>/dev/null
+                mk() { # NAME CN EXT
+                        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" \
+                                -subj "/CN=$2" 2>/dev/null &&
+                        openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+                                -out "$1.crt" -extfile <(printf '%s' "$3") 2>/dev/null
+                }
+                mk server 10.0.2.2 "subjectAltName=IP:10.0.2.2,IP:127.0.0.1
+extendedKeyUsage=serverAuth"
+                mk client update1-board "extendedKeyUsage=clientAuth"
+                mk emu aws-iot-jobs-emulator "extendedKeyUsage=clientAuth"
+                rm -f ./*.csr
+        ) || { log "agent TLS certificates failed"; exit 1; }
+        chmod 0644 "$W/agent-tls/"*
+fi
 
 mkdir -p "$IMG"
 
@@ -71,8 +98,8 @@ inputs_sum() {
         (cd "$TOP" && find tests/system/build-board.sh tests/system/board tests/system/guest \
                 packaging/bootloader/uboot-boot.cmd packaging/health policy dbus -type f | LC_ALL=C sort |
                 xargs sha256sum
-         sha256sum "$ARM/updated" "$ARM/updatectl" "$ARM/update-health" "$BUILD/updatectl" \
-                "$W/sysroot.ok" "$W/pki/ca.crt" "$W/pki/signer.crt") | sha256sum | cut -d' ' -f1
+         sha256sum "$ARM/updated" "$ARM/updatectl" "$ARM/update-health" "$ARM/update-agent" "$BUILD/updatectl" \
+                "$W/sysroot.ok" "$W/pki/ca.crt" "$W/pki/signer.crt" "$W/agent-tls/client.crt") | sha256sum | cut -d' ' -f1
 }
 sum=$(inputs_sum)
 if [ -f "$IMG/inputs.sha256" ] && [ "$(cat "$IMG/inputs.sha256")" = "$sum" ] &&
@@ -90,7 +117,7 @@ rm -rf "$I"
 mkdir -p "$I/bin" "$I/lib/modules"
 cp "$SYSROOT/bin/busybox" "$I/bin/busybox"
 for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk \
-         fat vfat nls_cp437 nls_ascii; do
+         fat vfat nls_cp437 nls_ascii failover net_failover virtio_net; do
         f=$(find "$KDIR/lib/modules" -name "$m.ko")
         [ -n "$f" ] || { log "kernel module $m not found"; exit 1; }
         cp "$f" "$I/lib/modules/"
@@ -108,7 +135,8 @@ mkdir -p "$R"
         usr/lib/update-health/wanted.d etc/update1 etc/update-health proc sys dev run tmp root boot/firmware \
         var/lib/update1 var/lib/dbus media/bundles &&
         ln -s usr/bin bin && ln -s usr/sbin sbin && ln -s usr/lib lib &&
-        ln -s ../run/lock var/lock && ln -s ../run var/run)
+        ln -s ../run/lock var/lock && ln -s ../run var/run &&
+        ln -s update1/agent var/lib/update-agent)   # update-agent's state on the data partition
 chmod 1777 "$R/tmp"
 
 # busybox and its applets (names read from the binary's packed applet table)
@@ -127,14 +155,15 @@ for a in $applets; do
         case $a in init|linuxrc|busybox) continue ;; esac
         ln -s busybox "$R/usr/bin/$a"
 done
-for a in sh mount switch_root poweroff reboot su setpriv sed tr; do
+for a in sh mount switch_root poweroff reboot su setpriv sed tr ip hostname; do
         [ -e "$R/usr/bin/$a" ] || { log "busybox lacks the applet $a"; exit 1; }
 done
 
 # our stack (stripped: the board image is a product image)
 install -m 0755 "$ARM/updated" "$R/usr/libexec/update1/updated"
-install -m 0755 "$ARM/updatectl" "$ARM/update-health" "$R/usr/bin/"
-"${CROSS}strip" "$R/usr/libexec/update1/updated" "$R/usr/bin/updatectl" "$R/usr/bin/update-health"
+install -m 0755 "$ARM/updatectl" "$ARM/update-health" "$ARM/update-agent" "$R/usr/bin/"
+"${CROSS}strip" "$R/usr/libexec/update1/updated" "$R/usr/bin/updatectl" "$R/usr/bin/update-health" \
+        "$R/usr/bin/update-agent"
 install -m 0644 "$TOP/policy/org.example.Update1.conf" "$R/usr/share/dbus-1/system.d/"
 install -m 0644 "$ARM/dbus/org.example.Update1.service" "$R/usr/share/dbus-1/system-services/"
 install -m 0755 "$TOP/packaging/health/required.d/"* "$R/usr/lib/update-health/required.d/"
@@ -157,7 +186,7 @@ find_lib() {
         done
         return 1
 }
-queue=("$R/usr/libexec/update1/updated" "$R/usr/bin/updatectl" "$R/usr/bin/update-health"
+queue=("$R/usr/libexec/update1/updated" "$R/usr/bin/updatectl" "$R/usr/bin/update-health" "$R/usr/bin/update-agent"
        "$R/usr/bin/dbus-daemon" "$R/usr/bin/dbus-send" "$R/usr/bin/fw_printenv")
 while [ ${#queue[@]} -gt 0 ]; do
         f=${queue[0]}
@@ -177,17 +206,22 @@ cat >"$R/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
 messagebus:x:100:101::/nonexistent:/usr/sbin/nologin
 update-health:x:101:102::/nonexistent:/usr/sbin/nologin
+update-agent:x:102:102::/nonexistent:/usr/sbin/nologin
 EOF
 cat >"$R/etc/group" <<'EOF'
 root:x:0:
 messagebus:x:101:
-update:x:102:update-health
+update:x:102:update-health,update-agent
 EOF
 printf 'passwd: files\ngroup: files\nshadow: files\n' >"$R/etc/nsswitch.conf"
 head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$R/etc/machine-id"
 echo >>"$R/etc/machine-id"
 echo update1-board >"$R/etc/hostname"
 cp "$W/pki/ca.crt" "$R/etc/update1/keyring.pem"
+# update-agent's TLS material (its key readable by it alone: uid 102 above)
+install -d -m 0755 "$R/etc/update1/agent-tls"
+install -m 0644 "$W/agent-tls/ca.crt" "$W/agent-tls/client.crt" "$R/etc/update1/agent-tls/"
+install -m 0600 -o 102 -g 102 "$W/agent-tls/client.key" "$R/etc/update1/agent-tls/"
 # libubootenv: two redundant copies in one file on the FAT partition
 cat >"$R/etc/fw_env.config" <<'EOF'
 # U-Boot env of the test board: /uboot.env on the FAT boot partition, two redundant copies
@@ -269,23 +303,23 @@ rm -f "$IMG/env-copy.bin" "$IMG/boot.vfat"
 mkfs.vfat -C -n BOOT "$IMG/boot.vfat" $((16 * 1024)) >/dev/null
 mcopy -i "$IMG/boot.vfat" "$IMG/board.scr" "$IMG/boot.scr" "$IMG/uboot.env" ::
 rm -f "$IMG/data.ext4"
-mkfs.ext4 -q -F -L data "$IMG/data.ext4" 16M >/dev/null
+mkfs.ext4 -q -F -L data "$IMG/data.ext4" "${DATA_MIB}M" >/dev/null
 
 rm -f "$IMG/disk.img"
-truncate -s $((1 + 16 + 2 * SLOT_MIB + 16 + 1))M "$IMG/disk.img"
+truncate -s $((1 + 16 + 2 * SLOT_MIB + DATA_MIB + 1))M "$IMG/disk.img"
 sfdisk -q "$IMG/disk.img" <<EOF
 label: gpt
 start=1MiB, size=16MiB, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name=boot
 size=${SLOT_MIB}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=rootfs-a
 size=${SLOT_MIB}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=rootfs-b
-size=16MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=data
+size=${DATA_MIB}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=data
 EOF
 put() { dd if="$2" of="$IMG/disk.img" bs=1M seek="$1" conv=notrunc,sparse status=none; }  # MiB offsets
 put 1 "$IMG/boot.vfat"
 put 17 "$IMG/v1.ext4"
 put $((17 + SLOT_MIB)) "$IMG/v1.ext4"
 put $((17 + 2 * SLOT_MIB)) "$IMG/data.ext4"
-echo "BOOT_MIB=1 SLOT_MIB=$SLOT_MIB ROOTFS_MIB=$ROOTFS_MIB" >"$IMG/layout"
+echo "BOOT_MIB=1 SLOT_MIB=$SLOT_MIB ROOTFS_MIB=$ROOTFS_MIB DATA_MIB=$DATA_MIB" >"$IMG/layout"
 
 mkenvimage -s 0x40000 -o "$IMG/flash1.img" "$TOP/tests/system/board/flash-env.txt"
 truncate -s 64M "$IMG/flash1.img"

@@ -13,7 +13,7 @@ QEMU_TIMEOUT=${QEMU_TIMEOUT:-150}   # seconds one boot may take (TCG on a loaded
 QEMU_SMP=${QEMU_SMP:-1}
 
 # shellcheck disable=SC1091
-. "$SYS_IMG/layout"   # BOOT_MIB SLOT_MIB ROOTFS_MIB
+. "$SYS_IMG/layout"   # BOOT_MIB SLOT_MIB ROOTFS_MIB DATA_MIB
 
 sys_msg() { echo "$*" >&2; }
 
@@ -39,7 +39,13 @@ board_new() {
                 "$BOARD_DIR/uboot.env" "$BOARD_DIR/uboot.env" >"$BOARD_DIR/fw_env.config"
         BOARD_BOOTS=0
         BOOT_LOG=
+        BOARD_NET=0
 }
+
+# board_net_on: the board's later boots get a network (QEMU user network, a virtio-net NIC):
+# the guest is 10.0.2.15 and reaches the host's 127.0.0.1 as 10.0.2.2.  Off by default, so
+# the scenarios without a server boot exactly as before.
+board_net_on() { BOARD_NET=1; }
 
 # board_boot STEP [KILL_REGEX]: one power-on of the board.  STEP is shell code the guest init
 # runs after update-health (tests/system/guest/init: status_json, env_dump, u1_install,
@@ -47,7 +53,8 @@ board_new() {
 # matches it.  Sets BOOT_LOG (console, \r removed), BOOT_END (poweroff|reboot|reset|killed|
 # timeout), BOOT_SECONDS.  Fails only if QEMU could not run or the boot timed out.
 board_boot() {
-        local step=$1 kill_re=${2:-} n line partial='' rc t0 deadline end='' log_fd
+        local step=$1 kill_re=${2:-} n line partial='' rc t0 deadline end='' log_fd net=(-net none)
+        [ "${BOARD_NET:-0}" = 1 ] && net=(-netdev "user,id=net0" -device "virtio-net-pci,netdev=net0,romfile=")
         BOARD_BOOTS=$((BOARD_BOOTS + 1))
         n=$BOARD_BOOTS
         BOOT_LOG=$BOARD_DIR/boot-$n.log
@@ -67,7 +74,7 @@ board_boot() {
                         -device virtio-blk-pci,drive=bundles \
                         -drive if=none,id=step,format=raw,file="$BOARD_DIR/step.img",readonly=on \
                         -device virtio-blk-pci,drive=step \
-                        -net none </dev/null 2>&1
+                        "${net[@]}" </dev/null 2>&1
         }
         local pid=$QEMU_BOARD_PID fd=${QEMU_BOARD[0]}
         while :; do
@@ -190,7 +197,7 @@ slot_holds() {
 # journal was replayed (the board may have been reset right after writing it).
 data_json() {
         local part=$BOARD_DIR/data.ext4
-        dd if="$BOARD_DIR/disk.img" of="$part" bs=1M skip=$((BOOT_MIB + 16 + 2 * SLOT_MIB)) count=16 status=none &&
+        dd if="$BOARD_DIR/disk.img" of="$part" bs=1M skip=$((BOOT_MIB + 16 + 2 * SLOT_MIB)) count="${DATA_MIB:-16}" status=none &&
                 e2fsck -y -E journal_only "$part" >/dev/null 2>&1
         debugfs -R "cat /$1" "$part" 2>/dev/null | python3 -c '
 import json, sys

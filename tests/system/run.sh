@@ -25,7 +25,7 @@ SYS_BUILD=$(cd "$SYS_BUILD" && pwd)
 export SYS_TOP SYS_BUILD
 
 ALL=(update-commit fallback-health fallback-noboot powercut-early powercut-mid powercut-switched rejected
-     env-redundancy)
+     env-redundancy agent-hawkbit agent-mqtt)
 if [ $# -gt 0 ]; then SCENARIOS=("$@"); else SCENARIOS=("${ALL[@]}"); fi
 
 t_start=$(date +%s)

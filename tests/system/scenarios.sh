@@ -259,3 +259,211 @@ sc_env_redundancy() {
         need "libubootenv in the guest read the same copy" boot_has '^U1SYS: env .*BOOT_ORDER=A B' || return 1
         need "env: A re-armed" env_is BOOT_A_LEFT 3
 }
+
+# ---- update-agent in the field: a server on the host, the agent on the board ------------------------
+# The servers run on the host's 127.0.0.1; the board reaches them over QEMU's user network as
+# 10.0.2.2.  The agent runs as its own user (the guest's agent_run), never as root.  Its
+# configuration names the server's port, which is chosen at run time: the host's step writes
+# it to /run on the board (the rest of the board, keys included, is in its root file system).
+SRV_PIDS=()
+# srv_start NAME PORT_FILE CMD...: a host process, its output in $BOARD_DIR/NAME.log; waits
+# until it wrote PORT_FILE (or died).
+srv_start() {
+        local name=$1 pf=$2 i
+        shift 2
+        ( trap - EXIT INT TERM; exec "$@" >>"$BOARD_DIR/$name.log" 2>&1 </dev/null ) &
+        SRV_PIDS+=($!)
+        for ((i = 0; i < 400; i++)); do
+                [ -s "$pf" ] && return 0
+                kill -0 "${SRV_PIDS[-1]}" 2>/dev/null || break
+                sleep 0.05
+        done
+        echo "    not ok: $name did not start: $(tail -n 5 "$BOARD_DIR/$name.log" | tr '\n' ' ')"
+        return 1
+}
+srv_stop_all() {
+        local p
+        for p in "${SRV_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+        for p in "${SRV_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+        SRV_PIDS=()
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# py_eval URL EXPR: EXPR (python, d = the JSON document at URL) printed (strings raw)
+py_eval() {
+        curl -sS --max-time 10 "$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+try:
+    v = eval(sys.argv[1])
+except Exception as e:
+    v = "(%s: %s)" % (type(e).__name__, e)
+print(v if isinstance(v, str) else json.dumps(v))' "$2"
+}
+# agent_step CONF_NAME CONF_TEXT ARGS...: the step that writes the agent's configuration
+# (CONF_TEXT plus test-speed polling) to /run and runs the agent with ARGS.
+agent_step() {
+        printf "cat >/run/%s <<'U1CONF'\n%s\n[polling]\nmin-interval=1s\nactive-interval=1s\nerror-interval=1s\nU1CONF\n" \
+                "$1" "$2"
+        printf "chmod 0644 /run/%s\nagent_run --config /run/%s %s\n" "$1" "$1" "${*:3}"
+}
+boot_agent_exit() { sed -n 's/^U1SYS: agent-exit //p' "$BOOT_LOG" | tail -n 1; }
+
+# agent_trial_committed: boot 1 took the update through the agent and rebooted into the trial of B;
+# boot 2 commits it (update-health) before the agent runs again.  The env on the disk says so.
+agent_trial_committed() {
+        need "slot B holds the v2 image" slot_holds B v2 || return 1
+        need "the trial of B was committed" boot_json_is health-json 'd["action"]' committed || return 1
+        need "update-health saw the trial" boot_json_is health-json 'd["on_trial"]' true || return 1
+        need "env: trial over" env_is UPDATE1_TRIAL "" || return 1
+        need "env: B first" env_is BOOT_ORDER "B A" || return 1
+        need "env: B re-armed" env_is BOOT_B_LEFT 3 || return 1
+        need "B is good" boot_json_is status-json 'slot("rootfs.1")["boot_status"]' good || return 1
+        need "B carries the bundle version" boot_json_is status-json 'slot("rootfs.1")["bundle"]["version"]' 2.0
+}
+# agent_first_boot CONF_NAME CONF: boot 1 with the network; the agent runs as a daemon until
+# it has installed and the board rebooted into the trial of B.
+agent_first_boot() {
+        board_net_on
+        board_boot "$(agent_step "$1" "$2")
+say 'FATAL the agent exited without the reboot'" || return 1
+        chose_and_ran A 1.0 || return 1
+        agent_ran_unprivileged || return 1
+        need "the board rebooted through updated's reboot-command" [ "$BOOT_END" = reboot ] || return 1
+        need "slot B holds the v2 image" slot_holds B v2 || return 1
+        need "env: B on trial" env_is UPDATE1_TRIAL B
+}
+# agent_second_boot CONF_NAME CONF: boot 2, the trial boot of B: committed by update-health,
+# then the agent runs once (the result it decided goes out) and exits 0.
+agent_second_boot() {
+        board_boot "$(agent_step "$1" "$2" --once)" || return 1
+        chose_and_ran B 2.0 || return 1
+        need "agent --once exit 0" [ "$(boot_agent_exit)" = 0 ] || return 1
+        agent_trial_committed
+}
+agent_ran_unprivileged() {
+        need "the agent ran as update-agent in group update" boot_has '^agent: running as update-agent \(groups .*update'
+}
+
+sc_agent_hawkbit() {
+        local rc
+        board_new agent-hawkbit
+        agent_hawkbit_run
+        rc=$?
+        srv_stop_all
+        return $rc
+}
+agent_hawkbit_run() {
+        local pf=$BOARD_DIR/ddi.port port token id conf ctl
+        token=board-token-$RANDOM$RANDOM
+        srv_start ddi-server "$pf" python3 "$SYS_TOP/tests/ddi-server/ddi_server.py" --port-file "$pf" \
+                --controller update1-board --target-token "$token" --sleep 00:00:01 || return 1
+        port=$(cat "$pf")
+        ctl=http://127.0.0.1:$port/_ctl
+        id=$(curl -sS --max-time 10 -X POST -H 'Content-Type: application/json' --data \
+                "{\"version\":\"2.0\",\"name\":\"board\",\"type\":\"forced\",\"artifacts\":[{\"filename\":\"v2.bundle\",\"path\":\"$SYS_BUILD/system/bundles/v2.u1b\"}]}" \
+                "$ctl/assign" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])') ||
+                { echo "    not ok: the DDI server took no deployment"; return 1; }
+        # stream mode (the default): the bundle goes from the socket straight into updated
+        conf="[server]
+url=http://10.0.2.2:$port
+target-token=$token"
+        agent_first_boot agent.conf "$conf" || return 1
+        need "the server saw the download and the install" \
+                [ "$(py_eval "$ctl/state" "[f['execution'] for f in d['actions']['$id']['feedback']].count('proceeding') > 0")" = true ] || return 1
+        need "no final result before the reboot" \
+                [ "$(py_eval "$ctl/state" "d['actions']['$id']['status']")" = RUNNING ] || return 1
+
+        agent_second_boot agent.conf "$conf" || return 1
+        echo "    server: action $id $(py_eval "$ctl/state" "d['actions']['$id']['status']"), last feedback $(py_eval "$ctl/state" "d['actions']['$id']['feedback'][-1]")"
+        need "the server got closed/success as the last feedback" [ "$(py_eval "$ctl/state" \
+                "[d['actions']['$id']['feedback'][-1][k] for k in ('execution', 'finished')]")" = '["closed", "success"]' ] || return 1
+        need "one closed feedback" [ "$(py_eval "$ctl/state" \
+                "len([f for f in d['actions']['$id']['feedback'] if f['execution'] == 'closed'])")" = 1 ] || return 1
+        need "the action is FINISHED on the server" [ "$(py_eval "$ctl/state" "d['actions']['$id']['status']")" = FINISHED ]
+}
+
+sc_agent_mqtt() {
+        local rc
+        board_new agent-mqtt
+        agent_mqtt_run
+        rc=$?
+        srv_stop_all
+        return $rc
+}
+# mosquitto on a free port of 127.0.0.1: TLS only, a client certificate from the board's test
+# CA required (AWS IoT's mutual TLS).  Started as nobody; a port taken meanwhile is retried.
+broker_start() {
+        local tls=$SYS_BUILD/system/agent-tls i
+        for _ in 1 2 3; do
+                MQTT_PORT=$(free_port)
+                cat >"$BOARD_DIR/mosquitto.conf" <<EOF
+per_listener_settings false
+persistence false
+log_dest stderr
+log_type error
+log_type warning
+log_type notice
+log_type information
+listener $MQTT_PORT 127.0.0.1
+cafile $tls/ca.crt
+certfile $tls/server.crt
+keyfile $tls/server.key
+require_certificate true
+allow_anonymous true
+EOF
+                chmod 0644 "$BOARD_DIR/mosquitto.conf"
+                ( trap - EXIT INT TERM
+                  exec setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- \
+                        mosquitto -c "$BOARD_DIR/mosquitto.conf" >>"$BOARD_DIR/mosquitto.log" 2>&1 </dev/null ) &
+                SRV_PIDS+=($!)
+                for ((i = 0; i < 200; i++)); do
+                        grep -q "Opening ipv4 listen socket on port $MQTT_PORT" "$BOARD_DIR/mosquitto.log" 2>/dev/null &&
+                                return 0
+                        kill -0 "${SRV_PIDS[-1]}" 2>/dev/null || break
+                        sleep 0.05
+                done
+                kill "${SRV_PIDS[-1]}" 2>/dev/null
+        done
+        echo "    not ok: mosquitto did not start: $(tail -n 5 "$BOARD_DIR/mosquitto.log" | tr '\n' ' ')"
+        return 1
+}
+agent_mqtt_run() {
+        local tls=$SYS_BUILD/system/agent-tls pf=$BOARD_DIR/emu.port ctl conf job=upparat_board_v2 st
+        /usr/bin/python3 -c 'import paho.mqtt.client' 2>/dev/null ||
+                { echo "    not ok: python3-paho-mqtt is not installed (tests/lib/install-deps.sh system)"; return 1; }
+        command -v mosquitto >/dev/null ||
+                { echo "    not ok: mosquitto is not installed (tests/lib/install-deps.sh system)"; return 1; }
+        broker_start || return 1
+        srv_start jobs-emulator "$pf" /usr/bin/python3 "$SYS_TOP/tests/awsiot/jobs_emulator.py" \
+                --broker-port "$MQTT_PORT" --thing update1-board --cafile "$tls/ca.crt" \
+                --certfile "$tls/emu.crt" --keyfile "$tls/emu.key" --www "$SYS_BUILD/system/bundles" \
+                --port-file "$pf" --file-host 10.0.2.2 || return 1
+        ctl=http://127.0.0.1:$(cat "$pf")/_ctl
+        curl -sS --max-time 10 -X POST -H 'Content-Type: application/json' --data \
+                "{\"jobId\":\"$job\",\"document\":{\"version\":\"2.0\",\"file\":\"\${aws:iot:s3-presigned-url:v2.u1b}\",\"force\":false,\"meta\":\"board\"}}" \
+                "$ctl/create" >/dev/null || { echo "    not ok: the emulator took no job"; return 1; }
+        # Upparat's own file as a device has it, plus test-speed polling.  The agent downloads
+        # into its state directory (/var/lib/update-agent: the data partition), whatever
+        # download_location says (docs/agent.md).
+        conf="[broker]
+host = 10.0.2.2
+port = $MQTT_PORT
+thing_name = update1-board
+client_id = update1-board
+cafile = /etc/update1/agent-tls/ca.crt
+certfile = /etc/update1/agent-tls/client.crt
+keyfile = /etc/update1/agent-tls/client.key"
+        agent_first_boot upparat.conf "$conf" || return 1
+        st=$(py_eval "$ctl/state" "[d['jobs']['$job']['status'], d['jobs']['$job']['statusDetails'].get('state')]")
+        need "the job is IN_PROGRESS at reboot_start before the reboot (it is $st)" [ "$st" = '["IN_PROGRESS", "reboot_start"]' ] || return 1
+
+        agent_second_boot upparat.conf "$conf" || return 1
+        echo "    emulator: job $job states $(py_eval "$ctl/state" "[x['status'] + ':' + str(x['statusDetails'].get('state')) for x in d['jobs']['$job']['history']]" | cut -c1-400)"
+        need "the job SUCCEEDED" [ "$(py_eval "$ctl/state" "d['jobs']['$job']['status']")" = SUCCEEDED ] || return 1
+        # the board has no Upparat ready hook: complete_no_ready_check, as Upparat says then
+        need "Upparat's state sequence (progress steps aside)" [ "$(py_eval "$ctl/state" \
+                "[x['statusDetails'].get('state') for x in d['jobs']['$job']['history'] if not x['statusDetails'].get('state', '').endswith('_progress')]")" \
+                = '["download_start", "installation_start", "reboot_start", "complete_no_ready_check"]' ] || return 1
+        need "no download step once the installation started" [ "$(py_eval "$ctl/state" \
+                "(lambda s: [x for x in s[s.index('installation_start'):] if x.startswith('download')])([x['statusDetails'].get('state') for x in d['jobs']['$job']['history']])")" = '[]' ]
+}
