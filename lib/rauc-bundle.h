@@ -33,8 +33,27 @@ typedef struct RaucBundle RaucBundle;
  * how a crypt bundle is told apart, whose squashfs is encrypted and has no magic. */
 bool rauc_bundle_probe(const ReadAt *src);
 
-/* src is copied; what it reads from must stay open.  cancel_fd as for bundle_reader_new(). */
-int rauc_bundle_open(const ReadAt *src, uint64_t max_size, int cancel_fd, const Keyring *k, RaucBundle **ret, UError *err);
+/* A plain bundle's signature pass keeps a SHA-256 per block of its payload, allocated before the
+ * signature is checked: the blocks grow with the payload (64 KiB .. 1 MiB) so that the table
+ * stays within RAUC_PLAIN_TABLE_MAX_BLOCKS * 32 bytes (512 KiB), and a larger payload is refused
+ * before anything is allocated or hashed. */
+#define RAUC_PLAIN_TABLE_MAX_BLOCKS 16384
+#define RAUC_PLAIN_MAX_PAYLOAD ((uint64_t) RAUC_PLAIN_TABLE_MAX_BLOCKS * (1024 * 1024))  /* 16 GiB */
+
+typedef struct RaucOpenOptions {
+        uint64_t max_size;              /* of any bundle */
+        /* Of a plain bundle (0: no cap beyond max_size and RAUC_PLAIN_MAX_PAYLOAD), checked before
+         * its signature pass; max_plain_size_name names it in the refusal. */
+        uint64_t max_plain_size;
+        const char *max_plain_size_name;
+        int cancel_fd;                  /* as for bundle_reader_new(), or -1 */
+        /* Called during a plain bundle's signature pass (every 1 MiB hashed): done of total. */
+        void (*progress)(void *userdata, uint64_t done, uint64_t total);
+        void *userdata;
+} RaucOpenOptions;
+
+/* src is copied; what it reads from must stay open. */
+int rauc_bundle_open(const ReadAt *src, const RaucOpenOptions *o, const Keyring *k, RaucBundle **ret, UError *err);
 RaucBundle *rauc_bundle_free(RaucBundle *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RaucBundle *, rauc_bundle_free);
 
