@@ -16,9 +16,11 @@
  * bundle starts with the squashfs magic).  Layout: squashfs | [dm-verity hash tree] | CMS (DER)
  * | u64 big-endian CMS size.  The CMS is at the end, so the bundle must be a seekable file.
  *   plain:  detached CMS over the whole squashfs.  One pass hashes it for the signature and
- *           records a SHA-256 per 64 KiB block; every later read is checked against that table.
+ *           records a SHA-256 per block (64 KiB or more, see below); every later read is
+ *           checked against that table.
  *   verity: attached CMS holding the manifest (with the root hash); every 4 KiB block read is
- *           checked against the dm-verity hash tree, which is checked against the root hash.
+ *           checked against the dm-verity hash tree, whose blocks are read as needed and
+ *           checked against the level above up to the root hash (lib/verity.c).
  *   crypt:  refused.
  * The squashfs is read with libsquashfs through that checking layer, so no unauthenticated
  * byte reaches the caller; each image's signed sha256 is checked once more at its end. */

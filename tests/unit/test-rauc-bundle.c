@@ -195,6 +195,27 @@ TEST(block_table) {
         err = UERROR_NULL;
         CHECK(verity_read(v, 0, out, 1000, &err) == 0); /* block 0 untouched... */
         CHECK(verity_read(v, 65536, out, 10, &err) == -EBADMSG); /* ...block 1 refused */
+        flip(pki("t.img"), 70000);
+        v = verity_free(v);
+
+        /* The larger blocks of a large plain bundle (a window of one block): reads across
+         * block ends, then a change in the last, partial block. */
+        for (uint32_t bs = 128 * 1024; bs <= 1024 * 1024; bs *= 2) {
+                CHECK(verity_table_new(&src, sizeof(data), bs, &v) == 0);
+                CHECK(verity_table_feed(v, data, sizeof(data)) == 0);
+                CHECK(verity_table_seal(v) == 0);
+                flip(pki("t.img"), sizeof(data) - 1);
+                err = UERROR_NULL;
+                CHECK(verity_read(v, 0, out, 10, &err) == (bs >= sizeof(data) ? -EBADMSG : 0));
+                CHECK(verity_read(v, sizeof(data) - 10, out, 10, &err) == -EBADMSG);
+                flip(pki("t.img"), sizeof(data) - 1);
+                err = UERROR_NULL;
+                for (size_t o = 0; o + 1000 <= sizeof(data); o += 4999) {
+                        CHECK(verity_read(v, o, out, 1000, &err) == 0);
+                        CHECK(memcmp(out, data + o, 1000) == 0);
+                }
+                v = verity_free(v);
+        }
         close(fd);
 }
 
