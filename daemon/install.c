@@ -214,6 +214,7 @@ static int install_prepare(InstallJob *j, UError *err) {
                                                                       j->http });
                 bundle_reader_set_rauc_plain_limit(j->reader, m->config->max_bundle_download_size,
                                                    "[system] max-bundle-download-size=");
+                source_http_set_cancel_fd(j->http, j->cancel_fd);
         }
         bundle_reader_set_rauc_progress(j->reader, plain_pass_progress, j);
         r = bundle_reader_verify(j->reader, m->keyring, err);

@@ -147,6 +147,15 @@ static int tree_invalid(UError *err, const char *what, unsigned level, uint64_t 
                           "modified after it was signed", what, level, (unsigned long long) block);
 }
 
+/* A failed read of the source: a short file is the bundle's fault, a cancel (an http source
+ * stops a Range request when the install is cancelled) is no error of either. */
+static int read_failed(UError *err, int r, const char *what, uint64_t offset) {
+        if (r == -ECANCELED)
+                return uerror_set(err, ERROR_CANCELLED, r, "Installation cancelled");
+        return uerror_set(err, r == -EPIPE ? ERROR_INVALID_BUNDLE : ERROR_IO, r, "Cannot read %s at offset %llu: %s",
+                          what, (unsigned long long) offset, r == -EPIPE ? "file truncated" : strerror(-r));
+}
+
 /* n hash blocks of a level, from block 'first' on. */
 static int tree_read(VerityFile *v, unsigned level, uint64_t first, uint8_t *buf, uint64_t n, UError *err) {
         uint64_t offset = v->hash_offset + (v->level_start[level] + first) * VERITY_BLOCK_SIZE;
@@ -154,9 +163,7 @@ static int tree_read(VerityFile *v, unsigned level, uint64_t first, uint8_t *buf
 
         r = v->src->read_at(v->src->userdata, offset, buf, (size_t) (n * VERITY_BLOCK_SIZE));
         if (r < 0)
-                return uerror_set(err, r == -EPIPE ? ERROR_INVALID_BUNDLE : ERROR_IO, r,
-                                  "Cannot read the bundle's verity hash tree at offset %llu: %s",
-                                  (unsigned long long) offset, r == -EPIPE ? "file truncated" : strerror(-r));
+                return read_failed(err, r, "the bundle's verity hash tree", offset);
         v->tree_bytes_read += n * VERITY_BLOCK_SIZE;
         return 0;
 }
@@ -356,9 +363,7 @@ static int window_load(VerityFile *v, uint64_t first, UError *err) {
         v->window_blocks = 0; /* nothing in it is trusted until all of it is checked */
         r = v->src->read_at(v->src->userdata, start, v->window, bytes);
         if (r < 0)
-                return uerror_set(err, r == -EPIPE ? ERROR_INVALID_BUNDLE : ERROR_IO, r,
-                                  "Cannot read the bundle at offset %llu: %s", (unsigned long long) start,
-                                  r == -EPIPE ? "file truncated" : strerror(-r));
+                return read_failed(err, r, "the bundle", start);
         v->bytes_read += bytes;
 
         for (uint64_t i = 0; i < n; i++) {

@@ -359,6 +359,75 @@ t_http_no_ranges() {
         sb_kill "$pid"
 }
 
+# A server that stalls in the middle of a verity bundle (it answers Range requests for the
+# bundle, but one starting in [2 MiB, 3 MiB) gets no answer, ever; it writes
+# $SB/stalled first).  A cancel stops the install within a second or so, as for a stalled
+# stream, not after curl's 60 s low-speed limit: the client's wait (SB_WAIT) ends long before.
+t_http_stall_cancel() {
+        local port pid rc i
+        sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot failed: $(cat "$SB/reboot.err")"; return 1; }
+        expect_eq "$SB_BOOTED" A "slot booted" || return 1
+        expect_ok updatectl mark-good || return 1
+        head -c 6M /dev/urandom >"$I/v6.img"
+        rauc_bundle "$I/v6.raucb" verity "$I/v6.img" || { TL_WHY="rauc bundle (v6)"; return 1; }
+        port=$("$SB_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        rm -f "$SB/stalled"
+        "$SB_PY" - "$port" "$I/v6.raucb" "$SB/stalled" >"$SB/stall.log" 2>&1 <<'EOF' &
+import http.server, os, re, sys
+port, path, marker = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+data = open(path, "rb").read()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        m = re.match(r"bytes=(\d+)-(\d+)$", self.headers.get("Range", ""))
+        if not m:  # the daemon's first, streaming GET: it stops reading once it sees RAUC
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            try:
+                self.wfile.write(data)
+            except OSError:
+                pass
+            return
+        a, b = int(m.group(1)), int(m.group(2))
+        if 2 << 20 <= a < 3 << 20:
+            open(marker, "w").close()
+            self.rfile.read()  # no answer; ends when the client closes the connection
+            return
+        self.send_response(206)
+        self.send_header("Content-Range", "bytes %d-%d/%d" % (a, b, len(data)))
+        self.send_header("Content-Length", str(b - a + 1))
+        self.end_headers()
+        self.wfile.write(data[a:b + 1])
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+EOF
+        pid=$!
+        sb_track "$pid"
+        for ((i = 0; i < SB_WAIT * 20; i++)); do
+                curl -sf -r 0-0 -o /dev/null "http://127.0.0.1:$port/v6.raucb" && break
+                sleep 0.05
+        done
+        tl_snapshot
+        updatectl install "http://127.0.0.1:$port/v6.raucb" >"$SB/bg.out" 2>&1 &
+        BG_PID=$!
+        sb_track "$BG_PID"
+        for ((i = 0; i < SB_WAIT * 20; i++)); do
+                [ -e "$SB/stalled" ] && break
+                sleep 0.05
+        done
+        [ -e "$SB/stalled" ] || { TL_WHY="the install never reached the stalled range: $(cat "$SB/bg.out")"; sb_kill "$pid"; return 1; }
+        expect_ok updatectl cancel || { sb_kill "$pid"; return 1; }
+        tl_wait_pid "$BG_PID"
+        rc=$?
+        sb_kill "$pid"
+        [ "$rc" != 0 ] && [ "$rc" != 124 ] || { TL_WHY="cancelled client exited $rc: $(cat "$SB/bg.out")"; return 1; }
+        expect_contains "$(cat "$SB/bg.out")" "org.example.Update1.Error.Cancelled" "client output" || return 1
+        sb_wait_property Operation idle 2>/dev/null || { TL_WHY="not idle after cancel"; return 1; }
+        expect_primary A && expect_boots A
+}
+
 # [keyring] allow-bundle-intermediates=false written in the file holds for RAUC bundles too.
 t_intermediates_refused_when_written() {
         local conf=$SB/no-inter.conf
@@ -389,3 +458,4 @@ tl_case install-verity t_install_verity
 tl_case install-over-http-ranges t_http
 tl_case install-plain-over-http t_http_plain
 tl_case http-without-ranges-refused t_http_no_ranges
+tl_case http-stall-cancelled t_http_stall_cancel
