@@ -66,6 +66,7 @@ struct InstallJob {
         int root;                  /* slot index of the target boot group's root */
         bool status_touched;
         uint64_t total_bytes, written_bytes;
+        uint32_t write_first;     /* the percent writing starts at: 1, or after a plain bundle's pass */
         uint32_t last_percent;
         char last_phase[128];
 };
@@ -125,11 +126,26 @@ static void post_progress(InstallJob *j, uint32_t percent, const char *phase) {
         manager_post(j->manager, &p->call);
 }
 
+/* A RAUC plain bundle is hashed whole for its signature before anything is written (a minute
+ * for 4 GiB): that pass takes 0..PLAIN_PASS_PERCENT, writing the rest, so Progress moves and
+ * never goes back. */
+#define PLAIN_PASS_PERCENT 10
+
 static uint32_t write_percent(const InstallJob *j) {
-        /* 1..99 while writing, by uncompressed bytes over all images. */
+        uint32_t first = MAX(j->write_first, (uint32_t) 1);
+
+        /* first..99 while writing, by uncompressed bytes over all images. */
         if (j->total_bytes == 0)
                 return 99;
-        return 1 + (uint32_t) ((unsigned __int128) j->written_bytes * 98 / j->total_bytes);
+        return first + (uint32_t) ((unsigned __int128) j->written_bytes * (99 - first) / j->total_bytes);
+}
+
+static void plain_pass_progress(void *userdata, uint64_t done, uint64_t total) {
+        InstallJob *j = userdata;
+
+        j->write_first = PLAIN_PASS_PERCENT;
+        post_progress(j, (uint32_t) ((unsigned __int128) done * (PLAIN_PASS_PERCENT - 1) / MAX(total, (uint64_t) 1)),
+                      "Verifying bundle");
 }
 
 static int check_cancel(InstallJob *j, UError *err) {
@@ -166,8 +182,8 @@ static int check_bootloader_readable(InstallJob *j, UError *err) {
         return r;
 }
 
-/* RAUC's [system] bundle-formats= and max-bundle-download-size= (lib/config-rauc.c), checked
- * before anything is written. */
+/* RAUC's [system] bundle-formats= (lib/config-rauc.c), checked before anything is written.
+ * Its max-bundle-download-size= is checked by the reader before a plain bundle's pass. */
 static int check_rauc_format(InstallJob *j, UError *err) {
         const Config *c = j->manager->config;
         const char *format = bundle_reader_format(j->reader);
@@ -178,10 +194,6 @@ static int check_rauc_format(InstallJob *j, UError *err) {
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -EPERM,
                                   "RAUC %s bundles are not allowed by [system] bundle-formats= in %s: build the bundle in an allowed format or allow %s",
                                   format, c->path, format);
-        if (j->http && streq(format, "plain") && bundle_reader_total_size(j->reader) > c->max_bundle_download_size)
-                return uerror_set(err, ERROR_INVALID_BUNDLE, -EFBIG,
-                                  "RAUC plain bundle from a URL is %" PRIu64 " bytes, more than [system] max-bundle-download-size=%" PRIu64 ": raise it, or build a verity bundle",
-                                  bundle_reader_total_size(j->reader), c->max_bundle_download_size);
         return 0;
 }
 
@@ -197,9 +209,14 @@ static int install_prepare(InstallJob *j, UError *err) {
         if (r < 0)
                 return uerror_set(err, ERROR_FAILED, r, "Cannot set up the bundle reader: %s", strerror(-r));
         /* A RAUC bundle from a URL is read with Range requests (its signature is at the end). */
-        if (j->http)
+        if (j->http) {
                 bundle_reader_set_random_access(j->reader, &(ReadAt) { source_http_read_at, source_http_get_size,
                                                                       j->http });
+                bundle_reader_set_rauc_plain_limit(j->reader, m->config->max_bundle_download_size,
+                                                   "[system] max-bundle-download-size=");
+                source_http_set_cancel_fd(j->http, j->cancel_fd);
+        }
+        bundle_reader_set_rauc_progress(j->reader, plain_pass_progress, j);
         r = bundle_reader_verify(j->reader, m->keyring, err);
         if (r < 0)
                 return r;

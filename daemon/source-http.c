@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -49,6 +50,7 @@ struct SourceHttp {
         unsigned range_requests;
         char range_errbuf[CURL_ERROR_SIZE];
         char range_error[512];
+        int cancel_fd;            /* borrowed; readable: stop the Range request now */
 };
 
 /* libcurl is loaded with dlopen() on the first download: with its TLS, HTTP/2, IDN, LDAP and
@@ -192,7 +194,7 @@ int source_http_open(const char *url, uint64_t max_size, SourceHttp **ret, UErro
         s = calloc(1, sizeof(*s));
         if (!s)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
-        s->pipe_r = s->pipe_w = -EBADF;
+        s->pipe_r = s->pipe_w = s->cancel_fd = -EBADF;
         s->finished = true; /* until the thread runs */
 
         s->url = strdup(url);
@@ -289,6 +291,21 @@ SourceHttp *source_http_free(SourceHttp *s) {
 
 /* ---- ranged reads ---- */
 
+void source_http_set_cancel_fd(SourceHttp *s, int fd) {
+        s->cancel_fd = fd;
+}
+
+/* A stalled server is cut by the low-speed limit (60 s, setup_common()), as for the stream; a
+ * cancel must not wait for that: libcurl calls this about once a second even when no byte
+ * comes, as it does on_xferinfo() of the stream, which finish() stops through 'abort'. */
+static int on_range_xferinfo(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                             curl_off_t ulnow) {
+        SourceHttp *s = userdata;
+        struct pollfd p = { .fd = s->cancel_fd, .events = POLLIN };
+
+        return p.fd >= 0 && poll(&p, 1, 0) > 0 ? 1 : 0;
+}
+
 static size_t on_range_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
         SourceHttp *s = userdata;
         size_t n = size * nmemb;
@@ -370,7 +387,10 @@ static int ranged_setup(SourceHttp *s) {
             curl_api.easy_setopt(s->ranged, CURLOPT_WRITEFUNCTION, on_range_write) != CURLE_OK ||
             curl_api.easy_setopt(s->ranged, CURLOPT_WRITEDATA, s) != CURLE_OK ||
             curl_api.easy_setopt(s->ranged, CURLOPT_HEADERFUNCTION, on_range_header) != CURLE_OK ||
-            curl_api.easy_setopt(s->ranged, CURLOPT_HEADERDATA, s) != CURLE_OK)
+            curl_api.easy_setopt(s->ranged, CURLOPT_HEADERDATA, s) != CURLE_OK ||
+            curl_api.easy_setopt(s->ranged, CURLOPT_XFERINFOFUNCTION, on_range_xferinfo) != CURLE_OK ||
+            curl_api.easy_setopt(s->ranged, CURLOPT_XFERINFODATA, s) != CURLE_OK ||
+            curl_api.easy_setopt(s->ranged, CURLOPT_NOPROGRESS, 0L) != CURLE_OK)
                 return -EINVAL;
         s->size = UINT64_MAX;
         r = range_get(s, 0, &first, 1);
@@ -424,6 +444,8 @@ static int range_get(SourceHttp *s, uint64_t offset, void *buf, size_t size) {
         (void) curl_api.easy_getinfo(s->ranged, CURLINFO_RESPONSE_CODE, &status);
         s->range_buf = NULL;
         s->range_requests++;
+        if (code == CURLE_ABORTED_BY_CALLBACK)
+                return -ECANCELED; /* not a failure of the server: the reader says "cancelled" */
         if (code == CURLE_WRITE_ERROR || (code == CURLE_OK && status != 206)) {
                 range_error(s, "Range request of %s: HTTP status %ld, the server does not serve byte ranges; a RAUC "
                             "bundle (its signature is at the end) needs them, or install it from a file",

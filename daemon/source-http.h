@@ -30,6 +30,9 @@ int source_http_finish(SourceHttp *s, UError *err);
  * 206 fails the read.  Errors are logged with the redacted URL; -EIO. */
 int source_http_get_size(void *userdata, uint64_t *ret);
 int source_http_read_at(void *userdata, uint64_t offset, void *buf, size_t size);
+/* An eventfd (borrowed) whose readability stops a Range request within about a second with
+ * -ECANCELED, rather than after the low-speed limit (60 s) of a stalled server. */
+void source_http_set_cancel_fd(SourceHttp *s, int fd);
 /* The first failure of a ranged read, as a sentence naming the URL (redacted), or NULL. */
 const char *source_http_range_error(const SourceHttp *s);
 

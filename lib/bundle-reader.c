@@ -41,6 +41,7 @@ struct BundleReader {
          * reads at offsets: from fd if that is a file, else through 'random' if set. */
         RaucBundle *rauc;
         ReadAt random;
+        RaucOpenOptions rauc_opt; /* max_plain_size, progress: set by the caller */
 };
 
 int bundle_header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature_size, UError *err) {
@@ -134,6 +135,17 @@ int bundle_reader_new(int fd, uint64_t max_size, int cancel_fd, BundleReader **r
 
 void bundle_reader_set_random_access(BundleReader *r, const ReadAt *random) {
         r->random = *random;
+}
+
+void bundle_reader_set_rauc_plain_limit(BundleReader *r, uint64_t max_size, const char *name) {
+        r->rauc_opt.max_plain_size = max_size;
+        r->rauc_opt.max_plain_size_name = name;
+}
+
+void bundle_reader_set_rauc_progress(BundleReader *r, void (*progress)(void *userdata, uint64_t done, uint64_t total),
+                                     void *userdata) {
+        r->rauc_opt.progress = progress;
+        r->rauc_opt.userdata = userdata;
 }
 
 BundleReader *bundle_reader_free(BundleReader *r) {
@@ -306,7 +318,9 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
                 r->random = READ_AT_FD(r->fd);
         if (memcmp(header, RAUC_SQUASHFS_MAGIC, strlen(RAUC_SQUASHFS_MAGIC)) == 0 ||
             (memcmp(header, BUNDLE_MAGIC, BUNDLE_MAGIC_SIZE) != 0 && rauc_bundle_probe(&r->random))) {
-                q = rauc_bundle_open(&r->random, r->max_size, r->cancel_fd, k, &r->rauc, err);
+                r->rauc_opt.max_size = r->max_size;
+                r->rauc_opt.cancel_fd = r->cancel_fd;
+                q = rauc_bundle_open(&r->random, &r->rauc_opt, k, &r->rauc, err);
                 if (q < 0) {
                         r->failed = true;
                         return q;

@@ -45,6 +45,12 @@ int bundle_reader_new(int fd, uint64_t max_size, int cancel_fd, BundleReader **r
  * requests); copied, used only by bundle_reader_verify() and after.  Without it a RAUC bundle
  * from a pipe is refused. */
 void bundle_reader_set_random_access(BundleReader *r, const ReadAt *random);
+/* A RAUC plain bundle is hashed whole before its first byte is used: a cap on its size (checked
+ * before that pass; name says which setting it is, e.g. "[system] max-bundle-download-size="),
+ * and a callback for the progress of that pass.  Both ignored for other bundles. */
+void bundle_reader_set_rauc_plain_limit(BundleReader *r, uint64_t max_size, const char *name);
+void bundle_reader_set_rauc_progress(BundleReader *r, void (*progress)(void *userdata, uint64_t done, uint64_t total),
+                                     void *userdata);
 BundleReader *bundle_reader_free(BundleReader *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BundleReader *, bundle_reader_free);
 

@@ -34,7 +34,7 @@ typedef struct AuthFile {
 
 struct RaucBundle {
         ReadAt src;               /* a copy: the VerityFile borrows &src */
-        int cancel_fd;
+        RaucOpenOptions opt;
         uint64_t file_size;
         RaucFormat format;
         Manifest *manifest;
@@ -150,9 +150,9 @@ static int squashfs_error(RaucBundle *b, int sq, const char *what, UError *err) 
 /* ---- signature ---- */
 
 static int check_cancel(const RaucBundle *b) {
-        struct pollfd p = { .fd = b->cancel_fd, .events = POLLIN };
+        struct pollfd p = { .fd = b->opt.cancel_fd, .events = POLLIN };
 
-        if (b->cancel_fd >= 0 && poll(&p, 1, 0) > 0)
+        if (p.fd >= 0 && poll(&p, 1, 0) > 0)
                 return -ECANCELED;
         return 0;
 }
@@ -182,6 +182,9 @@ static int plain_read(void *userdata, void *buf, size_t size, size_t *ret) {
                 b->hashed += want;
                 b->pass_pos = 0;
                 b->pass_len = want;
+                /* A 4 GiB plain bundle takes a minute here, before anything is written. */
+                if (b->opt.progress)
+                        b->opt.progress(b->opt.userdata, b->hashed, end);
         }
         n = MIN(size, b->pass_len - b->pass_pos);
         memcpy(buf, b->pass_buf + b->pass_pos, n);
@@ -190,7 +193,7 @@ static int plain_read(void *userdata, void *buf, size_t size, size_t *ret) {
         return 0;
 }
 
-static int read_signature(RaucBundle *b, uint64_t max_size, uint8_t **ret_cms, size_t *ret_size,
+static int read_signature(RaucBundle *b, uint8_t **ret_cms, size_t *ret_size,
                           uint64_t *ret_offset, UError *err) {
         _cleanup_free_ uint8_t *cms = NULL;
         uint64_t size;
@@ -205,9 +208,9 @@ static int read_signature(RaucBundle *b, uint64_t max_size, uint8_t **ret_cms, s
                                   "the bundle as a file or an http(s) URL");
         if (r < 0)
                 return uerror_set(err, ERROR_IO, r, "Cannot get the size of the bundle: %s", strerror(-r));
-        if (b->file_size > max_size)
+        if (b->file_size > b->opt.max_size)
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -EFBIG, "Bundle size %llu exceeds the limit %llu",
-                                  (unsigned long long) b->file_size, (unsigned long long) max_size);
+                                  (unsigned long long) b->file_size, (unsigned long long) b->opt.max_size);
         if (b->file_size < 4096 + 8)
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG, "RAUC bundle truncated: %llu bytes",
                                   (unsigned long long) b->file_size);
@@ -236,9 +239,24 @@ static int read_signature(RaucBundle *b, uint64_t max_size, uint8_t **ret_cms, s
 
 static int verify_plain(RaucBundle *b, const Keyring *k, const uint8_t *cms, size_t cms_size, uint64_t payload,
                         UError *err) {
+        uint32_t block = VERITY_TABLE_BLOCK_SIZE;
         int r;
 
-        r = verity_table_new(&b->src, payload, VERITY_TABLE_BLOCK_SIZE, &b->verity);
+        /* The size is not authenticated yet: the table it sizes is bounded first. */
+        if (b->opt.max_plain_size > 0 && b->file_size > b->opt.max_plain_size)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EFBIG,
+                                  "RAUC plain bundle is %llu bytes, more than %s%llu: raise it, or build a verity bundle",
+                                  (unsigned long long) b->file_size,
+                                  b->opt.max_plain_size_name ?: "the limit ",
+                                  (unsigned long long) b->opt.max_plain_size);
+        if (payload > RAUC_PLAIN_MAX_PAYLOAD)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EFBIG,
+                                  "RAUC plain bundle payload of %llu bytes is more than a plain bundle may have (%llu, "
+                                  "its block table is held before the signature is checked): build a verity bundle",
+                                  (unsigned long long) payload, (unsigned long long) RAUC_PLAIN_MAX_PAYLOAD);
+        while ((payload + block - 1) / block > RAUC_PLAIN_TABLE_MAX_BLOCKS)
+                block *= 2;
+        r = verity_table_new(&b->src, payload, block, &b->verity);
         if (r < 0)
                 return uerror_set(err, ERROR_FAILED, r, "Cannot set up the bundle's block table: %s", strerror(-r));
         r = cms_verify_detached(k, cms, cms_size, plain_read, b, &b->signer, &b->trusted_time, err);
@@ -435,7 +453,7 @@ bool rauc_bundle_probe(const ReadAt *src) {
         return kind >= 0 || kind == -EMEDIUMTYPE;
 }
 
-int rauc_bundle_open(const ReadAt *src, uint64_t max_size, int cancel_fd, const Keyring *k, RaucBundle **ret, UError *err) {
+int rauc_bundle_open(const ReadAt *src, const RaucOpenOptions *o, const Keyring *k, RaucBundle **ret, UError *err) {
         _cleanup_(rauc_bundle_freep) RaucBundle *b = NULL;
         _cleanup_free_ uint8_t *cms = NULL;
         uint64_t cms_offset = 0;
@@ -446,12 +464,12 @@ int rauc_bundle_open(const ReadAt *src, uint64_t max_size, int cancel_fd, const 
         if (!b)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         b->src = *src;
-        b->cancel_fd = cancel_fd;
+        b->opt = *o;
         b->image_hash = EVP_MD_CTX_new();
         if (!b->image_hash)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
 
-        r = read_signature(b, max_size, &cms, &cms_size, &cms_offset, err);
+        r = read_signature(b, &cms, &cms_size, &cms_offset, err);
         if (r < 0)
                 return r;
         kind = cms_kind(cms, cms_size);

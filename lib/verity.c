@@ -15,6 +15,21 @@
 /* Blocks read (and checked) per miss: libsquashfs reads a data block of up to 1 MiB in small
  * pieces, and one pread() of 128 KiB instead of 32 of 4 KiB keeps verification cheap. */
 #define WINDOW_BYTES (128 * 1024)
+/* The hash tree is read on demand, never whole (it is 1/128 of the data: 32 MiB for a 4 GiB
+ * image).  Each level keeps TREE_RUNS runs of TREE_RUN consecutive hash blocks, each block
+ * checked against its entry in the level above before it is kept: at most
+ * MAX_LEVELS * TREE_RUNS * TREE_RUN * 4 KiB = 768 KiB, whatever the bundle's size, and one read
+ * (one Range request over http) per TREE_RUN blocks of a level, i.e. per 4 MiB of data at
+ * level 0.  TREE_RUN divides HASHES_PER_BLOCK, so a run has a single parent block. */
+#define TREE_RUN 8
+#define TREE_RUNS 2
+
+typedef struct TreeRun {
+        uint8_t *blocks;          /* TREE_RUN hash blocks, NULL until first used */
+        uint64_t first;           /* index of its first block within its level */
+        uint8_t valid;            /* bit i: block first + i is checked */
+        uint64_t used;            /* for replacing the least recently used run */
+} TreeRun;
 
 struct VerityFile {
         const ReadAt *src;        /* borrowed */
@@ -24,9 +39,17 @@ struct VerityFile {
         uint8_t salt[VERITY_SALT_MAX];
         size_t salt_size;
 
-        uint8_t *tree;            /* verity: the whole hash tree; table: NULL */
-        uint8_t *table;           /* table: n_blocks hashes */
-        const uint8_t *hashes;    /* expected hash of data block i at hashes + 32 * i */
+        /* verity: the tree's layout and its checked runs; the top block is checked against
+         * the signed root when the file is opened and kept. */
+        unsigned levels;
+        uint64_t hash_offset;
+        uint64_t level_start[MAX_LEVELS];
+        uint64_t level_blocks[MAX_LEVELS];
+        uint8_t top[VERITY_BLOCK_SIZE];
+        TreeRun runs[MAX_LEVELS][TREE_RUNS];
+        uint64_t tree_bytes_read;
+
+        uint8_t *table;           /* table: n_blocks hashes; verity with one data block: the root */
         bool sealed;
 
         /* table building */
@@ -40,6 +63,7 @@ struct VerityFile {
         uint64_t window_first;
         uint32_t window_blocks;
         uint64_t bytes_read;
+        uint64_t clock;
 
         EVP_MD_CTX *ctx;
 };
@@ -47,7 +71,9 @@ struct VerityFile {
 VerityFile *verity_free(VerityFile *v) {
         if (!v)
                 return NULL;
-        free(v->tree);
+        for (unsigned l = 0; l < MAX_LEVELS; l++)
+                for (unsigned i = 0; i < TREE_RUNS; i++)
+                        free(v->runs[l][i].blocks);
         free(v->table);
         free(v->window);
         EVP_MD_CTX_free(v->ctx);
@@ -121,6 +147,98 @@ static int tree_invalid(UError *err, const char *what, unsigned level, uint64_t 
                           "modified after it was signed", what, level, (unsigned long long) block);
 }
 
+/* A failed read of the source: a short file is the bundle's fault, a cancel (an http source
+ * stops a Range request when the install is cancelled) is no error of either. */
+static int read_failed(UError *err, int r, const char *what, uint64_t offset) {
+        if (r == -ECANCELED)
+                return uerror_set(err, ERROR_CANCELLED, r, "Installation cancelled");
+        return uerror_set(err, r == -EPIPE ? ERROR_INVALID_BUNDLE : ERROR_IO, r, "Cannot read %s at offset %llu: %s",
+                          what, (unsigned long long) offset, r == -EPIPE ? "file truncated" : strerror(-r));
+}
+
+/* n hash blocks of a level, from block 'first' on. */
+static int tree_read(VerityFile *v, unsigned level, uint64_t first, uint8_t *buf, uint64_t n, UError *err) {
+        uint64_t offset = v->hash_offset + (v->level_start[level] + first) * VERITY_BLOCK_SIZE;
+        int r;
+
+        r = v->src->read_at(v->src->userdata, offset, buf, (size_t) (n * VERITY_BLOCK_SIZE));
+        if (r < 0)
+                return read_failed(err, r, "the bundle's verity hash tree", offset);
+        v->tree_bytes_read += n * VERITY_BLOCK_SIZE;
+        return 0;
+}
+
+/* Hash block 'block' of level 'level', checked against the signed root through every level
+ * above it. */
+static int tree_block(VerityFile *v, unsigned level, uint64_t block, const uint8_t **ret, UError *err) {
+        uint8_t expected[TREE_RUN][HASH_SIZE], digest[HASH_SIZE];
+        const uint8_t *parent;
+        uint64_t first = block - block % TREE_RUN, n;
+        TreeRun *run = NULL;
+        unsigned i;
+        int r;
+
+        if (level == v->levels - 1) {
+                *ret = v->top;
+                return 0;
+        }
+        for (i = 0; i < TREE_RUNS; i++) {
+                TreeRun *t = &v->runs[level][i];
+
+                if (t->blocks && t->first == first && (t->valid & (1u << (block - first)))) {
+                        t->used = ++v->clock;
+                        *ret = t->blocks + (block - first) * VERITY_BLOCK_SIZE;
+                        return 0;
+                }
+                if (!run || !t->blocks || (run->blocks && t->used < run->used))
+                        run = t;
+        }
+
+        /* The parent's entries are copied first: fetching the parent may reuse a run of the
+         * level above, never one of this level. */
+        r = tree_block(v, level + 1, first / HASHES_PER_BLOCK, &parent, err);
+        if (r < 0)
+                return r;
+        n = MIN((uint64_t) TREE_RUN, v->level_blocks[level] - first);
+        memcpy(expected, parent + (first % HASHES_PER_BLOCK) * HASH_SIZE, n * HASH_SIZE);
+
+        if (!run->blocks && !(run->blocks = malloc(TREE_RUN * VERITY_BLOCK_SIZE)))
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        run->valid = 0; /* nothing in it is trusted until it is checked */
+        r = tree_read(v, level, first, run->blocks, n, err);
+        if (r < 0)
+                return r;
+        run->first = first;
+        run->used = ++v->clock;
+        for (i = 0; i < n; i++) {
+                if (hash_block(v, run->blocks + i * VERITY_BLOCK_SIZE, VERITY_BLOCK_SIZE, digest) < 0)
+                        return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
+                /* A bad neighbour fails when it is needed, so the error names what was. */
+                if (CRYPTO_memcmp(digest, expected[i], HASH_SIZE) == 0)
+                        run->valid |= 1u << i;
+        }
+        if (!(run->valid & (1u << (block - first))))
+                return tree_invalid(err, "hash block mismatch", level, block);
+        *ret = run->blocks + (block - first) * VERITY_BLOCK_SIZE;
+        return 0;
+}
+
+/* The expected hash of data block i, copied out (the run holding it may be replaced). */
+static int expected_hash(VerityFile *v, uint64_t i, uint8_t out[HASH_SIZE], UError *err) {
+        const uint8_t *b;
+        int r;
+
+        if (v->table) {
+                memcpy(out, v->table + i * HASH_SIZE, HASH_SIZE);
+                return 0;
+        }
+        r = tree_block(v, 0, i / HASHES_PER_BLOCK, &b, err);
+        if (r < 0)
+                return r;
+        memcpy(out, b + (i % HASHES_PER_BLOCK) * HASH_SIZE, HASH_SIZE);
+        return 0;
+}
+
 int verity_open(const ReadAt *src, uint64_t data_size, uint64_t hash_offset, uint64_t hash_size, const uint8_t *salt,
                 size_t salt_size, const uint8_t root_hash[32], VerityFile **ret, UError *err) {
         _cleanup_(verity_freep) VerityFile *v = NULL;
@@ -155,35 +273,21 @@ int verity_open(const ReadAt *src, uint64_t data_size, uint64_t hash_offset, uin
                 if (!v->table)
                         return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
                 memcpy(v->table, root_hash, HASH_SIZE);
-                v->hashes = v->table;
         } else {
-                /* hash_size is signed and matches data_size, which the file's size bounds. */
-                v->tree = malloc((size_t) hash_size);
-                if (!v->tree)
-                        return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory for a %llu-byte hash tree",
-                                          (unsigned long long) hash_size);
-                r = src->read_at(src->userdata, hash_offset, v->tree, (size_t) hash_size);
+                /* Only the top block now, against the signed root: a bundle whose tree does
+                 * not belong to its signature fails here, before a data byte is read.  The
+                 * levels below are checked as the data they cover is read (tree_block()). */
+                v->levels = levels;
+                v->hash_offset = hash_offset;
+                memcpy(v->level_start, start, sizeof(start));
+                memcpy(v->level_blocks, blocks, sizeof(blocks));
+                r = tree_read(v, levels - 1, 0, v->top, 1, err);
                 if (r < 0)
-                        return uerror_set(err, r == -EPIPE ? ERROR_INVALID_BUNDLE : ERROR_IO, r,
-                                          "Cannot read the bundle's verity hash tree: %s", strerror(-r));
-
-                /* Top down: the top block against the root, then every block of a level
-                 * against its entry in the level above. */
-                if (hash_block(v, v->tree + start[levels - 1] * VERITY_BLOCK_SIZE, VERITY_BLOCK_SIZE, digest) < 0)
+                        return r;
+                if (hash_block(v, v->top, VERITY_BLOCK_SIZE, digest) < 0)
                         return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
                 if (CRYPTO_memcmp(digest, root_hash, HASH_SIZE) != 0)
                         return tree_invalid(err, "root hash mismatch", levels - 1, 0);
-                for (unsigned l = levels - 1; l > 0; l--)
-                        for (uint64_t b = 0; b < blocks[l - 1]; b++) {
-                                const uint8_t *expected = v->tree + start[l] * VERITY_BLOCK_SIZE + b * HASH_SIZE;
-
-                                if (hash_block(v, v->tree + (start[l - 1] + b) * VERITY_BLOCK_SIZE,
-                                               VERITY_BLOCK_SIZE, digest) < 0)
-                                        return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
-                                if (CRYPTO_memcmp(digest, expected, HASH_SIZE) != 0)
-                                        return tree_invalid(err, "hash block mismatch", l - 1, b);
-                        }
-                v->hashes = v->tree + start[0] * VERITY_BLOCK_SIZE;
         }
         v->sealed = true;
         *ret = TAKE_PTR(v);
@@ -202,7 +306,6 @@ int verity_table_new(const ReadAt *src, uint64_t data_size, uint32_t block_size,
         v->table = malloc((size_t) v->n_blocks * HASH_SIZE);
         if (!v->table)
                 return -ENOMEM;
-        v->hashes = v->table;
         *ret = TAKE_PTR(v);
         return 0;
 }
@@ -242,22 +345,25 @@ uint64_t verity_data_size(const VerityFile *v) {
 }
 
 uint64_t verity_bytes_read(const VerityFile *v) {
-        return v ? v->bytes_read : 0;
+        return v ? v->bytes_read + v->tree_bytes_read : 0;
+}
+
+uint64_t verity_tree_bytes_read(const VerityFile *v) {
+        return v ? v->tree_bytes_read : 0;
 }
 
 static int window_load(VerityFile *v, uint64_t first, UError *err) {
         uint64_t n = MIN((uint64_t) v->window_max, v->n_blocks - first);
         uint64_t start = first * v->block_size;
         size_t bytes = (size_t) MIN(n * v->block_size, v->data_size - start);
-        uint8_t digest[HASH_SIZE];
+        uint8_t digest[HASH_SIZE], expected[HASH_SIZE];
+        UError e;
         int r;
 
         v->window_blocks = 0; /* nothing in it is trusted until all of it is checked */
         r = v->src->read_at(v->src->userdata, start, v->window, bytes);
         if (r < 0)
-                return uerror_set(err, r == -EPIPE ? ERROR_INVALID_BUNDLE : ERROR_IO, r,
-                                  "Cannot read the bundle at offset %llu: %s", (unsigned long long) start,
-                                  r == -EPIPE ? "file truncated" : strerror(-r));
+                return read_failed(err, r, "the bundle", start);
         v->bytes_read += bytes;
 
         for (uint64_t i = 0; i < n; i++) {
@@ -265,7 +371,19 @@ static int window_load(VerityFile *v, uint64_t first, UError *err) {
 
                 if (hash_block(v, v->window + i * v->block_size, len, digest) < 0)
                         return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
-                if (CRYPTO_memcmp(digest, v->hashes + (first + i) * HASH_SIZE, HASH_SIZE) == 0)
+                e = UERROR_NULL;
+                r = expected_hash(v, first + i, expected, &e);
+                if (r < 0) {
+                        /* The tree behind a later block: fail when that block is asked for. */
+                        if (i > 0) {
+                                n = i;
+                                break;
+                        }
+                        if (err && !uerror_is_set(err))
+                                *err = e;
+                        return r;
+                }
+                if (CRYPTO_memcmp(digest, expected, HASH_SIZE) == 0)
                         continue;
                 /* Only the block asked for must be good now; a bad one behind it fails when it
                  * is asked for, so the error names what the reader really needed. */

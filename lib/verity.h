@@ -27,8 +27,11 @@
 typedef struct VerityFile VerityFile;
 
 /* src is borrowed and must outlive the VerityFile.
- * Reads the hash tree (hash_size bytes at hash_offset, which must be exactly the tree that
- * data_size needs) and checks every hash block of it against root_hash.  Memory: hash_size. */
+ * hash_size bytes at hash_offset must be exactly the tree that data_size needs.  Reads the top
+ * hash block and checks it against root_hash; every other hash block is read when the data it
+ * covers is first read, and checked against the level above before it is used.  Memory: a few
+ * runs of checked hash blocks per level, at most 768 KiB (plus the 128 KiB read window),
+ * whatever data_size. */
 int verity_open(const ReadAt *src, uint64_t data_size, uint64_t hash_offset, uint64_t hash_size, const uint8_t *salt,
                 size_t salt_size, const uint8_t root_hash[32], VerityFile **ret, UError *err);
 
@@ -47,7 +50,8 @@ int verity_table_seal(VerityFile *v);
  * touches.  A block that does not match fails with ERROR_INVALID_BUNDLE naming the block. */
 int verity_read(VerityFile *v, uint64_t offset, void *buf, size_t size, UError *err);
 uint64_t verity_data_size(const VerityFile *v);
-uint64_t verity_bytes_read(const VerityFile *v);
+uint64_t verity_bytes_read(const VerityFile *v);       /* data and hash tree */
+uint64_t verity_tree_bytes_read(const VerityFile *v);  /* hash tree only */
 
 VerityFile *verity_free(VerityFile *v);
 DEFINE_TRIVIAL_CLEANUP_FUNC(VerityFile *, verity_free);

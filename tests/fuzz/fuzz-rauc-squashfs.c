@@ -146,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 FUZZ_ASSERT(pwrite(fd, &byte, 1, (off_t) at) == 1);
         }
 
-        r = rauc_bundle_open(&READ_AT_FD(fd), bundle_size, -1, pki.permissive, &b, &err);
+        r = rauc_bundle_open(&READ_AT_FD(fd), &(RaucOpenOptions) { .max_size = bundle_size, .cancel_fd = -1 }, pki.permissive, &b, &err);
         if (r < 0) {
                 fuzz_note("rauc squashfs: open: %s", err.message);
                 FUZZ_ASSERT(err.kind != ERROR_NONE && err.message[0]);

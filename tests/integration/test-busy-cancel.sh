@@ -93,24 +93,10 @@ t_cancel_idle() {
 # Signals during a complete install: Progress non-decreasing up to 100, Operation back to
 # idle (PropertiesChanged) before Completed(0, ...).
 t_signals() {
-        busctl --system monitor --json=short "$SB_NAME" >"$SB/monitor.json" 2>"$SB/monitor.err" &
-        local mon=$!
-        sb_track "$mon"
-        # monitor is ready once it shows up on the bus as a monitor; poll its output file for
-        # the first message it sees (our own ping)
-        local i
-        for ((i = 0; i < SB_WAIT * 20; i++)); do
-                busctl --system call "$SB_NAME" "$SB_PATH" org.freedesktop.DBus.Peer Ping >/dev/null 2>&1
-                grep -q Ping "$SB/monitor.json" 2>/dev/null && break
-                sleep 0.05
-        done
-        expect_ok updatectl install "$I/v2.bundle" || { sb_kill "$mon"; return 1; }
+        sb_monitor_start "$SB/monitor.json" "$SB_NAME" || { TL_WHY="busctl monitor did not start"; return 1; }
+        expect_ok updatectl install "$I/v2.bundle" || { sb_kill "$SB_MONITOR_PID"; return 1; }
         # Completed has been received by updatectl; wait until the monitor logged it too.
-        for ((i = 0; i < SB_WAIT * 20; i++)); do
-                grep -q '"Completed"' "$SB/monitor.json" && break
-                sleep 0.05
-        done
-        sb_kill "$mon"
+        sb_monitor_stop "$SB/monitor.json"
         run "$SB_PY" - "$SB/monitor.json" <<'EOF'
 import json, sys
 progress, events = [], []

@@ -272,11 +272,51 @@ restart_with() {
         SB_CONFIG=$conf sb_start_updated "$SB_BOOTED" 2>"$SB/restart.err" || { TL_WHY="restart: $(cat "$SB/restart.err")"; return 1; }
 }
 
+# A plain bundle is hashed whole before the first write: Progress must move during that pass
+# ("Verifying bundle" at several percents between 1 and 9) on org.example.Update1 (signal
+# Progress) and on de.pengutronix.rauc (property Progress), and never go back.  After an
+# install watched by sb_monitor_start on both names.
+watch_check_plain_pass() {
+        sb_monitor_stop "$SB/monitor.json"
+        run "$SB_PY" - "$SB/monitor.json" <<'EOF'
+import json, sys
+ours, rauc = [], []
+for line in open(sys.argv[1]):
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("type") != "signal":
+        continue
+    data = m.get("payload", {}).get("data", [])
+    if m.get("member") == "Progress":
+        ours.append((data[0], data[1]))
+    elif m.get("member") == "PropertiesChanged" and data and data[0] == "de.pengutronix.rauc.Installer":
+        p = data[1].get("Progress")
+        if p is not None:
+            rauc.append((p["data"][0], p["data"][1]))
+errors = []
+for face, seen in (("org.example.Update1", ours), ("de.pengutronix.rauc", rauc)):
+    percents = [p for p, _ in seen]
+    during = {p for p, msg in seen if msg == "Verifying bundle" and 1 <= p <= 9}
+    if len(during) < 3:
+        errors.append("%s: Progress did not move during the signature pass: %s" % (face, seen[:20]))
+    if percents != sorted(percents) or not percents or percents[-1] != 100:
+        errors.append("%s: Progress not rising to 100: %s" % (face, percents))
+print("; ".join(errors) if errors else "ok: %d + %d progress updates" % (len(ours), len(rauc)))
+sys.exit(1 if errors else 0)
+EOF
+        [ "$TL_RC" = 0 ] && return 0
+        TL_WHY="$TL_OUT"
+        return 1
+}
+
 t_http_plain() {
         sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot failed: $(cat "$SB/reboot.err")"; return 1; }
         expect_eq "$SB_BOOTED" B "slot booted" || return 1
         expect_ok updatectl mark-good || return 1
-        head -c 5M /dev/urandom >"$I/v5.img"
+        # 12 MiB: the signature pass reads 1 MiB at a time, so its Progress has a dozen steps
+        head -c 12M /dev/urandom >"$I/v5.img"
         rauc_bundle "$SB/www/v5.raucb" plain "$I/v5.img" || { TL_WHY="rauc bundle (v5)"; return 1; }
         chmod 0644 "$SB/www/v5.raucb"
         # RAUC's max-bundle-download-size= caps a plain bundle from a URL, bundle-formats= the
@@ -290,8 +330,11 @@ t_http_plain() {
         expect_error org.example.Update1.Error.InvalidBundle updatectl install "$I/plain.raucb" || return 1
         expect_contains "$TL_OUT" "not allowed by [system] bundle-formats=" "bundle-formats refusal" || return 1
         expect_unchanged && expect_primary B || return 1
-        restart_with '' || return 1
-        expect_ok updatectl install "$SB_HTTP_URL/v5.raucb" || return 1
+        # above RAUC's default 8 MiB cap, which the bundle exceeds
+        restart_with 'max-bundle-download-size=33554432' || return 1
+        sb_monitor_start "$SB/monitor.json" "$SB_NAME" de.pengutronix.rauc || { TL_WHY="busctl monitor did not start"; return 1; }
+        expect_ok updatectl install "$SB_HTTP_URL/v5.raucb" || { sb_kill "$SB_MONITOR_PID"; return 1; }
+        watch_check_plain_pass || return 1
         check_slot "$SB_SLOT_A" "$I/v5.img" rootfs.0 v5.img || return 1
         expect_primary A && expect_boots A || return 1
         grep -q '"GET /v5.raucb HTTP/1.1" 206 ' "$SB/nginx/access.log" || { TL_WHY="no 206 for v5 in the nginx log"; return 1; }
@@ -314,6 +357,75 @@ t_http_no_ranges() {
         expect_contains "$TL_OUT" "does not serve byte ranges" "refusal" || return 1
         expect_unchanged || return 1
         sb_kill "$pid"
+}
+
+# A server that stalls in the middle of a verity bundle (it answers Range requests for the
+# bundle, but one starting in [2 MiB, 3 MiB) gets no answer, ever; it writes
+# $SB/stalled first).  A cancel stops the install within a second or so, as for a stalled
+# stream, not after curl's 60 s low-speed limit: the client's wait (SB_WAIT) ends long before.
+t_http_stall_cancel() {
+        local port pid rc i
+        sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot failed: $(cat "$SB/reboot.err")"; return 1; }
+        expect_eq "$SB_BOOTED" A "slot booted" || return 1
+        expect_ok updatectl mark-good || return 1
+        head -c 6M /dev/urandom >"$I/v6.img"
+        rauc_bundle "$I/v6.raucb" verity "$I/v6.img" || { TL_WHY="rauc bundle (v6)"; return 1; }
+        port=$("$SB_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        rm -f "$SB/stalled"
+        "$SB_PY" - "$port" "$I/v6.raucb" "$SB/stalled" >"$SB/stall.log" 2>&1 <<'EOF' &
+import http.server, os, re, sys
+port, path, marker = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+data = open(path, "rb").read()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        m = re.match(r"bytes=(\d+)-(\d+)$", self.headers.get("Range", ""))
+        if not m:  # the daemon's first, streaming GET: it stops reading once it sees RAUC
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            try:
+                self.wfile.write(data)
+            except OSError:
+                pass
+            return
+        a, b = int(m.group(1)), int(m.group(2))
+        if 2 << 20 <= a < 3 << 20:
+            open(marker, "w").close()
+            self.rfile.read()  # no answer; ends when the client closes the connection
+            return
+        self.send_response(206)
+        self.send_header("Content-Range", "bytes %d-%d/%d" % (a, b, len(data)))
+        self.send_header("Content-Length", str(b - a + 1))
+        self.end_headers()
+        self.wfile.write(data[a:b + 1])
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+EOF
+        pid=$!
+        sb_track "$pid"
+        for ((i = 0; i < SB_WAIT * 20; i++)); do
+                curl -sf -r 0-0 -o /dev/null "http://127.0.0.1:$port/v6.raucb" && break
+                sleep 0.05
+        done
+        tl_snapshot
+        updatectl install "http://127.0.0.1:$port/v6.raucb" >"$SB/bg.out" 2>&1 &
+        BG_PID=$!
+        sb_track "$BG_PID"
+        for ((i = 0; i < SB_WAIT * 20; i++)); do
+                [ -e "$SB/stalled" ] && break
+                sleep 0.05
+        done
+        [ -e "$SB/stalled" ] || { TL_WHY="the install never reached the stalled range: $(cat "$SB/bg.out")"; sb_kill "$pid"; return 1; }
+        expect_ok updatectl cancel || { sb_kill "$pid"; return 1; }
+        tl_wait_pid "$BG_PID"
+        rc=$?
+        sb_kill "$pid"
+        [ "$rc" != 0 ] && [ "$rc" != 124 ] || { TL_WHY="cancelled client exited $rc: $(cat "$SB/bg.out")"; return 1; }
+        expect_contains "$(cat "$SB/bg.out")" "org.example.Update1.Error.Cancelled" "client output" || return 1
+        sb_wait_property Operation idle 2>/dev/null || { TL_WHY="not idle after cancel"; return 1; }
+        expect_primary A && expect_boots A
 }
 
 # [keyring] allow-bundle-intermediates=false written in the file holds for RAUC bundles too.
@@ -346,3 +458,4 @@ tl_case install-verity t_install_verity
 tl_case install-over-http-ranges t_http
 tl_case install-plain-over-http t_http_plain
 tl_case http-without-ranges-refused t_http_no_ranges
+tl_case http-stall-cancelled t_http_stall_cancel

@@ -90,6 +90,34 @@ sb_kill() {
         return 0
 }
 
+# sb_monitor_start FILE NAME...: `busctl monitor` of the bus names into FILE (JSON, one message
+# a line), returned once it has logged our own ping; its pid in SB_MONITOR_PID.
+# sb_monitor_stop FILE: once FILE holds a Completed signal (bounded wait), stops it.
+sb_monitor_start() {
+        local file=$1 i
+        shift
+        busctl --system monitor --json=short "$@" >"$file" 2>"$file.err" &
+        SB_MONITOR_PID=$!
+        sb_track "$SB_MONITOR_PID"
+        for ((i = 0; i < SB_WAIT * 20; i++)); do
+                busctl --system call "$SB_NAME" "$SB_PATH" org.freedesktop.DBus.Peer Ping >/dev/null 2>&1
+                grep -q Ping "$file" 2>/dev/null && return 0
+                sleep 0.05
+        done
+        sb_msg "busctl monitor did not start: $(cat "$file.err")"
+        sb_kill "$SB_MONITOR_PID"
+        return 1
+}
+
+sb_monitor_stop() {
+        local i
+        for ((i = 0; i < SB_WAIT * 20; i++)); do
+                grep -q '"Completed"' "$1" && break
+                sleep 0.05
+        done
+        sb_kill "$SB_MONITOR_PID"
+}
+
 # Kills every process we started (newest first: daemon before bus), detaches our loop
 # devices, removes $SB unless SB_KEEP=1.
 sb_cleanup() {

@@ -96,7 +96,7 @@ TEST(verity_vs_veritysetup) {
                 UError err = UERROR_NULL;
                 uint64_t tree;
                 ReadAt src;
-                int fd;
+                int fd, r;
 
                 CHECK(pki_run("head -c %llu /dev/urandom >v.img", (unsigned long long) sizes[i]) == 0);
                 CHECK(veritysetup_format("v.img", sizes[i], "00112233", root) == 0);
@@ -112,7 +112,13 @@ TEST(verity_vs_veritysetup) {
                         close(fd);
                         continue;
                 }
+                /* The tree is read as needed: the top block at open, then one run of 8
+                 * blocks per level below it for the first data block; all of it in the end. */
+                CHECK_EQ(verity_tree_bytes_read(v), tree > 0 ? (uint64_t) 4096 : 0);
+                CHECK(buf && verity_read(v, 0, buf, 4096, &err) == 0);
+                CHECK(verity_tree_bytes_read(v) <= MIN(tree, (uint64_t) (1 + 8 + 8) * 4096));
                 CHECK(buf && verity_read(v, 0, buf, (size_t) sizes[i], &err) == 0);
+                CHECK_EQ(verity_tree_bytes_read(v), tree);
                 verity_free(TAKE_PTR(v));
 
                 /* A data block changed: that block, and only it, fails. */
@@ -131,13 +137,28 @@ TEST(verity_vs_veritysetup) {
                 flip(pki("v.img"), sizes[i] - 100);
                 CHECK(veritysetup_verify(sizes[i], root) == 0);
 
-                /* A hash block changed: the tree is refused as a whole. */
+                /* A hash block changed (the last one: level 0's last block, the top itself for
+                 * one hash block): the tree is read lazily, so the open fails only if it is the
+                 * top; else the data it covers fails, and the data before it still reads. */
                 if (tree > 0) {
                         flip(pki("v.img"), sizes[i] + tree - 1000);
                         err = UERROR_NULL;
-                        CHECK(verity_open(&src, sizes[i], sizes[i], tree, salt, sizeof(salt), root, &v, &err) ==
-                              -EBADMSG);
+                        r = verity_open(&src, sizes[i], sizes[i], tree, salt, sizeof(salt), root, &v, &err);
+                        if (tree == 4096)
+                                CHECK_EQ(r, -EBADMSG);
+                        else {
+                                CHECK_EQ(r, 0);
+                                if (v) {
+                                        uint64_t covered = sizes[i] % (128 * 4096) ?: 128 * 4096;
+
+                                        if (sizes[i] > covered)
+                                                CHECK(verity_read(v, 0, buf, 4096, &err) == 0);
+                                        CHECK(verity_read(v, sizes[i] - 4096, buf, 4096, &err) == -EBADMSG);
+                                        v = verity_free(v);
+                                }
+                        }
                         CHECK(strstr(err.message, "hash tree invalid"));
+                        flip(pki("v.img"), sizes[i] + tree - 1000);
                 }
                 /* A wrong verity-size is refused before anything is read. */
                 err = UERROR_NULL;
@@ -174,6 +195,27 @@ TEST(block_table) {
         err = UERROR_NULL;
         CHECK(verity_read(v, 0, out, 1000, &err) == 0); /* block 0 untouched... */
         CHECK(verity_read(v, 65536, out, 10, &err) == -EBADMSG); /* ...block 1 refused */
+        flip(pki("t.img"), 70000);
+        v = verity_free(v);
+
+        /* The larger blocks of a large plain bundle (a window of one block): reads across
+         * block ends, then a change in the last, partial block. */
+        for (uint32_t bs = 128 * 1024; bs <= 1024 * 1024; bs *= 2) {
+                CHECK(verity_table_new(&src, sizeof(data), bs, &v) == 0);
+                CHECK(verity_table_feed(v, data, sizeof(data)) == 0);
+                CHECK(verity_table_seal(v) == 0);
+                flip(pki("t.img"), sizeof(data) - 1);
+                err = UERROR_NULL;
+                CHECK(verity_read(v, 0, out, 10, &err) == (bs >= sizeof(data) ? -EBADMSG : 0));
+                CHECK(verity_read(v, sizeof(data) - 10, out, 10, &err) == -EBADMSG);
+                flip(pki("t.img"), sizeof(data) - 1);
+                err = UERROR_NULL;
+                for (size_t o = 0; o + 1000 <= sizeof(data); o += 4999) {
+                        CHECK(verity_read(v, o, out, 1000, &err) == 0);
+                        CHECK(memcmp(out, data + o, 1000) == 0);
+                }
+                v = verity_free(v);
+        }
         close(fd);
 }
 
@@ -254,6 +296,40 @@ static int make_bundle(const char *format, const char *out) {
                    ">rauc.log 2>&1", format, out, out);
 }
 
+#define OPTS(max) (&(RaucOpenOptions) { .max_size = (max), .cancel_fd = -1 })
+
+/* A ReadAt over a file that counts what it reads. */
+typedef struct Counted {
+        int fd;
+        uint64_t bytes;
+} Counted;
+
+static int counted_read(void *userdata, uint64_t offset, void *buf, size_t size) {
+        Counted *c = userdata;
+
+        c->bytes += size;
+        return read_at_fd_read((void *) (intptr_t) c->fd, offset, buf, size);
+}
+
+static int counted_size(void *userdata, uint64_t *ret) {
+        return read_at_fd_size((void *) (intptr_t) ((Counted *) userdata)->fd, ret);
+}
+
+typedef struct Pass {
+        unsigned calls;
+        uint64_t done, total;
+        bool backwards;
+} Pass;
+
+static void pass_progress(void *userdata, uint64_t done, uint64_t total) {
+        Pass *p = userdata;
+
+        p->backwards |= done < p->done || (p->total && total != p->total);
+        p->calls++;
+        p->done = done;
+        p->total = total;
+}
+
 static int read_all(RaucBundle *b, UError *err) {
         BundleChunk c;
         int r;
@@ -277,13 +353,15 @@ TEST(bundles) {
         for (int plain = 0; plain < 2; plain++) {
                 _cleanup_(rauc_bundle_freep) RaucBundle *b = NULL;
                 const char *name = plain ? "p.raucb" : "v.raucb";
-                int fd;
+                int fd, r;
 
                 CHECK(make_bundle(plain ? "plain" : "verity", name) == 0);
+                if (plain)
+                        CHECK(pki_run("cp p.raucb p-orig.raucb") == 0); /* its signature, for the huge one */
                 fd = open(pki(name), O_RDONLY | O_CLOEXEC);
                 CHECK(fd >= 0);
                 err = UERROR_NULL;
-                CHECK(rauc_bundle_open(&READ_AT_FD(fd), UINT64_MAX, -1, k, &b, &err) == 0);
+                CHECK(rauc_bundle_open(&READ_AT_FD(fd), OPTS(UINT64_MAX), k, &b, &err) == 0);
                 if (!b) {
                         unit_diag("%s: %s", name, err.message);
                         close(fd);
@@ -298,16 +376,55 @@ TEST(bundles) {
                 /* The intermediate is only in the bundle: a keyring that does not take bundle
                  * intermediates refuses it. */
                 err = UERROR_NULL;
-                CHECK(rauc_bundle_open(&READ_AT_FD(fd), UINT64_MAX, -1, strict, &b, &err) < 0);
+                CHECK(rauc_bundle_open(&READ_AT_FD(fd), OPTS(UINT64_MAX), strict, &b, &err) < 0);
                 CHECK_EQ(err.kind, ERROR_SIGNATURE_INVALID);
                 /* The size cap is the caller's. */
                 err = UERROR_NULL;
-                CHECK(rauc_bundle_open(&READ_AT_FD(fd), 4096, -1, k, &b, &err) == -EFBIG);
+                CHECK(rauc_bundle_open(&READ_AT_FD(fd), OPTS(4096), k, &b, &err) == -EFBIG);
+
+                /* The plain bundle's signature pass reports its progress, 1 MiB at a time, up
+                 * to the whole payload; a verity bundle has no such pass. */
+                {
+                        Pass pass = {};
+
+                        err = UERROR_NULL;
+                        CHECK(rauc_bundle_open(&READ_AT_FD(fd),
+                                               &(RaucOpenOptions) { .max_size = UINT64_MAX, .cancel_fd = -1,
+                                                                    .progress = pass_progress, .userdata = &pass },
+                                               k, &b, &err) == 0);
+                        b = rauc_bundle_free(b);
+                        if (plain) {
+                                CHECK(pass.calls >= 3);
+                                CHECK(!pass.backwards);
+                                CHECK(pass.total > 3 * 1024 * 1024 && pass.done == pass.total);
+                        } else
+                                CHECK_EQ(pass.calls, 0u);
+                }
+                /* A cap on plain bundles (max-bundle-download-size= from a URL) is checked
+                 * before the pass: nothing but the signature is read.  It does not apply to
+                 * verity bundles. */
+                {
+                        Counted c = { .fd = fd };
+
+                        err = UERROR_NULL;
+                        r = rauc_bundle_open(&(ReadAt) { counted_read, counted_size, &c },
+                                             &(RaucOpenOptions) { .max_size = UINT64_MAX, .cancel_fd = -1,
+                                                                  .max_plain_size = 4096,
+                                                                  .max_plain_size_name = "[system] x=" },
+                                             k, &b, &err);
+                        b = rauc_bundle_free(b);
+                        if (plain) {
+                                CHECK_EQ(r, -EFBIG);
+                                CHECK(strstr(err.message, "more than [system] x=4096"));
+                                CHECK(c.bytes <= 8 + RAUC_MAX_SIGNATURE_SIZE);
+                        } else
+                                CHECK_EQ(r, 0);
+                }
 
                 /* Changed after it was opened (verified): the second pass refuses the changed
                  * block, however the file changes between the passes. */
                 err = UERROR_NULL;
-                CHECK(rauc_bundle_open(&READ_AT_FD(fd), UINT64_MAX, -1, k, &b, &err) == 0);
+                CHECK(rauc_bundle_open(&READ_AT_FD(fd), OPTS(UINT64_MAX), k, &b, &err) == 0);
                 flip(pki(name), 2 * 1024 * 1024);
                 err = UERROR_NULL;
                 CHECK(b && read_all(b, &err) == -EBADMSG);
@@ -316,19 +433,42 @@ TEST(bundles) {
                 /* And opened afresh: plain fails its signature, verity the block. */
                 err = UERROR_NULL;
                 if (plain)
-                        CHECK(rauc_bundle_open(&READ_AT_FD(fd), UINT64_MAX, -1, k, &b, &err) < 0 &&
+                        CHECK(rauc_bundle_open(&READ_AT_FD(fd), OPTS(UINT64_MAX), k, &b, &err) < 0 &&
                               err.kind == ERROR_SIGNATURE_INVALID);
                 else
-                        CHECK(rauc_bundle_open(&READ_AT_FD(fd), UINT64_MAX, -1, k, &b, &err) == 0 && read_all(b, &err) < 0);
+                        CHECK(rauc_bundle_open(&READ_AT_FD(fd), OPTS(UINT64_MAX), k, &b, &err) == 0 && read_all(b, &err) < 0);
                 b = rauc_bundle_free(b);
 
                 /* A huge signature size is refused before anything is allocated. */
                 CHECK(pki_run("printf '\\377\\377\\377\\377\\377\\377\\377\\377' | dd of=%s bs=1 seek=$(( $(stat -c %%s %s) - 8 )) "
                           "conv=notrunc status=none", name, name) == 0);
                 err = UERROR_NULL;
-                CHECK(rauc_bundle_open(&READ_AT_FD(fd), UINT64_MAX, -1, k, &b, &err) == -EBADMSG);
+                CHECK(rauc_bundle_open(&READ_AT_FD(fd), OPTS(UINT64_MAX), k, &b, &err) == -EBADMSG);
                 CHECK(strstr(err.message, "signature size"));
                 close(fd);
+        }
+
+        /* A plain bundle whose (unauthenticated) size would need a block table beyond the
+         * bound: refused by name before the table is allocated or a payload byte is read.  A
+         * sparse 20 GiB file ending in a real plain bundle's signature. */
+        {
+                _cleanup_(rauc_bundle_freep) RaucBundle *b = NULL;
+                Counted c = { .fd = -1 };
+
+                CHECK(pki_run("rm -f huge.raucb && truncate -s 20G huge.raucb && "
+                              "sig=$(( $(od -An -tu1 -j $(( $(stat -c %%s p-orig.raucb) - 2 )) -N2 p-orig.raucb | "
+                              "awk '{ print $1 * 256 + $2 }') + 8 )) && "
+                              "tail -c $sig p-orig.raucb >>huge.raucb") == 0);
+                c.fd = open(pki("huge.raucb"), O_RDONLY | O_CLOEXEC);
+                CHECK(c.fd >= 0);
+                err = UERROR_NULL;
+                CHECK(rauc_bundle_open(&(ReadAt) { counted_read, counted_size, &c }, OPTS(UINT64_MAX), k, &b, &err) ==
+                      -EFBIG);
+                CHECK_EQ(err.kind, ERROR_INVALID_BUNDLE);
+                CHECK(strstr(err.message, "more than a plain bundle may have"));
+                CHECK(c.bytes <= 8 + RAUC_MAX_SIGNATURE_SIZE);
+                close(c.fd);
+                CHECK(pki_run("rm -f huge.raucb") == 0);
         }
 
         /* Not a regular file. */
@@ -338,7 +478,7 @@ TEST(bundles) {
 
                 CHECK(pipe(p) == 0);
                 err = UERROR_NULL;
-                CHECK(rauc_bundle_open(&READ_AT_FD(p[0]), UINT64_MAX, -1, k, &b, &err) == -ESPIPE);
+                CHECK(rauc_bundle_open(&READ_AT_FD(p[0]), OPTS(UINT64_MAX), k, &b, &err) == -ESPIPE);
                 CHECK(strstr(err.message, "pipe"));
                 close(p[0]);
                 close(p[1]);
