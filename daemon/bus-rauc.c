@@ -52,8 +52,16 @@ static int refuse_option(sd_bus_error *error, const char *key, const char *why) 
 /* ---- InstallBundle / InspectBundle arguments ---- */
 
 typedef struct RaucArgs {
-        const char *transaction_id;  /* borrowed from the message */
+        const char *transaction_id;  /* borrowed from the message, like the paths in http */
+        uint8_t manifest_sha256[32];
+        bool require_manifest_hash;
+        BusHttpArgs http;            /* http.headers owned */
 } RaucArgs;
+
+static void rauc_args_done(RaucArgs *a) {
+        strv_free(a->http.headers);
+        a->http.headers = NULL;
+}
 
 static int read_variant_bool(sd_bus_message *msg, const char *key, const char *contents, int *ret, sd_bus_error *error) {
         if (!streq(contents, "b"))
@@ -94,12 +102,26 @@ static int read_arg(sd_bus_message *msg, const char *key, const char *contents, 
         }
         if (install && streq(key, "require-manifest-hash")) {
                 r = read_variant_string(msg, key, contents, &s, error);
-                return r < 0 ? r : refuse_option(error, key, "not implemented by updated yet; install without it");
+                if (r < 0)
+                        return r;
+                /* RAUC compares GLib's lower-case hex; either case is the same hash. */
+                if (hex_decode(s, a->manifest_sha256, sizeof(a->manifest_sha256)) < 0)
+                        return bus_invalid_args(error, -EINVAL, "Option '%s': '%.80s' is not a SHA-256 in hex (64 "
+                                                "digits): pass the manifest-hash InspectBundle reported", key, s);
+                a->require_manifest_hash = true;
+                return 0;
         }
         if (streq(key, "tls-cert") || streq(key, "tls-key") || streq(key, "tls-ca")) {
                 r = read_variant_string(msg, key, contents, &s, error);
-                return r < 0 ? r : refuse_option(error, key, "client certificates and per-call CAs for downloads are "
-                                                 "not implemented by updated yet; use a URL its system CAs verify");
+                if (r < 0)
+                        return r;
+                if (!install)
+                        return refuse_option(error, key, "InspectBundle reads local bundles only");
+                r = bus_check_tls_path(key, s, error);
+                if (r < 0)
+                        return r;
+                *(streq(key, "tls-cert") ? &a->http.tls_cert : streq(key, "tls-key") ? &a->http.tls_key : &a->http.tls_ca) = s;
+                return 0;
         }
         if (streq(key, "tls-no-verify")) {
                 r = read_variant_bool(msg, key, contents, &b, error);
@@ -108,23 +130,25 @@ static int read_arg(sd_bus_message *msg, const char *key, const char *contents, 
                 return refuse_option(error, key, "updated always verifies the server's certificate");
         }
         if (streq(key, "http-headers")) {
-                unsigned n = 0;
+                _cleanup_strv_free_ char **l = NULL;
 
                 if (!streq(contents, "as"))
                         return bus_invalid_args(error, -EINVAL, "Option '%s' must be a string array (as), not '%s'",
                                                 key, contents);
                 r = sd_bus_message_enter_container(msg, 'v', "as");
                 if (r >= 0)
-                        r = sd_bus_message_enter_container(msg, 'a', "s");
-                while (r >= 0 && (r = sd_bus_message_read(msg, "s", &s)) > 0)
-                        n++;
+                        r = sd_bus_message_read_strv(msg, &l);
                 if (r >= 0)
                         r = sd_bus_message_exit_container(msg);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(msg);
-                if (r < 0 || n == 0)
+                if (r < 0 || !l || !l[0])
                         return r;
-                return refuse_option(error, key, "extra HTTP headers are not implemented by updated yet");
+                if (!install)
+                        return refuse_option(error, key, "InspectBundle reads local bundles only");
+                r = bus_check_http_headers(l, error);
+                if (r < 0)
+                        return r;
+                a->http.headers = TAKE_PTR(l);
+                return 0;
         }
         /* RAUC's own answer, word for word. */
         (void) sd_bus_error_setf(error, RAUC_ERROR_FAILED_HANDLED, "Unsupported key: %s", key);
@@ -137,8 +161,8 @@ static const char *const known_keys[] = {
 };
 
 static int read_args(sd_bus_message *msg, bool install, RaucArgs *ret, sd_bus_error *error) {
+        _cleanup_(rauc_args_done) RaucArgs a = {};
         unsigned seen = 0;
-        RaucArgs a = {};
         int r;
 
         r = sd_bus_message_enter_container(msg, 'a', "{sv}");
@@ -174,6 +198,7 @@ static int read_args(sd_bus_message *msg, bool install, RaucArgs *ret, sd_bus_er
         if (r < 0)
                 return r;
         *ret = a;
+        a.http.headers = NULL;
         return 0;
 }
 
@@ -202,6 +227,7 @@ static int fail_after_reply(Manager *m, sd_bus_message *msg, const UError *err) 
 }
 
 static int install(Manager *m, sd_bus_message *msg, const char *source, const RaucArgs *a, sd_bus_error *error) {
+        _cleanup_(source_http_options_done) SourceHttpOptions opts = {};
         _cleanup_(source_http_freep) SourceHttp *http = NULL;
         _cleanup_close_ int fd = -EBADF;
         InstallRequest req;
@@ -211,6 +237,9 @@ static int install(Manager *m, sd_bus_message *msg, const char *source, const Ra
         int r;
 
         r = bus_check_source(source, &url, error);
+        if (r < 0)
+                return r;
+        r = bus_check_http_args(&a->http, source, error);
         if (r < 0)
                 return r;
         r = authorize(msg, url ? AUTH_ACTION_INSTALL : AUTH_ACTION_INSTALL_PATH, &uid, error);
@@ -224,10 +253,15 @@ static int install(Manager *m, sd_bus_message *msg, const char *source, const Ra
                 .source = source,
                 .fd = -EBADF,
                 .transaction_id = a->transaction_id,
+                .require_manifest_sha256 = a->require_manifest_hash ? a->manifest_sha256 : NULL,
                 .uid = uid,
                 .reply = { .fn = on_install_prepared },
         };
-        r = bus_open_install_source(m, source, url, uid, &req, &err);
+        /* The tls-* files, like a path source, with the caller's rights: a key it cannot read
+         * fails its install as an unreadable bundle would. */
+        r = bus_load_http_options(&a->http, uid, &opts, &err);
+        if (r >= 0)
+                r = bus_open_install_source(m, source, url, uid, &opts, &req, &err);
         if (r < 0)
                 return fail_after_reply(m, msg, &err);
         fd = req.fd;
@@ -243,8 +277,8 @@ static int install(Manager *m, sd_bus_message *msg, const char *source, const Ra
 }
 
 static int method_install_bundle(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(rauc_args_done) RaucArgs a = {};
         const char *source;
-        RaucArgs a;
         int r;
 
         r = sd_bus_message_read(msg, "s", &source);
@@ -314,7 +348,8 @@ static int append_inspect(sd_bus_message *r, struct json_object *doc) {
 
         k = sd_bus_message_open_container(r, 'a', "{sv}");
         if (k >= 0)
-                k = sd_bus_message_append(r, "{sv}", "signer", "s", json_string(doc, "signer") ?: "");
+                k = sd_bus_message_append(r, "{sv}{sv}", "signer", "s", json_string(doc, "signer") ?: "",
+                                          "manifest-hash", "s", json_string(doc, "manifest-hash") ?: "");
         if (k >= 0 && (v = json_member(doc, "security-version")))
                 k = sd_bus_message_append(r, "{sv}", "security-version", "t", (uint64_t) json_object_get_uint64(v));
         if (k >= 0)
@@ -397,7 +432,7 @@ static int inspect(Manager *m, sd_bus_message *msg, const char *source, void (*f
         r = authorize(msg, AUTH_ACTION_INSTALL_PATH, &uid, error);
         if (r < 0)
                 return r;
-        r = bus_open_install_source(m, source, false, uid, &req, &err);
+        r = bus_open_install_source(m, source, false, uid, NULL, &req, &err);
         if (r < 0)
                 return uerror_reply(error, &err);
         fd = req.fd;
@@ -422,8 +457,8 @@ static int method_info(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 }
 
 static int method_inspect_bundle(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(rauc_args_done) RaucArgs a = {};
         const char *source;
-        RaucArgs a;
         int r;
 
         r = sd_bus_message_read(msg, "s", &source);

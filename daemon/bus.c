@@ -195,7 +195,7 @@ static int method_install(sd_bus_message *msg, void *userdata, sd_bus_error *err
                 .transaction_id = o.transaction_id,
                 .uid = uid,
         };
-        r = bus_open_install_source(m, source, url, uid, &req, &err);
+        r = bus_open_install_source(m, source, url, uid, NULL, &req, &err);
         if (r < 0)
                 return uerror_reply(error, &err);
         r = start_install(m, msg, &req, error);

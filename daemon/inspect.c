@@ -15,6 +15,7 @@
 #include "inspect.h"
 #include "log.h"
 #include "manifest.h"
+#include "util.h"
 
 /* InspectBundle: the read-only half of an install (header, signature, manifest), in a thread so
  * a slow or stalled stream never blocks the bus.  The reader's cancel fd is a timerfd: it fires
@@ -52,6 +53,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(InspectJob *, inspect_job_free);
 static int inspect_run(InspectJob *j, UError *err) {
         _cleanup_(bundle_reader_freep) BundleReader *r = NULL;
         struct json_object *o = NULL;
+        char hash[65];
         const char *s;
         int k;
 
@@ -65,7 +67,10 @@ static int inspect_run(InspectJob *j, UError *err) {
         k = manifest_to_json_object(bundle_reader_manifest(r), false, &o);
         if (k < 0)
                 return uerror_set(err, ERROR_FAILED, k, "Cannot format the manifest: %s", strerror(-k));
-        if (json_object_object_add(o, "signer", json_object_new_string(bundle_reader_signer(r) ?: "")) < 0) {
+        /* What a caller confirms with InstallBundle's require-manifest-hash (RAUC's manifest-hash). */
+        hex_encode(bundle_reader_manifest_sha256(r), 32, hash);
+        if (json_object_object_add(o, "signer", json_object_new_string(bundle_reader_signer(r) ?: "")) < 0 ||
+            json_object_object_add(o, "manifest-hash", json_object_new_string(hash)) < 0) {
                 json_object_put(o);
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         }

@@ -43,6 +43,8 @@ struct InstallJob {
         int stream_fd;             /* what the reader reads: fd or the download pipe */
         bool force;
         char *transaction_id;
+        uint8_t manifest_sha256[32];
+        bool require_manifest_hash;
         uid_t uid;
 
         int cancel_fd;             /* eventfd: the reader's blocking reads watch it */
@@ -204,6 +206,10 @@ static int install_prepare(InstallJob *j, UError *err) {
         if (r < 0)
                 return r;
         r = check_cancel(j, err);
+        if (r < 0)
+                return r;
+        /* require-manifest-hash: the bundle is the one the caller reviewed (RAUC's install.c). */
+        r = j->require_manifest_hash ? bundle_reader_check_manifest_sha256(j->reader, j->manifest_sha256, err) : 0;
         if (r < 0)
                 return r;
         r = check_rauc_format(j, err);
@@ -760,6 +766,10 @@ int install_start(Manager *m, InstallRequest *req, UError *err) {
                 .last_percent = 0,
                 .last_phase = "Verifying bundle", /* what install_start() announces */
         };
+        if (req->require_manifest_sha256) {
+                memcpy(j->manifest_sha256, req->require_manifest_sha256, sizeof(j->manifest_sha256));
+                j->require_manifest_hash = true;
+        }
         /* For logs, LastError and Completed: never the URL's password or signed query (I7). */
         if (url_redact(req->source ?: "fd", &j->source) < 0 ||
             (req->transaction_id && !(j->transaction_id = strdup(req->transaction_id))))
