@@ -115,8 +115,6 @@ static int read_arg(sd_bus_message *msg, const char *key, const char *contents, 
                 r = read_variant_string(msg, key, contents, &s, error);
                 if (r < 0)
                         return r;
-                if (!install)
-                        return refuse_option(error, key, "InspectBundle reads local bundles only");
                 r = bus_check_tls_path(key, s, error);
                 if (r < 0)
                         return r;
@@ -142,8 +140,6 @@ static int read_arg(sd_bus_message *msg, const char *key, const char *contents, 
                         r = sd_bus_message_exit_container(msg);
                 if (r < 0 || !l || !l[0])
                         return r;
-                if (!install)
-                        return refuse_option(error, key, "InspectBundle reads local bundles only");
                 r = bus_check_http_headers(l, error);
                 if (r < 0)
                         return r;
@@ -410,11 +406,15 @@ static void on_inspect(void *userdata, const UError *error, const char *result) 
                 reply_error(call, r);
 }
 
-/* Both read a local bundle, which the daemon opens with the caller's rights, like an install
- * from a path (org.example.Update1's InspectBundle takes an fd instead). */
-static int inspect(Manager *m, sd_bus_message *msg, const char *source, void (*fn)(void *, const UError *, const char *),
-                   sd_bus_error *error) {
+/* A local bundle is opened with the caller's rights, like an install from a path
+ * (org.example.Update1's InspectBundle takes an fd instead); a URL is read as an install reads
+ * it (a RAUC bundle with Range requests, its images never), with the same tls-* and
+ * http-headers. */
+static int inspect(Manager *m, sd_bus_message *msg, const char *source, const RaucArgs *a,
+                   void (*fn)(void *, const UError *, const char *), sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        _cleanup_(source_http_options_done) SourceHttpOptions opts = {};
+        _cleanup_(source_http_freep) SourceHttp *http = NULL;
         _cleanup_close_ int fd = -EBADF;
         InstallRequest req = { .fd = -EBADF };
         UError err = UERROR_NULL;
@@ -425,23 +425,26 @@ static int inspect(Manager *m, sd_bus_message *msg, const char *source, void (*f
         r = bus_check_source(source, &url, error);
         if (r < 0)
                 return r;
-        if (url)
-                return bus_invalid_args(error, -EOPNOTSUPP, "%s of a URL is not implemented by updated yet: download "
-                                        "the bundle and pass its path, or install the URL (it streams)",
-                                        sd_bus_message_get_member(msg));
-        r = authorize(msg, AUTH_ACTION_INSTALL_PATH, &uid, error);
+        r = bus_check_http_args(&a->http, source, error);
         if (r < 0)
                 return r;
-        r = bus_open_install_source(m, source, false, uid, NULL, &req, &err);
+        r = authorize(msg, url ? AUTH_ACTION_INSTALL : AUTH_ACTION_INSTALL_PATH, &uid, error);
+        if (r < 0)
+                return r;
+        r = bus_load_http_options(&a->http, uid, &opts, &err);
+        if (r >= 0)
+                r = bus_open_install_source(m, source, url, uid, &opts, &req, &err);
         if (r < 0)
                 return uerror_reply(error, &err);
         fd = req.fd;
+        http = req.http;
 
         call = sd_bus_message_ref(msg);
-        r = inspect_start(m, fd, (JobReply) { .fn = fn, .userdata = call }, &err);
+        r = inspect_start(m, fd, http, (JobReply) { .fn = fn, .userdata = call }, &err);
         if (r < 0)
                 return uerror_reply(error, &err);
         TAKE_FD(fd);
+        TAKE_PTR(http);
         TAKE_PTR(call);
         return 1;
 }
@@ -453,7 +456,7 @@ static int method_info(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         r = sd_bus_message_read(msg, "s", &source);
         if (r < 0)
                 return r;
-        return inspect(userdata, msg, source, on_info, error);
+        return inspect(userdata, msg, source, &(RaucArgs) {}, on_info, error);
 }
 
 static int method_inspect_bundle(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -467,7 +470,7 @@ static int method_inspect_bundle(sd_bus_message *msg, void *userdata, sd_bus_err
         r = read_args(msg, false, &a, error);
         if (r < 0)
                 return r;
-        return inspect(userdata, msg, source, on_inspect, error);
+        return inspect(userdata, msg, source, &a, on_inspect, error);
 }
 
 /* ---- GetSlotStatus, GetPrimary (from the same snapshot as org.example.Update1's) ---- */

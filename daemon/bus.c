@@ -367,7 +367,7 @@ static int method_inspect_bundle(sd_bus_message *msg, void *userdata, sd_bus_err
         if (fd < 0)
                 return log_error_errno(-errno, "Cannot duplicate the bundle fd: %m");
         call = sd_bus_message_ref(msg);
-        r = inspect_start(m, fd, bus_reply_to(call), &err);
+        r = inspect_start(m, fd, NULL, bus_reply_to(call), &err);
         if (r < 0)
                 return uerror_reply(error, &err);
         TAKE_FD(fd);

@@ -626,7 +626,6 @@ static void mark_failed(InstallJob *j) {
 /* Both phases; the result is in j->result and j->error.  In the install thread, or in the
  * caller's thread for install_sync(). */
 static void install_run(InstallJob *j) {
-        UError http_err = UERROR_NULL;
         int r;
 
         r = install_prepare(j, &j->error);
@@ -639,18 +638,10 @@ static void install_run(InstallJob *j) {
         }
 
         j->reader = bundle_reader_free(j->reader);
-        if (j->http) {
-                /* A failed download shows up to the reader as a short stream; the download's own
-                 * error (curl error, HTTP status) says more. */
-                if (source_http_finish(j->http, &http_err) < 0 && r < 0 &&
-                    (j->error.kind == ERROR_IO || j->error.kind == ERROR_INVALID_BUNDLE))
-                        j->error = http_err;
-                /* A RAUC bundle's Range request failed: the reader saw only EIO. */
-                else if (r < 0 && j->error.kind == ERROR_IO && source_http_range_error(j->http)) {
-                        j->error = UERROR_NULL;
-                        (void) uerror_set(&j->error, ERROR_IO, -EIO, "%s", source_http_range_error(j->http));
-                }
-        }
+        if (j->http && r < 0)
+                source_http_explain(j->http, &j->error);
+        else if (j->http)
+                (void) source_http_finish(j->http, NULL);
 
         if (r < 0 && !uerror_is_set(&j->error))
                 (void) uerror_set(&j->error, ERROR_FAILED, r, "Installation failed: %s", strerror(-r));

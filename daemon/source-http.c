@@ -381,6 +381,17 @@ int source_http_finish(SourceHttp *s, UError *err) {
                           s->display, (int) s->code, curl_api.easy_strerror(s->code), details ?: "no details");
 }
 
+void source_http_explain(SourceHttp *s, UError *err) {
+        UError http_err = UERROR_NULL;
+
+        if (source_http_finish(s, &http_err) < 0 && (err->kind == ERROR_IO || err->kind == ERROR_INVALID_BUNDLE))
+                *err = http_err;
+        else if (err->kind == ERROR_IO && source_http_range_error(s)) {
+                *err = UERROR_NULL;
+                (void) uerror_set(err, ERROR_IO, -EIO, "%s", source_http_range_error(s));
+        }
+}
+
 SourceHttp *source_http_free(SourceHttp *s) {
         if (!s)
                 return NULL;

@@ -52,6 +52,10 @@ int source_http_fd(const SourceHttp *s);
  * thread and returns its result: 0, or ERROR_IO naming the curl error and the HTTP status.
  * A transfer that stopped only because the reader went away is not an error. */
 int source_http_finish(SourceHttp *s, UError *err);
+/* After a failed read of the source: a failed download shows up to the reader as a short
+ * stream (ERROR_IO, ERROR_INVALID_BUNDLE), a failed Range request as EIO; this finishes the
+ * transfer and puts the download's own error (curl error, HTTP status) in 'err' instead. */
+void source_http_explain(SourceHttp *s, UError *err);
 /* Random access for RAUC bundles (a ReadAt, lib/read-at.h; userdata: the SourceHttp): the
  * first call stops the stream and learns the size from a one-byte Range request, and each read
  * is one Range request on one reused connection.  A server that answers a Range request with anything but

@@ -4,7 +4,7 @@
 # (daemon/bus-rauc.c, docs/rauc-compat.md): tls-cert, tls-key, tls-ca against a real nginx that
 # requires a client certificate (a CA made here), http-headers against a location that answers
 # 403 without the header, require-manifest-hash against the hash OpenSSL extracts from the
-# bundle's CMS.  rauc 1.8's CLI cannot send these keys (`rauc install --help`): gdbus is the client.
+# bundle's CMS; InspectBundle and Info of those URLs.  rauc 1.8's CLI cannot send these keys (`rauc install --help`): gdbus is the client.
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$(dirname "$0")/../lib/agent-lib.sh"
 tl_require_root "the shipped bus policies let only root own the names; useradd"
@@ -143,10 +143,20 @@ t_refusals() {
         expect_bad "not a SHA-256" "{'require-manifest-hash': <'abc'>}" || return 1
         expect_unchanged
 }
-# InspectBundle takes the keys but reads local bundles only (the http reads are not done yet).
-t_inspect_refuses_http_args() {
-        expect_error InvalidArgs rcall InspectBundle "$W/v3.bundle" "{'http-headers': <['X-A: 1']>}" || return 1
-        expect_contains "$TL_OUT" "InspectBundle reads local bundles only" "InspectBundle"
+# InspectBundle of a URL with the same keys (an Update1 bundle: header and signature, then the
+# stream is dropped); Info(s) has no keys, so a server only tls-ca trusts is refused.
+t_inspect_url_args() {
+        expect_ok rcall InspectBundle "$HTTPS/v3.bundle" "{$TLS}" || return 1
+        expect_contains "$TL_OUT" "'manifest-hash': <'$HASH'>" "InspectBundle over https" || return 1
+        expect_error org.example.Update1.Error.Io rcall Info "$HTTPS/v3.bundle" || return 1
+        expect_contains "$TL_OUT" "SSL certificate problem" "Info: the system CAs do not know the server" || return 1
+        expect_ok rcall InspectBundle "$HTTP/hdr/v3.bundle" "{'http-headers': <['Authorization: Bearer s3cret']>}" ||
+                return 1
+        expect_contains "$TL_OUT" "'manifest-hash': <'$HASH'>" "InspectBundle with a header" || return 1
+        expect_error org.example.Update1.Error.Io rcall InspectBundle "$HTTP/hdr/v3.bundle" '@a{sv} {}' || return 1
+        expect_contains "$TL_OUT" "HTTP status 403" "InspectBundle without the header" || return 1
+        expect_ok rcall Info "$HTTP/v3.bundle" || return 1
+        expect_eq "$TL_OUT" "('$SB_COMPATIBLE', '3')" "Info over http"
 }
 
 tl_case install-bundle-tls-client-cert t_tls_client_cert
@@ -155,5 +165,5 @@ tl_case install-bundle-tls-key-unreadable-for-caller t_tls_key_unreadable_for_ca
 tl_case install-bundle-http-headers t_http_headers
 tl_case install-bundle-require-manifest-hash t_manifest_hash
 tl_case install-bundle-arg-refusals t_refusals
-tl_case inspect-bundle-http-args t_inspect_refuses_http_args
+tl_case inspect-bundle-url-args t_inspect_url_args
 tl_exit

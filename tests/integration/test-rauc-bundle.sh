@@ -289,6 +289,36 @@ t_http() {
         grep -q 'with [0-9]* range requests' "$SB/updated.log" || { TL_WHY="no range request count in the log"; return 1; }
 }
 
+# Info and InspectBundle of a URL (de.pengutronix.rauc): the signature, the manifest and the
+# verity hash tree with Range requests, never the images.  Runs after t_http (nginx, v4.raucb).
+t_inspect_url() {
+        local want n i line got total
+        want=$(cms_blob "$SB/www/v4.raucb" | openssl cms -verify -noverify -inform DER -binary 2>/dev/null |
+                sha256sum | cut -c1-64)
+        n=$(grep -c 'Read http[^ ]*/v4.raucb with' "$SB/updated.log")
+        expect_ok gdbus call --system --dest de.pengutronix.rauc --object-path / \
+                --method de.pengutronix.rauc.Installer.Info "$SB_HTTP_URL/v4.raucb" || return 1
+        expect_eq "$TL_OUT" "('$SB_COMPATIBLE', 'v4.img')" "Info of a URL" || return 1
+        expect_ok gdbus call --system --dest de.pengutronix.rauc --object-path / \
+                --method de.pengutronix.rauc.Installer.InspectBundle "$SB_HTTP_URL/v4.raucb" '@a{sv} {}' || return 1
+        expect_contains "$TL_OUT" "'manifest-hash': <'$want'>" "InspectBundle of a URL" || return 1
+        expect_contains "$TL_OUT" "'version': <'v4.img'>" "InspectBundle of a URL" || return 1
+        # the daemon logs what it fetched once the source is freed, just after the answer
+        for ((i = 0; i < SB_WAIT * 20; i++)); do
+                [ "$(grep -c 'Read http[^ ]*/v4.raucb with' "$SB/updated.log")" -ge $((n + 2)) ] && break
+                sleep 0.05
+        done
+        line=$(grep -o 'Read http[^ ]*/v4.raucb with [0-9]* range requests, [0-9]* of [0-9]* bytes' "$SB/updated.log" | tail -n 1)
+        tl_diag "InspectBundle: $line"
+        read -r got total <<<"$(sed -E 's/.*, ([0-9]+) of ([0-9]+) bytes/\1 \2/' <<<"$line")"
+        [ -n "$got" ] && [ "$total" = "$(stat -c %s "$SB/www/v4.raucb")" ] && [ $((got * 4)) -lt "$total" ] ||
+                { TL_WHY="InspectBundle of a URL fetched too much: '$line'"; return 1; }
+        # a URL that does not answer: the download's error, not a short stream
+        expect_error org.example.Update1.Error.Io gdbus call --system --dest de.pengutronix.rauc --object-path / \
+                --method de.pengutronix.rauc.Installer.Info "$SB_HTTP_URL/missing.raucb" || return 1
+        expect_contains "$TL_OUT" "404" "Info of a missing URL"
+}
+
 # A plain bundle over http: the whole payload is fetched for the signature (1 MiB ranges), then
 # again, block-checked, for the image.
 # Restarts updated with LINE added to [system] (none: the sandbox's own config).
@@ -375,5 +405,6 @@ tl_case require-manifest-hash-is-raucs t_manifest_hash
 tl_case install-plain t_install_plain
 tl_case install-verity t_install_verity
 tl_case install-over-http-ranges t_http
+tl_case inspect-url-with-ranges t_inspect_url
 tl_case install-plain-over-http t_http_plain
 tl_case http-without-ranges-refused t_http_no_ranges
