@@ -503,6 +503,8 @@ static int append_slot(sd_bus_message *r, struct json_object *slot) {
                 k = append_string(r, "state", json_string(slot, "state"));
         if (k >= 0)
                 k = append_string(r, "parent", json_string(slot, "parent"));
+        if (k >= 0)
+                k = append_string(r, "mountpoint", json_string(slot, "mountpoint"));
         if (k >= 0) {
                 /* RAUC knows good and bad only: a slot on its trial boot is one the bootloader
                  * will try, which RAUC calls good (attempts left).  Our "trial" stays in
@@ -520,6 +522,8 @@ static int append_slot(sd_bus_message *r, struct json_object *slot) {
                 k = append_string(r, "bundle.description", json_string(bundle, "description"));
         if (k >= 0)
                 k = append_string(r, "bundle.build", json_string(bundle, "build"));
+        if (k >= 0)
+                k = append_string(r, "bundle.hash", json_string(bundle, "hash"));
         if (k >= 0 && json_string(checksum, "sha256"))
                 k = sd_bus_message_append(r, "{sv}{sv}", "sha256", "s", json_string(checksum, "sha256"),
                                           "size", "t", (uint64_t) json_object_get_uint64(json_member(checksum, "size")));

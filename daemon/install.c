@@ -524,6 +524,7 @@ static int record_installed(InstallJob *j, uint64_t now, UError *err) {
                 rec->status = SLOT_STATUS_OK;
                 rec->security_version = mf->security_version;
                 hex_encode(img->sha256, sizeof(img->sha256), rec->sha256);
+                hex_encode(bundle_reader_manifest_sha256(j->reader), 32, rec->bundle_hash);
                 rec->size = img->size;
                 rec->installed_timestamp = now;
                 rec->installed_count++;

@@ -159,6 +159,30 @@ t_inspect_url_args() {
         expect_eq "$TL_OUT" "('$SB_COMPATIBLE', '3')" "Info over http"
 }
 
+# GetSlotStatus: bundle.hash of the bundle that wrote the slot (the last install here was
+# v3.bundle, t_manifest_hash), and mountpoint while the slot is mounted (a loop mount of the
+# slot file, as RAUC finds an external mount).
+slot_status() { busctl --system call "$R" / "$RI" GetSlotStatus; }
+t_slot_status_hash_mountpoint() {
+        local st mnt=$SB/mnt rc
+        st=$(slot_status) || { TL_WHY="GetSlotStatus: $st"; return 1; }
+        expect_contains "$st" "\"bundle.hash\" s \"$HASH\"" "bundle.hash" || return 1
+        [ "$(grep -o '"bundle.hash"' <<<"$st" | wc -l)" = 1 ] || { TL_WHY="bundle.hash on a slot no bundle wrote: $st"; return 1; }
+        expect_eq "$(updatectl status --json | sb_json 'slot("rootfs.1")["bundle"]["hash"]')" "$HASH" \
+                "updatectl status bundle.hash" || return 1
+        [[ $st != *'"mountpoint"'* ]] || { TL_WHY="a mountpoint before anything is mounted: $st"; return 1; }
+        mkfs.ext4 -q -F "$SB_SLOT_B" >/dev/null 2>&1 && mkdir -p "$mnt" || { TL_WHY="mkfs.ext4"; return 1; }
+        mount -o loop,ro "$SB_SLOT_B" "$mnt" 2>"$SB/mount.err" || { TL_WHY="loop mount: $(cat "$SB/mount.err")"; return 1; }
+        st=$(slot_status)
+        rc=$?
+        umount "$mnt"
+        [ "$rc" = 0 ] || { TL_WHY="GetSlotStatus: $st"; return 1; }
+        expect_contains "$st" "\"mountpoint\" s \"$mnt\"" "mountpoint while mounted" || return 1
+        [ "$(grep -o '"mountpoint"' <<<"$st" | wc -l)" = 1 ] || { TL_WHY="more than one mountpoint: $st"; return 1; }
+        st=$(slot_status)
+        [[ $st != *'"mountpoint"'* ]] || { TL_WHY="a mountpoint after umount: $st"; return 1; }
+}
+
 tl_case install-bundle-tls-client-cert t_tls_client_cert
 tl_case install-bundle-tls-refused t_tls_refused
 tl_case install-bundle-tls-key-unreadable-for-caller t_tls_key_unreadable_for_caller
@@ -166,4 +190,5 @@ tl_case install-bundle-http-headers t_http_headers
 tl_case install-bundle-require-manifest-hash t_manifest_hash
 tl_case install-bundle-arg-refusals t_refusals
 tl_case inspect-bundle-url-args t_inspect_url_args
+tl_case slot-status-bundle-hash-mountpoint t_slot_status_hash_mountpoint
 tl_exit
