@@ -571,9 +571,62 @@ static int activate(InstallJob *j, UError *err) {
         return 0;
 }
 
+/* RAUC's install-same=false (install.c: skip a slot whose status is ok and whose recorded
+ * checksum is the image's): here only when every target is such a slot, and only once its bytes
+ * hash to the image (a record is no proof of what the slot holds now).  Such a bundle goes
+ * through the same steps as any install — taken out, pending, recorded, activated — without the
+ * writes. */
+static bool targets_hold_images(InstallJob *j) {
+        Manager *m = j->manager;
+        const Manifest *mf = bundle_reader_manifest(j->reader);
+
+        for (size_t i = 0; i < j->n_targets; i++) {
+                const Slot *s = &m->slots->slots[j->targets[i]];
+                const ManifestImage *img = &mf->images[i];
+                char hex[65], phase[128];
+                uint8_t digest[32];
+                SlotRecord *rec;
+                bool same;
+
+                if (s->cfg->install_same)
+                        return false;
+                hex_encode(img->sha256, sizeof(img->sha256), hex);
+                pthread_mutex_lock(&m->lock);
+                rec = status_find(m->status, target_name(j, i));
+                same = rec && rec->status == SLOT_STATUS_OK && streq(rec->sha256, hex);
+                pthread_mutex_unlock(&m->lock);
+                if (!same)
+                        return false;
+                snprintf(phase, sizeof(phase), "Checking %s", target_name(j, i));
+                post_progress(j, 1, phase);
+                if (slot_sha256(s, img->size, &j->cancel, digest) < 0 || memcmp(digest, img->sha256, sizeof(digest)) != 0)
+                        return false;
+        }
+        return true;
+}
+
+/* The images are not written; an Update1 bundle is still read to its end (every chunk
+ * authenticated, nothing after it), as a stream's writer expects. */
+static int skip_images(InstallJob *j, UError *err) {
+        BundleChunk c;
+        int r;
+
+        log_info("install-same=false: %s%s already holds the bundle's image, not written again", target_name(j, 0),
+                 j->n_targets > 1 ? " and the other targets" : "");
+        if (!streq(bundle_reader_format(j->reader), "update1"))
+                return 0;
+        while ((r = bundle_reader_next_chunk(j->reader, &c, err)) > 0) {
+                r = check_cancel(j, err);
+                if (r < 0)
+                        return r;
+        }
+        return r;
+}
+
 static int install_write(InstallJob *j, UError *err) {
         Manager *m = j->manager;
         const Manifest *mf = bundle_reader_manifest(j->reader);
+        bool skip = targets_hold_images(j);
         int r;
 
         pthread_mutex_lock(&m->lock);
@@ -582,7 +635,7 @@ static int install_write(InstallJob *j, UError *err) {
         if (r < 0)
                 return r;
 
-        r = write_images(j, err);
+        r = skip ? skip_images(j, err) : write_images(j, err);
         if (r < 0)
                 return r;
 

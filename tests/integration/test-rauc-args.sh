@@ -183,6 +183,36 @@ t_slot_status_hash_mountpoint() {
         [[ $st != *'"mountpoint"'* ]] || { TL_WHY="a mountpoint after umount: $st"; return 1; }
 }
 
+# [slot.*] install-same=false (RAUC's config key): an image the target slot already holds is
+# not written again, but the install is otherwise the same (recorded, activated, on trial).
+# Runs last: slot B holds a file system since t_slot_status_hash_mountpoint while its record
+# still says v3 — the record alone is no proof, so the first install writes.
+t_install_same_false() {
+        local conf=$SB/install-same.conf before count
+        sed '/^bootname=/a install-same=false' "$SB_CONFIG" >"$conf"
+        sb_stop_updated
+        SB_CONFIG=$conf sb_start_updated A 2>"$SB/restart.err" ||
+                { TL_WHY="restart: $(cat "$SB/restart.err")"; return 1; }
+        expect_ok updatectl install "$W/v3.bundle" || return 1
+        expect_slot_bytes "$SB_SLOT_B" "$I/v3.img" || return 1
+        [[ $(cat "$SB/updated.log") != *"not written again"* ]] || { TL_WHY="skipped a slot that did not hold the image"; return 1; }
+        expect_ok updatectl mark-active rootfs.0 || return 1
+        expect_boots A || return 1
+        count=$(updatectl status --json | sb_json 'slot("rootfs.1")["installed"]["count"]')
+        before=$(stat -c '%y %s' "$SB_SLOT_B")
+        tl_snapshot
+        expect_ok updatectl install "$W/v3.bundle" || return 1
+        expect_contains "$(cat "$SB/updated.log")" "install-same=false: rootfs.1 already holds the bundle's image, not written again" \
+                "updated.log" || return 1
+        expect_eq "$(stat -c '%y %s' "$SB_SLOT_B")" "$before" "slot B's mtime and size (not written)" || return 1
+        # the rest as for any install: recorded, the trial armed, B boots next
+        expect_boots B || return 1
+        expect_status 'slot("rootfs.1")["status"]' ok || return 1
+        expect_status 'slot("rootfs.1")["installed"]["count"]' $((count + 1)) || return 1
+        expect_status 'slot("rootfs.1")["bundle"]["hash"]' "$HASH" || return 1
+        expect_ok updatectl mark-active rootfs.0
+}
+
 tl_case install-bundle-tls-client-cert t_tls_client_cert
 tl_case install-bundle-tls-refused t_tls_refused
 tl_case install-bundle-tls-key-unreadable-for-caller t_tls_key_unreadable_for_caller
@@ -191,4 +221,5 @@ tl_case install-bundle-require-manifest-hash t_manifest_hash
 tl_case install-bundle-arg-refusals t_refusals
 tl_case inspect-bundle-url-args t_inspect_url_args
 tl_case slot-status-bundle-hash-mountpoint t_slot_status_hash_mountpoint
+tl_case install-same-false t_install_same_false
 tl_exit
