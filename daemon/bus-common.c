@@ -280,6 +280,32 @@ int bus_open_install_source(Manager *m, const char *source, bool url, uid_t uid,
         return 0;
 }
 
+int bus_source_preamble(Manager *m, sd_bus_message *msg, const char *source, const BusHttpArgs *http, bool idle,
+                        InstallRequest *req, UError *err, sd_bus_error *error) {
+        _cleanup_(source_http_options_done) SourceHttpOptions opts = {};
+        bool url;
+        uid_t uid;
+        int r;
+
+        r = bus_check_source(source, &url, error);
+        if (r >= 0 && http)
+                r = bus_check_http_args(http, source, error);
+        if (r >= 0)
+                r = authorize(msg, url ? AUTH_ACTION_INSTALL : AUTH_ACTION_INSTALL_PATH, &uid, error);
+        if (r < 0)
+                return r;
+        if (idle) {
+                r = bus_check_install_idle(m, err);
+                if (r < 0)
+                        return r;
+        }
+        *req = (InstallRequest) { .source = source, .fd = -EBADF, .uid = uid };
+        r = http ? bus_load_http_options(http, uid, &opts, err) : 0;
+        if (r >= 0)
+                r = bus_open_install_source(m, source, url, uid, &opts, req, err);
+        return r;
+}
+
 int bus_check_install_idle(const Manager *m, UError *err) {
         if (m->install)
                 return uerror_set(err, ERROR_BUSY, -EBUSY, "Another installation is in progress");

@@ -63,6 +63,17 @@ int bus_load_http_options(const BusHttpArgs *a, uid_t uid, SourceHttpOptions *re
 int bus_open_install_source(Manager *m, const char *source, bool url, uid_t uid, SourceHttpOptions *http,
                             InstallRequest *req, UError *err);
 
+/* What both faces do before an install or an inspection of a source, in the handler order of
+ * docs/HACKING.md: check the source and the http arguments, authorize (a URL as an install of a
+ * URL, a path as one of a path), the one-operation rule (if 'idle'), read the tls-* files with
+ * the caller's rights and open the source.  Returns 0 with *req set up (source, fd or http,
+ * uid; the rest is the caller's), or a negative errno with 'error' set (a malformed argument, a
+ * denied caller: the call's own answer) or else 'err' set: ERROR_BUSY, or why the source could
+ * not be opened — each face answers those its own way (RAUC's fails the install after the
+ * call returned). */
+int bus_source_preamble(Manager *m, sd_bus_message *msg, const char *source, const BusHttpArgs *http, bool idle,
+                        InstallRequest *req, UError *err, sd_bus_error *error);
+
 /* The one-operation rule both faces keep: ERROR_BUSY while an install or a reboot command runs. */
 int bus_check_install_idle(const Manager *m, UError *err);
 

@@ -223,45 +223,24 @@ static int fail_after_reply(Manager *m, sd_bus_message *msg, const UError *err) 
 }
 
 static int install(Manager *m, sd_bus_message *msg, const char *source, const RaucArgs *a, sd_bus_error *error) {
-        _cleanup_(source_http_options_done) SourceHttpOptions opts = {};
         _cleanup_(source_http_freep) SourceHttp *http = NULL;
         _cleanup_close_ int fd = -EBADF;
-        InstallRequest req;
+        InstallRequest req = { .fd = -EBADF };
         UError err = UERROR_NULL;
-        bool url;
-        uid_t uid;
         int r;
 
-        r = bus_check_source(source, &url, error);
+        r = bus_source_preamble(m, msg, source, &a->http, true, &req, &err, error);
+        /* A source that cannot be opened (a key the caller cannot read among them) fails the
+         * install the RAUC way; Busy is the call's own answer. */
+        if (r < 0 && uerror_is_set(&err))
+                return err.kind == ERROR_BUSY ? uerror_reply(error, &err) : fail_after_reply(m, msg, &err);
         if (r < 0)
                 return r;
-        r = bus_check_http_args(&a->http, source, error);
-        if (r < 0)
-                return r;
-        r = authorize(msg, url ? AUTH_ACTION_INSTALL : AUTH_ACTION_INSTALL_PATH, &uid, error);
-        if (r < 0)
-                return r;
-        r = bus_check_install_idle(m, &err);
-        if (r < 0)
-                return uerror_reply(error, &err);
-
-        req = (InstallRequest) {
-                .source = source,
-                .fd = -EBADF,
-                .transaction_id = a->transaction_id,
-                .require_manifest_sha256 = a->require_manifest_hash ? a->manifest_sha256 : NULL,
-                .uid = uid,
-                .reply = { .fn = on_install_prepared },
-        };
-        /* The tls-* files, like a path source, with the caller's rights: a key it cannot read
-         * fails its install as an unreadable bundle would. */
-        r = bus_load_http_options(&a->http, uid, &opts, &err);
-        if (r >= 0)
-                r = bus_open_install_source(m, source, url, uid, &opts, &req, &err);
-        if (r < 0)
-                return fail_after_reply(m, msg, &err);
         fd = req.fd;
         http = req.http;
+        req.transaction_id = a->transaction_id;
+        req.require_manifest_sha256 = a->require_manifest_hash ? a->manifest_sha256 : NULL;
+        req.reply = (JobReply) { .fn = on_install_prepared };
 
         r = install_start(m, &req, &err);
         /* Whatever install_start() did not take is cleaned up here. */
@@ -413,29 +392,15 @@ static void on_inspect(void *userdata, const UError *error, const char *result) 
 static int inspect(Manager *m, sd_bus_message *msg, const char *source, const RaucArgs *a,
                    void (*fn)(void *, const UError *, const char *), sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
-        _cleanup_(source_http_options_done) SourceHttpOptions opts = {};
         _cleanup_(source_http_freep) SourceHttp *http = NULL;
         _cleanup_close_ int fd = -EBADF;
         InstallRequest req = { .fd = -EBADF };
         UError err = UERROR_NULL;
-        bool url;
-        uid_t uid;
         int r;
 
-        r = bus_check_source(source, &url, error);
+        r = bus_source_preamble(m, msg, source, &a->http, false, &req, &err, error);
         if (r < 0)
-                return r;
-        r = bus_check_http_args(&a->http, source, error);
-        if (r < 0)
-                return r;
-        r = authorize(msg, url ? AUTH_ACTION_INSTALL : AUTH_ACTION_INSTALL_PATH, &uid, error);
-        if (r < 0)
-                return r;
-        r = bus_load_http_options(&a->http, uid, &opts, &err);
-        if (r >= 0)
-                r = bus_open_install_source(m, source, url, uid, &opts, &req, &err);
-        if (r < 0)
-                return uerror_reply(error, &err);
+                return uerror_is_set(&err) ? uerror_reply(error, &err) : r;
         fd = req.fd;
         http = req.http;
 

@@ -166,8 +166,6 @@ static int method_install(sd_bus_message *msg, void *userdata, sd_bus_error *err
         InstallOptions o;
         UError err = UERROR_NULL;
         const char *source;
-        bool url;
-        uid_t uid;
         int r;
 
         r = sd_bus_message_read(msg, "s", &source);
@@ -177,27 +175,11 @@ static int method_install(sd_bus_message *msg, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
 
-        r = bus_check_source(source, &url, error);
+        r = bus_source_preamble(m, msg, source, NULL, true, &req, &err, error);
         if (r < 0)
-                return r;
-
-        r = authorize(msg, url ? AUTH_ACTION_INSTALL : AUTH_ACTION_INSTALL_PATH, &uid, error);
-        if (r < 0)
-                return r;
-
-        r = bus_check_install_idle(m, &err);
-        if (r < 0)
-                return uerror_reply(error, &err);
-        req = (InstallRequest) {
-                .source = source,
-                .fd = -EBADF,
-                .force = o.force > 0,
-                .transaction_id = o.transaction_id,
-                .uid = uid,
-        };
-        r = bus_open_install_source(m, source, url, uid, NULL, &req, &err);
-        if (r < 0)
-                return uerror_reply(error, &err);
+                return uerror_is_set(&err) ? uerror_reply(error, &err) : r;
+        req.force = o.force > 0;
+        req.transaction_id = o.transaction_id;
         r = start_install(m, msg, &req, error);
         /* Whatever install_start() did not take is cleaned up here. */
         fd = req.fd;
