@@ -1,4 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # TL_WHY is read by tl_case (tests/lib/testlib.sh)
 # Sourced by the tests of the de.pengutronix.rauc face (after testlib.sh and tl_setup): its
 # calls through gdbus (RAUC's own client library is GDBus), rauc status as JSON, and the
 # Completed signals as RAUC's clients see them.
