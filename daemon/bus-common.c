@@ -140,26 +140,137 @@ static int invalid_args_to_uerror(sd_bus_error *e, int r, UError *err) {
         return r;
 }
 
-int bus_open_install_source(Manager *m, const char *source, bool url, uid_t uid, InstallRequest *req, UError *err) {
+/* O_NONBLOCK: opening a FIFO must not wait for a writer in the main loop.  A caller other than
+ * root (group update) gets what it could open itself, nothing more. */
+static int open_as_caller(const char *path, const char *what, uid_t uid, int *ret_fd, UError *err) {
+        int fd, r;
+
+        if (uid != 0 && uid != geteuid()) {
+                r = open_as_user(path, O_RDONLY | O_NOCTTY | O_NONBLOCK, uid, &fd, err);
+                if (r < 0) {
+                        uerror_prefix(err, "Cannot read the %s", what);
+                        return r;
+                }
+        } else {
+                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+                if (fd < 0)
+                        return uerror_set(err, ERROR_INVALID_ARGS, -errno, "Cannot open %s %s: %s", what, path,
+                                          strerror(errno));
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+int bus_check_tls_path(const char *key, const char *path, sd_bus_error *error) {
+        if (strneq(path, "pkcs11:", 7))
+                return bus_invalid_args(error, -EOPNOTSUPP,
+                                        "Option '%s': PKCS#11 URIs are not supported by updated; pass the path of a PEM file",
+                                        key);
+        if (path[0] != '/' || strlen(path) >= PATH_MAX || !bus_string_is_printable(path))
+                return bus_invalid_args(error, -EINVAL, "Option '%s': '%.200s' is not an absolute path of a PEM file",
+                                        key, path);
+        return 0;
+}
+
+int bus_check_http_headers(char **headers, sd_bus_error *error) {
+        size_t n = 0;
+
+        for (char **h = headers; h && *h; h++, n++) {
+                UError err = UERROR_NULL;
+                int r;
+
+                if (n >= SOURCE_HTTP_MAX_HEADERS)
+                        return bus_invalid_args(error, -E2BIG, "Option 'http-headers': more than %d headers",
+                                                SOURCE_HTTP_MAX_HEADERS);
+                r = source_http_check_header(*h, &err);
+                if (r < 0)
+                        return bus_invalid_args(error, r, "%s", err.message);
+        }
+        return 0;
+}
+
+int bus_check_http_args(const BusHttpArgs *a, const char *source, sd_bus_error *error) {
+        const char *tls = a->tls_cert ? "tls-cert" : a->tls_key ? "tls-key" : a->tls_ca ? "tls-ca" : NULL;
+
+        if (tls && !strneq(source, "https://", 8))
+                return bus_invalid_args(error, -EINVAL, "Option '%s' applies to an https:// source only", tls);
+        if (a->headers && a->headers[0] && !bus_source_is_url(source))
+                return bus_invalid_args(error, -EINVAL, "Option 'http-headers' applies to an http(s):// source only");
+        if (a->tls_key && !a->tls_cert)
+                return bus_invalid_args(error, -EINVAL, "Option 'tls-key' needs 'tls-cert' (the certificate of that key)");
+        return 0;
+}
+
+/* A PEM file the caller can read, into memory. */
+static int read_tls_file(const char *key, const char *path, uid_t uid, SourceHttpBlob *ret, UError *err) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ uint8_t *buf = NULL;
+        struct stat st;
+        ssize_t n;
+        int r;
+
+        if (!path)
+                return 0;
+        r = open_as_caller(path, key, uid, &fd, err);
+        if (r < 0)
+                return r;
+        if (fstat(fd, &st) < 0)
+                return uerror_set(err, ERROR_IO, -errno, "Cannot stat %s %s: %s", key, path, strerror(errno));
+        if (!S_ISREG(st.st_mode) || st.st_size == 0 || st.st_size > SOURCE_HTTP_TLS_FILE_MAX)
+                return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL,
+                                  "%s %s is not a regular file of 1..%d bytes: pass a PEM file", key, path,
+                                  SOURCE_HTTP_TLS_FILE_MAX);
+        buf = malloc((size_t) st.st_size);
+        if (!buf)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        n = pread(fd, buf, (size_t) st.st_size, 0);
+        if (n != st.st_size) {
+                explicit_bzero(buf, (size_t) st.st_size);
+                return uerror_set(err, ERROR_IO, n < 0 ? -errno : -EIO, "Cannot read %s %s", key, path);
+        }
+        *ret = (SourceHttpBlob) { .data = TAKE_PTR(buf), .size = (size_t) n };
+        return 0;
+}
+
+int bus_load_http_options(const BusHttpArgs *a, uid_t uid, SourceHttpOptions *ret, UError *err) {
+        _cleanup_(source_http_options_done) SourceHttpOptions o = {};
+        size_t n = 0;
+        int r;
+
+        r = read_tls_file("tls-cert", a->tls_cert, uid, &o.tls_cert, err);
+        if (r >= 0)
+                r = read_tls_file("tls-key", a->tls_key, uid, &o.tls_key, err);
+        if (r >= 0)
+                r = read_tls_file("tls-ca", a->tls_ca, uid, &o.tls_ca, err);
+        if (r < 0)
+                return r;
+        while (a->headers && a->headers[n])
+                n++;
+        if (n > 0) {
+                o.headers = calloc(n + 1, sizeof(char *));
+                if (!o.headers)
+                        return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+                for (size_t i = 0; i < n; i++)
+                        if (!(o.headers[i] = strdup(a->headers[i])))
+                                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        }
+        *ret = o;
+        o = (SourceHttpOptions) {};
+        return 0;
+}
+
+int bus_open_install_source(Manager *m, const char *source, bool url, uid_t uid, SourceHttpOptions *http,
+                            InstallRequest *req, UError *err) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_close_ int fd = -EBADF;
         int r;
 
         if (url)
-                return source_http_open(source, m->config->max_bundle_size, &req->http, err);
+                return source_http_open(source, m->config->max_bundle_size, http, &req->http, err);
 
-        /* O_NONBLOCK: opening a FIFO must not wait for a writer in the main loop.  A caller other
-         * than root (group update) gets what it could open itself, nothing more. */
-        if (uid != 0 && uid != geteuid()) {
-                r = open_as_user(source, O_RDONLY | O_NOCTTY | O_NONBLOCK, uid, &fd, err);
-                if (r < 0)
-                        return r;
-        } else {
-                fd = open(source, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-                if (fd < 0)
-                        return uerror_set(err, ERROR_INVALID_ARGS, -errno, "Cannot open bundle %s: %s", source,
-                                          strerror(errno));
-        }
+        r = open_as_caller(source, "bundle", uid, &fd, err);
+        if (r < 0)
+                return r;
         r = bus_check_bundle_fd(m, fd, source, &e);
         if (r < 0)
                 return invalid_args_to_uerror(&e, r, err);
@@ -167,6 +278,32 @@ int bus_open_install_source(Manager *m, const char *source, bool url, uid_t uid,
                 return uerror_set(err, ERROR_IO, -errno, "Cannot make %s blocking: %s", source, strerror(errno));
         req->fd = TAKE_FD(fd);
         return 0;
+}
+
+int bus_source_preamble(Manager *m, sd_bus_message *msg, const char *source, const BusHttpArgs *http, bool idle,
+                        InstallRequest *req, UError *err, sd_bus_error *error) {
+        _cleanup_(source_http_options_done) SourceHttpOptions opts = {};
+        bool url;
+        uid_t uid;
+        int r;
+
+        r = bus_check_source(source, &url, error);
+        if (r >= 0 && http)
+                r = bus_check_http_args(http, source, error);
+        if (r >= 0)
+                r = authorize(msg, url ? AUTH_ACTION_INSTALL : AUTH_ACTION_INSTALL_PATH, &uid, error);
+        if (r < 0)
+                return r;
+        if (idle) {
+                r = bus_check_install_idle(m, err);
+                if (r < 0)
+                        return r;
+        }
+        *req = (InstallRequest) { .source = source, .fd = -EBADF, .uid = uid };
+        r = http ? bus_load_http_options(http, uid, &opts, err) : 0;
+        if (r >= 0)
+                r = bus_open_install_source(m, source, url, uid, &opts, req, err);
+        return r;
 }
 
 int bus_check_install_idle(const Manager *m, UError *err) {

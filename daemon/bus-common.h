@@ -37,11 +37,42 @@ int bus_check_source(const char *source, bool *ret_url, sd_bus_error *error);
 /* A bundle stream: a regular file (not larger than max-bundle-size) or a pipe, readable. */
 int bus_check_bundle_fd(Manager *m, int fd, const char *what, sd_bus_error *error);
 
+/* What a caller may add to the http(s) transfers of one install (RAUC's tls-cert, tls-key,
+ * tls-ca, http-headers; docs/rauc-compat.md). */
+typedef struct BusHttpArgs {
+        const char *tls_cert, *tls_key, *tls_ca;  /* absolute paths, or NULL */
+        char **headers;                            /* NULL-terminated, or NULL */
+} BusHttpArgs;
+
+/* A tls-* argument: an absolute path of sane length; a PKCS#11 URI is refused by name. */
+int bus_check_tls_path(const char *key, const char *path, sd_bus_error *error);
+/* http-headers: at most SOURCE_HTTP_MAX_HEADERS, each source_http_check_header(). */
+int bus_check_http_headers(char **headers, sd_bus_error *error);
+/* The arguments against the source: tls-* need an https:// URL, http-headers an http(s) one,
+ * tls-key needs tls-cert. */
+int bus_check_http_args(const BusHttpArgs *a, const char *source, sd_bus_error *error);
+/* Reads the tls-* files with the rights of 'uid' (as a path source is opened: open-as.h), each
+ * a regular file of at most SOURCE_HTTP_TLS_FILE_MAX bytes, and copies the headers.  Errors
+ * like a path source's (AccessDenied: the caller cannot read it itself). */
+int bus_load_http_options(const BusHttpArgs *a, uid_t uid, SourceHttpOptions *ret, UError *err);
+
 /* Opens a checked source (bus_check_source) for an install: req->fd or req->http; a local path
  * with the rights of 'uid' (the caller's EUID: open-as.h) unless that is root or the daemon's
- * own.  On failure fills 'err' (InvalidArgs for what the caller named wrongly, AccessDenied
- * for what it may not read). */
-int bus_open_install_source(Manager *m, const char *source, bool url, uid_t uid, InstallRequest *req, UError *err);
+ * own.  'http' (may be NULL) is taken by an http(s) source.  On failure fills 'err'
+ * (InvalidArgs for what the caller named wrongly, AccessDenied for what it may not read). */
+int bus_open_install_source(Manager *m, const char *source, bool url, uid_t uid, SourceHttpOptions *http,
+                            InstallRequest *req, UError *err);
+
+/* What both faces do before an install or an inspection of a source, in the handler order of
+ * docs/HACKING.md: check the source and the http arguments, authorize (a URL as an install of a
+ * URL, a path as one of a path), the one-operation rule (if 'idle'), read the tls-* files with
+ * the caller's rights and open the source.  Returns 0 with *req set up (source, fd or http,
+ * uid; the rest is the caller's), or a negative errno with 'error' set (a malformed argument, a
+ * denied caller: the call's own answer) or else 'err' set: ERROR_BUSY, or why the source could
+ * not be opened — each face answers those its own way (RAUC's fails the install after the
+ * call returned). */
+int bus_source_preamble(Manager *m, sd_bus_message *msg, const char *source, const BusHttpArgs *http, bool idle,
+                        InstallRequest *req, UError *err, sd_bus_error *error);
 
 /* The one-operation rule both faces keep: ERROR_BUSY while an install or a reboot command runs. */
 int bus_check_install_idle(const Manager *m, UError *err);

@@ -52,8 +52,16 @@ static int refuse_option(sd_bus_error *error, const char *key, const char *why) 
 /* ---- InstallBundle / InspectBundle arguments ---- */
 
 typedef struct RaucArgs {
-        const char *transaction_id;  /* borrowed from the message */
+        const char *transaction_id;  /* borrowed from the message, like the paths in http */
+        uint8_t manifest_sha256[32];
+        bool require_manifest_hash;
+        BusHttpArgs http;            /* http.headers owned */
 } RaucArgs;
+
+static void rauc_args_done(RaucArgs *a) {
+        strv_free(a->http.headers);
+        a->http.headers = NULL;
+}
 
 static int read_variant_bool(sd_bus_message *msg, const char *key, const char *contents, int *ret, sd_bus_error *error) {
         if (!streq(contents, "b"))
@@ -94,12 +102,24 @@ static int read_arg(sd_bus_message *msg, const char *key, const char *contents, 
         }
         if (install && streq(key, "require-manifest-hash")) {
                 r = read_variant_string(msg, key, contents, &s, error);
-                return r < 0 ? r : refuse_option(error, key, "not implemented by updated yet; install without it");
+                if (r < 0)
+                        return r;
+                /* RAUC compares GLib's lower-case hex; either case is the same hash. */
+                if (hex_decode(s, a->manifest_sha256, sizeof(a->manifest_sha256)) < 0)
+                        return bus_invalid_args(error, -EINVAL, "Option '%s': '%.80s' is not a SHA-256 in hex (64 "
+                                                "digits): pass the manifest-hash InspectBundle reported", key, s);
+                a->require_manifest_hash = true;
+                return 0;
         }
         if (streq(key, "tls-cert") || streq(key, "tls-key") || streq(key, "tls-ca")) {
                 r = read_variant_string(msg, key, contents, &s, error);
-                return r < 0 ? r : refuse_option(error, key, "client certificates and per-call CAs for downloads are "
-                                                 "not implemented by updated yet; use a URL its system CAs verify");
+                if (r < 0)
+                        return r;
+                r = bus_check_tls_path(key, s, error);
+                if (r < 0)
+                        return r;
+                *(streq(key, "tls-cert") ? &a->http.tls_cert : streq(key, "tls-key") ? &a->http.tls_key : &a->http.tls_ca) = s;
+                return 0;
         }
         if (streq(key, "tls-no-verify")) {
                 r = read_variant_bool(msg, key, contents, &b, error);
@@ -108,23 +128,23 @@ static int read_arg(sd_bus_message *msg, const char *key, const char *contents, 
                 return refuse_option(error, key, "updated always verifies the server's certificate");
         }
         if (streq(key, "http-headers")) {
-                unsigned n = 0;
+                _cleanup_strv_free_ char **l = NULL;
 
                 if (!streq(contents, "as"))
                         return bus_invalid_args(error, -EINVAL, "Option '%s' must be a string array (as), not '%s'",
                                                 key, contents);
                 r = sd_bus_message_enter_container(msg, 'v', "as");
                 if (r >= 0)
-                        r = sd_bus_message_enter_container(msg, 'a', "s");
-                while (r >= 0 && (r = sd_bus_message_read(msg, "s", &s)) > 0)
-                        n++;
+                        r = sd_bus_message_read_strv(msg, &l);
                 if (r >= 0)
                         r = sd_bus_message_exit_container(msg);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(msg);
-                if (r < 0 || n == 0)
+                if (r < 0 || !l || !l[0])
                         return r;
-                return refuse_option(error, key, "extra HTTP headers are not implemented by updated yet");
+                r = bus_check_http_headers(l, error);
+                if (r < 0)
+                        return r;
+                a->http.headers = TAKE_PTR(l);
+                return 0;
         }
         /* RAUC's own answer, word for word. */
         (void) sd_bus_error_setf(error, RAUC_ERROR_FAILED_HANDLED, "Unsupported key: %s", key);
@@ -137,8 +157,8 @@ static const char *const known_keys[] = {
 };
 
 static int read_args(sd_bus_message *msg, bool install, RaucArgs *ret, sd_bus_error *error) {
+        _cleanup_(rauc_args_done) RaucArgs a = {};
         unsigned seen = 0;
-        RaucArgs a = {};
         int r;
 
         r = sd_bus_message_enter_container(msg, 'a', "{sv}");
@@ -174,6 +194,7 @@ static int read_args(sd_bus_message *msg, bool install, RaucArgs *ret, sd_bus_er
         if (r < 0)
                 return r;
         *ret = a;
+        a.http.headers = NULL;
         return 0;
 }
 
@@ -204,34 +225,22 @@ static int fail_after_reply(Manager *m, sd_bus_message *msg, const UError *err) 
 static int install(Manager *m, sd_bus_message *msg, const char *source, const RaucArgs *a, sd_bus_error *error) {
         _cleanup_(source_http_freep) SourceHttp *http = NULL;
         _cleanup_close_ int fd = -EBADF;
-        InstallRequest req;
+        InstallRequest req = { .fd = -EBADF };
         UError err = UERROR_NULL;
-        bool url;
-        uid_t uid;
         int r;
 
-        r = bus_check_source(source, &url, error);
+        r = bus_source_preamble(m, msg, source, &a->http, true, &req, &err, error);
+        /* A source that cannot be opened (a key the caller cannot read among them) fails the
+         * install the RAUC way; Busy is the call's own answer. */
+        if (r < 0 && uerror_is_set(&err))
+                return err.kind == ERROR_BUSY ? uerror_reply(error, &err) : fail_after_reply(m, msg, &err);
         if (r < 0)
                 return r;
-        r = authorize(msg, url ? AUTH_ACTION_INSTALL : AUTH_ACTION_INSTALL_PATH, &uid, error);
-        if (r < 0)
-                return r;
-        r = bus_check_install_idle(m, &err);
-        if (r < 0)
-                return uerror_reply(error, &err);
-
-        req = (InstallRequest) {
-                .source = source,
-                .fd = -EBADF,
-                .transaction_id = a->transaction_id,
-                .uid = uid,
-                .reply = { .fn = on_install_prepared },
-        };
-        r = bus_open_install_source(m, source, url, uid, &req, &err);
-        if (r < 0)
-                return fail_after_reply(m, msg, &err);
         fd = req.fd;
         http = req.http;
+        req.transaction_id = a->transaction_id;
+        req.require_manifest_sha256 = a->require_manifest_hash ? a->manifest_sha256 : NULL;
+        req.reply = (JobReply) { .fn = on_install_prepared };
 
         r = install_start(m, &req, &err);
         /* Whatever install_start() did not take is cleaned up here. */
@@ -243,8 +252,8 @@ static int install(Manager *m, sd_bus_message *msg, const char *source, const Ra
 }
 
 static int method_install_bundle(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(rauc_args_done) RaucArgs a = {};
         const char *source;
-        RaucArgs a;
         int r;
 
         r = sd_bus_message_read(msg, "s", &source);
@@ -314,7 +323,8 @@ static int append_inspect(sd_bus_message *r, struct json_object *doc) {
 
         k = sd_bus_message_open_container(r, 'a', "{sv}");
         if (k >= 0)
-                k = sd_bus_message_append(r, "{sv}", "signer", "s", json_string(doc, "signer") ?: "");
+                k = sd_bus_message_append(r, "{sv}{sv}", "signer", "s", json_string(doc, "signer") ?: "",
+                                          "manifest-hash", "s", json_string(doc, "manifest-hash") ?: "");
         if (k >= 0 && (v = json_member(doc, "security-version")))
                 k = sd_bus_message_append(r, "{sv}", "security-version", "t", (uint64_t) json_object_get_uint64(v));
         if (k >= 0)
@@ -375,38 +385,31 @@ static void on_inspect(void *userdata, const UError *error, const char *result) 
                 reply_error(call, r);
 }
 
-/* Both read a local bundle, which the daemon opens with the caller's rights, like an install
- * from a path (org.example.Update1's InspectBundle takes an fd instead). */
-static int inspect(Manager *m, sd_bus_message *msg, const char *source, void (*fn)(void *, const UError *, const char *),
-                   sd_bus_error *error) {
+/* A local bundle is opened with the caller's rights, like an install from a path
+ * (org.example.Update1's InspectBundle takes an fd instead); a URL is read as an install reads
+ * it (a RAUC bundle with Range requests, its images never), with the same tls-* and
+ * http-headers. */
+static int inspect(Manager *m, sd_bus_message *msg, const char *source, const RaucArgs *a,
+                   void (*fn)(void *, const UError *, const char *), sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        _cleanup_(source_http_freep) SourceHttp *http = NULL;
         _cleanup_close_ int fd = -EBADF;
         InstallRequest req = { .fd = -EBADF };
         UError err = UERROR_NULL;
-        bool url;
-        uid_t uid;
         int r;
 
-        r = bus_check_source(source, &url, error);
+        r = bus_source_preamble(m, msg, source, &a->http, false, &req, &err, error);
         if (r < 0)
-                return r;
-        if (url)
-                return bus_invalid_args(error, -EOPNOTSUPP, "%s of a URL is not implemented by updated yet: download "
-                                        "the bundle and pass its path, or install the URL (it streams)",
-                                        sd_bus_message_get_member(msg));
-        r = authorize(msg, AUTH_ACTION_INSTALL_PATH, &uid, error);
-        if (r < 0)
-                return r;
-        r = bus_open_install_source(m, source, false, uid, &req, &err);
-        if (r < 0)
-                return uerror_reply(error, &err);
+                return uerror_is_set(&err) ? uerror_reply(error, &err) : r;
         fd = req.fd;
+        http = req.http;
 
         call = sd_bus_message_ref(msg);
-        r = inspect_start(m, fd, (JobReply) { .fn = fn, .userdata = call }, &err);
+        r = inspect_start(m, fd, http, (JobReply) { .fn = fn, .userdata = call }, &err);
         if (r < 0)
                 return uerror_reply(error, &err);
         TAKE_FD(fd);
+        TAKE_PTR(http);
         TAKE_PTR(call);
         return 1;
 }
@@ -418,12 +421,12 @@ static int method_info(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         r = sd_bus_message_read(msg, "s", &source);
         if (r < 0)
                 return r;
-        return inspect(userdata, msg, source, on_info, error);
+        return inspect(userdata, msg, source, &(RaucArgs) {}, on_info, error);
 }
 
 static int method_inspect_bundle(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(rauc_args_done) RaucArgs a = {};
         const char *source;
-        RaucArgs a;
         int r;
 
         r = sd_bus_message_read(msg, "s", &source);
@@ -432,7 +435,7 @@ static int method_inspect_bundle(sd_bus_message *msg, void *userdata, sd_bus_err
         r = read_args(msg, false, &a, error);
         if (r < 0)
                 return r;
-        return inspect(userdata, msg, source, on_inspect, error);
+        return inspect(userdata, msg, source, &a, on_inspect, error);
 }
 
 /* ---- GetSlotStatus, GetPrimary (from the same snapshot as org.example.Update1's) ---- */
@@ -465,6 +468,8 @@ static int append_slot(sd_bus_message *r, struct json_object *slot) {
                 k = append_string(r, "state", json_string(slot, "state"));
         if (k >= 0)
                 k = append_string(r, "parent", json_string(slot, "parent"));
+        if (k >= 0)
+                k = append_string(r, "mountpoint", json_string(slot, "mountpoint"));
         if (k >= 0) {
                 /* RAUC knows good and bad only: a slot on its trial boot is one the bootloader
                  * will try, which RAUC calls good (attempts left).  Our "trial" stays in
@@ -482,6 +487,8 @@ static int append_slot(sd_bus_message *r, struct json_object *slot) {
                 k = append_string(r, "bundle.description", json_string(bundle, "description"));
         if (k >= 0)
                 k = append_string(r, "bundle.build", json_string(bundle, "build"));
+        if (k >= 0)
+                k = append_string(r, "bundle.hash", json_string(bundle, "hash"));
         if (k >= 0 && json_string(checksum, "sha256"))
                 k = sd_bus_message_append(r, "{sv}{sv}", "sha256", "s", json_string(checksum, "sha256"),
                                           "size", "t", (uint64_t) json_object_get_uint64(json_member(checksum, "size")));

@@ -166,8 +166,6 @@ static int method_install(sd_bus_message *msg, void *userdata, sd_bus_error *err
         InstallOptions o;
         UError err = UERROR_NULL;
         const char *source;
-        bool url;
-        uid_t uid;
         int r;
 
         r = sd_bus_message_read(msg, "s", &source);
@@ -177,27 +175,11 @@ static int method_install(sd_bus_message *msg, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
 
-        r = bus_check_source(source, &url, error);
+        r = bus_source_preamble(m, msg, source, NULL, true, &req, &err, error);
         if (r < 0)
-                return r;
-
-        r = authorize(msg, url ? AUTH_ACTION_INSTALL : AUTH_ACTION_INSTALL_PATH, &uid, error);
-        if (r < 0)
-                return r;
-
-        r = bus_check_install_idle(m, &err);
-        if (r < 0)
-                return uerror_reply(error, &err);
-        req = (InstallRequest) {
-                .source = source,
-                .fd = -EBADF,
-                .force = o.force > 0,
-                .transaction_id = o.transaction_id,
-                .uid = uid,
-        };
-        r = bus_open_install_source(m, source, url, uid, &req, &err);
-        if (r < 0)
-                return uerror_reply(error, &err);
+                return uerror_is_set(&err) ? uerror_reply(error, &err) : r;
+        req.force = o.force > 0;
+        req.transaction_id = o.transaction_id;
         r = start_install(m, msg, &req, error);
         /* Whatever install_start() did not take is cleaned up here. */
         fd = req.fd;
@@ -367,7 +349,7 @@ static int method_inspect_bundle(sd_bus_message *msg, void *userdata, sd_bus_err
         if (fd < 0)
                 return log_error_errno(-errno, "Cannot duplicate the bundle fd: %m");
         call = sd_bus_message_ref(msg);
-        r = inspect_start(m, fd, bus_reply_to(call), &err);
+        r = inspect_start(m, fd, NULL, bus_reply_to(call), &err);
         if (r < 0)
                 return uerror_reply(error, &err);
         TAKE_FD(fd);

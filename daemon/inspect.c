@@ -15,6 +15,7 @@
 #include "inspect.h"
 #include "log.h"
 #include "manifest.h"
+#include "util.h"
 
 /* InspectBundle: the read-only half of an install (header, signature, manifest), in a thread so
  * a slow or stalled stream never blocks the bus.  The reader's cancel fd is a timerfd: it fires
@@ -25,6 +26,7 @@ struct InspectJob {
         InspectJob *next;
         JobReply reply;             /* main thread */
         int fd;
+        SourceHttp *http;           /* or an http(s) source (fd -EBADF) */
         int timer_fd;
         atomic_bool shutdown;
         pthread_t thread;
@@ -41,6 +43,7 @@ static InspectJob *inspect_job_free(InspectJob *j) {
                 return NULL;
         if (j->fd >= 0)
                 close(j->fd);
+        source_http_free(j->http);
         if (j->timer_fd >= 0)
                 close(j->timer_fd);
         free(j->json);
@@ -52,20 +55,30 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(InspectJob *, inspect_job_free);
 static int inspect_run(InspectJob *j, UError *err) {
         _cleanup_(bundle_reader_freep) BundleReader *r = NULL;
         struct json_object *o = NULL;
+        char hash[65];
         const char *s;
         int k;
 
-        k = bundle_reader_new(j->fd, j->manager->config->max_bundle_size, j->timer_fd, &r);
+        k = bundle_reader_new(j->http ? source_http_fd(j->http) : j->fd, j->manager->config->max_bundle_size,
+                              j->timer_fd, &r);
         if (k < 0)
                 return uerror_set(err, ERROR_FAILED, k, "Cannot set up the bundle reader: %s", strerror(-k));
+        if (j->http)
+                bundle_reader_set_random_access(r, &(ReadAt) { source_http_read_at, source_http_get_size, j->http });
         k = bundle_reader_verify(r, j->manager->keyring, err);
-        if (k < 0)
+        if (k < 0) {
+                if (j->http)
+                        source_http_explain(j->http, err);
                 return k;
+        }
 
         k = manifest_to_json_object(bundle_reader_manifest(r), false, &o);
         if (k < 0)
                 return uerror_set(err, ERROR_FAILED, k, "Cannot format the manifest: %s", strerror(-k));
-        if (json_object_object_add(o, "signer", json_object_new_string(bundle_reader_signer(r) ?: "")) < 0) {
+        /* What a caller confirms with InstallBundle's require-manifest-hash (RAUC's manifest-hash). */
+        hex_encode(bundle_reader_manifest_sha256(r), 32, hash);
+        if (json_object_object_add(o, "signer", json_object_new_string(bundle_reader_signer(r) ?: "")) < 0 ||
+            json_object_object_add(o, "manifest-hash", json_object_new_string(hash)) < 0) {
                 json_object_put(o);
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         }
@@ -118,14 +131,14 @@ static void inspect_on_finished(Manager *m, ManagerCall *c) {
                 job_reply(&j->reply, NULL, j->json);
 }
 
-int inspect_start(Manager *m, int fd, JobReply reply, UError *err) {
+int inspect_start(Manager *m, int fd, SourceHttp *http, JobReply reply, UError *err) {
         _cleanup_(inspect_job_freep) InspectJob *j = NULL;
         struct itimerspec its = { .it_value.tv_sec = INSPECT_TIMEOUT_SEC };
         int r;
 
         assert(m);
         assert(reply.fn);
-        assert(fd >= 0);
+        assert(fd >= 0 || http);
 
         if (m->n_inspects >= INSPECT_MAX_CONCURRENT)
                 return uerror_set(err, ERROR_BUSY, -EBUSY, "Too many bundle inspections in progress (%d)",
@@ -147,9 +160,11 @@ int inspect_start(Manager *m, int fd, JobReply reply, UError *err) {
 
         j->reply = reply; /* not called when the thread does not start */
         j->fd = fd;
+        j->http = http;
         r = -pthread_create(&j->thread, NULL, inspect_thread, j);
         if (r < 0) {
                 j->fd = -EBADF; /* not taken */
+                j->http = NULL;
                 return uerror_set(err, ERROR_FAILED, r, "Cannot start a thread: %s", strerror(-r));
         }
 

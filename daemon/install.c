@@ -43,6 +43,8 @@ struct InstallJob {
         int stream_fd;             /* what the reader reads: fd or the download pipe */
         bool force;
         char *transaction_id;
+        uint8_t manifest_sha256[32];
+        bool require_manifest_hash;
         uid_t uid;
 
         int cancel_fd;             /* eventfd: the reader's blocking reads watch it */
@@ -221,6 +223,10 @@ static int install_prepare(InstallJob *j, UError *err) {
         if (r < 0)
                 return r;
         r = check_cancel(j, err);
+        if (r < 0)
+                return r;
+        /* require-manifest-hash: the bundle is the one the caller reviewed (RAUC's install.c). */
+        r = j->require_manifest_hash ? bundle_reader_check_manifest_sha256(j->reader, j->manifest_sha256, err) : 0;
         if (r < 0)
                 return r;
         r = check_rauc_format(j, err);
@@ -535,6 +541,7 @@ static int record_installed(InstallJob *j, uint64_t now, UError *err) {
                 rec->status = SLOT_STATUS_OK;
                 rec->security_version = mf->security_version;
                 hex_encode(img->sha256, sizeof(img->sha256), rec->sha256);
+                hex_encode(bundle_reader_manifest_sha256(j->reader), 32, rec->bundle_hash);
                 rec->size = img->size;
                 rec->installed_timestamp = now;
                 rec->installed_count++;
@@ -581,9 +588,62 @@ static int activate(InstallJob *j, UError *err) {
         return 0;
 }
 
+/* RAUC's install-same=false (install.c: skip a slot whose status is ok and whose recorded
+ * checksum is the image's): here only when every target is such a slot, and only once its bytes
+ * hash to the image (a record is no proof of what the slot holds now).  Such a bundle goes
+ * through the same steps as any install — taken out, pending, recorded, activated — without the
+ * writes. */
+static bool targets_hold_images(InstallJob *j) {
+        Manager *m = j->manager;
+        const Manifest *mf = bundle_reader_manifest(j->reader);
+
+        for (size_t i = 0; i < j->n_targets; i++) {
+                const Slot *s = &m->slots->slots[j->targets[i]];
+                const ManifestImage *img = &mf->images[i];
+                char hex[65], phase[128];
+                uint8_t digest[32];
+                SlotRecord *rec;
+                bool same;
+
+                if (s->cfg->install_same)
+                        return false;
+                hex_encode(img->sha256, sizeof(img->sha256), hex);
+                pthread_mutex_lock(&m->lock);
+                rec = status_find(m->status, target_name(j, i));
+                same = rec && rec->status == SLOT_STATUS_OK && streq(rec->sha256, hex);
+                pthread_mutex_unlock(&m->lock);
+                if (!same)
+                        return false;
+                snprintf(phase, sizeof(phase), "Checking %s", target_name(j, i));
+                post_progress(j, 1, phase);
+                if (slot_sha256(s, img->size, &j->cancel, digest) < 0 || memcmp(digest, img->sha256, sizeof(digest)) != 0)
+                        return false;
+        }
+        return true;
+}
+
+/* The images are not written; an Update1 bundle is still read to its end (every chunk
+ * authenticated, nothing after it), as a stream's writer expects. */
+static int skip_images(InstallJob *j, UError *err) {
+        BundleChunk c;
+        int r;
+
+        log_info("install-same=false: %s%s already holds the bundle's image, not written again", target_name(j, 0),
+                 j->n_targets > 1 ? " and the other targets" : "");
+        if (!streq(bundle_reader_format(j->reader), "update1"))
+                return 0;
+        while ((r = bundle_reader_next_chunk(j->reader, &c, err)) > 0) {
+                r = check_cancel(j, err);
+                if (r < 0)
+                        return r;
+        }
+        return r;
+}
+
 static int install_write(InstallJob *j, UError *err) {
         Manager *m = j->manager;
         const Manifest *mf = bundle_reader_manifest(j->reader);
+        bool skip = targets_hold_images(j);
         int r;
 
         pthread_mutex_lock(&m->lock);
@@ -592,7 +652,7 @@ static int install_write(InstallJob *j, UError *err) {
         if (r < 0)
                 return r;
 
-        r = write_images(j, err);
+        r = skip ? skip_images(j, err) : write_images(j, err);
         if (r < 0)
                 return r;
 
@@ -637,7 +697,6 @@ static void mark_failed(InstallJob *j) {
 /* Both phases; the result is in j->result and j->error.  In the install thread, or in the
  * caller's thread for install_sync(). */
 static void install_run(InstallJob *j) {
-        UError http_err = UERROR_NULL;
         int r;
 
         r = install_prepare(j, &j->error);
@@ -650,18 +709,10 @@ static void install_run(InstallJob *j) {
         }
 
         j->reader = bundle_reader_free(j->reader);
-        if (j->http) {
-                /* A failed download shows up to the reader as a short stream; the download's own
-                 * error (curl error, HTTP status) says more. */
-                if (source_http_finish(j->http, &http_err) < 0 && r < 0 &&
-                    (j->error.kind == ERROR_IO || j->error.kind == ERROR_INVALID_BUNDLE))
-                        j->error = http_err;
-                /* A RAUC bundle's Range request failed: the reader saw only EIO. */
-                else if (r < 0 && j->error.kind == ERROR_IO && source_http_range_error(j->http)) {
-                        j->error = UERROR_NULL;
-                        (void) uerror_set(&j->error, ERROR_IO, -EIO, "%s", source_http_range_error(j->http));
-                }
-        }
+        if (j->http && r < 0)
+                source_http_explain(j->http, &j->error);
+        else if (j->http)
+                (void) source_http_finish(j->http, NULL);
 
         if (r < 0 && !uerror_is_set(&j->error))
                 (void) uerror_set(&j->error, ERROR_FAILED, r, "Installation failed: %s", strerror(-r));
@@ -777,6 +828,10 @@ int install_start(Manager *m, InstallRequest *req, UError *err) {
                 .last_percent = 0,
                 .last_phase = "Verifying bundle", /* what install_start() announces */
         };
+        if (req->require_manifest_sha256) {
+                memcpy(j->manifest_sha256, req->require_manifest_sha256, sizeof(j->manifest_sha256));
+                j->require_manifest_hash = true;
+        }
         /* For logs, LastError and Completed: never the URL's password or signed query (I7). */
         if (url_redact(req->source ?: "fd", &j->source) < 0 ||
             (req->transaction_id && !(j->transaction_id = strdup(req->transaction_id))))

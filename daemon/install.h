@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -16,6 +17,9 @@ typedef struct InstallRequest {
         SourceHttp *http;            /* an http(s) download, or NULL */
         bool force;                  /* reinstall the version the booted slot runs */
         const char *transaction_id;  /* may be NULL */
+        /* RAUC's require-manifest-hash: SHA-256 of the signed manifest the bundle must have
+         * (bundle_reader_manifest_sha256()), 32 bytes, or NULL. */
+        const uint8_t *require_manifest_sha256;
         uid_t uid;                   /* the caller, for logs */
         /* Answered (job.h) once the manifest is verified and the targets are chosen, or with the
          * error that ended the install before anything was written. */

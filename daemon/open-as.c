@@ -132,13 +132,13 @@ int open_as_user(const char *path, int flags, uid_t uid, int *ret_fd, UError *er
                 ;
 
         if (r == -EACCES || r == -EPERM)
-                return uerror_set(err, ERROR_ACCESS_DENIED, r, "Cannot open bundle %s as uid %u: %s", path,
+                return uerror_set(err, ERROR_ACCESS_DENIED, r, "Cannot open %s as uid %u: %s", path,
                                   (unsigned) uid, strerror(-r));
         if (r == -ETIMEDOUT || r == -EPROTO)
-                return uerror_set(err, ERROR_FAILED, r, "Cannot open bundle %s as uid %u: %s", path, (unsigned) uid,
+                return uerror_set(err, ERROR_FAILED, r, "Cannot open %s as uid %u: %s", path, (unsigned) uid,
                                   r == -ETIMEDOUT ? "it took longer than 5 s" : "no answer from the opening process");
         if (r < 0)
-                return uerror_set(err, ERROR_INVALID_ARGS, r, "Cannot open bundle %s: %s", path, strerror(-r));
+                return uerror_set(err, ERROR_INVALID_ARGS, r, "Cannot open %s: %s", path, strerror(-r));
         *ret_fd = fd;
         return 0;
 }

@@ -6,9 +6,13 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "fileio.h"
 #include "slot.h"
@@ -483,4 +487,44 @@ int slot_device_size(const Slot *s, uint64_t *ret) {
                 return 0;
         }
         return -ENOTBLK;
+}
+
+int slot_sha256(const Slot *s, uint64_t size, const atomic_bool *cancel, uint8_t ret[32]) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ uint8_t *buf = NULL;
+        EVP_MD_CTX *ctx = NULL;
+        uint64_t done = 0;
+        int r = 0;
+
+        if (!s || !s->device_path)
+                return -ENOENT;
+        fd = open(s->device_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        buf = malloc(1 << 20);
+        ctx = EVP_MD_CTX_new();
+        if (!buf || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+                r = -ENOMEM;
+        while (r >= 0 && done < size) {
+                size_t n = (size_t) MIN(size - done, (uint64_t) (1 << 20));
+                ssize_t k;
+
+                if (cancel && atomic_load(cancel)) {
+                        r = -ECANCELED;
+                        break;
+                }
+                k = pread(fd, buf, n, (off_t) done);
+                if (k < 0)
+                        r = errno == EINTR ? 0 : -errno;
+                else if (k == 0)
+                        r = -EPIPE;
+                else if (EVP_DigestUpdate(ctx, buf, (size_t) k) != 1)
+                        r = -EIO;
+                else
+                        done += (uint64_t) k;
+        }
+        if (r >= 0 && EVP_DigestFinal_ex(ctx, ret, NULL) != 1)
+                r = -EIO;
+        EVP_MD_CTX_free(ctx);
+        return r;
 }

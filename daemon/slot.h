@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -64,3 +65,7 @@ int slot_table_pick_targets(const SlotTable *t, const StatusFile *st, const char
 
 /* Size in bytes of the device or file behind a slot (BLKGETSIZE64 for block devices). */
 int slot_device_size(const Slot *s, uint64_t *ret);
+/* SHA-256 of the slot's first 'size' bytes (what an image of that size left there), read in
+ * 1 MiB blocks; -ECANCELED as soon as *cancel is set between blocks, -EPIPE if the slot is
+ * shorter. */
+int slot_sha256(const Slot *s, uint64_t size, const atomic_bool *cancel, uint8_t ret[32]);

@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "log.h"
+#include "slot-mount.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -76,9 +77,15 @@ static int slot_json(Manager *m, unsigned i, const BootStatus *boot_status, stru
         const SlotRecord *rec = status_find(m->status, cs->name);
         struct json_object *o = json_object_new_object(), *bundle, *checksum, *installed, *activated;
         int root = slot_table_group_root(m->slots, (int) i), r = 0;
+        _cleanup_free_ char *mountpoint = NULL;
 
         if (!o)
                 return -ENOMEM;
+        /* Best effort: a mount table that cannot be read only leaves the key out. */
+        if (slot_mountpoint(s->device_path, "/proc/self/mountinfo", &mountpoint) == -ENOMEM) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
         bundle = json_object_new_object();
         checksum = json_object_new_object();
         installed = json_object_new_object();
@@ -95,12 +102,14 @@ static int slot_json(Manager *m, unsigned i, const BootStatus *boot_status, stru
                  json_string_or_null(boot_status_to_string(boot_status[root])) : NULL);
         r |= add(o, "parent", json_string_or_null(cs->parent_name));
         r |= add(o, "readonly", json_object_new_boolean(cs->readonly));
+        r |= add(o, "mountpoint", json_string_or_null(mountpoint));
         r |= add(o, "status", json_string_or_null(slot_status_to_string(rec ? rec->status : SLOT_STATUS_UNKNOWN)));
 
         r |= add(bundle, "compatible", json_string_or_null(rec ? rec->bundle_compatible : NULL));
         r |= add(bundle, "version", json_string_or_null(rec ? rec->bundle_version : NULL));
         r |= add(bundle, "build", json_string_or_null(rec ? rec->bundle_build : NULL));
         r |= add(bundle, "description", json_string_or_null(rec ? rec->bundle_description : NULL));
+        r |= add(bundle, "hash", rec && rec->bundle_hash[0] ? json_object_new_string(rec->bundle_hash) : NULL);
         r |= add(o, "bundle", bundle);
         r |= add(checksum, "sha256", rec && rec->sha256[0] ? json_object_new_string(rec->sha256) : NULL);
         r |= add(checksum, "size", rec && rec->sha256[0] ? json_object_new_uint64(rec->size) : NULL);

@@ -39,6 +39,9 @@ struct SourceHttp {
         long http_status;
         char errbuf[CURL_ERROR_SIZE];
 
+        SourceHttpOptions opts;   /* owned; libcurl borrows the blobs (CURL_BLOB_NOCOPY) */
+        struct curl_slist *headers;
+
         /* Ranged reads (RAUC bundles, whose signature is at the end): a second handle, used by
          * the reader's thread once the streaming transfer is stopped. */
         CURL *ranged;
@@ -68,6 +71,8 @@ static struct {
         CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
         const char *(*easy_strerror)(CURLcode code);
         void (*easy_cleanup)(CURL *curl);
+        struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+        void (*slist_free_all)(struct curl_slist *list);
 } curl_api;
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -90,8 +95,11 @@ static void global_init_once(void) {
         *(void **) &curl_api.easy_getinfo = dlsym(h, "curl_easy_getinfo");
         *(void **) &curl_api.easy_strerror = dlsym(h, "curl_easy_strerror");
         *(void **) &curl_api.easy_cleanup = dlsym(h, "curl_easy_cleanup");
+        *(void **) &curl_api.slist_append = dlsym(h, "curl_slist_append");
+        *(void **) &curl_api.slist_free_all = dlsym(h, "curl_slist_free_all");
         if (!curl_api.global_init || !curl_api.easy_init || !curl_api.easy_setopt || !curl_api.easy_perform ||
-            !curl_api.easy_getinfo || !curl_api.easy_strerror || !curl_api.easy_cleanup) {
+            !curl_api.easy_getinfo || !curl_api.easy_strerror || !curl_api.easy_cleanup || !curl_api.slist_append ||
+            !curl_api.slist_free_all) {
                 snprintf(global_error, sizeof(global_error), "%s lacks a libcurl function", LIBCURL_SONAME);
                 dlclose(h);
                 global_result = -ENOSYS;
@@ -147,8 +155,104 @@ static void *transfer_thread(void *userdata) {
         return NULL;
 }
 
+/* ---- per-install options ---- */
+
+/* Headers that libcurl or the ranged reads set, or that would change how the body arrives
+ * (Accept-Encoding: a compressed body that nothing decodes). */
+static const char *const reserved_headers[] = {
+        "Host", "Range", "If-Range", "Content-Length", "Content-Range", "Transfer-Encoding", "TE", "Trailer",
+        "Connection", "Keep-Alive", "Upgrade", "Expect", "Proxy-Connection", "Accept-Encoding",
+};
+
+static bool is_tchar(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c);
+}
+
+int source_http_check_header(const char *h, UError *err) {
+        size_t len = strlen(h), name_len = 0;
+        const char *v;
+
+        while (h[name_len] && h[name_len] != ':' && is_tchar(h[name_len]))
+                name_len++;
+        if (len > SOURCE_HTTP_HEADER_MAX)
+                return uerror_set(err, ERROR_INVALID_ARGS, -E2BIG,
+                                  "http-headers: header '%.*s' is %zu bytes, more than %d: shorten it",
+                                  (int) MIN(name_len, (size_t) 64), h, len, SOURCE_HTTP_HEADER_MAX);
+        if (name_len == 0 || name_len > 128 || h[name_len] != ':')
+                return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL,
+                                  "http-headers: entry %zu bytes long is not of the form 'Name: value' (a header "
+                                  "name of letters, digits and !#$%%&'*+-.^_`|~, then a colon)", len);
+        for (size_t i = 0; i < ELEMENTSOF(reserved_headers); i++)
+                if (strlen(reserved_headers[i]) == name_len && strncasecmp(h, reserved_headers[i], name_len) == 0)
+                        return uerror_set(err, ERROR_INVALID_ARGS, -EPERM,
+                                          "http-headers: header '%s' is set by updated itself and cannot be given; "
+                                          "drop it", reserved_headers[i]);
+        v = h + name_len + 1;
+        while (*v == ' ' || *v == '\t')
+                v++;
+        if (!*v)
+                return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL,
+                                  "http-headers: header '%.*s' has an empty value: give a value", (int) name_len, h);
+        for (; *v; v++)
+                if ((unsigned char) *v < 0x20 ? *v != '\t' : (unsigned char) *v == 0x7f)
+                        return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL,
+                                          "http-headers: the value of header '%.*s' holds a control character "
+                                          "(CR, LF, ...): one header per entry, printable characters only",
+                                          (int) name_len, h);
+        return 0;
+}
+
+static void blob_done(SourceHttpBlob *b, bool secret) {
+        if (b->data && secret)
+                explicit_bzero(b->data, b->size);
+        b->data = mfree(b->data);
+        b->size = 0;
+}
+
+void source_http_options_done(SourceHttpOptions *o) {
+        if (!o)
+                return;
+        blob_done(&o->tls_cert, false);
+        blob_done(&o->tls_key, true);
+        blob_done(&o->tls_ca, false);
+        if (o->headers) {
+                /* A header may carry a token. */
+                for (char **h = o->headers; *h; h++) {
+                        explicit_bzero(*h, strlen(*h));
+                        free(*h);
+                }
+                o->headers = mfree(o->headers);
+        }
+}
+
+static int set_blob(CURL *c, CURLoption option, const SourceHttpBlob *b) {
+        struct curl_blob blob = { .data = b->data, .len = b->size, .flags = CURL_BLOB_NOCOPY };
+
+        if (b->size == 0)
+                return 0;
+        return curl_api.easy_setopt(c, option, &blob) == CURLE_OK ? 0 : -EINVAL;
+}
+
+static int setup_options(SourceHttp *s, CURL *c) {
+        if (set_blob(c, CURLOPT_SSLCERT_BLOB, &s->opts.tls_cert) < 0 ||
+            set_blob(c, CURLOPT_SSLKEY_BLOB, &s->opts.tls_key) < 0 ||
+            set_blob(c, CURLOPT_CAINFO_BLOB, &s->opts.tls_ca) < 0)
+                return -EINVAL;
+        /* Only the system's CA bundle is replaced, not added to: no CA path either. */
+        if (s->opts.tls_ca.size > 0 && curl_api.easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK)
+                return -EINVAL;
+        if (s->headers &&
+            (curl_api.easy_setopt(c, CURLOPT_HTTPHEADER, s->headers) != CURLE_OK ||
+             /* Never to a proxy's CONNECT: the headers are for the server. */
+             curl_api.easy_setopt(c, CURLOPT_HEADEROPT, CURLHEADER_SEPARATE) != CURLE_OK))
+                return -EINVAL;
+        return 0;
+}
+
 /* The options every transfer of the source has. */
 static int setup_common(SourceHttp *s, CURL *c, uint64_t max_size, char *errbuf) {
+        if (setup_options(s, c) < 0)
+                return -EINVAL;
         if (curl_api.easy_setopt(c, CURLOPT_URL, s->url) != CURLE_OK ||
             curl_api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
             curl_api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
@@ -184,7 +288,7 @@ static int setup_curl(SourceHttp *s, uint64_t max_size) {
         return 0;
 }
 
-int source_http_open(const char *url, uint64_t max_size, SourceHttp **ret, UError *err) {
+int source_http_open(const char *url, uint64_t max_size, SourceHttpOptions *opts, SourceHttp **ret, UError *err) {
         _cleanup_(source_http_freep) SourceHttp *s = NULL;
         int fds[2], r;
 
@@ -205,6 +309,18 @@ int source_http_open(const char *url, uint64_t max_size, SourceHttp **ret, UErro
         if (r < 0)
                 return uerror_set(err, ERROR_IO, r, "Cannot download %s: libcurl unavailable: %s", s->display,
                                   global_error);
+
+        for (char **h = opts ? opts->headers : NULL; h && *h; h++) {
+                struct curl_slist *l = curl_api.slist_append(s->headers, *h);
+
+                if (!l)
+                        return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+                s->headers = l;
+        }
+        if (opts) {
+                s->opts = *opts;
+                *opts = (SourceHttpOptions) {};
+        }
 
         s->max_size = max_size;
         r = setup_curl(s, max_size);
@@ -267,6 +383,17 @@ int source_http_finish(SourceHttp *s, UError *err) {
                           s->display, (int) s->code, curl_api.easy_strerror(s->code), details ?: "no details");
 }
 
+void source_http_explain(SourceHttp *s, UError *err) {
+        UError http_err = UERROR_NULL;
+
+        if (source_http_finish(s, &http_err) < 0 && (err->kind == ERROR_IO || err->kind == ERROR_INVALID_BUNDLE))
+                *err = http_err;
+        else if (err->kind == ERROR_IO && source_http_range_error(s)) {
+                *err = UERROR_NULL;
+                (void) uerror_set(err, ERROR_IO, -EIO, "%s", source_http_range_error(s));
+        }
+}
+
 SourceHttp *source_http_free(SourceHttp *s) {
         if (!s)
                 return NULL;
@@ -283,6 +410,9 @@ SourceHttp *source_http_free(SourceHttp *s) {
                 close(s->pipe_r);
         if (s->pipe_w >= 0)
                 close(s->pipe_w);
+        if (s->headers)
+                curl_api.slist_free_all(s->headers);
+        source_http_options_done(&s->opts);
         free(s->url);
         free(s->display);
         free(s);

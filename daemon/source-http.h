@@ -14,9 +14,37 @@ typedef struct SourceHttp SourceHttp;
  * curl_global_init() is not thread-safe against other libcurl users: main thread only. */
 int source_http_global_init(void);
 
+/* What one install may add to its transfers (RAUC's InstallBundle tls-cert, tls-key, tls-ca and
+ * http-headers).  The PEM blobs are read by the daemon with the caller's rights (bus-common.c),
+ * never from a path here: libcurl would open them as root. */
+#define SOURCE_HTTP_MAX_HEADERS 16
+#define SOURCE_HTTP_HEADER_MAX 1024
+#define SOURCE_HTTP_TLS_FILE_MAX (256 * 1024)
+
+typedef struct SourceHttpBlob {
+        uint8_t *data;
+        size_t size;              /* 0: not given */
+} SourceHttpBlob;
+
+typedef struct SourceHttpOptions {
+        SourceHttpBlob tls_cert;  /* client certificate (PEM; may hold the key as well) */
+        SourceHttpBlob tls_key;   /* its private key (PEM): wiped when freed */
+        SourceHttpBlob tls_ca;    /* CA bundle (PEM) that replaces the system's for this source */
+        char **headers;           /* NULL-terminated "Name: value" lines, each source_http_check_header() */
+} SourceHttpOptions;
+
+/* One extra request header: "Name: value" (an RFC 9110 token, a colon, a non-empty value of
+ * printable characters, at most SOURCE_HTTP_HEADER_MAX bytes), not one of the headers libcurl
+ * and the ranged reads set themselves (Host, Range, Content-Length, Transfer-Encoding, ...).
+ * ERROR_INVALID_ARGS naming the header (never its value, which may be a token). */
+int source_http_check_header(const char *h, UError *err);
+/* Frees the blobs (the key wiped first) and the headers; leaves *o empty. */
+void source_http_options_done(SourceHttpOptions *o);
+
 /* Starts the download.  Only http and https (also on redirects); HTTP status >= 400 is an
- * error; more than max_size bytes is an error. */
-int source_http_open(const char *url, uint64_t max_size, SourceHttp **ret, UError *err);
+ * error; more than max_size bytes is an error.  'opts' (may be NULL) is taken on success (left
+ * empty) and applies to the stream and to the ranged reads alike. */
+int source_http_open(const char *url, uint64_t max_size, SourceHttpOptions *opts, SourceHttp **ret, UError *err);
 /* The read end of the pipe, owned by the source. */
 int source_http_fd(const SourceHttp *s);
 
@@ -24,6 +52,10 @@ int source_http_fd(const SourceHttp *s);
  * thread and returns its result: 0, or ERROR_IO naming the curl error and the HTTP status.
  * A transfer that stopped only because the reader went away is not an error. */
 int source_http_finish(SourceHttp *s, UError *err);
+/* After a failed read of the source: a failed download shows up to the reader as a short
+ * stream (ERROR_IO, ERROR_INVALID_BUNDLE), a failed Range request as EIO; this finishes the
+ * transfer and puts the download's own error (curl error, HTTP status) in 'err' instead. */
+void source_http_explain(SourceHttp *s, UError *err);
 /* Random access for RAUC bundles (a ReadAt, lib/read-at.h; userdata: the SourceHttp): the
  * first call stops the stream and learns the size from a one-byte Range request, and each read
  * is one Range request on one reused connection.  A server that answers a Range request with anything but

@@ -65,6 +65,7 @@ void slot_record_reset(SlotRecord *r) {
         r->transaction_id = mfree(r->transaction_id);
         r->security_version = 0;
         r->sha256[0] = '\0';
+        r->bundle_hash[0] = '\0';
         r->size = 0;
         r->committed = false;
 }
@@ -237,7 +238,7 @@ static int get_object(json_object *o, const char *key, json_object **ret) {
 static int get_bool(json_object *o, const char *key, bool *ret);
 
 static int parse_record(json_object *o, SlotRecord *r, const char **ret_field) {
-        _cleanup_free_ char *status = NULL, *sha = NULL;
+        _cleanup_free_ char *status = NULL, *sha = NULL, *hash = NULL;
         json_object *sub;
         int k;
 
@@ -265,6 +266,16 @@ static int parse_record(json_object *o, SlotRecord *r, const char **ret_field) {
                 TRY(get_string(sub, "version", &r->bundle_version), "bundle.version");
                 TRY(get_string(sub, "build", &r->bundle_build), "bundle.build");
                 TRY(get_string(sub, "description", &r->bundle_description), "bundle.description");
+                TRY(get_string(sub, "hash", &hash), "bundle.hash");
+                if (hash) {
+                        uint8_t digest[32];
+
+                        if (hex_decode(hash, digest, sizeof(digest)) < 0) {
+                                *ret_field = "bundle.hash";
+                                return -EINVAL;
+                        }
+                        hex_encode(digest, sizeof(digest), r->bundle_hash);
+                }
         }
 
         TRY(get_uint(o, "security-version", &r->security_version), "security-version");
@@ -609,7 +620,8 @@ static int record_to_json(const SlotRecord *r, json_object **ret) {
         if (!o)
                 return -ENOMEM;
         k = add_string(o, "status", status ?: "unknown");
-        if (k >= 0 && (r->bundle_compatible || r->bundle_version || r->bundle_build || r->bundle_description)) {
+        if (k >= 0 && (r->bundle_compatible || r->bundle_version || r->bundle_build || r->bundle_description ||
+                       r->bundle_hash[0])) {
                 json_object *b = json_object_new_object();
 
                 k = b ? 0 : -ENOMEM;
@@ -621,6 +633,8 @@ static int record_to_json(const SlotRecord *r, json_object **ret) {
                         k = add_string(b, "build", r->bundle_build);
                 if (k >= 0)
                         k = add_string(b, "description", r->bundle_description);
+                if (k >= 0)
+                        k = add_string(b, "hash", r->bundle_hash[0] ? r->bundle_hash : NULL);
                 if (k >= 0)
                         k = add(o, "bundle", b);
                 else

@@ -17,6 +17,7 @@ typedef struct SlotRecord {
         char *bundle_version;
         char *bundle_build;
         char *bundle_description;
+        char bundle_hash[65];       /* RAUC's manifest hash of the bundle that wrote it, hex; "" */
         uint64_t security_version;
         char sha256[65];            /* hex, "" if unknown */
         uint64_t size;

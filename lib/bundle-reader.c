@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "bundle.h"
 #include "chunk.h"
 #include "rauc-bundle.h"
+#include "util.h"
 
 /* The reader consumes the stream strictly front to back and keeps at most one stored chunk and
  * one decompressed chunk in memory, so it works on pipes and sockets and its memory use does not
@@ -23,6 +25,7 @@ struct BundleReader {
         uint64_t total_size;      /* header + signature (+ payload once verified) */
 
         Manifest *manifest;
+        uint8_t manifest_sha256[SHA256_DIGEST_LENGTH]; /* of the signed manifest bytes */
         char *signer;
         uint64_t trusted_time;
         bool verified;
@@ -176,6 +179,26 @@ const char *bundle_reader_signer(const BundleReader *r) {
         if (r && r->rauc)
                 return rauc_bundle_signer(r->rauc);
         return r && r->verified ? r->signer : NULL;
+}
+
+const uint8_t *bundle_reader_manifest_sha256(const BundleReader *r) {
+        if (r && r->rauc)
+                return rauc_bundle_manifest_sha256(r->rauc);
+        return r && r->verified ? r->manifest_sha256 : NULL;
+}
+
+int bundle_reader_check_manifest_sha256(const BundleReader *r, const uint8_t *want, UError *err) {
+        const uint8_t *h = bundle_reader_manifest_sha256(r);
+        char w[2 * SHA256_DIGEST_LENGTH + 1], got[2 * SHA256_DIGEST_LENGTH + 1] = "none";
+
+        if (h && memcmp(h, want, SHA256_DIGEST_LENGTH) == 0)
+                return 0;
+        hex_encode(want, SHA256_DIGEST_LENGTH, w);
+        if (h)
+                hex_encode(h, SHA256_DIGEST_LENGTH, got);
+        return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                          "Refusing to install bundle with unexpected manifest hash (expected %s, got %s): it is not "
+                          "the bundle that was reviewed; inspect it again and pass its manifest-hash", w, got);
 }
 
 const char *bundle_reader_format(const BundleReader *r) {
@@ -373,6 +396,7 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
                 r->failed = true;
                 return q;
         }
+        (void) SHA256(signature + content_offset, content_size, r->manifest_sha256);
         signature = mfree(signature);
 
         if (__builtin_add_overflow(r->total_size, m->payload_size, &total) || total > r->max_size) {

@@ -62,6 +62,12 @@ const Manifest *bundle_reader_manifest(const BundleReader *r);
 const char *bundle_reader_signer(const BundleReader *r);   /* subject of the signer cert */
 uint64_t bundle_reader_trusted_time(const BundleReader *r); /* see cms_verify() */
 uint64_t bundle_reader_bytes_read(const BundleReader *r);  /* for progress */
+/* SHA-256 (32 bytes) of the manifest exactly as it was signed, once verified (else NULL): RAUC's
+ * "manifest hash" (the manifest.raucm bytes, in the CMS of a verity bundle, in the squashfs of a
+ * plain one); of an Update1 bundle, the manifest JSON attached to its CMS. */
+const uint8_t *bundle_reader_manifest_sha256(const BundleReader *r);
+/* ERROR_INVALID_BUNDLE naming both hashes unless that SHA-256 is 'want' (32 bytes). */
+int bundle_reader_check_manifest_sha256(const BundleReader *r, const uint8_t *want, UError *err);
 /* "update1", or a RAUC bundle's "plain" / "verity" (lib/rauc-bundle.h). */
 const char *bundle_reader_format(const BundleReader *r);
 uint64_t bundle_reader_total_size(const BundleReader *r);  /* header + signature + payload */

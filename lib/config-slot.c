@@ -154,19 +154,10 @@ static int parse_description(Parser *p, Section *sec, const char *key, const cha
         return parser_set_string(p, &section_slot(p, sec)->description, value, false);
 }
 
-/* RAUC's install-same (and its deprecated spellings): false skips an image whose hash equals
- * the slot's recorded one.  Update1 always writes, which is what install-same=true (RAUC's
- * default) means; false only makes RAUC faster, so it is accepted with a warning. */
+/* RAUC's install-same (and its deprecated spellings): false skips writing an image the target
+ * slot already holds (daemon/install.c, targets_hold_images()). */
 static int parse_install_same(Parser *p, Section *sec, const char *key, const char *value, unsigned line) {
-        ConfigSlot *slot = section_slot(p, sec);
-        int r;
-
-        r = parser_set_bool(p, sec, key, value, line, &slot->install_same);
-        if (r < 0 || slot->install_same)
-                return r;
-        return parser_warning(p, line,
-                              "[%s] %s=false has no effect: Update1 always writes the image, even one the slot already holds",
-                              sec->name, key);
+        return parser_set_bool(p, sec, key, value, line, &section_slot(p, sec)->install_same);
 }
 
 static int parse_resize(Parser *p, Section *sec, const char *key, const char *value, unsigned line) {

@@ -11,11 +11,7 @@
 #define CONFIG_MAX_STATE_NAME 64
 
 void config_strv_free(char **l) {
-        if (!l)
-                return;
-        for (char **p = l; *p; p++)
-                free(*p);
-        free(l);
+        strv_free(l);
 }
 
 bool config_bootloader_known(const char *s) {

@@ -59,7 +59,7 @@ typedef struct ConfigSlot {
         char *parent_name; /* "rootfs.0" or NULL */
         int parent;        /* index into Config.slots, -1 if none (resolved after parsing) */
         bool readonly;
-        bool install_same; /* RAUC's install-same=, default true; false only warns (always written) */
+        bool install_same; /* RAUC's install-same=, default true; false: an image the slot holds is not written again */
         char *description; /* RAUC's description=, or NULL */
         unsigned line;     /* where the section started, for error messages */
 } ConfigSlot;

@@ -8,6 +8,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include <sqfs/compressor.h>
 #include <sqfs/data_reader.h>
@@ -39,6 +40,7 @@ struct RaucBundle {
         RaucFormat format;
         Manifest *manifest;
         RaucManifest *rauc;
+        uint8_t manifest_sha256[SHA256_DIGEST_LENGTH];
         char *signer;
         uint64_t trusted_time;
 
@@ -86,6 +88,10 @@ const Manifest *rauc_bundle_manifest(const RaucBundle *b) {
 
 const char *rauc_bundle_signer(const RaucBundle *b) {
         return b ? b->signer : NULL;
+}
+
+const uint8_t *rauc_bundle_manifest_sha256(const RaucBundle *b) {
+        return b && b->rauc ? b->manifest_sha256 : NULL;
 }
 
 const char *rauc_bundle_format(const RaucBundle *b) {
@@ -282,6 +288,7 @@ static int verify_verity(RaucBundle *b, const Keyring *k, const uint8_t *cms, si
         r = rauc_manifest_parse((const char *) cms + offset, size, &rm, err);
         if (r < 0)
                 return r;
+        (void) SHA256(cms + offset, size, b->manifest_sha256);
         if (rm->format == RAUC_FORMAT_CRYPT)
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -EOPNOTSUPP,
                                   "RAUC crypt bundles are not supported by Update1: build a verity bundle");
@@ -409,6 +416,7 @@ static int load_plain_manifest(RaucBundle *b, UError *err) {
         r = rauc_manifest_parse(text, (size_t) size, &b->rauc, err);
         if (r < 0)
                 return r;
+        (void) SHA256((const uint8_t *) text, (size_t) size, b->manifest_sha256);
         if (b->rauc->format != RAUC_FORMAT_PLAIN)
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
                                   "RAUC bundle invalid: a detached signature with a manifest of format %s",

@@ -61,6 +61,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(RaucBundle *, rauc_bundle_free);
 
 const Manifest *rauc_bundle_manifest(const RaucBundle *b);
 const char *rauc_bundle_signer(const RaucBundle *b);
+/* SHA-256 of manifest.raucm as signed (RAUC's manifest hash). */
+const uint8_t *rauc_bundle_manifest_sha256(const RaucBundle *b);
 const char *rauc_bundle_format(const RaucBundle *b);
 uint64_t rauc_bundle_trusted_time(const RaucBundle *b);
 uint64_t rauc_bundle_bytes_read(const RaucBundle *b);

@@ -103,6 +103,14 @@ int hex_decode(const char *in, uint8_t *out, size_t n) {
         return 0;
 }
 
+void strv_free(char **l) {
+        if (!l)
+                return;
+        for (char **p = l; *p; p++)
+                free(*p);
+        free(l);
+}
+
 char *strdup_printf(const char *fmt, ...) {
         va_list ap;
         char *s;

@@ -15,6 +15,12 @@ int parse_boolean(const char *s); /* 1, 0 or -EINVAL */
 void hex_encode(const uint8_t *in, size_t n, char *out);
 /* Exactly 2*n hex digits → n bytes; anything else → -EINVAL. */
 int hex_decode(const char *in, uint8_t *out, size_t n);
+/* Frees a NULL-terminated string array and its strings; NULL is fine. */
+void strv_free(char **l);
+static inline void strv_freep(char ***l) {
+        strv_free(*l);
+}
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
 
 char *strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* True if s is printable ASCII without '/', control characters or leading '.': safe as a name. */

@@ -27,12 +27,6 @@ const char *action_phase_to_string(ActionPhase p) {
         return p >= 0 && p < _PHASE_MAX ? phase_names[p] : "unknown";
 }
 
-static void strv_free(char **l) {
-        for (size_t i = 0; l && l[i]; i++)
-                free(l[i]);
-        free(l);
-}
-
 ActionRecord *action_record_free(ActionRecord *r) {
         if (!r)
                 return NULL;

@@ -12,7 +12,7 @@
 # veritysetup.
 . "$(dirname "$0")/../lib/testlib.sh"
 tl_require_root "the shipped bus policy lets only root own org.example.Update1"
-tl_require_cmd rauc veritysetup mksquashfs nginx
+tl_require_cmd rauc veritysetup mksquashfs unsquashfs nginx
 tl_setup A
 
 # The sandbox's config does not write allow-bundle-intermediates=: RAUC bundles then chain
@@ -205,6 +205,36 @@ check_slot() { # SLOT-DEVICE IMAGE SLOT-NAME VERSION
         expect_slot "$3" '["checksum"]["sha256"]' "$sha"
 }
 
+# require-manifest-hash (de.pengutronix.rauc InstallBundle): the hash is RAUC's, the SHA-256 of
+# manifest.raucm as signed: in the CMS of a verity bundle, in the squashfs of a plain one (read
+# here with openssl and unsquashfs, not with Update1).  A wrong one fails before any write.
+t_manifest_hash() {
+        local b want i le op zero
+        zero=$(printf '0%.0s' {1..64})
+        for b in verity plain; do
+                if [ $b = verity ]; then
+                        want=$(cms_blob "$I/verity.raucb" | openssl cms -verify -noverify -inform DER -binary 2>/dev/null |
+                                sha256sum | cut -c1-64)
+                else
+                        want=$(unsquashfs -cat "$I/plain.raucb" manifest.raucm 2>/dev/null | sha256sum | cut -c1-64)
+                fi
+                expect_ok bus-call InspectBundle h "$I/$b.raucb" || return 1
+                expect_contains "$TL_OUT" "\"manifest-hash\":\"$want\"" "InspectBundle ($b)" || return 1
+                tl_snapshot
+                expect_ok gdbus call --system --dest de.pengutronix.rauc --object-path / \
+                        --method de.pengutronix.rauc.Installer.InstallBundle "$I/$b.raucb" \
+                        "{'require-manifest-hash': <'$zero'>}" || return 1
+                for ((i = 0; i < SB_WAIT * 20; i++)); do
+                        le=$(busctl --system get-property de.pengutronix.rauc / de.pengutronix.rauc.Installer LastError)
+                        op=$(busctl --system get-property de.pengutronix.rauc / de.pengutronix.rauc.Installer Operation)
+                        [[ $le == *"got $want"* && $op == 's "idle"' ]] && break
+                        sleep 0.05
+                done
+                expect_contains "$le" "unexpected manifest hash (expected $zero, got $want)" "$b: LastError" || return 1
+                expect_unchanged || return 1
+        done
+}
+
 t_install_plain() {
         local a_sha
         a_sha=$(sha256sum <"$SB_SLOT_A" | cut -c1-64)
@@ -257,6 +287,36 @@ t_http() {
                 { TL_WHY="no 206 in the nginx log: $(tail -n 3 "$SB/nginx/access.log")"; return 1; }
         tl_diag "$(grep -o 'Read http[^ ]* with [0-9]* range requests, [0-9]* of [0-9]* bytes' "$SB/updated.log" | tail -n 1)"
         grep -q 'with [0-9]* range requests' "$SB/updated.log" || { TL_WHY="no range request count in the log"; return 1; }
+}
+
+# Info and InspectBundle of a URL (de.pengutronix.rauc): the signature, the manifest and the
+# verity hash tree with Range requests, never the images.  Runs after t_http (nginx, v4.raucb).
+t_inspect_url() {
+        local want n i line got total
+        want=$(cms_blob "$SB/www/v4.raucb" | openssl cms -verify -noverify -inform DER -binary 2>/dev/null |
+                sha256sum | cut -c1-64)
+        n=$(grep -c 'Read http[^ ]*/v4.raucb with' "$SB/updated.log")
+        expect_ok gdbus call --system --dest de.pengutronix.rauc --object-path / \
+                --method de.pengutronix.rauc.Installer.Info "$SB_HTTP_URL/v4.raucb" || return 1
+        expect_eq "$TL_OUT" "('$SB_COMPATIBLE', 'v4.img')" "Info of a URL" || return 1
+        expect_ok gdbus call --system --dest de.pengutronix.rauc --object-path / \
+                --method de.pengutronix.rauc.Installer.InspectBundle "$SB_HTTP_URL/v4.raucb" '@a{sv} {}' || return 1
+        expect_contains "$TL_OUT" "'manifest-hash': <'$want'>" "InspectBundle of a URL" || return 1
+        expect_contains "$TL_OUT" "'version': <'v4.img'>" "InspectBundle of a URL" || return 1
+        # the daemon logs what it fetched once the source is freed, just after the answer
+        for ((i = 0; i < SB_WAIT * 20; i++)); do
+                [ "$(grep -c 'Read http[^ ]*/v4.raucb with' "$SB/updated.log")" -ge $((n + 2)) ] && break
+                sleep 0.05
+        done
+        line=$(grep -o 'Read http[^ ]*/v4.raucb with [0-9]* range requests, [0-9]* of [0-9]* bytes' "$SB/updated.log" | tail -n 1)
+        tl_diag "InspectBundle: $line"
+        read -r got total <<<"$(sed -E 's/.*, ([0-9]+) of ([0-9]+) bytes/\1 \2/' <<<"$line")"
+        [ -n "$got" ] && [ "$total" = "$(stat -c %s "$SB/www/v4.raucb")" ] && [ $((got * 4)) -lt "$total" ] ||
+                { TL_WHY="InspectBundle of a URL fetched too much: '$line'"; return 1; }
+        # a URL that does not answer: the download's error, not a short stream
+        expect_error org.example.Update1.Error.Io gdbus call --system --dest de.pengutronix.rauc --object-path / \
+                --method de.pengutronix.rauc.Installer.Info "$SB_HTTP_URL/missing.raucb" || return 1
+        expect_contains "$TL_OUT" "404" "Info of a missing URL"
 }
 
 # A plain bundle over http: the whole payload is fetched for the signature (1 MiB ranges), then
@@ -453,9 +513,11 @@ tl_case crypt-refused t_crypt
 tl_case pipe-refused t_pipe
 tl_case intermediates-refused-when-written-false t_intermediates_refused_when_written
 tl_case tampered-verity-block-never-written t_tampered_verity
+tl_case require-manifest-hash-is-raucs t_manifest_hash
 tl_case install-plain t_install_plain
 tl_case install-verity t_install_verity
 tl_case install-over-http-ranges t_http
+tl_case inspect-url-with-ranges t_inspect_url
 tl_case install-plain-over-http t_http_plain
 tl_case http-without-ranges-refused t_http_no_ranges
 tl_case http-stall-cancelled t_http_stall_cancel

@@ -414,10 +414,10 @@ extendedKeyUsage=serverAuth" &&
         chmod 0644 "$d"/*
 }
 
-# ag_nginx NAME ROOT [tls]: nginx as nobody on a free port serving ROOT, logging the
+# ag_nginx NAME ROOT [tls [DIRECTIVES]]: nginx as nobody on a free port serving ROOT, logging the
 # Authorization header and the client certificate; "tls" = HTTPS with client certificates
-# required (CA $SB/tls/ca.crt).  Sets AG_NGINX_URL and AG_NGINX_LOG.  A port taken between
-# choosing and binding it is retried.
+# required (CA $SB/tls/ca.crt); DIRECTIVES go into the server block as they are (a location).
+# Sets AG_NGINX_URL and AG_NGINX_LOG.  A port taken between choosing and binding it is retried.
 ag_nginx() {
         for _ in 1 2 3 4 5; do
                 _ag_nginx_once "$@" && return 0
@@ -427,7 +427,7 @@ ag_nginx() {
 }
 
 _ag_nginx_once() {
-        local name=$1 root=$2 tls=${3:-} port pid i listen ssl=
+        local name=$1 root=$2 tls=${3:-} extra=${4:-} port pid i listen ssl=
         local ng=$SB/nginx-$name
         mkdir -p "$ng/tmp"
         port=$("$SB_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -453,6 +453,7 @@ http {
     listen $listen;
     root $root;
     $ssl
+    $extra
   }
 }
 EOF2

@@ -86,6 +86,7 @@ static void fill(SlotRecord *r) {
         r->bundle_description = strdup("a \"quoted\" / description\nwith a newline");
         r->security_version = 7;
         strcpy(r->sha256, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+        strcpy(r->bundle_hash, "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210");
         r->size = UINT64_C(5) << 30; /* > 4 GiB */
         r->installed_timestamp = 1795000000;
         r->installed_count = 3;
@@ -157,6 +158,7 @@ TEST(round_trip) {
         CHECK_STREQ(r->bundle_description, "a \"quoted\" / description\nwith a newline");
         CHECK(r->security_version == 7);
         CHECK_STREQ(r->sha256, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+        CHECK_STREQ(r->bundle_hash, "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210");
         CHECK(r->size == UINT64_C(5) << 30);
         CHECK(r->installed_timestamp == 1795000000);
         CHECK(r->installed_count == 3);
@@ -187,6 +189,7 @@ TEST(record_reset) {
         CHECK(r->bundle_version == NULL && r->bundle_compatible == NULL && r->bundle_build == NULL &&
               r->bundle_description == NULL && r->transaction_id == NULL);
         CHECK_STREQ(r->sha256, "");
+        CHECK_STREQ(r->bundle_hash, "");
         CHECK(r->size == 0 && r->security_version == 0);
         /* History stays: the counts are about the slot, not the bundle. */
         CHECK(r->installed_count == 3 && r->activated_count == 2);
@@ -286,6 +289,8 @@ TEST(bad_fields) {
                 { "{\"format\":1,\"slots\":{\"rootfs.0\":{\"status\":\"ok\",\"bundle\":\"v1\"}}}", "field \"bundle\"" },
                 { "{\"format\":1,\"slots\":{\"rootfs.0\":{\"status\":\"ok\",\"checksum\":{\"sha256\":\"xyz\"}}}}",
                   "checksum.sha256" },
+                { "{\"format\":1,\"slots\":{\"rootfs.0\":{\"status\":\"ok\",\"bundle\":{\"hash\":\"abc\"}}}}",
+                  "bundle.hash" },
                 { "{\"format\":1,\"slots\":{\"rootfs.0\":{\"status\":\"ok\",\"security-version\":1.5}}}",
                   "security-version" },
                 { "{\"format\":1,\"slots\":{\"rootfs.0\":{\"status\":\"ok\",\"transaction-id\":7}}}", "transaction-id" },
