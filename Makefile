@@ -7,6 +7,7 @@
 #   make check-fresh  (root) make demo and make check on a fresh minimal Debian 12 chroot
 #   make check-installed  (root) make install in a Debian 12 container booted with systemd
 #   make bench      measured, not asserted (see bench/)
+#   make bench-delta  (root) delta updates on real Debian trees beside casync, zstd, xdelta3
 #   make lint       shellcheck on every shell script, object dependency cycles, no tracked .pyc
 #   make install DESTDIR=... PREFIX=/usr
 #
@@ -320,6 +321,14 @@ bench:
 	@if [ "$(PEERS)" = 1 ]; then tests/lib/install-deps.sh bench-peers; fi
 	@$(MAKE) --no-print-directory all
 	@bench/bench.sh $(BUILD)
+
+# Delta updates on real Debian trees beside casync, zstd --patch-from and xdelta3 (issue 13;
+# root, downloads from Debian's mirror once, caches under $(BUILD)/bench-delta; bench/README.md).
+.PHONY: bench-delta
+bench-delta:
+	@tests/lib/install-deps.sh bench-delta
+	@$(MAKE) --no-print-directory all
+	@bench/bench-delta.sh $(BUILD)
 
 # libFuzzer targets (clang): tests/fuzz/.  FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
