@@ -26,6 +26,7 @@ REPEAT=${BENCH_REPEAT:-3}
 CACHE=$BUILD/bench-delta/cache
 # shellcheck source=bench/bench-lib.sh
 . "$TOP/bench/bench-lib.sh"
+# shellcheck disable=SC2034 # read by tests/lib/sandbox.sh (sourced by bench-lib.sh)
 SB_WAIT=60
 
 die() { echo "bench-delta: $*" >&2; exit 1; }
@@ -157,7 +158,6 @@ make_squashfs() { # TREE OUT  (-mkfs-time/-all-time and SOURCE_DATE_EPOCH exclud
         env -u SOURCE_DATE_EPOCH mksquashfs "$1" "$2" -noappend -quiet -no-progress -comp zstd -b 128K \
                 -mkfs-time "$SDE" -all-time "$SDE" -processors 2 >"$2.log" 2>&1
 }
-declare -A IMG_SHA=()
 echo "* images (each built twice: the two sha256 must be equal)"
 for t in v1 v2 v2l; do
         for fs in ext4 squashfs; do
@@ -166,7 +166,6 @@ for t in v1 v2 v2l; do
                 "make_$fs" "$CACHE/$t" "$t.$fs.again" || die "$t.$fs (again): $(tail -n 3 "$t.$fs.again.log")"
                 b=$(sha256sum "$t.$fs.again" | cut -c1-64)
                 rm -f "$t.$fs.again"
-                IMG_SHA[$t.$fs]=$a
                 printf '  %-14s %10s bytes (%s used)  sha256 %s %s\n' "$t.$fs" "$(stat -c %s "$t.$fs")" \
                         "$(du -h "$t.$fs" | cut -f1)" "$a" "$([ "$a" = "$b" ] && echo "= again: reproducible" || echo "!= again ($b): NOT reproducible")"
         done
@@ -205,6 +204,7 @@ bl_slot "$SB/slot-a.img" 512M || die "loop device for slot A"; SB_SLOT_A=$BL_DEV
 bl_slot "$SB/slot-b.img" 512M || die "loop device for slot B"; SB_SLOT_B=$BL_DEV
 sb_make_env "$SB" || die "env"
 sb_write_config "$SB/system.conf"
+# shellcheck disable=SC2034 # read by sb_start_updated
 SB_CONFIG=$SB/system.conf
 sb_start_bus || die "bus"
 sb_start_nginx "$SB/www" 2>nginx.err || die "nginx: $(cat nginx.err)"
