@@ -254,11 +254,11 @@ install_bundle() {
 # nginx with v1 in the booted slot, bytes and ranges from nginx's log.
 format2() {
         local key=$1 old=$2 new=$3
-        if ! bundle "$new" "$key.f2.bundle" --format 2; then
-                NOTE[$key.f2]="not yet (format 2 not built: $(head -n 1 "$key.f2.bundle.log"))"
+        if ! bundle "$new" "$key.bundle" --format 2; then
+                NOTE[$key]="not yet (format 2 not built: $(head -n 1 "$key.bundle.log"))"
                 return 0
         fi
-        install_bundle "$key.f2" "$old" "$new" "$key.f2.bundle" || NOTE[$key.f2]="install failed (see $SB/install-$key.f2.log)"
+        install_bundle "$key" "$old" "$new" "$key.bundle" || NOTE[$key]="install failed (see $SB/install-$key.log)"
 }
 
 # casync_missing KEY OLD NEW CHUNK: chunks of NEW's store that OLD's store lacks (what a
