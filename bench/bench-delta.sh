@@ -277,7 +277,8 @@ casync_missing() {
 
 patch_zstd() { # KEY OLD NEW
         local key=$1 old=$2 new=$3
-        zstd -q -f -19 --long=30 --patch-from="$old" "$new" -o "$key.zst" || return 1
+        # stderr: zstd's advice on tuning --patch-from for large inputs, kept in the log
+        zstd -q -f -19 --long=30 --patch-from="$old" "$new" -o "$key.zst" 2>"$key.zst.log" || return 1
         BYTES[$key]=$(stat -c %s "$key.zst")
         timed "$key" zstd -q -f -d --long=30 --patch-from="$old" "$key.zst" -o patched.out
         cmp -s patched.out "$new" || NOTE[$key]="patched image differs from v2!"
@@ -286,7 +287,7 @@ patch_zstd() { # KEY OLD NEW
 
 patch_xdelta() { # KEY OLD NEW
         local key=$1 old=$2 new=$3
-        xdelta3 -f -e -9 -B 536870912 -s "$old" "$new" "$key.xd3" || return 1
+        xdelta3 -f -e -9 -B 536870912 -s "$old" "$new" "$key.xd3" 2>"$key.xd3.log" || return 1
         BYTES[$key]=$(stat -c %s "$key.xd3")
         timed "$key" xdelta3 -f -d -B 536870912 -s "$old" "$key.xd3" patched.out
         cmp -s patched.out "$new" || NOTE[$key]="patched image differs from v2!"
@@ -337,7 +338,7 @@ for pair in up lib; do
                 {
                         echo
                         echo "$( [ $pair = up ] && echo "package upgrade (v1 → v2)" || echo "one library fixed (v1 → v2l)"), $fs:" \
-                                "full zstd -19 of v2 = $FULL bytes = 100 %; apply: median of $REPEAT, on a shared machine"
+                                "full zstd -19 of $new = $FULL bytes = 100 %; apply: median of $REPEAT, on a shared machine"
                         printf '  %-34s %12s %9s %7s %8s %9s  %-11s %s\n' column bytes "% full" ranges "apply s" "peak MiB" "issue's %" notes
                         for c in f1 fixed cas cas16 zpatch xd3 f2 f2emu; do
                                 case $c in
