@@ -418,4 +418,4 @@ endif
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' -type f -not -path '$(BUILD)/demo/*' -not -path '$(BUILD)/test*' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f -not -path '$(BUILD)/demo/*' -not -path '$(BUILD)/test*' -not -path '$(BUILD)/bench-delta/*' 2>/dev/null)
