@@ -7,6 +7,7 @@
 #   make check-fresh  (root) make demo and make check on a fresh minimal Debian 12 chroot
 #   make check-installed  (root) make install in a Debian 12 container booted with systemd
 #   make bench      measured, not asserted (see bench/)
+#   make bench-delta  (root) delta updates on real Debian trees beside casync, zstd, xdelta3
 #   make lint       shellcheck on every shell script, object dependency cycles, no tracked .pyc
 #   make install DESTDIR=... PREFIX=/usr
 #
@@ -321,6 +322,14 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@bench/bench.sh $(BUILD)
 
+# Delta updates on real Debian trees beside casync, zstd --patch-from and xdelta3 (issue 13;
+# root, downloads from Debian's mirror once, caches under $(BUILD)/bench-delta; bench/README.md).
+.PHONY: bench-delta
+bench-delta:
+	@tests/lib/install-deps.sh bench-delta
+	@$(MAKE) --no-print-directory all
+	@bench/bench-delta.sh $(BUILD)
+
 # libFuzzer targets (clang): tests/fuzz/.  FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
 fuzz:
@@ -409,4 +418,4 @@ endif
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' -type f -not -path '$(BUILD)/demo/*' -not -path '$(BUILD)/test*' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f -not -path '$(BUILD)/demo/*' -not -path '$(BUILD)/test*' -not -path '$(BUILD)/bench-delta/*' 2>/dev/null)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs the Debian 12 (bookworm) packages Update1 needs, only if some are missing.
-#   tests/lib/install-deps.sh [check|demo|bench|bench-peers|build|fuzz|system|lint|installed]   (default: check)
+#   tests/lib/install-deps.sh [check|demo|bench|bench-delta|bench-peers|build|fuzz|system|lint|installed]   (default: check)
 # Silent when everything is present.  As root with apt-get: installs what is missing
 # (non-interactive, no stdin needed, fine under CI=true).  Otherwise prints the exact command
 # to run and exits 1.
@@ -40,6 +40,11 @@ CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-comm
 # make bench PEERS=1: RAUC 1.8 beside Update1 (bench/bench-peers.sh: the rauc client, its D-Bus
 # service's bus policy, mksquashfs for `rauc bundle`) and hyperfine for the round trips.
 PEERS_PKGS=(rauc rauc-service squashfs-tools hyperfine)
+# make bench-delta (bench/bench-delta.sh): debootstrap builds the Debian trees, mksquashfs and
+# mkfs.ext4/debugfs the images, casync, zstd (--patch-from) and xdelta3 are the peers measured,
+# time (/usr/bin/time -v) their peak memory, nginx serves Update1's bundles, libzstd-dev and
+# libssl-dev (in BUILD_PKGS) build bench/cdc-emulate.c.
+BENCH_DELTA_PKGS=(debootstrap squashfs-tools e2fsprogs casync zstd xdelta3 time nginx-light curl python3)
 # Fuzzing (make fuzz) and sanitizer builds: clang with libFuzzer and the sanitizer runtimes.
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 # Static checks (make lint): shellcheck; python3 for tests/lint/cycles.py (nm: binutils, with
@@ -62,13 +67,14 @@ build) pkgs=("${BUILD_PKGS[@]}") ;;
 demo)  pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}") ;;
 check) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${CHECK_PKGS[@]}") ;;
 bench) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${CHECK_PKGS[@]}") ;;
+bench-delta) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${BENCH_DELTA_PKGS[@]}") ;;
 bench-peers) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${CHECK_PKGS[@]}" "${PEERS_PKGS[@]}") ;;
 fuzz)  pkgs=("${BUILD_PKGS[@]}" "${FUZZ_PKGS[@]}") ;;
 system) pkgs=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${SYSTEM_PKGS[@]}") ;;
 lint)  pkgs=("${BUILD_PKGS[@]}" "${LINT_PKGS[@]}") ;;
 installed) pkgs=("${INSTALLED_PKGS[@]}") ;;
 -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
-*) echo "usage: $0 [check|demo|bench|bench-peers|build|fuzz|system|lint|installed]" >&2; exit 2 ;;
+*) echo "usage: $0 [check|demo|bench|bench-delta|bench-peers|build|fuzz|system|lint|installed]" >&2; exit 2 ;;
 esac
 
 missing=()

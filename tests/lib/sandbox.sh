@@ -695,6 +695,9 @@ error_log $ng/error.log warn;
 events { worker_connections 64; }
 http {
   access_log $ng/access.log;
+  # bench/bench-delta.sh counts bytes and HTTP ranges per install from this one.
+  log_format u1ranges '\$status \$body_bytes_sent \$uri "\$http_range"';
+  access_log $ng/ranges.log u1ranges;
   client_body_temp_path $ng/tmp/body; proxy_temp_path $ng/tmp/proxy;
   fastcgi_temp_path $ng/tmp/fcgi; uwsgi_temp_path $ng/tmp/uwsgi; scgi_temp_path $ng/tmp/scgi;
   default_type application/octet-stream;

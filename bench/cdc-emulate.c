@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cdc-emulate: what a chunked delta install of NEW would fetch on a device that holds OLD.
+ * Used by bench/bench-delta.sh for two columns:
+ *   --fixed SIZE       fixed-size chunks, as bundle format 1 cuts them (a device matches a
+ *                      chunk by its hash wherever it sits in OLD: the best format 1 allows);
+ *   --cdc MIN AVG MAX  a gear (FastCDC-style, normalised) content-defined chunker, the
+ *                      "emulated" column of format 2 until the real one is built.
+ * Every distinct chunk of NEW is stored once, in order of first appearance, compressed on its
+ * own at --level; the chunks OLD also has are reused, the others are fetched, and a run of
+ * fetched chunks that are neighbours in that order is one HTTP range.  Prints one line of
+ * key=value pairs.  Not shipped, not a test: a measuring tool (bench/README.md).
+ *
+ * Build: cc -O2 -Wall -Wextra -o cdc-emulate bench/cdc-emulate.c -lzstd -lcrypto
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/sha.h>
+#include <zstd.h>
+
+typedef struct Chunker {
+        bool fixed;
+        size_t min, avg, max;
+        uint64_t mask_small, mask_large; /* FastCDC normalisation: harder before avg, easier after */
+        uint64_t gear[256];
+} Chunker;
+
+typedef struct Digest {
+        unsigned char b[SHA256_DIGEST_LENGTH];
+} Digest;
+
+/* Open addressing over the first 8 bytes of SHA-256 (uniform); full digests compared. */
+typedef struct Set {
+        Digest *slots;
+        bool *used;
+        size_t cap, n;
+} Set;
+
+typedef struct Image {
+        const unsigned char *p;
+        size_t size;
+} Image;
+
+static uint64_t splitmix64(uint64_t *s) {
+        uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+        return z ^ (z >> 31);
+}
+
+/* The top BITS bits: the gear hash's high bits depend on the last 64 bytes, the low ones on
+ * only the last few, so a mask of high bits gives the longer window. */
+static uint64_t top_mask(unsigned bits) {
+        return bits == 0 ? 0 : ~UINT64_C(0) << (64 - bits);
+}
+
+static int chunker_init(Chunker *c, bool fixed, size_t min, size_t avg, size_t max) {
+        unsigned bits = 0;
+        uint64_t seed = UINT64_C(0x5570646174653100); /* fixed: both images cut alike */
+
+        if (avg == 0 || (!fixed && (min > avg || avg > max)))
+                return -EINVAL;
+        *c = (Chunker) { .fixed = fixed, .min = min, .avg = avg, .max = max };
+        while ((UINT64_C(1) << (bits + 1)) <= avg)
+                bits++;
+        c->mask_small = top_mask(bits + 2);
+        c->mask_large = top_mask(bits >= 2 ? bits - 2 : 0);
+        for (size_t i = 0; i < 256; i++)
+                c->gear[i] = splitmix64(&seed);
+        return 0;
+}
+
+/* Length of the chunk that starts at p (n bytes left). */
+static size_t chunker_next(const Chunker *c, const unsigned char *p, size_t n) {
+        uint64_t h = 0;
+        size_t i, normal, end;
+
+        if (c->fixed)
+                return n < c->avg ? n : c->avg;
+        if (n <= c->min)
+                return n;
+        end = n < c->max ? n : c->max;
+        normal = c->avg < end ? c->avg : end;
+        for (i = c->min; i < normal; i++) {
+                h = (h << 1) + c->gear[p[i]];
+                if (!(h & c->mask_small))
+                        return i + 1;
+        }
+        for (; i < end; i++) {
+                h = (h << 1) + c->gear[p[i]];
+                if (!(h & c->mask_large))
+                        return i + 1;
+        }
+        return end;
+}
+
+static size_t set_index(const Set *s, const Digest *d) {
+        uint64_t k;
+
+        memcpy(&k, d->b, sizeof(k));
+        return (size_t) (k & (s->cap - 1));
+}
+
+static int set_grow(Set *s);
+
+/* Adds d; returns 1 if added, 0 if it was there. */
+static int set_add(Set *s, const Digest *d) {
+        size_t i;
+        int r;
+
+        if ((s->n + 1) * 2 > s->cap) {
+                r = set_grow(s);
+                if (r < 0)
+                        return r;
+        }
+        for (i = set_index(s, d); s->used[i]; i = (i + 1) & (s->cap - 1))
+                if (!memcmp(s->slots[i].b, d->b, sizeof(d->b)))
+                        return 0;
+        s->used[i] = true;
+        s->slots[i] = *d;
+        s->n++;
+        return 1;
+}
+
+static bool set_has(const Set *s, const Digest *d) {
+        if (s->cap == 0)
+                return false;
+        for (size_t i = set_index(s, d); s->used[i]; i = (i + 1) & (s->cap - 1))
+                if (!memcmp(s->slots[i].b, d->b, sizeof(d->b)))
+                        return true;
+        return false;
+}
+
+static int set_grow(Set *s) {
+        Set bigger = { .cap = s->cap ? s->cap * 2 : 4096 };
+
+        bigger.slots = calloc(bigger.cap, sizeof(Digest));
+        bigger.used = calloc(bigger.cap, sizeof(bool));
+        if (!bigger.slots || !bigger.used) {
+                free(bigger.slots);
+                free(bigger.used);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < s->cap; i++)
+                if (s->used[i])
+                        (void) set_add(&bigger, &s->slots[i]);
+        free(s->slots);
+        free(s->used);
+        *s = bigger;
+        return 0;
+}
+
+static void set_done(Set *s) {
+        free(s->slots);
+        free(s->used);
+        *s = (Set) {};
+}
+
+static int image_map(const char *path, Image *ret) {
+        struct stat st;
+        void *p;
+        int fd;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0 || st.st_size == 0) {
+                int r = st.st_size == 0 ? -EINVAL : -errno;
+                close(fd);
+                return r;
+        }
+        p = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        close(fd);
+        if (p == MAP_FAILED)
+                return -errno;
+        (void) madvise(p, (size_t) st.st_size, MADV_SEQUENTIAL);
+        *ret = (Image) { .p = p, .size = (size_t) st.st_size };
+        return 0;
+}
+
+static int index_old(const Chunker *c, const Image *img, Set *set) {
+        for (size_t off = 0; off < img->size;) {
+                size_t len = chunker_next(c, img->p + off, img->size - off);
+                Digest d;
+                int r;
+
+                SHA256(img->p + off, len, d.b);
+                r = set_add(set, &d);
+                if (r < 0)
+                        return r;
+                off += len;
+        }
+        return 0;
+}
+
+typedef struct Result {
+        uint64_t chunks, distinct, missing, missing_raw, missing_stored, ranges, reused_raw;
+        size_t min_len, max_len;
+} Result;
+
+static int delta_new(const Chunker *c, const Image *img, const Set *old, int level, Result *ret) {
+        Result res = { .min_len = SIZE_MAX };
+        Set seen = {};
+        ZSTD_CCtx *cctx = ZSTD_createCCtx();
+        size_t bound = ZSTD_compressBound(c->fixed ? c->avg : c->max);
+        void *buf = malloc(bound);
+        bool in_run = false;
+        int r = 0;
+
+        if (!cctx || !buf) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t off = 0; off < img->size;) {
+                size_t len = chunker_next(c, img->p + off, img->size - off);
+                Digest d;
+
+                SHA256(img->p + off, len, d.b);
+                res.chunks++;
+                res.min_len = len < res.min_len ? len : res.min_len;
+                res.max_len = len > res.max_len ? len : res.max_len;
+                r = set_add(&seen, &d);
+                if (r < 0)
+                        goto out;
+                if (r == 0) { /* stored once, at its first place; written again from there */
+                        res.reused_raw += len;
+                } else if (set_has(old, &d)) {
+                        res.distinct++;
+                        res.reused_raw += len;
+                        in_run = false;
+                } else {
+                        size_t z = ZSTD_compressCCtx(cctx, buf, bound, img->p + off, len, level);
+
+                        if (ZSTD_isError(z)) {
+                                fprintf(stderr, "cdc-emulate: zstd: %s\n", ZSTD_getErrorName(z));
+                                r = -EIO;
+                                goto out;
+                        }
+                        res.distinct++;
+                        res.missing++;
+                        res.missing_raw += len;
+                        res.missing_stored += z;
+                        if (!in_run)
+                                res.ranges++;
+                        in_run = true;
+                }
+                off += len;
+        }
+        *ret = res;
+        r = 0;
+out:
+        set_done(&seen);
+        ZSTD_freeCCtx(cctx);
+        free(buf);
+        return r;
+}
+
+static int parse_size(const char *s, size_t *ret) {
+        char *end;
+        unsigned long long v;
+
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno || end == s)
+                return -EINVAL;
+        if (*end == 'K' || *end == 'k')
+                v <<= 10, end++;
+        else if (*end == 'M' || *end == 'm')
+                v <<= 20, end++;
+        if (*end || v == 0 || v > (UINT64_C(64) << 20))
+                return -EINVAL;
+        *ret = (size_t) v;
+        return 0;
+}
+
+static int usage(void) {
+        fprintf(stderr, "usage: cdc-emulate --fixed SIZE | --cdc MIN AVG MAX  [--level N] OLD NEW\n"
+                        "  sizes in bytes or with K/M, e.g. --cdc 16K 64K 256K --level 19\n");
+        return 2;
+}
+
+int main(int argc, char **argv) {
+        size_t min = 0, avg = 0, max = 0;
+        bool fixed = false;
+        int level = 3, i = 1, r;
+        Chunker c;
+        Image old, new;
+        Set old_set = {};
+        Result res = {};
+
+        if (argc > 2 && !strcmp(argv[i], "--fixed")) {
+                fixed = true;
+                if (parse_size(argv[2], &avg) < 0)
+                        return usage();
+                min = max = avg;
+                i = 3;
+        } else if (argc > 4 && !strcmp(argv[i], "--cdc")) {
+                if (parse_size(argv[2], &min) < 0 || parse_size(argv[3], &avg) < 0 || parse_size(argv[4], &max) < 0)
+                        return usage();
+                i = 5;
+        } else
+                return usage();
+        if (i + 1 < argc && !strcmp(argv[i], "--level")) {
+                level = atoi(argv[i + 1]);
+                i += 2;
+        }
+        if (argc - i != 2 || level < 1 || level > ZSTD_maxCLevel())
+                return usage();
+        if (chunker_init(&c, fixed, min, avg, max) < 0) {
+                fprintf(stderr, "cdc-emulate: sizes must be MIN <= AVG <= MAX\n");
+                return 2;
+        }
+        r = image_map(argv[i], &old);
+        if (r < 0) {
+                fprintf(stderr, "cdc-emulate: cannot map %s (must be a non-empty file): %s\n", argv[i], strerror(-r));
+                return 1;
+        }
+        r = image_map(argv[i + 1], &new);
+        if (r < 0) {
+                fprintf(stderr, "cdc-emulate: cannot map %s (must be a non-empty file): %s\n", argv[i + 1], strerror(-r));
+                return 1;
+        }
+        r = index_old(&c, &old, &old_set);
+        if (r >= 0)
+                r = delta_new(&c, &new, &old_set, level, &res);
+        set_done(&old_set);
+        if (r < 0) {
+                fprintf(stderr, "cdc-emulate: %s\n", strerror(-r));
+                return 1;
+        }
+        printf("chunks=%" PRIu64 " distinct=%" PRIu64 " min_len=%zu max_len=%zu missing=%" PRIu64
+               " missing_raw=%" PRIu64 " missing_stored=%" PRIu64 " ranges=%" PRIu64 " reused_raw=%" PRIu64 "\n",
+               res.chunks, res.distinct, res.min_len, res.max_len, res.missing, res.missing_raw,
+               res.missing_stored, res.ranges, res.reused_raw);
+        return 0;
+}
