@@ -433,7 +433,10 @@ TEST(header_attacks) {
         } while (0)
 
         PATCH(copy[0] = 'X', ERROR_INVALID_BUNDLE, "Bundle header invalid: bad magic");
-        PATCH(set_u32(copy + 8, 2), ERROR_INVALID_BUNDLE, "Bundle header invalid: format version 2 is not supported");
+        PATCH(set_u32(copy + 8, 3), ERROR_INVALID_BUNDLE, "Bundle header invalid: format version 3 is not supported");
+        /* A format-1 manifest behind a version-2 header (test-bundle-format2 has the converse). */
+        PATCH(set_u32(copy + 8, 2), ERROR_INVALID_BUNDLE,
+              "Bundle header format version 2 does not match manifest format 1");
         PATCH(set_u32(copy + 8, 0), ERROR_INVALID_BUNDLE, "format version 0");
         PATCH(set_u32(copy + 12, 64), ERROR_INVALID_BUNDLE, "Bundle header invalid: header size 64, expected 32");
         PATCH(set_u64(copy + 16, 0), ERROR_INVALID_BUNDLE, "Bundle header invalid: signature size 0");
