@@ -98,6 +98,34 @@ const ManifestImage *manifest_find_image(const Manifest *m, const char *slotclas
         return NULL;
 }
 
+static int table_invalid(const ManifestImage *img, uint64_t i, const char *why, UError *err) {
+        return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG, "Chunk table of image %s invalid: entry %llu %s",
+                          img->slotclass, (unsigned long long) i, why);
+}
+
+int manifest_check_chunk_table(const ManifestImage *img, UError *err) {
+        uint64_t raw_sum = 0, stored_sum = 0;
+
+        for (uint64_t c = 0; c < img->n_chunks; c++) {
+                ChunkEntry e;
+
+                manifest_chunk_entry(img, c, &e);
+                if (e.raw_size == 0 || e.raw_size > img->chunk_size)
+                        return table_invalid(img, c, "has a raw size out of range", err);
+                if (e.stored_size == 0 ||
+                    (img->compression == COMPRESSION_ZSTD && e.stored_size > chunk_zstd_bound(e.raw_size)) ||
+                    (img->compression == COMPRESSION_NONE && e.stored_size != e.raw_size))
+                        return table_invalid(img, c, "has a stored size out of range", err);
+                /* n_chunks <= size < 2^63 and each term < 2^32: neither sum can overflow. */
+                raw_sum += e.raw_size;
+                stored_sum += e.stored_size;
+        }
+        if (raw_sum != img->size || stored_sum != img->stored_size)
+                return table_invalid(img, img->n_chunks, "(the end): the sizes do not add up to the signed ones",
+                                     err);
+        return 0;
+}
+
 /* Every rejection: ERROR_INVALID_BUNDLE, "Manifest invalid: ...". */
 #define bad(err, ...) manifest_invalid(err, __VA_ARGS__)
 

@@ -68,6 +68,10 @@ typedef struct ChunkEntry {
 
 /* Entry i (< n_chunks) of a format-2 image's authenticated table. */
 void manifest_chunk_entry(const ManifestImage *img, uint64_t i, ChunkEntry *ret);
+/* Checks a format-2 table (img->table, n_chunks entries) against the signed manifest: every raw
+ * size 1 .. chunk_size (the chunker's max), every stored size within its bound, the sums equal
+ * to size and stored_size.  ERROR_INVALID_BUNDLE "Chunk table of image X invalid: entry N ...". */
+int manifest_check_chunk_table(const ManifestImage *img, UError *err);
 
 typedef struct Manifest {
         unsigned format;       /* MANIFEST_FORMAT_VERSION or MANIFEST_FORMAT_CDC */
