@@ -363,6 +363,34 @@ TEST(truncated_in_table) {
         parts_done(&p);
 }
 
+/* The tables are read before the payload and held: their total is capped by the signed
+ * manifest, before a byte of them is read. */
+TEST(table_cap) {
+        static const char fmt[] =
+                "{\"format\":2,\"compatible\":\"c\",\"version\":\"1\",\"build\":\"1\",\"images\":["
+                "{\"slotclass\":\"rootfs\",\"filename\":\"r\",\"size\":1099511627776,"
+                "\"sha256\":\"%064d\",\"compression\":\"zstd\",\"chunk-min\":16384,\"chunk-avg\":65536,"
+                "\"chunk-max\":262144,\"chunk-count\":%llu,\"stored-size\":1000,"
+                "\"chunk-table-sha256\":\"%064d\"}]}";
+        const uint64_t max = MANIFEST_MAX_CHUNK_TABLES_SIZE / CHUNK_TABLE_ENTRY_SIZE;
+        _cleanup_free_ char *json = NULL;
+        UError err = UERROR_NULL;
+        Manifest *m = NULL;
+
+        /* 1 TiB needs 4194304 chunks of at most 256 KiB: over the cap. */
+        CHECK(asprintf(&json, fmt, 0, (unsigned long long) (UINT64_C(1) << 22), 0) > 0);
+        CHECK(manifest_parse(json, strlen(json), &m, &err) < 0);
+        CHECK(strstr(err.message, "chunk tables of more than 8388608 bytes"));
+        free(TAKE_PTR(json));
+        /* Fewer chunks than the size needs at chunk-max. */
+        CHECK(asprintf(&json, fmt, 0, (unsigned long long) max, 0) > 0);
+        err = UERROR_NULL;
+        CHECK(manifest_parse(json, strlen(json), &m, &err) < 0);
+        CHECK(strstr(err.message, "does not fit size"));
+        unit_diag("%s", err.message);
+        manifest_free(m);
+}
+
 /* Over 4 GiB, sparse: the zeros are compressed and hashed once per run (writer) and their raw
  * hash checked once per run (reader), so this takes seconds, not minutes. */
 static void big_image(void) {
@@ -446,6 +474,7 @@ UNIT_MAIN_BEGIN("test-bundle-format2")
         RUN(deterministic);
         RUN(tampered);
         RUN(truncated_in_table);
+        RUN(table_cap);
         big_image();
         keyring_free(keyring);
         free(image);
