@@ -55,6 +55,7 @@ static int check_options(const BundleCreateOptions *o, UError *err) {
                 { "output", o->output_path },
         };
         uint32_t chunk_size = o->chunk_size ?: CHUNK_SIZE_DEFAULT;
+        Cdc probe; /* only to validate format 2's sizes as the chunker does */
 
         for (size_t i = 0; i < ELEMENTSOF(required); i++)
                 if (isempty(required[i].value))
@@ -88,7 +89,6 @@ static int check_options(const BundleCreateOptions *o, UError *err) {
                 return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL, "Bundle format %u is not one of 1, 2",
                                   o->format);
         if (o->format == BUNDLE_FORMAT_CDC) {
-                Cdc probe;
                 uint32_t avg = o->chunk_size ?: CDC_AVG_DEFAULT;
 
                 if (cdc_init(&probe, avg / 4, avg, avg * 4) < 0)

@@ -358,6 +358,7 @@ static int parse_image_cdc(struct json_object *o, const char *where, ManifestIma
         struct json_object *v;
         uint64_t min = 0, avg = 0, max = 0, n = 0;
         char what[96];
+        Cdc probe; /* only to validate the sizes as the chunker does */
         int r;
 
         r = get_u64(o, where, "chunk-min", CDC_MIN_LOWEST, CDC_MAX_HIGHEST, true, &min, err);
@@ -367,14 +368,10 @@ static int parse_image_cdc(struct json_object *o, const char *where, ManifestIma
                 r = get_u64(o, where, "chunk-max", CDC_MIN_LOWEST, CDC_MAX_HIGHEST, true, &max, err);
         if (r < 0)
                 return r;
-        {
-                Cdc probe;
-
-                if (cdc_init(&probe, (uint32_t) min, (uint32_t) avg, (uint32_t) max) < 0)
-                        return bad(err, "%schunk sizes %llu/%llu/%llu are not valid (min <= avg/2, avg a "
-                                   "power of two, 2 avg <= max <= %u)", where, (unsigned long long) min,
-                                   (unsigned long long) avg, (unsigned long long) max, CDC_MAX_HIGHEST);
-        }
+        if (cdc_init(&probe, (uint32_t) min, (uint32_t) avg, (uint32_t) max) < 0)
+                return bad(err, "%schunk sizes %llu/%llu/%llu are not valid (min <= avg/2, avg a power of "
+                           "two, 2 avg <= max <= %u)", where, (unsigned long long) min,
+                           (unsigned long long) avg, (unsigned long long) max, CDC_MAX_HIGHEST);
         img->cdc_min = (uint32_t) min;
         img->cdc_avg = (uint32_t) avg;
         img->chunk_size = (uint32_t) max;
