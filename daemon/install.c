@@ -425,8 +425,12 @@ static int write_images(InstallJob *j, UError *err) {
 
         for (size_t i = 0; i < ELEMENTSOF(fds.fd); i++)
                 fds.fd[i] = -EBADF;
+        /* Format 2's chunks have any length, so a buffer may hold an unaligned tail that moves to
+         * the next one (below): room for a largest chunk after up to SLOT_WRITER_ALIGN - 1 bytes. */
         for (size_t i = 0; i < mf->n_images; i++)
-                buffer_size = MAX(buffer_size, (size_t) mf->images[i].chunk_size);
+                buffer_size = MAX(buffer_size, (size_t) mf->images[i].chunk_size +
+                                                       (mf->format == MANIFEST_FORMAT_CDC ? SLOT_WRITER_ALIGN : 0));
+        buffer_size = (buffer_size + SLOT_WRITER_ALIGN - 1) & ~((size_t) SLOT_WRITER_ALIGN - 1);
         r = slot_writer_new(MAX((size_t) 2, SLOT_WRITER_RING_BYTES / buffer_size), buffer_size, &j->cancel,
                             on_written, j, &w);
         if (r < 0)
@@ -440,7 +444,7 @@ static int write_images(InstallJob *j, UError *err) {
                 if (r < 0)
                         return r;
                 if (buf && fill + next > buffer_size) {
-                        r = slot_writer_put(w, TAKE_PTR(buf), fds.fd[current], buffer_offset, fill, current, false);
+                        r = slot_writer_put_aligned(w, &buf, fds.fd[current], &buffer_offset, &fill, current);
                         if (r < 0)
                                 return writer_error(j, w, r, err);
                 }

@@ -276,6 +276,32 @@ int slot_writer_put(SlotWriter *w, void *buf, int fd, uint64_t offset, size_t si
         return r;
 }
 
+int slot_writer_put_aligned(SlotWriter *w, uint8_t **buf, int fd, uint64_t *offset, size_t *fill, size_t tag) {
+        size_t keep = *fill % SLOT_WRITER_ALIGN;
+        uint8_t *next = NULL;
+        int r;
+
+        /* The fresh buffer is taken before the full one is queued: the tail is copied from a
+         * buffer the writer has not been given yet. */
+        if (keep > 0) {
+                r = slot_writer_get(w, (void **) &next);
+                if (r < 0)
+                        return r;
+                memcpy(next, *buf + *fill - keep, keep);
+        }
+        r = slot_writer_put(w, *buf, fd, *offset, *fill - keep, tag, false);
+        *buf = NULL;
+        if (r < 0) {
+                if (next)
+                        (void) slot_writer_put(w, next, fd, 0, 0, tag, false); /* back to the ring */
+                return r;
+        }
+        *buf = next;
+        *offset += *fill - keep;
+        *fill = keep;
+        return 0;
+}
+
 int slot_writer_finish(SlotWriter *w) {
         int r;
 

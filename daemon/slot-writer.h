@@ -51,6 +51,11 @@ int slot_writer_get(SlotWriter *w, void **ret_buf);
  * slot_writer_finish() or slot_writer_free() returned. */
 int slot_writer_put(SlotWriter *w, void *buf, int fd, uint64_t offset, size_t size, size_t tag, bool flush);
 /* Waits until every queued buffer was written; the first error, if any. */
+/* Queues the first *fill bytes of *buf (at the aligned slot offset *offset) but for their
+ * unaligned tail (*fill % SLOT_WRITER_ALIGN bytes: format-2 chunks have any length), which is
+ * copied to the start of a fresh buffer that becomes *buf (NULL without a tail); *offset and
+ * *fill then describe that buffer.  O_DIRECT writes need every buffer to start aligned. */
+int slot_writer_put_aligned(SlotWriter *w, uint8_t **buf, int fd, uint64_t *offset, size_t *fill, size_t tag);
 int slot_writer_finish(SlotWriter *w);
 const SlotWriterFailure *slot_writer_failure(const SlotWriter *w);
 size_t slot_writer_buffer_size(const SlotWriter *w);

@@ -34,6 +34,14 @@ struct BundleReader {
 
         size_t image;             /* next chunk to return */
         uint64_t chunk;
+        uint64_t raw_offset;      /* of that chunk in its image (format 2) */
+        uint32_t version;         /* the header's format version */
+        /* Format 2: the stored and raw sha256 of the last chunk whose raw bytes were hashed and
+         * found right.  The same authenticated stored bytes decode to the same raw bytes, so a
+         * run of identical chunks (the zeros of a sparse image) is hashed raw once, not once
+         * per chunk. */
+        uint8_t checked_stored[SHA256_SIZE], checked_raw[SHA256_SIZE];
+        bool have_checked;
 
         uint8_t *stored;          /* the largest stored chunk of the bundle, allocated on use */
         uint8_t *raw;             /* the largest chunk_size of a compressed image, on use */
@@ -47,7 +55,8 @@ struct BundleReader {
         RaucOpenOptions rauc_opt; /* max_plain_size, progress: set by the caller */
 };
 
-int bundle_header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature_size, UError *err) {
+static int header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature_size,
+                        uint32_t *ret_version, UError *err) {
         uint32_t version, header_size;
         uint64_t signature_size, flags;
 
@@ -68,10 +77,11 @@ int bundle_header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature
         signature_size = le64toh(signature_size);
         flags = le64toh(flags);
 
-        if (version != BUNDLE_FORMAT_VERSION)
+        if (version != BUNDLE_FORMAT_VERSION && version != BUNDLE_FORMAT_CDC)
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -EPROTONOSUPPORT,
                                   "Bundle header invalid: format version %u is not supported "
-                                  "(expected %d)", version, BUNDLE_FORMAT_VERSION);
+                                  "(expected %d or %d)", version, BUNDLE_FORMAT_VERSION,
+                                  BUNDLE_FORMAT_CDC);
         if (header_size != BUNDLE_HEADER_SIZE)
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
                                   "Bundle header invalid: header size %u, expected %d", header_size,
@@ -92,7 +102,14 @@ int bundle_header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature
                                   (unsigned long long) flags);
 
         *ret_signature_size = signature_size;
+        *ret_version = version;
         return 0;
+}
+
+int bundle_header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature_size, UError *err) {
+        uint32_t version;
+
+        return header_parse(buf, size, ret_signature_size, &version, err);
 }
 
 /* Every reader of the process takes the signature it is about to read, unauthenticated until
@@ -305,8 +322,14 @@ static int reader_setup_buffers(BundleReader *r, UError *err) {
         for (size_t i = 0; i < m->n_images; i++) {
                 const ManifestImage *img = &m->images[i];
 
-                for (uint64_t c = 0; c < img->n_chunks; c++)
-                        r->stored_max = MAX(r->stored_max, (size_t) img->chunks[c].size);
+                for (uint64_t c = 0; c < img->n_chunks; c++) {
+                        ChunkEntry e;
+
+                        if (img->table)
+                                manifest_chunk_entry(img, c, &e);
+                        r->stored_max = MAX(r->stored_max, (size_t) (img->table ? e.stored_size :
+                                                                                   img->chunks[c].size));
+                }
                 if (img->compression == COMPRESSION_ZSTD)
                         r->raw_max = MAX(r->raw_max, (size_t) img->chunk_size);
         }
@@ -315,6 +338,59 @@ static int reader_setup_buffers(BundleReader *r, UError *err) {
                 k = chunk_codec_new(0, &r->codec);
                 if (k < 0)
                         return uerror_set(err, ERROR_FAILED, k, "Out of memory");
+        }
+        return 0;
+}
+
+/* Format 2: the binary chunk tables right after the signature, image by image.  Each is read
+ * whole (their sizes come from the signed manifest and are capped together by
+ * MANIFEST_MAX_CHUNK_TABLES_SIZE), compared with its signed sha256, and only then looked at
+ * (manifest_check_chunk_table()). */
+static int reader_read_tables(BundleReader *r, uint64_t *total, UError *err) {
+        Manifest *m = r->manifest;
+        int q;
+
+        if ((r->version == BUNDLE_FORMAT_CDC) != (m->format == MANIFEST_FORMAT_CDC)) {
+                r->failed = true;
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                                  "Bundle header format version %u does not match manifest format %u",
+                                  r->version, m->format);
+        }
+        if (m->format != MANIFEST_FORMAT_CDC)
+                return 0;
+
+        for (size_t i = 0; i < m->n_images; i++) {
+                ManifestImage *img = &m->images[i];
+                size_t size = (size_t) (img->n_chunks * CHUNK_TABLE_ENTRY_SIZE); /* capped */
+                uint8_t digest[SHA256_SIZE];
+                char what[96];
+
+                if (__builtin_add_overflow(*total, size, total) || *total > r->max_size) {
+                        r->failed = true;
+                        return uerror_set(err, ERROR_INVALID_BUNDLE, -EFBIG,
+                                          "Bundle size exceeds the limit %llu",
+                                          (unsigned long long) r->max_size);
+                }
+                img->table = malloc(size);
+                if (!img->table)
+                        return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+                snprintf(what, sizeof(what), "the chunk table of image %s", img->slotclass);
+                q = reader_read(r, img->table, size, what, err);
+                if (q < 0)
+                        return q;
+                if (sha256_buffer(img->table, size, digest) < 0)
+                        return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
+                if (CRYPTO_memcmp(digest, img->table_sha256, SHA256_SIZE) != 0) {
+                        r->failed = true;
+                        return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                                          "Chunk table of image %s failed verification: sha256 mismatch",
+                                          img->slotclass);
+                }
+                q = manifest_check_chunk_table(img, err);
+                if (q < 0) {
+                        r->failed = true;
+                        return q;
+                }
         }
         return 0;
 }
@@ -351,7 +427,7 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
                 r->verified = true;
                 return 0;
         }
-        q = bundle_header_parse(header, sizeof(header), &signature_size, err);
+        q = header_parse(header, sizeof(header), &signature_size, &r->version, err);
         if (q < 0) {
                 r->failed = true;
                 return q;
@@ -409,6 +485,9 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
 
         r->manifest = TAKE_PTR(m);
         r->signer = TAKE_PTR(signer);
+        q = reader_read_tables(r, &total, err);
+        if (q < 0)
+                return q;
         q = reader_setup_buffers(r, err);
         if (q < 0) {
                 r->failed = true;
@@ -464,13 +543,23 @@ uint32_t bundle_reader_next_chunk_size(const BundleReader *r) {
         if (!r || !r->verified || r->failed || r->done)
                 return 0;
         img = &r->manifest->images[r->image];
+        if (img->table) {
+                ChunkEntry e;
+
+                manifest_chunk_entry(img, r->chunk, &e);
+                return e.raw_size;
+        }
         return chunk_raw_size(img->size, img->chunk_size, r->chunk);
 }
 
 int bundle_reader_next_chunk_into(BundleReader *r, void *dst, size_t dst_size, BundleChunk *ret, UError *err) {
+        const uint8_t *stored_sha256;
         const ManifestImage *img;
         const ManifestChunk *c;
         uint8_t digest[SHA256_SIZE], *stored;
+        uint32_t stored_size;
+        uint64_t offset;
+        ChunkEntry e;
         char what[128];
         void *data;
         uint32_t raw;
@@ -487,8 +576,19 @@ int bundle_reader_next_chunk_into(BundleReader *r, void *dst, size_t dst_size, B
                 return 0;
 
         img = &r->manifest->images[r->image];
-        c = &img->chunks[r->chunk];
-        raw = chunk_raw_size(img->size, img->chunk_size, r->chunk);
+        if (img->table) {
+                manifest_chunk_entry(img, r->chunk, &e);
+                raw = e.raw_size;
+                stored_size = e.stored_size;
+                stored_sha256 = e.stored_sha256;
+                offset = r->raw_offset;
+        } else {
+                c = &img->chunks[r->chunk];
+                raw = chunk_raw_size(img->size, img->chunk_size, r->chunk);
+                stored_size = c->size;
+                stored_sha256 = c->sha256;
+                offset = r->chunk * (uint64_t) img->chunk_size;
+        }
         if (dst && dst_size < raw)
                 return uerror_set(err, ERROR_FAILED, -ENOBUFS, "Internal error: chunk of %u bytes into a buffer of %zu",
                                   raw, dst_size);
@@ -505,14 +605,14 @@ int bundle_reader_next_chunk_into(BundleReader *r, void *dst, size_t dst_size, B
 
         snprintf(what, sizeof(what), "chunk %llu of image %s", (unsigned long long) r->chunk,
                  img->slotclass);
-        k = reader_read(r, stored, c->size, what, err);
+        k = reader_read(r, stored, stored_size, what, err);
         if (k < 0)
                 return k;
 
         /* Authenticate the stored bytes before the decompressor sees them. */
-        if (sha256_buffer(stored, c->size, digest) < 0)
+        if (sha256_buffer(stored, stored_size, digest) < 0)
                 return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
-        if (CRYPTO_memcmp(digest, c->sha256, SHA256_SIZE) != 0)
+        if (CRYPTO_memcmp(digest, stored_sha256, SHA256_SIZE) != 0)
                 return chunk_invalid(r, img, "sha256 mismatch", err);
 
         if (img->compression == COMPRESSION_ZSTD) {
@@ -523,7 +623,7 @@ int bundle_reader_next_chunk_into(BundleReader *r, void *dst, size_t dst_size, B
                 }
                 data = dst ?: r->raw;
                 /* zstd also checks the frame's content checksum where the writer stored one. */
-                k = chunk_decompress(r->codec, stored, c->size, data, raw);
+                k = chunk_decompress(r->codec, stored, stored_size, data, raw);
                 if (k == -EMSGSIZE) {
                         char why[64];
 
@@ -535,9 +635,23 @@ int bundle_reader_next_chunk_into(BundleReader *r, void *dst, size_t dst_size, B
         } else
                 data = stored; /* the manifest guarantees stored size == raw size */
 
-        /* No second hash over the decompressed image: every byte of it is the deterministic
-         * decoding of stored bytes that were authenticated above, and its size is checked
-         * (docs/bundle-format.md, "Reading a bundle"). */
+        /* Format 1: no second hash over the decompressed image: every byte of it is the
+         * deterministic decoding of stored bytes that were authenticated above, and its size is
+         * checked (docs/bundle-format.md, "Reading a bundle").  Format 2 signs the raw hash of
+         * every chunk too (what a device matches its own slot data against), and it is checked
+         * here, so that a chunk from the bundle and a chunk reused from a slot pass the same
+         * test. */
+        if (img->table && !(r->have_checked &&
+                            CRYPTO_memcmp(r->checked_stored, e.stored_sha256, SHA256_SIZE) == 0 &&
+                            CRYPTO_memcmp(r->checked_raw, e.raw_sha256, SHA256_SIZE) == 0)) {
+                if (sha256_buffer(data, raw, digest) < 0)
+                        return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
+                if (CRYPTO_memcmp(digest, e.raw_sha256, SHA256_SIZE) != 0)
+                        return chunk_invalid(r, img, "raw sha256 mismatch", err);
+                memcpy(r->checked_stored, e.stored_sha256, SHA256_SIZE);
+                memcpy(r->checked_raw, e.raw_sha256, SHA256_SIZE);
+                r->have_checked = true;
+        }
         last = r->chunk + 1 == img->n_chunks;
         if (last && r->image + 1 == r->manifest->n_images) {
                 k = reader_confirm_eof(r, err);
@@ -548,15 +662,17 @@ int bundle_reader_next_chunk_into(BundleReader *r, void *dst, size_t dst_size, B
         *ret = (BundleChunk) {
                 .image = r->image,
                 .index = r->chunk,
-                .offset = r->chunk * (uint64_t) img->chunk_size,
+                .offset = offset,
                 .data = data,
                 .size = raw,
                 .last = last,
         };
 
+        r->raw_offset += raw;
         if (last) {
                 r->image++;
                 r->chunk = 0;
+                r->raw_offset = 0;
                 r->done = r->image == r->manifest->n_images;
         } else
                 r->chunk++;

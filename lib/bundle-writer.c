@@ -15,6 +15,7 @@
 #include <zstd.h>
 
 #include "bundle.h"
+#include "cdc.h"
 #include "chunk.h"
 #include "fileio.h"
 #include "util.h"
@@ -54,6 +55,7 @@ static int check_options(const BundleCreateOptions *o, UError *err) {
                 { "output", o->output_path },
         };
         uint32_t chunk_size = o->chunk_size ?: CHUNK_SIZE_DEFAULT;
+        Cdc probe; /* only to validate format 2's sizes as the chunker does */
 
         for (size_t i = 0; i < ELEMENTSOF(required); i++)
                 if (isempty(required[i].value))
@@ -83,7 +85,17 @@ static int check_options(const BundleCreateOptions *o, UError *err) {
                                 return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL,
                                                   "Slot class %s given twice", o->images[i].slotclass);
         }
-        if (chunk_size < CHUNK_SIZE_MIN || chunk_size > CHUNK_SIZE_MAX || chunk_size % 4096 != 0)
+        if (o->format != 0 && o->format != BUNDLE_FORMAT_VERSION && o->format != BUNDLE_FORMAT_CDC)
+                return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL, "Bundle format %u is not one of 1, 2",
+                                  o->format);
+        if (o->format == BUNDLE_FORMAT_CDC) {
+                uint32_t avg = o->chunk_size ?: CDC_AVG_DEFAULT;
+
+                if (cdc_init(&probe, avg / 4, avg, avg * 4) < 0)
+                        return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL,
+                                          "Average chunk size %u of format 2 must be a power of two in "
+                                          "%u..%u", avg, CDC_MIN_LOWEST * 4, CDC_MAX_HIGHEST / 4);
+        } else if (chunk_size < CHUNK_SIZE_MIN || chunk_size > CHUNK_SIZE_MAX || chunk_size % 4096 != 0)
                 return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL,
                                   "Chunk size %u must be a multiple of 4096 in %u..%u", chunk_size,
                                   CHUNK_SIZE_MIN, CHUNK_SIZE_MAX);
@@ -118,11 +130,180 @@ static int image_size(int fd, const char *path, uint64_t *ret, UError *err) {
         return 0;
 }
 
+/* What a run of all-zero chunks of one length compresses to: computed once, so that the holes
+ * of a sparse image cost a memcmp per chunk, not a compression and two hashes. */
+typedef struct ZeroChunk {
+        uint32_t raw_size;       /* 0: nothing cached */
+        uint8_t raw_sha256[SHA256_SIZE], stored_sha256[SHA256_SIZE];
+        uint8_t *stored;
+        size_t stored_size;
+} ZeroChunk;
+
+static bool all_zero(const uint8_t *p, size_t n) {
+        return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+/* One format-2 chunk: compressed, hashed raw and stored, appended to the payload and to the
+ * image's table (img->table, grown by doubling, within MANIFEST_MAX_CHUNK_TABLES_SIZE over all
+ * images, *tables_size). */
+static int add_cdc_chunk(ManifestImage *img, ChunkCodec *codec, const uint8_t *raw, uint32_t raw_size,
+                         uint8_t *stored_buf, size_t stored_buf_size, ZeroChunk *zero, int payload_fd,
+                         uint64_t *payload_offset, uint64_t *tables_size, uint64_t *alloc, UError *err) {
+        uint8_t raw_sha256[SHA256_SIZE], stored_sha256[SHA256_SIZE], *e;
+        const uint8_t *stored = raw;
+        size_t stored_size = raw_size;
+        uint32_t le;
+        int r;
+
+        if (*tables_size + CHUNK_TABLE_ENTRY_SIZE > MANIFEST_MAX_CHUNK_TABLES_SIZE)
+                return uerror_set(err, ERROR_INVALID_ARGS, -EFBIG,
+                                  "The chunk tables exceed the limit of %llu bytes (%llu chunks); use a "
+                                  "larger --chunk-size", (unsigned long long) MANIFEST_MAX_CHUNK_TABLES_SIZE,
+                                  (unsigned long long) (MANIFEST_MAX_CHUNK_TABLES_SIZE / CHUNK_TABLE_ENTRY_SIZE));
+        if ((img->n_chunks + 1) * CHUNK_TABLE_ENTRY_SIZE > *alloc) {
+                uint64_t n = MAX(*alloc * 2, (uint64_t) 1024 * CHUNK_TABLE_ENTRY_SIZE);
+                uint8_t *t = realloc(img->table, (size_t) n);
+
+                if (!t)
+                        return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+                img->table = t;
+                *alloc = n;
+        }
+
+        if (zero->raw_size == raw_size && all_zero(raw, raw_size)) {
+                memcpy(raw_sha256, zero->raw_sha256, SHA256_SIZE);
+                memcpy(stored_sha256, zero->stored_sha256, SHA256_SIZE);
+                stored = zero->stored;
+                stored_size = zero->stored_size;
+        } else {
+                if (img->compression == COMPRESSION_ZSTD) {
+                        r = chunk_compress(codec, raw, raw_size, stored_buf, stored_buf_size, &stored_size);
+                        if (r < 0)
+                                return uerror_set(err, ERROR_FAILED, r, "zstd compression failed");
+                        stored = stored_buf;
+                }
+                if (sha256_buffer(raw, raw_size, raw_sha256) < 0 ||
+                    sha256_buffer(stored, stored_size, stored_sha256) < 0)
+                        return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
+                if (zero->raw_size == 0 && all_zero(raw, raw_size)) {
+                        zero->stored = malloc(stored_size);
+                        if (!zero->stored)
+                                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+                        memcpy(zero->stored, stored, stored_size);
+                        zero->raw_size = raw_size;
+                        zero->stored_size = stored_size;
+                        memcpy(zero->raw_sha256, raw_sha256, SHA256_SIZE);
+                        memcpy(zero->stored_sha256, stored_sha256, SHA256_SIZE);
+                }
+        }
+
+        e = img->table + img->n_chunks * CHUNK_TABLE_ENTRY_SIZE;
+        le = htole32(raw_size);
+        memcpy(e, &le, sizeof(le));
+        le = htole32((uint32_t) stored_size);
+        memcpy(e + 4, &le, sizeof(le));
+        memcpy(e + 8, raw_sha256, SHA256_SIZE);
+        memcpy(e + 8 + SHA256_SIZE, stored_sha256, SHA256_SIZE);
+        img->n_chunks++;
+        *tables_size += CHUNK_TABLE_ENTRY_SIZE;
+        img->stored_size += stored_size;
+
+        r = write_exact(payload_fd, stored, stored_size);
+        if (r < 0)
+                return uerror_set(err, ERROR_IO, r, "Failed to write the payload: %s", strerror(-r));
+        if (__builtin_add_overflow(*payload_offset, stored_size, payload_offset))
+                return uerror_set(err, ERROR_FAILED, -EOVERFLOW, "Payload too large");
+        return 0;
+}
+
+/* Format 2: cuts one image with the content-defined chunker (lib/cdc.c) into chunks of
+ * avg/4 .. avg*4 bytes.  raw_buf holds max bytes: the chunker cuts within max, so a full buffer
+ * always holds the next cut; what follows it is moved to the front for the next round. */
+static int add_image_cdc(const BundleCreateOptions *o, int fd, const char *path, ChunkCodec *codec,
+                         uint8_t *raw_buf, uint8_t *stored_buf, size_t stored_buf_size, int payload_fd,
+                         uint64_t *payload_offset, uint64_t *tables_size, ManifestImage *img, UError *err) {
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *hash = NULL;
+        ZeroChunk zero = {};
+        uint32_t avg = o->chunk_size ?: CDC_AVG_DEFAULT;
+        uint64_t alloc = 0, seen = 0;
+        size_t fill = 0;
+        bool eof = false;
+        unsigned len = 0;
+        Cdc cdc;
+        int r = 0;
+
+        if (cdc_init(&cdc, avg / 4, avg, avg * 4) < 0)
+                return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL, "Invalid chunk size %u", avg);
+        img->cdc_min = cdc.min;
+        img->cdc_avg = cdc.avg;
+        img->chunk_size = cdc.max;
+        hash = EVP_MD_CTX_new();
+        if (!hash)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        if (EVP_DigestInit_ex(hash, EVP_sha256(), NULL) != 1)
+                return uerror_set(err, ERROR_FAILED, -EIO, "Failed to initialise SHA-256");
+
+        for (;;) {
+                uint32_t pending, cut;
+                size_t consumed;
+
+                while (!eof && fill < cdc.max) {
+                        ssize_t n = read(fd, raw_buf + fill, cdc.max - fill);
+
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0) {
+                                r = uerror_set(err, ERROR_IO, -errno, "Failed to read image %s at offset "
+                                               "%llu: %s", path, (unsigned long long) (seen + fill),
+                                               strerror(errno));
+                                goto finish;
+                        }
+                        eof = n == 0;
+                        fill += (size_t) n;
+                }
+                if (fill == 0)
+                        break;
+                pending = cdc_pending(&cdc);
+                if (cdc_feed(&cdc, raw_buf + pending, fill - pending, &consumed) == 1)
+                        cut = pending + (uint32_t) consumed;
+                else if (eof) {
+                        cut = (uint32_t) fill;
+                        cdc_reset(&cdc);
+                } else {
+                        r = uerror_set(err, ERROR_FAILED, -EIO, "Internal error: no cut in %zu bytes", fill);
+                        goto finish;
+                }
+                if (EVP_DigestUpdate(hash, raw_buf, cut) != 1) {
+                        r = uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
+                        goto finish;
+                }
+                r = add_cdc_chunk(img, codec, raw_buf, cut, stored_buf, stored_buf_size, &zero, payload_fd,
+                                  payload_offset, tables_size, &alloc, err);
+                if (r < 0)
+                        goto finish;
+                seen += cut;
+                memmove(raw_buf, raw_buf + cut, fill - cut);
+                fill -= cut;
+        }
+        if (seen != img->size) {
+                r = uerror_set(err, ERROR_IO, -EPIPE, "Image %s changed size while it was read (%llu "
+                               "bytes, expected %llu)", path, (unsigned long long) seen,
+                               (unsigned long long) img->size);
+                goto finish;
+        }
+        if (EVP_DigestFinal_ex(hash, img->sha256, &len) != 1 || len != SHA256_SIZE ||
+            sha256_buffer(img->table, (size_t) (img->n_chunks * CHUNK_TABLE_ENTRY_SIZE), img->table_sha256) < 0)
+                r = uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
+finish:
+        free(zero.stored);
+        return r;
+}
+
 /* Cuts one image into chunks, compresses each into its own frame, appends the stored bytes to
  * payload_fd and fills img (chunk table with offsets from *payload_offset, whole-image hash). */
 static int add_image(const BundleCreateOptions *o, const BundleImageSpec *spec, ChunkCodec *codec,
                      uint8_t *raw_buf, uint8_t *stored_buf, size_t stored_buf_size, int payload_fd,
-                     uint64_t *payload_offset, ManifestImage *img, UError *err) {
+                     uint64_t *payload_offset, uint64_t *tables_size, ManifestImage *img, UError *err) {
         _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *hash = NULL;
         _cleanup_close_ int fd = -EBADF;
         const char *base;
@@ -146,6 +327,12 @@ static int add_image(const BundleCreateOptions *o, const BundleImageSpec *spec, 
 
         img->slotclass = strdup(spec->slotclass);
         img->filename = strdup(base);
+        img->compression = o->compression;
+        if (!img->slotclass || !img->filename)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        if (o->format == BUNDLE_FORMAT_CDC)
+                return add_image_cdc(o, fd, spec->path, codec, raw_buf, stored_buf, stored_buf_size,
+                                     payload_fd, payload_offset, tables_size, img, err);
         img->chunk_size = o->chunk_size ?: CHUNK_SIZE_DEFAULT;
         img->compression = o->compression;
         img->n_chunks = chunk_count(img->size, img->chunk_size);
@@ -219,8 +406,8 @@ static int open_payload_file(const char *output_path, UError *err) {
         return fd;
 }
 
-static void header_encode(uint8_t buf[BUNDLE_HEADER_SIZE], uint64_t signature_size) {
-        uint32_t version = htole32(BUNDLE_FORMAT_VERSION), header_size = htole32(BUNDLE_HEADER_SIZE);
+static void header_encode(uint8_t buf[BUNDLE_HEADER_SIZE], uint32_t format, uint64_t signature_size) {
+        uint32_t version = htole32(format), header_size = htole32(BUNDLE_HEADER_SIZE);
         uint64_t size = htole64(signature_size), flags = 0;
 
         memcpy(buf, BUNDLE_MAGIC, BUNDLE_MAGIC_SIZE);
@@ -272,8 +459,8 @@ static int copy_payload(int from, int to, uint64_t size, UError *err) {
         return 0;
 }
 
-static int write_bundle(const char *output_path, const uint8_t *der, size_t der_size, int payload_fd,
-                        uint64_t payload_size, UError *err) {
+static int write_bundle(const char *output_path, const Manifest *m, const uint8_t *der, size_t der_size,
+                        int payload_fd, UError *err) {
         _cleanup_(unlink_and_freep) char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
         uint8_t header[BUNDLE_HEADER_SIZE];
@@ -287,13 +474,17 @@ static int write_bundle(const char *output_path, const uint8_t *der, size_t der_
         if (fd < 0)
                 return uerror_set(err, ERROR_IO, -errno, "Failed to create %s: %s", tmp, strerror(errno));
 
-        header_encode(header, der_size);
+        header_encode(header, m->format == MANIFEST_FORMAT_CDC ? BUNDLE_FORMAT_CDC : BUNDLE_FORMAT_VERSION,
+                      der_size);
         r = write_exact(fd, header, sizeof(header));
         if (r >= 0)
                 r = write_exact(fd, der, der_size);
+        /* Format 2: the chunk tables, in image order, between the signature and the payload. */
+        for (size_t i = 0; r >= 0 && m->format == MANIFEST_FORMAT_CDC && i < m->n_images; i++)
+                r = write_exact(fd, m->images[i].table, (size_t) (m->images[i].n_chunks * CHUNK_TABLE_ENTRY_SIZE));
         if (r < 0)
                 return uerror_set(err, ERROR_IO, r, "Failed to write %s: %s", tmp, strerror(-r));
-        r = copy_payload(payload_fd, fd, payload_size, err);
+        r = copy_payload(payload_fd, fd, m->payload_size, err);
         if (r < 0)
                 return r;
         if (fsync(fd) < 0)
@@ -319,6 +510,7 @@ int bundle_create(const BundleCreateOptions *o, UError *err) {
         _cleanup_close_ int payload_fd = -EBADF;
         uint32_t chunk_size = o->chunk_size ?: CHUNK_SIZE_DEFAULT;
         size_t stored_buf_size, der_size = 0;
+        uint64_t tables_size = 0;
         char build[32];
         int r;
 
@@ -337,7 +529,7 @@ int bundle_create(const BundleCreateOptions *o, UError *err) {
         m = calloc(1, sizeof(Manifest));
         if (!m)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
-        m->format = MANIFEST_FORMAT_VERSION;
+        m->format = o->format == BUNDLE_FORMAT_CDC ? MANIFEST_FORMAT_CDC : MANIFEST_FORMAT_VERSION;
         m->compatible = strdup(o->compatible);
         m->version = strdup(o->version);
         m->build = strdup(o->build ?: build);
@@ -348,6 +540,8 @@ int bundle_create(const BundleCreateOptions *o, UError *err) {
         if (!m->compatible || !m->version || !m->build || !m->description || !m->images)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
 
+        if (o->format == BUNDLE_FORMAT_CDC)
+                chunk_size = (o->chunk_size ?: CDC_AVG_DEFAULT) * 4; /* the chunker's max */
         stored_buf_size = (size_t) chunk_zstd_bound(chunk_size);
         raw_buf = malloc(chunk_size);
         stored_buf = malloc(stored_buf_size);
@@ -364,7 +558,7 @@ int bundle_create(const BundleCreateOptions *o, UError *err) {
         for (size_t i = 0; i < o->n_images; i++) {
                 m->n_images = i + 1;
                 r = add_image(o, &o->images[i], codec, raw_buf, stored_buf, stored_buf_size,
-                              payload_fd, &m->payload_size, &m->images[i], err);
+                              payload_fd, &m->payload_size, &tables_size, &m->images[i], err);
                 if (r < 0)
                         return r;
         }
@@ -396,5 +590,5 @@ int bundle_create(const BundleCreateOptions *o, UError *err) {
                                   "than the limit of %d; include fewer intermediate certificates",
                                   der_size - strlen(json), CMS_MAX_ENVELOPE_SIZE);
 
-        return write_bundle(o->output_path, der, der_size, payload_fd, m->payload_size, err);
+        return write_bundle(o->output_path, m, der, der_size, payload_fd, err);
 }

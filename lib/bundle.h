@@ -24,6 +24,9 @@
 #define BUNDLE_MAGIC "UPD1BNDL"
 #define BUNDLE_MAGIC_SIZE 8
 #define BUNDLE_FORMAT_VERSION 1
+/* Format 2: the same header with version 2; between the signature and the payload, every
+ * image's binary chunk table (docs/bundle-format.md "Format 2"). */
+#define BUNDLE_FORMAT_CDC 2
 #define BUNDLE_HEADER_SIZE 32
 /* The signature holds the manifest, whose chunk tables take ~76 bytes per chunk: 2.4 MiB for
  * 8 GiB of images (the default max-bundle-size) at the default 256 KiB chunks; 3.4 GiB of
@@ -112,7 +115,9 @@ typedef struct BundleCreateOptions {
         const char *description;       /* may be NULL */
         uint64_t security_version;
         uint64_t expires;              /* 0: never */
-        uint32_t chunk_size;           /* 0: CHUNK_SIZE_DEFAULT */
+        unsigned format;               /* 0 or BUNDLE_FORMAT_VERSION: 1; BUNDLE_FORMAT_CDC: 2 */
+        uint32_t chunk_size;           /* format 1: 0 = CHUNK_SIZE_DEFAULT; format 2: the average
+                                        * (min avg/4, max avg*4), 0 = CDC_AVG_DEFAULT */
         Compression compression;
         int zstd_level;                /* 0: 3 */
         const BundleImageSpec *images;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "cdc.h"
 #include "chunk.h"
 #include "manifest.h"
 #include "manifest-scan.h"
@@ -57,6 +59,21 @@ static void image_done(ManifestImage *i) {
         free(i->slotclass);
         free(i->filename);
         free(i->chunks);
+        free(i->table);
+}
+
+void manifest_chunk_entry(const ManifestImage *img, uint64_t i, ChunkEntry *ret) {
+        const uint8_t *e = img->table + i * CHUNK_TABLE_ENTRY_SIZE;
+        uint32_t raw, stored;
+
+        memcpy(&raw, e, sizeof(raw));
+        memcpy(&stored, e + 4, sizeof(stored));
+        *ret = (ChunkEntry) {
+                .raw_size = le32toh(raw),
+                .stored_size = le32toh(stored),
+                .raw_sha256 = e + 8,
+                .stored_sha256 = e + 8 + SHA256_SIZE,
+        };
 }
 
 Manifest *manifest_free(Manifest *m) {
@@ -79,6 +96,34 @@ const ManifestImage *manifest_find_image(const Manifest *m, const char *slotclas
                 if (streq(m->images[i].slotclass, slotclass))
                         return &m->images[i];
         return NULL;
+}
+
+static int table_invalid(const ManifestImage *img, uint64_t i, const char *why, UError *err) {
+        return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG, "Chunk table of image %s invalid: entry %llu %s",
+                          img->slotclass, (unsigned long long) i, why);
+}
+
+int manifest_check_chunk_table(const ManifestImage *img, UError *err) {
+        uint64_t raw_sum = 0, stored_sum = 0;
+
+        for (uint64_t c = 0; c < img->n_chunks; c++) {
+                ChunkEntry e;
+
+                manifest_chunk_entry(img, c, &e);
+                if (e.raw_size == 0 || e.raw_size > img->chunk_size)
+                        return table_invalid(img, c, "has a raw size out of range", err);
+                if (e.stored_size == 0 ||
+                    (img->compression == COMPRESSION_ZSTD && e.stored_size > chunk_zstd_bound(e.raw_size)) ||
+                    (img->compression == COMPRESSION_NONE && e.stored_size != e.raw_size))
+                        return table_invalid(img, c, "has a stored size out of range", err);
+                /* n_chunks <= size < 2^63 and each term < 2^32: neither sum can overflow. */
+                raw_sum += e.raw_size;
+                stored_sum += e.stored_size;
+        }
+        if (raw_sum != img->size || stored_sum != img->stored_size)
+                return table_invalid(img, img->n_chunks, "(the end): the sizes do not add up to the signed ones",
+                                     err);
+        return 0;
 }
 
 /* Every rejection: ERROR_INVALID_BUNDLE, "Manifest invalid: ...". */
@@ -306,8 +351,62 @@ static int build_chunks(ManifestImage *img, const char *where, const ScanChunk *
         return 0;
 }
 
-static int parse_image(struct json_object *o, size_t index, const ManifestScan *scan,
-                       ManifestImage *img, uint64_t *payload_offset, UError *err) {
+/* Format 2: the chunker's sizes and the binary table's count, stored total and sha256.  The
+ * table itself comes after the signature; the bundle reader checks it against these. */
+static int parse_image_cdc(struct json_object *o, const char *where, ManifestImage *img,
+                           uint64_t *payload_offset, uint64_t *tables_size, UError *err) {
+        struct json_object *v;
+        uint64_t min = 0, avg = 0, max = 0, n = 0;
+        char what[96];
+        Cdc probe; /* only to validate the sizes as the chunker does */
+        int r;
+
+        r = get_u64(o, where, "chunk-min", CDC_MIN_LOWEST, CDC_MAX_HIGHEST, true, &min, err);
+        if (r >= 0)
+                r = get_u64(o, where, "chunk-avg", CDC_MIN_LOWEST, CDC_MAX_HIGHEST, true, &avg, err);
+        if (r >= 0)
+                r = get_u64(o, where, "chunk-max", CDC_MIN_LOWEST, CDC_MAX_HIGHEST, true, &max, err);
+        if (r < 0)
+                return r;
+        if (cdc_init(&probe, (uint32_t) min, (uint32_t) avg, (uint32_t) max) < 0)
+                return bad(err, "%schunk sizes %llu/%llu/%llu are not valid (min <= avg/2, avg a power of "
+                           "two, 2 avg <= max <= %u)", where, (unsigned long long) min,
+                           (unsigned long long) avg, (unsigned long long) max, CDC_MAX_HIGHEST);
+        img->cdc_min = (uint32_t) min;
+        img->cdc_avg = (uint32_t) avg;
+        img->chunk_size = (uint32_t) max;
+
+        /* Every chunk holds 1 .. max bytes of the image. */
+        r = get_u64(o, where, "chunk-count", 1, INT64_MAX, true, &n, err);
+        if (r < 0)
+                return r;
+        if (n > img->size || n < chunk_count(img->size, img->chunk_size))
+                return bad(err, "%s\"chunk-count\" %llu does not fit size %llu with chunks of at most "
+                           "%u bytes", where, (unsigned long long) n, (unsigned long long) img->size,
+                           img->chunk_size);
+        if (n > (MANIFEST_MAX_CHUNK_TABLES_SIZE - *tables_size) / CHUNK_TABLE_ENTRY_SIZE)
+                return bad(err, "%schunk tables of more than %llu bytes; build the bundle with a larger "
+                           "average chunk size", where, (unsigned long long) MANIFEST_MAX_CHUNK_TABLES_SIZE);
+        img->n_chunks = n;
+        *tables_size += n * CHUNK_TABLE_ENTRY_SIZE;
+
+        r = get_u64(o, where, "stored-size", 1, INT64_MAX, true, &img->stored_size, err);
+        if (r < 0)
+                return r;
+        if (img->compression == COMPRESSION_NONE && img->stored_size != img->size)
+                return bad(err, "%s\"stored-size\" must equal \"size\" without compression", where);
+        if (__builtin_add_overflow(*payload_offset, img->stored_size, payload_offset))
+                return bad(err, "%spayload size overflows", where);
+
+        r = get_member(o, where, "chunk-table-sha256", json_type_string, true, &v, err);
+        if (r < 0)
+                return r;
+        snprintf(what, sizeof(what), "%s\"chunk-table-sha256\"", where);
+        return parse_sha256(v, what, img->table_sha256, err);
+}
+
+static int parse_image(struct json_object *o, size_t index, const ManifestScan *scan, unsigned format,
+                       ManifestImage *img, uint64_t *payload_offset, uint64_t *tables_size, UError *err) {
         _cleanup_free_ ScanChunk *own_table = NULL;
         struct json_object *v;
         const ScanChunk *table;
@@ -348,15 +447,6 @@ static int parse_image(struct json_object *o, size_t index, const ManifestScan *
         if (r < 0)
                 return r;
 
-        r = get_u64(o, where, "chunk-size", CHUNK_SIZE_MIN, CHUNK_SIZE_MAX, true, &u, err);
-        if (r < 0)
-                return r;
-        if (u % 4096 != 0)
-                return bad(err, "%s\"chunk-size\" %llu is not a multiple of 4096", where,
-                           (unsigned long long) u);
-        img->chunk_size = (uint32_t) u;
-        img->n_chunks = chunk_count(img->size, img->chunk_size);
-
         r = get_member(o, where, "compression", json_type_string, true, &v, err);
         if (r < 0)
                 return r;
@@ -365,6 +455,23 @@ static int parse_image(struct json_object *o, size_t index, const ManifestScan *
                                             (size_t) json_object_get_string_len(v))
                 return bad(err, "%s\"compression\" '%s' is not supported (none, zstd)", where,
                            json_object_get_string(v));
+
+        if (format == MANIFEST_FORMAT_CDC) {
+                if (scan->has_table[index] || json_object_object_get_ex(o, "chunks", NULL) ||
+                    json_object_object_get_ex(o, "chunk-size", NULL))
+                        return bad(err, "%s\"chunks\" and \"chunk-size\" are format 1 keys, not allowed "
+                                   "in format 2", where);
+                return parse_image_cdc(o, where, img, payload_offset, tables_size, err);
+        }
+
+        r = get_u64(o, where, "chunk-size", CHUNK_SIZE_MIN, CHUNK_SIZE_MAX, true, &u, err);
+        if (r < 0)
+                return r;
+        if (u % 4096 != 0)
+                return bad(err, "%s\"chunk-size\" %llu is not a multiple of 4096", where,
+                           (unsigned long long) u);
+        img->chunk_size = (uint32_t) u;
+        img->n_chunks = chunk_count(img->size, img->chunk_size);
 
         if (scan->has_table[index]) {
                 /* Cut out by manifest_scan(), which left a null in its place. */
@@ -399,7 +506,7 @@ int manifest_parse(const char *json, size_t size, Manifest **ret, UError *err) {
         _cleanup_(manifest_freep) Manifest *m = NULL;
         struct json_object *images;
         size_t next = 0, n, end;
-        uint64_t u, payload = 0;
+        uint64_t u, payload = 0, tables = 0;
         int r;
 
         if (size == 0)
@@ -448,9 +555,9 @@ int manifest_parse(const char *json, size_t size, Manifest **ret, UError *err) {
         r = get_u64(root, "", "format", 0, INT64_MAX, true, &u, err);
         if (r < 0)
                 return r;
-        if (u != MANIFEST_FORMAT_VERSION)
-                return bad(err, "\"format\" %llu is not supported (this reader knows %d)",
-                           (unsigned long long) u, MANIFEST_FORMAT_VERSION);
+        if (u != MANIFEST_FORMAT_VERSION && u != MANIFEST_FORMAT_CDC)
+                return bad(err, "\"format\" %llu is not supported (this reader knows %d and %d)",
+                           (unsigned long long) u, MANIFEST_FORMAT_VERSION, MANIFEST_FORMAT_CDC);
         m->format = (unsigned) u;
 
         r = get_string(root, "", "compatible", true, MANIFEST_STRING_MAX, STRING_TEXT,
@@ -488,8 +595,8 @@ int manifest_parse(const char *json, size_t size, Manifest **ret, UError *err) {
 
         for (size_t i = 0; i < n; i++) {
                 m->n_images = i + 1; /* so manifest_free() releases what was filled */
-                r = parse_image(json_object_array_get_idx(images, i), i, scan, &m->images[i],
-                                &payload, err);
+                r = parse_image(json_object_array_get_idx(images, i), i, scan, m->format,
+                                &m->images[i], &payload, &tables, err);
                 if (r < 0)
                         return r;
                 for (size_t j = 0; j < i; j++)
@@ -530,7 +637,7 @@ static struct json_object *json_sha256(const uint8_t h[SHA256_SIZE]) {
         return json_object_new_string(hex);
 }
 
-static int image_to_json_object(const ManifestImage *img, bool with_chunks,
+static int image_to_json_object(const ManifestImage *img, unsigned format, bool with_chunks,
                                 struct json_object **ret) {
         _cleanup_(json_putp) struct json_object *o = NULL, *chunks = NULL;
         uint64_t stored = 0;
@@ -543,10 +650,23 @@ static int image_to_json_object(const ManifestImage *img, bool with_chunks,
         r |= json_add(o, "filename", json_object_new_string(img->filename));
         r |= json_add(o, "size", json_object_new_uint64(img->size));
         r |= json_add(o, "sha256", json_sha256(img->sha256));
-        r |= json_add(o, "chunk-size", json_object_new_uint64(img->chunk_size));
+        if (format != MANIFEST_FORMAT_CDC)
+                r |= json_add(o, "chunk-size", json_object_new_uint64(img->chunk_size));
         r |= json_add(o, "compression", json_object_new_string(compression_to_string(img->compression)));
         if (r < 0)
                 return -ENOMEM;
+        if (format == MANIFEST_FORMAT_CDC) {
+                r |= json_add(o, "chunk-min", json_object_new_uint64(img->cdc_min));
+                r |= json_add(o, "chunk-avg", json_object_new_uint64(img->cdc_avg));
+                r |= json_add(o, "chunk-max", json_object_new_uint64(img->chunk_size));
+                r |= json_add(o, "chunk-count", json_object_new_uint64(img->n_chunks));
+                r |= json_add(o, "stored-size", json_object_new_uint64(img->stored_size));
+                r |= json_add(o, "chunk-table-sha256", json_sha256(img->table_sha256));
+                if (r < 0)
+                        return -ENOMEM;
+                *ret = TAKE_PTR(o);
+                return 0;
+        }
 
         /* A RAUC image has no chunk table (lib/rauc-bundle.c cuts it into chunks as it reads). */
         if (!with_chunks || !img->chunks) {
@@ -593,7 +713,8 @@ int manifest_to_json_object(const Manifest *m, bool with_chunks, struct json_obj
         images = json_object_new_array();
         if (!o || !images)
                 return -ENOMEM;
-        r |= json_add(o, "format", json_object_new_int(MANIFEST_FORMAT_VERSION));
+        r |= json_add(o, "format", json_object_new_int(m->format == MANIFEST_FORMAT_CDC ?
+                                                       MANIFEST_FORMAT_CDC : MANIFEST_FORMAT_VERSION));
         r |= json_add(o, "compatible", json_object_new_string(m->compatible ?: ""));
         r |= json_add(o, "version", json_object_new_string(m->version ?: ""));
         r |= json_add(o, "build", json_object_new_string(m->build ?: ""));
@@ -607,7 +728,7 @@ int manifest_to_json_object(const Manifest *m, bool with_chunks, struct json_obj
         for (size_t i = 0; i < m->n_images; i++) {
                 struct json_object *img;
 
-                r = image_to_json_object(&m->images[i], with_chunks, &img);
+                r = image_to_json_object(&m->images[i], m->format, with_chunks, &img);
                 if (r < 0)
                         return r;
                 r = json_append(images, img);

@@ -9,6 +9,15 @@
 #include "macro.h"
 
 #define MANIFEST_FORMAT_VERSION 1
+/* Format 2 (docs/bundle-format.md "Format 2"): content-defined chunks, each image's chunk table
+ * a binary block after the signature, its size and sha256 in the manifest. */
+#define MANIFEST_FORMAT_CDC 2
+/* One entry of a format-2 chunk table: u32 raw size, u32 stored size (little endian), sha256
+ * of the raw bytes, sha256 of the stored bytes. */
+#define CHUNK_TABLE_ENTRY_SIZE 72
+/* All chunk tables of a bundle together: read and held before the payload, so capped like the
+ * signature (8 MiB: 116508 chunks, about 7 GiB of images at the default 64 KiB average). */
+#define MANIFEST_MAX_CHUNK_TABLES_SIZE (UINT64_C(8) << 20)
 #define MANIFEST_MAX_SIZE (UINT64_C(64) << 20)        /* hard cap on the signed JSON */
 #define MANIFEST_MAX_IMAGES 16
 #define CHUNK_SIZE_MIN (UINT32_C(64) << 10)
@@ -39,11 +48,33 @@ typedef struct ManifestImage {
         uint32_t chunk_size;/* uncompressed size of every chunk but the last */
         Compression compression;
         ManifestChunk *chunks;
-        uint64_t n_chunks;  /* == ceil(size / chunk_size) */
+        uint64_t n_chunks;  /* == ceil(size / chunk_size) (format 1) */
+
+        /* Format 2: chunk_size is the chunker's max, chunks is NULL, n_chunks the entries of
+         * the binary table; table is that table once the bundle reader read and authenticated
+         * it (CHUNK_TABLE_ENTRY_SIZE bytes per chunk), NULL before. */
+        uint32_t cdc_min, cdc_avg;
+        uint64_t stored_size;       /* sum of the stored sizes in the table */
+        uint8_t table_sha256[32];
+        uint8_t *table;
 } ManifestImage;
 
+typedef struct ChunkEntry {
+        uint32_t raw_size;
+        uint32_t stored_size;
+        const uint8_t *raw_sha256;
+        const uint8_t *stored_sha256;
+} ChunkEntry;
+
+/* Entry i (< n_chunks) of a format-2 image's authenticated table. */
+void manifest_chunk_entry(const ManifestImage *img, uint64_t i, ChunkEntry *ret);
+/* Checks a format-2 table (img->table, n_chunks entries) against the signed manifest: every raw
+ * size 1 .. chunk_size (the chunker's max), every stored size within its bound, the sums equal
+ * to size and stored_size.  ERROR_INVALID_BUNDLE "Chunk table of image X invalid: entry N ...". */
+int manifest_check_chunk_table(const ManifestImage *img, UError *err);
+
 typedef struct Manifest {
-        unsigned format;
+        unsigned format;       /* MANIFEST_FORMAT_VERSION or MANIFEST_FORMAT_CDC */
         char *compatible;
         char *version;
         char *build;

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "bundle.h"
+#include "cdc.h"
 #include "chunk.h"
 #include "config.h"
 #include "updatectl-bundle.h"
@@ -29,7 +30,7 @@ static int usage_error(const char *verb, const char *msg) {
 static void help_create(void) {
         printf("Usage: updatectl bundle create [OPTIONS] --image CLASS=PATH... -o FILE\n"
                "\n"
-               "Create a signed, streamable bundle (format %d). Runs without the daemon.\n"
+               "Create a signed, streamable bundle (format %d by default). Runs without the daemon.\n"
                "\n"
                "  --cert FILE              Signer certificate (PEM, extended key usage codeSigning)\n"
                "  --key FILE               Signer private key (PEM, unencrypted)\n"
@@ -41,13 +42,17 @@ static void help_create(void) {
                "  --security-version N     Anti-rollback counter (default 0)\n"
                "  --expires DATE           Not installable after DATE (YYYY-MM-DD[THH:MM:SSZ], UTC,\n"
                "                           or @SECONDS since the epoch); default: never\n"
-               "  --chunk-size SIZE        64K..4M, multiple of 4K (default %uK)\n"
+               "  --format 1|2             Bundle format (default 1); 2: content-defined chunks and\n"
+               "                           a binary chunk table, for delta updates\n"
+               "  --chunk-size SIZE        Format 1: 64K..4M, multiple of 4K (default %uK);\n"
+               "                           format 2: the average, a power of two in 4K..1M (default\n"
+               "                           %uK; chunks of a quarter to four times that)\n"
                "  --compression zstd|none  Chunk compression (default zstd)\n"
                "  --zstd-level N           zstd level (default 3)\n"
                "  --image CLASS=PATH       Image for slot class CLASS (repeatable; file or block device)\n"
                "  -o, --output FILE        Bundle to write (via FILE.tmp and rename)\n"
                "  -h, --help               Show this help\n",
-               BUNDLE_FORMAT_VERSION, CHUNK_SIZE_DEFAULT >> 10);
+               BUNDLE_FORMAT_VERSION, CHUNK_SIZE_DEFAULT >> 10, CDC_AVG_DEFAULT >> 10);
 }
 
 static void help_info(void) {
@@ -79,7 +84,7 @@ int verb_bundle_create(int argc, char **argv) {
         enum {
                 ARG_CERT = 0x100, ARG_KEY, ARG_INTERMEDIATE, ARG_COMPATIBLE, ARG_VERSION, ARG_BUILD,
                 ARG_DESCRIPTION, ARG_SECURITY_VERSION, ARG_CHUNK_SIZE, ARG_COMPRESSION,
-                ARG_ZSTD_LEVEL, ARG_IMAGE, ARG_EXPIRES,
+                ARG_ZSTD_LEVEL, ARG_IMAGE, ARG_EXPIRES, ARG_FORMAT,
         };
         static const struct option options[] = {
                 { "cert", required_argument, NULL, ARG_CERT },
@@ -92,6 +97,7 @@ int verb_bundle_create(int argc, char **argv) {
                 { "security-version", required_argument, NULL, ARG_SECURITY_VERSION },
                 { "expires", required_argument, NULL, ARG_EXPIRES },
                 { "chunk-size", required_argument, NULL, ARG_CHUNK_SIZE },
+                { "format", required_argument, NULL, ARG_FORMAT },
                 { "compression", required_argument, NULL, ARG_COMPRESSION },
                 { "zstd-level", required_argument, NULL, ARG_ZSTD_LEVEL },
                 { "image", required_argument, NULL, ARG_IMAGE },
@@ -141,11 +147,16 @@ int verb_bundle_create(int argc, char **argv) {
                                                    "--expires needs YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or @SECONDS");
                         break;
                 case ARG_CHUNK_SIZE:
+                        /* Its range depends on --format: checked after all options. */
                         r = parse_size(optarg, &u);
-                        if (r < 0 || u < CHUNK_SIZE_MIN || u > CHUNK_SIZE_MAX || u % 4096 != 0)
-                                return usage_error("create",
-                                                   "--chunk-size must be a multiple of 4K in 64K..4M");
+                        if (r < 0 || u == 0 || u > CHUNK_SIZE_MAX)
+                                return usage_error("create", "--chunk-size must be a size up to 4M");
                         o.chunk_size = (uint32_t) u;
+                        break;
+                case ARG_FORMAT:
+                        if (parse_u64(optarg, &u) < 0 || (u != BUNDLE_FORMAT_VERSION && u != BUNDLE_FORMAT_CDC))
+                                return usage_error("create", "--format must be 1 or 2");
+                        o.format = (unsigned) u;
                         break;
                 case ARG_COMPRESSION:
                         o.compression = compression_from_string(optarg);
@@ -191,6 +202,13 @@ int verb_bundle_create(int argc, char **argv) {
                 return usage_error("create", "at least one --image CLASS=PATH is required");
         if (!o.output_path)
                 return usage_error("create", "-o/--output is required");
+        if (o.chunk_size != 0 && o.format == BUNDLE_FORMAT_CDC &&
+            (o.chunk_size < CDC_MIN_LOWEST * 4 || o.chunk_size > CDC_MAX_HIGHEST / 4 ||
+             (o.chunk_size & (o.chunk_size - 1)) != 0))
+                return usage_error("create", "--chunk-size of format 2 must be a power of two in 4K..1M");
+        if (o.chunk_size != 0 && o.format != BUNDLE_FORMAT_CDC &&
+            (o.chunk_size < CHUNK_SIZE_MIN || o.chunk_size % 4096 != 0))
+                return usage_error("create", "--chunk-size must be a multiple of 4K in 64K..4M");
         o.images = images;
 
         r = bundle_create(&o, &err);
@@ -226,6 +244,32 @@ static void print_field(const char *name, const char *value) {
                         printf("%-18s ", "");
         }
         putchar('\n');
+}
+
+/* Format 2: the chunker's bounds and what the authenticated table says the chunks are. */
+static void print_cdc_stats(const ManifestImage *img) {
+        char a[32], b[32], c[32], buf[192];
+        uint32_t lo = UINT32_MAX, hi = 0;
+
+        for (uint64_t i = 0; i < img->n_chunks; i++) {
+                ChunkEntry e;
+
+                manifest_chunk_entry(img, i, &e);
+                lo = MIN(lo, e.raw_size);
+                hi = MAX(hi, e.raw_size);
+        }
+        format_size(img->cdc_min, a, sizeof(a));
+        format_size(img->cdc_avg, b, sizeof(b));
+        format_size(img->chunk_size, c, sizeof(c));
+        snprintf(buf, sizeof(buf), "content-defined, %s / %s / %s (min / average / max)", a, b, c);
+        print_field("  Chunking:", buf);
+        format_size(lo, a, sizeof(a));
+        format_size(img->size / img->n_chunks, b, sizeof(b));
+        format_size(hi, c, sizeof(c));
+        snprintf(buf, sizeof(buf), "%llu (%s / %s / %s)", (unsigned long long) img->n_chunks, a, b, c);
+        print_field("  Chunks:", buf);
+        format_size(img->n_chunks * CHUNK_TABLE_ENTRY_SIZE, a, sizeof(a));
+        print_field("  Chunk table:", a);
 }
 
 /* format: "update1", or a RAUC bundle's "plain" / "verity" (bundle_reader_format()). */
@@ -268,10 +312,15 @@ static void print_table(const Manifest *m, const char *format, const char *signe
                 print_field("  SHA256:", hex);
                 if (rauc)
                         continue; /* stored as a file of the squashfs, not in chunks */
-                format_size(img->chunk_size, buf, sizeof(buf));
-                print_field("  Chunk size:", buf);
-                snprintf(buf, sizeof(buf), "%llu", (unsigned long long) img->n_chunks);
-                print_field("  Chunks:", buf);
+                if (img->table) {
+                        print_cdc_stats(img);
+                        stored = img->stored_size;
+                } else {
+                        format_size(img->chunk_size, buf, sizeof(buf));
+                        print_field("  Chunk size:", buf);
+                        snprintf(buf, sizeof(buf), "%llu", (unsigned long long) img->n_chunks);
+                        print_field("  Chunks:", buf);
+                }
                 print_field("  Compression:", compression_to_string(img->compression));
                 format_size(stored, buf, sizeof(buf));
                 print_field("  Stored size:", buf);

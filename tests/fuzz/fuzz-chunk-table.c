@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* manifest_scan() (lib/manifest-scan.c): the hand-written pre-pass that cuts the chunk tables out
- * of the manifest text and counts keys.  Checks that the skeleton it returns is consistent, that
- * the tables it claims exist in full, and that it cleans up after itself on both paths. */
+/* The chunk tables of both bundle formats.
+ * Format 1, manifest_scan() (lib/manifest-scan.c): the hand-written pre-pass that cuts the chunk
+ * tables out of the manifest text and counts keys.  Checks that the skeleton it returns is
+ * consistent, that the tables it claims exist in full, and that it cleans up after itself on
+ * both paths.
+ * Format 2, manifest_check_chunk_table() (lib/manifest.c) on a binary table, for an input that
+ * starts with 0x02: u64 image size, u64 stored size, u32 chunk max (little endian), a
+ * compression byte, then the 72-byte entries.  What it accepts is checked against an
+ * independent reading of the entries: sizes in bounds and adding up. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
+#include "chunk.h"
 #include "manifest-scan.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -13,12 +20,64 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         return 0;
 }
 
+#define TABLE_HEADER (1 + 8 + 8 + 4 + 1)
+
+static uint64_t get_le(const uint8_t *p, size_t n) {
+        uint64_t v = 0;
+
+        for (size_t i = 0; i < n; i++)
+                v |= (uint64_t) p[i] << (8 * i);
+        return v;
+}
+
+static void fuzz_binary_table(const uint8_t *data, size_t size) {
+        ManifestImage img = { .slotclass = (char *) "rootfs" };
+        UError err = UERROR_NULL;
+        uint64_t raw_sum = 0, stored_sum = 0;
+        bool ok = true;
+        int r;
+
+        if (size < TABLE_HEADER)
+                return;
+        img.size = get_le(data + 1, 8);
+        img.stored_size = get_le(data + 9, 8);
+        img.chunk_size = (uint32_t) get_le(data + 17, 4);
+        img.compression = data[21] & 1 ? COMPRESSION_ZSTD : COMPRESSION_NONE;
+        img.n_chunks = (size - TABLE_HEADER) / CHUNK_TABLE_ENTRY_SIZE;
+        /* A copy of exactly the table's size, so that ASan sees any read past its end. */
+        img.table = malloc(img.n_chunks * CHUNK_TABLE_ENTRY_SIZE + 1);
+        FUZZ_ASSERT(img.table);
+        memcpy(img.table, data + TABLE_HEADER, img.n_chunks * CHUNK_TABLE_ENTRY_SIZE);
+
+        r = manifest_check_chunk_table(&img, &err);
+        for (uint64_t i = 0; i < img.n_chunks; i++) {
+                const uint8_t *e = data + TABLE_HEADER + i * CHUNK_TABLE_ENTRY_SIZE;
+                uint32_t raw = (uint32_t) get_le(e, 4), stored = (uint32_t) get_le(e + 4, 4);
+
+                ok = ok && raw >= 1 && raw <= img.chunk_size && stored >= 1 &&
+                     (img.compression == COMPRESSION_ZSTD ? stored <= chunk_zstd_bound(raw) : stored == raw);
+                raw_sum += raw;
+                stored_sum += stored;
+        }
+        ok = ok && raw_sum == img.size && stored_sum == img.stored_size;
+        fuzz_note("table of %llu entries: %s", (unsigned long long) img.n_chunks, r < 0 ? err.message : "ok");
+        FUZZ_ASSERT((r == 0) == ok);
+        if (r < 0)
+                FUZZ_ASSERT(err.kind == ERROR_INVALID_BUNDLE && err.message[0] != '\0');
+        free(img.table);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        ManifestScan *s = calloc(1, sizeof(ManifestScan));
+        ManifestScan *s;
         UError err = UERROR_NULL;
         static volatile uint8_t sink;
         int r;
 
+        if (size > 0 && data[0] == 0x02) {
+                fuzz_binary_table(data, size);
+                return 0;
+        }
+        s = calloc(1, sizeof(ManifestScan));
         FUZZ_ASSERT(s);
         r = manifest_scan((const char *) data, size, s, &err);
         fuzz_note("scan: %s", r < 0 ? err.message : "ok");

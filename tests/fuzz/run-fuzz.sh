@@ -41,6 +41,7 @@ max_len() {
         case $1 in
         bundle) echo 32768 ;;
         rauc-squashfs) echo 65536 ;; # control + manifest + a small squashfs
+        cdc) echo 65536 ;;           # several chunks at the small sizes the first byte picks
         uboot-env) echo 2049 ;;   # control byte + two 0x400 copies
         grubenv) echo 1100 ;;
         barebox-state | custom-backend) echo 1024 ;;

@@ -99,8 +99,11 @@ static int make_rauc_bundle(Model *md, const char *format, unsigned c, const cha
         return 0;
 }
 
+/* format: "update1" (bundle format 1), "update1-cdc" (format 2), or a RAUC bundle's "plain" /
+ * "verity". */
 static int make_bundle(Model *md, const char *name, uint64_t sv, bool rootfs, bool appfs, bool tampered,
-                       const char *rauc_format) {
+                       const char *format) {
+        const char *rauc_format = streq(format, "update1") || streq(format, "update1-cdc") ? NULL : format;
         ModelBundle *b = &md->bundles[md->n_bundles];
         unsigned c = md->n_bundles + 2;
         BundleImageSpec images[2];
@@ -158,7 +161,11 @@ static int make_bundle(Model *md, const char *name, uint64_t sv, bool rootfs, bo
                 .version = version,
                 .build = version,
                 .security_version = sv,
-                .compression = COMPRESSION_NONE,
+                /* Format 2 with zstd: its table, stored and raw hashes all on the install path
+                 * (4 KiB average: the 8 KiB images are one to three chunks). */
+                .format = streq(format, "update1-cdc") ? BUNDLE_FORMAT_CDC : BUNDLE_FORMAT_VERSION,
+                .chunk_size = streq(format, "update1-cdc") ? 4096 : 0,
+                .compression = streq(format, "update1-cdc") ? COMPRESSION_ZSTD : COMPRESSION_NONE,
                 .images = images,
                 .n_images = n,
                 .output_path = b->path,
@@ -245,12 +252,16 @@ int model_setup(Model *md, BootScheme scheme, const char *top) {
         if (r < 0)
                 return r;
 
-        if ((r = make_bundle(md, "v2", 0, true, true, false, NULL)) < 0 ||
-            (r = make_bundle(md, "v3", 0, true, true, false, NULL)) < 0 ||
-            (r = make_bundle(md, "v4-s1", 1, true, true, false, NULL)) < 0 ||
-            (r = make_bundle(md, "v5-s2", 2, true, true, false, NULL)) < 0 ||
-            (r = make_bundle(md, "appfs-only", 0, false, true, false, NULL)) < 0 ||
-            (r = make_bundle(md, "bad-image", 0, true, true, true, NULL)) < 0 ||
+        if ((r = make_bundle(md, "v2", 0, true, true, false, "update1")) < 0 ||
+            (r = make_bundle(md, "v3", 0, true, true, false, "update1")) < 0 ||
+            (r = make_bundle(md, "v4-s1", 1, true, true, false, "update1")) < 0 ||
+            (r = make_bundle(md, "v5-s2", 2, true, true, false, "update1")) < 0 ||
+            (r = make_bundle(md, "appfs-only", 0, false, true, false, "update1")) < 0 ||
+            (r = make_bundle(md, "bad-image", 0, true, true, true, "update1")) < 0 ||
+            /* Bundle format 2 (issue #13): a good one, and one whose last stored chunk was
+             * changed after signing (refused mid-install, like bad-image) */
+            (r = make_bundle(md, "cdc", 0, true, true, false, "update1-cdc")) < 0 ||
+            (r = make_bundle(md, "cdc-bad", 0, true, true, true, "update1-cdc")) < 0 ||
             /* RAUC bundles (issue #11): a verity one, and a verity one whose appfs block was
              * changed after signing (refused mid-install, like bad-image) */
             (r = make_bundle(md, "rauc-verity", 0, true, true, false, "verity")) < 0 ||

@@ -169,11 +169,12 @@ static void make_ops(void) {
 
         for (unsigned b = 0; b < model.n_bundles; b++) {
                 /* v3 and v5-s2 repeat what v2 and v4-s1 do (another version, a higher floor)
-                 * one more time, rauc-verity-bad what bad-image does in the other format:
-                 * random walks only. */
+                 * one more time, rauc-verity-bad and cdc-bad what bad-image does in the other
+                 * formats: random walks only. */
                 Op o = { .kind = OP_INSTALL, .bundle = b,
                          .walk_only = streq(model.bundles[b].name, "v3") || streq(model.bundles[b].name, "v5-s2") ||
-                                      streq(model.bundles[b].name, "rauc-verity-bad") };
+                                      streq(model.bundles[b].name, "rauc-verity-bad") ||
+                                      streq(model.bundles[b].name, "cdc-bad") };
                 snprintf(o.name, sizeof(o.name), "install %s", model.bundles[b].name);
                 add_op(o);
         }

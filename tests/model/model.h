@@ -22,7 +22,7 @@
 
 #define MODEL_SLOTS 4          /* rootfs.0 (A), rootfs.1 (B), appfs.0, appfs.1 */
 #define MODEL_IMAGE_SIZE 8192  /* bytes of each image; slots are this large */
-#define MODEL_MAX_BUNDLES 8
+#define MODEL_MAX_BUNDLES 10
 #define MODEL_POWER_ONS 10     /* power-ons simulated after every step */
 
 /* Content ids: 0 garbage (a half-written or foreign image), 1 the factory image, 2.. the

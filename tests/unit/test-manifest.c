@@ -169,7 +169,9 @@ TEST(defaults) {
 
 TEST(reject_table) {
         static const struct { const char *from, *to, *why; } cases[] = {
-                { "\"format\":1", "\"format\":2", "\"format\" 2 is not supported" },
+                { "\"format\":1", "\"format\":3", "\"format\" 3 is not supported" },
+                /* format 2 has no "chunks" or "chunk-size" (its table is binary) */
+                { "\"format\":1", "\"format\":2", "are format 1 keys, not allowed in format 2" },
                 { "\"format\":1", "\"format\":\"1\"", "\"format\" must be of type int" },
                 { "\"format\":1", "\"format\":1.0", "must be of type int" },
                 { "\"format\":1", "\"format\":-1", "must not be negative" },
