@@ -276,10 +276,20 @@ def main():
     # The host name in pre-signed URLs: the file server listens on 127.0.0.1, which a device in
     # QEMU's user network reaches as 10.0.2.2 (tests/system/scenarios.sh agent-mqtt).
     p.add_argument("--file-host", default="127.0.0.1")
+    # AWS hands out pre-signed https URLs: with a certificate the file server (and _ctl) speak
+    # TLS, as S3 does.  The board test keeps plain http (its guest has no CA for it).
+    p.add_argument("--file-tls-cert")
+    p.add_argument("--file-tls-key")
     args = p.parse_args()
 
     http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    args.file_base = f"http://{args.file_host}:{http.server_address[1]}"
+    scheme = "http"
+    if args.file_tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.file_tls_cert, args.file_tls_key)
+        http.socket = ctx.wrap_socket(http.socket, server_side=True)
+        scheme = "https"
+    args.file_base = f"{scheme}://{args.file_host}:{http.server_address[1]}"
     connected = threading.Event()
 
     client = mqtt.Client(client_id="aws-iot-jobs-emulator", clean_session=True)

@@ -85,16 +85,17 @@ EMU_PF=$SB/emu.port
         trap - EXIT INT TERM
         exec "$EMU_PY" "$UPDATE1_TOP/tests/awsiot/jobs_emulator.py" --broker-port "$MQTT_PORT" --thing "$THING" \
                 --cafile "$SB/tls/ca.crt" --certfile "$SB/tls/emu.crt" --keyfile "$SB/tls/emu.key" \
-                --www "$SB/www" --port-file "$EMU_PF" >>"$SB/emu.log" 2>&1 </dev/null
+                --www "$SB/www" --port-file "$EMU_PF" \
+                --file-tls-cert "$SB/tls/server.crt" --file-tls-key "$SB/tls/server.key" >>"$SB/emu.log" 2>&1 </dev/null
 ) &
 sb_track $!
 ag_wait 15 test -s "$EMU_PF" || { fail "$TL_FILE-setup" "emulator: $(tail -n 5 "$SB/emu.log")"; exit 1; }
-EMU=http://127.0.0.1:$(cat "$EMU_PF")/_ctl
-emu() { curl -sS --max-time 10 -X POST -H 'Content-Type: application/json' --data "${2:-{\}}" "$EMU/$1"; }
+EMU=https://127.0.0.1:$(cat "$EMU_PF")/_ctl
+emu() { curl -sS --cacert "$SB/tls/ca.crt" --max-time 10 -X POST -H 'Content-Type: application/json' --data "${2:-{\}}" "$EMU/$1"; }
 # emu_state EXPR: EXPR on the emulator's state (python; d = state, j(id) = a job, h(id) = its
 # update history, states(id) = its statusDetails.state sequence).
 emu_state() {
-        curl -sS --max-time 10 "$EMU/state" | "$SB_PY" -c '
+        curl -sS --cacert "$SB/tls/ca.crt" --max-time 10 "$EMU/state" | "$SB_PY" -c '
 import json, sys
 d = json.load(sys.stdin)
 def j(i): return d["jobs"][i]
@@ -154,6 +155,9 @@ AG_CONF=$AG_DIR/agent-aws.conf
 {
         cat "$UPP"
         printf '\n[polling]\nmin-interval=100ms\nmax-interval=2s\nactive-interval=200ms\nerror-interval=200ms\n'
+        # The pre-signed URLs are https under the test CA (the agent's own key; Upparat's file
+        # alone trusts the system's CAs, as S3 needs).
+        printf '[server]\nca-file=%s\n' "$SB/tls/ca.crt"
         printf '[download]\nretries=6\nretry-base-delay=50ms\nretry-max-delay=400ms\n'
         printf '[agent]\nprogress-interval=0\n'
 } >"$AG_CONF"
