@@ -101,7 +101,7 @@ ALL_LDFLAGS = $(U1_LDFLAGS) $(LDFLAGS)
 LIB_SRC     := $(sort $(wildcard lib/*.c))
 DAEMON_SRC  := $(sort $(filter-out daemon/updated.c,$(wildcard daemon/*.c daemon/bootloader/*.c)))
 CLIENT_COMMON_SRC := $(sort $(wildcard client/common/*.c))
-UPDATECTL_SRC := $(sort $(filter-out client/updatectl/updatectl.c,$(wildcard client/updatectl/*.c)))
+UPDATECTL_SRC := $(sort $(filter-out client/updatectl/updatectl.c client/updatectl/updatectl-bundle-main.c,$(wildcard client/updatectl/*.c)))
 HEALTH_SRC  := $(sort $(filter-out client/update-health/update-health.c,$(wildcard client/update-health/*.c)))
 AGENT_SRC   := $(sort $(filter-out client/update-agent/update-agent.c,$(wildcard client/update-agent/*.c)))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test-*.c))
@@ -125,7 +125,8 @@ MODEL_LIB_SRC := $(sort $(wildcard tests/fakes/bootsim*.c))
 MODEL_SRC   := tests/model/model.c tests/model/model-device.c tests/model/model-check.c
 UNIT_BIN    += $(BUILD)/tests/test-model $(BUILD)/tests/test-bootsim
 
-BINS := $(BUILD)/updated $(BUILD)/updatectl $(BUILD)/update-health $(BUILD)/update-agent
+# updatectl-bundle: 'updatectl bundle' runs it (client/updatectl/updatectl.c says why).
+BINS := $(BUILD)/updated $(BUILD)/updatectl $(BUILD)/updatectl-bundle $(BUILD)/update-health $(BUILD)/update-agent
 # Units, the D-Bus activation file and the tmpfiles.d snippet name install paths: generated
 # from their *.in into $(BUILD)/ (same relative path), and installed from there.
 GENERATED := $(patsubst %.in,$(BUILD)/%,$(sort $(wildcard packaging/systemd/*.in dbus/*.in packaging/tmpfiles.d/*.in)))
@@ -199,6 +200,9 @@ $(BUILD)/updated: $(BUILD)/daemon/updated.o $(BUILD)/libupdated.a $(BUILD)/libup
 	$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/updatectl: $(BUILD)/client/updatectl/updatectl.o $(call CLIENT_ARCHIVES,updatectl)
+	$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/updatectl-bundle: $(BUILD)/client/updatectl/updatectl-bundle-main.o $(call CLIENT_ARCHIVES,updatectl)
 	$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/update-health: $(BUILD)/client/update-health/update-health.o $(call CLIENT_ARCHIVES,update-health)
@@ -400,6 +404,7 @@ endif
 	install -Dm0644 docs/bundle-format.md $(DESTDIR)$(DATADIR)/doc/update1/bundle-format.md
 	for f in packaging/bootloader/*; do install -Dm0644 $$f $(DESTDIR)$(DATADIR)/update1/bootloader/$$(basename $$f); done
 	install -Dm0755 $(BUILD)/updatectl $(DESTDIR)$(BINDIR)/updatectl
+	install -Dm0755 $(BUILD)/updatectl-bundle $(DESTDIR)$(LIBEXECDIR)/updatectl/updatectl-bundle
 	install -Dm0755 $(BUILD)/update-health $(DESTDIR)$(BINDIR)/update-health
 	install -Dm0644 $(BUILD)/packaging/systemd/update-health.service $(DESTDIR)$(SYSTEMDUNITDIR)/update-health.service
 	install -Dm0644 packaging/sysusers.d/update-health.conf $(DESTDIR)$(SYSUSERSDIR)/update-health.conf

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -142,6 +143,15 @@ static int run(int argc, char *argv[]) {
                 return check_config();
 
         umask(0022);
+        /* A fixed mmap threshold turns off glibc's dynamic one, which rises to the size of the
+         * first large block freed: after one install the next install's MiB buffers (ring,
+         * stored chunk, libcurl's) would come from the heap and stay resident after it.  Fixed,
+         * every block of 128 KiB or more is its own mapping and goes back to the kernel when
+         * freed, so the daemon's peak RSS is one install's, not the sum of its history.  Two
+         * arenas: the main loop's and one the worker threads share (each thread's own arena
+         * keeps its pages). */
+        (void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+        (void) mallopt(M_ARENA_MAX, 2);
         /* Writes into closed pipes (download pipe, client pipes) must fail with EPIPE. */
         (void) signal(SIGPIPE, SIG_IGN);
         /* Before any thread exists, so every thread inherits it; sd-event takes the signals. */

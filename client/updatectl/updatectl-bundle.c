@@ -480,3 +480,34 @@ int verb_bundle_info(int argc, char **argv) {
         }
         return EXIT_SUCCESS;
 }
+
+/* ---- the program: updatectl-bundle, which 'updatectl bundle' runs ---- */
+
+static void help_bundle(void) {
+        printf("Usage: updatectl bundle create|info [OPTIONS] ...\n"
+               "\n"
+               "Work on bundle files directly; needs no daemon.\n"
+               "\n"
+               "  create    Create a signed bundle from images (see 'updatectl bundle create --help')\n"
+               "  info      Verify a bundle and print its manifest (see 'updatectl bundle info --help')\n");
+}
+
+static int bundle_usage_error(const char *msg) {
+        fprintf(stderr, "updatectl: %s\nTry 'updatectl bundle --help'.\n", msg);
+        return EXIT_FAILURE;
+}
+
+int updatectl_bundle_main(int argc, char **argv) {
+        if (argc < 2)
+                return bundle_usage_error("missing 'create' or 'info'");
+        if (streq(argv[1], "-h") || streq(argv[1], "--help")) {
+                help_bundle();
+                return EXIT_SUCCESS;
+        }
+        if (streq(argv[1], "create"))
+                return verb_bundle_create(argc - 1, argv + 1);
+        if (streq(argv[1], "info"))
+                return verb_bundle_info(argc - 1, argv + 1);
+        fprintf(stderr, "updatectl: unknown bundle verb '%s' (create or info)\nTry 'updatectl bundle --help'.\n", argv[1]);
+        return EXIT_FAILURE;
+}

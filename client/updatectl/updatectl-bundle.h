@@ -6,3 +6,6 @@
  * returns a process exit code (0 on success, 1 on any failure). */
 int verb_bundle_create(int argc, char **argv);
 int verb_bundle_info(int argc, char **argv);
+
+/* main() of updatectl-bundle: argv[1] is create|info|--help, as after 'updatectl bundle'. */
+int updatectl_bundle_main(int argc, char **argv);

@@ -28,7 +28,7 @@ update1 /usr/lib/sysusers.d/update1.conf /usr/lib/tmpfiles.d/update1.conf
 update1 /etc/update1/system.conf.example /usr/share/update1/bootloader/uboot-boot.cmd
 update1 /usr/share/doc/update1/agent.md /usr/share/doc/update1/health.md
 update1 /usr/share/doc/update1/bundle-format.md
-updatectl /usr/bin/updatectl
+updatectl /usr/bin/updatectl /usr/libexec/updatectl/updatectl-bundle
 update-agent /usr/bin/update-agent /lib/systemd/system/update-agent.service
 update-agent /usr/lib/sysusers.d/update-agent.conf /etc/update1/agent.conf.example
 update-health /usr/bin/update-health /lib/systemd/system/update-health.service
@@ -87,9 +87,10 @@ check_installed() {
         /usr/libexec/update1/updated --help 2>&1 | grep -q '(default /etc/update1/system.conf)' ||
                 no "updated --help does not name /etc/update1/system.conf"
         updatectl --help >/dev/null 2>&1 || no "updatectl --help fails"
+        updatectl bundle --help >/dev/null 2>&1 || no "updatectl bundle --help fails (updatectl-bundle not found?)"
         # dpkg-buildflags' hardening reached the binaries: fortified calls (CPPFLAGS), the stack
         # protector (CFLAGS), -z now (LDFLAGS, hardening=+all).
-        for f in /usr/libexec/update1/updated /usr/bin/updatectl /usr/bin/update-agent /usr/bin/update-health; do
+        for f in /usr/libexec/update1/updated /usr/bin/updatectl /usr/libexec/updatectl/updatectl-bundle /usr/bin/update-agent /usr/bin/update-health; do
                 readelf -d "$f" | grep -q 'FLAGS.*NOW' || no "$f: not linked with -z now"
                 nm -D "$f" | grep -q ' U __stack_chk_fail' || no "$f: no stack protector"
         done

@@ -71,6 +71,7 @@ paths() {
         cat <<EOF
 updated=$1/libexec/update1/updated
 updatectl=$1/bin/updatectl
+updatectl-bundle=$1/libexec/updatectl/updatectl-bundle
 update-health=$1/bin/update-health
 update-agent=$1/bin/update-agent
 activation=$1/share/dbus-1/system-services/org.example.Update1.service
@@ -103,10 +104,14 @@ use_tree() {
 
 t_files() {
         local w f
-        for w in updated updatectl update-health update-agent; do
+        for w in updated updatectl updatectl-bundle update-health update-agent; do
                 f=$D$(path "$w")
                 [ -x "$f" ] || { TL_WHY="$f is not an installed executable"; return 1; }
         done
+        # The bus verbs start without the bundle code's libraries: updatectl-bundle has them
+        # (issue #14: they doubled the start-up of 'updatectl status').
+        f=$(readelf -d "$D$(path updatectl)" | grep -E 'NEEDED.*(libcrypto|libsquashfs)')
+        [ -z "$f" ] || { TL_WHY="updatectl links the bundle code's libraries: $f"; return 1; }
         for f in activation interface policy rauc-activation rauc-interface rauc-policy tmpfiles health-tmpfiles; do
                 [ -f "$D$(path $f)" ] || { TL_WHY="$D$(path $f) not installed"; return 1; }
         done
@@ -166,7 +171,10 @@ t_defaults_agree() {
         expect_contains "$out" "(default $(path health-usr))" "update-health --help" || return 1
         expect_contains "$out" "(default $(path health-etc))" "update-health --help" || return 1
         expect_contains "$out" "(default $(path health-data))" "update-health --help" || return 1
-        out=$("$D$(path updatectl)" bundle info --help 2>&1)
+        # (the helper itself: the installed updatectl runs the one under the real LIBEXECDIR)
+        has_string "$D$(path updatectl)" "$(path updatectl-bundle)" ||
+                { TL_WHY="updatectl: does not look for $(path updatectl-bundle)"; return 1; }
+        out=$("$D$(path updatectl-bundle)" info --help 2>&1)
         expect_contains "$out" "$(path system-conf)" "updatectl bundle info --help" || return 1
         grep -qx "d $(path data) 0755 root root -" "$D$(path tmpfiles)" ||
                 { TL_WHY="tmpfiles.d does not make $(path data)"; return 1; }
@@ -184,7 +192,7 @@ t_packager_flags() { # NAME
         [ -z "$bad" ] || { TL_WHY="CPPFLAGS missing from: ${bad:0:200}"; return 1; }
         bad=$(grep -- ' -c .*\.c -o ' "$log" | grep -v -- ' -Werror ' | head -n 1)
         [ -z "$bad" ] || { TL_WHY="WERROR=1 but no -Werror in: ${bad:0:200}"; return 1; }
-        for b in updated updatectl update-health update-agent; do
+        for b in updated updatectl updatectl-bundle update-health update-agent; do
                 readelf -d "$D$(path "$b")" | grep -q 'FLAGS.*NOW' ||
                         { TL_WHY="$b: not linked with LDFLAGS=-Wl,-z,now (no BIND_NOW)"; return 1; }
         done
@@ -310,7 +318,7 @@ t_local_moved_everything() {
                         return 1
                 fi
         done
-        for b in updated updatectl update-health update-agent; do
+        for b in updated updatectl updatectl-bundle update-health update-agent; do
                 f=$D$(path "$b")
                 for w in health-usr system-conf agent-conf agent-hooks health-etc data health-data agent-state; do
                         old=$(paths /usr /etc /var | sed -n "s|^$w=||p")

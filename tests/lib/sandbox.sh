@@ -144,7 +144,7 @@ sb_cleanup() {
 # unprivileged test users cannot traverse (e.g. /root).
 sb_install_bins() {
         local b
-        for b in updated updatectl; do
+        for b in updated updatectl updatectl-bundle; do
                 if [ ! -x "$UPDATE1_BUILD/$b" ]; then
                         sb_msg "$UPDATE1_BUILD/$b not built (run make)"
                         return 1

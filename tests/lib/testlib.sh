@@ -93,7 +93,7 @@ tl_require_cmd() {
 }
 tl_require_bins() {
         local b
-        for b in updated updatectl; do
+        for b in updated updatectl updatectl-bundle; do
                 if [ ! -x "$UPDATE1_BUILD/$b" ]; then
                         fail "$TL_FILE" "$UPDATE1_BUILD/$b is not built (make all)"
                         exit 1

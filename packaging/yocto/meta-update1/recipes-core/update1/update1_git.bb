@@ -63,7 +63,7 @@ FILES:${PN} = "\
     ${nonarch_libdir}/tmpfiles.d/update1.conf \
     ${datadir}/update1/bootloader \
 "
-FILES:${PN}-ctl = "${bindir}/updatectl"
+FILES:${PN}-ctl = "${bindir}/updatectl ${libexecdir}/updatectl"
 FILES:${PN}-health = "\
     ${bindir}/update-health \
     ${systemd_system_unitdir}/update-health.service \
