@@ -53,9 +53,9 @@ make -C "$TOP" --no-print-directory -j"$(nproc)" BUILD="$(mkrel "$ARM")" \
         "$(mkrel "$ARM")/update-agent" \
         "$(mkrel "$ARM")/dbus/org.example.Update1.service" >"$W/cross-build.log" 2>&1 ||
         { tail -n 30 "$W/cross-build.log" >&2; log "cross build failed (log: $W/cross-build.log)"; exit 1; }
-log "building the host updatectl and updated"
+log "building the host updatectl (with updatectl-bundle, which makes the bundles) and updated"
 make -C "$TOP" --no-print-directory -j"$(nproc)" BUILD="$(mkrel "$BUILD")" \
-        "$(mkrel "$BUILD")/updatectl" "$(mkrel "$BUILD")/updated" \
+        "$(mkrel "$BUILD")/updatectl" "$(mkrel "$BUILD")/updatectl-bundle" "$(mkrel "$BUILD")/updated" \
         >"$W/host-build.log" 2>&1 ||
         { tail -n 30 "$W/host-build.log" >&2; log "host build failed (log: $W/host-build.log)"; exit 1; }
 
@@ -98,7 +98,7 @@ inputs_sum() {
         (cd "$TOP" && find tests/system/build-board.sh tests/system/board tests/system/guest \
                 packaging/bootloader/uboot-boot.cmd packaging/health policy dbus -type f | LC_ALL=C sort |
                 xargs sha256sum
-         sha256sum "$ARM/updated" "$ARM/updatectl" "$ARM/update-health" "$ARM/update-agent" "$BUILD/updatectl" \
+         sha256sum "$ARM/updated" "$ARM/updatectl" "$ARM/update-health" "$ARM/update-agent" "$BUILD/updatectl" "$BUILD/updatectl-bundle" \
                 "$W/sysroot.ok" "$W/pki/ca.crt" "$W/pki/signer.crt" "$W/agent-tls/client.crt") | sha256sum | cut -d' ' -f1
 }
 sum=$(inputs_sum)
