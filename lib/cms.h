@@ -6,40 +6,8 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "keyring.h"
 #include "macro.h"
-
-typedef struct Keyring Keyring;
-
-/* Whose signature it is: the keyring's rules for certificates carried in the CMS and for the
- * signer's purpose differ. */
-typedef enum CmsOrigin {
-        CMS_ORIGIN_UPDATE1, /* allow_bundle_intermediates; check-purpose codesign */
-        CMS_ORIGIN_RAUC,    /* keyring_set_rauc_intermediates(); RAUC's default purpose smimesign */
-} CmsOrigin;
-
-/* Loads trusted roots from 'path' (PEM bundle) and/or every *.pem or *.crt in 'directory', or
- * file named as in OpenSSL's hash directory ("<hash>.0", RAUC's layout) (self-signed certs
- * there are roots, the rest are intermediates usable for chaining).
- * Fails if no root was found. */
-int keyring_load(const char *path, const char *directory, bool allow_bundle_intermediates,
-                 Keyring **ret, UError *err);
-/* [keyring] check-crl=true: adds the CRLs of 'path' (PEM blocks next to the roots, RAUC's
- * layout) and of *.crl / *.pem / "<hash>.r0" files in 'directory', and makes verification require a current
- * CRL for every certificate of the chain.  Fails if no CRL was found. */
-int keyring_load_crls(Keyring *k, const char *path, const char *directory, UError *err);
-/* Whether certificates carried in a RAUC bundle's CMS may link its signer to a root (RAUC always
- * lets them; keyring_load() sets it like allow_bundle_intermediates). */
-void keyring_set_rauc_intermediates(Keyring *k, bool allow);
-/* [keyring] check-purpose= (RAUC's): "codesign" (extended key usage codeSigning on the signer,
- * no CA of the chain excluding it) or an OpenSSL purpose name ("smimesign", "any", ...) checked
- * by OpenSSL on the chain; NULL restores the origin's default: codesign for Update1 bundles;
- * for RAUC bundles codesign or smimesign (RAUC's own default), so that nothing RAUC accepted
- * without check-purpose= is refused, nor a signer made for Update1. */
-int keyring_set_purpose(Keyring *k, CmsOrigin origin, const char *purpose, UError *err);
-/* Certificates are checked at max(clock, build time, t): t is the newest trusted time seen. */
-void keyring_set_time_floor(Keyring *k, uint64_t t);
-Keyring *keyring_free(Keyring *k);
-DEFINE_TRIVIAL_CLEANUP_FUNC(Keyring *, keyring_free);
 
 /* CMS SignedData (DER) with the content attached, SHA-256, signer cert included,
  * 'intermediate_path' certs (PEM, may be NULL) included. */

@@ -459,7 +459,7 @@ static InstallOutcome install_once(Agent *a, const SourceAction *dep, const char
                 log_info("Streaming %s (%" PRIu64 " bytes) into updated", dep->url, dep->size);
         }
 
-        r = install_op_start(a->bus, rfd, rec->transaction_id, false, &act.op);
+        r = install_op_start(agent_bus(a), rfd, rec->transaction_id, false, &act.op);
         rfd = safe_close_fd(rfd);     /* updated has its own copy (or none: then it sees EOF) */
         if (r < 0) {
                 activity_done(&act);
@@ -512,7 +512,7 @@ static int find_expected_slot(Agent *a) {
         char err[512];
         int r;
 
-        r = daemon_get_status(a->bus, &st, err, sizeof(err));
+        r = daemon_get_status(agent_bus(a), &st, err, sizeof(err));
         if (r < 0) {
                 log_warning("%s", err);
                 return set_str(&a->record->expected_slot, "");

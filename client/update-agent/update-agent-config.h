@@ -142,6 +142,3 @@ int agent_config_reload_token(AgentConfig *c);
 
 /* "30", "30s", "500ms", "5min", "2h", "1d" → microseconds. */
 int parse_duration(const char *s, uint64_t *ret_usec);
-
-/* Prints the effective configuration (secrets elided) to stdout. */
-void agent_config_dump(const AgentConfig *c);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,38 @@
 #include "macro.h"
 #include "update-agent-context.h"
 #include "util.h"
+
+/* Whether the bus hung up on a connection that nobody has read since (between installs nothing
+ * reads it).  Only polled, not read: a message waiting there may belong to an install being
+ * followed (InstallOp), which must see it. */
+static bool bus_hung_up(sd_bus *bus) {
+        struct pollfd p = { .fd = sd_bus_get_fd(bus), .events = POLLIN | POLLRDHUP };
+
+        if (p.fd < 0)
+                return true;
+        return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)) != 0;
+}
+
+/* sd-bus never reconnects: once the bus has dropped the connection (dbus-daemon restarted, or
+ * it closed us), every call on it fails with ENOTCONN ("System.Error.ENOTCONN") until the agent
+ * restarts.  A hang-up not yet read would fail the next call once with ECONNRESET; looking for
+ * it first sends that call on a new connection too. */
+sd_bus *agent_bus(Agent *a) {
+        sd_bus *bus = NULL;
+        int r;
+
+        if (a->bus && sd_bus_is_open(a->bus) > 0 && !bus_hung_up(a->bus))
+                return a->bus;
+        r = sd_bus_open_system(&bus);
+        if (r < 0) {
+                log_warning_errno(r, "The connection to the system bus was closed, and reconnecting failed: %m");
+                return a->bus;
+        }
+        log_info("The connection to the system bus was closed: reconnected");
+        sd_bus_flush_close_unref(a->bus);
+        a->bus = bus;
+        return a->bus;
+}
 
 void agent_done(Agent *a) {
         if (a->source)

@@ -59,6 +59,9 @@ struct Agent {
 
 /* Frees what the agent holds (not the Agent itself) and closes its fds. */
 void agent_done(Agent *a);
+/* The agent's connection to the system bus, opened again if the bus closed it.  An install being
+ * followed keeps the connection it started on (InstallOp holds a reference). */
+sd_bus *agent_bus(Agent *a);
 
 /* Waits up to usec (UINT64_MAX: forever) for a signal or one of 'fds' to become ready.
  * Returns -EINTR when asked to terminate, 1 on SIGUSR1 (poll now), 2 + i when fds[i] is

@@ -113,7 +113,7 @@ int report_after_install(Agent *a) {
         if (r == 0) {
                 const char *undo = "the running system stays";
                 if (!isempty(rec->expected_slot) &&
-                    daemon_mark(a->bus, "bad", rec->expected_slot, err, sizeof(err)) >= 0)
+                    daemon_mark(agent_bus(a), "bad", rec->expected_slot, err, sizeof(err)) >= 0)
                         undo = "the new slot was marked bad; the running system stays";
                 return report_final_why(a, false, "restart_hook_failed", NULL, (const char *const[]) { details, undo, NULL });
         }
@@ -131,7 +131,7 @@ int report_after_install(Agent *a) {
         log_notice("Action %s installed into %s: requesting a reboot", rec->action_id, rec->expected_slot);
         a->reboot_requested = true;
         agent_status("Rebooting into %s", rec->expected_slot);
-        r = daemon_reboot(a->bus, a->config->reboot, err, sizeof(err));
+        r = daemon_reboot(agent_bus(a), a->config->reboot, err, sizeof(err));
         if (r < 0)
                 log_error("The reboot request failed (%s); waiting for a reboot by other means", err);
         return 0;
@@ -177,7 +177,7 @@ static int evaluate(Agent *a) {
         bool fell_back;
         int r;
 
-        r = daemon_get_status(a->bus, &st, err, sizeof(err));
+        r = daemon_get_status(agent_bus(a), &st, err, sizeof(err));
         if (r < 0) {
                 log_info("Cannot ask updated about the boot yet (%s); trying again", err);
                 return 1;
@@ -230,7 +230,7 @@ static int evaluate(Agent *a) {
                         a->reboot_requested = true;
                         log_notice("Action %s: %s is installed but not booted yet: requesting the reboot again",
                                    rec->action_id, exp);
-                        if (daemon_reboot(a->bus, a->config->reboot, err, sizeof(err)) < 0)
+                        if (daemon_reboot(agent_bus(a), a->config->reboot, err, sizeof(err)) < 0)
                                 log_error("The reboot request failed (%s); waiting for a reboot by other means", err);
                 }
                 agent_status("Installed into %s; waiting for the reboot", exp);
@@ -265,7 +265,7 @@ static int recover_installing(Agent *a) {
         char err[512];
         int r;
 
-        r = daemon_get_status(a->bus, &st, err, sizeof(err));
+        r = daemon_get_status(agent_bus(a), &st, err, sizeof(err));
         if (r < 0 || same(st.operation, "installing")) {
                 log_info("Waiting for updated to finish the interrupted installation (%s)", r < 0 ? err : "installing");
                 return 1;
@@ -356,7 +356,7 @@ int report_installed_base(Agent *a) {
         char err[512];
         int r;
 
-        r = daemon_get_status(a->bus, &st, err, sizeof(err));
+        r = daemon_get_status(agent_bus(a), &st, err, sizeof(err));
         if (r < 0) {
                 log_warning("Cannot read the slot status: %s", err);
                 return r;
@@ -373,7 +373,7 @@ int report_config_data(Agent *a) {
         size_t n;
         int r, hooked;
 
-        r = daemon_get_status(a->bus, &st, err, sizeof(err));
+        r = daemon_get_status(agent_bus(a), &st, err, sizeof(err));
         if (r < 0) {
                 log_warning("Cannot collect attributes for configData: %s", err);
                 return r;

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "macro.h"
 #include "update-agent-action.h"
+#include "update-agent-config-dump.h"
 #include "update-agent-consent.h"
 #include "update-agent-context.h"
 #include "update-agent-report.h"

@@ -15,6 +15,7 @@
 
 #include "fuzz.h"
 #include "macro.h"
+#include "update-agent-config-dump.h"
 #include "update-agent-config.h"
 #include "util.h"
 

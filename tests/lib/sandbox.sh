@@ -310,7 +310,8 @@ sb_start_bus() {
         # The daemon prints its address once it listens: reading it is the readiness signal.
         dbus-daemon --config-file="$SB/bus/system.conf" --nofork --nopidfile \
                 --print-address=3 3>"$SB/bus/addr" 2>"$SB/bus/bus.log" </dev/null &
-        sb_track $!
+        SB_BUS_PID=$!    # a restart of the bus (test-agent-bus.sh): sb_kill it, sb_start_bus again
+        sb_track "$SB_BUS_PID"
         if ! read -r -t "$SB_WAIT" addr <"$SB/bus/addr" || [ -z "$addr" ]; then
                 sb_msg "dbus-daemon did not start: $(cat "$SB/bus/bus.log")"
                 return 1

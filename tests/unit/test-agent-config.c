@@ -16,6 +16,7 @@
 #include "log.h"
 #include "macro.h"
 #include "unit.h"
+#include "update-agent-config-dump.h"
 #include "update-agent-config.h"
 #include "util.h"
 
