@@ -15,6 +15,7 @@
 #include "antirollback.h"
 #include "bundle.h"
 #include "fileio.h"
+#include "install-job.h"
 #include "install.h"
 #include "log.h"
 #include "manifest.h"
@@ -34,52 +35,8 @@
  *            compatible, pick targets, check sizes → the caller's JobReply is answered
  *   phase 2: target bad in the bootloader, status pending, stream chunks into the slots,
  *            fsync, status ok, target primary for one trial boot, activated count
- * Any error in phase 2 leaves the target bad in the bootloader and its status failed. */
-
-struct InstallJob {
-        Manager *manager;
-        JobReply reply;            /* main thread: the Install/InstallFd call until answered */
-        char *source;
-        int fd;                    /* owned stream, or -EBADF when http is set */
-        SourceHttp *http;
-        int stream_fd;             /* what the reader reads: fd or the download pipe */
-        bool force;
-        char *transaction_id;
-        uint8_t manifest_sha256[32];
-        bool require_manifest_hash;
-        uid_t uid;
-
-        int cancel_fd;             /* eventfd: the reader's blocking reads watch it */
-        atomic_bool cancel;
-        bool sync;                 /* install_sync(): the caller's thread, no bus, no progress */
-
-        pthread_t thread;
-        ManagerCall prepared_call;
-        ManagerCall finished_call;
-
-        /* Written by the thread before it posts finished_call. */
-        int result;
-        UError error;
-        char *summary;
-
-        /* Thread-private. */
-        BundleReader *reader;
-        int targets[MANIFEST_MAX_IMAGES];
-        size_t n_targets;
-        const char *bootname;
-        int root;                  /* slot index of the target boot group's root */
-        bool status_touched;
-        uint64_t total_bytes, written_bytes;
-        uint32_t write_first;     /* the percent writing starts at: 1, or after a plain bundle's pass */
-        uint32_t last_percent;
-        char last_phase[128];
-};
-
-typedef struct ProgressCall {
-        ManagerCall call;
-        uint32_t percent;
-        char message[128];
-} ProgressCall;
+ * Any error in phase 2 leaves the target bad in the bootloader and its status failed.
+ * Phase 2's write stage is install-write.c; what both use of a job, install-job.c. */
 
 static InstallJob *install_job_free(InstallJob *j) {
         if (!j)
@@ -98,64 +55,18 @@ static InstallJob *install_job_free(InstallJob *j) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(InstallJob *, install_job_free);
 
-static const char *target_name(const InstallJob *j, size_t i) {
-        return j->manager->config->slots[j->targets[i]].name;
-}
-
-/* ---- progress (thread → main loop) ---- */
-
-static void progress_fn(Manager *m, ManagerCall *c) {
-        ProgressCall *p = container_of(c, ProgressCall, call);
-
-        manager_set_progress(m, p->percent, p->message);
-        free(p);
-}
-
-static void post_progress(InstallJob *j, uint32_t percent, const char *phase) {
-        ProgressCall *p;
-
-        if (j->sync)
-                return;
-        if (percent == j->last_percent && streq(phase, j->last_phase))
-                return;
-        j->last_percent = percent;
-        snprintf(j->last_phase, sizeof(j->last_phase), "%s", phase);
-
-        p = calloc(1, sizeof(*p));
-        if (!p)
-                return; /* progress is best effort */
-        p->call.fn = progress_fn;
-        p->percent = percent;
-        snprintf(p->message, sizeof(p->message), "%s", phase);
-        manager_post(j->manager, &p->call);
-}
-
 /* A RAUC plain bundle is hashed whole for its signature before anything is written (a minute
  * for 4 GiB): that pass takes 0..PLAIN_PASS_PERCENT, writing the rest, so Progress moves and
  * never goes back. */
 #define PLAIN_PASS_PERCENT 10
 
-static uint32_t write_percent(const InstallJob *j) {
-        uint32_t first = MAX(j->write_first, (uint32_t) 1);
-
-        /* first..99 while writing, by uncompressed bytes over all images. */
-        if (j->total_bytes == 0)
-                return 99;
-        return first + (uint32_t) ((unsigned __int128) j->written_bytes * (99 - first) / j->total_bytes);
-}
-
 static void plain_pass_progress(void *userdata, uint64_t done, uint64_t total) {
         InstallJob *j = userdata;
 
         j->write_first = PLAIN_PASS_PERCENT;
-        post_progress(j, (uint32_t) ((unsigned __int128) done * (PLAIN_PASS_PERCENT - 1) / MAX(total, (uint64_t) 1)),
-                      "Verifying bundle");
-}
-
-static int check_cancel(InstallJob *j, UError *err) {
-        if (atomic_load(&j->cancel))
-                return uerror_set(err, ERROR_CANCELLED, -ECANCELED, "Installation cancelled");
-        return 0;
+        install_post_progress(j,
+                              (uint32_t) ((unsigned __int128) done * (PLAIN_PASS_PERCENT - 1) / MAX(total, (uint64_t) 1)),
+                              "Verifying bundle");
 }
 
 /* ---- phase 1 ---- */
@@ -207,7 +118,7 @@ static int install_prepare(InstallJob *j, UError *err) {
         const Manifest *mf;
         int root, r;
 
-        post_progress(j, 0, "Verifying bundle");
+        install_post_progress(j, 0, "Verifying bundle");
 
         r = bundle_reader_new(j->stream_fd, m->config->max_bundle_size, j->cancel_fd, &j->reader);
         if (r < 0)
@@ -224,7 +135,7 @@ static int install_prepare(InstallJob *j, UError *err) {
         r = bundle_reader_verify(j->reader, m->keyring, err);
         if (r < 0)
                 return r;
-        r = check_cancel(j, err);
+        r = install_check_cancel(j, err);
         if (r < 0)
                 return r;
         /* require-manifest-hash: the bundle is the one the caller reviewed (RAUC's install.c). */
@@ -278,7 +189,7 @@ static int install_prepare(InstallJob *j, UError *err) {
         root = slot_table_group_root(m->slots, j->targets[0]);
         if (root < 0 || !m->config->slots[root].bootname)
                 return uerror_set(err, ERROR_NO_TARGET_SLOT, -ENODEV, "Target slot %s has no boot group with a bootname",
-                                  target_name(j, 0));
+                                  install_target_name(j, 0));
         j->bootname = m->config->slots[root].bootname;
         j->root = root;
         r = check_bootloader_readable(j, err);
@@ -308,30 +219,6 @@ static int set_string(char **p, const char *v) {
         return 0;
 }
 
-static int open_target(InstallJob *j, size_t image, int *ret_fd, UError *err) {
-        const Slot *s = &j->manager->slots->slots[j->targets[image]];
-        int flags = O_WRONLY | O_CLOEXEC | O_NOCTTY, fd;
-        struct stat st;
-
-        /* O_EXCL on a block device: fail instead of writing under a mounted filesystem.  Files
-         * are written in place at chunk offsets (no O_TRUNC, no O_CREAT: the slot must exist). */
-        if (stat(s->device_path, &st) < 0)
-                return uerror_set(err, ERROR_IO, -errno, "Cannot open slot %s (%s): %s", s->cfg->name,
-                                  s->device_path, strerror(errno));
-        if (S_ISBLK(st.st_mode))
-                flags |= O_EXCL;
-        else if (!S_ISREG(st.st_mode))
-                return uerror_set(err, ERROR_IO, -ENOTBLK, "Slot %s (%s) is neither a block device nor a file",
-                                  s->cfg->name, s->device_path);
-
-        fd = slot_writer_open(s->device_path, flags);
-        if (fd < 0)
-                return uerror_set(err, ERROR_IO, fd, "Cannot open slot %s (%s) for writing: %s",
-                                  s->cfg->name, s->device_path, strerror(-fd));
-        *ret_fd = fd;
-        return 0;
-}
-
 static int mark_pending(InstallJob *j, UError *err) {
         Manager *m = j->manager;
         int r;
@@ -339,12 +226,12 @@ static int mark_pending(InstallJob *j, UError *err) {
         /* Before the first byte: the bootloader must never pick a half-written slot. */
         r = policy_take_out(m, j->root, err);
         if (r < 0) {
-                uerror_prefix(err, "Cannot mark %s bad before writing", target_name(j, 0));
+                uerror_prefix(err, "Cannot mark %s bad before writing", install_target_name(j, 0));
                 return r;
         }
 
         for (size_t i = 0; i < j->n_targets; i++) {
-                SlotRecord *rec = status_find(m->status, target_name(j, i));
+                SlotRecord *rec = status_find(m->status, install_target_name(j, i));
                 uint64_t ic, it, ac, at;
 
                 if (!rec)
@@ -365,168 +252,6 @@ static int mark_pending(InstallJob *j, UError *err) {
         return 0;
 }
 
-/* Bytes written at which write_percent() reaches the next whole percent (smallest w with
- * w * 98 / total >= p), or UINT64_MAX at 99. */
-static uint64_t next_percent_boundary(const InstallJob *j) {
-        uint32_t p = write_percent(j);
-
-        if (p >= 99 || j->total_bytes == 0)
-                return UINT64_MAX;
-        return (uint64_t) (((unsigned __int128) p * j->total_bytes + 97) / 98);
-}
-
-/* Writer thread: a write of image 'tag' reached the slot (0 bytes: it starts on the image).
- * During the write phase only the writer posts progress.  Returns the bytes to the next
- * percent: the writer cuts its writes there (rounded up to a page), so Progress steps by 1 %
- * on images over 400 KiB and every step is real. */
-static uint64_t on_written(void *userdata, size_t tag, uint64_t bytes) {
-        InstallJob *j = userdata;
-        uint64_t boundary;
-        char phase[128];
-
-        j->written_bytes += bytes;
-        snprintf(phase, sizeof(phase), "Writing %s", target_name(j, tag));
-        post_progress(j, write_percent(j), phase);
-        boundary = next_percent_boundary(j);
-        return boundary > j->written_bytes ? boundary - j->written_bytes : UINT64_MAX;
-}
-
-static int writer_error(InstallJob *j, const SlotWriter *w, int r, UError *err) {
-        const SlotWriterFailure *f = slot_writer_failure(w);
-
-        if (r == -ECANCELED)
-                return uerror_set(err, ERROR_CANCELLED, r, "Installation cancelled");
-        if (f->flush)
-                return uerror_set(err, ERROR_IO, r, "Cannot sync slot %s: %s", target_name(j, f->tag), strerror(-r));
-        return uerror_set(err, ERROR_IO, r, "Writing slot %s at offset %" PRIu64 " failed: %s", target_name(j, f->tag),
-                          f->offset, strerror(-r));
-}
-
-typedef struct TargetFds {
-        int fd[MANIFEST_MAX_IMAGES];
-} TargetFds;
-
-static void target_fds_close(TargetFds *t) {
-        for (size_t i = 0; i < ELEMENTSOF(t->fd); i++)
-                if (t->fd[i] >= 0)
-                        (void) close(t->fd[i]);
-}
-
-/* Two stages: this thread reads, authenticates and decompresses chunks straight into the
- * page-aligned buffers of a small ring; the slot writer's thread writes each full buffer and
- * fdatasync()s a slot after its image's last buffer.  Memory is the ring (2 MiB at chunks up
- * to 1 MiB) plus one stored chunk, whatever the image size. */
-static int write_images(InstallJob *j, UError *err) {
-        const Manifest *mf = bundle_reader_manifest(j->reader);
-        _cleanup_(target_fds_close) TargetFds fds;
-        _cleanup_(slot_writer_freep) SlotWriter *w = NULL; /* freed (joined) before the fds close */
-        size_t buffer_size = SLOT_WRITER_BUFFER_MIN, current = SIZE_MAX, fill = 0;
-        uint64_t buffer_offset = 0;
-        uint8_t *buf = NULL;
-        int r;
-
-        for (size_t i = 0; i < ELEMENTSOF(fds.fd); i++)
-                fds.fd[i] = -EBADF;
-        /* Format 2's chunks have any length, so a buffer may hold an unaligned tail that moves to
-         * the next one (below): room for a largest chunk after up to SLOT_WRITER_ALIGN - 1 bytes. */
-        for (size_t i = 0; i < mf->n_images; i++)
-                buffer_size = MAX(buffer_size, (size_t) mf->images[i].chunk_size +
-                                                       (mf->format == MANIFEST_FORMAT_CDC ? SLOT_WRITER_ALIGN : 0));
-        buffer_size = (buffer_size + SLOT_WRITER_ALIGN - 1) & ~((size_t) SLOT_WRITER_ALIGN - 1);
-        r = slot_writer_new(MAX((size_t) 2, SLOT_WRITER_RING_BYTES / buffer_size), buffer_size, &j->cancel,
-                            on_written, j, &w);
-        if (r < 0)
-                return uerror_set(err, ERROR_FAILED, r, "Cannot start the slot writer: %s", strerror(-r));
-
-        for (;;) {
-                uint32_t next = bundle_reader_next_chunk_size(j->reader);
-                BundleChunk c;
-
-                r = check_cancel(j, err);
-                if (r < 0)
-                        return r;
-                if (buf && fill + next > buffer_size) {
-                        r = slot_writer_put_aligned(w, &buf, fds.fd[current], &buffer_offset, &fill, current);
-                        if (r < 0)
-                                return writer_error(j, w, r, err);
-                }
-                if (!buf && next > 0) {
-                        r = slot_writer_get(w, (void **) &buf);
-                        if (r < 0)
-                                return writer_error(j, w, r, err);
-                        fill = 0;
-                }
-                r = bundle_reader_next_chunk_into(j->reader, buf ? buf + fill : NULL, buffer_size - fill, &c, err);
-                if (r < 0) {
-                        /* What was authenticated before the bad chunk still goes to the slot, as
-                         * when every chunk was written before the next was read: where a failed
-                         * install stopped does not depend on the writer's pace (a cancel stops
-                         * the writer at its next buffer anyway). */
-                        if (buf && fill > 0)
-                                (void) slot_writer_put(w, TAKE_PTR(buf), fds.fd[current], buffer_offset, fill, current, false);
-                        (void) slot_writer_finish(w);
-                        return r;
-                }
-                if (r == 0)
-                        break;
-                if (c.image >= j->n_targets)
-                        return uerror_set(err, ERROR_INVALID_BUNDLE, -EINVAL, "Chunk for unknown image %zu", c.image);
-
-                if (c.image != current) {
-                        if (current != SIZE_MAX && fill > 0)
-                                return uerror_set(err, ERROR_INVALID_BUNDLE, -EINVAL,
-                                                  "Image %s ended without its last chunk",
-                                                  mf->images[current].slotclass);
-                        r = open_target(j, c.image, &fds.fd[c.image], err);
-                        if (r < 0)
-                                return r;
-                        current = c.image;
-                        /* An empty item announces the image: the writer posts "Writing <slot>",
-                         * in order with its writes, as soon as the image's first chunk is
-                         * authenticated, not once a whole buffer is full (on a slow link that
-                         * is minutes; the toctou tests wait for it before changing the rest
-                         * of a piped bundle). */
-                        void *mark = NULL;
-                        r = slot_writer_get(w, &mark);
-                        if (r >= 0)
-                                r = slot_writer_put(w, mark, fds.fd[current], 0, 0, current, false);
-                        if (r < 0)
-                                return writer_error(j, w, r, err);
-                }
-                if (fill == 0)
-                        buffer_offset = c.offset;
-                fill += c.size;
-
-                if (c.last) {
-                        r = slot_writer_put(w, TAKE_PTR(buf), fds.fd[current], buffer_offset, fill, current, true);
-                        if (r < 0)
-                                return writer_error(j, w, r, err);
-                        fill = 0;
-                }
-        }
-        if (buf)
-                return uerror_set(err, ERROR_INVALID_BUNDLE, -EINVAL, "Image %s ended without its last chunk",
-                                  mf->images[current].slotclass);
-
-        r = slot_writer_finish(w);
-        if (r < 0)
-                return writer_error(j, w, r, err);
-        /* A cancel after the last write still wins: nothing was activated yet. */
-        r = check_cancel(j, err);
-        if (r < 0)
-                return r;
-
-        w = slot_writer_free(w);
-        for (size_t i = 0; i < j->n_targets; i++) {
-                int fd = TAKE_FD(fds.fd[i]);
-
-                if (fd >= 0 && close(fd) < 0)
-                        return uerror_set(err, ERROR_IO, -errno, "Cannot close slot %s: %s", target_name(j, i),
-                                          strerror(errno));
-        }
-        return 0;
-}
-
 static int record_installed(InstallJob *j, uint64_t now, UError *err) {
         Manager *m = j->manager;
         const Manifest *mf = bundle_reader_manifest(j->reader);
@@ -534,7 +259,7 @@ static int record_installed(InstallJob *j, uint64_t now, UError *err) {
 
         for (size_t i = 0; i < j->n_targets; i++) {
                 const ManifestImage *img = &mf->images[i];
-                SlotRecord *rec = status_find(m->status, target_name(j, i));
+                SlotRecord *rec = status_find(m->status, install_target_name(j, i));
 
                 if (!rec)
                         continue;
@@ -575,12 +300,12 @@ static int activate(InstallJob *j, UError *err) {
 
         r = policy_arm_trial(m, j->root, err);
         if (r < 0) {
-                uerror_prefix(err, "Cannot make %s primary", target_name(j, 0));
+                uerror_prefix(err, "Cannot make %s primary", install_target_name(j, 0));
                 return r;
         }
 
         for (size_t i = 0; i < j->n_targets; i++) {
-                SlotRecord *rec = status_find(m->status, target_name(j, i));
+                SlotRecord *rec = status_find(m->status, install_target_name(j, i));
 
                 if (!rec)
                         continue;
@@ -590,66 +315,14 @@ static int activate(InstallJob *j, UError *err) {
         /* The slot is installed and primary now; a lost activation count is not worth failing. */
         r = status_save(m->config, m->status);
         if (r < 0)
-                log_warning_errno(r, "Cannot write the status file after activating %s: %m", target_name(j, 0));
+                log_warning_errno(r, "Cannot write the status file after activating %s: %m", install_target_name(j, 0));
         return 0;
-}
-
-/* RAUC's install-same=false (install.c: skip a slot whose status is ok and whose recorded
- * checksum is the image's): here only when every target is such a slot, and only once its bytes
- * hash to the image (a record is no proof of what the slot holds now).  Such a bundle goes
- * through the same steps as any install — taken out, pending, recorded, activated — without the
- * writes. */
-static bool targets_hold_images(InstallJob *j) {
-        Manager *m = j->manager;
-        const Manifest *mf = bundle_reader_manifest(j->reader);
-
-        for (size_t i = 0; i < j->n_targets; i++) {
-                const Slot *s = &m->slots->slots[j->targets[i]];
-                const ManifestImage *img = &mf->images[i];
-                char hex[65], phase[128];
-                uint8_t digest[32];
-                SlotRecord *rec;
-                bool same;
-
-                if (s->cfg->install_same)
-                        return false;
-                hex_encode(img->sha256, sizeof(img->sha256), hex);
-                pthread_mutex_lock(&m->lock);
-                rec = status_find(m->status, target_name(j, i));
-                same = rec && rec->status == SLOT_STATUS_OK && streq(rec->sha256, hex);
-                pthread_mutex_unlock(&m->lock);
-                if (!same)
-                        return false;
-                snprintf(phase, sizeof(phase), "Checking %s", target_name(j, i));
-                post_progress(j, 1, phase);
-                if (slot_sha256(s, img->size, &j->cancel, digest) < 0 || memcmp(digest, img->sha256, sizeof(digest)) != 0)
-                        return false;
-        }
-        return true;
-}
-
-/* The images are not written; an Update1 bundle is still read to its end (every chunk
- * authenticated, nothing after it), as a stream's writer expects. */
-static int skip_images(InstallJob *j, UError *err) {
-        BundleChunk c;
-        int r;
-
-        log_info("install-same=false: %s%s already holds the bundle's image, not written again", target_name(j, 0),
-                 j->n_targets > 1 ? " and the other targets" : "");
-        if (!streq(bundle_reader_format(j->reader), "update1"))
-                return 0;
-        while ((r = bundle_reader_next_chunk(j->reader, &c, err)) > 0) {
-                r = check_cancel(j, err);
-                if (r < 0)
-                        return r;
-        }
-        return r;
 }
 
 static int install_write(InstallJob *j, UError *err) {
         Manager *m = j->manager;
         const Manifest *mf = bundle_reader_manifest(j->reader);
-        bool skip = targets_hold_images(j);
+        bool skip = install_targets_hold_images(j);
         int r;
 
         pthread_mutex_lock(&m->lock);
@@ -658,11 +331,11 @@ static int install_write(InstallJob *j, UError *err) {
         if (r < 0)
                 return r;
 
-        r = skip ? skip_images(j, err) : write_images(j, err);
+        r = skip ? install_skip_images(j, err) : install_write_images(j, err);
         if (r < 0)
                 return r;
 
-        post_progress(j, 99, "Activating");
+        install_post_progress(j, 99, "Activating");
         pthread_mutex_lock(&m->lock);
         r = activate(j, err);
         if (r >= 0)
@@ -673,11 +346,11 @@ static int install_write(InstallJob *j, UError *err) {
 
         if (j->n_targets > 1)
                 j->summary = strdup_printf("Installed %s %s into %s and %zu more slots; bootname %s boots next on trial",
-                                           mf->compatible, mf->version, target_name(j, 0), j->n_targets - 1, j->bootname);
+                                           mf->compatible, mf->version, install_target_name(j, 0), j->n_targets - 1, j->bootname);
         else
                 j->summary = strdup_printf("Installed %s %s into %s; bootname %s boots next on trial",
-                                           mf->compatible, mf->version, target_name(j, 0), j->bootname);
-        post_progress(j, 100, "Installed");
+                                           mf->compatible, mf->version, install_target_name(j, 0), j->bootname);
+        install_post_progress(j, 100, "Installed");
         return 0;
 }
 
@@ -687,7 +360,7 @@ static void mark_failed(InstallJob *j) {
 
         pthread_mutex_lock(&m->lock);
         for (size_t i = 0; i < j->n_targets; i++) {
-                SlotRecord *rec = status_find(m->status, target_name(j, i));
+                SlotRecord *rec = status_find(m->status, install_target_name(j, i));
 
                 if (rec)
                         rec->status = SLOT_STATUS_FAILED;
@@ -775,7 +448,7 @@ int install_sync(Manager *m, int fd, bool force, UError *err) {
 static void install_on_prepared(Manager *m, ManagerCall *c) {
         InstallJob *j = container_of(c, InstallJob, prepared_call);
 
-        log_info("Installing %s: bundle verified, writing %s", j->source, target_name(j, 0));
+        log_info("Installing %s: bundle verified, writing %s", j->source, install_target_name(j, 0));
         job_reply(&j->reply, NULL, NULL);
 }
 
