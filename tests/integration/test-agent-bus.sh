@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # update-agent across a restart of the system bus (dbus-daemon restarted, or crashed and
 # restarted by systemd): every connection to the old bus is gone, and sd-bus never reconnects by
-# itself.  An agent that kept its first connection failed every later call with
-# "GetSlotStatus: System.Error.ENOTCONN" (seen on the arm64 board) until it was restarted; it
-# must open a new connection and go on: install, find the slot, ask for the reboot.
+# itself.  An agent that kept its first connection failed every later call with sd-bus's
+# error for ENOTCONN ("GetSlotStatus: System.Error." + ENOTCONN, seen on the arm64 board)
+# until it was restarted; it must open a new connection and go on: install, find the slot,
+# ask for the reboot.
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$(dirname "$0")/../lib/agent-lib.sh"
 ag_setup
