@@ -3,7 +3,8 @@
 # One operation at a time, cancellation, Ctrl-C, and the signals a client sees.
 # Deterministic: the first install is fed from a FIFO that this script holds open; after the
 # header, the signature and part of the payload it stops writing, so the daemon is blocked
-# mid-stream in "installing" for as long as we like.
+# mid-stream in "installing" for as long as we like.  We wait on state (the target slot marked
+# pending), never on the write: the pipe may buffer all of it (updated asks for 1 MiB).
 . "$(dirname "$0")/../lib/testlib.sh"
 tl_require_root "the shipped bus policy lets only root own org.example.Update1"
 tl_setup A
@@ -30,6 +31,9 @@ start_blocked() {
                 { TL_WHY="daemon did not read the first $FEED_AT bytes"; return 1; }
         sb_wait_property Operation installing 2>"$SB/wait.err" ||
                 { TL_WHY="not installing: $(cat "$SB/wait.err"); client: $(cat "$SB/bg.out")"; return 1; }
+        # Operation turns "installing" before the signature is checked, and the pipe buffer may
+        # hold all we wrote: the write stage has begun once the target is marked pending.
+        tl_wait_status 'slot("rootfs.1")["status"]' pending
 }
 finish_feed() {
         timeout "$SB_WAIT" tail -c +$((FEED_AT + 1)) "$I/v2.bundle" >&8

@@ -175,6 +175,19 @@ expect_status() {
         expect_eq "$v" "$2" "status $1"
 }
 
+# tl_wait_status EXPR VALUE: waits (bounded by $SB_WAIT) until the status JSON field has that
+# value, e.g. until the daemon has verified a streamed bundle and marked its target pending.
+tl_wait_status() {
+        local i v
+        for ((i = 0; i < SB_WAIT * 20; i++)); do
+                v=$(tl_status_field "$1")
+                [ "$v" = "$2" ] && return 0
+                sleep 0.05
+        done
+        TL_WHY="status $1 is '$v', not '$2' after ${SB_WAIT}s"
+        return 1
+}
+
 # Snapshot of everything a refused request must leave alone: status file, env, both slots.
 tl_snapshot() {
         local f
