@@ -14,6 +14,7 @@
 #include "cdc.h"
 #include "chunk.h"
 #include "config.h"
+#include "updatectl-bundle-previous.h"
 #include "updatectl-bundle.h"
 #include "util.h"
 
@@ -51,6 +52,10 @@ static void help_create(void) {
                "  --zstd-level N           zstd level (default 3)\n"
                "  --image CLASS=PATH       Image for slot class CLASS (repeatable; file or block device)\n"
                "  -o, --output FILE        Bundle to write (via FILE.tmp and rename)\n"
+               "  --previous OLD           The bundle devices run now: estimate per image how much a\n"
+               "                           delta update from it reuses, warn about differences of\n"
+               "                           the builds (UUIDs, hash seeds, mkfs times)\n"
+               "  --previous-keyring FILE  Trusted roots (PEM, or a directory) to verify OLD with\n"
                "  -h, --help               Show this help\n",
                BUNDLE_FORMAT_VERSION, CHUNK_SIZE_DEFAULT >> 10, CDC_AVG_DEFAULT >> 10);
 }
@@ -84,7 +89,7 @@ int verb_bundle_create(int argc, char **argv) {
         enum {
                 ARG_CERT = 0x100, ARG_KEY, ARG_INTERMEDIATE, ARG_COMPATIBLE, ARG_VERSION, ARG_BUILD,
                 ARG_DESCRIPTION, ARG_SECURITY_VERSION, ARG_CHUNK_SIZE, ARG_COMPRESSION,
-                ARG_ZSTD_LEVEL, ARG_IMAGE, ARG_EXPIRES, ARG_FORMAT,
+                ARG_ZSTD_LEVEL, ARG_IMAGE, ARG_EXPIRES, ARG_FORMAT, ARG_PREVIOUS, ARG_PREVIOUS_KEYRING,
         };
         static const struct option options[] = {
                 { "cert", required_argument, NULL, ARG_CERT },
@@ -102,9 +107,13 @@ int verb_bundle_create(int argc, char **argv) {
                 { "zstd-level", required_argument, NULL, ARG_ZSTD_LEVEL },
                 { "image", required_argument, NULL, ARG_IMAGE },
                 { "output", required_argument, NULL, 'o' },
+                { "previous", required_argument, NULL, ARG_PREVIOUS },
+                { "previous-keyring", required_argument, NULL, ARG_PREVIOUS_KEYRING },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
+        _cleanup_(previous_bundle_freep) PreviousBundle *previous = NULL;
+        const char *previous_path = NULL, *previous_keyring = NULL;
         _cleanup_(image_args_free) char *image_args[MANIFEST_MAX_IMAGES] = {};
         BundleImageSpec images[MANIFEST_MAX_IMAGES] = {};
         BundleCreateOptions o = { .compression = COMPRESSION_ZSTD };
@@ -185,6 +194,12 @@ int verb_bundle_create(int argc, char **argv) {
                 case 'o':
                         o.output_path = optarg;
                         break;
+                case ARG_PREVIOUS:
+                        previous_path = optarg;
+                        break;
+                case ARG_PREVIOUS_KEYRING:
+                        previous_keyring = optarg;
+                        break;
                 case 'h':
                         help_create();
                         return EXIT_SUCCESS;
@@ -209,12 +224,26 @@ int verb_bundle_create(int argc, char **argv) {
         if (o.chunk_size != 0 && o.format != BUNDLE_FORMAT_CDC &&
             (o.chunk_size < CHUNK_SIZE_MIN || o.chunk_size % 4096 != 0))
                 return usage_error("create", "--chunk-size must be a multiple of 4K in 64K..4M");
+        if (previous_path && !previous_keyring)
+                return usage_error("create", "--previous needs --previous-keyring FILE, the trusted roots "
+                                   "to verify the previous bundle with");
+        if (previous_keyring && !previous_path)
+                return usage_error("create", "--previous-keyring needs --previous OLD");
         o.images = images;
 
+        /* OLD is read and verified first: a bad one stops us before anything is written. */
+        if (previous_path) {
+                r = previous_bundle_load(previous_path, previous_keyring, &o, &previous, &err);
+                if (r < 0)
+                        return fail(&err);
+        }
         r = bundle_create(&o, &err);
         if (r < 0)
                 return fail(&err);
         printf("Created %s\n", o.output_path);
+        /* Warnings only: the bundle is good whatever they say. */
+        if (previous)
+                (void) previous_bundle_report(previous, &o);
         return EXIT_SUCCESS;
 }
 
