@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,19 @@ PreviousBundle *previous_bundle_free(PreviousBundle *p) {
         free(p->path);
         free(p);
         return NULL;
+}
+
+/* "warning: ..." on stderr, after what stdout holds so far, so that both read in order. */
+_printf_(1, 2) static int warn(const char *fmt, ...) {
+        va_list ap;
+
+        fflush(stdout);
+        fputs("warning: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return 1;
 }
 
 static bool has_slotclass(const BundleCreateOptions *o, const char *slotclass) {
@@ -261,19 +275,18 @@ static int report_reuse(const PreviousBundle *p, const ManifestImage *old, const
         r = old_hashes(old, &hashes);
         if (r >= 0)
                 r = count_reuse(spec->path, &cdc, hashes, old->n_chunks, &reuse);
-        if (r < 0) {
-                fprintf(stderr, "warning: %s: no reuse estimate: cannot read %s again: %s\n", spec->slotclass,
-                        spec->path, strerror(-r));
-                return 1;
-        }
+        if (r < 0)
+                return warn("%s: no reuse estimate: cannot read %s again: %s", spec->slotclass, spec->path,
+                            strerror(-r));
         format_bytes(reuse.bytes, a, sizeof(a));
         format_bytes(reuse.bytes - reuse.reused_bytes, b, sizeof(b));
         /* Rounded down: "100.0 %" only when nothing is left to fetch. */
         r = (int) (reuse.bytes ? reuse.reused_bytes * 1000 / reuse.bytes : 1000);
-        printf("%s (%s): %s, %d.%d %% reusable from OLD %s (%llu of %llu chunks; %s in %llu chunks to "
+        printf("%s (%s): %s, %d.%d %% reusable from OLD %s (%llu of %llu chunks; %s in %llu chunk%s to "
                "fetch)\n", spec->slotclass, spec->path, a, r / 10, r % 10, p->m->version,
                (unsigned long long) reuse.reused_chunks, (unsigned long long) reuse.chunks, b,
-               (unsigned long long) (reuse.chunks - reuse.reused_chunks));
+               (unsigned long long) (reuse.chunks - reuse.reused_chunks),
+               reuse.chunks - reuse.reused_chunks == 1 ? "" : "s");
         return 0;
 }
 
@@ -321,10 +334,9 @@ static int report_fields(const PreviousBundle *p, const char *slotclass, const F
                         continue;
                 fsinfo_field_format(f, old, va, sizeof(va));
                 fsinfo_field_format(f, new, vb, sizeof(vb));
-                fprintf(stderr, "warning: %s: %s %s differs between the two builds (%s; OLD %s: %s, new: %s): "
-                        "%s, see " DOC "\n", slotclass, fs_kind_to_string(new->kind), f->name, f->why,
-                        p->m->version, va, vb, f->fix);
-                warnings++;
+                warnings += warn("%s: %s %s differs between the two builds (%s; OLD %s: %s, new: %s): %s, "
+                                 "see " DOC, slotclass, fs_kind_to_string(new->kind), f->name, f->why,
+                                 p->m->version, va, vb, f->fix);
         }
         if (warnings == 0)
                 printf("%s: %s superblocks of OLD %s and the new image agree on every build-dependent field\n",
@@ -342,16 +354,13 @@ static int report_source_date_epoch(const char *slotclass, const FsInfo *new) {
 
         if (!s || !f)
                 return 0;
-        if (parse_u64(s, &sde) < 0) {
-                fprintf(stderr, "warning: SOURCE_DATE_EPOCH=%s is not a number of seconds since 1970, see " DOC "\n", s);
-                return 1;
-        }
+        if (parse_u64(s, &sde) < 0)
+                return warn("SOURCE_DATE_EPOCH=%s is not a number of seconds since 1970, see " DOC, s);
         if (new->mkfs_time == sde)
                 return 0;
         fsinfo_field_format(f, new, v, sizeof(v));
-        fprintf(stderr, "warning: %s: %s mkfs time %s is not SOURCE_DATE_EPOCH (@%llu): %s, see " DOC "\n",
-                slotclass, fs_kind_to_string(new->kind), v, (unsigned long long) sde, f->fix);
-        return 1;
+        return warn("%s: %s mkfs time %s is not SOURCE_DATE_EPOCH (@%llu): %s, see " DOC, slotclass,
+                    fs_kind_to_string(new->kind), v, (unsigned long long) sde, f->fix);
 }
 
 int previous_bundle_report(const PreviousBundle *p, const BundleCreateOptions *o) {
@@ -367,9 +376,7 @@ int previous_bundle_report(const PreviousBundle *p, const BundleCreateOptions *o
 
                 r = read_head(spec->path, head, &len);
                 if (r < 0) {
-                        fprintf(stderr, "warning: %s: cannot read %s again: %s\n", spec->slotclass, spec->path,
-                                strerror(-r));
-                        warnings++;
+                        warnings += warn("%s: cannot read %s again: %s", spec->slotclass, spec->path, strerror(-r));
                         continue;
                 }
                 (void) fsinfo_parse(head, len, &new_fs);
