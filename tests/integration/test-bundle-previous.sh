@@ -7,7 +7,7 @@
 #   - random UUIDs: the warning names the UUID (and not what was fixed), the bundle is written;
 #   - squashfs with another mkfs time: warned; SOURCE_DATE_EPOCH not the mkfs time: warned;
 #   - one changed file: the estimate drops below 100 % for the image that holds it;
-#   - no estimate across chunk sizes or from a format-1 OLD, and why;
+#   - no estimate across chunk sizes or with format 1 on either side, and why;
 #   - an OLD that is missing, not a bundle or signed by an untrusted key, or no
 #     --previous-keyring: an error before anything is written.
 # No daemon, no root: everything here runs on a build host.
@@ -162,6 +162,9 @@ t_no_estimate() {
         new --image "rootfs=$SB/v1.ext4" --chunk-size 16K
         expect_written || return 1
         expect_contains "$TL_OUT" "rootfs: no reuse estimate: OLD 1 was cut into chunks of 64.0 KiB on average, the new bundle into 16.0 KiB" "different chunk sizes" || return 1
+        new --image "rootfs=$SB/v1.ext4" --format 1
+        expect_written || return 1
+        expect_contains "$TL_OUT" "rootfs: no reuse estimate: the new bundle is format 1" "format-1 new bundle" || return 1
         bundle "$SB/old.bundle" 1 --image "rootfs=$SB/v1.ext4" --format 1 >/dev/null || return 1
         new --image "rootfs=$SB/v1.ext4"
         expect_written || return 1
@@ -186,7 +189,11 @@ t_refused() {
         run bundle "$SB/new.bundle" 2 --image "rootfs=$SB/v1.ext4" --previous "$SB/evil.bundle" \
                 --previous-keyring "$SB/pki/ca.crt"
         expect_refused "untrusted OLD" "Previous bundle $SB/evil.bundle: " || return 1
-        expect_contains "$TL_OUT" "ignature" "untrusted OLD names the signature"
+        expect_contains "$TL_OUT" "ignature" "untrusted OLD names the signature" || return 1
+        # A keyring directory (as [keyring] directory=) verifies it as well as the file does.
+        run bundle "$SB/new.bundle" 2 --image "rootfs=$SB/v1.ext4" --previous "$SB/old.bundle" \
+                --previous-keyring "$SB/pki"
+        expect_written
 }
 
 tl_case reproducible-build-no-warning t_reproducible
