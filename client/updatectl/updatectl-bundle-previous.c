@@ -163,7 +163,7 @@ static int hash_cmp(const void *a, const void *b) {
 }
 
 /* The raw SHA-256 of every chunk of OLD's image, sorted for bsearch(). */
-static int old_hashes(const ManifestImage *old, uint8_t **ret) {
+static int old_hashes(const ManifestImage *old, uint8_t **ret_hashes) {
         uint8_t *h;
 
         h = malloc(MAX(old->n_chunks, (uint64_t) 1) * SHA256_SIZE);
@@ -176,7 +176,7 @@ static int old_hashes(const ManifestImage *old, uint8_t **ret) {
                 memcpy(h + i * SHA256_SIZE, e.raw_sha256, SHA256_SIZE);
         }
         qsort(h, (size_t) old->n_chunks, SHA256_SIZE, hash_cmp);
-        *ret = h;
+        *ret_hashes = h;
         return 0;
 }
 
@@ -187,7 +187,7 @@ typedef struct Reuse {
 
 /* Cuts the image as bundle-writer.c's add_image_cdc() does (raw_buf of max bytes always holds
  * the next cut) and looks each chunk's raw hash up in OLD's sorted hashes. */
-static int count_reuse(const char *path, Cdc *cdc, const uint8_t *hashes, uint64_t n_hashes, Reuse *ret) {
+static int count_reuse(const char *path, Cdc *cdc, const uint8_t *hashes, uint64_t n_hashes, Reuse *ret_reuse) {
         _cleanup_free_ uint8_t *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
         Reuse reuse = {};
@@ -236,7 +236,7 @@ static int count_reuse(const char *path, Cdc *cdc, const uint8_t *hashes, uint64
                 memmove(buf, buf + cut, fill - cut);
                 fill -= cut;
         }
-        *ret = reuse;
+        *ret_reuse = reuse;
         return 0;
 }
 
