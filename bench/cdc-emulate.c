@@ -4,14 +4,15 @@
  * Used by bench/bench-delta.sh for two columns:
  *   --fixed SIZE       fixed-size chunks, as bundle format 1 cuts them (a device matches a
  *                      chunk by its hash wherever it sits in OLD: the best format 1 allows);
- *   --cdc MIN AVG MAX  a gear (FastCDC-style, normalised) content-defined chunker, the
- *                      "emulated" column of format 2 until the real one is built.
+ *   --cdc MIN AVG MAX  format 2's content-defined chunker, lib/cdc.c itself (linked, not
+ *                      copied, so that the emulated column cuts where a format 2 bundle
+ *                      does); its rules for the sizes apply (lib/cdc.h, cdc_init()).
  * Every distinct chunk of NEW is stored once, in order of first appearance, compressed on its
  * own at --level; the chunks OLD also has are reused, the others are fetched, and a run of
  * fetched chunks that are neighbours in that order is one HTTP range.  Prints one line of
  * key=value pairs.  Not shipped, not a test: a measuring tool (bench/README.md).
  *
- * Build: cc -O2 -Wall -Wextra -o cdc-emulate bench/cdc-emulate.c -lzstd -lcrypto
+ * Build: cc -O2 -Wall -Wextra -Ilib -o cdc-emulate bench/cdc-emulate.c lib/cdc.c -lzstd -lcrypto
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,11 +29,12 @@
 #include <openssl/sha.h>
 #include <zstd.h>
 
+#include "cdc.h"
+
 typedef struct Chunker {
         bool fixed;
-        size_t min, avg, max;
-        uint64_t mask_small, mask_large; /* FastCDC normalisation: harder before avg, easier after */
-        uint64_t gear[256];
+        size_t size;    /* --fixed */
+        Cdc cdc;        /* --cdc: as cdc_init() left it, copied fresh for every chunk */
 } Chunker;
 
 typedef struct Digest {
@@ -51,57 +53,22 @@ typedef struct Image {
         size_t size;
 } Image;
 
-static uint64_t splitmix64(uint64_t *s) {
-        uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-        return z ^ (z >> 31);
-}
-
-/* The top BITS bits: the gear hash's high bits depend on the last 64 bytes, the low ones on
- * only the last few, so a mask of high bits gives the longer window. */
-static uint64_t top_mask(unsigned bits) {
-        return bits == 0 ? 0 : ~UINT64_C(0) << (64 - bits);
-}
-
 static int chunker_init(Chunker *c, bool fixed, size_t min, size_t avg, size_t max) {
-        unsigned bits = 0;
-        uint64_t seed = UINT64_C(0x5570646174653100); /* fixed: both images cut alike */
-
-        if (avg == 0 || (!fixed && (min > avg || avg > max)))
-                return -EINVAL;
-        *c = (Chunker) { .fixed = fixed, .min = min, .avg = avg, .max = max };
-        while ((UINT64_C(1) << (bits + 1)) <= avg)
-                bits++;
-        c->mask_small = top_mask(bits + 2);
-        c->mask_large = top_mask(bits >= 2 ? bits - 2 : 0);
-        for (size_t i = 0; i < 256; i++)
-                c->gear[i] = splitmix64(&seed);
-        return 0;
+        *c = (Chunker) { .fixed = fixed, .size = avg };
+        if (fixed)
+                return avg == 0 ? -EINVAL : 0;
+        return cdc_init(&c->cdc, (uint32_t) min, (uint32_t) avg, (uint32_t) max);
 }
 
 /* Length of the chunk that starts at p (n bytes left). */
 static size_t chunker_next(const Chunker *c, const unsigned char *p, size_t n) {
-        uint64_t h = 0;
-        size_t i, normal, end;
+        Cdc cdc = c->cdc;
+        size_t len;
 
         if (c->fixed)
-                return n < c->avg ? n : c->avg;
-        if (n <= c->min)
-                return n;
-        end = n < c->max ? n : c->max;
-        normal = c->avg < end ? c->avg : end;
-        for (i = c->min; i < normal; i++) {
-                h = (h << 1) + c->gear[p[i]];
-                if (!(h & c->mask_small))
-                        return i + 1;
-        }
-        for (; i < end; i++) {
-                h = (h << 1) + c->gear[p[i]];
-                if (!(h & c->mask_large))
-                        return i + 1;
-        }
-        return end;
+                return n < c->size ? n : c->size;
+        /* No cut in what is left: it is the image's last chunk, as cdc_pending() says. */
+        return cdc_feed(&cdc, p, n, &len) > 0 ? len : n;
 }
 
 static size_t set_index(const Set *s, const Digest *d) {
@@ -212,7 +179,7 @@ static int delta_new(const Chunker *c, const Image *img, const Set *old, int lev
         Result res = { .min_len = SIZE_MAX };
         Set seen = {};
         ZSTD_CCtx *cctx = ZSTD_createCCtx();
-        size_t bound = ZSTD_compressBound(c->fixed ? c->avg : c->max);
+        size_t bound = ZSTD_compressBound(c->fixed ? c->size : c->cdc.max);
         void *buf = malloc(bound);
         bool in_run = false;
         int r = 0;
@@ -317,7 +284,8 @@ int main(int argc, char **argv) {
         if (argc - i != 2 || level < 1 || level > ZSTD_maxCLevel())
                 return usage();
         if (chunker_init(&c, fixed, min, avg, max) < 0) {
-                fprintf(stderr, "cdc-emulate: sizes must be MIN <= AVG <= MAX\n");
+                fprintf(stderr, "cdc-emulate: --cdc sizes as lib/cdc.h allows: AVG a power of two, "
+                                "1K <= MIN <= AVG/2, AVG*2 <= MAX <= 4M\n");
                 return 2;
         }
         r = image_map(argv[i], &old);

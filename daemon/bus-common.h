@@ -87,6 +87,18 @@ int bus_mark(Manager *m, sd_bus_message *msg, MarkState state, const char *slot,
  * call (or with another call) when sd-bus builds our PropertiesChanged: those pass. */
 int bus_authorize_property_read(sd_bus *bus, sd_bus_error *error);
 
+/* A property getter of either face: bus_authorize_property_read(), then the value(s) appended
+ * as TYPE; the values are expressions of the Manager *m. */
+#define BUS_PROPERTY_GETTER(fn, type, ...)                                                                        \
+        static int fn(sd_bus *bus, const char *path, const char *interface, const char *property,                 \
+                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {                               \
+                Manager *m = userdata;                                                                            \
+                int r = bus_authorize_property_read(bus, error);                                                  \
+                                                                                                                  \
+                (void) m;                                                                                         \
+                return r < 0 ? r : sd_bus_message_append(reply, type, __VA_ARGS__);                               \
+        }
+
 /* One object's vtable, for bus_introspect_vtable(). */
 typedef struct BusObject {
         const char *path;

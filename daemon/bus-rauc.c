@@ -607,37 +607,18 @@ static int method_mark(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 
 /* ---- properties ---- */
 
-#define PROPERTY_GETTER(fn, type, value)                                                                          \
-        static int fn(sd_bus *bus, const char *path, const char *interface, const char *property,                 \
-                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {                               \
-                Manager *m = userdata;                                                                            \
-                int r = bus_authorize_property_read(bus, error);                                                  \
-                                                                                                                  \
-                (void) m;                                                                                         \
-                return r < 0 ? r : sd_bus_message_append(reply, type, value);                                     \
-        }
-
 /* RAUC knows idle and installing only; a mark is over before anyone could see it. */
-PROPERTY_GETTER(property_get_operation, "s", m->operation == OPERATION_INSTALLING ? "installing" : "idle")
-PROPERTY_GETTER(property_get_last_error, "s", m->last_error ?: "")
-PROPERTY_GETTER(property_get_compatible, "s", m->config->compatible)
+BUS_PROPERTY_GETTER(property_get_operation, "s", m->operation == OPERATION_INSTALLING ? "installing" : "idle")
+BUS_PROPERTY_GETTER(property_get_last_error, "s", m->last_error ?: "")
+BUS_PROPERTY_GETTER(property_get_compatible, "s", m->config->compatible)
 /* [system] variant-name=/variant-file=/variant-dtb= (lib/config-rauc.c); "" when none is
  * configured, as RAUC reports. */
-PROPERTY_GETTER(property_get_variant, "s", m->config->variant ?: "")
-PROPERTY_GETTER(property_get_boot_slot, "s", m->boot_slot ?: "")
+BUS_PROPERTY_GETTER(property_get_variant, "s", m->config->variant ?: "")
+BUS_PROPERTY_GETTER(property_get_boot_slot, "s", m->boot_slot ?: "")
 
-static int property_get_progress(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        int r;
-
-        r = bus_authorize_property_read(bus, error);
-        if (r < 0)
-                return r;
-        /* Nesting depth 1: one step at a time, RAUC's top level. */
-        return sd_bus_message_append(reply, "(isi)", (int32_t) m->progress_percent, m->progress_message ?: "",
-                                     (int32_t) 1);
-}
+/* Nesting depth 1: one step at a time, RAUC's top level. */
+BUS_PROPERTY_GETTER(property_get_progress, "(isi)", (int32_t) m->progress_percent, m->progress_message ?: "",
+                    (int32_t) 1)
 
 /* Keep in sync with interfaces/de.pengutronix.rauc.Installer.xml and
  * policy/de.pengutronix.rauc.conf (tests/integration/test-api.sh compares them). */

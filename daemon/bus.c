@@ -361,77 +361,12 @@ static int method_inspect_bundle(sd_bus_message *msg, void *userdata, sd_bus_err
 
 /* Reading is for root and group "update" (AUTH_ACTION_READ), like GetSlotStatus; the bus policy
  * is the first gate (bus_authorize_property_read()). */
-static int property_get_operation(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        int r;
-
-        r = bus_authorize_property_read(bus, error);
-        if (r < 0)
-                return r;
-
-        return sd_bus_message_append(reply, "s", operation_to_string(m->operation) ?: "idle");
-}
-
-static int property_get_progress(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        int r;
-
-        r = bus_authorize_property_read(bus, error);
-        if (r < 0)
-                return r;
-
-        return sd_bus_message_append(reply, "(us)", m->progress_percent, m->progress_message ?: "");
-}
-
-static int property_get_last_error(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        int r;
-
-        r = bus_authorize_property_read(bus, error);
-        if (r < 0)
-                return r;
-
-        return sd_bus_message_append(reply, "s", m->last_error ?: "");
-}
-
-static int property_get_compatible(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        int r;
-
-        r = bus_authorize_property_read(bus, error);
-        if (r < 0)
-                return r;
-
-        return sd_bus_message_append(reply, "s", m->config->compatible);
-}
-
-static int property_get_boot_slot(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        int r;
-
-        r = bus_authorize_property_read(bus, error);
-        if (r < 0)
-                return r;
-
-        return sd_bus_message_append(reply, "s", m->boot_slot ?: "");
-}
-
-static int property_get_primary_slot(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        int r;
-
-        r = bus_authorize_property_read(bus, error);
-        if (r < 0)
-                return r;
-
-        return sd_bus_message_append(reply, "s", m->primary_slot ?: "");
-}
+BUS_PROPERTY_GETTER(property_get_operation, "s", operation_to_string(m->operation) ?: "idle")
+BUS_PROPERTY_GETTER(property_get_progress, "(us)", m->progress_percent, m->progress_message ?: "")
+BUS_PROPERTY_GETTER(property_get_last_error, "s", m->last_error ?: "")
+BUS_PROPERTY_GETTER(property_get_compatible, "s", m->config->compatible)
+BUS_PROPERTY_GETTER(property_get_boot_slot, "s", m->boot_slot ?: "")
+BUS_PROPERTY_GETTER(property_get_primary_slot, "s", m->primary_slot ?: "")
 
 /* Keep in sync with interfaces/org.example.Update1.xml and policy/org.example.Update1.conf
  * (tests compare them). */

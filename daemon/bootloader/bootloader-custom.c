@@ -36,21 +36,6 @@ static int run_backend(CustomData *d, const char *verb, const char *arg1, const 
         return r;
 }
 
-/* One line for an error message: control characters to spaces, outer whitespace trimmed. */
-static const char *tidy(char *s) {
-        char *e;
-
-        for (char *p = s; *p; p++)
-                if ((unsigned char) *p < 0x20 || *p == 0x7f)
-                        *p = ' ';
-        while (*s == ' ')
-                s++;
-        e = s + strlen(s);
-        while (e > s && e[-1] == ' ')
-                *--e = '\0';
-        return s;
-}
-
 /* The one word a query prints: surrounding whitespace allowed, nothing else. */
 static int parse_word(const char *cmd_verb, const char *path, char *out, char **ret, UError *err) {
         char *s = out, *e;
@@ -63,7 +48,7 @@ static int parse_word(const char *cmd_verb, const char *path, char *out, char **
         if (*s == '\0' || strlen(s) > MAX_BOOTNAME || strpbrk(s, " \t\r\n"))
                 return uerror_set(err, ERROR_FAILED, -EBADMSG,
                                   "Custom bootloader backend '%s %s' printed '%s', expected one word", path, cmd_verb,
-                                  tidy(s));
+                                  bootloader_tidy_line(s));
         for (char *p = s; *p; p++)
                 if (!isgraph((unsigned char) *p))
                         return uerror_set(err, ERROR_FAILED, -EBADMSG,

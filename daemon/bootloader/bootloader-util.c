@@ -119,8 +119,7 @@ int bootlist_join(const BootList *l, char separator, char **ret, UError *err) {
 
 /* --- running a tool ----------------------------------------------------------------------- */
 
-/* One line for a message: control characters to spaces, outer spaces trimmed. */
-static const char *tidy(char *s) {
+const char *bootloader_tidy_line(char *s) {
         char *e;
 
         for (char *p = s; *p; p++)
@@ -168,7 +167,7 @@ int bootloader_run_tool(const char *const argv[], char **ret_stdout, UError *err
                 return uerror_set(err, ERROR_FAILED, -EIO, "'%s' was killed by signal %d", cmd, res.signal);
         if (res.exit_code != 0)
                 return uerror_set(err, ERROR_FAILED, -EIO, "'%s' failed with exit status %d%s%s", cmd, res.exit_code,
-                                  res.err.tail_len > 0 ? ": " : "", tidy(res.err.tail));
+                                  res.err.tail_len > 0 ? ": " : "", bootloader_tidy_line(res.err.tail));
         if (process_capture_truncated(&res.out))
                 return uerror_set(err, ERROR_FAILED, -E2BIG, "'%s' printed more than %d bytes", cmd,
                                   BOOTLOADER_TOOL_MAX_STDOUT);

@@ -29,6 +29,10 @@ int bootlist_insert(BootList *l, const char *name, bool front, const char *what,
 /* Joined with 'separator' into a new string ("" for an empty list). */
 int bootlist_join(const BootList *l, char separator, char **ret, UError *err);
 
+/* 's' made one line for an error message, in place: control characters to spaces, outer spaces
+ * trimmed.  Returns the start of what is left (inside 's'). */
+const char *bootloader_tidy_line(char *s);
+
 /* Runs argv[0] (looked up on PATH) with no shell, stdin /dev/null, a timeout, and stdout
  * captured (at most BOOTLOADER_TOOL_MAX_STDOUT bytes).  A tool that cannot be started, is
  * killed, times out, exits non-zero or prints too much is an error naming the command line

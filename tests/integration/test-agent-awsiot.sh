@@ -45,21 +45,7 @@ start_broker() {
         for _ in 1 2 3 4 5; do
                 MQTT_PORT=$(free_port)
                 mkdir -p "$SB/mqtt"
-                cat >"$SB/mqtt/mosquitto.conf" <<EOF2
-per_listener_settings false
-persistence false
-log_dest stderr
-log_type error
-log_type warning
-log_type notice
-log_type information
-listener $MQTT_PORT 127.0.0.1
-cafile $SB/tls/ca.crt
-certfile $SB/tls/server.crt
-keyfile $SB/tls/server.key
-require_certificate true
-allow_anonymous true
-EOF2
+                ag_mosquitto_conf "$SB/mqtt/mosquitto.conf" "$MQTT_PORT" "$SB/tls"
                 chmod -R a+rX "$SB/mqtt"
                 (
                         trap - EXIT INT TERM

@@ -100,28 +100,17 @@ t_signals() {
         sb_monitor_start "$SB/monitor.json" "$SB_NAME" || { TL_WHY="busctl monitor did not start"; return 1; }
         expect_ok updatectl install "$I/v2.bundle" || { sb_kill "$SB_MONITOR_PID"; return 1; }
         # Completed has been received by updatectl; wait until the monitor logged it too.
-        sb_monitor_stop "$SB/monitor.json"
-        run "$SB_PY" - "$SB/monitor.json" <<'EOF'
-import json, sys
+        sb_monitor_check "$SB/monitor.json" <<'EOF'
 progress, events = [], []
-for line in open(sys.argv[1]):
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("type") != "signal":
-        continue
-    member = m.get("member")
-    data = m.get("payload", {}).get("data", [])
+for member, data in signals():
+    op = changed(member, data, "org.example.Update1", "Operation")
     if member == "Progress":
         progress.append(data[0])
         events.append(("progress", data[0]))
     elif member == "Completed":
         events.append(("completed", data[0]))
-    elif member == "PropertiesChanged" and data and data[0] == "org.example.Update1":
-        op = data[1].get("Operation")
-        if op is not None:
-            events.append(("operation", op["data"]))
+    elif op is not None:
+        events.append(("operation", op))
 errors = []
 if not progress:
     errors.append("no Progress signal")

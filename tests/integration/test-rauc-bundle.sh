@@ -337,24 +337,14 @@ restart_with() {
 # Progress) and on de.pengutronix.rauc (property Progress), and never go back.  After an
 # install watched by sb_monitor_start on both names.
 watch_check_plain_pass() {
-        sb_monitor_stop "$SB/monitor.json"
-        run "$SB_PY" - "$SB/monitor.json" <<'EOF'
-import json, sys
+        sb_monitor_check "$SB/monitor.json" <<'EOF'
 ours, rauc = [], []
-for line in open(sys.argv[1]):
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("type") != "signal":
-        continue
-    data = m.get("payload", {}).get("data", [])
-    if m.get("member") == "Progress":
+for member, data in signals():
+    p = changed(member, data, "de.pengutronix.rauc.Installer", "Progress")
+    if member == "Progress":
         ours.append((data[0], data[1]))
-    elif m.get("member") == "PropertiesChanged" and data and data[0] == "de.pengutronix.rauc.Installer":
-        p = data[1].get("Progress")
-        if p is not None:
-            rauc.append((p["data"][0], p["data"][1]))
+    elif p is not None:
+        rauc.append((p[0], p[1]))
 errors = []
 for face, seen in (("org.example.Update1", ours), ("de.pengutronix.rauc", rauc)):
     percents = [p for p, _ in seen]

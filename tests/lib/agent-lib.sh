@@ -387,6 +387,29 @@ ag_wait_log() {
         return 1
 }
 
+# ag_mosquitto_conf FILE PORT TLSDIR: the configuration of the MQTT broker of the AWS IoT tests
+# (test-agent-awsiot.sh, tests/system agent-mqtt) into FILE: mosquitto on 127.0.0.1:PORT, TLS
+# only with TLSDIR/server.crt and .key, a client certificate from TLSDIR/ca.crt required (AWS
+# IoT's mutual TLS), everything it logs to stderr.  Readable by all: the broker runs as nobody.
+ag_mosquitto_conf() {
+        cat >"$1" <<EOF
+per_listener_settings false
+persistence false
+log_dest stderr
+log_type error
+log_type warning
+log_type notice
+log_type information
+listener $2 127.0.0.1
+cafile $3/ca.crt
+certfile $3/server.crt
+keyfile $3/server.key
+require_certificate true
+allow_anonymous true
+EOF
+        chmod 0644 "$1"
+}
+
 # --- nginx of our own: TLS, client certificates, a log of Authorization headers ---------------
 
 # ag_tls_pki DIR: CA, server cert for 127.0.0.1/localhost, client cert CN=dev1, and an

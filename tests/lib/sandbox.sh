@@ -93,6 +93,10 @@ sb_kill() {
 # sb_monitor_start FILE NAME...: `busctl monitor` of the bus names into FILE (JSON, one message
 # a line), returned once it has logged our own ping; its pid in SB_MONITOR_PID.
 # sb_monitor_stop FILE: once FILE holds a Completed signal (bounded wait), stops it.
+# sb_monitor_check FILE <<'EOF' ... EOF: sb_monitor_stop, then the Python check on stdin, run
+# as run runs a command (TL_RC, TL_OUT), with the reading of FILE done for it: signals() yields
+# (member, data) of every signal logged, in order; changed(member, data, interface, name) is
+# the new value of property NAME if that signal is a PropertiesChanged of INTERFACE, else None.
 sb_monitor_start() {
         local file=$1 i
         shift
@@ -116,6 +120,32 @@ sb_monitor_stop() {
                 sleep 0.05
         done
         sb_kill "$SB_MONITOR_PID"
+}
+
+sb_monitor_check() {
+        local reader
+        sb_monitor_stop "$1"
+        reader=$(cat <<'EOF'
+import json, sys
+
+def signals():
+    for line in open(sys.argv[1]):
+        try:
+            m = json.loads(line)
+        except ValueError:
+            continue  # the last line, cut when the monitor was killed
+        if m.get("type") == "signal":
+            yield m.get("member"), m.get("payload", {}).get("data", [])
+
+def changed(member, data, interface, name):
+    if member != "PropertiesChanged" or not data or data[0] != interface:
+        return None
+    value = data[1].get(name)
+    return None if value is None else value["data"]
+EOF
+)
+        run "$SB_PY" -c "$reader
+$(cat)" "$1"
 }
 
 # Kills every process we started (newest first: daemon before bus), detaches our loop

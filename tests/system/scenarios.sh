@@ -390,28 +390,16 @@ sc_agent_mqtt() {
         srv_stop_all
         return $rc
 }
+# The broker's configuration is the integration test's (test-agent-awsiot.sh): one writer.
+# shellcheck source=../lib/agent-lib.sh
+. "$SYS_TOP/tests/lib/agent-lib.sh"
 # mosquitto on a free port of 127.0.0.1: TLS only, a client certificate from the board's test
 # CA required (AWS IoT's mutual TLS).  Started as nobody; a port taken meanwhile is retried.
 broker_start() {
         local tls=$SYS_BUILD/system/agent-tls i
         for _ in 1 2 3; do
                 MQTT_PORT=$(free_port)
-                cat >"$BOARD_DIR/mosquitto.conf" <<EOF
-per_listener_settings false
-persistence false
-log_dest stderr
-log_type error
-log_type warning
-log_type notice
-log_type information
-listener $MQTT_PORT 127.0.0.1
-cafile $tls/ca.crt
-certfile $tls/server.crt
-keyfile $tls/server.key
-require_certificate true
-allow_anonymous true
-EOF
-                chmod 0644 "$BOARD_DIR/mosquitto.conf"
+                ag_mosquitto_conf "$BOARD_DIR/mosquitto.conf" "$MQTT_PORT" "$tls"
                 ( trap - EXIT INT TERM
                   exec setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- \
                         mosquitto -c "$BOARD_DIR/mosquitto.conf" >>"$BOARD_DIR/mosquitto.log" 2>&1 </dev/null ) &

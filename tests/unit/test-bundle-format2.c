@@ -18,6 +18,7 @@
 #include "fileio.h"
 #include "unit.h"
 #include "util.h"
+#include "test-bundle-big.h"
 #include "test-bundle-pipe.h"
 #include "test-pki.h"
 
@@ -391,57 +392,6 @@ TEST(table_cap) {
         manifest_free(m);
 }
 
-/* Over 4 GiB, sparse: the zeros are compressed and hashed once per run (writer) and their raw
- * hash checked once per run (reader), so this takes seconds, not minutes. */
-static void big_image(void) {
-        const uint64_t size = (UINT64_C(5) << 30) + 12345;
-        const uint64_t marks[] = { (UINT64_C(4) << 30) - 1, UINT64_C(4) << 30, size - 1 };
-        BundleImageSpec spec = { "rootfs", wpath("big.img") };
-        UError err = UERROR_NULL;
-        BundleReader *r = NULL;
-        BundleChunk c;
-        uint64_t seen = 0, next = 0;
-        int fd, k;
-        const char *big = getenv("UPDATE1_TEST_BIG");
-
-        if (big && streq(big, "0")) {
-                unit_skip("big_image", "UPDATE1_TEST_BIG=0: 5 GiB sparse image");
-                return;
-        }
-        unit_case_failures = 0;
-        fd = open(spec.path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        CHECK(fd >= 0 && ftruncate(fd, (off_t) size) == 0);
-        for (size_t i = 0; i < ELEMENTSOF(marks); i++)
-                CHECK(pwrite(fd, "U", 1, (off_t) marks[i]) == 1);
-        close(fd);
-        CHECK_EQ(bundle_create(&(BundleCreateOptions) {
-                                       .cert_path = pki("direct.pem"), .key_path = pki("direct.key"),
-                                       .compatible = "c", .version = "1", .format = BUNDLE_FORMAT_CDC,
-                                       .chunk_size = 1u << 20, .compression = COMPRESSION_ZSTD,
-                                       .images = &spec, .n_images = 1,
-                                       .output_path = wpath("big.bundle") },
-                               &err), 0);
-        unlink(spec.path);
-        fd = open(wpath("big.bundle"), O_RDONLY | O_CLOEXEC);
-        CHECK_EQ(bundle_reader_new(fd, UINT64_MAX, -1, &r), 0);
-        CHECK_EQ(bundle_reader_verify(r, keyring, &err), 0);
-        while ((k = bundle_reader_next_chunk(r, &c, &err)) > 0) {
-                if (c.offset != next)
-                        break;
-                for (size_t i = 0; i < ELEMENTSOF(marks); i++)
-                        if (marks[i] >= c.offset && marks[i] < c.offset + c.size)
-                                seen += ((const uint8_t *) c.data)[marks[i] - c.offset] == 'U';
-                next += c.size;
-        }
-        CHECK_EQ(k, 0);
-        CHECK_EQ(next, size);
-        CHECK_EQ(seen, ELEMENTSOF(marks));
-        bundle_reader_free(r);
-        close(fd);
-        unlink(wpath("big.bundle"));
-        unit_case_end("big_image");
-}
-
 static int setup(void) {
         UError err = UERROR_NULL;
 
@@ -475,7 +425,7 @@ UNIT_MAIN_BEGIN("test-bundle-format2")
         RUN(tampered);
         RUN(truncated_in_table);
         RUN(table_cap);
-        big_image();
+        big_image_case(work, BUNDLE_FORMAT_CDC, 1u << 20, keyring);
         keyring_free(keyring);
         free(image);
         pki_cleanup();

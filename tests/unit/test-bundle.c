@@ -14,6 +14,7 @@
 #include "fileio.h"
 #include "unit.h"
 #include "util.h"
+#include "test-bundle-big.h"
 #include "test-bundle-pipe.h"
 #include "test-pki.h"
 
@@ -730,58 +731,6 @@ TEST(create_errors) {
         }
 }
 
-/* Images over 4 GiB, end to end (~25 s: 5 GiB are hashed twice).  UPDATE1_TEST_BIG=0 skips it
- * for quick local runs; the 64-bit offset arithmetic is also covered by
- * test-manifest/offsets_64bit. */
-static void big_image(void) {
-        const uint64_t size = (UINT64_C(5) << 30) + 12345;
-        const uint64_t marks[] = { (UINT64_C(4) << 30) - 1, UINT64_C(4) << 30, size - 1 };
-        BundleImageSpec spec = { "rootfs", wpath("big.img") };
-        UError err = UERROR_NULL;
-        BundleReader *r = NULL;
-        BundleChunk c;
-        uint64_t n = 0, seen = 0, last_offset = 0;
-        int fd, k;
-
-        const char *big = getenv("UPDATE1_TEST_BIG");
-
-        if (big && streq(big, "0")) {
-                unit_skip("big_image", "UPDATE1_TEST_BIG=0: 5 GiB sparse image, ~25 s");
-                return;
-        }
-        unit_case_failures = 0;
-        fd = open(spec.path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        CHECK(fd >= 0 && ftruncate(fd, (off_t) size) == 0);
-        for (size_t i = 0; i < ELEMENTSOF(marks); i++)
-                CHECK(pwrite(fd, "U", 1, (off_t) marks[i]) == 1);
-        close(fd);
-        CHECK_EQ(bundle_create(&(BundleCreateOptions) {
-                                       .cert_path = pki("direct.pem"), .key_path = pki("direct.key"),
-                                       .compatible = "c", .version = "1", .chunk_size = CHUNK_SIZE_MAX,
-                                       .compression = COMPRESSION_ZSTD, .images = &spec, .n_images = 1,
-                                       .output_path = wpath("big.bundle") },
-                               &err), 0);
-        unlink(spec.path);
-        fd = open(wpath("big.bundle"), O_RDONLY | O_CLOEXEC);
-        CHECK_EQ(bundle_reader_new(fd, UINT64_MAX, -1, &r), 0);
-        CHECK_EQ(bundle_reader_verify(r, keyring, &err), 0);
-        while ((k = bundle_reader_next_chunk(r, &c, &err)) > 0) {
-                for (size_t i = 0; i < ELEMENTSOF(marks); i++)
-                        if (marks[i] >= c.offset && marks[i] < c.offset + c.size)
-                                seen += ((const uint8_t *) c.data)[marks[i] - c.offset] == 'U';
-                last_offset = c.offset;
-                n++;
-        }
-        CHECK_EQ(k, 0);
-        CHECK_EQ(n, chunk_count(size, CHUNK_SIZE_MAX));
-        CHECK_EQ(seen, ELEMENTSOF(marks));
-        CHECK_EQ(last_offset, (size / CHUNK_SIZE_MAX) * CHUNK_SIZE_MAX);
-        bundle_reader_free(r);
-        close(fd);
-        unlink(wpath("big.bundle"));
-        unit_case_end("big_image");
-}
-
 static int setup(void) {
         UError err = UERROR_NULL;
 
@@ -825,7 +774,7 @@ UNIT_MAIN_BEGIN("test-bundle")
         images[0].data = saved;
         RUN(cancel);
         RUN(create_errors);
-        big_image();
+        big_image_case(work, BUNDLE_FORMAT_VERSION, CHUNK_SIZE_MAX, keyring);
         keyring_free(keyring);
         for (size_t i = 0; i < ELEMENTSOF(images); i++)
                 free(images[i].data);
