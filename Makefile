@@ -53,10 +53,12 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION    := 0.1.0
 
-PKGS := libsystemd openssl json-c libcurl blkid libzstd libubootenv libsquashfs1 libmosquitto
+PKGS := libsystemd openssl json-c libcurl blkid libzstd libubootenv libmosquitto
+# Headers only: dlopen()ed where needed (lib/squashfs-lib.c), never linked.
+PKGS_DLOPEN := libsquashfs1
 
 # Fail early with a clear message when a -dev package is missing.
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(PKGS_DLOPEN) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 # The build time is the floor for certificate expiry checks (a device whose clock is in 1970
@@ -83,7 +85,7 @@ U1_CPPFLAGS := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
 RAUC_DBUS ?= 1
 U1_CPPFLAGS += -DENABLE_RAUC_DBUS=$(RAUC_DBUS)
 U1_CFLAGS := -std=gnu11 $(U1_WARN) -fno-strict-aliasing
-# Do not map libraries whose symbols a binary never uses (libcurl is dlopen()ed by updated).
+# Do not map libraries whose symbols a binary never uses (libcurl and libsquashfs are dlopen()ed).
 U1_LDFLAGS := -Wl,--as-needed
 LDLIBS  += $(PKG_LIBS) -lpthread
 
@@ -136,9 +138,9 @@ all: $(BUILD)/.deps-ok $(BINS) $(GENERATED)
 
 $(BUILD)/.deps-ok:
 	@mkdir -p $(BUILD)
-	@$(PKG_CONFIG) --exists $(PKGS) || { \
+	@$(PKG_CONFIG) --exists $(PKGS) $(PKGS_DLOPEN) || { \
 	  echo "Missing build dependencies. Run: sudo tests/lib/install-deps.sh  (or: make check, which installs them)"; \
-	  $(PKG_CONFIG) --print-errors --exists $(PKGS); exit 1; }
+	  $(PKG_CONFIG) --print-errors --exists $(PKGS) $(PKGS_DLOPEN); exit 1; }
 	@touch $@
 
 # The install locations this build was made for; rewritten only when one changes, so that
