@@ -8,6 +8,7 @@
 #   make check-installed  (root) make install in a Debian 12 container booted with systemd
 #   make bench      measured, not asserted (see bench/)
 #   make bench-delta  (root) delta updates on real Debian trees beside casync, zstd, xdelta3
+#   make bench-mem  (root) the daemon's memory alone, per mapping (bench/README.md)
 #   make lint       shellcheck on every shell script, object dependency cycles, no tracked .pyc
 #   make install DESTDIR=... PREFIX=/usr
 #
@@ -328,6 +329,13 @@ bench:
 	@if [ "$(PEERS)" = 1 ]; then tests/lib/install-deps.sh bench-peers; fi
 	@$(MAKE) --no-print-directory all
 	@bench/bench.sh $(BUILD)
+
+# The daemon's memory alone, with a per-mapping breakdown (issue 14; bench/README.md).
+.PHONY: bench-mem
+bench-mem:
+	@tests/lib/install-deps.sh bench
+	@$(MAKE) --no-print-directory all
+	@bench/bench-mem.sh $(BUILD)
 
 # Delta updates on real Debian trees beside casync, zstd --patch-from and xdelta3 (issue 13;
 # root, downloads from Debian's mirror once, caches under $(BUILD)/bench-delta; bench/README.md).

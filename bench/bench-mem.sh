@@ -70,6 +70,9 @@ fresh_daemon() {
 
 sb_init "$BUILD/bench-mem" || die "cannot create $BUILD/bench-mem"
 sb_install_bins || die "build first: make all"
+# Written back, so that the daemon's text is clean page cache as on a device: a just-copied
+# file's dirty pages would count as the daemon's Private_Dirty.
+sync "$SB/bin/updated" || die "sync"
 cd "$SB" || exit 1
 if [ -n "${2:-}" ]; then
         ln -s "$(realpath "$2")" image.ext4
