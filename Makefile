@@ -54,9 +54,9 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION    := 0.1.0
 
-PKGS := libsystemd openssl json-c libcurl blkid libzstd libubootenv libmosquitto
-# Headers only: dlopen()ed where needed (lib/squashfs-lib.c), never linked.
-PKGS_DLOPEN := libsquashfs1
+PKGS := libsystemd openssl json-c libcurl libzstd libubootenv libmosquitto
+# Headers only: dlopen()ed where needed (lib/squashfs-lib.c, daemon/slot.c), never linked.
+PKGS_DLOPEN := libsquashfs1 blkid
 
 # Fail early with a clear message when a -dev package is missing.
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(PKGS_DLOPEN) 2>/dev/null)
@@ -86,7 +86,7 @@ U1_CPPFLAGS := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
 RAUC_DBUS ?= 1
 U1_CPPFLAGS += -DENABLE_RAUC_DBUS=$(RAUC_DBUS)
 U1_CFLAGS := -std=gnu11 $(U1_WARN) -fno-strict-aliasing
-# Do not map libraries whose symbols a binary never uses (libcurl and libsquashfs are dlopen()ed).
+# Do not map libraries whose symbols a binary never uses (libcurl, libsquashfs, libblkid are dlopen()ed).
 U1_LDFLAGS := -Wl,--as-needed
 LDLIBS  += $(PKG_LIBS) -lpthread
 

@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The libraries updated loads only when it needs them (issue 14, memory): libsquashfs
-# (lib/squashfs-lib.c, for RAUC bundles) and libcurl (daemon/source-http.c, for URL installs)
-# are no NEEDED entry of any program, are not mapped by an idle daemon nor after an Update1
-# bundle install from a file, are mapped after a RAUC bundle and an http:// install; without
+# (lib/squashfs-lib.c, for RAUC bundles), libcurl (daemon/source-http.c, for URL installs) and
+# libblkid (daemon/slot.c, for PARTLABEL= and other tag specs; test-blkid resolves them) are no
+# NEEDED entry of any program, are not mapped by an idle daemon (slots given as paths) nor
+# after an Update1 bundle install from a file; the first two are mapped after a RAUC bundle and
+# an http:// install; without
 # libsquashfs (hidden by a bind mount in the daemon's own mount namespace) a RAUC bundle is
 # refused with an error naming the library and its package, and Update1 bundles still install.
 . "$(dirname "$0")/../lib/testlib.sh"
@@ -32,8 +34,8 @@ t_not_needed() {
         for b in updated updatectl updatectl-bundle; do
                 n=$(needed "$b")
                 [ -n "$n" ] || { TL_WHY="readelf -d $b lists no NEEDED entry at all"; return 1; }
-                if grep -qE '^lib(squashfs|curl)\.' <<<"$n"; then
-                        TL_WHY="$b links $(grep -E '^lib(squashfs|curl)\.' <<<"$n" | tr '\n' ' ')directly: it must dlopen() it (lib/squashfs-lib.c, daemon/source-http.c)"
+                if grep -qE '^lib(squashfs|curl|blkid)\.' <<<"$n"; then
+                        TL_WHY="$b links $(grep -E '^lib(squashfs|curl|blkid)\.' <<<"$n" | tr '\n' ' ')directly: it must dlopen() it (lib/squashfs-lib.c, daemon/source-http.c, daemon/slot.c)"
                         return 1
                 fi
         done
@@ -43,6 +45,8 @@ t_idle_maps_neither() {
         expect_ok updatectl status || return 1
         ! mapped libsquashfs || { TL_WHY="an idle daemon maps libsquashfs"; return 1; }
         ! mapped libcurl || { TL_WHY="an idle daemon maps libcurl"; return 1; }
+        # The sandbox's slots are paths: no tag spec (PARTLABEL=, ...) to resolve.
+        ! mapped libblkid || { TL_WHY="an idle daemon whose slots are paths maps libblkid"; return 1; }
 }
 
 t_update1_bundle_maps_neither() {
