@@ -50,7 +50,7 @@ sample_start() {
                                 bd=$d
                                 breakdown "$pid" >"$SB/peak.smaps.tmp" && mv "$SB/peak.smaps.tmp" "$SB/peak.smaps"
                         fi
-                        echo "$bp $bd" >"$SB/peak"
+                        echo "$bp $bd" >"$SB/peak.tmp" && mv "$SB/peak.tmp" "$SB/peak"   # never read half-written
                         sleep 0.02
                 done
         ) &
