@@ -8,6 +8,7 @@
 #   make check-installed  (root) make install in a Debian 12 container booted with systemd
 #   make bench      measured, not asserted (see bench/)
 #   make bench-delta  (root) delta updates on real Debian trees beside casync, zstd, xdelta3
+#   make bench-mem  (root) the daemon's memory alone, per mapping (bench/README.md)
 #   make lint       shellcheck on every shell script, object dependency cycles, no tracked .pyc
 #   make install DESTDIR=... PREFIX=/usr
 #
@@ -53,10 +54,12 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION    := 0.1.0
 
-PKGS := libsystemd openssl json-c libcurl blkid libzstd libubootenv libsquashfs1 libmosquitto
+PKGS := libsystemd openssl json-c libcurl libzstd libubootenv libmosquitto
+# Headers only: dlopen()ed where needed (lib/squashfs-lib.c, daemon/slot.c), never linked.
+PKGS_DLOPEN := libsquashfs1 blkid
 
 # Fail early with a clear message when a -dev package is missing.
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(PKGS_DLOPEN) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 # The build time is the floor for certificate expiry checks (a device whose clock is in 1970
@@ -83,7 +86,7 @@ U1_CPPFLAGS := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
 RAUC_DBUS ?= 1
 U1_CPPFLAGS += -DENABLE_RAUC_DBUS=$(RAUC_DBUS)
 U1_CFLAGS := -std=gnu11 $(U1_WARN) -fno-strict-aliasing
-# Do not map libraries whose symbols a binary never uses (libcurl is dlopen()ed by updated).
+# Do not map libraries whose symbols a binary never uses (libcurl, libsquashfs, libblkid are dlopen()ed).
 U1_LDFLAGS := -Wl,--as-needed
 LDLIBS  += $(PKG_LIBS) -lpthread
 
@@ -136,9 +139,9 @@ all: $(BUILD)/.deps-ok $(BINS) $(GENERATED)
 
 $(BUILD)/.deps-ok:
 	@mkdir -p $(BUILD)
-	@$(PKG_CONFIG) --exists $(PKGS) || { \
+	@$(PKG_CONFIG) --exists $(PKGS) $(PKGS_DLOPEN) || { \
 	  echo "Missing build dependencies. Run: sudo tests/lib/install-deps.sh  (or: make check, which installs them)"; \
-	  $(PKG_CONFIG) --print-errors --exists $(PKGS); exit 1; }
+	  $(PKG_CONFIG) --print-errors --exists $(PKGS) $(PKGS_DLOPEN); exit 1; }
 	@touch $@
 
 # The install locations this build was made for; rewritten only when one changes, so that
@@ -326,6 +329,13 @@ bench:
 	@if [ "$(PEERS)" = 1 ]; then tests/lib/install-deps.sh bench-peers; fi
 	@$(MAKE) --no-print-directory all
 	@bench/bench.sh $(BUILD)
+
+# The daemon's memory alone, with a per-mapping breakdown (issue 14; bench/README.md).
+.PHONY: bench-mem
+bench-mem:
+	@tests/lib/install-deps.sh bench
+	@$(MAKE) --no-print-directory all
+	@bench/bench-mem.sh $(BUILD)
 
 # Delta updates on real Debian trees beside casync, zstd --patch-from and xdelta3 (issue 13;
 # root, downloads from Debian's mirror once, caches under $(BUILD)/bench-delta; bench/README.md).

@@ -66,3 +66,26 @@ bl_wipe() {
 
 # bl_slot_sha DEV BYTES: sha256 of the first BYTES of the slot.
 bl_slot_sha() { head -c "$2" "$1" | sha256sum | cut -c1-64; }
+
+# bl_bench_image OUT: the deterministic 256 MiB ext4 image of bench/README.md (96 MiB
+# pseudo-random data, ~31 MB of `seq` text); the same sha256 on every run and machine.  Works
+# in the current directory (root/, sif.txt).
+bl_bench_image() {
+        mkdir -p root/data root/etc
+        # AES-CTR keystream of a fixed key over zeros: pseudo-random, identical on every machine.
+        openssl enc -aes-128-ctr -K 000102030405060708090a0b0c0d0e0f -iv 00000000000000000000000000000000 \
+                -nosalt -in /dev/zero 2>/dev/null | head -c 96M >root/data/random.bin
+        seq 1 4000000 >root/data/seq.txt
+        printf 'NAME="Update1 Bench"\nVERSION="2"\n' >root/etc/os-release
+        find root -exec touch -h -d @1700000000 {} +
+        # Fixed UUID, hash seed, clock; 128-byte inodes carry no creation time, which mkfs would take
+        # from the real clock.  The sha256 below is the same on every run and machine.
+        E2FSPROGS_FAKE_TIME=1700000000 mkfs.ext4 -q -F -I 128 -L rootfs \
+                -U 6f1d2c3b-0000-4000-8000-000000000001 \
+                -E hash_seed=6f1d2c3b-0000-4000-8000-000000000002,root_owner=0:0 \
+                -d root "$1" 256M 2>/dev/null || return 1
+        # mkfs -d copies each file's ctime, which touch cannot set: fix it with debugfs.
+        (cd root && find . | sed 's|^\.||; s|^$|/|' | while read -r p; do echo "sif \"$p\" ctime @1700000000"; done) >sif.txt
+        E2FSPROGS_FAKE_TIME=1700000000 debugfs -w -f sif.txt "$1" >/dev/null 2>&1 || return 1
+        rm -rf root sif.txt
+}

@@ -12,11 +12,8 @@ set -uo pipefail
 BUILD=${1:-build}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$TOP" && cd "$BUILD" && pwd)
-export UPDATE1_TOP=$TOP UPDATE1_BUILD=$BUILD
-# shellcheck source=tests/lib/sandbox.sh
-. "$TOP/tests/lib/sandbox.sh"
-SB_REMOVE=$([ "${BENCH_KEEP:-0}" = 1 ] && echo 0 || echo 1)
-SB_COMPATIBLE=update1-bench
+# shellcheck source=bench/bench-lib.sh
+. "$TOP/bench/bench-lib.sh"    # the sandbox (tests/lib/sandbox.sh), bl_bench_image
 SB_WAIT=30
 IS_ROOT=$([ "$(id -u)" = 0 ] && echo 1 || echo 0)
 RUNS=${BENCH_STATUS_RUNS:-50}
@@ -66,23 +63,7 @@ echo "Update1 bench in $SB ($(nproc) CPUs, kernel $(uname -r), $( [ "$IS_ROOT" =
 
 # --- 1. deterministic image -------------------------------------------------------------
 echo "* building the deterministic 256 MiB ext4 image"
-mkdir -p root/data root/etc
-# AES-CTR keystream of a fixed key over zeros: pseudo-random, identical on every machine.
-openssl enc -aes-128-ctr -K 000102030405060708090a0b0c0d0e0f -iv 00000000000000000000000000000000 \
-        -nosalt -in /dev/zero 2>/dev/null | head -c 96M >root/data/random.bin
-seq 1 4000000 >root/data/seq.txt
-printf 'NAME="Update1 Bench"\nVERSION="2"\n' >root/etc/os-release
-find root -exec touch -h -d @1700000000 {} +
-# Fixed UUID, hash seed, clock; 128-byte inodes carry no creation time, which mkfs would take
-# from the real clock.  The sha256 below is the same on every run and machine.
-E2FSPROGS_FAKE_TIME=1700000000 mkfs.ext4 -q -F -I 128 -L rootfs \
-        -U 6f1d2c3b-0000-4000-8000-000000000001 \
-        -E hash_seed=6f1d2c3b-0000-4000-8000-000000000002,root_owner=0:0 \
-        -d root image.ext4 256M 2>/dev/null || die "mkfs.ext4"
-# mkfs -d copies each file's ctime, which touch cannot set: fix it with debugfs.
-(cd root && find . | sed 's|^\.||; s|^$|/|' | while read -r p; do echo "sif \"$p\" ctime @1700000000"; done) >sif.txt
-E2FSPROGS_FAKE_TIME=1700000000 debugfs -w -f sif.txt image.ext4 >/dev/null 2>&1 || die "debugfs"
-rm -rf root sif.txt
+bl_bench_image image.ext4 || die "building the image"
 IMG_SIZE=$(stat -c %s image.ext4)
 IMG_SHA=$(sha256sum image.ext4 | cut -c1-64)
 echo "  image sha256 $IMG_SHA"

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -51,6 +52,10 @@ static InstallJob *install_job_free(InstallJob *j) {
         free(j->transaction_id);
         free(j->summary);
         free(j);
+        /* The install's buffers came from the install and writer threads' malloc arenas, or
+         * (glibc raises its mmap threshold after the first large free) from the heap: without
+         * a trim they stay resident in the idle daemon until the next install. */
+        (void) malloc_trim(0);
         return NULL;
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(InstallJob *, install_job_free);

@@ -2,9 +2,11 @@
 /* The runtime slot table: device paths resolved, the booted slot found (never guessed), and
  * the choice of where a bundle goes. */
 #include <blkid/blkid.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "fileio.h"
+#include "log.h"
 #include "slot.h"
 #include "util.h"
 
@@ -36,6 +39,25 @@ static bool is_tag_spec(const char *s) {
                strneq(s, "UUID=", 5);
 }
 
+/* libblkid is dlopen()ed by the first tag spec: a daemon whose slots are paths never maps it.
+ * Without it a tag spec resolves to nothing, which status shows and an install refuses ("Device
+ * ... not found"); the log says why, once. */
+#define LIBBLKID_SONAME "libblkid.so.1"
+static char *(*evaluate_tag)(const char *token, const char *value, blkid_cache *cache);
+_Static_assert(__builtin_types_compatible_p(__typeof__(evaluate_tag), __typeof__(&blkid_evaluate_tag)),
+               "blkid_evaluate_tag");
+static pthread_once_t blkid_once = PTHREAD_ONCE_INIT;
+
+static void blkid_load(void) {
+        void *h = dlopen(LIBBLKID_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+        if (h)
+                *(void **) &evaluate_tag = dlsym(h, "blkid_evaluate_tag");
+        if (!evaluate_tag)
+                log_error("Cannot resolve PARTLABEL=, PARTUUID=, LABEL= or UUID= slot devices: %s (install the libblkid1 package)",
+                          h ? LIBBLKID_SONAME " lacks blkid_evaluate_tag()" : dlerror());
+}
+
 int slot_resolve_device(const char *spec, char **ret_path) {
         char *p;
 
@@ -55,7 +77,10 @@ int slot_resolve_device(const char *spec, char **ret_path) {
         /* libblkid looks at udev's /dev/disk/by-* links first and otherwise probes the block
          * devices in /proc/partitions (through its cache, which it verifies), so this works
          * without udev too, e.g. for a GPT loop device whose partitions were added with partx. */
-        p = blkid_evaluate_tag(spec, NULL, NULL);
+        (void) pthread_once(&blkid_once, blkid_load);
+        if (!evaluate_tag)
+                return -ELIBACC;
+        p = evaluate_tag(spec, NULL, NULL);
         if (!p)
                 return -ENOENT;
         *ret_path = p;

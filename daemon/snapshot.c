@@ -140,11 +140,17 @@ static int read_bootloader_locked(Manager *m, Snapshot *s, BootStatus *boot_stat
         int r;
 
         /* Bootloader trouble is reported in the answer, not as a failure of the call: the rest
-         * is still worth seeing, and exactly then. */
-        r = bootloader_get_primary(bl, &s->primary, &err);
+         * is still worth seeing, and exactly then.  One read of the bootloader's storage for
+         * the primary and every slot (the U-Boot env: once, not 1 + n_slots times), so that
+         * they also agree with each other. */
+        r = bootloader_read_begin(bl, &err);
+        if (r >= 0)
+                r = bootloader_get_primary(bl, &s->primary, &err);
         s->primary_read = r >= 0;
-        if (add(root, "primary", r >= 0 ? json_string_or_null(manager_slot_name_by_bootname(m, s->primary)) : NULL) < 0)
+        if (add(root, "primary", r >= 0 ? json_string_or_null(manager_slot_name_by_bootname(m, s->primary)) : NULL) < 0) {
+                bootloader_read_end(bl);
                 return -ENOMEM;
+        }
 
         for (unsigned i = 0; i < m->config->n_slots; i++) {
                 boot_status[i] = _BOOT_STATUS_INVALID;
@@ -153,6 +159,7 @@ static int read_bootloader_locked(Manager *m, Snapshot *s, BootStatus *boot_stat
                 if (bootloader_get_state(bl, m->config->slots[i].bootname, &boot_status[i], &err) < 0)
                         boot_status[i] = _BOOT_STATUS_INVALID;
         }
+        bootloader_read_end(bl);
         if (uerror_is_set(&err) && add(root, "bootloader_error", json_object_new_string(err.message)) < 0)
                 return -ENOMEM;
         return 0;

@@ -10,17 +10,13 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include <sqfs/compressor.h>
-#include <sqfs/data_reader.h>
-#include <sqfs/dir_reader.h>
 #include <sqfs/error.h>
-#include <sqfs/inode.h>
 #include <sqfs/io.h>
-#include <sqfs/super.h>
 
 #include "chunk.h"
 #include "rauc-bundle.h"
 #include "rauc-manifest.h"
+#include "squashfs-lib.h"
 #include "verity.h"
 
 #define PASS_BUFFER_SIZE (1024 * 1024)
@@ -45,6 +41,7 @@ struct RaucBundle {
         uint64_t trusted_time;
 
         VerityFile *verity;
+        const SquashfsLib *sq;    /* libsquashfs, dlopen()ed by rauc_bundle_open() */
         AuthFile file;
         sqfs_super_t super;
         sqfs_compressor_t *cmp;
@@ -67,8 +64,8 @@ struct RaucBundle {
 RaucBundle *rauc_bundle_free(RaucBundle *b) {
         if (!b)
                 return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(b->inodes); i++)
-                sqfs_free(b->inodes[i]);
+        for (size_t i = 0; b->sq && i < ELEMENTSOF(b->inodes); i++)
+                b->sq->free(b->inodes[i]);
         sqfs_destroy(b->data);
         sqfs_destroy(b->dir);
         sqfs_destroy(b->cmp);
@@ -326,7 +323,7 @@ static int open_squashfs(RaucBundle *b, UError *err) {
                 },
                 .verity = b->verity,
         };
-        sq = sqfs_super_read(&b->super, &b->file.base);
+        sq = b->sq->super_read(&b->super, &b->file.base);
         if (sq != 0)
                 return squashfs_error(b, sq, "cannot read the superblock", err);
         if (b->super.bytes_used > verity_data_size(b->verity))
@@ -334,10 +331,10 @@ static int open_squashfs(RaucBundle *b, UError *err) {
                                   "Bundle squashfs invalid: it claims %llu bytes, more than the %llu signed",
                                   (unsigned long long) b->super.bytes_used,
                                   (unsigned long long) verity_data_size(b->verity));
-        sq = sqfs_compressor_config_init(&cfg, b->super.compression_id, b->super.block_size,
+        sq = b->sq->compressor_config_init(&cfg, b->super.compression_id, b->super.block_size,
                                          SQFS_COMP_FLAG_UNCOMPRESS);
         if (sq == 0)
-                sq = sqfs_compressor_create(&cfg, &b->cmp);
+                sq = b->sq->compressor_create(&cfg, &b->cmp);
         if (sq != 0)
                 return squashfs_error(b, sq, "unsupported compressor", err);
         if (b->super.flags & SQFS_FLAG_COMPRESSOR_OPTIONS) {
@@ -345,11 +342,11 @@ static int open_squashfs(RaucBundle *b, UError *err) {
                 if (sq != 0)
                         return squashfs_error(b, sq, "cannot read the compressor options", err);
         }
-        b->dir = sqfs_dir_reader_create(&b->super, b->cmp, &b->file.base, 0);
-        b->data = sqfs_data_reader_create(&b->file.base, b->super.block_size, b->cmp, 0);
+        b->dir = b->sq->dir_reader_create(&b->super, b->cmp, &b->file.base, 0);
+        b->data = b->sq->data_reader_create(&b->file.base, b->super.block_size, b->cmp, 0);
         if (!b->dir || !b->data)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
-        sq = sqfs_data_reader_load_fragment_table(b->data, &b->super);
+        sq = b->sq->data_reader_load_fragment_table(b->data, &b->super);
         if (sq != 0)
                 return squashfs_error(b, sq, "cannot read the fragment table", err);
         return 0;
@@ -360,14 +357,14 @@ static int find_file(RaucBundle *b, const char *name, sqfs_inode_generic_t **ret
         sqfs_u64 size;
         int sq;
 
-        sq = sqfs_dir_reader_find_by_path(b->dir, NULL, name, &inode);
+        sq = b->sq->dir_reader_find_by_path(b->dir, NULL, name, &inode);
         if (sq == SQFS_ERROR_NO_ENTRY)
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -ENOENT, "RAUC bundle has no file %s", name);
         if (sq != 0)
                 return squashfs_error(b, sq, "cannot look up a file", err);
         if ((inode->base.type != SQFS_INODE_FILE && inode->base.type != SQFS_INODE_EXT_FILE) ||
-            sqfs_inode_get_file_size(inode, &size) != 0) {
-                sqfs_free(inode);
+            b->sq->inode_get_file_size(inode, &size) != 0) {
+                b->sq->free(inode);
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG, "RAUC bundle: %s is not a regular file", name);
         }
         *ret = inode;
@@ -378,7 +375,7 @@ static int find_file(RaucBundle *b, const char *name, sqfs_inode_generic_t **ret
 /* Reads exactly 'size' bytes of the file at 'offset'. */
 static int read_file(RaucBundle *b, const sqfs_inode_generic_t *inode, uint64_t offset, void *buf, uint32_t size,
                      const char *name, UError *err) {
-        sqfs_s32 n = sqfs_data_reader_read(b->data, inode, offset, buf, size);
+        sqfs_s32 n = b->sq->data_reader_read(b->data, inode, offset, buf, size);
 
         if (n < 0)
                 return squashfs_error(b, n, "cannot read an image", err);
@@ -400,17 +397,17 @@ static int load_plain_manifest(RaucBundle *b, UError *err) {
         if (r < 0)
                 return r;
         if (size > RAUC_MANIFEST_MAX_SIZE) {
-                sqfs_free(inode);
+                b->sq->free(inode);
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -EFBIG, "RAUC manifest is %llu bytes, more than %d",
                                   (unsigned long long) size, RAUC_MANIFEST_MAX_SIZE);
         }
         text = malloc(MAX(size, (uint64_t) 1));
         if (!text) {
-                sqfs_free(inode);
+                b->sq->free(inode);
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         }
         r = read_file(b, inode, 0, text, (uint32_t) size, "manifest.raucm", err);
-        sqfs_free(inode);
+        b->sq->free(inode);
         if (r < 0)
                 return r;
         r = rauc_manifest_parse(text, (size_t) size, &b->rauc, err);
@@ -473,6 +470,9 @@ int rauc_bundle_open(const ReadAt *src, const RaucOpenOptions *o, const Keyring 
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         b->src = *src;
         b->opt = *o;
+        r = squashfs_lib_load(&b->sq, err);   /* before the signature pass: a missing library fails at once */
+        if (r < 0)
+                return r;
         b->image_hash = EVP_MD_CTX_new();
         if (!b->image_hash)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");

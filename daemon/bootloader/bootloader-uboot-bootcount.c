@@ -32,12 +32,6 @@
 #define LIMIT_VAR "bootlimit"
 #define MAX_COUNTER 1000000
 
-typedef struct BootcountData {
-        char *fw_env_config;
-        char *lock_file;
-        unsigned trial_attempts;
-} BootcountData;
-
 /* The scheme's variables as read from one session. */
 typedef struct Scheme {
         UbootEnv env;
@@ -46,6 +40,14 @@ typedef struct Scheme {
         uint64_t bootcount, bootlimit;
         bool changed;
 } Scheme;
+
+typedef struct BootcountData {
+        char *fw_env_config;
+        char *lock_file;
+        unsigned trial_attempts;
+        Scheme held;              /* read by bootcount_read_begin(), valid while holding */
+        bool holding;
+} BootcountData;
 
 static void scheme_done(Scheme *s) {
         free(s->slot);
@@ -159,13 +161,52 @@ static int need_slot(const Scheme *s, UError *err) {
         return 0;
 }
 
+/* The scheme a query reads: the held one (bootcount_read_begin), else one read into *local,
+ * which the caller frees (scheme_done). */
+static int scheme_for_read(BootcountData *d, Scheme *local, Scheme **ret, UError *err) {
+        int r;
+
+        if (d->holding) {
+                *ret = &d->held;
+                return 0;
+        }
+        r = scheme_read(d, local, err);
+        if (r < 0)
+                return r;
+        *ret = local;
+        return 0;
+}
+
 /* --- ops -------------------------------------------------------------------------------- */
+
+static void bootcount_read_end(void *data) {
+        BootcountData *d = data;
+
+        scheme_done(&d->held);
+        d->held = (Scheme) {};
+        d->holding = false;
+}
+
+static int bootcount_read_begin(void *data, UError *err) {
+        BootcountData *d = data;
+        int r;
+
+        bootcount_read_end(d);
+        r = scheme_read(d, &d->held, err);
+        if (r < 0) {
+                bootcount_read_end(d);
+                return r;
+        }
+        d->holding = true;
+        return 0;
+}
 
 static void bootcount_close(void *data) {
         BootcountData *d = data;
 
         if (!d)
                 return;
+        bootcount_read_end(d);
         free(d->fw_env_config);
         free(d->lock_file);
         free(d);
@@ -199,20 +240,21 @@ static int bootcount_open(const Config *c, void **ret_data, UError *err) {
 /* What U-Boot boots next: it adds one to bootcount before deciding, and runs altbootcmd when
  * that exceeds a non-zero bootlimit (only counted while upgrade_available=1). */
 static int bootcount_get_primary(void *data, char **ret_bootname, UError *err) {
-        _cleanup_(scheme_done) Scheme s = {};
+        _cleanup_(scheme_done) Scheme local = {};
+        Scheme *s;
         const char *pick;
         char *copy;
         int r;
 
-        r = scheme_read(data, &s, err);
+        r = scheme_for_read(data, &local, &s, err);
         if (r < 0)
                 return r;
-        r = need_slot(&s, err);
+        r = need_slot(s, err);
         if (r < 0)
                 return r;
-        pick = s.slot;
-        if (s.upgrade_available && s.bootlimit > 0 && s.bootcount + 1 > s.bootlimit && s.altslot)
-                pick = s.altslot;
+        pick = s->slot;
+        if (s->upgrade_available && s->bootlimit > 0 && s->bootcount + 1 > s->bootlimit && s->altslot)
+                pick = s->altslot;
         copy = strdup(pick);
         if (!copy)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
@@ -221,18 +263,19 @@ static int bootcount_get_primary(void *data, char **ret_bootname, UError *err) {
 }
 
 static int bootcount_get_state(void *data, const char *bootname, BootStatus *ret, UError *err) {
-        _cleanup_(scheme_done) Scheme s = {};
+        _cleanup_(scheme_done) Scheme local = {};
+        Scheme *s;
         int r;
 
         r = check_bootname(bootname, err);
         if (r < 0)
                 return r;
-        r = scheme_read(data, &s, err);
+        r = scheme_for_read(data, &local, &s, err);
         if (r < 0)
                 return r;
-        if (is(s.trial, bootname))
+        if (is(s->trial, bootname))
                 *ret = BOOT_STATUS_TRIAL;
-        else if (is(s.slot, bootname) || is(s.altslot, bootname))
+        else if (is(s->slot, bootname) || is(s->altslot, bootname))
                 *ret = BOOT_STATUS_GOOD;
         else
                 *ret = BOOT_STATUS_BAD;
@@ -325,13 +368,19 @@ static int bootcount_set_state(void *data, const char *bootname, BootStatus stat
 }
 
 static int bootcount_get_trial(void *data, char **ret_bootname, UError *err) {
-        _cleanup_(scheme_done) Scheme s = {};
+        _cleanup_(scheme_done) Scheme local = {};
+        Scheme *s;
         int r;
 
-        r = scheme_read(data, &s, err);
+        r = scheme_for_read(data, &local, &s, err);
         if (r < 0)
                 return r;
-        *ret_bootname = TAKE_PTR(s.trial);
+        if (s == &local)
+                *ret_bootname = TAKE_PTR(local.trial);
+        else if (!s->trial)
+                *ret_bootname = NULL;
+        else if (!(*ret_bootname = strdup(s->trial)))
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         return 0;
 }
 
@@ -345,4 +394,6 @@ const BootloaderOps bootloader_uboot_bootcount_ops = {
         .set_state = bootcount_set_state,
         .get_current = NULL, /* bootcmd puts update1.slot= on the kernel command line */
         .get_trial = bootcount_get_trial,
+        .read_begin = bootcount_read_begin,
+        .read_end = bootcount_read_end,
 };

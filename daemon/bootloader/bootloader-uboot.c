@@ -50,6 +50,7 @@ typedef struct UbootData {
         char *lock_file;
         unsigned boot_attempts;
         unsigned trial_attempts;
+        UbootEnv held;            /* open from uboot_read_begin() to uboot_read_end() */
 } UbootData;
 
 /* --- the libubootenv session (shared with bootloader-uboot-bootcount.c) ------------------ */
@@ -414,6 +415,22 @@ static bool trial_is(UbootEnv *e, const char *name) {
         return v && streq(v, name);
 }
 
+/* The session a query reads: the held one (uboot_read_begin), else a fresh one in *local,
+ * which the caller closes. */
+static int env_for_read(UbootData *d, UbootEnv *local, UbootEnv **ret, UError *err) {
+        int r;
+
+        if (d->held.ctx) {
+                *ret = &d->held;
+                return 0;
+        }
+        r = uboot_env_open(d->fw_env_config, d->lock_file, local, err);
+        if (r < 0)
+                return r;
+        *ret = local;
+        return 0;
+}
+
 /* --- ops -------------------------------------------------------------------------------- */
 
 static void uboot_close(void *data) {
@@ -421,6 +438,7 @@ static void uboot_close(void *data) {
 
         if (!d)
                 return;
+        uboot_env_close(&d->held);
         free(d->fw_env_config);
         free(d->lock_file);
         free(d);
@@ -454,15 +472,16 @@ static int uboot_open(const Config *c, void **ret_data, UError *err) {
 
 static int uboot_get_primary(void *data, char **ret_bootname, UError *err) {
         UbootData *d = data;
-        _cleanup_(uboot_env_close) UbootEnv e = {};
+        _cleanup_(uboot_env_close) UbootEnv local = {};
+        UbootEnv *e;
         _cleanup_(bootlist_done) BootList o = {};
         char *pick = NULL;
         int r;
 
-        r = uboot_env_open(d->fw_env_config, d->lock_file, &e, err);
+        r = env_for_read(d, &local, &e, err);
         if (r < 0)
                 return r;
-        r = order_read(&e, &o, err);
+        r = order_read(e, &o, err);
         if (r < 0)
                 return r;
         if (o.n == 0)
@@ -473,7 +492,7 @@ static int uboot_get_primary(void *data, char **ret_bootname, UError *err) {
 
                 if (check_bootname(o.item[i], NULL) < 0)
                         continue; /* not one of ours; the script would not find attempts for it either */
-                r = left_get(&e, o.item[i], &left, err);
+                r = left_get(e, o.item[i], &left, err);
                 if (r < 0)
                         return r;
                 if (left > 0)
@@ -553,7 +572,8 @@ static int uboot_set_primary(void *data, const char *bootname, bool trial, UErro
 
 static int uboot_get_state(void *data, const char *bootname, BootStatus *ret, UError *err) {
         UbootData *d = data;
-        _cleanup_(uboot_env_close) UbootEnv e = {};
+        _cleanup_(uboot_env_close) UbootEnv local = {};
+        UbootEnv *e;
         _cleanup_(bootlist_done) BootList o = {};
         unsigned left;
         int r;
@@ -561,21 +581,21 @@ static int uboot_get_state(void *data, const char *bootname, BootStatus *ret, UE
         r = check_bootname(bootname, err);
         if (r < 0)
                 return r;
-        r = uboot_env_open(d->fw_env_config, d->lock_file, &e, err);
+        r = env_for_read(d, &local, &e, err);
         if (r < 0)
                 return r;
-        if (trial_is(&e, bootname)) {
+        if (trial_is(e, bootname)) {
                 *ret = BOOT_STATUS_TRIAL;
                 return 0;
         }
-        r = order_read(&e, &o, err);
+        r = order_read(e, &o, err);
         if (r < 0)
                 return r;
         if (bootlist_find(&o, bootname) < 0) {
                 *ret = BOOT_STATUS_BAD;
                 return 0;
         }
-        r = left_get(&e, bootname, &left, err);
+        r = left_get(e, bootname, &left, err);
         if (r < 0)
                 return r;
         *ret = left > 0 ? BOOT_STATUS_GOOD : BOOT_STATUS_BAD;
@@ -632,14 +652,26 @@ static int uboot_set_state(void *data, const char *bootname, BootStatus state, U
 
 static int uboot_get_trial(void *data, char **ret_bootname, UError *err) {
         UbootData *d = data;
-        _cleanup_(uboot_env_close) UbootEnv e = {};
+        _cleanup_(uboot_env_close) UbootEnv local = {};
+        UbootEnv *e;
         int r;
 
-        r = uboot_env_open(d->fw_env_config, d->lock_file, &e, err);
+        r = env_for_read(d, &local, &e, err);
         if (r < 0)
                 return r;
-        *ret_bootname = uboot_env_get(&e, TRIAL_VAR);
+        *ret_bootname = uboot_env_get(e, TRIAL_VAR);
         return 0;
+}
+
+static int uboot_read_begin(void *data, UError *err) {
+        UbootData *d = data;
+
+        uboot_env_close(&d->held);
+        return uboot_env_open(d->fw_env_config, d->lock_file, &d->held, err);
+}
+
+static void uboot_read_end(void *data) {
+        uboot_env_close(&((UbootData *) data)->held);
 }
 
 const BootloaderOps bootloader_uboot_ops = {
@@ -652,4 +684,6 @@ const BootloaderOps bootloader_uboot_ops = {
         .set_state = uboot_set_state,
         .get_current = NULL, /* U-Boot only tells the kernel: update1.slot= on the command line */
         .get_trial = uboot_get_trial,
+        .read_begin = uboot_read_begin,
+        .read_end = uboot_read_end,
 };

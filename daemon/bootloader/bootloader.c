@@ -132,3 +132,16 @@ int bootloader_get_trial(Bootloader *b, char **ret_bootname, UError *err) {
                                   "The %s bootloader keeps no trial of its own", b->ops->name);
         return b->ops->get_trial(b->data, ret_bootname, err);
 }
+
+int bootloader_read_begin(Bootloader *b, UError *err) {
+        int r = check_open(b, err);
+
+        if (r < 0)
+                return r;
+        return b->ops->read_begin ? b->ops->read_begin(b->data, err) : 0;
+}
+
+void bootloader_read_end(Bootloader *b) {
+        if (b && b->ops && b->ops->read_end)
+                b->ops->read_end(b->data);
+}

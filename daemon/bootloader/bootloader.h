@@ -30,6 +30,11 @@ typedef struct BootloaderOps {
         /* Optional: the bootname that was put on trial and not yet committed, NULL if none;
          * used to see a fallback (trial slot set, but another one booted). */
         int (*get_trial)(void *data, char **ret_bootname, UError *err);
+        /* Optional: between read_begin and read_end the get_* ops answer from one read of the
+         * storage (held, with its lock), instead of one read each: GetSlotStatus asks for the
+         * primary and every slot's state at once.  No set_* op is called in between. */
+        int (*read_begin)(void *data, UError *err);
+        void (*read_end)(void *data);
 } BootloaderOps;
 
 typedef struct Bootloader {
@@ -64,6 +69,10 @@ int bootloader_get_state(Bootloader *b, const char *bootname, BootStatus *ret, U
 int bootloader_set_state(Bootloader *b, const char *bootname, BootStatus state, UError *err);
 int bootloader_get_current(Bootloader *b, char **ret_bootname, UError *err);
 int bootloader_get_trial(Bootloader *b, char **ret_bootname, UError *err);
+/* One read of the storage for the get_* calls up to bootloader_read_end() (a no-op for a
+ * backend without read_begin: each call reads on its own, as always). */
+int bootloader_read_begin(Bootloader *b, UError *err);
+void bootloader_read_end(Bootloader *b);
 
 /* One libubootenv session, shared by the two U-Boot schemes (bootloader-uboot.c).  A session
  * reads the environment afresh; uboot_env_store() writes the inactive redundant copy once and

@@ -149,7 +149,7 @@ tl_case useradd-matches-sysusers t_users
 t_depends() {
         local deps pkgs m r
         deps=" $(get DEPENDS) "
-        pkgs=$(sed -n 's/^PKGS *:= *//p' "$UPDATE1_TOP/Makefile")
+        pkgs=$(sed -n 's/^PKGS\(_DLOPEN\)\? *:= *//p' "$UPDATE1_TOP/Makefile")   # linked and dlopen()ed
         [ -n "$pkgs" ] || { TL_WHY="no PKGS := in the Makefile"; return 1; }
         for m in $pkgs; do
                 # pkg-config module -> the OE-core recipe that provides it.

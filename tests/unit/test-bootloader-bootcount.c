@@ -75,6 +75,39 @@ TEST(bootcount_fresh) {
         CHECK_STREQ(cl, "console=ttyS0,115200 rootwait ro update1.slot=A");
 }
 
+/* GetSlotStatus's read (daemon/snapshot.c): between read_begin and read_end the get_* ops answer
+ * from the scheme read at read_begin, under the env lock: the env rewritten behind the lock's
+ * back meanwhile (fw_setenv would wait for the lock) is seen only after read_end. */
+TEST(bootcount_read_session) {
+        _cleanup_(bootloader_freep) Bootloader *b = NULL;
+        _cleanup_free_ char *trial = NULL;
+        UError err = UERROR_NULL;
+
+        make_env();
+        b = open_bootcount(1);
+        if (!b)
+                return;
+        CHECK(bootloader_read_begin(b, &err) >= 0);
+        CHECK(run("flock -n '%s/fw_printenv.lock' true 2>/dev/null", tmpdir) != 0);
+        CHECK_EQ(run("sed 's/^update1_slot=A$/update1_slot=B/; s/^update1_altslot=B$/update1_altslot=A/; $a update1_trial=B' "
+                     "'%s/packaging/bootloader/uboot-bootcount.env' > '%s/b.env' && "
+                     "mkenvimage -r -s 0x%x -o '%s/b.bin' '%s/b.env' && cat '%s/b.bin' '%s/b.bin' > '%s'",
+                     top, tmpdir, ENV_SIZE, tmpdir, tmpdir, tmpdir, tmpdir, env_img),
+                 0);
+        CHECK_PRIMARY(b, "A");
+        CHECK_STATE(b, "B", BOOT_STATUS_GOOD);
+        CHECK_TRIAL(b, "(none)");
+        bootloader_read_end(b);
+        CHECK(run("flock -n '%s/fw_printenv.lock' true 2>/dev/null", tmpdir) == 0);
+        CHECK_PRIMARY(b, "B");
+        CHECK_STATE(b, "B", BOOT_STATUS_TRIAL);
+        CHECK(bootloader_read_begin(b, &err) >= 0);
+        CHECK(bootloader_get_trial(b, &trial, &err) >= 0);
+        CHECK_STREQ(trial, "B");
+        bootloader_read_end(b);
+        bootloader_read_end(b);
+}
+
 /* The daemon's install sequence, then a trial boot that never marks itself good. */
 TEST(bootcount_install_trial_fallback) {
         _cleanup_(bootloader_freep) Bootloader *b = NULL;
@@ -314,6 +347,7 @@ UNIT_MAIN_BEGIN("test-bootloader-bootcount")
         snprintf(cmdline, sizeof(cmdline), "%s/cmdline", tmpdir);
 
         RUN(bootcount_fresh);
+        RUN(bootcount_read_session);
         RUN(bootcount_install_trial_fallback);
         RUN(bootcount_trial_attempts);
         RUN(bootcount_mark_good_commits);

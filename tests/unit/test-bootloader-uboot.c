@@ -113,6 +113,34 @@ TEST(uboot_fresh) {
         CHECK_BOOT("A");
 }
 
+/* GetSlotStatus's read (daemon/snapshot.c): between read_begin and read_end every get_* answers
+ * from the one env read at read_begin, under the env lock: a change on disk in between (written
+ * behind the lock's back here) is not seen, and is after read_end. */
+TEST(uboot_read_session) {
+        _cleanup_(bootloader_freep) Bootloader *b = NULL;
+        UError err = UERROR_NULL;
+
+        make_env();
+        b = open_uboot();
+        if (!b)
+                return;
+        CHECK(bootloader_read_begin(b, &err) >= 0);
+        CHECK(run("flock -n '%s/fw_printenv.lock' true 2>/dev/null", tmpdir) != 0);
+        make_env_texts("BOOT_ORDER=B A\nBOOT_A_LEFT=0\nBOOT_B_LEFT=3\n" BOARD_ENV, NULL);
+        CHECK_PRIMARY(b, "A");
+        CHECK_STATE(b, "A", BOOT_STATUS_GOOD);
+        CHECK_TRIAL(b, "(none)");
+        bootloader_read_end(b);
+        CHECK(run("flock -n '%s/fw_printenv.lock' true 2>/dev/null", tmpdir) == 0);
+        CHECK_PRIMARY(b, "B");
+        CHECK_STATE(b, "A", BOOT_STATUS_BAD);
+        /* A second session reads afresh; ending twice is harmless. */
+        CHECK(bootloader_read_begin(b, &err) >= 0);
+        CHECK_PRIMARY(b, "B");
+        bootloader_read_end(b);
+        bootloader_read_end(b);
+}
+
 /* The daemon's install sequence, then a trial boot that never marks itself good. */
 TEST(uboot_install_trial_fallback) {
         _cleanup_(bootloader_freep) Bootloader *b = NULL;
@@ -657,6 +685,7 @@ UNIT_MAIN_BEGIN("test-bootloader-uboot")
         strace_ok = run("strace -f -qq -o /dev/null true >/dev/null 2>&1") == 0;
 
         RUN(uboot_fresh);
+        RUN(uboot_read_session);
         RUN(uboot_install_trial_fallback);
         RUN(uboot_trial_attempts);
         RUN(uboot_mark_good_commits);
