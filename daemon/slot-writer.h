@@ -15,12 +15,11 @@
  * writer knows nothing of bundles, D-Bus or the manager. */
 
 #define SLOT_WRITER_ALIGN 4096
-#define SLOT_WRITER_BUFFER_MIN (UINT32_C(512) << 10)
-/* Two buffers: one filled while the other is written.  A deeper ring measured no faster (the
- * write of a buffer takes about as long as decoding one), and the ring is most of the daemon's
- * private memory during an install (issue #14: peak <= 8 MiB): 2 x 512 KiB for Update1 bundles
- * (256 KiB chunks), 2 x 1 MiB for RAUC bundles (1 MiB chunks, RAUC_CHUNK_SIZE). */
-#define SLOT_WRITER_RING_BYTES (UINT32_C(1) << 20)
+#define SLOT_WRITER_BUFFER_MIN (UINT32_C(1) << 20)
+/* Two buffers at 1 MiB chunks: one filled while the other is written.  A deeper ring measured
+ * no faster (the write of a buffer takes about as long as decoding one) and each buffer is a
+ * MiB of the daemon's peak RSS (issue #14: <= 8 MiB). */
+#define SLOT_WRITER_RING_BYTES (UINT32_C(2) << 20)
 
 typedef struct SlotWriter SlotWriter;
 
