@@ -55,6 +55,7 @@ struct SourceHttp {
         char range_errbuf[CURL_ERROR_SIZE];
         char range_error[512];
         int cancel_fd;            /* borrowed; readable: stop the Range request now */
+        bool probing;             /* source_http_probe_ranges(): a "no" is an answer, not an error */
 };
 
 /* libcurl is loaded with dlopen() on the first download: with its TLS, HTTP/2, IDN, LDAP and
@@ -459,7 +460,7 @@ static int range_error(SourceHttp *s, const char *fmt, ...) _printf_(2, 3);
 static int range_error(SourceHttp *s, const char *fmt, ...) {
         va_list ap;
 
-        if (s->range_error[0])
+        if (s->range_error[0] || s->probing)
                 return -EIO;
         va_start(ap, fmt);
         vsnprintf(s->range_error, sizeof(s->range_error), fmt, ap);
@@ -508,13 +509,12 @@ static int range_get(SourceHttp *s, uint64_t offset, void *buf, size_t size);
 /* On first use: stop the stream (the reader has seen enough of it to know it needs offsets),
  * set up the second handle and learn the size from the Content-Range of a one-byte request
  * (not HEAD: a pre-signed URL is often valid for GET only). */
-static int ranged_setup(SourceHttp *s) {
+static int ranged_handle_setup(SourceHttp *s) {
         uint8_t first;
         int r;
 
         if (s->ranged)
                 return 0;
-        stop_stream(s);
         s->ranged = curl_api.easy_init();
         if (!s->ranged)
                 return -ENOMEM;
@@ -535,6 +535,30 @@ static int ranged_setup(SourceHttp *s) {
                 range_error(s, "Range request of %s: no size in the answer's Content-Range", s->display);
                 return -EIO;
         }
+        return 0;
+}
+
+static int ranged_setup(SourceHttp *s) {
+        stop_stream(s);
+        return ranged_handle_setup(s);
+}
+
+/* The probe runs its one-byte request on the second handle while the stream waits in its
+ * pipe: a server that ignores Range has cost one small request, and the stream goes on. */
+int source_http_probe_ranges(SourceHttp *s) {
+        int r;
+
+        if (s->ranged)
+                return 1;
+        s->probing = true;
+        r = ranged_handle_setup(s);
+        s->probing = false;
+        if (r >= 0)
+                return 1;
+        if (s->ranged)
+                curl_api.easy_cleanup(s->ranged);
+        s->ranged = NULL;
+        s->range_requests = 0;
         return 0;
 }
 
