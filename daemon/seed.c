@@ -3,9 +3,9 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cdc.h"
-#include "read-at.h"
 #include "seed.h"
 
 struct SeedIndex {
@@ -80,6 +80,25 @@ static int chunk_done(SeedIndex *idx, EVP_MD_CTX *md, uint64_t start, uint32_t s
         return seed_index_push(idx, digest, start, size, source);
 }
 
+/* Up to *size bytes at offset; fewer only at the end of the file (*size then says how many). */
+static int read_block(int fd, uint64_t offset, uint8_t *buf, size_t *size) {
+        size_t got = 0;
+
+        while (got < *size) {
+                ssize_t n = pread(fd, buf + got, *size - got, (off_t) (offset + got));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                got += (size_t) n;
+        }
+        *size = got;
+        return 0;
+}
+
 int seed_index_add(SeedIndex *idx, int fd, uint64_t size, SeedSource source, const atomic_bool *cancel) {
         _cleanup_(md_ctx_freep) EVP_MD_CTX *md = NULL;
         _cleanup_free_ uint8_t *block = NULL;
@@ -103,14 +122,11 @@ int seed_index_add(SeedIndex *idx, int fd, uint64_t size, SeedSource source, con
 
                 if (cancel && atomic_load(cancel))
                         return -ECANCELED;
-                r = read_at_fd_read((void *) (intptr_t) fd, pos, block, n);
-                if (r == -EPIPE) {
-                        /* Shorter than asked: index what there is (whole blocks so far). */
-                        size = pos;
-                        break;
-                }
+                r = read_block(fd, pos, block, &n);
                 if (r < 0)
                         return r;
+                if (n == 0)
+                        break; /* shorter than asked: what there is was indexed */
                 while (off < n) {
                         size_t used;
 
@@ -128,6 +144,8 @@ int seed_index_add(SeedIndex *idx, int fd, uint64_t size, SeedSource source, con
                         chunk_start = pos + off;
                 }
                 pos += n;
+                if (n < SEED_BLOCK_SIZE && pos < size)
+                        break; /* the end of a slot shorter than size */
         }
         if (pos > chunk_start) {
                 r = chunk_done(idx, md, chunk_start, (uint32_t) (pos - chunk_start), source);
