@@ -138,8 +138,34 @@ t_pipe() {
         expect_eq "$(delta_lines)" "$before" "delta summaries after a pipe install"
 }
 
+# Python's own http.server answers a Range request with 200 and the whole file: the probe says
+# no, nothing is logged as an error, and the bundle installs from the stream as before.
+t_no_range_server() {
+        local port i before
+        fresh_slots || return 1
+        (
+                trap - EXIT INT TERM
+                cd "$W" && exec "$SB_PY" -u -m http.server --bind 127.0.0.1 0 >"$SB/plain.out" 2>"$SB/plain.log" </dev/null
+        ) &
+        sb_track $!
+        for ((i = 0; i < SB_WAIT * 50; i++)); do grep -q 'port [0-9]' "$SB/plain.out" 2>/dev/null && break; sleep 0.02; done
+        port=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$SB/plain.out" | head -n 1)
+        [ -n "$port" ] || { TL_WHY="http.server did not start: $(cat "$SB/plain.out" "$SB/plain.log")"; return 1; }
+        before=$(delta_lines)
+        expect_ok updatectl install "http://127.0.0.1:$port/v2.bundle" || return 1
+        installed_v2 || return 1
+        expect_eq "$(delta_lines)" "$before" "delta summaries from a server without Range" || return 1
+        grep -q "Installing http://127.0.0.1:$port/v2.bundle from the stream: the server does not serve byte ranges" "$SB/updated.log" ||
+                { TL_WHY="no 'from the stream' line in updated.log"; return 1; }
+        ! grep -q 'a RAUC bundle (its signature is at the end) needs them' "$SB/updated.log" ||
+                { TL_WHY="the probe's 'no' was logged as a Range failure"; return 1; }
+        # The full body went out once for the stream (and the probe's 200 was cut short).
+        grep -q '"GET /v2.bundle HTTP/1.1" 200' "$SB/plain.log" || { TL_WHY="no 200 GET in http.server's log: $(head -c 300 "$SB/plain.log")"; return 1; }
+}
+
 tl_case delta-file-reuses-booted-slot t_file
 tl_case delta-url-fetches-ranges t_url
 tl_case delta-corrupted-seed-refetched t_corrupt_seed
 tl_case delta-target-slot-seed t_target_seed
 tl_case delta-pipe-streams t_pipe
+tl_case delta-no-range-server-streams t_no_range_server
