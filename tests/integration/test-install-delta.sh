@@ -83,14 +83,9 @@ t_url() {
         [ "$bytes" -le $((BUNDLE_SIZE / 4)) ] || { TL_WHY="nginx sent $bytes of $BUNDLE_SIZE bytes in ranges"; return 1; }
 }
 
-# The booted slot changes after the daemon indexed it and before it reads the chunk (a byte
-# flipped at 6 MiB, where v1 and v2 agree): the re-hash catches it, the chunk is fetched on its
-# own, and slot B is still exactly v2.  The gap between planning and reuse is held open by a
-# real HTTP server whose ranged answers wait for a gate file (tests/lib/gate_http.py: nginx
-# cannot hold an answer back); the test opens the gate once the daemon logged its plan.
-t_corrupt_seed() {
-        local port pid i before
-        fresh_slots || return 1
+# start_gate: tests/lib/gate_http.py on $W, gate $SB/gate closed; sets GATE_URL.
+start_gate() {
+        local i port
         rm -f "$SB/gate" "$SB/gate.port"
         (
                 trap - EXIT INT TERM
@@ -99,17 +94,37 @@ t_corrupt_seed() {
         sb_track $!
         for ((i = 0; i < SB_WAIT * 50; i++)); do [ -s "$SB/gate.port" ] && break; sleep 0.02; done
         port=$(cat "$SB/gate.port" 2>/dev/null) || { TL_WHY="gate_http.py did not start: $(cat "$SB/gate.log")"; return 1; }
+        GATE_URL=http://127.0.0.1:$port
+}
+
+# start_gated_install: updatectl install of v2 through the closed gate in the background (pid
+# in INSTALL_PID, output in $SB/gated.out); returns once the daemon logged its plan.
+start_gated_install() {
+        local i before
         before=$(grep -c 'to fetch in' "$SB/updated.log")
-        updatectl install "http://127.0.0.1:$port/v2.bundle" >"$SB/corrupt.out" 2>&1 &
-        pid=$!
+        updatectl install "$GATE_URL/v2.bundle" >"$SB/gated.out" 2>&1 &
+        INSTALL_PID=$!
         for ((i = 0; i < SB_WAIT * 50; i++)); do
-                [ "$(grep -c 'to fetch in' "$SB/updated.log")" -gt "$before" ] && break
-                kill -0 "$pid" 2>/dev/null || break
+                [ "$(grep -c 'to fetch in' "$SB/updated.log")" -gt "$before" ] && return 0
+                kill -0 "$INSTALL_PID" 2>/dev/null || break
                 sleep 0.02
         done
+        TL_WHY="no delta plan logged: $(head -c 300 "$SB/gated.out")"
+        return 1
+}
+
+# The booted slot changes after the daemon indexed it and before it reads the chunk (a byte
+# flipped at 6 MiB, where v1 and v2 agree): the re-hash catches it, the chunk is fetched on its
+# own, and slot B is still exactly v2.  The gap between planning and reuse is held open by a
+# real HTTP server whose ranged answers wait for a gate file (tests/lib/gate_http.py: nginx
+# cannot hold an answer back); the test opens the gate once the daemon logged its plan.
+t_corrupt_seed() {
+        fresh_slots || return 1
+        start_gate || return 1
+        start_gated_install || { touch "$SB/gate"; return 1; }
         sb_flip_byte "$SB_SLOT_A" $((6 * 1024 * 1024 + 12345)) || return 1
         touch "$SB/gate"
-        wait "$pid" || { TL_WHY="install failed: $(head -c 300 "$SB/corrupt.out")"; return 1; }
+        wait "$INSTALL_PID" || { TL_WHY="install failed: $(head -c 300 "$SB/gated.out")"; return 1; }
         installed_v2 || return 1
         expect_eq "$(summary refetched)" 1 "chunks re-fetched after a failed re-hash" || return 1
         grep -q 'slot rootfs.0 at offset [0-9]* does not match the signed hash any more; fetching it' "$SB/updated.log" ||
@@ -163,9 +178,28 @@ t_no_range_server() {
         grep -q '"GET /v2.bundle HTTP/1.1" 200' "$SB/plain.log" || { TL_WHY="no 200 GET in http.server's log: $(head -c 300 "$SB/plain.log")"; return 1; }
 }
 
+# A cancel while a range is being fetched (held by the gate): the Range request stops, the
+# install fails as cancelled, slot B is failed and A still boots.
+t_cancel_during_fetch() {
+        local rc
+        fresh_slots || return 1
+        start_gate || return 1
+        start_gated_install || { touch "$SB/gate"; return 1; }
+        expect_ok updatectl cancel || { touch "$SB/gate"; return 1; }
+        wait "$INSTALL_PID"
+        rc=$?
+        touch "$SB/gate"
+        [ "$rc" != 0 ] || { TL_WHY="the cancelled install exited 0"; return 1; }
+        expect_contains "$(cat "$SB/gated.out")" "org.example.Update1.Error.Cancelled" "install output" || return 1
+        sb_wait_property Operation idle 2>/dev/null || { TL_WHY="not idle after cancel"; return 1; }
+        expect_slot rootfs.1 '["status"]' failed || return 1
+        expect_boots A
+}
+
 tl_case delta-file-reuses-booted-slot t_file
 tl_case delta-url-fetches-ranges t_url
 tl_case delta-corrupted-seed-refetched t_corrupt_seed
+tl_case delta-cancel-during-fetch t_cancel_during_fetch
 tl_case delta-target-slot-seed t_target_seed
 tl_case delta-pipe-streams t_pipe
 tl_case delta-no-range-server-streams t_no_range_server
