@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/rand.h>
 #include <unistd.h>
 
 #include "cdc.h"
@@ -24,17 +25,6 @@ static char path[] = "/tmp/test-delta-seed.XXXXXX";
 static uint8_t *data;
 static const size_t data_size = (3u << 20) + 4321; /* not a multiple of SEED_BLOCK_SIZE */
 static int fd = -1;
-
-static void fill_random(uint8_t *buf, size_t size, uint64_t seed) {
-        uint64_t s = seed | 1;
-
-        for (size_t i = 0; i < size; i++) {
-                s ^= s >> 12;
-                s ^= s << 25;
-                s ^= s >> 27;
-                buf[i] = (uint8_t) ((s * UINT64_C(0x2545f4914f6cdd1d)) >> 56);
-        }
-}
 
 /* The reference: the whole buffer cut in one go, each chunk hashed on its own. */
 typedef struct Ref {
@@ -261,12 +251,11 @@ TEST(plan_bound_large) {
 UNIT_MAIN_BEGIN("test-delta-seed")
         fd = mkstemp(path);
         data = malloc(data_size);
-        if (fd < 0 || !data) {
+        if (fd < 0 || !data || RAND_bytes(data, (int) data_size) != 1) {
                 unit_fail_case("setup");
                 return 1;
         }
         (void) unlink(path);
-        fill_random(data, data_size, 42);
         /* Some repeats: the same content at two offsets is two entries of one key. */
         memcpy(data + (2u << 20), data + (1u << 20), 300 * KIB);
         if (write(fd, data, data_size) != (ssize_t) data_size) {
