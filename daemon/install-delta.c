@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,15 @@ static int image_begin(InstallDelta *d, UError *err) {
                 log_warning("Image %s: chunk sizes %" PRIu32 "/%" PRIu32 "/%" PRIu32 " cannot be cut on the device: %s; fetching every chunk",
                             img->slotclass, img->cdc_min, img->cdc_avg, img->chunk_size, strerror(-r));
         else {
+                /* Reading the slots takes a while on a large image (seconds a GiB): say so.
+                 * Only before the first image, when the writer has nothing queued and so posts
+                 * nothing: during the write phase only the writer thread posts progress. */
+                if (d->image == 0) {
+                        char phase[128];
+
+                        snprintf(phase, sizeof(phase), "Looking for reusable data of %s", img->slotclass);
+                        install_post_progress(j, install_write_percent(j), phase);
+                }
                 booted = booted_slot_of_class(j->manager, target->cfg->class);
                 if (booted >= 0 && booted != j->targets[d->image]) {
                         r = seed_slot(d, &j->manager->slots->slots[booted], SEED_BOOTED, err);

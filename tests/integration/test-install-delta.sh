@@ -61,6 +61,7 @@ expect_mostly_reused() {
 t_file() {
         fresh_slots || return 1
         expect_ok updatectl install "$W/v2.bundle" || return 1
+        expect_contains "$TL_OUT" "Looking for reusable data of rootfs" "progress" || return 1
         installed_v2 || return 1
         expect_mostly_reused || return 1
         expect_eq "$(summary refetched)" 0 "chunks re-fetched after a failed re-hash"
