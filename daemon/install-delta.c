@@ -104,19 +104,18 @@ int install_delta_new(InstallJob *j, InstallDelta **ret, UError *err) {
         struct stat st;
         int r;
 
-        *ret = NULL;
         if (!mf || mf->format != MANIFEST_FORMAT_CDC || !streq(bundle_reader_format(j->reader), "update1"))
-                return 0;
+                goto stream;
         if (j->http) {
                 if (source_http_probe_ranges(j->http) <= 0) {
                         log_info("Installing %s from the stream: the server does not serve byte ranges", j->source);
-                        return 0;
+                        goto stream;
                 }
                 bundle = (ReadAt) { source_http_read_at, source_http_get_size, j->http };
         } else if (fstat(j->stream_fd, &st) >= 0 && S_ISREG(st.st_mode))
                 bundle = READ_AT_FD(j->stream_fd);
         else
-                return 0; /* a pipe or socket: front to back, as before */
+                goto stream; /* a pipe or socket: front to back, as before */
 
         /* The stream's reader would refuse a bundle with trailing bytes or a short one at its
          * end; read at offsets, the size is checked first. */
@@ -152,6 +151,9 @@ int install_delta_new(InstallJob *j, InstallDelta **ret, UError *err) {
         if (r < 0)
                 return uerror_set(err, ERROR_FAILED, r, "Cannot set up the decompressor: %s", strerror(-r));
         *ret = TAKE_PTR(d);
+        return 0;
+stream:
+        *ret = NULL;
         return 0;
 }
 

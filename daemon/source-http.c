@@ -606,8 +606,8 @@ static int range_get(SourceHttp *s, uint64_t offset, void *buf, size_t size) {
         if (code == CURLE_ABORTED_BY_CALLBACK)
                 return -ECANCELED; /* not a failure of the server: the reader says "cancelled" */
         if (code == CURLE_WRITE_ERROR || (code == CURLE_OK && status != 206)) {
-                range_error(s, "Range request of %s: HTTP status %ld, the server does not serve byte ranges; a RAUC "
-                            "bundle (its signature is at the end) needs them, or install it from a file",
+                range_error(s, "Range request of %s: HTTP status %ld, the server does not serve byte ranges, which a "
+                            "RAUC bundle (its signature is at the end) and a delta install need; install it from a file",
                             s->display, status);
                 return -EIO;
         }

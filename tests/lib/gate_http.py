@@ -2,18 +2,20 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """A static HTTP/1.1 file server with byte ranges whose ranged answers wait for a gate file.
 
-  gate_http.py DIR GATE_FILE PORT_FILE
+  gate_http.py DIR GATE_FILE PORT_FILE [shift]
 
 Serves DIR on 127.0.0.1 (a free port, written to PORT_FILE once listening).  GET without Range:
 200 and the whole file.  GET with "Range: bytes=A-B": 206 and those bytes, but a range of more
 than one byte waits until GATE_FILE exists (at most 60 s) before it is answered; one-byte
 ranges (a client's probe for Range support and the size) are answered at once.  The test can
 thus change the device between a delta install's planning and its first fetch
-(tests/integration/test-install-delta.sh).  One line per request on stderr.  Stdlib only.
+(tests/integration/test-install-delta.sh).  With "shift", a server that lies: a range of more
+than one byte is answered 206 with the bytes one further on (right length, wrong content).  One line per request on stderr.  Stdlib only.
 """
 import http.server, os, re, sys, time
 
 root, gate, port_file = sys.argv[1], sys.argv[2], sys.argv[3]
+shift = len(sys.argv) > 4 and sys.argv[4] == 'shift'
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -46,7 +48,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header('Content-Range', 'bytes %d-%d/%d' % (a, b, len(data)))
         self.send_header('Content-Length', str(b - a + 1))
         self.end_headers()
-        self.wfile.write(data[a:b + 1])
+        lie = 1 if shift and b > a and b + 1 < len(data) else 0
+        self.wfile.write(data[a + lie:b + 1 + lie])
 
     def log_message(self, fmt, *args):
         sys.stderr.write('%s %s\n' % (self.headers.get('Range', '-') if hasattr(self, 'headers') else '-', fmt % args))
