@@ -82,6 +82,7 @@ t_url() {
         [ "$ranges" -le $(($(summary ranges) + 2)) ] ||
                 { TL_WHY="$ranges Range answers for $(summary ranges) planned ranges"; return 1; }
         [ "$bytes" -le $((BUNDLE_SIZE / 4)) ] || { TL_WHY="nginx sent $bytes of $BUNDLE_SIZE bytes in ranges"; return 1; }
+        tl_diag "nginx: $ranges ranges, $bytes bytes; the streaming GET sent $(awk '$1 == 200 { s += $2 } END { print s + 0 }' "$SB/nginx/ranges.log") of $BUNDLE_SIZE bytes before it was stopped"
 }
 
 # start_gate [shift]: tests/lib/gate_http.py on $W, gate $SB/gate closed; sets GATE_URL.
