@@ -506,9 +506,8 @@ static size_t on_range_header(char *buffer, size_t size, size_t nitems, void *us
 
 static int range_get(SourceHttp *s, uint64_t offset, void *buf, size_t size);
 
-/* On first use: stop the stream (the reader has seen enough of it to know it needs offsets),
- * set up the second handle and learn the size from the Content-Range of a one-byte request
- * (not HEAD: a pre-signed URL is often valid for GET only). */
+/* On first use: set up the second handle and learn the size from the Content-Range of a
+ * one-byte request (not HEAD: a pre-signed URL is often valid for GET only). */
 static int ranged_handle_setup(SourceHttp *s) {
         uint8_t first;
         int r;
@@ -538,6 +537,8 @@ static int ranged_handle_setup(SourceHttp *s) {
         return 0;
 }
 
+/* A ranged read: the stream stops first (the reader has seen enough of it to know it needs
+ * offsets), also when a probe set up the handle while the stream went on. */
 static int ranged_setup(SourceHttp *s) {
         stop_stream(s);
         return ranged_handle_setup(s);
