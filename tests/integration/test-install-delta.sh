@@ -211,6 +211,35 @@ t_lying_server() {
         expect_boots A
 }
 
+# Two images (rootfs and a child appfs slot): each is seeded from its own class's booted slot,
+# and appfs's ranges start after rootfs's stored bytes in the payload.  Last: it changes the
+# configuration and restarts the daemon.
+t_two_images() {
+        local app_sha
+        head -c 4M /dev/urandom >"$SB/app1.img"
+        cp "$SB/app1.img" "$SB/app2.img"
+        head -c 32K /dev/urandom | dd of="$SB/app2.img" bs=1M seek=2 conv=notrunc status=none || return 1
+        sb_bundle "$W/two.bundle" 2 "$SB/v2.img" "" "" --image "appfs=$SB/app2.img" --format 2 || return 1
+        truncate -s 8M "$SB/appfs-a.img" "$SB/appfs-b.img" || return 1
+        dd if="$SB/app1.img" of="$SB/appfs-a.img" conv=notrunc status=none || return 1
+        head -c 8M /dev/urandom >"$SB/appfs-b.img"
+        sb_stop_updated
+        sb_write_config "$SB_CONFIG" "" "[slot.appfs.0]" "device=$SB/appfs-a.img" "type=raw" "parent=rootfs.0" \
+                "" "[slot.appfs.1]" "device=$SB/appfs-b.img" "type=raw" "parent=rootfs.1" || return 1
+        sb_start_updated A 2>"$SB/start.err" || { TL_WHY="updated with appfs slots: $(cat "$SB/start.err")"; return 1; }
+        fresh_slots || return 1
+        expect_ok updatectl install "$W/two.bundle" || return 1
+        installed_v2 || return 1
+        cmp -s -n "$(stat -c %s "$SB/app2.img")" "$SB/app2.img" "$SB/appfs-b.img" || { TL_WHY="slot appfs.1 does not hold app2"; return 1; }
+        app_sha=$(sha256sum <"$SB/app2.img" | cut -c1-64)
+        expect_slot appfs.1 '["checksum"]["sha256"]' "$app_sha" || return 1
+        grep -q 'Delta install of image appfs into appfs.1: .* seeded from appfs.0 and appfs.1' "$SB/updated.log" ||
+                { TL_WHY="appfs was not seeded from appfs.0"; return 1; }
+        [ "$(grep 'Delta install of image appfs done:' "$SB/updated.log" | tail -n 1 | grep -o 'reused_booted_chunks=[0-9]*' | cut -d= -f2)" -ge 40 ] ||
+                { TL_WHY="appfs: $(grep 'Delta install of image appfs done:' "$SB/updated.log" | tail -n 1)"; return 1; }
+        expect_mostly_reused
+}
+
 tl_case delta-file-reuses-booted-slot t_file
 tl_case delta-url-fetches-ranges t_url
 tl_case delta-corrupted-seed-refetched t_corrupt_seed
@@ -219,3 +248,4 @@ tl_case delta-lying-server-refused t_lying_server
 tl_case delta-target-slot-seed t_target_seed
 tl_case delta-pipe-streams t_pipe
 tl_case delta-no-range-server-streams t_no_range_server
+tl_case delta-two-images t_two_images
