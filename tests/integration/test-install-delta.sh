@@ -64,7 +64,8 @@ t_file() {
         expect_contains "$TL_OUT" "Looking for reusable data of rootfs" "progress" || return 1
         installed_v2 || return 1
         expect_mostly_reused || return 1
-        expect_eq "$(summary refetched)" 0 "chunks re-fetched after a failed re-hash"
+        expect_eq "$(summary refetched)" 0 "chunks re-fetched after a failed re-hash" || return 1
+        tl_diag "updated after a delta install from a file: $(grep VmHWM "/proc/$(sb_updated_pid)/status" 2>/dev/null)"
 }
 
 t_url() {
