@@ -173,6 +173,25 @@ static int booted_slot_of_class(Manager *m, const char *class) {
         return -1;
 }
 
+/* How much of a slot to index: what its image covers, not the whole device (a 4 GiB slot
+ * holding a 1 GiB image would cost three GiB of reading for stale data).  The booted slot: the
+ * size its status record gives (the whole device when none does: a factory image).  The
+ * target: the new image's size, the part ahead of the write position that matters. */
+static uint64_t seed_size(InstallDelta *d, const Slot *s, SeedSource source, uint64_t device_size) {
+        Manager *m = d->job->manager;
+        const SlotRecord *rec;
+        uint64_t size = 0;
+
+        if (source == SEED_TARGET)
+                return MIN(device_size, d->mf->images[d->image].size);
+        pthread_mutex_lock(&m->lock);
+        rec = status_find(m->status, s->cfg->name);
+        if (rec && rec->status == SLOT_STATUS_OK)
+                size = rec->size;
+        pthread_mutex_unlock(&m->lock);
+        return size > 0 ? MIN(device_size, size) : device_size;
+}
+
 /* Opens and indexes one slot.  Only a cancel is an error: a slot that cannot be read leaves
  * nothing to reuse, and the install fetches what it would have given. */
 static int seed_slot(InstallDelta *d, const Slot *s, SeedSource source, UError *err) {
@@ -191,7 +210,7 @@ static int seed_slot(InstallDelta *d, const Slot *s, SeedSource source, UError *
         d->seed_name[source] = s->cfg->name;
         r = slot_device_size(s, &size);
         if (r >= 0)
-                r = seed_index_add(d->seed, fd, size, source, &d->job->cancel);
+                r = seed_index_add(d->seed, fd, seed_size(d, s, source, size), source, &d->job->cancel);
         if (r == -ECANCELED)
                 return uerror_set(err, ERROR_CANCELLED, r, "Installation cancelled");
         if (r < 0)
@@ -270,10 +289,11 @@ static int image_begin(InstallDelta *d, UError *err) {
                 return uerror_set(err, ERROR_FAILED, r, "Cannot plan the delta install: %s", strerror(-r));
         d->stats.ranges = d->n_ranges;
         d->stats.seed_usec = now_monotonic_usec() - start;
-        log_info("Delta install of image %s into %s: %" PRIu64 " of %" PRIu64 " chunks (%" PRIu64 " stored bytes) to fetch in %zu ranges; seeded from %s and %s in %" PRIu64 " ms",
+        log_info("Delta install of image %s into %s: %" PRIu64 " of %" PRIu64 " chunks (%" PRIu64 " stored bytes) to fetch in %zu ranges; seeded from %s and %s (%" PRIu64 " and %" PRIu64 " bytes read, %zu chunks) in %" PRIu64 " ms",
                  img->slotclass, target->cfg->name, n_missing, img->n_chunks, missing_bytes, d->n_ranges,
                  d->seed_name[SEED_BOOTED] ?: "no booted slot", d->seed_name[SEED_TARGET] ?: "not the target",
-                 d->stats.seed_usec / 1000);
+                 d->seed ? seed_index_bytes(d->seed, SEED_BOOTED) : 0, d->seed ? seed_index_bytes(d->seed, SEED_TARGET) : 0,
+                 d->seed ? seed_index_entries(d->seed) : 0, d->stats.seed_usec / 1000);
         return 0;
 }
 

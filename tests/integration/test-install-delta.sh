@@ -143,6 +143,9 @@ t_target_seed() {
         expect_ok updatectl install "$W/v2.bundle" || return 1
         installed_v2 || return 1
         expect_eq "$(summary reused_booted_chunks)" 0 "chunks reused from slot A" || return 1
+        # The target is read as far as the new image reaches (8 MiB), not to the end of its 16 MiB.
+        grep 'Delta install of image rootfs into rootfs.1:' "$SB/updated.log" | tail -n 1 | grep -q "and $(stat -c %s "$SB/v2.img") bytes read" ||
+                { TL_WHY="target not indexed to the image size: $(grep 'Delta install of image rootfs into' "$SB/updated.log" | tail -n 1)"; return 1; }
         [ "$(summary reused_target_chunks)" -ge $(($(summary chunks) * 3 / 4)) ] ||
                 { TL_WHY="only $(summary reused_target_chunks) of $(summary chunks) chunks reused from slot B"; return 1; }
 }
