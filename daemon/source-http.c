@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -25,6 +26,13 @@
 
 #define PIPE_SIZE (1 << 20)
 #define HTTP_BUFFER_SIZE (256 << 10)
+/* The stream's first request asks for this much only (a Range request; a server that ignores
+ * Range sends the whole file, which is the stream as before).  It holds the header, signature
+ * and chunk tables of most bundles: a reader that then switches to ranged reads (a RAUC bundle,
+ * a delta install) has cost at most this, not whatever the socket buffers took of the whole
+ * body before the stream was stopped (measured: 5.5 of 8.4 MB on loopback).  The rest comes
+ * with a second request once the reader has taken all of it. */
+#define STREAM_FIRST_BYTES (UINT64_C(1) << 20)
 
 struct SourceHttp {
         char *url;                /* for libcurl only: may hold a password or a signed query */
@@ -39,6 +47,11 @@ struct SourceHttp {
         CURLcode code;
         long http_status;
         char errbuf[CURL_ERROR_SIZE];
+        /* The answer of the current stream request (STREAM_FIRST_BYTES). */
+        uint64_t stream_start, stream_total;  /* its Content-Range, UINT64_MAX / 0 without one */
+        bool stream_rest;                     /* the second request: must be 206 from STREAM_FIRST_BYTES */
+        bool stream_checked;                  /* its status and start were checked */
+        long stream_bad_status;               /* != 0: the second answer was not the rest (the status) */
 
         SourceHttpOptions opts;   /* owned; libcurl borrows the blobs (CURL_BLOB_NOCOPY) */
         struct curl_slist *headers;
@@ -121,10 +134,64 @@ int source_http_global_init(void) {
         return global_result;
 }
 
+/* "Content-Range: bytes A-B/T" → *ret_start = A, *ret_total = T (T "*": 0).  0, or -EINVAL. */
+static int parse_content_range(const char *buffer, size_t n, uint64_t *ret_start, uint64_t *ret_total) {
+        char line[256], *p, *end;
+        unsigned long long a, t = 0;
+
+        if (n >= sizeof(line) || strncasecmp(buffer, "Content-Range:", 14) != 0)
+                return -EINVAL;
+        memcpy(line, buffer, n);
+        line[n] = 0;
+        p = strstr(line, "bytes ");
+        if (!p)
+                return -EINVAL;
+        errno = 0;
+        a = strtoull(p + 6, &end, 10);
+        if (errno != 0 || end == p + 6 || *end != '-')
+                return -EINVAL;
+        p = strchr(end, '/');
+        if (p && p[1] != '*') {
+                t = strtoull(p + 1, &end, 10);
+                if (errno != 0 || end == p + 1)
+                        return -EINVAL;
+        }
+        *ret_start = a;
+        *ret_total = t;
+        return 0;
+}
+
+static size_t on_stream_header(char *buffer, size_t size, size_t nitems, void *userdata) {
+        SourceHttp *s = userdata;
+        size_t n = size * nitems;
+
+        /* A redirect's answer may have its own: the last one before the body counts. */
+        (void) parse_content_range(buffer, n, &s->stream_start, &s->stream_total);
+        return n;
+}
+
+/* The second request must continue the first: a 206 from STREAM_FIRST_BYTES.  A 200 (the
+ * whole file again) or another start would put wrong bytes into the stream. */
+static bool stream_answer_ok(SourceHttp *s) {
+        long code = 0;
+
+        if (!s->stream_rest || s->stream_checked)
+                return true;
+        (void) curl_api.easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+        if (code != 206 || s->stream_start != STREAM_FIRST_BYTES) {
+                s->stream_bad_status = code ?: -1;
+                return false;
+        }
+        s->stream_checked = true;
+        return true;
+}
+
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
         SourceHttp *s = userdata;
         size_t n = size * nmemb;  /* size is always 1 */
 
+        if (!stream_answer_ok(s))
+                return 0; /* CURLE_WRITE_ERROR, explained by source_http_finish() */
         if (atomic_load(&s->abort) || write_exact(s->pipe_w, ptr, n) < 0) {
                 atomic_store(&s->reader_gone, true);
                 return 0; /* CURLE_WRITE_ERROR */
@@ -140,16 +207,50 @@ static int on_xferinfo(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
         return atomic_load(&s->abort) ? 1 : 0;
 }
 
+/* Until the reader has read everything in the pipe (true) or the stream is stopped (false).
+ * Checked every 10 ms: a pipe has no "empty" event, and this runs once per stream. */
+static bool wait_drained(SourceHttp *s) {
+        for (;;) {
+                int n = 0;
+
+                if (atomic_load(&s->abort))
+                        return false;
+                if (ioctl(s->pipe_w, FIONREAD, &n) < 0 || n == 0)
+                        return true;
+                (void) poll(NULL, 0, 10);
+        }
+}
+
 static void *transfer_thread(void *userdata) {
         SourceHttp *s = userdata;
+        char range[64];
         sigset_t all;
 
         /* A closed reader gives EPIPE, never a process-wide SIGPIPE. */
         sigfillset(&all);
         (void) pthread_sigmask(SIG_BLOCK, &all, NULL);
 
-        s->code = curl_api.easy_perform(s->curl);
+        s->stream_start = UINT64_MAX;
+        snprintf(range, sizeof(range), "0-%" PRIu64, STREAM_FIRST_BYTES - 1);
+        if (curl_api.easy_setopt(s->curl, CURLOPT_RANGE, range) != CURLE_OK)
+                s->code = CURLE_FAILED_INIT;
+        else
+                s->code = curl_api.easy_perform(s->curl);
         (void) curl_api.easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->http_status);
+
+        /* A 206 of the first STREAM_FIRST_BYTES (a 200 was the whole file): the rest once the
+         * reader has taken all of it, unless it stopped the stream first. */
+        if (s->code == CURLE_OK && s->http_status == 206 && s->stream_start == 0 &&
+            (s->stream_total == 0 || s->stream_total > STREAM_FIRST_BYTES) && wait_drained(s)) {
+                s->stream_rest = true;
+                s->stream_start = UINT64_MAX;
+                snprintf(range, sizeof(range), "%" PRIu64 "-", STREAM_FIRST_BYTES);
+                if (curl_api.easy_setopt(s->curl, CURLOPT_RANGE, range) != CURLE_OK)
+                        s->code = CURLE_FAILED_INIT;
+                else
+                        s->code = curl_api.easy_perform(s->curl);
+                (void) curl_api.easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->http_status);
+        }
 
         /* EOF for the reader: it decides whether the stream was complete. */
         close(s->pipe_w);
@@ -283,6 +384,8 @@ static int setup_curl(SourceHttp *s, uint64_t max_size) {
         if (setup_common(s, c, max_size, s->errbuf) < 0 ||
             curl_api.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK ||
             curl_api.easy_setopt(c, CURLOPT_WRITEDATA, s) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_stream_header) != CURLE_OK ||
+            curl_api.easy_setopt(c, CURLOPT_HEADERDATA, s) != CURLE_OK ||
             curl_api.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo) != CURLE_OK ||
             curl_api.easy_setopt(c, CURLOPT_XFERINFODATA, s) != CURLE_OK ||
             curl_api.easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
@@ -373,6 +476,12 @@ int source_http_finish(SourceHttp *s, UError *err) {
 
         if (s->code == CURLE_OK)
                 return 0;
+        if (s->stream_bad_status != 0)
+                return uerror_set(err, ERROR_IO, -EIO,
+                                  "Download of %s failed: the request for the rest of the bundle (from byte %" PRIu64
+                                  ") was answered with HTTP status %ld and not with those bytes; the server changed "
+                                  "how it serves ranges between two requests: try again, or install from a file",
+                                  s->display, STREAM_FIRST_BYTES, s->stream_bad_status);
         /* Stopped by us (reader closed, cancelled, finished early): not a download error. */
         if ((s->code == CURLE_WRITE_ERROR && atomic_load(&s->reader_gone)) ||
             (s->code == CURLE_ABORTED_BY_CALLBACK && atomic_load(&s->abort)))

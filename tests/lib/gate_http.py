@@ -5,12 +5,13 @@
   gate_http.py DIR GATE_FILE PORT_FILE [shift]
 
 Serves DIR on 127.0.0.1 (a free port, written to PORT_FILE once listening).  GET without Range:
-200 and the whole file.  GET with "Range: bytes=A-B": 206 and those bytes, but a range of more
-than one byte waits until GATE_FILE exists (at most 60 s) before it is answered; one-byte
-ranges (a client's probe for Range support and the size) are answered at once.  The test can
+200 and the whole file.  GET with "Range: bytes=A-B" or "bytes=A-": 206 and those bytes, but a
+range of more than one byte that does not start at 0 waits until GATE_FILE exists (at most 60 s)
+before it is answered; one-byte ranges (a client's probe for Range support and the size) and
+ranges from 0 (the start of the daemon's stream) are answered at once.  The test can
 thus change the device between a delta install's planning and its first fetch
-(tests/integration/test-install-delta.sh).  With "shift", a server that lies: a range of more
-than one byte is answered 206 with the bytes one further on (right length, wrong content).  One line per request on stderr.  Stdlib only.
+(tests/integration/test-install-delta.sh).  With "shift", a server that lies: a gated range is
+answered 206 with the bytes one further on (right length, wrong content).  One line per request on stderr.  Stdlib only.
 """
 import http.server, os, re, sys, time
 
@@ -29,7 +30,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except OSError:
             self.send_error(404)
             return
-        m = re.fullmatch(r'bytes=(\d+)-(\d+)', self.headers.get('Range', ''))
+        m = re.fullmatch(r'bytes=(\d+)-(\d*)', self.headers.get('Range', ''))
         if not m:
             self.send_response(200)
             self.send_header('Content-Length', str(len(data)))
@@ -39,8 +40,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
-        a, b = int(m.group(1)), min(int(m.group(2)), len(data) - 1)
-        if b > a:
+        a, b = int(m.group(1)), min(int(m.group(2) or len(data) - 1), len(data) - 1)
+        gated = b > a and a > 0
+        if gated:
             deadline = time.monotonic() + 60
             while not os.path.exists(gate) and time.monotonic() < deadline:
                 time.sleep(0.02)
@@ -48,8 +50,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header('Content-Range', 'bytes %d-%d/%d' % (a, b, len(data)))
         self.send_header('Content-Length', str(b - a + 1))
         self.end_headers()
-        lie = 1 if shift and b > a and b + 1 < len(data) else 0
-        self.wfile.write(data[a + lie:b + 1 + lie])
+        lie = 1 if shift and gated and b + 1 < len(data) else 0
+        try:
+            self.wfile.write(data[a + lie:b + 1 + lie])
+        except OSError:
+            pass
 
     def log_message(self, fmt, *args):
         sys.stderr.write('%s %s\n' % (self.headers.get('Range', '-') if hasattr(self, 'headers') else '-', fmt % args))
