@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """A static HTTP/1.1 file server with byte ranges whose ranged answers wait for a gate file.
 
-  gate_http.py DIR GATE_FILE PORT_FILE [shift]
+  gate_http.py DIR GATE_FILE PORT_FILE [shift|norest]
 
 Serves DIR on 127.0.0.1 (a free port, written to PORT_FILE once listening).  GET without Range:
 200 and the whole file.  GET with "Range: bytes=A-B" or "bytes=A-": 206 and those bytes, but a
@@ -11,12 +11,15 @@ before it is answered; one-byte ranges (a client's probe for Range support and t
 ranges from 0 (the start of the daemon's stream) are answered at once.  The test can
 thus change the device between a delta install's planning and its first fetch
 (tests/integration/test-install-delta.sh).  With "shift", a server that lies: a gated range is
-answered 206 with the bytes one further on (right length, wrong content).  One line per request on stderr.  Stdlib only.
+answered 206 with the bytes one further on (right length, wrong content).  With "norest", a
+server that answers an open-ended range ("bytes=A-", the rest of the daemon's stream) with 200
+and the whole file.  One line per request on stderr.  Stdlib only.
 """
 import http.server, os, re, sys, time
 
 root, gate, port_file = sys.argv[1], sys.argv[2], sys.argv[3]
 shift = len(sys.argv) > 4 and sys.argv[4] == 'shift'
+norest = len(sys.argv) > 4 and sys.argv[4] == 'norest'
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -31,7 +34,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
             return
         m = re.fullmatch(r'bytes=(\d+)-(\d*)', self.headers.get('Range', ''))
-        if not m:
+        if not m or (norest and not m.group(2)):
             self.send_response(200)
             self.send_header('Content-Length', str(len(data)))
             self.end_headers()
