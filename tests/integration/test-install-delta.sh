@@ -210,11 +210,17 @@ t_cancel_during_fetch() {
 # length, one byte further on): the stored hash of the first fetched chunk catches it before
 # zstd sees it; the install fails by name, slot B is failed and A still boots.
 t_lying_server() {
+        refused_by_gate shift v2.bundle InvalidBundle "of image rootfs failed verification: sha256 mismatch"
+}
+
+# refused_by_gate MODE BUNDLE ERROR TEXT: an install of BUNDLE from gate_http.py in MODE (gate
+# open) fails with org.example.Update1.Error.ERROR saying TEXT; slot B failed, A still boots.
+refused_by_gate() {
         fresh_slots || return 1
-        start_gate shift || return 1
+        start_gate "$1" || return 1
         touch "$SB/gate"
-        expect_error org.example.Update1.Error.InvalidBundle updatectl install "$GATE_URL/v2.bundle" || return 1
-        expect_contains "$TL_OUT" "of image rootfs failed verification: sha256 mismatch" "error" || return 1
+        expect_error "org.example.Update1.Error.$3" updatectl install "$GATE_URL/$2" || return 1
+        expect_contains "$TL_OUT" "$4" "error" || return 1
         expect_slot rootfs.1 '["status"]' failed || return 1
         expect_boots A
 }
@@ -259,13 +265,7 @@ t_stream_two_requests() {
         installed_v2 || return 1
         expect_eq "$(awk '$3 == "/v2f1.bundle" { print $1, $4 }' "$SB/nginx/ranges.log" | tr '\n' ' ')" \
                 '206 "bytes=0-1048575" 206 "bytes=1048576-" ' "nginx's answers" || return 1
-        fresh_slots || return 1
-        start_gate norest || return 1
-        touch "$SB/gate"
-        expect_error org.example.Update1.Error.Io updatectl install "$GATE_URL/v2f1.bundle" || return 1
-        expect_contains "$TL_OUT" "(from byte 1048576) was answered with HTTP status 200" "error" || return 1
-        expect_slot rootfs.1 '["status"]' failed || return 1
-        expect_boots A
+        refused_by_gate norest v2f1.bundle Io "(from byte 1048576) was answered with HTTP status 200"
 }
 
 tl_case delta-file-reuses-booted-slot t_file
