@@ -252,9 +252,8 @@ install_bundle() {
 # format2 KEY OLD NEW: the real format-2 column.  "not yet" while `updatectl bundle create
 # --format 2` is refused; then bundle, install from nginx with v1 in the booted slot (the delta
 # install, daemon/install-delta.c), bytes and ranges from nginx's log.  The note adds the
-# daemon's own count (its "Delta install of image rootfs done:" line) and what the first,
-# streaming GET sent before the daemon stopped it (in the bytes: on loopback that is whatever
-# the socket buffers took, up to a few MiB).
+# daemon's own count (its "Delta install of image rootfs done:" line) and what the stream's
+# first request (its first MiB, daemon/source-http.c) sent before the daemon stopped it.
 format2() {
         local key=$1 old=$2 new=$3 line stream
         if ! bundle "$new" "$key.bundle" --format 2; then
@@ -266,12 +265,12 @@ format2() {
                 return 0
         fi
         line=$(grep 'Delta install of image rootfs done:' "$SB/updated.log" | tail -n 1)
-        stream=$(awk '$1 == 200 { s += $2 } END { print s + 0 }' ranges.one)
+        stream=$(awk '$4 == "\"bytes=0-1048575\"" || $4 == "\"-\"" { s += $2 } END { print s + 0 }' ranges.one)
         if [ -z "$line" ]; then
                 NOTE[$key]="no delta install (streamed whole; see $SB/updated.log)"
                 return 0
         fi
-        NOTE[$key]="daemon: fetched $(summary_field fetched_bytes "$line") payload bytes in $(summary_field ranges "$line") ranges, reused $(summary_field reused_booted_chunks "$line") of $(summary_field chunks "$line") chunks, seed $(summary_field seed_ms "$line") ms; the streaming GET sent $stream bytes"
+        NOTE[$key]="daemon: fetched $(summary_field fetched_bytes "$line") payload bytes in $(summary_field ranges "$line") ranges, reused $(summary_field reused_booted_chunks "$line") of $(summary_field chunks "$line") chunks, seed $(summary_field seed_ms "$line") ms; the stream's first request sent $stream bytes"
 }
 
 summary_field() { # NAME LINE: NAME=N of a delta summary line
