@@ -250,15 +250,31 @@ install_bundle() {
 }
 
 # format2 KEY OLD NEW: the real format-2 column.  "not yet" while `updatectl bundle create
-# --format 2` is refused (the other half of issue 13 is not merged); then bundle, install from
-# nginx with v1 in the booted slot, bytes and ranges from nginx's log.
+# --format 2` is refused; then bundle, install from nginx with v1 in the booted slot (the delta
+# install, daemon/install-delta.c), bytes and ranges from nginx's log.  The note adds the
+# daemon's own count (its "Delta install of image rootfs done:" line) and what the stream's
+# first request (its first MiB, daemon/source-http.c) sent before the daemon stopped it.
 format2() {
-        local key=$1 old=$2 new=$3
+        local key=$1 old=$2 new=$3 line stream
         if ! bundle "$new" "$key.bundle" --format 2; then
                 NOTE[$key]="not yet (format 2 not built: $(head -n 1 "$key.bundle.log"))"
                 return 0
         fi
-        install_bundle "$key" "$old" "$new" "$key.bundle" || NOTE[$key]="install failed (see $SB/install-$key.log)"
+        if ! install_bundle "$key" "$old" "$new" "$key.bundle"; then
+                NOTE[$key]="install failed (see $SB/install-$key.log)"
+                return 0
+        fi
+        line=$(grep 'Delta install of image rootfs done:' "$SB/updated.log" | tail -n 1)
+        stream=$(awk '$4 == "\"bytes=0-1048575\"" || $4 == "\"-\"" { s += $2 } END { print s + 0 }' ranges.one)
+        if [ -z "$line" ]; then
+                NOTE[$key]="no delta install (streamed whole; see $SB/updated.log)"
+                return 0
+        fi
+        NOTE[$key]="daemon: fetched $(summary_field fetched_bytes "$line") payload bytes in $(summary_field ranges "$line") ranges, reused $(summary_field reused_booted_chunks "$line") of $(summary_field chunks "$line") chunks, seed $(summary_field seed_ms "$line") ms; the stream's first request sent $stream bytes"
+}
+
+summary_field() { # NAME LINE: NAME=N of a delta summary line
+        grep -o "\b$1=[0-9]*" <<<"$2" | cut -d= -f2
 }
 
 # casync_missing KEY OLD NEW CHUNK: chunks of NEW's store that OLD's store lacks (what a

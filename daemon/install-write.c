@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "install-delta.h"
 #include "install-job.h"
 #include "log.h"
 #include "slot-writer.h"
@@ -95,6 +96,7 @@ int install_write_images(InstallJob *j, UError *err) {
         const Manifest *mf = bundle_reader_manifest(j->reader);
         _cleanup_(target_fds_close) TargetFds fds;
         _cleanup_(slot_writer_freep) SlotWriter *w = NULL; /* freed (joined) before the fds close */
+        _cleanup_(install_delta_freep) InstallDelta *delta = NULL; /* its seed fds too */
         size_t buffer_size = SLOT_WRITER_BUFFER_MIN, current = SIZE_MAX, fill = 0;
         uint64_t buffer_offset = 0;
         uint8_t *buf = NULL;
@@ -108,13 +110,18 @@ int install_write_images(InstallJob *j, UError *err) {
                 buffer_size = MAX(buffer_size, (size_t) mf->images[i].chunk_size +
                                                        (mf->format == MANIFEST_FORMAT_CDC ? SLOT_WRITER_ALIGN : 0));
         buffer_size = (buffer_size + SLOT_WRITER_ALIGN - 1) & ~((size_t) SLOT_WRITER_ALIGN - 1);
+        /* A format-2 bundle read at offsets takes its chunks from the slots where it can and
+         * fetches only the others (install-delta.c); anything else streams. */
+        r = install_delta_new(j, &delta, err);
+        if (r < 0)
+                return r;
         r = slot_writer_new(MAX((size_t) 2, SLOT_WRITER_RING_BYTES / buffer_size), buffer_size, &j->cancel,
                             on_written, j, &w);
         if (r < 0)
                 return uerror_set(err, ERROR_FAILED, r, "Cannot start the slot writer: %s", strerror(-r));
 
         for (;;) {
-                uint32_t next = bundle_reader_next_chunk_size(j->reader);
+                uint32_t next = delta ? install_delta_next_chunk_size(delta) : bundle_reader_next_chunk_size(j->reader);
                 BundleChunk c;
 
                 r = install_check_cancel(j, err);
@@ -131,7 +138,10 @@ int install_write_images(InstallJob *j, UError *err) {
                                 return writer_error(j, w, r, err);
                         fill = 0;
                 }
-                r = bundle_reader_next_chunk_into(j->reader, buf ? buf + fill : NULL, buffer_size - fill, &c, err);
+                if (delta)
+                        r = install_delta_next_chunk_into(delta, buf ? buf + fill : NULL, buffer_size - fill, &c, err);
+                else
+                        r = bundle_reader_next_chunk_into(j->reader, buf ? buf + fill : NULL, buffer_size - fill, &c, err);
                 if (r < 0) {
                         /* What was authenticated before the bad chunk still goes to the slot, as
                          * when every chunk was written before the next was read: where a failed

@@ -62,6 +62,10 @@ void source_http_explain(SourceHttp *s, UError *err);
  * 206 fails the read.  Errors are logged with the redacted URL; -EIO. */
 int source_http_get_size(void *userdata, uint64_t *ret);
 int source_http_read_at(void *userdata, uint64_t offset, void *buf, size_t size);
+/* Whether the server answers a Range request with 206 and the size, asked with one request
+ * that leaves the stream running: 1 yes (the next ranged read stops the stream), 0 no (the
+ * stream goes on as if nothing was asked; nothing is logged as an error). */
+int source_http_probe_ranges(SourceHttp *s);
 /* An eventfd (borrowed) whose readability stops a Range request within about a second with
  * -ECANCELED, rather than after the low-speed limit (60 s) of a stalled server. */
 void source_http_set_cancel_fd(SourceHttp *s, int fd);

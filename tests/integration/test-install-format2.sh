@@ -18,9 +18,11 @@ sb_make_ext4 "$SB/v3.ext4" 8M 3 && sb_bundle "$W/v3.bundle" 3 "$SB/v3.ext4" "" "
 # The table is the first thing after the signature; a byte in its first entry's raw hash.
 cp "$W/v2.bundle" "$W/table.bundle"
 sb_flip_byte "$W/table.bundle" $(($(sb_payload_offset "$W/v2.bundle") + 10)) || exit 1
-# A byte near the end: the last stored chunk.
+# A byte in the middle of the file: inside the stored chunks of the 512 KiB random blob, which
+# nearly all of the payload is and no slot holds, so a delta install must fetch it too (the
+# zeros of the last chunk it would take from slot A and never read the flipped byte).
 cp "$W/v3.bundle" "$W/chunk.bundle"
-sb_flip_byte "$W/chunk.bundle" $(($(stat -c %s "$W/chunk.bundle") - 100)) || exit 1
+sb_flip_byte "$W/chunk.bundle" $(($(stat -c %s "$W/chunk.bundle") / 2)) || exit 1
 chmod 0644 "$W"/*
 A_SHA=$(sha256sum <"$SB_SLOT_A" | cut -c1-64)
 head -c 16M /dev/urandom >"$SB_SLOT_B"

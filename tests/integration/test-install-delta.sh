@@ -1,0 +1,280 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The delta install of format-2 bundles (issue #13, daemon/install-delta.c): with the booted
+# slot holding v1 and a bundle of v2 (v1 with a few regions changed), an install from a file or
+# from nginx with Range reuses v1's chunks from slot A and fetches only the changed ones; a
+# corrupted chunk of slot A is caught by the re-hash and fetched; the target slot's own old
+# content is a seed too; a pipe still streams the whole bundle.  All real: updated on the
+# sandbox bus, `updatectl bundle create`, nginx, file-backed slots.
+. "$(dirname "$0")/../lib/testlib.sh"
+tl_require_root "the shipped bus policy lets only root own org.example.Update1"
+tl_require_cmd nginx curl
+tl_setup A
+
+W=$SB/www
+mkdir -p "$W"
+chmod 0755 "$W"
+# v1: 8 MiB of random bytes (incompressible, so stored bytes = raw bytes and the byte counts
+# below mean what they say).  v2: v1 with 64 KiB changed at three places.
+sb_make_random "$SB/v1.img" 8M || exit 1
+cp "$SB/v1.img" "$SB/v2.img"
+for off in 1 4 7; do
+        head -c 64K /dev/urandom | dd of="$SB/v2.img" bs=1M seek="$off" conv=notrunc status=none || exit 1
+done
+sb_bundle "$W/v2.bundle" 2 "$SB/v2.img" "" "" --format 2 || exit 1
+chmod 0644 "$W"/*
+BUNDLE_SIZE=$(stat -c %s "$W/v2.bundle")
+V2_SHA=$(sha256sum <"$SB/v2.img" | cut -c1-64)
+sb_start_nginx "$W" 2>"$SB/nginx.err" || { fail "$TL_FILE-nginx" "$(cat "$SB/nginx.err")"; exit 1; }
+
+# The booted slot A holds v1 (the running system), the target B garbage.
+fresh_slots() {
+        dd if="$SB/v1.img" of="$SB_SLOT_A" conv=notrunc status=none || return 1
+        head -c 16M /dev/urandom >"$SB_SLOT_B"
+}
+
+installed_v2() {
+        cmp -s -n "$(stat -c %s "$SB/v2.img")" "$SB/v2.img" "$SB_SLOT_B" || { TL_WHY="slot B does not hold v2"; return 1; }
+        expect_slot rootfs.1 '["status"]' ok || return 1
+        expect_slot rootfs.1 '["checksum"]["sha256"]' "$V2_SHA" || return 1
+        expect_boots B
+}
+
+# summary FIELD: FIELD=N of the last install's "Delta install of image rootfs done:" line.
+summary() {
+        grep 'Delta install of image rootfs done:' "$SB/updated.log" | tail -n 1 | grep -o "\b$1=[0-9]*" | cut -d= -f2
+}
+delta_lines() { grep -c 'Delta install of image rootfs done:' "$SB/updated.log"; }
+
+# Most of the 128-ish chunks come from slot A, and the bytes read of the bundle are a small part
+# of it (three changed regions: a few chunks each).
+expect_mostly_reused() {
+        local chunks reused fetched
+        chunks=$(summary chunks) reused=$(summary reused_booted_chunks) fetched=$(summary fetched_bytes)
+        [ -n "$chunks" ] && [ -n "$reused" ] && [ -n "$fetched" ] || { TL_WHY="no delta summary in updated.log"; return 1; }
+        [ "$reused" -ge $((chunks * 3 / 4)) ] ||
+                { TL_WHY="only $reused of $chunks chunks reused from slot A"; return 1; }
+        [ "$fetched" -le $((BUNDLE_SIZE / 4)) ] ||
+                { TL_WHY="$fetched of $BUNDLE_SIZE bundle bytes fetched"; return 1; }
+}
+
+t_file() {
+        fresh_slots || return 1
+        expect_ok updatectl install "$W/v2.bundle" || return 1
+        expect_contains "$TL_OUT" "Looking for reusable data of rootfs" "progress" || return 1
+        installed_v2 || return 1
+        expect_mostly_reused || return 1
+        expect_eq "$(summary refetched)" 0 "chunks re-fetched after a failed re-hash" || return 1
+        tl_diag "updated after a delta install from a file: $(grep VmHWM "/proc/$(sb_updated_pid)/status" 2>/dev/null)"
+}
+
+t_url() {
+        local ranges bytes
+        fresh_slots || return 1
+        : >"$SB/nginx/ranges.log"
+        expect_ok updatectl install "$SB_HTTP_URL/v2.bundle" || return 1
+        installed_v2 || return 1
+        expect_mostly_reused || return 1
+        # nginx's own count, every answer for the bundle: the stream's first request (its first
+        # MiB: header, signature, tables; stopped there), the one-byte probe, one request per
+        # planned range (each under 2 MiB here).  All of them 206, far fewer bytes than the bundle.
+        ranges=$(awk '$3 == "/v2.bundle"' "$SB/nginx/ranges.log" | wc -l)
+        bytes=$(awk '$3 == "/v2.bundle" { s += $2 } END { print s + 0 }' "$SB/nginx/ranges.log")
+        expect_eq "$(awk '$3 == "/v2.bundle" && $1 != 206' "$SB/nginx/ranges.log" | wc -l)" 0 "answers other than 206" || return 1
+        expect_eq "$ranges" $(($(summary ranges) + 2)) "requests (ranges + the stream + the probe)" || return 1
+        # Nothing beyond what the daemon fetched, the stream's first MiB (at most) and the probe's
+        # byte: at most half the bundle, however the random regions fell into chunks.
+        [ "$bytes" -le $(($(summary fetched_bytes) + 1048576 + 1)) ] ||
+                { TL_WHY="nginx sent $bytes bytes, the daemon fetched $(summary fetched_bytes) + the first MiB"; return 1; }
+        [ "$bytes" -le $((BUNDLE_SIZE / 2)) ] || { TL_WHY="nginx sent $bytes of $BUNDLE_SIZE bytes"; return 1; }
+        tl_diag "nginx: $ranges requests, $bytes of $BUNDLE_SIZE bytes"
+}
+
+# start_gate [shift]: tests/lib/gate_http.py on $W, gate $SB/gate closed; sets GATE_URL.
+start_gate() {
+        local i port
+        rm -f "$SB/gate" "$SB/gate.port"
+        (
+                trap - EXIT INT TERM
+                exec "$SB_PY" "$UPDATE1_TOP/tests/lib/gate_http.py" "$W" "$SB/gate" "$SB/gate.port" "$@" 2>"$SB/gate.log" </dev/null
+        ) &
+        sb_track $!
+        for ((i = 0; i < SB_WAIT * 50; i++)); do [ -s "$SB/gate.port" ] && break; sleep 0.02; done
+        port=$(cat "$SB/gate.port" 2>/dev/null) || { TL_WHY="gate_http.py did not start: $(cat "$SB/gate.log")"; return 1; }
+        GATE_URL=http://127.0.0.1:$port
+}
+
+# start_gated_install: updatectl install of v2 through the closed gate in the background (pid
+# in INSTALL_PID, output in $SB/gated.out); returns once the daemon logged its plan.
+start_gated_install() {
+        local i before
+        before=$(grep -c 'to fetch in' "$SB/updated.log")
+        updatectl install "$GATE_URL/v2.bundle" >"$SB/gated.out" 2>&1 &
+        INSTALL_PID=$!
+        for ((i = 0; i < SB_WAIT * 50; i++)); do
+                [ "$(grep -c 'to fetch in' "$SB/updated.log")" -gt "$before" ] && return 0
+                kill -0 "$INSTALL_PID" 2>/dev/null || break
+                sleep 0.02
+        done
+        TL_WHY="no delta plan logged: $(head -c 300 "$SB/gated.out")"
+        return 1
+}
+
+# The booted slot changes after the daemon indexed it and before it reads the chunk (a byte
+# flipped at 6 MiB, where v1 and v2 agree): the re-hash catches it, the chunk is fetched on its
+# own, and slot B is still exactly v2.  The gap between planning and reuse is held open by a
+# real HTTP server whose ranged answers wait for a gate file (tests/lib/gate_http.py: nginx
+# cannot hold an answer back); the test opens the gate once the daemon logged its plan.
+t_corrupt_seed() {
+        fresh_slots || return 1
+        start_gate || return 1
+        start_gated_install || { touch "$SB/gate"; return 1; }
+        sb_flip_byte "$SB_SLOT_A" $((6 * 1024 * 1024 + 12345)) || return 1
+        touch "$SB/gate"
+        wait "$INSTALL_PID" || { TL_WHY="install failed: $(head -c 300 "$SB/gated.out")"; return 1; }
+        installed_v2 || return 1
+        expect_eq "$(summary refetched)" 1 "chunks re-fetched after a failed re-hash" || return 1
+        grep -q 'slot rootfs.0 at offset [0-9]* does not match the signed hash any more; fetching it' "$SB/updated.log" ||
+                { TL_WHY="no warning about the corrupted seed in updated.log"; return 1; }
+}
+
+# Slot A holds nothing of v2, slot B (the target) holds v1: the chunks come from B itself,
+# each from at or ahead of where it is written.
+t_target_seed() {
+        head -c 8M /dev/urandom | dd of="$SB_SLOT_A" conv=notrunc status=none || return 1
+        head -c 16M /dev/urandom >"$SB_SLOT_B"
+        dd if="$SB/v1.img" of="$SB_SLOT_B" conv=notrunc status=none || return 1
+        expect_ok updatectl install "$W/v2.bundle" || return 1
+        installed_v2 || return 1
+        expect_eq "$(summary reused_booted_chunks)" 0 "chunks reused from slot A" || return 1
+        # The target is read as far as the new image reaches (8 MiB), not to the end of its 16 MiB.
+        grep 'Delta install of image rootfs into rootfs.1:' "$SB/updated.log" | tail -n 1 | grep -q "and $(stat -c %s "$SB/v2.img") bytes read" ||
+                { TL_WHY="target not indexed to the image size: $(grep 'Delta install of image rootfs into' "$SB/updated.log" | tail -n 1)"; return 1; }
+        [ "$(summary reused_target_chunks)" -ge $(($(summary chunks) * 3 / 4)) ] ||
+                { TL_WHY="only $(summary reused_target_chunks) of $(summary chunks) chunks reused from slot B"; return 1; }
+}
+
+t_pipe() {
+        local before
+        fresh_slots || return 1
+        before=$(delta_lines)
+        expect_ok sh -c 'cat "$1" | updatectl install -' sh "$W/v2.bundle" || return 1
+        installed_v2 || return 1
+        expect_eq "$(delta_lines)" "$before" "delta summaries after a pipe install"
+}
+
+# Python's own http.server answers a Range request with 200 and the whole file: the probe says
+# no, nothing is logged as an error, and the bundle installs from the stream as before.
+t_no_range_server() {
+        local port i before
+        fresh_slots || return 1
+        (
+                trap - EXIT INT TERM
+                cd "$W" && exec "$SB_PY" -u -m http.server --bind 127.0.0.1 0 >"$SB/plain.out" 2>"$SB/plain.log" </dev/null
+        ) &
+        sb_track $!
+        for ((i = 0; i < SB_WAIT * 50; i++)); do grep -q 'port [0-9]' "$SB/plain.out" 2>/dev/null && break; sleep 0.02; done
+        port=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$SB/plain.out" | head -n 1)
+        [ -n "$port" ] || { TL_WHY="http.server did not start: $(cat "$SB/plain.out" "$SB/plain.log")"; return 1; }
+        before=$(delta_lines)
+        expect_ok updatectl install "http://127.0.0.1:$port/v2.bundle" || return 1
+        installed_v2 || return 1
+        expect_eq "$(delta_lines)" "$before" "delta summaries from a server without Range" || return 1
+        grep -q "Installing http://127.0.0.1:$port/v2.bundle from the stream: the server does not serve byte ranges" "$SB/updated.log" ||
+                { TL_WHY="no 'from the stream' line in updated.log"; return 1; }
+        ! grep -q 'does not serve byte ranges, which' "$SB/updated.log" ||
+                { TL_WHY="the probe's 'no' was logged as a Range failure"; return 1; }
+        # The full body went out once for the stream (and the probe's 200 was cut short).
+        grep -q '"GET /v2.bundle HTTP/1.1" 200' "$SB/plain.log" || { TL_WHY="no 200 GET in http.server's log: $(head -c 300 "$SB/plain.log")"; return 1; }
+}
+
+# A cancel while a range is being fetched (held by the gate): the Range request stops, the
+# install fails as cancelled, slot B is failed and A still boots.
+t_cancel_during_fetch() {
+        local rc
+        fresh_slots || return 1
+        start_gate || return 1
+        start_gated_install || { touch "$SB/gate"; return 1; }
+        expect_ok updatectl cancel || { touch "$SB/gate"; return 1; }
+        wait "$INSTALL_PID"
+        rc=$?
+        touch "$SB/gate"
+        [ "$rc" != 0 ] || { TL_WHY="the cancelled install exited 0"; return 1; }
+        expect_contains "$(cat "$SB/gated.out")" "org.example.Update1.Error.Cancelled" "install output" || return 1
+        sb_wait_property Operation idle 2>/dev/null || { TL_WHY="not idle after cancel"; return 1; }
+        expect_slot rootfs.1 '["status"]' failed || return 1
+        expect_boots A
+}
+
+# A server that answers the probe right and then sends wrong bytes in its ranges (the right
+# length, one byte further on): the stored hash of the first fetched chunk catches it before
+# zstd sees it; the install fails by name, slot B is failed and A still boots.
+t_lying_server() {
+        refused_by_gate shift v2.bundle InvalidBundle "of image rootfs failed verification: sha256 mismatch"
+}
+
+# refused_by_gate MODE BUNDLE ERROR TEXT: an install of BUNDLE from gate_http.py in MODE (gate
+# open) fails with org.example.Update1.Error.ERROR saying TEXT; slot B failed, A still boots.
+refused_by_gate() {
+        fresh_slots || return 1
+        start_gate "$1" || return 1
+        touch "$SB/gate"
+        expect_error "org.example.Update1.Error.$3" updatectl install "$GATE_URL/$2" || return 1
+        expect_contains "$TL_OUT" "$4" "error" || return 1
+        expect_slot rootfs.1 '["status"]' failed || return 1
+        expect_boots A
+}
+
+# Two images (rootfs and a child appfs slot): each is seeded from its own class's booted slot,
+# and appfs's ranges start after rootfs's stored bytes in the payload.  Last: it changes the
+# configuration and restarts the daemon.
+t_two_images() {
+        local app_sha
+        head -c 4M /dev/urandom >"$SB/app1.img"
+        cp "$SB/app1.img" "$SB/app2.img"
+        head -c 32K /dev/urandom | dd of="$SB/app2.img" bs=1M seek=2 conv=notrunc status=none || return 1
+        sb_bundle "$W/two.bundle" 2 "$SB/v2.img" "" "" --image "appfs=$SB/app2.img" --format 2 || return 1
+        truncate -s 8M "$SB/appfs-a.img" "$SB/appfs-b.img" || return 1
+        dd if="$SB/app1.img" of="$SB/appfs-a.img" conv=notrunc status=none || return 1
+        head -c 8M /dev/urandom >"$SB/appfs-b.img"
+        sb_stop_updated
+        sb_write_config "$SB_CONFIG" "" "[slot.appfs.0]" "device=$SB/appfs-a.img" "type=raw" "parent=rootfs.0" \
+                "" "[slot.appfs.1]" "device=$SB/appfs-b.img" "type=raw" "parent=rootfs.1" || return 1
+        sb_start_updated A 2>"$SB/start.err" || { TL_WHY="updated with appfs slots: $(cat "$SB/start.err")"; return 1; }
+        fresh_slots || return 1
+        expect_ok updatectl install "$W/two.bundle" || return 1
+        installed_v2 || return 1
+        cmp -s -n "$(stat -c %s "$SB/app2.img")" "$SB/app2.img" "$SB/appfs-b.img" || { TL_WHY="slot appfs.1 does not hold app2"; return 1; }
+        app_sha=$(sha256sum <"$SB/app2.img" | cut -c1-64)
+        expect_slot appfs.1 '["checksum"]["sha256"]' "$app_sha" || return 1
+        grep -q 'Delta install of image appfs into appfs.1: .* seeded from appfs.0 and appfs.1' "$SB/updated.log" ||
+                { TL_WHY="appfs was not seeded from appfs.0"; return 1; }
+        [ "$(grep 'Delta install of image appfs done:' "$SB/updated.log" | tail -n 1 | grep -o 'reused_booted_chunks=[0-9]*' | cut -d= -f2)" -ge 40 ] ||
+                { TL_WHY="appfs: $(grep 'Delta install of image appfs done:' "$SB/updated.log" | tail -n 1)"; return 1; }
+        expect_mostly_reused
+}
+
+# A format-1 bundle over http (no delta): the stream is its first MiB, then the rest, both
+# 206 from nginx; a server that answers the request for the rest with 200 (the whole file
+# again) fails the download by name, and nothing wrong reaches the slot.
+t_stream_two_requests() {
+        sb_bundle "$W/v2f1.bundle" 2 "$SB/v2.img" || return 1
+        fresh_slots || return 1
+        : >"$SB/nginx/ranges.log"
+        expect_ok updatectl install "$SB_HTTP_URL/v2f1.bundle" || return 1
+        installed_v2 || return 1
+        expect_eq "$(awk '$3 == "/v2f1.bundle" { print $1, $4 }' "$SB/nginx/ranges.log" | tr '\n' ' ')" \
+                '206 "bytes=0-1048575" 206 "bytes=1048576-" ' "nginx's answers" || return 1
+        refused_by_gate norest v2f1.bundle Io "(from byte 1048576) was answered with HTTP status 200"
+}
+
+tl_case delta-file-reuses-booted-slot t_file
+tl_case delta-url-fetches-ranges t_url
+tl_case delta-corrupted-seed-refetched t_corrupt_seed
+tl_case delta-cancel-during-fetch t_cancel_during_fetch
+tl_case delta-lying-server-refused t_lying_server
+tl_case delta-target-slot-seed t_target_seed
+tl_case delta-pipe-streams t_pipe
+tl_case delta-no-range-server-streams t_no_range_server
+tl_case stream-first-mib-then-rest t_stream_two_requests
+tl_case delta-two-images t_two_images

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A static HTTP/1.1 file server with byte ranges whose ranged answers wait for a gate file.
+
+  gate_http.py DIR GATE_FILE PORT_FILE [shift|norest]
+
+Serves DIR on 127.0.0.1 (a free port, written to PORT_FILE once listening).  GET without Range:
+200 and the whole file.  GET with "Range: bytes=A-B" or "bytes=A-": 206 and those bytes, but a
+range of more than one byte that does not start at 0 waits until GATE_FILE exists (at most 60 s)
+before it is answered; one-byte ranges (a client's probe for Range support and the size) and
+ranges from 0 (the start of the daemon's stream) are answered at once.  The test can
+thus change the device between a delta install's planning and its first fetch
+(tests/integration/test-install-delta.sh).  With "shift", a server that lies: a gated range is
+answered 206 with the bytes one further on (right length, wrong content).  With "norest", a
+server that answers an open-ended range ("bytes=A-", the rest of the daemon's stream) with 200
+and the whole file.  One line per request on stderr.  Stdlib only.
+"""
+import http.server, os, re, sys, time
+
+root, gate, port_file = sys.argv[1], sys.argv[2], sys.argv[3]
+shift = len(sys.argv) > 4 and sys.argv[4] == 'shift'
+norest = len(sys.argv) > 4 and sys.argv[4] == 'norest'
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+
+    def do_GET(self):
+        path = os.path.join(root, os.path.basename(self.path))
+        try:
+            with open(path, 'rb') as f:
+                data = f.read()
+        except OSError:
+            self.send_error(404)
+            return
+        m = re.fullmatch(r'bytes=(\d+)-(\d*)', self.headers.get('Range', ''))
+        if not m or (norest and not m.group(2)):
+            self.send_response(200)
+            self.send_header('Content-Length', str(len(data)))
+            self.end_headers()
+            try:
+                self.wfile.write(data)
+            except OSError:
+                pass
+            return
+        a, b = int(m.group(1)), min(int(m.group(2) or len(data) - 1), len(data) - 1)
+        gated = b > a and a > 0
+        if gated:
+            deadline = time.monotonic() + 60
+            while not os.path.exists(gate) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        self.send_response(206)
+        self.send_header('Content-Range', 'bytes %d-%d/%d' % (a, b, len(data)))
+        self.send_header('Content-Length', str(b - a + 1))
+        self.end_headers()
+        lie = 1 if shift and gated and b + 1 < len(data) else 0
+        try:
+            self.wfile.write(data[a + lie:b + 1 + lie])
+        except OSError:
+            pass
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write('%s %s\n' % (self.headers.get('Range', '-') if hasattr(self, 'headers') else '-', fmt % args))
+        sys.stderr.flush()
+
+
+srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+with open(port_file + '.tmp', 'w') as f:
+    f.write('%d\n' % srv.server_address[1])
+os.rename(port_file + '.tmp', port_file)
+srv.serve_forever()
