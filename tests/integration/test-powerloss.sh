@@ -324,9 +324,10 @@ t_install_reference() {
         [[ $PL_TRACE_RESULT == detached* ]] || { TL_WHY="tracer: '$PL_TRACE_RESULT'"; return 1; }
         w=$(sed -n 's/.* worker=\([0-9]*\).*/\1/p' <<<"$PL_TRACE_RESULT")
         m=$(sed -n 's/.* main=\([0-9]*\).*/\1/p' <<<"$PL_TRACE_RESULT")
-        # The chunk-write loop: from the first to the last pwrite64 of the install thread.
-        first=$(awk '$1 == "worker" && $4 ~ /^pwrite64\(/ { print $2; exit }' "$SB/$ph-ref.log")
-        last=$(awk '$1 == "worker" && $4 ~ /^pwrite64\(/ { n = $2 } END { print n }' "$SB/$ph-ref.log")
+        # The chunk-write loop: from the first to the last slot write of the install thread
+        # (pwrite64 today; a delta install might copy seeded chunks with copy_file_range).
+        first=$(awk '$1 == "worker" && $4 ~ /^(pwrite64|pwritev2?|copy_file_range)\(/ { print $2; exit }' "$SB/$ph-ref.log")
+        last=$(awk '$1 == "worker" && $4 ~ /^(pwrite64|pwritev2?|copy_file_range)\(/ { n = $2 } END { print n }' "$SB/$ph-ref.log")
         if [ -z "$first" ] || [ -z "$last" ] || [ "$w" -le "$last" ]; then
                 TL_WHY="no chunk writes in the trace ($PL_TRACE_RESULT)"
                 return 1
@@ -354,7 +355,7 @@ t_install_reference() {
         ! cmp -s "$SB_SLOT_B" "$SB/snap/G/slot-b.img" || { TL_WHY="the install did not change slot B"; return 1; }
         IREF[$ph:worker]=$w IREF[$ph:main]=$m IREF[$ph:first]=$first IREF[$ph:last]=$last IREF[$ph:env]=$envd
         loop="$first..$last"
-        [ "$ph" = install-f2 ] && loop="$((open + 1))..$last, from the open of B for writing at #$open"
+        [ "$ph" = install-f2 ] && loop="$((open + 1))..$last, from the open of B for writing, syscall $open"
         IREF[$ph:loop]=$loop
         [ "$PL_PART" = 0 ] &&
                 echo "  reference install of ${IBUNDLE[$ph]}: $w syscalls in the install thread (chunk loop $loop), $m in the main thread"
@@ -510,39 +511,61 @@ spread() {
 }
 
 # f2_exhaustive FIRST LAST: the install thread's kill points FIRST..LAST of the format-2
-# reference trace, less those deep inside a run of reads: a kill at K leaves what syscalls
-# 1..K-1 did, so where K-1 and K-2 are reads (read, pread64, poll...) it leaves the same files,
-# env and slots as a kill at K-2; K is skipped when the two syscalls on each side of it are
-# reads too (each run keeps its first two and last two).  Bounds the kill points if a delta
-# install reads its slots in many small reads outside the write loop.  F2_SKIPPED = how many.
+# reference trace, less some that cannot leave anything new: a kill at K leaves what syscalls
+# 1..K-1 did, so when K-1 changes no file, env or slot, K leaves what K-1 left.
+#   PL_F2_OUTSIDE=all (default): K is skipped only deep inside a run of reads (read, pread64,
+#     poll...: two on each side of it; each run keeps its first two and last two).  Bounds the
+#     kill points if a delta install reads its slots in many small reads outside the loop.
+#   PL_F2_OUTSIDE=changes: K is kept only after a syscall that may change what survives a
+#     kill (anything but reads, stats, read-only opens, close, flock, memory and signal
+#     calls): about a third of the kill points, for a CI short of time.
+# Sets F2_POINTS; adds to F2_SKIPPED how many were skipped.
 f2_exhaustive() {
         local out
-        out=$(awk -v a="$1" -v b="$2" '
-                $1 == "worker" { n = $4; sub(/\(.*/, "", n); rd[$2] = (n ~ /^(read|pread64|readv|preadv|preadv2|poll|ppoll)$/) }
+        out=$(awk -v a="$1" -v b="$2" -v mode="${PL_F2_OUTSIDE:-all}" '
+                function hexdigit(s, i,   c) { c = substr(s, length(s) - i, 1); return c == "" ? 0 : index("0123456789abcdef", c) - 1 }
+                $1 == "worker" {
+                        n = $4; sub(/\(.*/, "", n)
+                        rd[$2] = (n ~ /^(read|pread64|readv|preadv|preadv2|poll|ppoll)$/)
+                        ro[$2] = rd[$2] || n ~ /^(readlink|readlinkat|newfstatat|fstat|statx|lseek|access|faccessat2|getu?e?[ug]id|getpid|gettid|getrandom|futex|mmap|munmap|mprotect|madvise|brk|rt_sigprocmask|clock_gettime|close|flock)$/
+                        if (n == "openat") {
+                                # read-only unless O_WRONLY/O_RDWR (0x3), O_CREAT (0x40), O_TRUNC (0x200)
+                                c = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", c)
+                                split(c, f, ", "); fl = tolower(f[3]); sub(/^0x/, "", fl)
+                                ro[$2] = hexdigit(fl, 0) % 4 == 0 && int(hexdigit(fl, 1) / 4) % 2 == 0 && int(hexdigit(fl, 2) / 2) % 2 == 0
+                        }
+                }
                 END {
                         for (k = a; k <= b; k++) {
-                                if (rd[k - 2] && rd[k - 1] && rd[k] && rd[k + 1] && rd[k + 2]) { skipped++; continue }
+                                if (mode == "changes" ? (k > a && ((k - 1) in ro) && ro[k - 1]) : (rd[k - 2] && rd[k - 1] && rd[k] && rd[k + 1] && rd[k + 2])) {
+                                        skipped++
+                                        continue
+                                }
                                 print k
                         }
                         print "skipped " skipped + 0
                 }' "$SB/install-f2-ref.log")
         F2_SKIPPED=$((${F2_SKIPPED:-0} + ${out##*skipped }))
-        sed '$d' <<<"$out"
+        F2_POINTS=${out%skipped *}
 }
 
 # install_part PHASE: this part's share of the install kill points of PHASE (shared out by the
 # syscall number, which is stable between the parts' reference runs, unlike positions in the
 # list).
 install_part() {
-        local ph=$1 ex1 ex2 loop main_pts p kind k i=0 v samples=$PL_LOOP_SAMPLES
+        local ph=$1 ex1 ex2 loop main_pts p kind k v samples=$PL_LOOP_SAMPLES
+        local -A pos=()
         local open=${IREF[$1:open]} first=${IREF[$1:first]} last=${IREF[$1:last]} n=${IREF[$1:worker]}
         rm -rf "$SB/kp" && mkdir -p "$SB/kp"
         # Up to one past the reference count: that one is not reached (the install completes).
         if [ "$ph" = install-f2 ]; then
                 samples=$PL_F2_LOOP_SAMPLES
-                ex1=$(f2_exhaustive 1 "$open")
+                F2_SKIPPED=0
+                f2_exhaustive 1 "$open"
+                ex1=$F2_POINTS
                 loop=$(spread $((open + 1)) "$last" "$samples")
-                ex2=$(f2_exhaustive $((last + 1)) $((n + 1)))
+                f2_exhaustive $((last + 1)) $((n + 1))
+                ex2=$F2_POINTS
         else
                 ex1=$(seq 1 $((first - 1)))
                 loop=$(spread "$first" "$last" "$samples")
@@ -553,10 +576,13 @@ install_part() {
         # shellcheck disable=SC2086
         for p in $(printf 'ex:worker:%s\n' $ex1 $ex2) $(printf 'loop:worker:%s\n' $loop) $(printf 'main:main:%s\n' $main_pts); do
                 kind=${p%%:*} p=${p#*:} k=${p#*:}
-                # main-thread samples: by position (both parts take $PL_MAIN_SAMPLES of them)
-                if [ "$kind" = main ]; then
-                        i=$((i + 1))
-                        mine "$i" || continue
+                # Samples (main thread, chunk loop): by position, so that the parts take
+                # $PL_MAIN_SAMPLES and $samples of them between them.  By syscall number they
+                # could all fall to one part: each part spreads them over the bounds of its own
+                # reference run, and a spread with an even step has one parity.
+                if [ "$kind" != ex ]; then
+                        pos[$kind]=$((${pos[$kind]:-0} + 1))
+                        mine "${pos[$kind]}" || continue
                 else
                         mine "$k" || continue
                 fi
@@ -979,7 +1005,7 @@ report_install() {
                         R_FAILS[$ph]+="  e.g. after kill point ${ENV_SEEN[$s]}: $(tr '\n' ' ' <<<"${s#*|}")"$'\n'
                 done
         fi
-        [ "$ph" = install-f2 ] && what+=", ${F2_SKIPPED:-0} syscalls inside runs of reads skipped"
+        [ "$ph" = install-f2 ] && what+=", PL_F2_OUTSIDE=${PL_F2_OUTSIDE:-all}: ${F2_SKIPPED:-0} kill points outside the loop skipped"
         report "$ph" "$name" "$what: ${R_DONE[$ph]} kill points: ${R_DONE[$ph:ex]} exhaustive outside the chunk loop of the install thread + ${R_DONE[$ph:loop]} sampled in the chunk loop (its syscalls ${IREF[$ph:loop]}) + ${R_DONE[$ph:main]} sampled in the main thread; $n env states seen"
         # Not a failure: an interrupted install stays "pending" in the status until the next one.
         lost=$(sed '/^$/d' <<<"${R_LOST[$ph]:-}")
