@@ -16,6 +16,12 @@
 #            record, target primary on trial, activation count): every syscall outside the
 #            repeated chunk-write loop, a spread sample inside it (first and last included),
 #            and a spread sample of the main thread's syscalls (bus, progress, Completed).
+#            Two installs, each from a file: "install" a format-1 bundle (16 fixed 64 KiB
+#            chunks), "install-f2" a format-2 bundle (content-defined chunks of 4 KiB average,
+#            ~250 of them; an image that shares most of its content with the booted slot, so
+#            that a delta install seeding from the slots takes that path).  Both are checked
+#            the same way: the check is on the state a kill leaves, whatever path the daemon
+#            took to get there.
 #   marks:   "main" = the main thread, which runs Mark from reading the bus call to the reply:
 #            every one of its syscalls from attaching (idle in epoll_wait) to after the reply.
 #            Mark good and Mark bad on B's trial boot, Mark active of B from A.
@@ -44,9 +50,10 @@
 #
 # Speed: kill points are shared out over PL_PARTS processes (default 2), each with its own
 # sandbox on a private tmpfs (pl_setup); results are merged into one test point per phase.
-# Knobs: PL_LOOP_SAMPLES (kill points inside the chunk loop, 0 = all), PL_MAIN_SAMPLES
-# (install main-thread kill points, 0 = all), PL_PARTS, PL_PHASES (a subset of
-# "install mark-good mark-bad mark-active startup").
+# Knobs: PL_LOOP_SAMPLES and PL_F2_LOOP_SAMPLES (kill points inside the chunk loop of the
+# format-1 and the format-2 install, 0 = all), PL_MAIN_SAMPLES (install main-thread kill
+# points, 0 = all), PL_PARTS, PL_PHASES (a subset of "install install-f2 mark-good mark-bad
+# mark-active startup").
 . "$(dirname "$0")/../lib/testlib.sh"
 # shellcheck source=tests/lib/powerloss-lib.sh
 . "$(dirname "$0")/../lib/powerloss-lib.sh"
@@ -60,7 +67,8 @@ PL_MAIN_SAMPLES=${PL_MAIN_SAMPLES:-12}
 # Kill points are shared out over PL_PARTS processes with a sandbox each (see "parts" below).
 PL_PARTS=${PL_PARTS:-2}
 PL_PART=${PL_PART:-0}
-PL_PHASES=${PL_PHASES:-install mark-good mark-bad mark-active startup}
+PL_F2_LOOP_SAMPLES=${PL_F2_LOOP_SAMPLES:-48}
+PL_PHASES=${PL_PHASES:-install install-f2 mark-good mark-bad mark-active startup}
 PL_START=$(date +%s)
 pl_setup A
 
@@ -80,6 +88,30 @@ for v in 1 1.1 2 3; do
                 exit 1
         fi
 done
+# Format 2 (install-f2): v2f2 is v1.1 (what the booted slot A holds in the baseline) with a few
+# regions changed: 1000 bytes inserted at 300000 (what follows shifts; the end is cut to keep
+# the size) and 8 KiB overwritten at 100 KiB, 512 KiB and 900 KiB, so that a delta install
+# seeding from A would reuse most chunks and fetch a few.  The smallest average chunk size the
+# chunker accepts (4 KiB, lib/cdc.h): ~250 chunks, many kill points inside the loop to sample.
+F2_CHUNK_AVG=4096
+if ! "$SB_PY" - "$I/v1.1.img" "$I/v2f2.img" "$IMG_SIZE" <<'EOF' ||
+import os, sys
+src, dst, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+d = bytearray(open(src, "rb").read())
+d[300000:300000] = os.urandom(1000)
+for off in (100 << 10, 512 << 10, 900 << 10):
+    d[off:off + 8192] = os.urandom(8192)
+open(dst, "wb").write(bytes(d[:size]))
+EOF
+   ! sb_bundle "$I/v2f2.bundle" 2 "$I/v2f2.img" "" "" --format 2 --chunk-size "$F2_CHUNK_AVG"; then
+        fail "$TL_FILE-setup" "cannot build the format-2 bundle v2f2"
+        exit 1
+fi
+F2_CHUNKS=$(updatectl bundle info --keyring "$SB/pki/ca.crt" "$I/v2f2.bundle" 2>&1 | sed -n 's/^ *Chunks: *\([0-9]*\).*/\1/p' | head -n 1)
+if [ "${F2_CHUNKS:-0}" -lt 16 ]; then
+        fail "$TL_FILE-setup" "the format-2 bundle v2f2 has '${F2_CHUNKS}' chunks, expected ~250 (--chunk-size $F2_CHUNK_AVG)"
+        exit 1
+fi
 
 # --- tracer control ------------------------------------------------------------------
 
@@ -242,6 +274,7 @@ after_reboot() {
 # children hand back with declare -p and the parent adds up.
 declare -A R_DONE=() R_FAILS=() R_NBEFORE=() R_NAFTER=() R_PICKS=() R_LOST=() R_INFO=()
 declare -A ENV_SEEN=()
+declare -A PHASE_TIME=() # seconds part 0 spent on a phase (the parts run in parallel)
 
 # kp_record_failure PHASE LABEL: adds the current kill point to R_FAILS[PHASE] if WHY is set.
 kp_record_failure() {
@@ -271,39 +304,68 @@ t_baseline() {
 
 # --- install ---------------------------------------------------------------------------
 
-# Reference run of an uninterrupted install under the tracer (log of every syscall).
+# The install phases: "install" installs v2.bundle (format 1), "install-f2" v2f2.bundle (format
+# 2).  Per phase: the bundle, and what its reference run found (IREF[PHASE:worker|main|first|
+# last|env]: syscall counts, the chunk loop, the env after it; IREF[PHASE:worker] empty = no
+# reference, the phase is not run).
+declare -A IBUNDLE=([install]=v2.bundle [install-f2]=v2f2.bundle) IREF=()
+
+# t_install_reference PHASE: reference run of an uninterrupted install under the tracer (log of
+# every syscall, $SB/PHASE-ref.log).
 t_install_reference() {
+        local ph=$1 w m first last envd role num _tid call fl loop open
+        IREF[$ph:worker]=
         pl_restore G && pl_start_daemon --cmdline "$SB/cmdline" 2>"$SB/start.err" ||
                 { TL_WHY="daemon start: $(cat "$SB/start.err")"; return 1; }
-        pl_trace_start -r worker -x -o "$SB/install-ref.log" || { TL_WHY="tracer: $(cat "$SB/pl-trace.err")"; return 1; }
-        run timeout 60 updatectl install "$I/v2.bundle"
+        pl_trace_start -r worker -x -o "$SB/$ph-ref.log" || { TL_WHY="tracer: $(cat "$SB/pl-trace.err")"; return 1; }
+        run timeout 60 updatectl install "$I/${IBUNDLE[$ph]}"
         pl_trace_end
         [ "$TL_RC" = 0 ] || { TL_WHY="install under the tracer exited $TL_RC: $(_tl_out_excerpt)"; return 1; }
         [[ $PL_TRACE_RESULT == detached* ]] || { TL_WHY="tracer: '$PL_TRACE_RESULT'"; return 1; }
-        REF_WORKER=$(sed -n 's/.* worker=\([0-9]*\).*/\1/p' <<<"$PL_TRACE_RESULT")
-        REF_MAIN=$(sed -n 's/.* main=\([0-9]*\).*/\1/p' <<<"$PL_TRACE_RESULT")
-        # The chunk-write loop: from the first to the last pwrite64 of the install thread.
-        LOOP_FIRST=$(awk '$1 == "worker" && $4 ~ /^pwrite64\(/ { print $2; exit }' "$SB/install-ref.log")
-        LOOP_LAST=$(awk '$1 == "worker" && $4 ~ /^pwrite64\(/ { n = $2 } END { print n }' "$SB/install-ref.log")
-        if [ -z "$LOOP_FIRST" ] || [ -z "$LOOP_LAST" ] || [ "$REF_WORKER" -le "$LOOP_LAST" ]; then
+        w=$(sed -n 's/.* worker=\([0-9]*\).*/\1/p' <<<"$PL_TRACE_RESULT")
+        m=$(sed -n 's/.* main=\([0-9]*\).*/\1/p' <<<"$PL_TRACE_RESULT")
+        # The chunk-write loop: from the first to the last slot write of the install thread
+        # (pwrite64 today; a delta install might copy seeded chunks with copy_file_range).
+        first=$(awk '$1 == "worker" && $4 ~ /^(pwrite64|pwritev2?|copy_file_range)\(/ { print $2; exit }' "$SB/$ph-ref.log")
+        last=$(awk '$1 == "worker" && $4 ~ /^(pwrite64|pwritev2?|copy_file_range)\(/ { n = $2 } END { print n }' "$SB/$ph-ref.log")
+        if [ -z "$first" ] || [ -z "$last" ] || [ "$w" -le "$last" ]; then
                 TL_WHY="no chunk writes in the trace ($PL_TRACE_RESULT)"
-                REF_WORKER=
                 return 1
         fi
-        ENV_D=$(pl_env_dump)
-        cp "$SB_SLOT_B" "$SB/ref-installed-slot-b.img"
+        # Where the write stage starts: the target opened for writing (the last such open before
+        # the first slot write).  The chunk loop of format 2 is everything from there to the
+        # last slot write: its small chunks are read and gathered in the writer's ring long
+        # before the first pwrite64, and a delta install reads slots there too.
+        open=0
+        while read -r role num _tid call; do
+                [ "$role" = worker ] && [ "$num" -lt "$first" ] || continue
+                [[ $call == "openat("*"\"$SB_SLOT_B\", "* ]] || continue
+                fl=${call#*\""$SB_SLOT_B"\", } fl=${fl%%,*}
+                (((fl & 3) != 0)) && open=$num
+        done <"$SB/$ph-ref.log"
+        IREF[$ph:open]=$open
+        if [ "$open" = 0 ]; then
+                TL_WHY="no open of slot B for writing before its first write in the trace"
+                return 1
+        fi
+        envd=$(pl_env_dump)
+        cp "$SB_SLOT_B" "$SB/$ph-installed-slot-b.img"
         pl_stop_daemon
-        expect_eq "$(pl_env_var "$ENV_D" UPDATE1_TRIAL)" B "UPDATE1_TRIAL after the install" || return 1
+        expect_eq "$(pl_env_var "$envd" UPDATE1_TRIAL)" B "UPDATE1_TRIAL after the install" || return 1
         ! cmp -s "$SB_SLOT_B" "$SB/snap/G/slot-b.img" || { TL_WHY="the install did not change slot B"; return 1; }
+        IREF[$ph:worker]=$w IREF[$ph:main]=$m IREF[$ph:first]=$first IREF[$ph:last]=$last IREF[$ph:env]=$envd
+        loop="$first..$last"
+        [ "$ph" = install-f2 ] && loop="$((open + 1))..$last, from the open of B for writing, syscall $open"
+        IREF[$ph:loop]=$loop
         [ "$PL_PART" = 0 ] &&
-                echo "  reference install: $REF_WORKER syscalls in the install thread (chunk loop $LOOP_FIRST..$LOOP_LAST), $REF_MAIN in the main thread"
+                echo "  reference install of ${IBUNDLE[$ph]}: $w syscalls in the install thread (chunk loop $loop), $m in the main thread"
         return 0
 }
 
 # What a power cut needs besides the order of the steps: each one flushed before the next
-# depends on it.  Checked on the reference trace of the install thread.
+# depends on it.  Checked on the reference trace of the install thread of PHASE.
 t_install_fsync_order() {
-        run "$SB_PY" - "$SB/install-ref.log" "$SB_SLOT_B" "$SB_ENV" "$SB_DATA" <<'EOF'
+        run "$SB_PY" - "$SB/$1-ref.log" "$SB_SLOT_B" "$SB_ENV" "$SB_DATA" <<'EOF'
 import re, sys
 log, slot, env, data = sys.argv[1:5]
 calls = []        # [name, args, paths, ret]
@@ -385,9 +447,9 @@ EOF
         return 1
 }
 
-# One install kill point.  Sets WHY (empty = fine) and KILLED_AT.
+# install_killpoint PHASE ROLE K: one install kill point.  Sets WHY (empty = fine) and KILLED_AT.
 install_killpoint() {
-        local role=$1 k=$2 dump order trial completed=0 want desc
+        local ph=$1 role=$2 k=$3 dump order trial completed=0 want desc
         WHY='' KILLED_AT=''
         pl_restore G || { WHY="restore failed"; return; }
         pl_start_daemon --cmdline "$SB/cmdline" 2>"$SB/start.err" || { WHY="daemon start: $(tail -n 3 "$SB/start.err")"; return; }
@@ -396,7 +458,7 @@ install_killpoint() {
         else
                 pl_trace_start -r main -k "$k" || { WHY="tracer did not attach: $(cat "$SB/pl-trace.err")"; pl_stop_daemon; return; }
         fi
-        run timeout 60 updatectl install "$I/v2.bundle"
+        run timeout 60 updatectl install "$I/${IBUNDLE[$ph]}"
         if [ "$role" = main ]; then
                 pl_ping
                 pl_trace_end term
@@ -415,12 +477,12 @@ install_killpoint() {
 
         # The state a power cut at this point leaves, read before U-Boot runs.
         dump=$(pl_env_dump)
-        ENV_SEEN[$dump]="$role#$k"
+        ENV_SEEN[$ph|$dump]="$role#$k"
         order=$(pl_env_var "$dump" BOOT_ORDER)
         trial=$(pl_env_var "$dump" UPDATE1_TRIAL)
         [ "$trial" = B ] && [ "${order%% *}" = B ] && completed=1
         if [ "$completed" = 1 ]; then
-                cmp -s "$SB_SLOT_B" "$SB/ref-installed-slot-b.img" ||
+                cmp -s "$SB_SLOT_B" "$SB/$ph-installed-slot-b.img" ||
                         WHY+="B is primary on trial but does not hold the whole image; "
                 want=B
         else
@@ -430,7 +492,7 @@ install_killpoint() {
                 bootable "$dump" A || WHY+="A is not bootable: $(tr '\n' ' ' <<<"$dump"); "
                 want=A
         fi
-        kp_save "install-$role-$k" "$KILLED_AT" "$want" "$completed"
+        kp_save "$ph-$role-$k" "$KILLED_AT" "$want" "$completed"
         after_reboot "$want"
 }
 
@@ -448,35 +510,90 @@ spread() {
         done | uniq
 }
 
-# This part's share of the install kill points (shared out by the syscall number, which is
-# stable between the parts' reference runs, unlike positions in the list).
+# f2_exhaustive FIRST LAST: the install thread's kill points FIRST..LAST of the format-2
+# reference trace, less some that cannot leave anything new: a kill at K leaves what syscalls
+# 1..K-1 did, so when K-1 changes no file, env or slot, K leaves what K-1 left.
+#   PL_F2_OUTSIDE=all (default): K is skipped only deep inside a run of reads (read, pread64,
+#     poll...: two on each side of it; each run keeps its first two and last two).  Bounds the
+#     kill points if a delta install reads its slots in many small reads outside the loop.
+#   PL_F2_OUTSIDE=changes: K is kept only after a syscall that may change what survives a
+#     kill (anything but reads, stats, read-only opens, close, flock, memory and signal
+#     calls): about a third of the kill points, for a CI short of time.
+# Sets F2_POINTS; adds to F2_SKIPPED how many were skipped.
+f2_exhaustive() {
+        local out
+        out=$(awk -v a="$1" -v b="$2" -v mode="${PL_F2_OUTSIDE:-all}" '
+                function hexdigit(s, i,   c) { c = substr(s, length(s) - i, 1); return c == "" ? 0 : index("0123456789abcdef", c) - 1 }
+                $1 == "worker" {
+                        n = $4; sub(/\(.*/, "", n)
+                        rd[$2] = (n ~ /^(read|pread64|readv|preadv|preadv2|poll|ppoll)$/)
+                        ro[$2] = rd[$2] || n ~ /^(readlink|readlinkat|newfstatat|fstat|statx|lseek|access|faccessat2|getu?e?[ug]id|getpid|gettid|getrandom|futex|mmap|munmap|mprotect|madvise|brk|rt_sigprocmask|clock_gettime|close|flock)$/
+                        if (n == "openat") {
+                                # read-only unless O_WRONLY/O_RDWR (0x3), O_CREAT (0x40), O_TRUNC (0x200)
+                                c = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", c)
+                                split(c, f, ", "); fl = tolower(f[3]); sub(/^0x/, "", fl)
+                                ro[$2] = hexdigit(fl, 0) % 4 == 0 && int(hexdigit(fl, 1) / 4) % 2 == 0 && int(hexdigit(fl, 2) / 2) % 2 == 0
+                        }
+                }
+                END {
+                        for (k = a; k <= b; k++) {
+                                if (mode == "changes" ? (k > a && ((k - 1) in ro) && ro[k - 1]) : (rd[k - 2] && rd[k - 1] && rd[k] && rd[k + 1] && rd[k + 2])) {
+                                        skipped++
+                                        continue
+                                }
+                                print k
+                        }
+                        print "skipped " skipped + 0
+                }' "$SB/install-f2-ref.log")
+        F2_SKIPPED=$((${F2_SKIPPED:-0} + ${out##*skipped }))
+        F2_POINTS=${out%skipped *}
+}
+
+# install_part PHASE: this part's share of the install kill points of PHASE (shared out by the
+# syscall number, which is stable between the parts' reference runs, unlike positions in the
+# list).
 install_part() {
-        local ex1 ex2 loop main_pts p kind k i=0 v
+        local ph=$1 ex1 ex2 loop main_pts p kind k v samples=$PL_LOOP_SAMPLES
+        local -A pos=()
+        local open=${IREF[$1:open]} first=${IREF[$1:first]} last=${IREF[$1:last]} n=${IREF[$1:worker]}
         rm -rf "$SB/kp" && mkdir -p "$SB/kp"
-        ex1=$(seq 1 $((LOOP_FIRST - 1)))
-        loop=$(spread "$LOOP_FIRST" "$LOOP_LAST" "$PL_LOOP_SAMPLES")
         # Up to one past the reference count: that one is not reached (the install completes).
-        ex2=$(seq $((LOOP_LAST + 1)) $((REF_WORKER + 1)))
-        main_pts=$(spread 1 "$REF_MAIN" "$PL_MAIN_SAMPLES")
-        R_DONE[install]=0 R_DONE[install:ex]=0 R_DONE[install:loop]=0 R_DONE[install:main]=0
+        if [ "$ph" = install-f2 ]; then
+                samples=$PL_F2_LOOP_SAMPLES
+                F2_SKIPPED=0
+                f2_exhaustive 1 "$open"
+                ex1=$F2_POINTS
+                loop=$(spread $((open + 1)) "$last" "$samples")
+                f2_exhaustive $((last + 1)) $((n + 1))
+                ex2=$F2_POINTS
+        else
+                ex1=$(seq 1 $((first - 1)))
+                loop=$(spread "$first" "$last" "$samples")
+                ex2=$(seq $((last + 1)) $((n + 1)))
+        fi
+        main_pts=$(spread 1 "${IREF[$ph:main]}" "$PL_MAIN_SAMPLES")
+        R_DONE[$ph]=0 R_DONE[$ph:ex]=0 R_DONE[$ph:loop]=0 R_DONE[$ph:main]=0
         # shellcheck disable=SC2086
         for p in $(printf 'ex:worker:%s\n' $ex1 $ex2) $(printf 'loop:worker:%s\n' $loop) $(printf 'main:main:%s\n' $main_pts); do
                 kind=${p%%:*} p=${p#*:} k=${p#*:}
-                # main-thread samples: by position (both parts take $PL_MAIN_SAMPLES of them)
-                if [ "$kind" = main ]; then
-                        i=$((i + 1))
-                        mine "$i" || continue
+                # Samples (main thread, chunk loop): by position, so that the parts take
+                # $PL_MAIN_SAMPLES and $samples of them between them.  By syscall number they
+                # could all fall to one part: each part spreads them over the bounds of its own
+                # reference run, and a spread with an even step has one parity.
+                if [ "$kind" != ex ]; then
+                        pos[$kind]=$((${pos[$kind]:-0} + 1))
+                        mine "${pos[$kind]}" || continue
                 else
                         mine "$k" || continue
                 fi
-                install_killpoint "${p%%:*}" "$k"
-                R_DONE[install]=$((R_DONE[install] + 1))
-                R_DONE[install:$kind]=$((${R_DONE[install:$kind]} + 1))
-                kp_record_failure install "${p%%:*}#$k"
+                install_killpoint "$ph" "${p%%:*}" "$k"
+                R_DONE[$ph]=$((R_DONE[$ph] + 1))
+                R_DONE[$ph:$kind]=$((${R_DONE[$ph:$kind]} + 1))
+                kp_record_failure "$ph" "${p%%:*}#$k"
         done
         v=$(kp_validate)
-        R_FAILS[install]+=$(grep -v '^PENDING ' <<<"$v")
-        R_LOST[install]+=$(grep '^PENDING ' <<<"$v" | sed 's/^PENDING //')${v:+$'\n'}
+        R_FAILS[$ph]+=$(grep -v '^PENDING ' <<<"$v")
+        R_LOST[$ph]+=$(grep '^PENDING ' <<<"$v" | sed 's/^PENDING //')${v:+$'\n'}
 }
 
 # --- marks -----------------------------------------------------------------------------
@@ -788,7 +905,11 @@ EOF
 
 # Everything a part runs after its setup.  stderr: bash reports each SIGKILLed background job.
 run_part() {
-        [[ " $PL_PHASES " == *" install "* ]] && [ -n "${REF_WORKER:-}" ] && install_part
+        local t=$SECONDS
+        [[ " $PL_PHASES " == *" install "* ]] && [ -n "${IREF[install:worker]:-}" ] && install_part install
+        PHASE_TIME[install]=$((SECONDS - t)) t=$SECONDS
+        [[ " $PL_PHASES " == *" install-f2 "* ]] && [ -n "${IREF[install-f2:worker]:-}" ] && install_part install-f2
+        PHASE_TIME[install-f2]=$((SECONDS - t))
         [[ " $PL_PHASES " == *" mark-good "* ]] && mark_part mark-good T updatectl mark-good
         [[ " $PL_PHASES " == *" mark-bad "* ]] && mark_part mark-bad T updatectl mark-bad booted
         [[ " $PL_PHASES " == *" mark-active "* ]] && mark_part mark-active G updatectl mark-active other
@@ -802,7 +923,8 @@ run_part() {
 if [ "$PL_PART" != 0 ]; then
         tl_case baseline t_baseline
         [ "$TL_FAIL" -gt 0 ] && exit 1
-        tl_case install-reference t_install_reference
+        tl_case install-reference t_install_reference install
+        [[ " $PL_PHASES " == *" install-f2 "* ]] && tl_case install-format2-reference t_install_reference install-f2
         tl_case mark-trial-state t_make_trial_state
         run_part
         declare -p R_DONE R_FAILS R_NBEFORE R_NAFTER R_PICKS R_LOST ENV_SEEN | sed 's/^declare -\([aA]*\) R_/declare -g\1 C_/; s/^declare -\([aA]*\) ENV_SEEN=/declare -g\1 C_ENV_SEEN=/' >"$PL_RESULT.tmp" &&
@@ -868,21 +990,27 @@ report() {
         fi
 }
 
+# report_install PHASE CASE-NAME WHAT: the test point of an install phase.
 report_install() {
-        local s lost
-        [ -n "${R_DONE[install]:-}" ] || { fail install-killpoints "not run (reference failed)"; return; }
+        local ph=$1 name=$2 what=$3 s lost n=0
+        [ -n "${R_DONE[$ph]:-}" ] || { fail "$name" "not run (reference failed)"; return; }
         # Never in between: an install passes through exactly three env states.
-        if [ "${#ENV_SEEN[@]}" -gt 3 ] || [ -z "${ENV_SEEN[$ENV_G]+x}" ] || [ -z "${ENV_SEEN[$ENV_D]+x}" ]; then
-                R_FAILS[install]+="expected 3 env states (untouched, target bad, target on trial), saw ${#ENV_SEEN[@]}:"$'\n'
+        for s in "${!ENV_SEEN[@]}"; do
+                [[ $s == "$ph|"* ]] && n=$((n + 1))
+        done
+        if [ "$n" -gt 3 ] || [ -z "${ENV_SEEN[$ph|$ENV_G]+x}" ] || [ -z "${ENV_SEEN[$ph|${IREF[$ph:env]}]+x}" ]; then
+                R_FAILS[$ph]+="expected 3 env states (untouched, target bad, target on trial), saw $n:"$'\n'
                 for s in "${!ENV_SEEN[@]}"; do
-                        R_FAILS[install]+="  e.g. after kill point ${ENV_SEEN[$s]}: $(tr '\n' ' ' <<<"$s")"$'\n'
+                        [[ $s == "$ph|"* ]] || continue
+                        R_FAILS[$ph]+="  e.g. after kill point ${ENV_SEEN[$s]}: $(tr '\n' ' ' <<<"${s#*|}")"$'\n'
                 done
         fi
-        report install install-killpoints "${R_DONE[install]} kill points: ${R_DONE[install:ex]} exhaustive outside the chunk loop of the install thread + ${R_DONE[install:loop]} sampled in the chunk loop (its syscalls $LOOP_FIRST..$LOOP_LAST) + ${R_DONE[install:main]} sampled in the main thread; ${#ENV_SEEN[@]} env states seen"
+        [ "$ph" = install-f2 ] && what+=", PL_F2_OUTSIDE=${PL_F2_OUTSIDE:-all}: ${F2_SKIPPED:-0} kill points outside the loop skipped"
+        report "$ph" "$name" "$what: ${R_DONE[$ph]} kill points: ${R_DONE[$ph:ex]} exhaustive outside the chunk loop of the install thread + ${R_DONE[$ph:loop]} sampled in the chunk loop (its syscalls ${IREF[$ph:loop]}) + ${R_DONE[$ph:main]} sampled in the main thread; $n env states seen"
         # Not a failure: an interrupted install stays "pending" in the status until the next one.
-        lost=$(sed '/^$/d' <<<"${R_LOST[install]:-}")
+        lost=$(sed '/^$/d' <<<"${R_LOST[$ph]:-}")
         if [ -n "$lost" ]; then
-                echo "  note: after $(grep -c . <<<"$lost") install kill points a slot is still reported \"pending\" (operation idle) after the reboot, e.g.:"
+                echo "  note: after $(grep -c . <<<"$lost") $ph kill points a slot is still reported \"pending\" (operation idle) after the reboot, e.g.:"
                 sort -V <<<"$lost" | sed -n '1p;$p' | sed 's/^/    /'
         fi
 }
@@ -917,8 +1045,12 @@ fi
 pl_trace_end term
 pl_stop_daemon
 
-tl_case install-reference t_install_reference
-[ -n "${REF_WORKER:-}" ] && tl_case install-fsync-order t_install_fsync_order
+tl_case install-reference t_install_reference install
+[ -n "${IREF[install:worker]}" ] && tl_case install-fsync-order t_install_fsync_order install
+if [[ " $PL_PHASES " == *" install-f2 "* ]]; then
+        tl_case install-format2-reference t_install_reference install-f2
+        [ -n "${IREF[install-f2:worker]}" ] && tl_case install-format2-fsync-order t_install_fsync_order install-f2
+fi
 tl_case mark-trial-state t_make_trial_state
 tl_case fallback-after-1-attempt t_fallback ""
 fallback_reported fallback-reported
@@ -927,9 +1059,11 @@ fallback_reported fallback-2-attempts-reported
 run_part
 merge_children
 [ -n "${R_FAILS[setup]:-}" ] && fail powerloss-parts "${R_FAILS[setup]}"
-[[ " $PL_PHASES " == *" install "* ]] && report_install
+[[ " $PL_PHASES " == *" install "* ]] && report_install install install-killpoints "format 1"
+[[ " $PL_PHASES " == *" install-f2 "* ]] &&
+        report_install install-f2 install-format2-killpoints "format 2, $F2_CHUNKS chunks of v1.1 with 4 regions changed"
 for phase in mark-good mark-bad mark-active; do
         [[ " $PL_PHASES " == *" $phase "* ]] && report_mark "$phase"
 done
 [[ " $PL_PHASES " == *" startup "* ]] && report_startup
-echo "  $PL_PARTS parts in parallel; time: $(($(date +%s) - PL_START)) s"
+echo "  $PL_PARTS parts in parallel; time: $(($(date +%s) - PL_START)) s (install ${PHASE_TIME[install]:-0} s, install-f2 ${PHASE_TIME[install-f2]:-0} s)"
