@@ -291,6 +291,9 @@ ifeq ($(SANITIZE),1)
 # explores depth 4 (U-Boot) and 3.  At depth 3 it took 25 of the 27 minutes of this run.
 export MODEL_DEPTH ?= 2
 export MODEL_WALKS ?= 30
+# The format-2 install of the power-loss test: outside the chunk loop only the kill points after
+# a syscall that can change what survives (135 instead of ~520; the plain run takes them all).
+export PL_F2_OUTSIDE ?= changes
 SAN_LOG_DIR := $(abspath $(BUILD))/sanitizer-reports
 export UPDATE1_SANITIZER_LOG_DIR := $(SAN_LOG_DIR)
 export ASAN_OPTIONS := detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:log_path=$(SAN_LOG_DIR)/asan
