@@ -214,7 +214,8 @@ t_lying_server() {
 }
 
 # refused_by_gate MODE BUNDLE ERROR TEXT: an install of BUNDLE from gate_http.py in MODE (gate
-# open) fails with org.example.Update1.Error.ERROR saying TEXT; slot B failed, A still boots.
+# open) fails with the D-Bus error named ERROR (one of lib/error-kinds.h) saying TEXT; slot B
+# failed, A still boots.
 refused_by_gate() {
         fresh_slots || return 1
         start_gate "$1" || return 1
