@@ -188,6 +188,15 @@ find_lib() {
 }
 queue=("$R/usr/libexec/update1/updated" "$R/usr/bin/updatectl" "$R/usr/bin/update-health" "$R/usr/bin/update-agent"
        "$R/usr/bin/dbus-daemon" "$R/usr/bin/dbus-send" "$R/usr/bin/fw_printenv")
+# What updated dlopen()s is in no NEEDED entry: libblkid for the board's PARTLABEL= slots
+# (libcurl comes with update-agent; libsquashfs is left out: the board installs no RAUC bundle
+# and its root file system is nearly full).
+dlopen_libs=(libblkid.so.1)
+for n in "${dlopen_libs[@]}"; do
+        src=$(find_lib "$n") || { log "library $n (dlopen()ed by updated) is not in the sysroot"; exit 1; }
+        cp -L "$src" "$LIBDIR/$n"
+        queue+=("$LIBDIR/$n")
+done
 while [ ${#queue[@]} -gt 0 ]; do
         f=${queue[0]}
         queue=("${queue[@]:1}")
