@@ -331,6 +331,12 @@ static int open_squashfs(RaucBundle *b, UError *err) {
                                   "Bundle squashfs invalid: it claims %llu bytes, more than the %llu signed",
                                   (unsigned long long) b->super.bytes_used,
                                   (unsigned long long) verity_data_size(b->verity));
+        /* libsquashfs allocates the fragment table from this count before reading it (fuzzing
+         * found a 4 GiB malloc): its 16-byte entries must fit in the signed image. */
+        if ((uint64_t) b->super.fragment_entry_count * 16 > b->super.bytes_used)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                                  "Bundle squashfs invalid: %u fragments do not fit in its %llu bytes",
+                                  b->super.fragment_entry_count, (unsigned long long) b->super.bytes_used);
         sq = b->sq->compressor_config_init(&cfg, b->super.compression_id, b->super.block_size,
                                          SQFS_COMP_FLAG_UNCOMPRESS);
         if (sq == 0)
