@@ -106,4 +106,10 @@ RDEPENDS:${PN} = "dbus ${@'libubootenv-bin' if d.getVar('UPDATE1_BOOTLOADER') ==
 # 10-updated-answers runs "updatectl status".
 RDEPENDS:${PN}-health = "${PN} ${PN}-ctl"
 RDEPENDS:${PN}-agent = "${PN}"
-RRECOMMENDS:${PN} = "${PN}-ctl ${PN}-health"
+# updated dlopen()s libcurl (http(s) sources), libblkid (PARTLABEL= and LABEL= slot devices)
+# and libsquashfs (RAUC bundles) only when it needs them, and updatectl libsquashfs (bundle info
+# of a RAUC bundle), so the packager does not see them as NEEDED and adds no dependency:
+# recommend them, as debian/control does.  Without one, what needs it fails with an error that
+# names the missing library.
+RRECOMMENDS:${PN} = "${PN}-ctl ${PN}-health libcurl util-linux-libblkid libsquashfs"
+RRECOMMENDS:${PN}-ctl = "libsquashfs"
