@@ -69,15 +69,7 @@ ag_stop_all() {
 
 # ag_wait SECONDS CMD...: until CMD succeeds, polling every 50 ms; 1 after SECONDS of wall
 # clock (a slow CMD does not stretch the bound).
-ag_wait() {
-        local end=$((SECONDS + $1))
-        shift
-        while ((SECONDS < end)); do
-                "$@" && return 0
-                sleep 0.05
-        done
-        "$@"
-}
+ag_wait() { sb_poll "$@"; }
 
 # ag_until SECONDS 'SHELL-EXPRESSION': ag_wait for an expression evaluated at every try (a
 # "$(...)" in ag_wait's arguments would be expanded only once).

@@ -35,6 +35,19 @@ SB_PY=${SB_PY:-python3}
 
 sb_msg() { echo "$*" >&2; }
 
+# sb_poll SECONDS CMD...: until CMD succeeds, trying every 50 ms; 1 once SECONDS of wall clock
+# have passed (a slow CMD does not stretch the bound), after one last try.  Every wait of the
+# tests on the daemon's state goes through here: tests wait on state, never on a fixed sleep.
+sb_poll() {
+        local end=$((SECONDS + $1))
+        shift
+        while ((SECONDS < end)); do
+                "$@" && return 0
+                sleep 0.05
+        done
+        "$@"
+}
+
 # sb_init [DIR]: DIR (emptied) or a fresh mktemp -d under /tmp.  0755 so unprivileged test
 # users can reach the bus socket and read bundles.
 sb_init() {
@@ -626,14 +639,10 @@ sb_get_property() {
 }
 
 # sb_wait_property NAME VALUE: waits (bounded) until the property has that value.
+_sb_property_is() { _SB_LAST=$(sb_get_property "$1"); [ "$_SB_LAST" = "$2" ]; }
 sb_wait_property() {
-        local i v
-        for ((i = 0; i < SB_WAIT * 20; i++)); do
-                v=$(sb_get_property "$1")
-                [ "$v" = "$2" ] && return 0
-                sleep 0.05
-        done
-        sb_msg "property $1 is '$v', not '$2' after ${SB_WAIT}s"
+        sb_poll "$SB_WAIT" _sb_property_is "$1" "$2" && return 0
+        sb_msg "property $1 is '$_SB_LAST', not '$2' after ${SB_WAIT}s"
         return 1
 }
 

@@ -177,14 +177,10 @@ expect_status() {
 
 # tl_wait_status EXPR VALUE: waits (bounded by $SB_WAIT) until the status JSON field has that
 # value, e.g. until the daemon has verified a streamed bundle and marked its target pending.
+_tl_status_is() { _TL_LAST=$(tl_status_field "$1"); [ "$_TL_LAST" = "$2" ]; }
 tl_wait_status() {
-        local i v
-        for ((i = 0; i < SB_WAIT * 20; i++)); do
-                v=$(tl_status_field "$1")
-                [ "$v" = "$2" ] && return 0
-                sleep 0.05
-        done
-        TL_WHY="status $1 is '$v', not '$2' after ${SB_WAIT}s"
+        sb_poll "$SB_WAIT" _tl_status_is "$1" "$2" && return 0
+        TL_WHY="status $1 is '$_TL_LAST', not '$2' after ${SB_WAIT}s"
         return 1
 }
 
