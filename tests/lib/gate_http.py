@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """A static HTTP/1.1 file server with byte ranges whose ranged answers wait for a gate file.
 
-  gate_http.py DIR GATE_FILE PORT_FILE [shift|norest]
+  gate_http.py DIR GATE_FILE PORT_FILE [shift|norest|offby]
 
 Serves DIR on 127.0.0.1 (a free port, written to PORT_FILE once listening).  GET without Range:
 200 and the whole file.  GET with "Range: bytes=A-B" or "bytes=A-": 206 and those bytes, but a
@@ -17,14 +17,16 @@ replaced within the same second differs) and a Last-Modified, and a Range reques
 If-Range is neither is answered 200 with the whole file.  With "shift", a server that lies: a
 gated range is answered 206 with the bytes one further on (right length, wrong content).  With
 "norest", a server without validators that answers a range of more than one byte that does not
-start at 0 (the rest of the daemon's stream) with 200 and the whole file.  One line per request
-on stderr.  Stdlib only.
+start at 0 (the rest of the daemon's stream) with 200 and the whole file.  With "offby", a
+gated range is answered 206 from one byte after where it was asked to start (and says so in its
+Content-Range).  One line per request on stderr.  Stdlib only.
 """
 import email.utils, http.server, os, re, sys, time
 
 root, gate, port_file = sys.argv[1], sys.argv[2], sys.argv[3]
 shift = len(sys.argv) > 4 and sys.argv[4] == 'shift'
 norest = len(sys.argv) > 4 and sys.argv[4] == 'norest'
+offby = len(sys.argv) > 4 and sys.argv[4] == 'offby'
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -69,6 +71,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 pass
             return
         a, b = int(m.group(1)), min(int(m.group(2) or len(data) - 1), len(data) - 1)
+        if offby and gated:
+            a += 1
         self.send_response(206)
         self.validators(st)
         self.send_header('Content-Range', 'bytes %d-%d/%d' % (a, b, len(data)))
