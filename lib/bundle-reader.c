@@ -23,6 +23,7 @@ struct BundleReader {
         uint64_t max_size;
         uint64_t offset;          /* bytes consumed from fd so far */
         uint64_t total_size;      /* header + signature (+ payload once verified) */
+        uint64_t payload_end;     /* once verified: where the payload ends (what a stream reads to) */
         void (*need)(void *userdata, uint64_t end); /* bundle_reader_set_need() */
         void *need_userdata;
         uint64_t announced;       /* the largest end told to need() */
@@ -517,6 +518,7 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
         q = reader_read_tables(r, &total, err);
         if (q < 0)
                 return q;
+        r->payload_end = r->offset + r->manifest->payload_size; /* <= total: no overflow */
         q = reader_setup_buffers(r, err);
         if (q < 0) {
                 r->failed = true;
@@ -636,7 +638,7 @@ int bundle_reader_next_chunk_into(BundleReader *r, void *dst, size_t dst_size, B
                  img->slotclass);
         /* A streaming install reads the payload to its end: one request over http.  Not the
          * file's end: whatever may follow the payload is not for a streaming install. */
-        reader_need(r, r->total_size);
+        reader_need(r, r->payload_end);
         k = reader_read(r, stored, stored_size, what, err);
         if (k < 0)
                 return k;
