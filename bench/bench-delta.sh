@@ -252,10 +252,11 @@ install_bundle() {
 # format2 KEY OLD NEW: the real format-2 column.  "not yet" while `updatectl bundle create
 # --format 2` is refused; then bundle, install from nginx with v1 in the booted slot (the delta
 # install, daemon/install-delta.c), bytes and ranges from nginx's log.  The note adds the
-# daemon's own count (its "Delta install of image rootfs done:" line) and what the stream's
-# first request (its first MiB, daemon/source-http.c) sent before the daemon stopped it.
+# daemon's own count (its "Delta install of image rootfs done:" line) and what the stream sent
+# (daemon/source-http.c: its first 64 KiB, then the rest of the header, signature and chunk
+# tables if they are longer: every request that starts before the payload, but the probe).
 format2() {
-        local key=$1 old=$2 new=$3 line stream
+        local key=$1 old=$2 new=$3 line stream chunks payload
         if ! bundle "$new" "$key.bundle" --format 2; then
                 NOTE[$key]="not yet (format 2 not built: $(head -n 1 "$key.bundle.log"))"
                 return 0
@@ -265,12 +266,15 @@ format2() {
                 return 0
         fi
         line=$(grep 'Delta install of image rootfs done:' "$SB/updated.log" | tail -n 1)
-        stream=$(awk '$4 == "\"bytes=0-1048575\"" || $4 == "\"-\"" { s += $2 } END { print s + 0 }' ranges.one)
+        chunks=$(updatectl bundle info --keyring pki/ca.crt "$key.bundle" | awk '$1 == "Chunks:" { s += $2 } END { print s + 0 }')
+        payload=$(($(sb_payload_offset "$key.bundle") + chunks * 72))
+        stream=$(awk -v p="$payload" '{ r = $4; gsub(/"|bytes=/, "", r); split(r, a, "-") }
+                r == "-" || (r != "0-0" && a[1] < p) { s += $2 } END { print s + 0 }' ranges.one)
         if [ -z "$line" ]; then
                 NOTE[$key]="no delta install (streamed whole; see $SB/updated.log)"
                 return 0
         fi
-        NOTE[$key]="daemon: fetched $(summary_field fetched_bytes "$line") payload bytes in $(summary_field ranges "$line") ranges, reused $(summary_field reused_booted_chunks "$line") of $(summary_field chunks "$line") chunks, seed $(summary_field seed_ms "$line") ms; the stream's first request sent $stream bytes"
+        NOTE[$key]="daemon: fetched $(summary_field fetched_bytes "$line") payload bytes in $(summary_field ranges "$line") ranges, reused $(summary_field reused_booted_chunks "$line") of $(summary_field chunks "$line") chunks, seed $(summary_field seed_ms "$line") ms; the stream sent $stream bytes (header, signature and tables: $payload)"
 }
 
 summary_field() { # NAME LINE: NAME=N of a delta summary line

@@ -63,8 +63,10 @@ static int inspect_run(InspectJob *j, UError *err) {
                               j->timer_fd, &r);
         if (k < 0)
                 return uerror_set(err, ERROR_FAILED, k, "Cannot set up the bundle reader: %s", strerror(-k));
-        if (j->http)
+        if (j->http) {
                 bundle_reader_set_random_access(r, &(ReadAt) { source_http_read_at, source_http_get_size, j->http });
+                bundle_reader_set_need(r, source_http_want, j->http);
+        }
         k = bundle_reader_verify(r, j->manager->keyring, err);
         if (k < 0) {
                 if (j->http)

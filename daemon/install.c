@@ -135,6 +135,9 @@ static int install_prepare(InstallJob *j, UError *err) {
                 bundle_reader_set_rauc_plain_limit(j->reader, m->config->max_bundle_download_size,
                                                    "[system] max-bundle-download-size=");
                 source_http_set_cancel_fd(j->http, j->cancel_fd);
+                /* The stream fetches what the reader announces, no more: a delta install that
+                 * decides after the tables never has the payload streamed. */
+                bundle_reader_set_need(j->reader, source_http_want, j->http);
         }
         bundle_reader_set_rauc_progress(j->reader, plain_pass_progress, j);
         r = bundle_reader_verify(j->reader, m->keyring, err);

@@ -21,55 +21,20 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "source-http-state.h"
 #include "source-http.h"
 #include "url.h"
 
 #define PIPE_SIZE (1 << 20)
 #define HTTP_BUFFER_SIZE (256 << 10)
-/* The stream's first request asks for this much only (a Range request; a server that ignores
- * Range sends the whole file, which is the stream as before).  It holds the header, signature
- * and chunk tables of most bundles: a reader that then switches to ranged reads (a RAUC bundle,
- * a delta install) has cost at most this, not whatever the socket buffers took of the whole
- * body before the stream was stopped (measured: 5.5 of 8.4 MB on loopback).  The rest comes
- * with a second request once the reader has taken all of it. */
-#define STREAM_FIRST_BYTES (UINT64_C(1) << 20)
-
-struct SourceHttp {
-        char *url;                /* for libcurl only: may hold a password or a signed query */
-        char *display;            /* url_redact(url): for every message */
-        CURL *curl;
-        int pipe_r, pipe_w;
-        pthread_t thread;
-        bool started;
-        bool finished;
-        atomic_bool abort;        /* finish() wants the transfer to stop */
-        atomic_bool reader_gone;  /* a write into the pipe failed: the reader closed its end */
-        CURLcode code;
-        long http_status;
-        char errbuf[CURL_ERROR_SIZE];
-        /* The answer of the current stream request (STREAM_FIRST_BYTES). */
-        uint64_t stream_start, stream_total;  /* its Content-Range, UINT64_MAX / 0 without one */
-        bool stream_rest;                     /* the second request: must be 206 from STREAM_FIRST_BYTES */
-        bool stream_checked;                  /* its status and start were checked */
-        long stream_bad_status;               /* != 0: the second answer was not the rest (the status) */
-
-        SourceHttpOptions opts;   /* owned; libcurl borrows the blobs (CURL_BLOB_NOCOPY) */
-        struct curl_slist *headers;
-
-        /* Ranged reads (RAUC bundles, whose signature is at the end): a second handle, used by
-         * the reader's thread once the streaming transfer is stopped. */
-        CURL *ranged;
-        uint64_t max_size;
-        uint64_t size;            /* from the first answer's Content-Range */
-        uint8_t *range_buf;
-        size_t range_size, range_got;
-        uint64_t range_bytes;     /* fetched with Range requests so far, for the log */
-        unsigned range_requests;
-        char range_errbuf[CURL_ERROR_SIZE];
-        char range_error[512];
-        int cancel_fd;            /* borrowed; readable: stop the Range request now */
-        bool probing;             /* source_http_probe_ranges(): a "no" is an answer, not an error */
-};
+/* The stream asks for what the reader announces it needs (source_http_want()), no more: first
+ * STREAM_FIRST_BYTES (the header and a typical signature), then [pos, want) for each section the
+ * reader announces (the rest of the signature, the chunk tables of format 2, the payload).  A
+ * reader that switches to ranged reads (a RAUC bundle, a delta install) has then cost what it
+ * read, not what the socket buffers took of the whole body before the stream was stopped.  A
+ * server that ignores Range answers the first request with 200 and the whole file: the stream
+ * as before. */
+#define STREAM_FIRST_BYTES (UINT64_C(64) << 10)
 
 /* libcurl is loaded with dlopen() on the first download: with its TLS, HTTP/2, IDN, LDAP and
  * Kerberos dependencies it is about 30 libraries and several MiB of resident memory that a
@@ -77,18 +42,7 @@ struct SourceHttp {
  * Without libcurl installed only URL installs fail. */
 #define LIBCURL_SONAME "libcurl.so.4"
 
-static struct {
-        void *handle;
-        CURLcode (*global_init)(long flags);
-        CURL *(*easy_init)(void);
-        CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
-        CURLcode (*easy_perform)(CURL *curl);
-        CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
-        const char *(*easy_strerror)(CURLcode code);
-        void (*easy_cleanup)(CURL *curl);
-        struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
-        void (*slist_free_all)(struct curl_slist *list);
-} curl_api;
+SourceHttpCurl source_http_curl;
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static int global_result = -EIO;
@@ -103,29 +57,29 @@ static void global_init_once(void) {
                 return;
         }
         /* The POSIX way to store dlsym() results in function pointers. */
-        *(void **) &curl_api.global_init = dlsym(h, "curl_global_init");
-        *(void **) &curl_api.easy_init = dlsym(h, "curl_easy_init");
-        *(void **) &curl_api.easy_setopt = dlsym(h, "curl_easy_setopt");
-        *(void **) &curl_api.easy_perform = dlsym(h, "curl_easy_perform");
-        *(void **) &curl_api.easy_getinfo = dlsym(h, "curl_easy_getinfo");
-        *(void **) &curl_api.easy_strerror = dlsym(h, "curl_easy_strerror");
-        *(void **) &curl_api.easy_cleanup = dlsym(h, "curl_easy_cleanup");
-        *(void **) &curl_api.slist_append = dlsym(h, "curl_slist_append");
-        *(void **) &curl_api.slist_free_all = dlsym(h, "curl_slist_free_all");
-        if (!curl_api.global_init || !curl_api.easy_init || !curl_api.easy_setopt || !curl_api.easy_perform ||
-            !curl_api.easy_getinfo || !curl_api.easy_strerror || !curl_api.easy_cleanup || !curl_api.slist_append ||
-            !curl_api.slist_free_all) {
+        *(void **) &source_http_curl.global_init = dlsym(h, "curl_global_init");
+        *(void **) &source_http_curl.easy_init = dlsym(h, "curl_easy_init");
+        *(void **) &source_http_curl.easy_setopt = dlsym(h, "curl_easy_setopt");
+        *(void **) &source_http_curl.easy_perform = dlsym(h, "curl_easy_perform");
+        *(void **) &source_http_curl.easy_getinfo = dlsym(h, "curl_easy_getinfo");
+        *(void **) &source_http_curl.easy_strerror = dlsym(h, "curl_easy_strerror");
+        *(void **) &source_http_curl.easy_cleanup = dlsym(h, "curl_easy_cleanup");
+        *(void **) &source_http_curl.slist_append = dlsym(h, "curl_slist_append");
+        *(void **) &source_http_curl.slist_free_all = dlsym(h, "curl_slist_free_all");
+        if (!source_http_curl.global_init || !source_http_curl.easy_init || !source_http_curl.easy_setopt || !source_http_curl.easy_perform ||
+            !source_http_curl.easy_getinfo || !source_http_curl.easy_strerror || !source_http_curl.easy_cleanup || !source_http_curl.slist_append ||
+            !source_http_curl.slist_free_all) {
                 snprintf(global_error, sizeof(global_error), "%s lacks a libcurl function", LIBCURL_SONAME);
                 dlclose(h);
                 global_result = -ENOSYS;
                 return;
         }
-        if (curl_api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        if (source_http_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
                 snprintf(global_error, sizeof(global_error), "curl_global_init() failed");
                 global_result = -EIO;
                 return;
         }
-        curl_api.handle = h; /* never unloaded: libcurl cannot be cleanly re-initialised */
+        source_http_curl.handle = h; /* never unloaded: libcurl cannot be cleanly re-initialised */
         global_result = 0;
 }
 
@@ -161,28 +115,83 @@ static int parse_content_range(const char *buffer, size_t n, uint64_t *ret_start
         return 0;
 }
 
+/* The value of a "Name: value" header line, without blanks and CRLF, into out[VALIDATOR_MAX]
+ * if it is printable ASCII and fits; else out is empty (not used).  It goes into a request
+ * header (If-Range): a server's control characters never do. */
+static void header_value(const char *buffer, size_t n, size_t name_len, char *out) {
+        const char *v = buffer + name_len, *end = buffer + n;
+
+        out[0] = 0;
+        while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
+        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+        if (end == v || (size_t) (end - v) >= VALIDATOR_MAX)
+                return;
+        for (const char *p = v; p < end; p++)
+                if ((unsigned char) *p < 0x20 || (unsigned char) *p > 0x7e)
+                        return;
+        memcpy(out, v, (size_t) (end - v));
+        out[end - v] = 0;
+}
+
 static size_t on_stream_header(char *buffer, size_t size, size_t nitems, void *userdata) {
         SourceHttp *s = userdata;
         size_t n = size * nitems;
 
-        /* A redirect's answer may have its own: the last one before the body counts. */
-        (void) parse_content_range(buffer, n, &s->stream_start, &s->stream_total);
+        /* Every answer (a redirect has its own) starts with its status line: the last one's
+         * headers are the ones of the body. */
+        if (n >= 5 && strncmp(buffer, "HTTP/", 5) == 0) {
+                s->stream_start = UINT64_MAX;
+                s->stream_total = 0;
+                s->etag[0] = s->last_modified[0] = 0;
+        } else if (parse_content_range(buffer, n, &s->stream_start, &s->stream_total) >= 0)
+                ;
+        else if (n > 5 && strncasecmp(buffer, "ETag:", 5) == 0)
+                header_value(buffer, n, 5, s->etag);
+        else if (n > 14 && strncasecmp(buffer, "Last-Modified:", 14) == 0)
+                header_value(buffer, n, 14, s->last_modified);
         return n;
 }
 
-/* The second request must continue the first: a 206 from STREAM_FIRST_BYTES.  A 200 (the
- * whole file again) or another start would put wrong bytes into the stream. */
+/* The first answer's validator for If-Range: a strong ETag (a weak one, W/"...", cannot be used
+ * in If-Range), else Last-Modified; "" without either.  Published under the lock for the ranged
+ * reads, which another thread sets up. */
+static void publish_validator(SourceHttp *s, bool ranges) {
+        const char *v = s->etag[0] == '"' ? s->etag : s->last_modified;
+
+        pthread_mutex_lock(&s->lock);
+        memcpy(s->validator, v, VALIDATOR_MAX);
+        s->ranges_seen = ranges;
+        pthread_mutex_unlock(&s->lock);
+}
+
+/* Every answer must be what was asked: the first one a 206 from 0 or a 200 (the whole file:
+ * no more requests), each later one a 206 from exactly stream_pos.  A 200 to a request with
+ * If-Range means the bundle changed on the server since the first answer: refused, never
+ * mixed into the stream. */
 static bool stream_answer_ok(SourceHttp *s) {
         long code = 0;
 
-        if (!s->stream_rest || s->stream_checked)
-                return true;
-        (void) curl_api.easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
-        if (code != 206 || s->stream_start != STREAM_FIRST_BYTES) {
+        (void) source_http_curl.easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+        if (s->req_first && code == 200) {
+                s->whole = true;
+                s->req_len = 0;
+        } else if (code == 200 && s->stream_if_range) {
+                s->stream_changed = true;
+                return false;
+        } else if (code != 206 || s->stream_start != s->req_start) {
                 s->stream_bad_status = code ?: -1;
                 return false;
+        } else if (!s->req_first && s->file_size > 0 && s->stream_total != s->file_size) {
+                s->stream_changed = true; /* a server that ignores If-Range, but not the size */
+                return false;
         }
-        s->stream_checked = true;
+        if (s->req_first) {
+                s->file_size = s->whole ? 0 : s->stream_total;
+                publish_validator(s, !s->whole);
+        }
+        s->req_checked = true;
         return true;
 }
 
@@ -190,12 +199,19 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
         SourceHttp *s = userdata;
         size_t n = size * nmemb;  /* size is always 1 */
 
-        if (!stream_answer_ok(s))
+        if (!s->req_checked && !stream_answer_ok(s))
                 return 0; /* CURLE_WRITE_ERROR, explained by source_http_finish() */
+        /* More than the range asked for: not those bytes. */
+        if (s->req_len > 0 && n > s->req_len - s->req_got) {
+                s->stream_bad_status = 206;
+                return 0;
+        }
         if (atomic_load(&s->abort) || write_exact(s->pipe_w, ptr, n) < 0) {
                 atomic_store(&s->reader_gone, true);
                 return 0; /* CURLE_WRITE_ERROR */
         }
+        s->req_got += n;
+        s->stream_pos += n;
         return n;
 }
 
@@ -207,49 +223,135 @@ static int on_xferinfo(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
         return atomic_load(&s->abort) ? 1 : 0;
 }
 
-/* Until the reader has read everything in the pipe (true) or the stream is stopped (false).
- * Checked every 10 ms: a pipe has no "empty" event, and this runs once per stream. */
-static bool wait_drained(SourceHttp *s) {
-        for (;;) {
-                int n = 0;
+void source_http_want(void *userdata, uint64_t end) {
+        SourceHttp *s = userdata;
 
-                if (atomic_load(&s->abort))
-                        return false;
-                if (ioctl(s->pipe_w, FIONREAD, &n) < 0 || n == 0)
-                        return true;
-                (void) poll(NULL, 0, 10);
+        pthread_mutex_lock(&s->lock);
+        if (end > s->want) {
+                s->want = end;
+                pthread_cond_signal(&s->cond);
         }
+        pthread_mutex_unlock(&s->lock);
 }
 
+/* Until the reader wants more than the pipe got: its end, or 0 once the stream is stopped. */
+static uint64_t wait_want(SourceHttp *s) {
+        uint64_t want = 0;
+
+        pthread_mutex_lock(&s->lock);
+        while (!atomic_load(&s->abort) && s->want <= s->stream_pos)
+                pthread_cond_wait(&s->cond, &s->lock);
+        if (!atomic_load(&s->abort))
+                want = s->want;
+        pthread_mutex_unlock(&s->lock);
+        return want;
+}
+
+/* The extra headers plus "If-Range: <validator>" (NULL without a validator): every request
+ * after the first carries it, so a bundle replaced on the server answers 200, not bytes of
+ * another file. */
+int source_http_if_range_headers(SourceHttp *s, const char *validator, struct curl_slist **ret) {
+        struct curl_slist *l = NULL, *n;
+        char line[VALIDATOR_MAX + 16];
+
+        *ret = NULL;
+        if (!validator[0])
+                return 0;
+        snprintf(line, sizeof(line), "If-Range: %s", validator);
+        for (char **h = s->opts.headers; h && *h; h++) {
+                n = source_http_curl.slist_append(l, *h);
+                if (!n)
+                        goto oom;
+                l = n;
+        }
+        n = source_http_curl.slist_append(l, line);
+        if (!n)
+                goto oom;
+        *ret = n;
+        return 0;
+oom:
+        if (l)
+                source_http_curl.slist_free_all(l);
+        return -ENOMEM;
+}
+
+int source_http_set_if_range(CURL *c, struct curl_slist *l) {
+        if (!l)
+                return 0;
+        if (source_http_curl.easy_setopt(c, CURLOPT_HTTPHEADER, l) != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_HEADEROPT, CURLHEADER_SEPARATE) != CURLE_OK)
+                return -EINVAL;
+        return 0;
+}
+
+/* One request of the stream for [start, start + len) (len 0: to the end). */
+static CURLcode stream_request(SourceHttp *s, uint64_t start, uint64_t len) {
+        char range[64];
+        CURLcode code;
+
+        if (len > 0)
+                snprintf(range, sizeof(range), "%" PRIu64 "-%" PRIu64, start, start + len - 1);
+        else
+                snprintf(range, sizeof(range), "%" PRIu64 "-", start);
+        s->req_start = start;
+        s->req_len = len;
+        s->req_got = 0;
+        s->req_checked = false;
+        s->stream_requests++;
+        if (source_http_curl.easy_setopt(s->curl, CURLOPT_RANGE, range) != CURLE_OK)
+                return CURLE_FAILED_INIT;
+        code = source_http_curl.easy_perform(s->curl);
+        (void) source_http_curl.easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->http_status);
+        /* An answer without a body byte was not checked yet: an empty file (200) is one, a
+         * range that brings nothing is not the bytes asked for. */
+        if (code == CURLE_OK && !s->req_checked && !stream_answer_ok(s))
+                return CURLE_WRITE_ERROR;
+        if (code == CURLE_OK && !s->whole && s->req_got == 0) {
+                s->stream_bad_status = s->http_status ?: -1;
+                return CURLE_WRITE_ERROR;
+        }
+        return code;
+}
+
+/* The stream: the first STREAM_FIRST_BYTES, then for each end the reader announces the bytes up
+ * to it, until the end of the file, an error, or source_http_stop_stream().  It never waits for
+ * a want that cannot come: the reader announces before it reads (a read beyond what it
+ * announced announces that read's end first, lib/bundle-reader.c), and a reader that stops
+ * reading (an error, a cancel, ranged reads from here on) stops the stream through
+ * source_http_finish() or the first ranged read. */
 static void *transfer_thread(void *userdata) {
         SourceHttp *s = userdata;
-        char range[64];
         sigset_t all;
 
         /* A closed reader gives EPIPE, never a process-wide SIGPIPE. */
         sigfillset(&all);
         (void) pthread_sigmask(SIG_BLOCK, &all, NULL);
 
-        s->stream_start = UINT64_MAX;
-        snprintf(range, sizeof(range), "0-%" PRIu64, STREAM_FIRST_BYTES - 1);
-        if (curl_api.easy_setopt(s->curl, CURLOPT_RANGE, range) != CURLE_OK)
-                s->code = CURLE_FAILED_INIT;
-        else
-                s->code = curl_api.easy_perform(s->curl);
-        (void) curl_api.easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->http_status);
-
-        /* A 206 of the first STREAM_FIRST_BYTES (a 200 was the whole file): the rest once the
-         * reader has taken all of it, unless it stopped the stream first. */
-        if (s->code == CURLE_OK && s->http_status == 206 && s->stream_start == 0 &&
-            (s->stream_total == 0 || s->stream_total > STREAM_FIRST_BYTES) && wait_drained(s)) {
-                s->stream_rest = true;
-                s->stream_start = UINT64_MAX;
-                snprintf(range, sizeof(range), "%" PRIu64 "-", STREAM_FIRST_BYTES);
-                if (curl_api.easy_setopt(s->curl, CURLOPT_RANGE, range) != CURLE_OK)
+        s->req_first = true;
+        s->code = stream_request(s, 0, STREAM_FIRST_BYTES);
+        s->req_first = false;
+        if (s->code == CURLE_OK && !s->whole) {
+                if (source_http_if_range_headers(s, s->validator, &s->stream_if_range) < 0)
+                        s->code = CURLE_OUT_OF_MEMORY;
+                else if (source_http_set_if_range(s->curl, s->stream_if_range) < 0)
                         s->code = CURLE_FAILED_INIT;
-                else
-                        s->code = curl_api.easy_perform(s->curl);
-                (void) curl_api.easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->http_status);
+        }
+        while (s->code == CURLE_OK && !s->whole) {
+                uint64_t end;
+
+                if (s->file_size > 0 && s->stream_pos >= s->file_size)
+                        break; /* all of it */
+                end = wait_want(s);
+                if (end == 0)
+                        break; /* stopped */
+                if (s->file_size > 0)
+                        s->code = stream_request(s, s->stream_pos, MIN(end, s->file_size) - s->stream_pos);
+                else {
+                        /* No size in the first Content-Range (its total was a star): the
+                         * rest in one request, as before. */
+                        s->code = stream_request(s, s->stream_pos, 0);
+                        s->whole = true;
+                }
         }
 
         /* EOF for the reader: it decides whether the stream was complete. */
@@ -333,7 +435,7 @@ static int set_blob(CURL *c, CURLoption option, const SourceHttpBlob *b) {
 
         if (b->size == 0)
                 return 0;
-        return curl_api.easy_setopt(c, option, &blob) == CURLE_OK ? 0 : -EINVAL;
+        return source_http_curl.easy_setopt(c, option, &blob) == CURLE_OK ? 0 : -EINVAL;
 }
 
 static int setup_options(SourceHttp *s, CURL *c) {
@@ -342,57 +444,57 @@ static int setup_options(SourceHttp *s, CURL *c) {
             set_blob(c, CURLOPT_CAINFO_BLOB, &s->opts.tls_ca) < 0)
                 return -EINVAL;
         /* Only the system's CA bundle is replaced, not added to: no CA path either. */
-        if (s->opts.tls_ca.size > 0 && curl_api.easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK)
+        if (s->opts.tls_ca.size > 0 && source_http_curl.easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK)
                 return -EINVAL;
         if (s->headers &&
-            (curl_api.easy_setopt(c, CURLOPT_HTTPHEADER, s->headers) != CURLE_OK ||
+            (source_http_curl.easy_setopt(c, CURLOPT_HTTPHEADER, s->headers) != CURLE_OK ||
              /* Never to a proxy's CONNECT: the headers are for the server. */
-             curl_api.easy_setopt(c, CURLOPT_HEADEROPT, CURLHEADER_SEPARATE) != CURLE_OK))
+             source_http_curl.easy_setopt(c, CURLOPT_HEADEROPT, CURLHEADER_SEPARATE) != CURLE_OK))
                 return -EINVAL;
         return 0;
 }
 
 /* The options every transfer of the source has. */
-static int setup_common(SourceHttp *s, CURL *c, uint64_t max_size, char *errbuf) {
+int source_http_setup_common(SourceHttp *s, CURL *c, uint64_t max_size, char *errbuf) {
         if (setup_options(s, c) < 0)
                 return -EINVAL;
-        if (curl_api.easy_setopt(c, CURLOPT_URL, s->url) != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_MAXREDIRS, 5L) != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_FAILONERROR, 1L) != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L) != CURLE_OK ||
+        if (source_http_curl.easy_setopt(c, CURLOPT_URL, s->url) != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_MAXREDIRS, 5L) != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_FAILONERROR, 1L) != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L) != CURLE_OK ||
             /* A stalled server: less than 1 byte/s for 60 s aborts. */
-            curl_api.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L) != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) MIN(max_size, (uint64_t) INT64_MAX)) != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_USERAGENT, "update1/" UPDATE1_VERSION) != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK)
+            source_http_curl.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L) != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) MIN(max_size, (uint64_t) INT64_MAX)) != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_USERAGENT, "update1/" UPDATE1_VERSION) != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK)
                 return -EINVAL;
         return 0;
 }
 
 static int setup_curl(SourceHttp *s, uint64_t max_size) {
-        CURL *c = curl_api.easy_init();
+        CURL *c = source_http_curl.easy_init();
 
         if (!c)
                 return -ENOMEM;
         s->curl = c;
 
-        if (setup_common(s, c, max_size, s->errbuf) < 0 ||
-            curl_api.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_WRITEDATA, s) != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_stream_header) != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_HEADERDATA, s) != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo) != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_XFERINFODATA, s) != CURLE_OK ||
-            curl_api.easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
+        if (source_http_setup_common(s, c, max_size, s->errbuf) < 0 ||
+            source_http_curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_WRITEDATA, s) != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_stream_header) != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_HEADERDATA, s) != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo) != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_XFERINFODATA, s) != CURLE_OK ||
+            source_http_curl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
             /* libcurl's 16 KiB receive buffer: a recvfrom() per 16 KiB (6600 for a 98 MiB
              * bundle, 420 at 256 KiB) and as many wake-ups of the reader; freed with the
              * handle after the transfer. */
-            curl_api.easy_setopt(c, CURLOPT_BUFFERSIZE, (long) HTTP_BUFFER_SIZE) != CURLE_OK)
+            source_http_curl.easy_setopt(c, CURLOPT_BUFFERSIZE, (long) HTTP_BUFFER_SIZE) != CURLE_OK)
                 return -EINVAL;
         return 0;
 }
@@ -409,6 +511,8 @@ int source_http_open(const char *url, uint64_t max_size, SourceHttpOptions *opts
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         s->pipe_r = s->pipe_w = s->cancel_fd = -EBADF;
         s->finished = true; /* until the thread runs */
+        (void) pthread_mutex_init(&s->lock, NULL);
+        (void) pthread_cond_init(&s->cond, NULL);
 
         s->url = strdup(url);
         if (!s->url || url_redact(url, &s->display) < 0)
@@ -420,7 +524,7 @@ int source_http_open(const char *url, uint64_t max_size, SourceHttpOptions *opts
                                   global_error);
 
         for (char **h = opts ? opts->headers : NULL; h && *h; h++) {
-                struct curl_slist *l = curl_api.slist_append(s->headers, *h);
+                struct curl_slist *l = source_http_curl.slist_append(s->headers, *h);
 
                 if (!l)
                         return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
@@ -458,10 +562,14 @@ int source_http_fd(const SourceHttp *s) {
 }
 
 /* Stops the streaming transfer (if it runs) and waits for its thread. */
-static void stop_stream(SourceHttp *s) {
+void source_http_stop_stream(SourceHttp *s) {
         if (s->finished)
                 return;
         atomic_store(&s->abort, true);
+        /* Wakes a thread that waits for the reader's next want (wait_want()). */
+        pthread_mutex_lock(&s->lock);
+        pthread_cond_broadcast(&s->cond);
+        pthread_mutex_unlock(&s->lock);
         if (s->pipe_r >= 0)
                 close(s->pipe_r);
         s->pipe_r = -EBADF;
@@ -472,16 +580,21 @@ static void stop_stream(SourceHttp *s) {
 int source_http_finish(SourceHttp *s, UError *err) {
         _cleanup_free_ char *details = NULL;
 
-        stop_stream(s);
+        source_http_stop_stream(s);
 
         if (s->code == CURLE_OK)
                 return 0;
+        if (s->stream_changed)
+                return uerror_set(err, ERROR_IO, -ESTALE,
+                                  "Download of %s failed: the bundle changed on the server during the download (the "
+                                  "answer for the bytes from %" PRIu64 " is not of the file the first answer was): "
+                                  "install again", s->display, s->req_start);
         if (s->stream_bad_status != 0)
                 return uerror_set(err, ERROR_IO, -EIO,
-                                  "Download of %s failed: the request for the rest of the bundle (from byte %" PRIu64
-                                  ") was answered with HTTP status %ld and not with those bytes; the server changed "
-                                  "how it serves ranges between two requests: try again, or install from a file",
-                                  s->display, STREAM_FIRST_BYTES, s->stream_bad_status);
+                                  "Download of %s failed: the request for the bundle's bytes (from byte %" PRIu64
+                                  ") was answered with HTTP status %ld and not with those bytes; the server "
+                                  "changed how it serves ranges between two requests: try again, or install "
+                                  "from a file", s->display, s->req_start, s->stream_bad_status);
         /* Stopped by us (reader closed, cancelled, finished early): not a download error. */
         if ((s->code == CURLE_WRITE_ERROR && atomic_load(&s->reader_gone)) ||
             (s->code == CURLE_ABORTED_BY_CALLBACK && atomic_load(&s->abort)))
@@ -492,21 +605,10 @@ int source_http_finish(SourceHttp *s, UError *err) {
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         if (s->http_status > 0)
                 return uerror_set(err, ERROR_IO, -EIO, "Download of %s failed: curl error %d: %s (%s), HTTP status %ld",
-                                  s->display, (int) s->code, curl_api.easy_strerror(s->code),
+                                  s->display, (int) s->code, source_http_curl.easy_strerror(s->code),
                                   details ?: "no details", s->http_status);
         return uerror_set(err, ERROR_IO, -EIO, "Download of %s failed: curl error %d: %s (%s), no HTTP response",
-                          s->display, (int) s->code, curl_api.easy_strerror(s->code), details ?: "no details");
-}
-
-void source_http_explain(SourceHttp *s, UError *err) {
-        UError http_err = UERROR_NULL;
-
-        if (source_http_finish(s, &http_err) < 0 && (err->kind == ERROR_IO || err->kind == ERROR_INVALID_BUNDLE))
-                *err = http_err;
-        else if (err->kind == ERROR_IO && source_http_range_error(s)) {
-                *err = UERROR_NULL;
-                (void) uerror_set(err, ERROR_IO, -EIO, "%s", source_http_range_error(s));
-        }
+                          s->display, (int) s->code, source_http_curl.easy_strerror(s->code), details ?: "no details");
 }
 
 SourceHttp *source_http_free(SourceHttp *s) {
@@ -514,10 +616,17 @@ SourceHttp *source_http_free(SourceHttp *s) {
                 return NULL;
         if (s->started)
                 (void) source_http_finish(s, NULL);
-        if (s->curl)
-                curl_api.easy_cleanup(s->curl);
+        if (s->curl) {
+                source_http_curl.easy_cleanup(s->curl);
+                log_info("Streamed %s with %u requests, %" PRIu64 " bytes", s->display, s->stream_requests,
+                         s->stream_pos);
+        }
+        if (s->stream_if_range)
+                source_http_curl.slist_free_all(s->stream_if_range);
+        if (s->ranged_if_range)
+                source_http_curl.slist_free_all(s->ranged_if_range);
         if (s->ranged) {
-                curl_api.easy_cleanup(s->ranged);
+                source_http_curl.easy_cleanup(s->ranged);
                 log_info("Read %s with %u range requests, %" PRIu64 " of %" PRIu64 " bytes", s->display,
                          s->range_requests, s->range_bytes, s->size);
         }
@@ -526,208 +635,12 @@ SourceHttp *source_http_free(SourceHttp *s) {
         if (s->pipe_w >= 0)
                 close(s->pipe_w);
         if (s->headers)
-                curl_api.slist_free_all(s->headers);
+                source_http_curl.slist_free_all(s->headers);
         source_http_options_done(&s->opts);
         free(s->url);
         free(s->display);
+        pthread_cond_destroy(&s->cond);
+        pthread_mutex_destroy(&s->lock);
         free(s);
         return NULL;
-}
-
-/* ---- ranged reads ---- */
-
-void source_http_set_cancel_fd(SourceHttp *s, int fd) {
-        s->cancel_fd = fd;
-}
-
-/* A stalled server is cut by the low-speed limit (60 s, setup_common()), as for the stream; a
- * cancel must not wait for that: libcurl calls this about once a second even when no byte
- * comes, as it does on_xferinfo() of the stream, which finish() stops through 'abort'. */
-static int on_range_xferinfo(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                             curl_off_t ulnow) {
-        SourceHttp *s = userdata;
-        struct pollfd p = { .fd = s->cancel_fd, .events = POLLIN };
-
-        return p.fd >= 0 && poll(&p, 1, 0) > 0 ? 1 : 0;
-}
-
-static size_t on_range_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
-        SourceHttp *s = userdata;
-        size_t n = size * nmemb;
-
-        /* More than asked for (a server that ignores Range sends the whole file): stop. */
-        if (n > s->range_size - s->range_got)
-                return 0;
-        memcpy(s->range_buf + s->range_got, ptr, n);
-        s->range_got += n;
-        return n;
-}
-
-/* Logs and keeps the first failure of a ranged read: the reader only sees -EIO, the install
- * reports this (source_http_range_error()). */
-static int range_error(SourceHttp *s, const char *fmt, ...) _printf_(2, 3);
-static int range_error(SourceHttp *s, const char *fmt, ...) {
-        va_list ap;
-
-        if (s->range_error[0] || s->probing)
-                return -EIO;
-        va_start(ap, fmt);
-        vsnprintf(s->range_error, sizeof(s->range_error), fmt, ap);
-        va_end(ap);
-        log_error("%s", s->range_error);
-        return -EIO;
-}
-
-const char *source_http_range_error(const SourceHttp *s) {
-        return s && s->range_error[0] ? s->range_error : NULL;
-}
-
-static int range_fail(SourceHttp *s, CURLcode code, const char *what) {
-        _cleanup_free_ char *details = NULL;
-
-        if (s->range_errbuf[0])
-                (void) url_redact_text(s->range_errbuf, &details);
-        range_error(s, "%s of %s failed: curl error %d: %s (%s)", what, s->display, (int) code,
-                  curl_api.easy_strerror(code), details ?: "no details");
-        return -EIO;
-}
-
-/* "Content-Range: bytes 0-0/12345" → s->size (the only header a ranged read looks at). */
-static size_t on_range_header(char *buffer, size_t size, size_t nitems, void *userdata) {
-        SourceHttp *s = userdata;
-        size_t n = size * nitems;
-        char line[256], *slash, *end;
-        unsigned long long total;
-
-        if (n < sizeof(line) && strncasecmp(buffer, "Content-Range:", 14) == 0) {
-                memcpy(line, buffer, n);
-                line[n] = 0;
-                slash = strrchr(line, '/');
-                if (slash) {
-                        errno = 0;
-                        total = strtoull(slash + 1, &end, 10);
-                        if (errno == 0 && end != slash + 1 && (*end == '\r' || *end == '\n' || *end == 0))
-                                s->size = total;
-                }
-        }
-        return n;
-}
-
-static int range_get(SourceHttp *s, uint64_t offset, void *buf, size_t size);
-
-/* On first use: set up the second handle and learn the size from the Content-Range of a
- * one-byte request (not HEAD: a pre-signed URL is often valid for GET only). */
-static int ranged_handle_setup(SourceHttp *s) {
-        uint8_t first;
-        int r;
-
-        if (s->ranged)
-                return 0;
-        s->ranged = curl_api.easy_init();
-        if (!s->ranged)
-                return -ENOMEM;
-        if (setup_common(s, s->ranged, s->max_size, s->range_errbuf) < 0 ||
-            curl_api.easy_setopt(s->ranged, CURLOPT_WRITEFUNCTION, on_range_write) != CURLE_OK ||
-            curl_api.easy_setopt(s->ranged, CURLOPT_WRITEDATA, s) != CURLE_OK ||
-            curl_api.easy_setopt(s->ranged, CURLOPT_HEADERFUNCTION, on_range_header) != CURLE_OK ||
-            curl_api.easy_setopt(s->ranged, CURLOPT_HEADERDATA, s) != CURLE_OK ||
-            curl_api.easy_setopt(s->ranged, CURLOPT_XFERINFOFUNCTION, on_range_xferinfo) != CURLE_OK ||
-            curl_api.easy_setopt(s->ranged, CURLOPT_XFERINFODATA, s) != CURLE_OK ||
-            curl_api.easy_setopt(s->ranged, CURLOPT_NOPROGRESS, 0L) != CURLE_OK)
-                return -EINVAL;
-        s->size = UINT64_MAX;
-        r = range_get(s, 0, &first, 1);
-        if (r < 0)
-                return r;
-        if (s->size == UINT64_MAX) {
-                range_error(s, "Range request of %s: no size in the answer's Content-Range", s->display);
-                return -EIO;
-        }
-        return 0;
-}
-
-/* A ranged read: the stream stops first (the reader has seen enough of it to know it needs
- * offsets), also when a probe set up the handle while the stream went on. */
-static int ranged_setup(SourceHttp *s) {
-        stop_stream(s);
-        return ranged_handle_setup(s);
-}
-
-/* The probe runs its one-byte request on the second handle while the stream waits in its
- * pipe: a server that ignores Range has cost one small request, and the stream goes on. */
-int source_http_probe_ranges(SourceHttp *s) {
-        int r;
-
-        if (s->ranged)
-                return 1;
-        s->probing = true;
-        r = ranged_handle_setup(s);
-        s->probing = false;
-        if (r >= 0)
-                return 1;
-        if (s->ranged)
-                curl_api.easy_cleanup(s->ranged);
-        s->ranged = NULL;
-        s->range_requests = 0;
-        return 0;
-}
-
-int source_http_get_size(void *userdata, uint64_t *ret) {
-        SourceHttp *s = userdata;
-        int r;
-
-        r = ranged_setup(s);
-        if (r < 0)
-                return r;
-        *ret = s->size;
-        return 0;
-}
-
-int source_http_read_at(void *userdata, uint64_t offset, void *buf, size_t size) {
-        SourceHttp *s = userdata;
-        int r;
-
-        r = ranged_setup(s);
-        if (r < 0)
-                return r;
-        if (size == 0)
-                return 0;
-        if (offset > s->size || size > s->size - offset)
-                return -EPIPE;
-        return range_get(s, offset, buf, size);
-}
-
-/* One Range request for exactly [offset, offset + size). */
-static int range_get(SourceHttp *s, uint64_t offset, void *buf, size_t size) {
-        char range[64];
-        long status = 0;
-        CURLcode code;
-
-        snprintf(range, sizeof(range), "%" PRIu64 "-%" PRIu64, offset, offset + size - 1);
-        s->range_buf = buf;
-        s->range_size = size;
-        s->range_got = 0;
-        if (curl_api.easy_setopt(s->ranged, CURLOPT_RANGE, range) != CURLE_OK)
-                return -EINVAL;
-        code = curl_api.easy_perform(s->ranged);
-        (void) curl_api.easy_getinfo(s->ranged, CURLINFO_RESPONSE_CODE, &status);
-        s->range_buf = NULL;
-        s->range_requests++;
-        if (code == CURLE_ABORTED_BY_CALLBACK)
-                return -ECANCELED; /* not a failure of the server: the reader says "cancelled" */
-        if (code == CURLE_WRITE_ERROR || (code == CURLE_OK && status != 206)) {
-                range_error(s, "Range request of %s: HTTP status %ld, the server does not serve byte ranges, which a "
-                            "RAUC bundle (its signature is at the end) and a delta install need; install it from a file",
-                            s->display, status);
-                return -EIO;
-        }
-        if (code != CURLE_OK)
-                return range_fail(s, code, "Range request");
-        if (s->range_got != size) {
-                range_error(s, "Range request of %s: %zu bytes at %" PRIu64 " asked for, %zu sent", s->display, size,
-                          offset, s->range_got);
-                return -EIO;
-        }
-        s->range_bytes += size;
-        return 0;
 }

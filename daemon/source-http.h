@@ -45,8 +45,14 @@ void source_http_options_done(SourceHttpOptions *o);
  * error; more than max_size bytes is an error.  'opts' (may be NULL) is taken on success (left
  * empty) and applies to the stream and to the ranged reads alike. */
 int source_http_open(const char *url, uint64_t max_size, SourceHttpOptions *opts, SourceHttp **ret, UError *err);
-/* The read end of the pipe, owned by the source. */
+/* The read end of the pipe, owned by the source.  The stream puts into it only what the reader
+ * announced with source_http_want() (and its first request, the first 64 KiB): a reader that
+ * reads from the pipe beyond what it announced waits forever (bundle_reader_set_need()). */
 int source_http_fd(const SourceHttp *s);
+/* The reader will read the bundle up to 'end' (exclusive; userdata: the SourceHttp): the stream
+ * asks the server for [what it has, end) once what it asked before is in the pipe.  Only ever
+ * grows; an end beyond the file is the end of the file.  Any thread; never blocks. */
+void source_http_want(void *userdata, uint64_t end);
 
 /* Closes the read end (so a writer blocked on a full pipe wakes up), waits for the transfer
  * thread and returns its result: 0, or ERROR_IO naming the curl error and the HTTP status.
@@ -59,7 +65,10 @@ void source_http_explain(SourceHttp *s, UError *err);
 /* Random access for RAUC bundles (a ReadAt, lib/read-at.h; userdata: the SourceHttp): the
  * first call stops the stream and learns the size from a one-byte Range request, and each read
  * is one Range request on one reused connection.  A server that answers a Range request with anything but
- * 206 fails the read.  Errors are logged with the redacted URL; -EIO. */
+ * 206 fails the read.  Every request after the stream's first carries If-Range with that first
+ * answer's strong ETag (else its Last-Modified): a bundle replaced on the server since fails
+ * the read ("changed on the server"), as it fails the stream.  Errors are logged with the
+ * redacted URL; -EIO. */
 int source_http_get_size(void *userdata, uint64_t *ret);
 int source_http_read_at(void *userdata, uint64_t offset, void *buf, size_t size);
 /* Whether the server answers a Range request with 206 and the size, asked with one request

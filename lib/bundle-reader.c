@@ -23,6 +23,10 @@ struct BundleReader {
         uint64_t max_size;
         uint64_t offset;          /* bytes consumed from fd so far */
         uint64_t total_size;      /* header + signature (+ payload once verified) */
+        uint64_t payload_end;     /* once verified: where the payload ends (what a stream reads to) */
+        void (*need)(void *userdata, uint64_t end); /* bundle_reader_set_need() */
+        void *need_userdata;
+        uint64_t announced;       /* the largest end told to need() */
 
         Manifest *manifest;
         uint8_t manifest_sha256[SHA256_DIGEST_LENGTH]; /* of the signed manifest bytes */
@@ -157,6 +161,19 @@ void bundle_reader_set_random_access(BundleReader *r, const ReadAt *random) {
         r->random = *random;
 }
 
+void bundle_reader_set_need(BundleReader *r, void (*need)(void *userdata, uint64_t end), void *userdata) {
+        r->need = need;
+        r->need_userdata = userdata;
+}
+
+/* Tells the source that the reader will read up to 'end'. */
+static void reader_need(BundleReader *r, uint64_t end) {
+        if (!r->need || end <= r->announced)
+                return;
+        r->announced = end;
+        r->need(r->need_userdata, end);
+}
+
 void bundle_reader_set_rauc_plain_limit(BundleReader *r, uint64_t max_size, const char *name) {
         r->rauc_opt.max_plain_size = max_size;
         r->rauc_opt.max_plain_size_name = name;
@@ -265,6 +282,8 @@ static int reader_read_some(BundleReader *r, void *buf, size_t size, size_t *ret
         ssize_t n;
         int k;
 
+        /* Every read is announced: whatever the reader reads, the source was asked for it. */
+        reader_need(r, r->offset + size);
         for (;;) {
                 if (wait) {
                         k = reader_wait(r);
@@ -348,6 +367,7 @@ static int reader_setup_buffers(BundleReader *r, UError *err) {
  * (manifest_check_chunk_table()). */
 static int reader_read_tables(BundleReader *r, uint64_t *total, UError *err) {
         Manifest *m = r->manifest;
+        uint64_t tables;
         int q;
 
         if ((r->version == BUNDLE_FORMAT_CDC) != (m->format == MANIFEST_FORMAT_CDC)) {
@@ -358,6 +378,15 @@ static int reader_read_tables(BundleReader *r, uint64_t *total, UError *err) {
         }
         if (m->format != MANIFEST_FORMAT_CDC)
                 return 0;
+
+        /* All tables in one announcement (one request over http), once their sizes are known
+         * to fit: the loop below refuses the others.  They follow the signature (r->offset);
+         * *total counts the payload already. */
+        tables = 0;
+        for (size_t i = 0; i < m->n_images; i++)
+                tables += m->images[i].n_chunks * CHUNK_TABLE_ENTRY_SIZE; /* each capped */
+        if (tables <= r->max_size && *total <= r->max_size - tables)
+                reader_need(r, r->offset + tables);
 
         for (size_t i = 0; i < m->n_images; i++) {
                 ManifestImage *img = &m->images[i];
@@ -441,6 +470,7 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
                                   "size limit %llu", (unsigned long long) signature_size,
                                   (unsigned long long) r->max_size);
         }
+        reader_need(r, r->total_size);
 
         if (!budget_take(signature_size, &others)) {
                 r->failed = true;
@@ -488,6 +518,7 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
         q = reader_read_tables(r, &total, err);
         if (q < 0)
                 return q;
+        r->payload_end = r->offset + r->manifest->payload_size; /* <= total: no overflow */
         q = reader_setup_buffers(r, err);
         if (q < 0) {
                 r->failed = true;
@@ -605,6 +636,9 @@ int bundle_reader_next_chunk_into(BundleReader *r, void *dst, size_t dst_size, B
 
         snprintf(what, sizeof(what), "chunk %llu of image %s", (unsigned long long) r->chunk,
                  img->slotclass);
+        /* A streaming install reads the payload to its end: one request over http.  Not the
+         * file's end: whatever may follow the payload is not for a streaming install. */
+        reader_need(r, r->payload_end);
         k = reader_read(r, stored, stored_size, what, err);
         if (k < 0)
                 return k;

@@ -48,6 +48,13 @@ int bundle_reader_new(int fd, uint64_t max_size, int cancel_fd, BundleReader **r
  * requests); copied, used only by bundle_reader_verify() and after.  Without it a RAUC bundle
  * from a pipe is refused. */
 void bundle_reader_set_random_access(BundleReader *r, const ReadAt *random);
+/* 'need' is told how far the reader is about to read (an end offset, exclusive), before it reads
+ * there: the header, then header + signature, then the format-2 chunk tables, then, on the first
+ * chunk asked for, the payload's end (not the file's: a delta install that never asks for a
+ * chunk never announces the payload).  Any read beyond what was announced announces its own end
+ * first, so a source that delivers only what was announced (daemon/source-http.c) never leaves
+ * the reader waiting.  The ends only grow.  Not called for a RAUC bundle past its header. */
+void bundle_reader_set_need(BundleReader *r, void (*need)(void *userdata, uint64_t end), void *userdata);
 /* A RAUC plain bundle is hashed whole before its first byte is used: a cap on its size (checked
  * before that pass; name says which setting it is, e.g. "[system] max-bundle-download-size="),
  * and a callback for the progress of that pass.  Both ignored for other bundles. */

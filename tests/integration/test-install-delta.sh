@@ -22,6 +22,7 @@ for off in 1 4 7; do
         head -c 64K /dev/urandom | dd of="$SB/v2.img" bs=1M seek="$off" conv=notrunc status=none || exit 1
 done
 sb_bundle "$W/v2.bundle" 2 "$SB/v2.img" "" "" --format 2 || exit 1
+sb_bundle "$W/v2f1.bundle" 2 "$SB/v2.img" || exit 1
 chmod 0644 "$W"/*
 BUNDLE_SIZE=$(stat -c %s "$W/v2.bundle")
 V2_SHA=$(sha256sum <"$SB/v2.img" | cut -c1-64)
@@ -68,26 +69,70 @@ t_file() {
         tl_diag "updated after a delta install from a file: $(grep VmHWM "/proc/$(sb_updated_pid)/status" 2>/dev/null)"
 }
 
-t_url() {
-        local ranges bytes
-        fresh_slots || return 1
-        : >"$SB/nginx/ranges.log"
-        expect_ok updatectl install "$SB_HTTP_URL/v2.bundle" || return 1
+# tables_end BUNDLE: where a format-2 bundle's payload starts: the 32-byte header, the
+# signature, the chunk tables (72 bytes a chunk; the counts from `updatectl bundle info`).
+tables_end() {
+        local chunks
+        chunks=$(updatectl bundle info --keyring "$SB/pki/ca.crt" "$1" | awk '$1 == "Chunks:" { s += $2 } END { print s + 0 }')
+        [ "$chunks" -gt 0 ] || return 1
+        echo $(($(sb_payload_offset "$1") + chunks * 72))
+}
+
+# url_delta NAME: a delta install of $W/NAME from nginx, counted in nginx's own log, every
+# answer for the bundle: the stream's requests (header, signature, tables: they start before
+# the payload), the one-byte probe, one request per planned range (each under 2 MiB here).
+# All 206; the stream at most 3 requests and no byte beyond the tables and the stream's first
+# 64 KiB; the payload requests exactly the planned ranges and bytes.  Every request after the
+# first carries If-Range with nginx's ETag.  Sets STREAM_REQS, STREAM_BYTES, ALL_BYTES.
+url_delta() {
+        local name=$1 p etag pay_reqs pay_bytes u=/$1 log=$SB/nginx/ranges.log
+        p=$(tables_end "$W/$1") || { TL_WHY="no chunk count from bundle info"; return 1; }
+        : >"$log"
+        : >"$SB/nginx/ifrange.log"
+        expect_ok updatectl install "$SB_HTTP_URL/$1" || return 1
         installed_v2 || return 1
+        expect_eq "$(awk -v u="$u" '$3 == u && $1 != 206' "$log" | wc -l)" 0 "answers other than 206" || return 1
+        # "bytes=A-B" → A and B; the probe is "bytes=0-0".
+        read -r STREAM_REQS STREAM_BYTES pay_reqs pay_bytes ALL_BYTES < <(awk -v u="$u" -v p="$p" '$3 == u { r = $4; gsub(/"|bytes=/, "", r); split(r, a, "-")
+                        if (r == "0-0") next
+                        if (a[1] < p) { sr++; sb += $2 } else { pr++; pb += $2 }
+                        all += $2 }
+                END { printf "%d %d %d %d %d\n", sr, sb, pr, pb, all }' "$log")
+        [ "$STREAM_REQS" -ge 1 ] && [ "$STREAM_REQS" -le 3 ] ||
+                { TL_WHY="$STREAM_REQS stream requests: $(awk -v u="$u" '$3 == u' "$log" | tr '\n' ' ')"; return 1; }
+        [ "$STREAM_BYTES" -le $((p + 65536)) ] ||
+                { TL_WHY="the stream took $STREAM_BYTES bytes, header + signature + tables are $p"; return 1; }
+        expect_eq "$pay_reqs" "$(summary ranges)" "payload requests (the planned ranges)" || return 1
+        expect_eq "$pay_bytes" "$(summary fetched_bytes)" "payload bytes sent (the planned ranges')" || return 1
+        etag=$(awk -v u="$u" '$1 == u && $2 == "\"bytes=0-65535\"" { print $4 }' "$SB/nginx/ifrange.log" | head -n 1)
+        [ -n "$etag" ] && [ "$etag" != '"-"' ] || { TL_WHY="nginx sent no ETag"; return 1; }
+        # (awk -v would decode nginx's \x22 escapes: the ETag goes through the environment.)
+        expect_eq "$(E=$etag awk -v u="$u" '$1 == u && $2 != "\"bytes=0-65535\"" && $3 != ENVIRON["E"]' "$SB/nginx/ifrange.log" | wc -l)" 0 \
+                "later requests without If-Range $etag" || return 1
+        tl_diag "nginx, $name: $((STREAM_REQS + pay_reqs + 1)) requests, $ALL_BYTES of $(stat -c %s "$W/$name") bytes (stream: $STREAM_REQS requests, $STREAM_BYTES bytes; header + signature + tables: $p; payload: $pay_bytes in $pay_reqs ranges)"
+}
+
+t_url() {
+        fresh_slots || return 1
+        url_delta v2.bundle || return 1
         expect_mostly_reused || return 1
-        # nginx's own count, every answer for the bundle: the stream's first request (its first
-        # MiB: header, signature, tables; stopped there), the one-byte probe, one request per
-        # planned range (each under 2 MiB here).  All of them 206, far fewer bytes than the bundle.
-        ranges=$(awk '$3 == "/v2.bundle"' "$SB/nginx/ranges.log" | wc -l)
-        bytes=$(awk '$3 == "/v2.bundle" { s += $2 } END { print s + 0 }' "$SB/nginx/ranges.log")
-        expect_eq "$(awk '$3 == "/v2.bundle" && $1 != 206' "$SB/nginx/ranges.log" | wc -l)" 0 "answers other than 206" || return 1
-        expect_eq "$ranges" $(($(summary ranges) + 2)) "requests (ranges + the stream + the probe)" || return 1
-        # Nothing beyond what the daemon fetched, the stream's first MiB (at most) and the probe's
-        # byte: at most half the bundle, however the random regions fell into chunks.
-        [ "$bytes" -le $(($(summary fetched_bytes) + 1048576 + 1)) ] ||
-                { TL_WHY="nginx sent $bytes bytes, the daemon fetched $(summary fetched_bytes) + the first MiB"; return 1; }
-        [ "$bytes" -le $((BUNDLE_SIZE / 2)) ] || { TL_WHY="nginx sent $bytes of $BUNDLE_SIZE bytes"; return 1; }
-        tl_diag "nginx: $ranges requests, $bytes of $BUNDLE_SIZE bytes"
+        # Header, signature and tables of this bundle fit the first request.
+        expect_eq "$STREAM_REQS" 1 "stream requests" || return 1
+        [ "$ALL_BYTES" -le $((BUNDLE_SIZE / 2)) ] || { TL_WHY="nginx sent $ALL_BYTES of $BUNDLE_SIZE bytes"; return 1; }
+}
+
+# Small chunks (4 KiB on average): the tables (about 150 KB) are larger than the stream's first
+# request; the stream asks for the rest of them, and not for more.
+t_url_small_chunks() {
+        local p
+        sb_bundle "$W/small.bundle" 2 "$SB/v2.img" "" "" --format 2 --chunk-size 4K || return 1
+        p=$(tables_end "$W/small.bundle") || return 1
+        [ "$p" -gt 65536 ] || { TL_WHY="header, signature and tables are only $p bytes"; return 1; }
+        fresh_slots || return 1
+        url_delta small.bundle || return 1
+        expect_eq "$STREAM_REQS" 2 "stream requests" || return 1
+        expect_eq "$STREAM_BYTES" "$p" "stream bytes (header + signature + tables)" || return 1
+        expect_eq "$(summary chunks)" "$(($(updatectl bundle info --keyring "$SB/pki/ca.crt" "$W/small.bundle" | awk '$1 == "Chunks:" { print $2 }')))" "chunks"
 }
 
 # start_gate [shift]: tests/lib/gate_http.py on $W, gate $SB/gate closed; sets GATE_URL.
@@ -104,12 +149,13 @@ start_gate() {
         GATE_URL=http://127.0.0.1:$port
 }
 
-# start_gated_install: updatectl install of v2 through the closed gate in the background (pid
-# in INSTALL_PID, output in $SB/gated.out); returns once the daemon logged its plan.
+# start_gated_install [NAME]: updatectl install of NAME (v2.bundle) through the closed gate in
+# the background (pid in INSTALL_PID, output in $SB/gated.out); returns once the daemon logged
+# its plan.
 start_gated_install() {
         local i before
         before=$(grep -c 'to fetch in' "$SB/updated.log")
-        updatectl install "$GATE_URL/v2.bundle" >"$SB/gated.out" 2>&1 &
+        updatectl install "$GATE_URL/${1:-v2.bundle}" >"$SB/gated.out" 2>&1 &
         INSTALL_PID=$!
         for ((i = 0; i < SB_WAIT * 50; i++)); do
                 [ "$(grep -c 'to fetch in' "$SB/updated.log")" -gt "$before" ] && return 0
@@ -164,7 +210,8 @@ t_pipe() {
 }
 
 # Python's own http.server answers a Range request with 200 and the whole file: the probe says
-# no, nothing is logged as an error, and the bundle installs from the stream as before.
+# no, nothing is logged as an error, and the bundle installs from the stream as before; so does
+# a format-1 bundle.
 t_no_range_server() {
         local port i before
         fresh_slots || return 1
@@ -186,6 +233,11 @@ t_no_range_server() {
                 { TL_WHY="the probe's 'no' was logged as a Range failure"; return 1; }
         # The full body went out once for the stream (and the probe's 200 was cut short).
         grep -q '"GET /v2.bundle HTTP/1.1" 200' "$SB/plain.log" || { TL_WHY="no 200 GET in http.server's log: $(head -c 300 "$SB/plain.log")"; return 1; }
+        # A format-1 bundle from the same server: one 200, streamed.
+        fresh_slots || return 1
+        expect_ok updatectl install "http://127.0.0.1:$port/v2f1.bundle" || return 1
+        installed_v2 || return 1
+        expect_eq "$(grep -c '"GET /v2f1.bundle HTTP/1.1" 200' "$SB/plain.log")" 1 "GETs of the format-1 bundle"
 }
 
 # A cancel while a range is being fetched (held by the gate): the Range request stops, the
@@ -255,27 +307,83 @@ t_two_images() {
         expect_mostly_reused
 }
 
-# A format-1 bundle over http (no delta): the stream is its first MiB, then the rest, both
-# 206 from nginx; a server that answers the request for the rest with 200 (the whole file
-# again) fails the download by name, and nothing wrong reaches the slot.
+# A format-1 bundle over http (no delta): the stream is its first 64 KiB, then the rest up to the
+# payload's end once the reader asks for the first chunk, both 206 from nginx; a server that
+# answers the request for the rest with 200 (the whole file again) and no validator, or with a
+# 206 from another byte, fails the download by name, and nothing wrong reaches the slot.
 t_stream_two_requests() {
-        sb_bundle "$W/v2f1.bundle" 2 "$SB/v2.img" || return 1
         fresh_slots || return 1
         : >"$SB/nginx/ranges.log"
         expect_ok updatectl install "$SB_HTTP_URL/v2f1.bundle" || return 1
         installed_v2 || return 1
         expect_eq "$(awk '$3 == "/v2f1.bundle" { print $1, $4 }' "$SB/nginx/ranges.log" | tr '\n' ' ')" \
-                '206 "bytes=0-1048575" 206 "bytes=1048576-" ' "nginx's answers" || return 1
-        refused_by_gate norest v2f1.bundle Io "(from byte 1048576) was answered with HTTP status 200"
+                "206 \"bytes=0-65535\" 206 \"bytes=65536-$(($(stat -c %s "$W/v2f1.bundle") - 1))\" " "nginx's answers" || return 1
+        refused_by_gate norest v2f1.bundle Io "(from byte 65536) was answered with HTTP status 200" || return 1
+        # A 206 that starts elsewhere than asked is not those bytes either.
+        refused_by_gate offby v2f1.bundle Io "(from byte 65536) was answered with HTTP status 206"
+}
+
+# swapped NAME: waits until the gate holds a request back, then replaces $W/NAME by a copy of
+# the same size with one byte changed (a new file: another mtime, so another ETag).
+swapped() {
+        local i
+        for ((i = 0; i < SB_WAIT * 50; i++)); do
+                grep -q '^gated ' "$SB/gate.log" 2>/dev/null && break
+                kill -0 "$INSTALL_PID" 2>/dev/null || break
+                sleep 0.02
+        done
+        grep -q '^gated ' "$SB/gate.log" || { TL_WHY="no request held by the gate: $(head -c 300 "$SB/gated.out")"; return 1; }
+        cp "$W/$1" "$W/$1.new" && sb_flip_byte "$W/$1.new" $(($(stat -c %s "$W/$1") - 100)) && chmod 0644 "$W/$1.new" &&
+                mv -f "$W/$1.new" "$W/$1"
+}
+
+# changed_refused NAME: the install of NAME (started through the gate) fails with the If-Range
+# sentence as Error.Io; slot B is failed and A stays primary.  Without If-Range the server would
+# have sent the new file's bytes (same size), which a hash would refuse as InvalidBundle.
+changed_refused() {
+        touch "$SB/gate"
+        ! wait "$INSTALL_PID" || { TL_WHY="the install of a bundle that changed on the server succeeded"; return 1; }
+        expect_contains "$(cat "$SB/gated.out")" "org.example.Update1.Error.Io" "install output" || return 1
+        expect_contains "$(cat "$SB/gated.out")" "the bundle changed on the server during the download" "install output" || return 1
+        expect_contains "$(cat "$SB/gated.out")" "install again" "install output" || return 1
+        sb_wait_property Operation idle 2>/dev/null || { TL_WHY="not idle after the failure"; return 1; }
+        expect_slot rootfs.1 '["status"]' failed || return 1
+        expect_boots A || return 1
+        expect_primary A
+}
+
+# The bundle is replaced on the server after the stream's first request (a format-1 stream: its
+# second request carries If-Range, the server answers 200 with the new file).
+t_changed_during_stream() {
+        cp "$W/v2f1.bundle" "$W/swap1.bundle" && chmod 0644 "$W/swap1.bundle" || return 1
+        fresh_slots || return 1
+        start_gate || return 1
+        updatectl install "$GATE_URL/swap1.bundle" >"$SB/gated.out" 2>&1 &
+        INSTALL_PID=$!
+        swapped swap1.bundle || { touch "$SB/gate"; return 1; }
+        changed_refused
+}
+
+# The same between a delta install's plan and its ranged reads.
+t_changed_during_ranges() {
+        cp "$W/v2.bundle" "$W/swap2.bundle" && chmod 0644 "$W/swap2.bundle" || return 1
+        fresh_slots || return 1
+        start_gate || return 1
+        start_gated_install swap2.bundle || { touch "$SB/gate"; return 1; }
+        swapped swap2.bundle || { touch "$SB/gate"; return 1; }
+        changed_refused
 }
 
 tl_case delta-file-reuses-booted-slot t_file
 tl_case delta-url-fetches-ranges t_url
+tl_case delta-url-small-chunks t_url_small_chunks
 tl_case delta-corrupted-seed-refetched t_corrupt_seed
 tl_case delta-cancel-during-fetch t_cancel_during_fetch
 tl_case delta-lying-server-refused t_lying_server
 tl_case delta-target-slot-seed t_target_seed
 tl_case delta-pipe-streams t_pipe
 tl_case delta-no-range-server-streams t_no_range_server
-tl_case stream-first-mib-then-rest t_stream_two_requests
+tl_case stream-first-64k-then-rest t_stream_two_requests
+tl_case changed-on-server-during-stream t_changed_during_stream
+tl_case changed-on-server-during-ranges t_changed_during_ranges
 tl_case delta-two-images t_two_images

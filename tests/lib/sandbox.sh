@@ -738,6 +738,9 @@ http {
   # bench/bench-delta.sh counts bytes and HTTP ranges per install from this one.
   log_format u1ranges '\$status \$body_bytes_sent \$uri "\$http_range"';
   access_log $ng/ranges.log u1ranges;
+  # What each request's If-Range said (test-install-delta.sh).
+  log_format u1ifrange '\$uri "\$http_range" "\$http_if_range" "\$sent_http_etag"';
+  access_log $ng/ifrange.log u1ifrange;
   client_body_temp_path $ng/tmp/body; proxy_temp_path $ng/tmp/proxy;
   fastcgi_temp_path $ng/tmp/fcgi; uwsgi_temp_path $ng/tmp/uwsgi; scgi_temp_path $ng/tmp/scgi;
   default_type application/octet-stream;

@@ -5,8 +5,12 @@
  * question can catch them), each refused by its named error before the bad chunk is handed
  * out; a header/manifest format mismatch; an image over 4 GiB, sparse, in seconds. */
 #include <endian.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <time.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -392,6 +396,136 @@ TEST(table_cap) {
         manifest_free(m);
 }
 
+/* ---- bundle_reader_set_need(): the reader announces before it reads ---- */
+
+/* A source like daemon/source-http.c's stream: a thread that puts into a pipe only what the
+ * reader announced.  A reader that read beyond what it announced would wait forever: the feeder
+ * then cancels the reader (after 10 s without a new announcement), which fails the test. */
+typedef struct Feeder {
+        const uint8_t *data;
+        size_t size, pos;
+        uint64_t want;
+        uint64_t ends[16];       /* what was announced, in order */
+        size_t n_ends;
+        bool done, starved;
+        int fd, cancel_fd;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+} Feeder;
+
+static void feeder_need(void *userdata, uint64_t end) {
+        Feeder *f = userdata;
+
+        pthread_mutex_lock(&f->lock);
+        if (f->n_ends < ELEMENTSOF(f->ends))
+                f->ends[f->n_ends++] = end;
+        f->want = MAX(f->want, end);
+        pthread_cond_signal(&f->cond);
+        pthread_mutex_unlock(&f->lock);
+}
+
+static void *feeder_thread(void *userdata) {
+        Feeder *f = userdata;
+
+        for (;;) {
+                struct timespec t;
+                size_t end;
+                int r = 0;
+
+                clock_gettime(CLOCK_REALTIME, &t);
+                t.tv_sec += 10;
+                pthread_mutex_lock(&f->lock);
+                while (!f->done && f->want <= f->pos && r != ETIMEDOUT)
+                        r = pthread_cond_timedwait(&f->cond, &f->lock, &t);
+                end = (size_t) MIN(f->want, (uint64_t) f->size);
+                if (r == ETIMEDOUT && f->want <= f->pos)
+                        f->starved = true;
+                pthread_mutex_unlock(&f->lock);
+                if (f->done || f->starved)
+                        break;
+                if (write_exact(f->fd, f->data + f->pos, end - f->pos) < 0)
+                        break;
+                f->pos = end;
+                if (f->pos == f->size)
+                        break;
+        }
+        if (f->starved)
+                (void) eventfd_write(f->cancel_fd, 1);
+        close(f->fd);
+        f->fd = -EBADF;
+        return NULL;
+}
+
+/* Reads 'b' through a Feeder: verify, then (chunks) every chunk.  Returns the reader's result. */
+static int read_fed(const Parts *b, bool chunks, Feeder *f) {
+        _cleanup_(bundle_reader_freep) BundleReader *r = NULL;
+        _cleanup_close_ int cancel = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        UError err = UERROR_NULL;
+        pthread_t thread;
+        BundleChunk c;
+        int fds[2], k;
+
+        *f = (Feeder) { .data = b->file, .size = b->size, .cancel_fd = cancel };
+        pthread_mutex_init(&f->lock, NULL);
+        pthread_cond_init(&f->cond, NULL);
+        if (cancel < 0 || pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        f->fd = fds[1];
+        k = bundle_reader_new(fds[0], UINT64_MAX, cancel, &r);
+        if (k >= 0) {
+                bundle_reader_set_need(r, feeder_need, f);
+                pthread_create(&thread, NULL, feeder_thread, f);
+                k = bundle_reader_verify(r, keyring, &err);
+                while (k >= 0 && chunks && (k = bundle_reader_next_chunk(r, &c, &err)) > 0)
+                        ;
+                pthread_mutex_lock(&f->lock);
+                f->done = true;
+                pthread_cond_signal(&f->cond);
+                pthread_mutex_unlock(&f->lock);
+                r = bundle_reader_free(r);
+                close(fds[0]); /* a feeder blocked in write() gets EPIPE */
+                pthread_join(thread, NULL);
+        } else
+                close(fds[0]);
+        if (k < 0)
+                unit_diag("reader: %s", err.message);
+        pthread_cond_destroy(&f->cond);
+        pthread_mutex_destroy(&f->lock);
+        return k;
+}
+
+TEST(need_announced) {
+        Parts p = {};
+        Feeder f;
+
+        /* 4 KiB chunks: the tables (~55 KB here) are their own announcement. */
+        CHECK_EQ(create(wpath("need"), image_path, COMPRESSION_ZSTD, 4096), 0);
+        if (parts_load(wpath("need"), &p) < 0) {
+                CHECK(false);
+                return;
+        }
+        /* Verify only (what a delta install reads before it decides): header, header +
+         * signature, the tables' end; never the payload. */
+        CHECK_EQ(read_fed(&p, false, &f), 0);
+        CHECK(!f.starved);
+        CHECK_EQ(f.n_ends, 3u);
+        CHECK_EQ(f.ends[0], (uint64_t) BUNDLE_HEADER_SIZE);
+        CHECK_EQ(f.ends[1], BUNDLE_HEADER_SIZE + p.sig_size);
+        CHECK_EQ(f.ends[2], (uint64_t) p.payload_off);
+        /* A streaming read: then the payload's end at the first chunk, one byte more for the
+         * check that the file ends there. */
+        CHECK_EQ(read_fed(&p, true, &f), 0);
+        CHECK(!f.starved);
+        CHECK_EQ(f.n_ends, 5u);
+        CHECK_EQ(f.ends[3], (uint64_t) p.size);
+        CHECK_EQ(f.ends[4], (uint64_t) p.size + 1);
+        CHECK_EQ(f.pos, p.size);
+        unit_diag("announced %llu, %llu, %llu (payload at %zu), %llu of %zu", (unsigned long long) f.ends[0],
+                  (unsigned long long) f.ends[1], (unsigned long long) f.ends[2], p.payload_off,
+                  (unsigned long long) f.ends[3], p.size);
+        parts_done(&p);
+}
+
 static int setup(void) {
         UError err = UERROR_NULL;
 
@@ -425,6 +559,7 @@ UNIT_MAIN_BEGIN("test-bundle-format2")
         RUN(tampered);
         RUN(truncated_in_table);
         RUN(table_cap);
+        RUN(need_announced);
         big_image_case(work, BUNDLE_FORMAT_CDC, 1u << 20, keyring);
         keyring_free(keyring);
         free(image);
