@@ -31,6 +31,10 @@ struct Download {
         bool to_file;
         DownloadRefreshFn refresh_url;
         void *userdata;
+        DownloadResult (*serve)(Download *d, void *serve_userdata);
+        void *serve_userdata;
+        uint8_t *range_buf;       /* ranged mode: the piece [range_start, range_end) being fetched */
+        uint64_t range_start, range_end;
 
         pthread_t thread;
         bool thread_started;
@@ -83,13 +87,17 @@ static int close_fd(int fd) {
         return -EBADF;
 }
 
-static void set_error(Download *d, const char *fmt, ...) _printf_(2, 3);
-static void set_error(Download *d, const char *fmt, ...) {
+void download_set_error(Download *d, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
         vsnprintf(d->error, sizeof(d->error), fmt, ap);
         va_end(ap);
+}
+
+/* Where the bytes wanted now end: the artifact's end, or in ranged mode the piece's. */
+static uint64_t want_end(const Download *d) {
+        return d->serve ? d->range_end : d->size;
 }
 
 /* Writes all of buf to the sink; for a pipe, waits for room but wakes up on cancel.
@@ -127,6 +135,12 @@ static int accept_bytes(Download *d, const uint8_t *buf, size_t n) {
         uint64_t hold_from = d->to_file ? d->size : d->size - MIN(d->size, (uint64_t) DOWNLOAD_HOLDBACK);
         int r;
 
+        if (d->serve) {
+                memcpy(d->range_buf + (d->accepted - d->range_start), buf, n);
+                d->accepted += n;
+                atomic_fetch_add(&d->delivered, n);
+                return 0;
+        }
         if (EVP_DigestUpdate(d->md, buf, n) != 1)
                 return -EIO;
         if (d->accepted < hold_from) {
@@ -188,7 +202,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
                 if (left == 0)
                         return n;
         }
-        if (left > d->size - d->accepted) {
+        if (left > want_end(d) - d->accepted) {
                 t->too_long = true;
                 return 0;
         }
@@ -209,7 +223,7 @@ static bool content_range_ok(const Transfer *t) {
 
         if (sscanf(t->content_range, "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64 "%c", &a, &b, &total, &tail) != 3)
                 return false;
-        return a == t->offset && b >= a && total == t->d->size && b < total;
+        return a == t->offset && b >= a && total == t->d->size && b < total && (!t->d->serve || b + 1 == t->d->range_end);
 }
 
 static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata) {
@@ -251,19 +265,23 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata) {
         t->headers_done = true;
         if (t->status == 206) {
                 if (!content_range_ok(t)) {
-                        set_error(d, "206 with Content-Range '%s' for a request from byte %" PRIu64 " of %" PRIu64,
+                        download_set_error(d, "206 with Content-Range '%s' for a request from byte %" PRIu64 " of %" PRIu64,
                                   t->content_range, t->offset, d->size);
                         return 0;
                 }
                 t->range_ok = true;
                 atomic_fetch_add(&d->resumes, 1);
+        } else if (t->status == 200 && d->serve) {
+                download_set_error(d, "HTTP 200 (the whole artifact) to a Range request for bytes %" PRIu64 "-%" PRIu64, t->offset,
+                          d->range_end - 1);
+                return 0;
         } else if (t->status == 200 && t->offset > 0) {
                 if (d->to_file) {
                         /* Nothing was consumed yet: start the file over. */
                         log_info("The server ignored our Range request (200): downloading again from byte 0");
                         if (ftruncate(d->fd, 0) < 0 || lseek(d->fd, 0, SEEK_SET) < 0 ||
                             EVP_DigestInit_ex(d->md, d->md_type, NULL) != 1) {
-                                set_error(d, "cannot restart the download file: %s", strerror(errno));
+                                download_set_error(d, "cannot restart the download file: %s", strerror(errno));
                                 return 0;
                         }
                         atomic_store(&d->delivered, 0);
@@ -310,14 +328,14 @@ static Outcome transfer(Download *d) {
         _cleanup_free_ char *cur = strdup(d->url);
 
         if (!cur) {
-                set_error(d, "out of memory");
+                download_set_error(d, "out of memory");
                 return OUT_FATAL;
         }
         for (unsigned hop = 0;; hop++) {
                 _cleanup_(curl_easy_cleanupp) CURL *h = curl_easy_init();
                 _cleanup_(curl_slist_free_allp) struct curl_slist *hdr = NULL;
                 char range[64], errbuf[CURL_ERROR_SIZE] = "";
-                const char *extra[] = { "Accept: application/octet-stream", d->accepted > 0 ? range : NULL, NULL };
+                const char *extra[] = { "Accept: application/octet-stream", d->accepted > 0 || d->serve ? range : NULL, NULL };
                 Transfer t = { .d = d, .offset = d->accepted };
                 const AgentConfig *c = d->config;
                 Outcome o;
@@ -325,9 +343,12 @@ static Outcome transfer(Download *d) {
                 bool ok = true;
 
                 /* The held-back tail is not "delivered": resume after what was hashed. */
-                snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-", d->accepted);
+                if (d->serve)
+                        snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-%" PRIu64, d->accepted, d->range_end - 1);
+                else
+                        snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-", d->accepted);
                 if (!h || http_setup(h, c, cur, extra, &hdr) < 0) {
-                        set_error(d, "cannot set up a request to %s", cur);
+                        download_set_error(d, "cannot set up a request to %s", cur);
                         return OUT_FATAL;
                 }
                 ok &= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
@@ -348,7 +369,7 @@ static Outcome transfer(Download *d) {
                 if (c->max_speed > 0)
                         ok &= curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t) c->max_speed) == CURLE_OK;
                 if (!ok) {
-                        set_error(d, "cannot set up a request to %s", cur);
+                        download_set_error(d, "cannot set up a request to %s", cur);
                         return OUT_FATAL;
                 }
 
@@ -363,22 +384,22 @@ static Outcome transfer(Download *d) {
                 if (atomic_load(&d->cancel))
                         return OUT_CANCELLED;
                 if (t.changed) {
-                        set_error(d, "the server ignored a Range request and sent different content: the artifact changed");
+                        download_set_error(d, "the server ignored a Range request and sent different content: the artifact changed");
                         return OUT_RESTART;
                 }
                 if (t.sink_closed) {
-                        set_error(d, "the installer closed the stream");
+                        download_set_error(d, "the installer closed the stream");
                         return OUT_SINK_CLOSED;
                 }
                 if (t.too_long) {
-                        set_error(d, "the server sent more than the artifact's %" PRIu64 " bytes", d->size);
+                        download_set_error(d, "the server sent more than the artifact's %" PRIu64 " bytes", d->size);
                         return OUT_FATAL;
                 }
                 if (t.status >= 300 && t.status < 400) {
                         _cleanup_free_ char *next = NULL;
 
                         if (hop >= HTTP_MAX_REDIRECTS) {
-                                set_error(d, "more than %d redirects from %s", HTTP_MAX_REDIRECTS, d->url);
+                                download_set_error(d, "more than %d redirects from %s", HTTP_MAX_REDIRECTS, d->url);
                                 return OUT_FATAL;
                         }
                         if (http_redirect_target(c, h, cur, &next, d->error, sizeof(d->error)) < 0)
@@ -390,21 +411,21 @@ static Outcome transfer(Download *d) {
                 if (t.status == 416 && d->accepted == d->size)
                         return OUT_DONE;
                 if (t.status == 403) {
-                        set_error(d, "HTTP 403 from %s (expired link?)", cur);
+                        download_set_error(d, "HTTP 403 from %s (expired link?)", cur);
                         return OUT_REFRESH;
                 }
                 if (t.status == 408 || t.status == 429 || t.status >= 500) {
-                        set_error(d, "HTTP %ld from %s", t.status, cur);
+                        download_set_error(d, "HTTP %ld from %s", t.status, cur);
                         return OUT_RETRY;
                 }
                 if (t.status >= 400) {
-                        set_error(d, "HTTP %ld from %s", t.status, cur);
+                        download_set_error(d, "HTTP %ld from %s", t.status, cur);
                         return OUT_FATAL;
                 }
                 if (cc != CURLE_OK) {
                         if (d->error[0])    /* our header check refused the response */
                                 return OUT_REFUSED;
-                        set_error(d, "transfer from %s interrupted after %" PRIu64 " bytes: %s", cur, t.got,
+                        download_set_error(d, "transfer from %s interrupted after %" PRIu64 " bytes: %s", cur, t.got,
                                   errbuf[0] ? errbuf : curl_easy_strerror(cc));
                         o = cc == CURLE_SSL_CACERT || cc == CURLE_PEER_FAILED_VERIFICATION ||
                                             cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_UNSUPPORTED_PROTOCOL
@@ -413,15 +434,15 @@ static Outcome transfer(Download *d) {
                         return o;
                 }
                 if (t.status != 200 && t.status != 206) {
-                        set_error(d, "unexpected HTTP %ld from %s", t.status, cur);
+                        download_set_error(d, "unexpected HTTP %ld from %s", t.status, cur);
                         return OUT_FATAL;
                 }
                 if (t.skip > 0) {
-                        set_error(d, "the response ended within the re-sent prefix");
+                        download_set_error(d, "the response ended within the re-sent prefix");
                         return OUT_RETRY;
                 }
-                if (d->accepted < d->size) {
-                        set_error(d, "the response from %s ended after %" PRIu64 " of %" PRIu64 " bytes", cur,
+                if (d->accepted < want_end(d)) {
+                        download_set_error(d, "the response from %s ended after %" PRIu64 " of %" PRIu64 " bytes", cur,
                                   d->accepted, d->size);
                         return OUT_RETRY;
                 }
@@ -506,12 +527,12 @@ static DownloadResult verify_and_release(Download *d) {
         int r;
 
         if (EVP_DigestFinal_ex(d->md, md, &len) != 1) {
-                set_error(d, "cannot compute the digest");
+                download_set_error(d, "cannot compute the digest");
                 return DOWNLOAD_FAILED;
         }
         hex_encode(md, len, hex);
         if (want[0] && !streq(hex, want)) {
-                set_error(d, "%s mismatch: the artifact has %s, the deployment says %s", d->sha256[0] ? "sha256" : "sha1",
+                download_set_error(d, "%s mismatch: the artifact has %s, the deployment says %s", d->sha256[0] ? "sha256" : "sha1",
                           hex, want);
                 return DOWNLOAD_FAILED;
         }
@@ -519,17 +540,17 @@ static DownloadResult verify_and_release(Download *d) {
                 log_warning("The deployment gives no sha256 or sha1: relying on the bundle signature alone");
         r = sink_write(d, d->hold, d->held);
         if (r == -EPIPE) {
-                set_error(d, "the installer closed the stream");
+                download_set_error(d, "the installer closed the stream");
                 return DOWNLOAD_SINK_CLOSED;
         }
         if (r < 0) {
-                set_error(d, "cannot write the download: %s", strerror(-r));
+                download_set_error(d, "cannot write the download: %s", strerror(-r));
                 return r == -ECANCELED ? DOWNLOAD_CANCELLED : DOWNLOAD_FAILED;
         }
         atomic_fetch_add(&d->delivered, d->held);
         d->held = 0;
         if (d->to_file && fsync(d->fd) < 0) {
-                set_error(d, "cannot fsync the download: %s", strerror(errno));
+                download_set_error(d, "cannot fsync the download: %s", strerror(errno));
                 return DOWNLOAD_FAILED;
         }
         return DOWNLOAD_OK;
@@ -578,24 +599,24 @@ static DownloadResult run(Download *d) {
         if (d->to_file) {
                 r = seed_from_file(d);
                 if (r < 0) {
-                        set_error(d, "cannot read the partial download: %s", strerror(-r));
+                        download_set_error(d, "cannot read the partial download: %s", strerror(-r));
                         return DOWNLOAD_FAILED;
                 }
                 if (lseek(d->fd, 0, SEEK_END) < 0) {
-                        set_error(d, "cannot seek in the download file: %s", strerror(errno));
+                        download_set_error(d, "cannot seek in the download file: %s", strerror(errno));
                         return DOWNLOAD_FAILED;
                 }
         }
         for (;;) {
                 uint64_t before = d->accepted;
-                Outcome o = d->accepted == d->size ? OUT_DONE : transfer(d);
+                Outcome o = d->accepted == want_end(d) ? OUT_DONE : transfer(d);
                 bool progress, counted;
 
                 switch (o) {
                 case OUT_DONE:
-                        return verify_and_release(d);
+                        return d->serve ? DOWNLOAD_OK : verify_and_release(d);
                 case OUT_CANCELLED:
-                        set_error(d, "cancelled");
+                        download_set_error(d, "cancelled");
                         return DOWNLOAD_CANCELLED;
                 case OUT_RESTART:
                         return DOWNLOAD_RESTART;
@@ -609,7 +630,7 @@ static DownloadResult run(Download *d) {
                         memcpy(e, d->error, sizeof(e));
                         r = refresh(d, &counted);
                         if (r == -ENOENT) {
-                                set_error(d, "%s, and the deployment is no longer on the server", e);
+                                download_set_error(d, "%s, and the deployment is no longer on the server", e);
                                 return DOWNLOAD_FAILED;
                         }
                         if (!counted) {
@@ -621,7 +642,7 @@ static DownloadResult run(Download *d) {
                         if (forbidden++ == 0)
                                 first_forbidden = now_monotonic_usec();
                         if (forbidden >= MAX(d->config->retries, 1u)) {
-                                set_error(d,
+                                download_set_error(d,
                                           "giving up: %u answers in a row were HTTP 403 over %.1f s, each after "
                                           "fetching the deployment again (%s)",
                                           forbidden, (double) (now_monotonic_usec() - first_forbidden) / USEC_PER_SEC, e);
@@ -650,7 +671,7 @@ static DownloadResult run(Download *d) {
                 if (o == OUT_REFUSED && !progress && ++refused >= MAX(d->config->retries, 1u)) {
                         char e[sizeof(d->error)];
                         memcpy(e, d->error, sizeof(e));
-                        set_error(d, "giving up after %u refused answers in a row: %s", refused, e);
+                        download_set_error(d, "giving up after %u refused answers in a row: %s", refused, e);
                         return DOWNLOAD_FAILED;
                 }
                 if (progress) {
@@ -661,7 +682,7 @@ static DownloadResult run(Download *d) {
                         goto cancelled;
         }
 cancelled:
-        set_error(d, "cancelled");
+        download_set_error(d, "cancelled");
         return DOWNLOAD_CANCELLED;
 }
 
@@ -669,7 +690,7 @@ static void *thread_main(void *userdata) {
         Download *d = userdata;
         uint64_t one = 1;
 
-        d->result = run(d);
+        d->result = d->serve ? d->serve(d, d->serve_userdata) : run(d);
         if (!d->to_file)
                 d->fd = close_fd(d->fd);
         atomic_store(&d->finished, true);
@@ -704,6 +725,8 @@ int download_start(const DownloadSpec *spec, Download **ret) {
         d->to_file = spec->to_file;
         d->refresh_url = spec->refresh_url;
         d->userdata = spec->userdata;
+        d->serve = spec->serve;
+        d->serve_userdata = spec->serve_userdata;
         d->cancel_efd = d->done_efd = -EBADF;
         snprintf(d->sha256, sizeof(d->sha256), "%s", spec->sha256 ?: "");
         snprintf(d->sha1, sizeof(d->sha1), "%s", spec->sha1 ?: "");
@@ -778,3 +801,14 @@ void download_get_stats(const Download *d, DownloadStats *ret) {
                 .resumes = atomic_load(&m->resumes),
         };
 }
+
+DownloadResult download_fetch_range(Download *d, uint64_t offset, size_t length, uint8_t *buf) {
+        d->range_buf = buf;
+        d->range_start = d->accepted = offset;
+        d->range_end = offset + length;
+        return run(d);
+}
+
+int download_fd(const Download *d) { return d->fd; }
+uint64_t download_size(const Download *d) { return d->size; }
+int download_cancel_fd(const Download *d) { return d->cancel_efd; }
