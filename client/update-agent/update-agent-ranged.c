@@ -128,10 +128,12 @@ int ranged_probe(const AgentConfig *c, const char *url, uint64_t size) {
                 }
                 if (probe_says_ranged(&p, size))
                         return 1;
-                log_info("Streaming the artifact: %s",
-                         p.status == 206 ? "it is not a format-2 bundle, nothing to gain from byte ranges"
-                         : p.status      ? "the server does not serve byte ranges"
-                                         : "the Range probe got no answer");
+                if (p.status == 206)
+                        log_info("Streaming the artifact: it is not a format-2 bundle, nothing to gain from byte ranges");
+                else if (p.status == 200)
+                        log_info("Streaming the artifact: the server does not serve byte ranges");
+                else
+                        log_info("Streaming the artifact: the Range probe was answered with HTTP %ld", p.status);
                 return 0;
         }
         return 0;
@@ -153,11 +155,13 @@ static int wait_sock(Download *d, short events) {
         return 0;
 }
 
-/* n bytes; 0 when updated closed the socket before the first, -ECONNRESET after it. */
-static int recv_all(Download *d, uint8_t *buf, size_t n, bool *ret_eof) {
+/* n bytes; -ECONNRESET when updated closed the socket.  Before the first byte, a closed socket
+ * or a cancel is the end of the service (*ret_end, 0): nothing is in flight, and the agent
+ * cancels the download once updated's Completed came, which may be before its close. */
+static int recv_all(Download *d, uint8_t *buf, size_t n, bool *ret_end) {
         size_t got = 0;
 
-        *ret_eof = false;
+        *ret_end = false;
         while (got < n) {
                 ssize_t k = recv(download_fd(d), buf + got, n - got, MSG_DONTWAIT);
                 int r;
@@ -167,12 +171,16 @@ static int recv_all(Download *d, uint8_t *buf, size_t n, bool *ret_eof) {
                         continue;
                 }
                 if (k == 0) {
-                        *ret_eof = got == 0;
+                        *ret_end = got == 0;
                         return got == 0 ? 0 : -ECONNRESET;
                 }
                 if (errno != EAGAIN && errno != EINTR)
                         return -errno;
                 r = wait_sock(d, POLLIN);
+                if (r == -ECANCELED && got == 0) {
+                        *ret_end = true;
+                        return 0;
+                }
                 if (r < 0)
                         return r;
         }
@@ -238,11 +246,11 @@ DownloadResult ranged_serve(Download *d, void *userdata) {
                 uint32_t magic, length;
                 uint64_t offset;
                 DownloadResult res;
-                bool eof;
+                bool end;
                 int r;
 
-                r = recv_all(d, req, sizeof(req), &eof);
-                if (r >= 0 && eof) {
+                r = recv_all(d, req, sizeof(req), &end);
+                if (r >= 0 && end) {
                         log_info("updated asked for %" PRIu64 " of the artifact's %" PRIu64 " bytes in %u requests",
                                  served, size, requests);
                         return DOWNLOAD_OK;

@@ -25,7 +25,8 @@
 int ranged_probe(const AgentConfig *c, const char *url, uint64_t size);
 
 /* DownloadSpec.serve: answers updated's requests on download_fd() until updated closes the
- * socket (DOWNLOAD_OK: the install is over, its result comes over D-Bus).  A piece that cannot
+ * socket, or a cancel comes between requests (DOWNLOAD_OK: the install is over, its result
+ * comes over D-Bus; a cancel during a fetch is DOWNLOAD_CANCELLED).  A piece that cannot
  * be fetched is answered with status EIO (updated fails the install with Io by name) and ends
  * the download with its reason; a request that breaks the protocol ends it too. */
 DownloadResult ranged_serve(Download *d, void *userdata);

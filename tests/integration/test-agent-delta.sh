@@ -84,11 +84,11 @@ t_no_range_server() {
 
 t_delta_off() {
         local rc
-        AG_DOWNLOAD_EXTRA="delta=no"
+        AG_DELTA=no
         ag_config
         start_case "{\"redirect\":\"$CDN_URL\"}"
         rc=$?
-        AG_DOWNLOAD_EXTRA=
+        AG_DELTA=
         ag_config
         [ "$rc" = 0 ] || return 1
         installed_v2 || return 1

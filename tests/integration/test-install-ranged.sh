@@ -72,7 +72,7 @@ t_stream() {
         expect_eq "$(stat_of bytes)" "$size" "bytes the client sent" || return 1
 }
 
-# refused MODE AFTER ERROR TEXT: the install fails with org.example.Update1.Error.ERROR saying
+# refused MODE AFTER ERROR TEXT: the install fails with the D-Bus error named ERROR (lib/error-kinds.h) saying
 # TEXT (in bus-call's answer, or in LastError when the call was answered already); slot A boots.
 refused() {
         local got
