@@ -101,7 +101,7 @@ sys.exit(subprocess.call(["bus-call", "InstallFd", "ha{sv}", "fd:%d" % b.fileno(
 # Cancel while the daemon waits for a reply that never comes: the wait ends (the install
 # completes as cancelled) and the client sees its socket closed.
 t_hang_cancel() {
-        local pid i
+        local pid i t0
         fresh_slots || return 1
         rm -f "$SB/ranged.stats"
         $RC "$SB/v2.bundle" "$SB/ranged.stats" hang 3 >"$SB/ranged.out" 2>&1 &
@@ -110,9 +110,11 @@ t_hang_cancel() {
                 [ "$(sb_get_property Operation)" = installing ] && break
                 sleep 0.02
         done
+        t0=$(date +%s%N)
         expect_ok bus-call Cancel "" || { kill "$pid"; return 1; }
         wait "$pid"
         sb_wait_property Operation idle 2>/dev/null || { TL_WHY="not idle after the cancel"; return 1; }
+        tl_diag "Cancel to idle while updated waited for a reply: $((($(date +%s%N) - t0) / 1000000)) ms"
         expect_contains "$(cat "$SB/ranged.out") $(sb_get_property LastError)" org.example.Update1.Error.Cancelled "the error" || return 1
         expect_boots A
 }
