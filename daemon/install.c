@@ -564,8 +564,10 @@ int install_start(Manager *m, InstallRequest *req, UError *err) {
                 /* Give the caller its resources back: nothing was started. */
                 if (j->http)
                         req->http = TAKE_PTR(j->http);
-                else if (j->ranged)
-                        req->ranged = TAKE_PTR(j->ranged); /* its feeder stops when freed */
+                else if (j->ranged) {
+                        source_ranged_stop(j->ranged); /* its feeder borrows j's cancel eventfd */
+                        req->ranged = TAKE_PTR(j->ranged);
+                }
                 else
                         req->fd = TAKE_FD(j->fd);
                 return uerror_set(err, ERROR_FAILED, r, "Cannot start the install thread: %s", strerror(-r));

@@ -87,7 +87,8 @@ static int close_fd(int fd) {
         return -EBADF;
 }
 
-void download_set_error(Download *d, const char *fmt, ...) {
+static void set_error(Download *d, const char *fmt, ...) _printf_(2, 3);
+static void set_error(Download *d, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
@@ -265,14 +266,14 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata) {
         t->headers_done = true;
         if (t->status == 206) {
                 if (!content_range_ok(t)) {
-                        download_set_error(d, "206 with Content-Range '%s' for a request from byte %" PRIu64 " of %" PRIu64,
+                        set_error(d, "206 with Content-Range '%s' for a request from byte %" PRIu64 " of %" PRIu64,
                                   t->content_range, t->offset, d->size);
                         return 0;
                 }
                 t->range_ok = true;
                 atomic_fetch_add(&d->resumes, 1);
         } else if (t->status == 200 && d->serve) {
-                download_set_error(d, "HTTP 200 (the whole artifact) to a Range request for bytes %" PRIu64 "-%" PRIu64, t->offset,
+                set_error(d, "HTTP 200 (the whole artifact) to a Range request for bytes %" PRIu64 "-%" PRIu64, t->offset,
                           d->range_end - 1);
                 return 0;
         } else if (t->status == 200 && t->offset > 0) {
@@ -281,7 +282,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata) {
                         log_info("The server ignored our Range request (200): downloading again from byte 0");
                         if (ftruncate(d->fd, 0) < 0 || lseek(d->fd, 0, SEEK_SET) < 0 ||
                             EVP_DigestInit_ex(d->md, d->md_type, NULL) != 1) {
-                                download_set_error(d, "cannot restart the download file: %s", strerror(errno));
+                                set_error(d, "cannot restart the download file: %s", strerror(errno));
                                 return 0;
                         }
                         atomic_store(&d->delivered, 0);
@@ -328,7 +329,7 @@ static Outcome transfer(Download *d) {
         _cleanup_free_ char *cur = strdup(d->url);
 
         if (!cur) {
-                download_set_error(d, "out of memory");
+                set_error(d, "out of memory");
                 return OUT_FATAL;
         }
         for (unsigned hop = 0;; hop++) {
@@ -348,7 +349,7 @@ static Outcome transfer(Download *d) {
                 else
                         snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-", d->accepted);
                 if (!h || http_setup(h, c, cur, extra, &hdr) < 0) {
-                        download_set_error(d, "cannot set up a request to %s", cur);
+                        set_error(d, "cannot set up a request to %s", cur);
                         return OUT_FATAL;
                 }
                 ok &= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
@@ -369,7 +370,7 @@ static Outcome transfer(Download *d) {
                 if (c->max_speed > 0)
                         ok &= curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t) c->max_speed) == CURLE_OK;
                 if (!ok) {
-                        download_set_error(d, "cannot set up a request to %s", cur);
+                        set_error(d, "cannot set up a request to %s", cur);
                         return OUT_FATAL;
                 }
 
@@ -384,22 +385,22 @@ static Outcome transfer(Download *d) {
                 if (atomic_load(&d->cancel))
                         return OUT_CANCELLED;
                 if (t.changed) {
-                        download_set_error(d, "the server ignored a Range request and sent different content: the artifact changed");
+                        set_error(d, "the server ignored a Range request and sent different content: the artifact changed");
                         return OUT_RESTART;
                 }
                 if (t.sink_closed) {
-                        download_set_error(d, "the installer closed the stream");
+                        set_error(d, "the installer closed the stream");
                         return OUT_SINK_CLOSED;
                 }
                 if (t.too_long) {
-                        download_set_error(d, "the server sent more than the artifact's %" PRIu64 " bytes", d->size);
+                        set_error(d, "the server sent more than the artifact's %" PRIu64 " bytes", d->size);
                         return OUT_FATAL;
                 }
                 if (t.status >= 300 && t.status < 400) {
                         _cleanup_free_ char *next = NULL;
 
                         if (hop >= HTTP_MAX_REDIRECTS) {
-                                download_set_error(d, "more than %d redirects from %s", HTTP_MAX_REDIRECTS, d->url);
+                                set_error(d, "more than %d redirects from %s", HTTP_MAX_REDIRECTS, d->url);
                                 return OUT_FATAL;
                         }
                         if (http_redirect_target(c, h, cur, &next, d->error, sizeof(d->error)) < 0)
@@ -411,21 +412,21 @@ static Outcome transfer(Download *d) {
                 if (t.status == 416 && d->accepted == d->size)
                         return OUT_DONE;
                 if (t.status == 403) {
-                        download_set_error(d, "HTTP 403 from %s (expired link?)", cur);
+                        set_error(d, "HTTP 403 from %s (expired link?)", cur);
                         return OUT_REFRESH;
                 }
                 if (t.status == 408 || t.status == 429 || t.status >= 500) {
-                        download_set_error(d, "HTTP %ld from %s", t.status, cur);
+                        set_error(d, "HTTP %ld from %s", t.status, cur);
                         return OUT_RETRY;
                 }
                 if (t.status >= 400) {
-                        download_set_error(d, "HTTP %ld from %s", t.status, cur);
+                        set_error(d, "HTTP %ld from %s", t.status, cur);
                         return OUT_FATAL;
                 }
                 if (cc != CURLE_OK) {
                         if (d->error[0])    /* our header check refused the response */
                                 return OUT_REFUSED;
-                        download_set_error(d, "transfer from %s interrupted after %" PRIu64 " bytes: %s", cur, t.got,
+                        set_error(d, "transfer from %s interrupted after %" PRIu64 " bytes: %s", cur, t.got,
                                   errbuf[0] ? errbuf : curl_easy_strerror(cc));
                         o = cc == CURLE_SSL_CACERT || cc == CURLE_PEER_FAILED_VERIFICATION ||
                                             cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_UNSUPPORTED_PROTOCOL
@@ -434,15 +435,15 @@ static Outcome transfer(Download *d) {
                         return o;
                 }
                 if (t.status != 200 && t.status != 206) {
-                        download_set_error(d, "unexpected HTTP %ld from %s", t.status, cur);
+                        set_error(d, "unexpected HTTP %ld from %s", t.status, cur);
                         return OUT_FATAL;
                 }
                 if (t.skip > 0) {
-                        download_set_error(d, "the response ended within the re-sent prefix");
+                        set_error(d, "the response ended within the re-sent prefix");
                         return OUT_RETRY;
                 }
                 if (d->accepted < want_end(d)) {
-                        download_set_error(d, "the response from %s ended after %" PRIu64 " of %" PRIu64 " bytes", cur,
+                        set_error(d, "the response from %s ended after %" PRIu64 " of %" PRIu64 " bytes", cur,
                                   d->accepted, d->size);
                         return OUT_RETRY;
                 }
@@ -527,12 +528,12 @@ static DownloadResult verify_and_release(Download *d) {
         int r;
 
         if (EVP_DigestFinal_ex(d->md, md, &len) != 1) {
-                download_set_error(d, "cannot compute the digest");
+                set_error(d, "cannot compute the digest");
                 return DOWNLOAD_FAILED;
         }
         hex_encode(md, len, hex);
         if (want[0] && !streq(hex, want)) {
-                download_set_error(d, "%s mismatch: the artifact has %s, the deployment says %s", d->sha256[0] ? "sha256" : "sha1",
+                set_error(d, "%s mismatch: the artifact has %s, the deployment says %s", d->sha256[0] ? "sha256" : "sha1",
                           hex, want);
                 return DOWNLOAD_FAILED;
         }
@@ -540,17 +541,17 @@ static DownloadResult verify_and_release(Download *d) {
                 log_warning("The deployment gives no sha256 or sha1: relying on the bundle signature alone");
         r = sink_write(d, d->hold, d->held);
         if (r == -EPIPE) {
-                download_set_error(d, "the installer closed the stream");
+                set_error(d, "the installer closed the stream");
                 return DOWNLOAD_SINK_CLOSED;
         }
         if (r < 0) {
-                download_set_error(d, "cannot write the download: %s", strerror(-r));
+                set_error(d, "cannot write the download: %s", strerror(-r));
                 return r == -ECANCELED ? DOWNLOAD_CANCELLED : DOWNLOAD_FAILED;
         }
         atomic_fetch_add(&d->delivered, d->held);
         d->held = 0;
         if (d->to_file && fsync(d->fd) < 0) {
-                download_set_error(d, "cannot fsync the download: %s", strerror(errno));
+                set_error(d, "cannot fsync the download: %s", strerror(errno));
                 return DOWNLOAD_FAILED;
         }
         return DOWNLOAD_OK;
@@ -599,11 +600,11 @@ static DownloadResult run(Download *d) {
         if (d->to_file) {
                 r = seed_from_file(d);
                 if (r < 0) {
-                        download_set_error(d, "cannot read the partial download: %s", strerror(-r));
+                        set_error(d, "cannot read the partial download: %s", strerror(-r));
                         return DOWNLOAD_FAILED;
                 }
                 if (lseek(d->fd, 0, SEEK_END) < 0) {
-                        download_set_error(d, "cannot seek in the download file: %s", strerror(errno));
+                        set_error(d, "cannot seek in the download file: %s", strerror(errno));
                         return DOWNLOAD_FAILED;
                 }
         }
@@ -616,7 +617,7 @@ static DownloadResult run(Download *d) {
                 case OUT_DONE:
                         return d->serve ? DOWNLOAD_OK : verify_and_release(d);
                 case OUT_CANCELLED:
-                        download_set_error(d, "cancelled");
+                        set_error(d, "cancelled");
                         return DOWNLOAD_CANCELLED;
                 case OUT_RESTART:
                         return DOWNLOAD_RESTART;
@@ -630,7 +631,7 @@ static DownloadResult run(Download *d) {
                         memcpy(e, d->error, sizeof(e));
                         r = refresh(d, &counted);
                         if (r == -ENOENT) {
-                                download_set_error(d, "%s, and the deployment is no longer on the server", e);
+                                set_error(d, "%s, and the deployment is no longer on the server", e);
                                 return DOWNLOAD_FAILED;
                         }
                         if (!counted) {
@@ -642,7 +643,7 @@ static DownloadResult run(Download *d) {
                         if (forbidden++ == 0)
                                 first_forbidden = now_monotonic_usec();
                         if (forbidden >= MAX(d->config->retries, 1u)) {
-                                download_set_error(d,
+                                set_error(d,
                                           "giving up: %u answers in a row were HTTP 403 over %.1f s, each after "
                                           "fetching the deployment again (%s)",
                                           forbidden, (double) (now_monotonic_usec() - first_forbidden) / USEC_PER_SEC, e);
@@ -671,7 +672,7 @@ static DownloadResult run(Download *d) {
                 if (o == OUT_REFUSED && !progress && ++refused >= MAX(d->config->retries, 1u)) {
                         char e[sizeof(d->error)];
                         memcpy(e, d->error, sizeof(e));
-                        download_set_error(d, "giving up after %u refused answers in a row: %s", refused, e);
+                        set_error(d, "giving up after %u refused answers in a row: %s", refused, e);
                         return DOWNLOAD_FAILED;
                 }
                 if (progress) {
@@ -682,7 +683,7 @@ static DownloadResult run(Download *d) {
                         goto cancelled;
         }
 cancelled:
-        download_set_error(d, "cancelled");
+        set_error(d, "cancelled");
         return DOWNLOAD_CANCELLED;
 }
 
@@ -812,3 +813,11 @@ DownloadResult download_fetch_range(Download *d, uint64_t offset, size_t length,
 int download_fd(const Download *d) { return d->fd; }
 uint64_t download_size(const Download *d) { return d->size; }
 int download_cancel_fd(const Download *d) { return d->cancel_efd; }
+
+void download_set_error(Download *d, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(d->error, sizeof(d->error), fmt, ap);
+        va_end(ap);
+}
