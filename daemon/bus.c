@@ -78,12 +78,13 @@ static const ManagerNotify bus_notify = {
 
 typedef struct InstallOptions {
         int force;                   /* -1: not given */
+        int ranged;                  /* -1: not given; InstallFd only */
         const char *transaction_id;  /* borrowed from the message */
 } InstallOptions;
 
 /* a{sv}: every key known, every value of its documented type, no key twice. */
 static int read_install_options(sd_bus_message *msg, InstallOptions *ret, sd_bus_error *error) {
-        InstallOptions o = { .force = -1 };
+        InstallOptions o = { .force = -1, .ranged = -1 };
         int r;
 
         r = sd_bus_message_enter_container(msg, 'a', "{sv}");
@@ -100,17 +101,18 @@ static int read_install_options(sd_bus_message *msg, InstallOptions *ret, sd_bus
                 if (r < 0)
                         return r;
 
-                if (streq(key, "force")) {
-                        int b;
+                if (streq(key, "force") || streq(key, "ranged")) {
+                        int *v = streq(key, "force") ? &o.force : &o.ranged, b;
 
                         if (!streq(contents, "b"))
-                                return bus_invalid_args(error, -EINVAL, "Option 'force' must be a boolean (b), not '%s'", contents);
-                        if (o.force >= 0)
-                                return bus_invalid_args(error, -EINVAL, "Option 'force' given twice");
+                                return bus_invalid_args(error, -EINVAL, "Option '%s' must be a boolean (b), not '%s'", key,
+                                                        contents);
+                        if (*v >= 0)
+                                return bus_invalid_args(error, -EINVAL, "Option '%s' given twice", key);
                         r = sd_bus_message_read(msg, "v", "b", &b);
                         if (r < 0)
                                 return r;
-                        o.force = !!b;
+                        *v = !!b;
                 } else if (streq(key, "transaction-id")) {
                         const char *s;
 
@@ -127,7 +129,7 @@ static int read_install_options(sd_bus_message *msg, InstallOptions *ret, sd_bus
                                 return r;
                         o.transaction_id = s;
                 } else
-                        return bus_invalid_args(error, -EINVAL, "Unknown option '%s' (known: force, transaction-id)", key);
+                        return bus_invalid_args(error, -EINVAL, "Unknown option '%s' (known: force, transaction-id, ranged)", key);
 
                 r = sd_bus_message_exit_container(msg);
                 if (r < 0)
@@ -174,6 +176,8 @@ static int method_install(sd_bus_message *msg, void *userdata, sd_bus_error *err
         r = read_install_options(msg, &o, error);
         if (r < 0)
                 return r;
+        if (o.ranged >= 0)
+                return bus_invalid_args(error, -EINVAL, "Option 'ranged' applies to InstallFd only");
 
         r = bus_source_preamble(m, msg, source, NULL, true, &req, &err, error);
         if (r < 0)
@@ -189,6 +193,7 @@ static int method_install(sd_bus_message *msg, void *userdata, sd_bus_error *err
 
 static int method_install_fd(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
+        _cleanup_(source_ranged_freep) SourceRanged *ranged = NULL;
         _cleanup_close_ int fd = -EBADF;
         InstallRequest req;
         InstallOptions o;
@@ -202,9 +207,11 @@ static int method_install_fd(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = read_install_options(msg, &o, error);
         if (r < 0)
                 return r;
-        r = bus_check_bundle_fd(m, in_fd, "The bundle file descriptor", error);
+        /* "ranged": a socket whose peer serves the pieces the install asks for (source-ranged.h);
+         * without it a socket stays InvalidArgs. */
+        r = o.ranged > 0 ? source_ranged_check_fd(in_fd, &err) : bus_check_bundle_fd(m, in_fd, "The bundle file descriptor", error);
         if (r < 0)
-                return r;
+                return uerror_is_set(&err) ? uerror_reply(error, &err) : r;
 
         r = authorize(msg, AUTH_ACTION_INSTALL, &uid, error);
         if (r < 0)
@@ -220,14 +227,21 @@ static int method_install_fd(sd_bus_message *msg, void *userdata, sd_bus_error *
                 return log_error_errno(-errno, "Cannot duplicate the bundle fd: %m");
 
         req = (InstallRequest) {
-                .source = "fd",
+                .source = o.ranged > 0 ? "ranged fd" : "fd",
                 .fd = fd,
                 .force = o.force > 0,
                 .transaction_id = o.transaction_id,
                 .uid = uid,
         };
+        if (o.ranged > 0) {
+                r = source_ranged_new(TAKE_FD(fd), m->config->max_bundle_size, &req.ranged, &err);
+                if (r < 0)
+                        return uerror_reply(error, &err);
+                req.fd = -EBADF;
+        }
         r = start_install(m, msg, &req, error);
         fd = req.fd; /* -EBADF if taken */
+        ranged = req.ranged;
         return r;
 }
 

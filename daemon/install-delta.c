@@ -112,7 +112,9 @@ int install_delta_new(InstallJob *j, InstallDelta **ret, UError *err) {
                         goto stream;
                 }
                 bundle = (ReadAt) { source_http_read_at, source_http_get_size, j->http };
-        } else if (fstat(j->stream_fd, &st) >= 0 && S_ISREG(st.st_mode))
+        } else if (j->ranged)
+                bundle = (ReadAt) { source_ranged_read_at, source_ranged_get_size, j->ranged };
+        else if (fstat(j->stream_fd, &st) >= 0 && S_ISREG(st.st_mode))
                 bundle = READ_AT_FD(j->stream_fd);
         else
                 goto stream; /* a pipe or socket: front to back, as before */

@@ -16,6 +16,7 @@
 #include "manager.h"
 #include "manifest.h"
 #include "source-http.h"
+#include "source-ranged.h"
 
 struct InstallJob {
         Manager *manager;
@@ -23,7 +24,8 @@ struct InstallJob {
         char *source;
         int fd;                    /* owned stream, or -EBADF when http is set */
         SourceHttp *http;
-        int stream_fd;             /* what the reader reads: fd or the download pipe */
+        SourceRanged *ranged;      /* or pieces served by the caller */
+        int stream_fd;             /* what the reader reads: fd, the download or the feeder pipe */
         bool force;
         char *transaction_id;
         uint8_t manifest_sha256[32];

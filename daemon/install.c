@@ -44,6 +44,7 @@ static InstallJob *install_job_free(InstallJob *j) {
                 return NULL;
         bundle_reader_free(j->reader);
         source_http_free(j->http);
+        source_ranged_free(j->ranged); /* before the cancel eventfd it borrows */
         if (j->fd >= 0)
                 close(j->fd);
         if (j->cancel_fd >= 0)
@@ -138,6 +139,11 @@ static int install_prepare(InstallJob *j, UError *err) {
                 /* The stream fetches what the reader announces, no more: a delta install that
                  * decides after the tables never has the payload streamed. */
                 bundle_reader_set_need(j->reader, source_http_want, j->http);
+        } else if (j->ranged) {
+                bundle_reader_set_random_access(j->reader, &(ReadAt) { source_ranged_read_at, source_ranged_get_size,
+                                                                      j->ranged });
+                bundle_reader_set_rauc_plain_limit(j->reader, m->config->max_bundle_download_size,
+                                                   "[system] max-bundle-download-size=");
         }
         bundle_reader_set_rauc_progress(j->reader, plain_pass_progress, j);
         r = bundle_reader_verify(j->reader, m->keyring, err);
@@ -400,6 +406,10 @@ static void install_run(InstallJob *j) {
                 source_http_explain(j->http, &j->error);
         else if (j->http)
                 (void) source_http_finish(j->http, NULL);
+        if (j->ranged && r < 0)
+                source_ranged_explain(j->ranged, &j->error);
+        else if (j->ranged)
+                source_ranged_stop(j->ranged);
 
         if (r < 0 && !uerror_is_set(&j->error))
                 (void) uerror_set(&j->error, ERROR_FAILED, r, "Installation failed: %s", strerror(-r));
@@ -492,7 +502,7 @@ int install_start(Manager *m, InstallRequest *req, UError *err) {
         assert(m);
         assert(req);
         assert(req->reply.fn);
-        assert(req->fd >= 0 || req->http);
+        assert(req->fd >= 0 || req->http || req->ranged);
 
         if (m->install)
                 return uerror_set(err, ERROR_BUSY, -EBUSY, "Another installation is in progress");
@@ -532,6 +542,14 @@ int install_start(Manager *m, InstallRequest *req, UError *err) {
         if (req->http) {
                 j->http = TAKE_PTR(req->http);
                 j->stream_fd = source_http_fd(j->http);
+        } else if (req->ranged) {
+                j->ranged = TAKE_PTR(req->ranged);
+                j->stream_fd = source_ranged_fd(j->ranged);
+                r = source_ranged_start(j->ranged, j->cancel_fd, err);
+                if (r < 0) {
+                        req->ranged = TAKE_PTR(j->ranged);
+                        return r;
+                }
         } else {
                 struct stat st;
 
@@ -549,6 +567,10 @@ int install_start(Manager *m, InstallRequest *req, UError *err) {
                 /* Give the caller its resources back: nothing was started. */
                 if (j->http)
                         req->http = TAKE_PTR(j->http);
+                else if (j->ranged) {
+                        source_ranged_stop(j->ranged); /* its feeder borrows j's cancel eventfd */
+                        req->ranged = TAKE_PTR(j->ranged);
+                }
                 else
                         req->fd = TAKE_FD(j->fd);
                 return uerror_set(err, ERROR_FAILED, r, "Cannot start the install thread: %s", strerror(-r));

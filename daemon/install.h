@@ -9,12 +9,14 @@
 #include "job.h"
 #include "manager.h"
 #include "source-http.h"
+#include "source-ranged.h"
 
 /* One install, whatever the source: a stream fd (opened path, client fd) or an HTTP download. */
 typedef struct InstallRequest {
         const char *source;          /* for logs and messages: the path, URL, or "fd" */
-        int fd;                      /* the bundle stream; -EBADF when http is set */
+        int fd;                      /* the bundle stream; -EBADF when http or ranged is set */
         SourceHttp *http;            /* an http(s) download, or NULL */
+        SourceRanged *ranged;        /* pieces served by the caller (InstallFd "ranged"), or NULL */
         bool force;                  /* reinstall the version the booted slot runs */
         const char *transaction_id;  /* may be NULL */
         /* RAUC's require-manifest-hash: SHA-256 of the signed manifest the bundle must have
@@ -26,8 +28,8 @@ typedef struct InstallRequest {
         JobReply reply;
 } InstallRequest;
 
-/* Starts the install thread.  On success takes req->fd, req->http and req->reply (setting them
- * to -EBADF/NULL/{}).  Progress, Operation, LastError and, at the end, Completed are announced
+/* Starts the install thread.  On success takes req->fd, req->http, req->ranged and req->reply
+ * (setting them to -EBADF/NULL/{}).  Progress, Operation, LastError and, at the end, Completed are announced
  * through the manager (manager-state.c, m->notify).  Fails with ERROR_BUSY if an install runs. */
 int install_start(Manager *m, InstallRequest *req, UError *err);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "update-agent-daemon.h"
 #include "update-agent-download.h"
 #include "update-agent-hooks.h"
+#include "update-agent-ranged.h"
 #include "update-agent-report.h"
 #include "util.h"
 
@@ -120,6 +122,7 @@ typedef struct Activity {
         const char *label;
         bool streaming;          /* bytes come from the network (else from a stored file) */
         bool report_downloaded;  /* send "downloaded" when the streamed download is verified */
+        bool ranged;             /* served to updated in pieces: no digest, only what it asked for */
         uint64_t size;
         Download *dl;
         bool dl_done;
@@ -198,7 +201,12 @@ static int activity_run(Agent *a, Activity *act) {
                         if (act->dl_result != DOWNLOAD_OK && act->dl_result != DOWNLOAD_CANCELLED)
                                 log_warning("Download failed: %s", act->dl_error ?: "?");
                         /* hawkBit's DOWNLOADED step, also when the bytes went straight into updated. */
-                        if (act->dl_result == DOWNLOAD_OK && act->report_downloaded)
+                        if (act->dl_result == DOWNLOAD_OK && act->report_downloaded && act->ranged)
+                                (void) agent_feedback1(a, act->action_id, SOURCE_DOWNLOADED, -1,
+                                                       "Downloaded %" PRIu64 " of the artifact's %" PRIu64
+                                                       " bytes by byte ranges (delta install); updated checked them against the signed bundle",
+                                                       act->stats.delivered, act->size);
+                        else if (act->dl_result == DOWNLOAD_OK && act->report_downloaded)
                                 (void) agent_feedback1(a, act->action_id, SOURCE_DOWNLOADED, -1,
                                                        "Downloaded and verified %" PRIu64 " bytes; updated is installing them",
                                                        act->stats.delivered);
@@ -438,28 +446,36 @@ static InstallOutcome install_once(Agent *a, const SourceAction *dep, const char
                         return INSTALL_FAILED;
                 }
         } else {
-                if (pipe2(p, O_CLOEXEC) < 0) {
-                        *ret_error = strdup_printf("Cannot create a pipe: %s", strerror(errno));
+                /* A format-2 bundle on a server with Range: updated asks for what it lacks
+                 * (update-agent-ranged.h); anything else streams through a pipe. */
+                act.ranged = a->config->delta && ranged_probe(a->config, dep->url, dep->size) > 0;
+                if (act.ranged ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0 : pipe2(p, O_CLOEXEC) < 0) {
+                        *ret_error = strdup_printf("Cannot create a %s: %s", act.ranged ? "socket pair" : "pipe", strerror(errno));
                         return INSTALL_FAILED;
                 }
                 rfd = p[0];
-                (void) fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+                if (!act.ranged)
+                        (void) fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
                 /* Before the first byte is asked for: the server sees DOWNLOAD, then DOWNLOADED. */
                 (void) agent_feedback1(a, dep->action_id, SOURCE_DOWNLOAD, -1,
-                                       "Downloading %s (%" PRIu64 " bytes), streamed into the installation", dep->filename,
-                                       dep->size);
+                                       act.ranged ? "Downloading the parts of %s (%" PRIu64
+                                                    " bytes) that updated lacks, by byte ranges (delta install)"
+                                                  : "Downloading %s (%" PRIu64 " bytes), streamed into the installation",
+                                       dep->filename, dep->size);
                 r = download_start(&(DownloadSpec) { .config = a->config, .url = dep->url, .size = dep->size,
                                                      .sha256 = dep->sha256, .sha1 = dep->sha1, .fd = p[1],
-                                                     .refresh_url = refresh_url, .userdata = &rf },
+                                                     .refresh_url = refresh_url, .userdata = &rf,
+                                                     .serve = act.ranged ? ranged_serve : NULL },
                                    &act.dl);
                 if (r < 0) {
                         *ret_error = strdup_printf("Cannot start the download: %s", strerror(-r));
                         return INSTALL_FAILED;
                 }
-                log_info("Streaming %s (%" PRIu64 " bytes) into updated", dep->url, dep->size);
+                log_info("%s %s (%" PRIu64 " bytes) into updated", act.ranged ? "Serving byte ranges of" : "Streaming",
+                         dep->url, dep->size);
         }
 
-        r = install_op_start(agent_bus(a), rfd, rec->transaction_id, false, &act.op);
+        r = install_op_start(agent_bus(a), rfd, rec->transaction_id, false, act.ranged, &act.op);
         rfd = safe_close_fd(rfd);     /* updated has its own copy (or none: then it sees EOF) */
         if (r < 0) {
                 activity_done(&act);
@@ -478,7 +494,9 @@ static InstallOutcome install_once(Agent *a, const SourceAction *dep, const char
                 activity_done(&act);
                 return INSTALL_TERMINATED;
         }
-        if (act.op->result == 0 && (file || act.dl_result == DOWNLOAD_OK)) {
+        /* Ranged: updated verified every byte it used against the signed bundle; the download
+         * ends when updated lets go of the socket, which may come after Completed. */
+        if (act.op->result == 0 && (file || act.ranged || act.dl_result == DOWNLOAD_OK)) {
                 log_info("updated installed %s: %s", dep->filename, act.op->message ?: "");
                 out = INSTALL_OK;
         } else if (act.op->error_name && strstr(act.op->error_name, "AlreadyInstalled")) {
@@ -495,7 +513,8 @@ static InstallOutcome install_once(Agent *a, const SourceAction *dep, const char
                 out = INSTALL_RESTART;
         } else {
                 /* The download's reason first: updated only saw the stream end. */
-                if (!file && act.dl_done && act.dl_result != DOWNLOAD_OK && act.dl_result != DOWNLOAD_SINK_CLOSED)
+                if (!file && act.dl_done && act.dl_result != DOWNLOAD_OK && act.dl_result != DOWNLOAD_SINK_CLOSED &&
+                    !(act.ranged && act.dl_result == DOWNLOAD_CANCELLED))
                         *ret_error = strdup_printf("%s (updated: %s)", act.dl_error ?: "download failed",
                                                    act.op->message ?: "?");
                 else

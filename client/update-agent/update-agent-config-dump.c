@@ -35,9 +35,9 @@ void agent_config_dump(const AgentConfig *c) {
                dur(c->request_timeout_usec, b, sizeof(b)));
         printf("[polling]\nmin-interval=%s\nmax-interval=%s\nactive-interval=%s\n", dur(c->poll_min_usec, a, sizeof(a)),
                dur(c->poll_max_usec, b, sizeof(b)), dur(c->poll_active_usec, d, sizeof(d)));
-        printf("[download]\nmode=%s\nartifact=%s\nmax-bundle-size=%llu\nmax-speed=%llu\nlow-speed-limit=%llu\n"
+        printf("[download]\nmode=%s\ndelta=%s\nartifact=%s\nmax-bundle-size=%llu\nmax-speed=%llu\nlow-speed-limit=%llu\n"
                "low-speed-time=%llus\nretries=%u\nretry-base-delay=%s\nretry-max-delay=%s\n",
-               c->to_disk ? "disk" : "stream", c->artifact_pattern, (unsigned long long) c->max_bundle_size,
+               c->to_disk ? "disk" : "stream", c->delta ? "yes" : "no", c->artifact_pattern, (unsigned long long) c->max_bundle_size,
                (unsigned long long) c->max_speed, (unsigned long long) c->low_speed_limit,
                (unsigned long long) c->low_speed_time_sec, c->retries, dur(c->retry_base_usec, a, sizeof(a)),
                dur(c->retry_max_usec, b, sizeof(b)));

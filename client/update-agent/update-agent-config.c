@@ -340,6 +340,8 @@ static int handle_download(Parser *p, const char *key, const char *value, unsign
                         return perr(p, line, "artifact= must not be empty (an fnmatch pattern, e.g. *.bundle)");
                 return set_string(&c->artifact_pattern, value);
         }
+        if (streq(key, "delta"))
+                return set_bool(p, line, key, value, &c->delta);
         if (streq(key, "max-bundle-size"))
                 return set_size(p, line, key, value, &c->max_bundle_size);
         if (streq(key, "max-speed"))
@@ -699,6 +701,7 @@ int agent_config_load(const char *path, AgentConfig **ret) {
                 .low_speed_limit = 1024,
                 .low_speed_time_sec = 60,
                 .retries = 10,
+                .delta = true,
                 .retry_base_usec = USEC_PER_SEC,
                 .retry_max_usec = 64 * USEC_PER_SEC,
                 .hook_retry_interval_usec = 60 * USEC_PER_SEC,

@@ -92,6 +92,8 @@ typedef struct AgentConfig {
         uint64_t poll_error_usec;  /* first retry after a failed poll (doubles up to max) */
         /* [download] */
         bool to_disk;              /* mode=disk: store in the state directory, hand the file over */
+        bool delta;                /* delta=yes: a format-2 bundle on a Range server is served to
+                                    * updated in pieces (InstallFd "ranged"), so it can install as a delta */
         char *artifact_pattern;    /* fnmatch() on the artifact filename: the bundle */
         uint64_t max_bundle_size;
         uint64_t max_speed;        /* bytes/s, 0 = no cap */

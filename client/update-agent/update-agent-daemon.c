@@ -258,7 +258,7 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
         return 0;
 }
 
-int install_op_start(sd_bus *bus, int fd, const char *transaction_id, bool force, InstallOp **ret) {
+int install_op_start(sd_bus *bus, int fd, const char *transaction_id, bool force, bool ranged, InstallOp **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         InstallOp *op;
         int r;
@@ -286,6 +286,8 @@ int install_op_start(sd_bus *bus, int fd, const char *transaction_id, bool force
                 r = sd_bus_message_append(m, "{sv}", "transaction-id", "s", transaction_id);
         if (r >= 0 && force)
                 r = sd_bus_message_append(m, "{sv}", "force", "b", 1);
+        if (r >= 0 && ranged)
+                r = sd_bus_message_append(m, "{sv}", "ranged", "b", 1);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r >= 0)

@@ -62,9 +62,10 @@ typedef struct InstallOp {
         bool cancel_sent;
 } InstallOp;
 
-/* Subscribes to the signals first, then sends InstallFd(fd, {transaction-id, force}) without
- * waiting.  fd is borrowed (sd-bus duplicates it). */
-int install_op_start(sd_bus *bus, int fd, const char *transaction_id, bool force, InstallOp **ret);
+/* Subscribes to the signals first, then sends InstallFd(fd, {transaction-id, force, ranged})
+ * without waiting.  fd is borrowed (sd-bus duplicates it); with 'ranged' it is our end's peer
+ * of a socket pair that update-agent-ranged.c serves. */
+int install_op_start(sd_bus *bus, int fd, const char *transaction_id, bool force, bool ranged, InstallOp **ret);
 /* Dispatches pending bus messages (call after poll() says the bus fd is ready, or on timeout). */
 int install_op_process(InstallOp *op);
 /* Asks updated to cancel (asynchronously); Completed follows. */

@@ -31,6 +31,10 @@ struct Download {
         bool to_file;
         DownloadRefreshFn refresh_url;
         void *userdata;
+        DownloadResult (*serve)(Download *d, void *serve_userdata);
+        void *serve_userdata;
+        uint8_t *range_buf;       /* ranged mode: the piece [range_start, range_end) being fetched */
+        uint64_t range_start, range_end;
 
         pthread_t thread;
         bool thread_started;
@@ -92,6 +96,11 @@ static void set_error(Download *d, const char *fmt, ...) {
         va_end(ap);
 }
 
+/* Where the bytes wanted now end: the artifact's end, or in ranged mode the piece's. */
+static uint64_t want_end(const Download *d) {
+        return d->serve ? d->range_end : d->size;
+}
+
 /* Writes all of buf to the sink; for a pipe, waits for room but wakes up on cancel.
  * Returns 0, -EPIPE (reader gone), -ECANCELED or another negative errno. */
 static int sink_write(Download *d, const uint8_t *buf, size_t n) {
@@ -127,6 +136,12 @@ static int accept_bytes(Download *d, const uint8_t *buf, size_t n) {
         uint64_t hold_from = d->to_file ? d->size : d->size - MIN(d->size, (uint64_t) DOWNLOAD_HOLDBACK);
         int r;
 
+        if (d->serve) {
+                memcpy(d->range_buf + (d->accepted - d->range_start), buf, n);
+                d->accepted += n;
+                atomic_fetch_add(&d->delivered, n);
+                return 0;
+        }
         if (EVP_DigestUpdate(d->md, buf, n) != 1)
                 return -EIO;
         if (d->accepted < hold_from) {
@@ -188,7 +203,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
                 if (left == 0)
                         return n;
         }
-        if (left > d->size - d->accepted) {
+        if (left > want_end(d) - d->accepted) {
                 t->too_long = true;
                 return 0;
         }
@@ -209,7 +224,7 @@ static bool content_range_ok(const Transfer *t) {
 
         if (sscanf(t->content_range, "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64 "%c", &a, &b, &total, &tail) != 3)
                 return false;
-        return a == t->offset && b >= a && total == t->d->size && b < total;
+        return a == t->offset && b >= a && total == t->d->size && b < total && (!t->d->serve || b + 1 == t->d->range_end);
 }
 
 static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata) {
@@ -257,6 +272,10 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata) {
                 }
                 t->range_ok = true;
                 atomic_fetch_add(&d->resumes, 1);
+        } else if (t->status == 200 && d->serve) {
+                set_error(d, "HTTP 200 (the whole artifact) to a Range request for bytes %" PRIu64 "-%" PRIu64, t->offset,
+                          d->range_end - 1);
+                return 0;
         } else if (t->status == 200 && t->offset > 0) {
                 if (d->to_file) {
                         /* Nothing was consumed yet: start the file over. */
@@ -317,7 +336,7 @@ static Outcome transfer(Download *d) {
                 _cleanup_(curl_easy_cleanupp) CURL *h = curl_easy_init();
                 _cleanup_(curl_slist_free_allp) struct curl_slist *hdr = NULL;
                 char range[64], errbuf[CURL_ERROR_SIZE] = "";
-                const char *extra[] = { "Accept: application/octet-stream", d->accepted > 0 ? range : NULL, NULL };
+                const char *extra[] = { "Accept: application/octet-stream", d->accepted > 0 || d->serve ? range : NULL, NULL };
                 Transfer t = { .d = d, .offset = d->accepted };
                 const AgentConfig *c = d->config;
                 Outcome o;
@@ -325,7 +344,10 @@ static Outcome transfer(Download *d) {
                 bool ok = true;
 
                 /* The held-back tail is not "delivered": resume after what was hashed. */
-                snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-", d->accepted);
+                if (d->serve)
+                        snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-%" PRIu64, d->accepted, d->range_end - 1);
+                else
+                        snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-", d->accepted);
                 if (!h || http_setup(h, c, cur, extra, &hdr) < 0) {
                         set_error(d, "cannot set up a request to %s", cur);
                         return OUT_FATAL;
@@ -420,7 +442,7 @@ static Outcome transfer(Download *d) {
                         set_error(d, "the response ended within the re-sent prefix");
                         return OUT_RETRY;
                 }
-                if (d->accepted < d->size) {
+                if (d->accepted < want_end(d)) {
                         set_error(d, "the response from %s ended after %" PRIu64 " of %" PRIu64 " bytes", cur,
                                   d->accepted, d->size);
                         return OUT_RETRY;
@@ -588,12 +610,12 @@ static DownloadResult run(Download *d) {
         }
         for (;;) {
                 uint64_t before = d->accepted;
-                Outcome o = d->accepted == d->size ? OUT_DONE : transfer(d);
+                Outcome o = d->accepted == want_end(d) ? OUT_DONE : transfer(d);
                 bool progress, counted;
 
                 switch (o) {
                 case OUT_DONE:
-                        return verify_and_release(d);
+                        return d->serve ? DOWNLOAD_OK : verify_and_release(d);
                 case OUT_CANCELLED:
                         set_error(d, "cancelled");
                         return DOWNLOAD_CANCELLED;
@@ -669,7 +691,7 @@ static void *thread_main(void *userdata) {
         Download *d = userdata;
         uint64_t one = 1;
 
-        d->result = run(d);
+        d->result = d->serve ? d->serve(d, d->serve_userdata) : run(d);
         if (!d->to_file)
                 d->fd = close_fd(d->fd);
         atomic_store(&d->finished, true);
@@ -704,6 +726,8 @@ int download_start(const DownloadSpec *spec, Download **ret) {
         d->to_file = spec->to_file;
         d->refresh_url = spec->refresh_url;
         d->userdata = spec->userdata;
+        d->serve = spec->serve;
+        d->serve_userdata = spec->serve_userdata;
         d->cancel_efd = d->done_efd = -EBADF;
         snprintf(d->sha256, sizeof(d->sha256), "%s", spec->sha256 ?: "");
         snprintf(d->sha1, sizeof(d->sha1), "%s", spec->sha1 ?: "");
@@ -777,4 +801,23 @@ void download_get_stats(const Download *d, DownloadStats *ret) {
                 .connections = atomic_load(&m->connections),
                 .resumes = atomic_load(&m->resumes),
         };
+}
+
+DownloadResult download_fetch_range(Download *d, uint64_t offset, size_t length, uint8_t *buf) {
+        d->range_buf = buf;
+        d->range_start = d->accepted = offset;
+        d->range_end = offset + length;
+        return run(d);
+}
+
+int download_fd(const Download *d) { return d->fd; }
+uint64_t download_size(const Download *d) { return d->size; }
+int download_cancel_fd(const Download *d) { return d->cancel_efd; }
+
+void download_set_error(Download *d, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(d->error, sizeof(d->error), fmt, ap);
+        va_end(ap);
 }

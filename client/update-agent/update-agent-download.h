@@ -39,6 +39,8 @@ typedef enum DownloadResult {
 /* Called from the download thread after a 403: a fresh URL (malloc'ed) or a negative errno. */
 typedef int (*DownloadRefreshFn)(void *userdata, char **ret_url);
 
+typedef struct Download Download;
+
 typedef struct DownloadSpec {
         const AgentConfig *config;
         const char *url;
@@ -49,9 +51,13 @@ typedef struct DownloadSpec {
         bool to_file;             /* fd is a file; resume from its current size */
         DownloadRefreshFn refresh_url;
         void *userdata;
+        /* Ranged mode: the thread runs serve(d, serve_userdata) instead of the whole download;
+         * it fetches the pieces it wants with download_fetch_range() (update-agent-ranged.c
+         * serves updated's InstallFd "ranged" socket, the fd).  No digest is checked: nobody
+         * sees the whole artifact. */
+        DownloadResult (*serve)(Download *d, void *serve_userdata);
+        void *serve_userdata;
 } DownloadSpec;
-
-typedef struct Download Download;
 
 /* Starts the thread.  The spec's strings are copied. */
 int download_start(const DownloadSpec *spec, Download **ret);
@@ -77,3 +83,15 @@ typedef struct DownloadStats {
 } DownloadStats;
 
 void download_get_stats(const Download *d, DownloadStats *ret);
+
+/* Ranged mode, from serve() in the download thread: exactly bytes [offset, offset + length) of
+ * the artifact into buf, with Range requests and everything above (resume within the range,
+ * 403 → a fresh URL, backoff, max-speed, low-speed abort); a 206 whose Content-Range is not
+ * that range, or a 200, is refused.  DOWNLOAD_OK, else the reason is the download's error. */
+DownloadResult download_fetch_range(Download *d, uint64_t offset, size_t length, uint8_t *buf);
+/* For serve(): the spec's fd and size, the cancel eventfd (readable once cancelled), and the
+ * reason a serve() gives for its own failure. */
+int download_fd(const Download *d);
+uint64_t download_size(const Download *d);
+int download_cancel_fd(const Download *d);
+void download_set_error(Download *d, const char *fmt, ...) _printf_(2, 3);

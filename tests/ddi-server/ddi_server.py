@@ -32,7 +32,8 @@ Control side (no auth), JSON in and out, under /_ctl/:
         throttle:     BYTES_PER_SECOND      artifact bodies paced
                       or {"rate": B/s, "count": N}: only the next N artifact requests
         status:       [{"match": "substring of the path", "method": "GET", "code": 429,
-                        "count": N, "retry_after": S}]
+                        "count": N, "retry_after": S, "skip": K}]   (K: the first K matching
+                                            requests pass untouched; default 0)
         expire_after: BYTES                 the link expires once this much of it was served
                                             (connection cut, then 403 until the deployment is
                                             fetched again, which mints a new link)
@@ -214,6 +215,9 @@ class Handler(BaseHTTPRequestHandler):
                 if rule.get("method") and rule["method"] != self.command:
                     continue
                 if rule.get("match", "") not in self.path:
+                    continue
+                if rule.get("skip", 0) > 0:
+                    rule["skip"] -= 1
                     continue
                 rule["count"] -= 1
                 extra = {}

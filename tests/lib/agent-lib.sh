@@ -224,6 +224,7 @@ retry-base-delay=50ms
 retry-max-delay=400ms
 low-speed-limit=1K
 low-speed-time=5s
+${AG_DELTA:+delta=$AG_DELTA}
 ${AG_DOWNLOAD_EXTRA:-}
 
 [hooks]
