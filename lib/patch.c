@@ -269,7 +269,10 @@ static int add_piece(SetBuilder *b, uint64_t first, uint32_t count, uint64_t raw
                            &patch_size);
         if (r < 0)
                 return uerror_set(err, ERROR_FAILED, r, "zstd patch compression failed");
-        if (patch_size >= stored)
+        /* Worth it only if it saves its table entry and a sixteenth of the chunks' bytes: a
+         * patch of data the old image does not resemble is about as large as the chunks, and
+         * would cost the device a read and a hash of its old region for nothing. */
+        if (patch_size + PATCH_TABLE_ENTRY_SIZE >= stored - stored / 16)
                 return 0;
         if (*b->tables_size + PATCH_TABLE_ENTRY_SIZE > MANIFEST_MAX_PATCH_TABLES_SIZE)
                 return 0; /* full: the rest of the chunks stay plain */
