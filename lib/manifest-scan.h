@@ -40,14 +40,10 @@ int manifest_scan(const char *json, size_t size, ManifestScan *s, UError *err);
 int manifest_invalid(UError *err, const char *fmt, ...) _printf_(2, 3);
 void manifest_scan_done(ManifestScan *s);
 
-/* For lib/manifest-patch.c: the manifest parser's strict accessors (required keys), and the
- * optional "patch-sets" of a format-2 image (docs/bundle-format.md "Patches"), which add their
- * tables' and data's sizes to *patch_tables and *patch_data (the patch data offsets follow). */
+/* lib/manifest-patch.c, for manifest.c: the optional "patch-sets" of a format-2 image
+ * (docs/bundle-format.md "Patches"), which add their tables' and data's sizes to *patch_tables
+ * and *patch_data (the patch data offsets follow); and their serialisation. */
 struct json_object;
-int manifest_json_u64(struct json_object *o, const char *where, const char *key, uint64_t min, uint64_t max,
-                      uint64_t *ret, UError *err);
-int manifest_json_sha256(struct json_object *o, const char *where, const char *key, uint8_t ret[32],
-                         UError *err);
 int manifest_parse_patch_sets(struct json_object *o, const char *where, ManifestImage *img, uint64_t *patch_tables,
                               uint64_t *patch_data, UError *err);
 int manifest_patch_sets_to_json(const ManifestImage *img, struct json_object *o);

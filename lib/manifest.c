@@ -132,31 +132,6 @@ int manifest_check_chunk_table(const ManifestImage *img, UError *err) {
 /* Every rejection: ERROR_INVALID_BUNDLE, "Manifest invalid: ...". */
 #define bad(err, ...) manifest_invalid(err, __VA_ARGS__)
 
-static int get_u64(struct json_object *o, const char *where, const char *key, uint64_t min,
-                   uint64_t max, bool required, uint64_t *ret, UError *err);
-static int get_member(struct json_object *o, const char *where, const char *key, json_type type,
-                      bool required, struct json_object **ret, UError *err);
-static int parse_sha256(struct json_object *v, const char *what, uint8_t ret[SHA256_SIZE], UError *err);
-
-/* The parser's strict accessors, for lib/manifest-patch.c. */
-int manifest_json_u64(struct json_object *o, const char *where, const char *key, uint64_t min, uint64_t max,
-                      uint64_t *ret, UError *err) {
-        return get_u64(o, where, key, min, max, true, ret, err);
-}
-
-int manifest_json_sha256(struct json_object *o, const char *where, const char *key, uint8_t ret[SHA256_SIZE],
-                         UError *err) {
-        struct json_object *v;
-        char what[128];
-        int r;
-
-        r = get_member(o, where, key, json_type_string, true, &v, err);
-        if (r < 0)
-                return r;
-        snprintf(what, sizeof(what), "%s\"%s\"", where, key);
-        return parse_sha256(v, what, ret, err);
-}
-
 static void json_putp(struct json_object **o) {
         if (*o)
                 json_object_put(*o);
