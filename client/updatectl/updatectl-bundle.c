@@ -336,6 +336,18 @@ static void print_cdc_stats(const ManifestImage *img) {
         print_field("  Chunks:", buf);
         format_size(img->n_chunks * CHUNK_TABLE_ENTRY_SIZE, a, sizeof(a));
         print_field("  Chunk table:", a);
+        /* The patch sets: for which old image (the sha256 a device's status records), how many
+         * patches and bytes. */
+        for (size_t k = 0; k < img->n_patch_sets; k++) {
+                const PatchSet *p = &img->patch_sets[k];
+                char hex[SHA256_HEX_SIZE], size[32];
+
+                hex_encode(p->source_sha256, SHA256_SIZE, hex);
+                format_size(p->data_size, size, sizeof(size));
+                snprintf(buf, sizeof(buf), "from sha256 %.16s…: %llu patches, %s", hex,
+                         (unsigned long long) p->n_entries, size);
+                print_field(k == 0 ? "  Patches:" : "", buf);
+        }
 }
 
 /* format: "update1", or a RAUC bundle's "plain" / "verity" (bundle_reader_format()). */
