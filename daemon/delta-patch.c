@@ -40,7 +40,7 @@ static int region_matches(DeltaPatch *p, const PatchEntry *e) {
 
 int delta_patch_plan(DeltaPatch *p, const ManifestImage *img, const uint8_t *source_sha256, int old_fd,
                      const char *old_name, const ReadAt *bundle, uint64_t patch_data, uint8_t *missing,
-                     UError *err) {
+                     const atomic_bool *cancel, UError *err) {
         _cleanup_free_ uint32_t *sizes = NULL;
         uint64_t n_usable = 0, skipped = 0, off = 0;
         uint32_t max_patch = 0;
@@ -81,6 +81,9 @@ int delta_patch_plan(DeltaPatch *p, const ManifestImage *img, const uint8_t *sou
                         all = missing[c];
                 if (!all)
                         continue; /* the seeds give some of its chunks: fetch the others plainly */
+                /* Up to 4 MiB read and hashed a region: a cancel is not kept waiting for all. */
+                if (cancel && atomic_load(cancel))
+                        return uerror_set(err, ERROR_CANCELLED, -ECANCELED, "Installation cancelled");
                 if (!region_matches(p, &e)) {
                         skipped++;
                         continue;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,10 +62,11 @@ void delta_patch_done(DeltaPatch *p);
  * unknown; old_fd: the booted slot open for reading, borrowed), checks each entry whose chunks
  * are all missing[] against the slot's region, plans the patch ranges and clears missing[] for
  * the chunks the patches will give.  patch_data: the bundle offset of the patch data.  Only
- * -ENOMEM and a cancel (-ECANCELED) are errors; a slot that cannot be read plans no patch. */
+ * running out of memory and *cancel (checked between regions) are errors; a region that cannot
+ * be read plans no patch. */
 int delta_patch_plan(DeltaPatch *p, const ManifestImage *img, const uint8_t *source_sha256, int old_fd,
                      const char *old_name, const ReadAt *bundle, uint64_t patch_data, uint8_t *missing,
-                     UError *err);
+                     const atomic_bool *cancel, UError *err);
 
 /* Chunk 'chunk' (entry e of the table) from a patch: 1 and dst filled, 0 when no planned patch
  * gives it (or its patch failed and was logged: the caller fetches it), or an error (a cancel,

@@ -257,7 +257,7 @@ static int plan_patches(InstallDelta *d, uint8_t *missing, UError *err) {
                 return 0;
         }
         return delta_patch_plan(&d->patch, img, sha, d->seed_fd[SEED_BOOTED], d->seed_name[SEED_BOOTED], &d->bundle,
-                                d->patch_data_offset, missing, err);
+                                d->patch_data_offset, missing, &d->job->cancel, err);
 }
 
 static int image_begin(InstallDelta *d, UError *err) {

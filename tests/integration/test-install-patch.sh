@@ -159,6 +159,51 @@ t_region_changed() {
         expect_eq "$(summary patches_failed)" 0 "patches that fell back after planning"
 }
 
+# start_gate: tests/lib/gate_http.py on $W, gate $SB/gate closed (ranged answers wait for it);
+# sets GATE_URL.
+start_gate() {
+        local i port
+        rm -f "$SB/gate" "$SB/gate.port"
+        (
+                trap - EXIT INT TERM
+                exec "$SB_PY" "$UPDATE1_TOP/tests/lib/gate_http.py" "$W" "$SB/gate" "$SB/gate.port" 2>"$SB/gate.log" </dev/null
+        ) &
+        sb_track $!
+        for ((i = 0; i < SB_WAIT * 50; i++)); do [ -s "$SB/gate.port" ] && break; sleep 0.02; done
+        port=$(cat "$SB/gate.port" 2>/dev/null) || { TL_WHY="gate_http.py did not start: $(cat "$SB/gate.log")"; return 1; }
+        GATE_URL=http://127.0.0.1:$port
+}
+
+# Slot B's old region of patch 0 changes after the daemon planned the patch (it checked the
+# region then) and before it applies it (the gate holds the fetch): the region is re-hashed
+# before zstd sees it, the patch falls back to its chunks, slot A is still exactly v2.
+t_region_changed_after_plan() {
+        local off size at before pid i rc
+        off=$(patch_entry "$W/patched.bundle" 1 0 old_offset) size=$(patch_entry "$W/patched.bundle" 1 0 old_size)
+        [ -n "$off" ] && [ -n "$size" ] || { TL_WHY="cannot read patch 0 of the bundle"; return 1; }
+        at=$((off + size / 2))
+        fresh_target
+        start_gate || return 1
+        before=$(grep -c 'to fetch in' "$SB/updated.log")
+        updatectl install "$GATE_URL/patched.bundle" >"$SB/gated.out" 2>&1 &
+        pid=$!
+        for ((i = 0; i < SB_WAIT * 50; i++)); do
+                [ "$(grep -c 'to fetch in' "$SB/updated.log")" -gt "$before" ] && break
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.02
+        done
+        sb_flip_byte "$SB_SLOT_B" "$at"
+        touch "$SB/gate"
+        wait "$pid"
+        rc=$?
+        sb_flip_byte "$SB_SLOT_B" "$at" || return 1
+        [ "$rc" = 0 ] || { TL_WHY="install failed: $(head -c 300 "$SB/gated.out")"; return 1; }
+        installed_v2 || return 1
+        expect_eq "$(summary patches_failed)" 1 "patches that fell back" || return 1
+        grep -q 'Patch 0 of image rootfs (chunks [0-9]*\.\.[0-9]*, slot rootfs.1 at offset '"$off"'): the slot.s old region changed since it was checked; fetching its chunks' "$SB/updated.log" ||
+                { TL_WHY="no log line about the region that changed"; return 1; }
+}
+
 # A bundle whose only patch set is for a release this device does not run: plain chunks.
 t_other_release() {
         expect_eq "$(updatectl bundle info --keyring "$SB/pki/ca.crt" --json "$W/other.bundle" |
@@ -201,6 +246,7 @@ tl_case patch-file-without-patches t_file_plain
 tl_case patch-file-fetches-less t_file_patched
 tl_case patch-url-fetches-less t_url_patched
 tl_case patch-region-changed-falls-back t_region_changed
+tl_case patch-region-changed-after-plan t_region_changed_after_plan
 tl_case patch-other-release-ignored t_other_release
 tl_case patch-corrupt-data-falls-back t_corrupt_patch_data
 tl_case patch-pipe-streams t_pipe
