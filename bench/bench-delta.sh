@@ -9,6 +9,7 @@
 #   images: each tree as a 512 MiB ext4 and as squashfs (zstd, 128 KiB), built twice, reproducibly
 #   columns: today's bundle, fixed 256 KiB chunks fetching the missing ones, casync (64 and
 #            16 KiB), zstd --patch-from, xdelta3, format 2 (real when built, else "not yet"),
+#            format 2 with patches from v1 (--patch-from, docs/bundle-format.md "Patches"),
 #            and a format-2 emulation (bench/cdc-emulate.c), as % of `zstd -19` of the image.
 # Usage: bench/bench-delta.sh [BUILD_DIR]   (root: debootstrap, chroot, loop devices)
 #   BENCH_KEEP=1 keeps BUILD/bench-delta/run; BUILD/bench-delta/cache (trees) is always kept,
@@ -217,6 +218,15 @@ nginx_count() {
                 END { printf "%d %d\n", b, c }' "$2"
 }
 
+# booted_record OLD: status.json says slot A holds OLD (as after the install that put it
+# there): the image hash a device matches a bundle's patch sets against, and the size it seeds
+# slot A to.
+booted_record() {
+        mkdir -p "$SB_DATA"
+        printf '{"format":1,"slots":{"rootfs.0":{"status":"ok","committed":true,"checksum":{"sha256":"%s","size":%s}}}}\n' \
+                "$(sha256sum <"$1" | cut -c1-64)" "$(stat -c %s "$1")" >"$SB_DATA/status.json"
+}
+
 # install_bundle KEY OLD NEW BUNDLE: the real install of NEW from BUNDLE over HTTP into slot B
 # of a device booted from slot A, which holds OLD (slot B wiped: nothing but A to reuse); a
 # fresh daemon each time, so VmHWM is this install's.  Sets BYTES/RANGES from nginx's log and
@@ -230,6 +240,7 @@ install_bundle() {
         for ((i = 0; i < REPEAT; i++)); do
                 bl_wipe "$SB_SLOT_B"
                 sb_stop_updated
+                booted_record "$old"
                 sb_start_updated A || return 1
                 local before
                 before=$(wc -l <"$SB/nginx/ranges.log")
@@ -257,7 +268,8 @@ install_bundle() {
 # tables if they are longer: every request that starts before the payload, but the probe).
 format2() {
         local key=$1 old=$2 new=$3 line stream chunks payload
-        if ! bundle "$new" "$key.bundle" --format 2; then
+        shift 3
+        if ! bundle "$new" "$key.bundle" --format 2 "$@"; then
                 NOTE[$key]="not yet (format 2 not built: $(head -n 1 "$key.bundle.log"))"
                 return 0
         fi
@@ -275,6 +287,8 @@ format2() {
                 return 0
         fi
         NOTE[$key]="daemon: fetched $(summary_field fetched_bytes "$line") payload bytes in $(summary_field ranges "$line") ranges, reused $(summary_field reused_booted_chunks "$line") of $(summary_field chunks "$line") chunks, seed $(summary_field seed_ms "$line") ms; the stream sent $stream bytes (header, signature and tables: $payload)"
+        [ "$(summary_field patches "$line")" = 0 ] ||
+                NOTE[$key]+="; $(summary_field patches "$line") patches ($(summary_field patch_bytes "$line") bytes) gave $(summary_field patched_chunks "$line") chunks, $(summary_field patches_failed "$line") fell back; bundle $(stat -c %s "$key.bundle") bytes"
 }
 
 summary_field() { # NAME LINE: NAME=N of a delta summary line
@@ -355,13 +369,14 @@ for pair in up lib; do
                 patch_zstd "$k.zpatch" "$old" "$new" || NOTE[$k.zpatch]="zstd --patch-from failed"
                 patch_xdelta "$k.xd3" "$old" "$new" || NOTE[$k.xd3]="xdelta3 failed"
                 format2 "$k.f2" "$old" "$new"
+                format2 "$k.f2p" "$old" "$new" --patch-from "rootfs=$old"
                 emulate "$k.f2emu" "$old" "$new" --cdc 16K 64K 256K --level 19 || NOTE[$k.f2emu]="cdc-emulate failed"
                 {
                         echo
                         echo "$( [ $pair = up ] && echo "package upgrade (v1 → v2)" || echo "one library fixed (v1 → v2l)"), $fs:" \
                                 "full zstd -19 of $new = $FULL bytes = 100 %; apply: median of $REPEAT, on a shared machine"
                         printf '  %-34s %12s %9s %7s %8s %9s  %-11s %s\n' column bytes "% full" ranges "apply s" "peak MiB" "issue's %" notes
-                        for c in f1 fixed cas cas16 zpatch xd3 f2 f2emu; do
+                        for c in f1 fixed cas cas16 zpatch xd3 f2 f2p f2emu; do
                                 case $c in
                                 f1) label="Update1 format 1 (today's bundle)" ;;
                                 fixed) label="fixed 256 KiB, fetch missing" ;;
@@ -370,6 +385,7 @@ for pair in up lib; do
                                 zpatch) label="zstd -19 --long --patch-from" ;;
                                 xd3) label="xdelta3 -9" ;;
                                 f2) label="Update1 format 2" ;;
+                                f2p) label="Update1 format 2, patches from v1" ;;
                                 f2emu) label="format 2 emulated (gear 16/64/256K)" ;;
                                 esac
                                 x=$k.$c

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "delta-patch.h"
 #include "delta-plan.h"
 #include "install-delta.h"
 #include "install-job.h"
@@ -52,6 +53,7 @@ struct InstallDelta {
         const Manifest *mf;
         ReadAt bundle;
         uint64_t payload_offset;     /* of the payload in the bundle */
+        uint64_t patch_data_offset;  /* of the patch data (after the payload) */
         ChunkCodec *codec;
         uint8_t *piece;              /* a window of the bundle: [piece_start, +piece_len) of the payload */
         size_t piece_size, piece_len;
@@ -68,6 +70,7 @@ struct InstallDelta {
         size_t n_ranges, next_range;
         uint64_t range_end_chunk, range_end_stored; /* the current range, exclusive */
         DeltaStats stats;
+        DeltaPatch patch;
 };
 
 static void image_end(InstallDelta *d) {
@@ -79,6 +82,7 @@ static void image_end(InstallDelta *d) {
                 d->seed_name[i] = NULL;
         }
         d->ranges = mfree(d->ranges);
+        delta_patch_done(&d->patch);
         d->n_ranges = d->next_range = 0;
         d->range_end_chunk = d->range_end_stored = 0;
         d->stats = (DeltaStats) {};
@@ -135,7 +139,9 @@ int install_delta_new(InstallJob *j, InstallDelta **ret, UError *err) {
         d->job = j;
         d->mf = mf;
         d->bundle = bundle;
-        d->payload_offset = total - mf->payload_size;
+        d->payload_offset = total - mf->patch_data_size - mf->payload_size;
+        d->patch_data_offset = total - mf->patch_data_size;
+        d->patch.old_fd = -EBADF;
         for (size_t i = 0; i < _SEED_SOURCE_MAX; i++)
                 d->seed_fd[i] = -EBADF;
         for (size_t i = 0; i < mf->n_images; i++)
@@ -230,13 +236,39 @@ static const SeedEntry *seed_find(const InstallDelta *d, const ChunkEntry *e) {
         return d->seed ? seed_index_find(d->seed, e->raw_sha256, e->raw_size, d->raw_pos) : NULL;
 }
 
+/* The patch set for the release the booted slot runs (its status record's image sha256; a slot
+ * without one, a factory image, gets no patches) and the patches it can use (delta-patch.c):
+ * their chunks are cleared from missing[]. */
+static int plan_patches(InstallDelta *d, uint8_t *missing, UError *err) {
+        const ManifestImage *img = &d->mf->images[d->image];
+        Manager *m = d->job->manager;
+        const SlotRecord *rec;
+        uint8_t sha[SHA256_SIZE];
+        bool have = false;
+
+        if (img->n_patch_sets == 0 || d->seed_fd[SEED_BOOTED] < 0)
+                return 0;
+        pthread_mutex_lock(&m->lock);
+        rec = status_find(m->status, d->seed_name[SEED_BOOTED]);
+        if (rec && rec->status == SLOT_STATUS_OK && hex_decode(rec->sha256, sha, SHA256_SIZE) >= 0)
+                have = true;
+        pthread_mutex_unlock(&m->lock);
+        if (!have) {
+                log_info("Image %s: the bundle has patches, but slot %s has no recorded image hash; using chunks only",
+                         img->slotclass, d->seed_name[SEED_BOOTED]);
+                return 0;
+        }
+        return delta_patch_plan(&d->patch, img, sha, d->seed_fd[SEED_BOOTED], d->seed_name[SEED_BOOTED], &d->bundle,
+                                d->patch_data_offset, missing, &d->job->cancel, err);
+}
+
 static int image_begin(InstallDelta *d, UError *err) {
         InstallJob *j = d->job;
         const ManifestImage *img = &d->mf->images[d->image];
         const Slot *target = &j->manager->slots->slots[j->targets[d->image]];
         _cleanup_free_ uint8_t *missing = NULL;
         _cleanup_free_ uint32_t *stored = NULL;
-        uint64_t start = now_monotonic_usec(), raw_pos = 0, n_missing = 0, missing_bytes = 0;
+        uint64_t start = now_monotonic_usec(), raw_pos = 0, n_missing = 0, missing_bytes = 0, n_patched;
         int booted, r;
 
         image_end(d);
@@ -286,14 +318,32 @@ static int image_begin(InstallDelta *d, UError *err) {
                 raw_pos += e.raw_size;
         }
         d->raw_pos = 0;
-        r = delta_plan_ranges(missing, stored, img->n_chunks, DELTA_MAX_RANGES, &d->ranges, &d->n_ranges);
+        r = plan_patches(d, missing, err);
+        if (r < 0)
+                return r;
+        n_missing = missing_bytes = 0;
+        for (uint64_t c = 0; c < img->n_chunks; c++) {
+                n_missing += missing[c];
+                missing_bytes += missing[c] ? stored[c] : 0;
+        }
+        /* The patch ranges and the chunk ranges share the bound. */
+        r = delta_plan_ranges(missing, stored, img->n_chunks, DELTA_MAX_RANGES - d->patch.stats.ranges, &d->ranges,
+                              &d->n_ranges);
         if (r < 0)
                 return uerror_set(err, ERROR_FAILED, r, "Cannot plan the delta install: %s", strerror(-r));
-        d->stats.ranges = d->n_ranges;
+        d->stats.ranges = d->n_ranges + d->patch.stats.ranges;
+        n_patched = 0;
+        for (uint64_t i = 0; d->patch.usable && i < d->patch.set->n_entries; i++)
+                if (d->patch.usable[i]) {
+                        PatchEntry e;
+
+                        manifest_patch_entry(d->patch.set, i, &e);
+                        n_patched += e.n_chunks;
+                }
         d->stats.seed_usec = now_monotonic_usec() - start;
-        log_info("Delta install of image %s into %s: %" PRIu64 " of %" PRIu64 " chunks (%" PRIu64 " stored bytes) to fetch in %zu ranges; seeded from %s and %s (%" PRIu64 " and %" PRIu64 " bytes read, %zu chunks) in %" PRIu64 " ms",
-                 img->slotclass, target->cfg->name, n_missing, img->n_chunks, missing_bytes, d->n_ranges,
-                 d->seed_name[SEED_BOOTED] ?: "no booted slot", d->seed_name[SEED_TARGET] ?: "not the target",
+        log_info("Delta install of image %s into %s: %" PRIu64 " of %" PRIu64 " chunks (%" PRIu64 " stored bytes) to fetch in %zu ranges, %" PRIu64 " chunks from patches; seeded from %s and %s (%" PRIu64 " and %" PRIu64 " bytes read, %zu chunks) in %" PRIu64 " ms",
+                 img->slotclass, target->cfg->name, n_missing, img->n_chunks, missing_bytes, d->stats.ranges,
+                 n_patched, d->seed_name[SEED_BOOTED] ?: "no booted slot", d->seed_name[SEED_TARGET] ?: "not the target",
                  d->seed ? seed_index_bytes(d->seed, SEED_BOOTED) : 0, d->seed ? seed_index_bytes(d->seed, SEED_TARGET) : 0,
                  d->seed ? seed_index_entries(d->seed) : 0, d->stats.seed_usec / 1000);
         return 0;
@@ -306,10 +356,12 @@ static void log_summary(const InstallDelta *d) {
         /* One line per image, parsed by bench/bench-delta.sh: keep the key=value names. */
         log_info("Delta install of image %s done: reused_booted_chunks=%" PRIu64 " reused_booted_bytes=%" PRIu64
                  " reused_target_chunks=%" PRIu64 " reused_target_bytes=%" PRIu64 " fetched_chunks=%" PRIu64
-                 " fetched_bytes=%" PRIu64 " ranges=%zu refetched=%" PRIu64 " chunks=%" PRIu64 " seed_ms=%" PRIu64,
+                 " fetched_bytes=%" PRIu64 " ranges=%zu refetched=%" PRIu64 " chunks=%" PRIu64 " seed_ms=%" PRIu64
+                 " patched_chunks=%" PRIu64 " patch_bytes=%" PRIu64 " patches=%" PRIu64 " patches_failed=%" PRIu64,
                  img->slotclass, s->reused_chunks[SEED_BOOTED], s->reused_bytes[SEED_BOOTED],
                  s->reused_chunks[SEED_TARGET], s->reused_bytes[SEED_TARGET], s->fetched_chunks, s->fetched_bytes,
-                 s->ranges, s->refetched, img->n_chunks, s->seed_usec / 1000);
+                 s->ranges, s->refetched, img->n_chunks, s->seed_usec / 1000, d->patch.stats.patched_chunks,
+                 d->patch.stats.patch_bytes, d->patch.stats.patches, d->patch.stats.failed);
 }
 
 static int chunk_invalid(const InstallDelta *d, const char *why, UError *err) {
@@ -439,9 +491,12 @@ int install_delta_next_chunk_into(InstallDelta *d, void *dst, size_t dst_size, B
                 d->range_end_chunk = g->first + g->count;
                 d->range_end_stored = end;
         }
-        if (d->chunk < d->range_end_chunk)
+        /* A patch first: its chunks are in no range unless merging the smallest gaps put them
+         * there, and then the range's bytes for them are skipped. */
+        r = delta_patch_chunk(&d->patch, d->chunk, &e, dst, err);
+        if (r == 0 && d->chunk < d->range_end_chunk)
                 r = fetch_chunk(d, &e, d->range_end_stored, dst, err);
-        else {
+        else if (r == 0) {
                 s = seed_find(d, &e);
                 r = s ? reuse_chunk(d, s, &e, dst) : 0;
                 /* Not in the plan (the seed failed its re-hash, or was never there): alone. */

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -40,6 +41,7 @@ struct BundleReader {
         uint64_t chunk;
         uint64_t raw_offset;      /* of that chunk in its image (format 2) */
         uint32_t version;         /* the header's format version */
+        uint64_t flags;           /* the header's flags */
         /* Format 2: the stored and raw sha256 of the last chunk whose raw bytes were hashed and
          * found right.  The same authenticated stored bytes decode to the same raw bytes, so a
          * run of identical chunks (the zeros of a sparse image) is hashed raw once, not once
@@ -60,7 +62,7 @@ struct BundleReader {
 };
 
 static int header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature_size,
-                        uint32_t *ret_version, UError *err) {
+                        uint32_t *ret_version, uint64_t *ret_flags, UError *err) {
         uint32_t version, header_size;
         uint64_t signature_size, flags;
 
@@ -100,20 +102,22 @@ static int header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature
                                   "genuine bundle this large needs a larger --chunk-size",
                                   (unsigned long long) signature_size,
                                   (unsigned long long) BUNDLE_MAX_SIGNATURE_SIZE);
-        if (flags != 0)
+        if ((flags & ~(version == BUNDLE_FORMAT_CDC ? BUNDLE_FLAG_PATCHES : 0)) != 0)
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
                                   "Bundle header invalid: unknown flags 0x%llx",
                                   (unsigned long long) flags);
 
         *ret_signature_size = signature_size;
         *ret_version = version;
+        *ret_flags = flags;
         return 0;
 }
 
 int bundle_header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature_size, UError *err) {
         uint32_t version;
+        uint64_t flags;
 
-        return header_parse(buf, size, ret_signature_size, &version, err);
+        return header_parse(buf, size, ret_signature_size, &version, &flags, err);
 }
 
 /* Every reader of the process takes the signature it is about to read, unauthenticated until
@@ -361,6 +365,62 @@ static int reader_setup_buffers(BundleReader *r, UError *err) {
         return 0;
 }
 
+/* Format 2 with patches: their tables follow the chunk tables, image by image, set by set, and
+ * are read, hashed and checked like them (their sizes are signed and capped together by
+ * MANIFEST_MAX_PATCH_TABLES_SIZE).  A streaming install never uses them, but a table that is
+ * not the signed one means the bundle is not, and the delta install takes them from here.  The
+ * patch data after the payload counts against max-bundle-size too. */
+static int reader_read_patch_tables(BundleReader *r, uint64_t *total, UError *err) {
+        Manifest *m = r->manifest;
+        int q;
+
+        if (((r->flags & BUNDLE_FLAG_PATCHES) != 0) != (m->patch_tables_size > 0)) {
+                r->failed = true;
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                                  "Bundle header flags 0x%llx do not match the manifest, which %s",
+                                  (unsigned long long) r->flags,
+                                  m->patch_tables_size > 0 ? "lists patches" : "lists no patches");
+        }
+        if (__builtin_add_overflow(*total, m->patch_tables_size, total) ||
+            __builtin_add_overflow(*total, m->patch_data_size, total) || *total > r->max_size) {
+                r->failed = true;
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EFBIG, "Bundle size exceeds the limit %llu",
+                                  (unsigned long long) r->max_size);
+        }
+        for (size_t i = 0; i < m->n_images; i++) {
+                ManifestImage *img = &m->images[i];
+
+                for (size_t k = 0; k < img->n_patch_sets; k++) {
+                        PatchSet *p = &img->patch_sets[k];
+                        size_t size = (size_t) (p->n_entries * PATCH_TABLE_ENTRY_SIZE); /* capped */
+                        uint8_t digest[SHA256_SIZE];
+                        char what[96];
+
+                        p->table = malloc(size);
+                        if (!p->table)
+                                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+                        snprintf(what, sizeof(what), "patch table %zu of image %s", k, img->slotclass);
+                        q = reader_read(r, p->table, size, what, err);
+                        if (q < 0)
+                                return q;
+                        if (sha256_buffer(p->table, size, digest) < 0)
+                                return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
+                        if (CRYPTO_memcmp(digest, p->table_sha256, SHA256_SIZE) != 0) {
+                                r->failed = true;
+                                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                                                  "Patch table %zu of image %s failed verification: sha256 mismatch",
+                                                  k, img->slotclass);
+                        }
+                        q = manifest_check_patch_table(img, k, err);
+                        if (q < 0) {
+                                r->failed = true;
+                                return q;
+                        }
+                }
+        }
+        return 0;
+}
+
 /* Format 2: the binary chunk tables right after the signature, image by image.  Each is read
  * whole (their sizes come from the signed manifest and are capped together by
  * MANIFEST_MAX_CHUNK_TABLES_SIZE), compared with its signed sha256, and only then looked at
@@ -421,7 +481,7 @@ static int reader_read_tables(BundleReader *r, uint64_t *total, UError *err) {
                         return q;
                 }
         }
-        return 0;
+        return reader_read_patch_tables(r, total, err);
 }
 
 int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
@@ -456,7 +516,7 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
                 r->verified = true;
                 return 0;
         }
-        q = header_parse(header, sizeof(header), &signature_size, &r->version, err);
+        q = header_parse(header, sizeof(header), &signature_size, &r->version, &r->flags, err);
         if (q < 0) {
                 r->failed = true;
                 return q;
@@ -532,9 +592,35 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
 /* After the last chunk the stream must end exactly: appended bytes are not covered by the
  * signature and may be an attempt to smuggle data or confuse another parser. */
 static int reader_confirm_eof(BundleReader *r, UError *err) {
+        uint64_t skip = r->manifest->patch_data_size;
         uint8_t b;
         size_t n;
         int k;
+
+        /* The patch data after the payload is for delta installs: a file skips it, a stream
+         * reads and drops it (its size is signed and within max-bundle-size).  A source that
+         * fetches only what the reader announces (http) is never asked for it: the stream ends
+         * with the payload, and what follows it is not read, so not checked either; nothing of
+         * it is used. */
+        if (skip > 0 && r->need)
+                return 0;
+        if (skip > 0) {
+                struct stat st;
+
+                if (fstat(r->fd, &st) >= 0 && S_ISREG(st.st_mode) && skip <= INT64_MAX &&
+                    lseek(r->fd, (off_t) skip, SEEK_CUR) >= 0) {
+                        r->offset += skip;
+                        skip = 0;
+                }
+                while (skip > 0) {
+                        uint8_t buf[16384];
+
+                        k = reader_read(r, buf, (size_t) MIN(skip, (uint64_t) sizeof(buf)), "the patch data", err);
+                        if (k < 0)
+                                return k;
+                        skip -= MIN(skip, (uint64_t) sizeof(buf));
+                }
+        }
 
         k = reader_read_some(r, &b, 1, &n);
         if (k < 0)

@@ -18,6 +18,7 @@
 #include "cdc.h"
 #include "chunk.h"
 #include "fileio.h"
+#include "patch.h"
 #include "util.h"
 
 #define BUNDLE_DEFAULT_ZSTD_LEVEL 3
@@ -99,6 +100,23 @@ static int check_options(const BundleCreateOptions *o, UError *err) {
                 return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL,
                                   "Chunk size %u must be a multiple of 4096 in %u..%u", chunk_size,
                                   CHUNK_SIZE_MIN, CHUNK_SIZE_MAX);
+        for (size_t i = 0; i < o->n_patches; i++) {
+                bool known = false;
+
+                for (size_t j = 0; j < o->n_images; j++)
+                        known = known || streq(o->patches[i].slotclass ?: "", o->images[j].slotclass);
+                if (o->format != BUNDLE_FORMAT_CDC)
+                        return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL, "Patches need --format 2");
+                if (!known || isempty(o->patches[i].path))
+                        return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL,
+                                          "--patch-from %s=%s names no image of the bundle or no file",
+                                          o->patches[i].slotclass ?: "", o->patches[i].path ?: "");
+        }
+        if (o->patch_window != 0 && (o->patch_window > PATCH_WINDOW_MAX ||
+                                     o->patch_window < (o->chunk_size ?: CDC_AVG_DEFAULT) * 4))
+                return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL,
+                                  "Patch window %u must hold the largest chunk (%u) and be at most %u", o->patch_window,
+                                  (o->chunk_size ?: CDC_AVG_DEFAULT) * 4, PATCH_WINDOW_MAX);
         if (o->compression < 0 || o->compression >= _COMPRESSION_MAX)
                 return uerror_set(err, ERROR_INVALID_ARGS, -EINVAL, "Invalid compression");
         if (o->zstd_level != 0 && (o->zstd_level < ZSTD_minCLevel() || o->zstd_level > ZSTD_maxCLevel()))
@@ -382,6 +400,46 @@ static int add_image(const BundleCreateOptions *o, const BundleImageSpec *spec, 
         return 0;
 }
 
+static int open_payload_file(const char *output_path, UError *err);
+
+/* The --patch-from sets of image i (lib/patch.c), in the order given; their patches go to a
+ * second temporary file (opened on first use), written after the payload. */
+static int add_patches(const BundleCreateOptions *o, size_t i, ManifestImage *img, int *patch_fd, Manifest *m,
+                       UError *err) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        for (size_t k = 0; k < o->n_patches; k++) {
+                bool added;
+
+                if (!streq(o->patches[k].slotclass, o->images[i].slotclass))
+                        continue;
+                if (img->n_patch_sets >= MANIFEST_MAX_PATCH_SETS)
+                        return uerror_set(err, ERROR_INVALID_ARGS, -E2BIG, "More than %d --patch-from for image %s",
+                                          MANIFEST_MAX_PATCH_SETS, img->slotclass);
+                if (fd < 0) {
+                        fd = open(o->images[i].path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                        if (fd < 0)
+                                return uerror_set(err, ERROR_IO, -errno, "Failed to open image %s: %s",
+                                                  o->images[i].path, strerror(errno));
+                }
+                if (*patch_fd < 0) {
+                        *patch_fd = open_payload_file(o->output_path, err);
+                        if (*patch_fd < 0)
+                                return *patch_fd;
+                }
+                r = patch_set_create(img, fd, o->patches[k].path, o->patch_window ?: PATCH_WINDOW_DEFAULT,
+                                     MAX(o->zstd_level, 19), *patch_fd, &m->patch_data_size, &m->patch_tables_size,
+                                     &added, err);
+                if (r < 0)
+                        return r;
+                if (!added)
+                        fprintf(stderr, "Image %s: no patch from %s is smaller than the chunks it would replace; "
+                                "the bundle has no patch set for it\n", img->slotclass, o->patches[k].path);
+        }
+        return 0;
+}
+
 /* An unnamed file next to the output (same file system, so large payloads do not fill /tmp). */
 static int open_payload_file(const char *output_path, UError *err) {
         _cleanup_free_ char *dir = NULL, *tmpl = NULL;
@@ -406,9 +464,12 @@ static int open_payload_file(const char *output_path, UError *err) {
         return fd;
 }
 
-static void header_encode(uint8_t buf[BUNDLE_HEADER_SIZE], uint32_t format, uint64_t signature_size) {
+static void header_encode(uint8_t buf[BUNDLE_HEADER_SIZE], uint32_t format, uint64_t signature_size,
+                          uint64_t flags) {
         uint32_t version = htole32(format), header_size = htole32(BUNDLE_HEADER_SIZE);
-        uint64_t size = htole64(signature_size), flags = 0;
+        uint64_t size = htole64(signature_size);
+
+        flags = htole64(flags);
 
         memcpy(buf, BUNDLE_MAGIC, BUNDLE_MAGIC_SIZE);
         memcpy(buf + 8, &version, sizeof(version));
@@ -460,7 +521,7 @@ static int copy_payload(int from, int to, uint64_t size, UError *err) {
 }
 
 static int write_bundle(const char *output_path, const Manifest *m, const uint8_t *der, size_t der_size,
-                        int payload_fd, UError *err) {
+                        int payload_fd, int patch_fd, UError *err) {
         _cleanup_(unlink_and_freep) char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
         uint8_t header[BUNDLE_HEADER_SIZE];
@@ -475,18 +536,28 @@ static int write_bundle(const char *output_path, const Manifest *m, const uint8_
                 return uerror_set(err, ERROR_IO, -errno, "Failed to create %s: %s", tmp, strerror(errno));
 
         header_encode(header, m->format == MANIFEST_FORMAT_CDC ? BUNDLE_FORMAT_CDC : BUNDLE_FORMAT_VERSION,
-                      der_size);
+                      der_size, m->patch_tables_size > 0 ? BUNDLE_FLAG_PATCHES : 0);
         r = write_exact(fd, header, sizeof(header));
         if (r >= 0)
                 r = write_exact(fd, der, der_size);
         /* Format 2: the chunk tables, in image order, between the signature and the payload. */
         for (size_t i = 0; r >= 0 && m->format == MANIFEST_FORMAT_CDC && i < m->n_images; i++)
                 r = write_exact(fd, m->images[i].table, (size_t) (m->images[i].n_chunks * CHUNK_TABLE_ENTRY_SIZE));
+        /* Then the patch tables, image by image, set by set; the patch data after the payload. */
+        for (size_t i = 0; r >= 0 && i < m->n_images; i++)
+                for (size_t k = 0; r >= 0 && k < m->images[i].n_patch_sets; k++)
+                        r = write_exact(fd, m->images[i].patch_sets[k].table,
+                                        (size_t) (m->images[i].patch_sets[k].n_entries * PATCH_TABLE_ENTRY_SIZE));
         if (r < 0)
                 return uerror_set(err, ERROR_IO, r, "Failed to write %s: %s", tmp, strerror(-r));
         r = copy_payload(payload_fd, fd, m->payload_size, err);
         if (r < 0)
                 return r;
+        if (m->patch_data_size > 0) {
+                r = copy_payload(patch_fd, fd, m->patch_data_size, err);
+                if (r < 0)
+                        return r;
+        }
         if (fsync(fd) < 0)
                 return uerror_set(err, ERROR_IO, -errno, "Failed to sync %s: %s", tmp, strerror(errno));
         if (close(TAKE_FD(fd)) < 0)
@@ -507,7 +578,7 @@ int bundle_create(const BundleCreateOptions *o, UError *err) {
         _cleanup_(chunk_codec_freep) ChunkCodec *codec = NULL;
         _cleanup_free_ uint8_t *raw_buf = NULL, *stored_buf = NULL, *der = NULL;
         _cleanup_free_ char *json = NULL;
-        _cleanup_close_ int payload_fd = -EBADF;
+        _cleanup_close_ int payload_fd = -EBADF, patch_fd = -EBADF;
         uint32_t chunk_size = o->chunk_size ?: CHUNK_SIZE_DEFAULT;
         size_t stored_buf_size, der_size = 0;
         uint64_t tables_size = 0;
@@ -561,6 +632,9 @@ int bundle_create(const BundleCreateOptions *o, UError *err) {
                               payload_fd, &m->payload_size, &tables_size, &m->images[i], err);
                 if (r < 0)
                         return r;
+                r = add_patches(o, i, &m->images[i], &patch_fd, m, err);
+                if (r < 0)
+                        return r;
         }
         raw_buf = mfree(raw_buf);
         stored_buf = mfree(stored_buf);
@@ -590,5 +664,5 @@ int bundle_create(const BundleCreateOptions *o, UError *err) {
                                   "than the limit of %d; include fewer intermediate certificates",
                                   der_size - strlen(json), CMS_MAX_ENVELOPE_SIZE);
 
-        return write_bundle(o->output_path, m, der, der_size, payload_fd, err);
+        return write_bundle(o->output_path, m, der, der_size, payload_fd, patch_fd, err);
 }

@@ -28,6 +28,11 @@
  * image's binary chunk table (docs/bundle-format.md "Format 2"). */
 #define BUNDLE_FORMAT_CDC 2
 #define BUNDLE_HEADER_SIZE 32
+/* Format 2 header flag: the bundle carries patch tables (after the chunk tables) and patch data
+ * (after the payload), listed in the manifest's "patch-sets".  A reader that does not know it
+ * refuses the bundle by name ("unknown flags") instead of taking the patch tables for payload;
+ * a bundle without patches keeps flags 0. */
+#define BUNDLE_FLAG_PATCHES UINT64_C(1)
 /* The signature holds the manifest, whose chunk tables take ~76 bytes per chunk: 2.4 MiB for
  * 8 GiB of images (the default max-bundle-size) at the default 256 KiB chunks; 3.4 GiB of
  * images fit at the smallest chunk size, 210 GiB at the largest.  It is read and held before it
@@ -112,6 +117,11 @@ typedef struct BundleImageSpec {
         const char *path;      /* a regular file or block device */
 } BundleImageSpec;
 
+typedef struct BundlePatchSpec {
+        const char *slotclass; /* an image of the bundle */
+        const char *path;      /* the image of that class in an older release */
+} BundlePatchSpec;
+
 typedef struct BundleCreateOptions {
         const char *cert_path;
         const char *key_path;
@@ -129,6 +139,9 @@ typedef struct BundleCreateOptions {
         int zstd_level;                /* 0: 3 */
         const BundleImageSpec *images;
         size_t n_images;
+        const BundlePatchSpec *patches; /* format 2 only: --patch-from */
+        size_t n_patches;
+        uint32_t patch_window;         /* 0: PATCH_WINDOW_DEFAULT */
         const char *output_path;       /* written via a temp file and rename */
 } BundleCreateOptions;
 

@@ -39,3 +39,11 @@ int manifest_scan(const char *json, size_t size, ManifestScan *s, UError *err);
 /* ERROR_INVALID_BUNDLE, "Manifest invalid: <what>". */
 int manifest_invalid(UError *err, const char *fmt, ...) _printf_(2, 3);
 void manifest_scan_done(ManifestScan *s);
+
+/* lib/manifest-patch.c, for manifest.c: the optional "patch-sets" of a format-2 image
+ * (docs/bundle-format.md "Patches"), which add their tables' and data's sizes to *patch_tables
+ * and *patch_data (the patch data offsets follow); and their serialisation. */
+struct json_object;
+int manifest_parse_patch_sets(struct json_object *o, const char *where, ManifestImage *img, uint64_t *patch_tables,
+                              uint64_t *patch_data, UError *err);
+int manifest_patch_sets_to_json(const ManifestImage *img, struct json_object *o);

@@ -60,6 +60,9 @@ static void image_done(ManifestImage *i) {
         free(i->filename);
         free(i->chunks);
         free(i->table);
+        for (size_t k = 0; k < i->n_patch_sets; k++)
+                free(i->patch_sets[k].table);
+        free(i->patch_sets);
 }
 
 void manifest_chunk_entry(const ManifestImage *img, uint64_t i, ChunkEntry *ret) {
@@ -354,7 +357,8 @@ static int build_chunks(ManifestImage *img, const char *where, const ScanChunk *
 /* Format 2: the chunker's sizes and the binary table's count, stored total and sha256.  The
  * table itself comes after the signature; the bundle reader checks it against these. */
 static int parse_image_cdc(struct json_object *o, const char *where, ManifestImage *img,
-                           uint64_t *payload_offset, uint64_t *tables_size, UError *err) {
+                           uint64_t *payload_offset, uint64_t *tables_size, uint64_t *patch_tables,
+                           uint64_t *patch_data, UError *err) {
         struct json_object *v;
         uint64_t min = 0, avg = 0, max = 0, n = 0;
         char what[96];
@@ -402,11 +406,15 @@ static int parse_image_cdc(struct json_object *o, const char *where, ManifestIma
         if (r < 0)
                 return r;
         snprintf(what, sizeof(what), "%s\"chunk-table-sha256\"", where);
-        return parse_sha256(v, what, img->table_sha256, err);
+        r = parse_sha256(v, what, img->table_sha256, err);
+        if (r < 0)
+                return r;
+        return manifest_parse_patch_sets(o, where, img, patch_tables, patch_data, err);
 }
 
 static int parse_image(struct json_object *o, size_t index, const ManifestScan *scan, unsigned format,
-                       ManifestImage *img, uint64_t *payload_offset, uint64_t *tables_size, UError *err) {
+                       ManifestImage *img, uint64_t *payload_offset, uint64_t *tables_size, uint64_t *patch_tables,
+                       uint64_t *patch_data, UError *err) {
         _cleanup_free_ ScanChunk *own_table = NULL;
         struct json_object *v;
         const ScanChunk *table;
@@ -461,7 +469,8 @@ static int parse_image(struct json_object *o, size_t index, const ManifestScan *
                     json_object_object_get_ex(o, "chunk-size", NULL))
                         return bad(err, "%s\"chunks\" and \"chunk-size\" are format 1 keys, not allowed "
                                    "in format 2", where);
-                return parse_image_cdc(o, where, img, payload_offset, tables_size, err);
+                return parse_image_cdc(o, where, img, payload_offset, tables_size, patch_tables, patch_data,
+                                       err);
         }
 
         r = get_u64(o, where, "chunk-size", CHUNK_SIZE_MIN, CHUNK_SIZE_MAX, true, &u, err);
@@ -596,7 +605,8 @@ int manifest_parse(const char *json, size_t size, Manifest **ret, UError *err) {
         for (size_t i = 0; i < n; i++) {
                 m->n_images = i + 1; /* so manifest_free() releases what was filled */
                 r = parse_image(json_object_array_get_idx(images, i), i, scan, m->format,
-                                &m->images[i], &payload, &tables, err);
+                                &m->images[i], &payload, &tables, &m->patch_tables_size, &m->patch_data_size,
+                                err);
                 if (r < 0)
                         return r;
                 for (size_t j = 0; j < i; j++)
@@ -664,6 +674,9 @@ static int image_to_json_object(const ManifestImage *img, unsigned format, bool 
                 r |= json_add(o, "chunk-table-sha256", json_sha256(img->table_sha256));
                 if (r < 0)
                         return -ENOMEM;
+                r = manifest_patch_sets_to_json(img, o);
+                if (r < 0)
+                        return r;
                 *ret = TAKE_PTR(o);
                 return 0;
         }

@@ -51,6 +51,9 @@ static void help_create(void) {
                "  --compression zstd|none  Chunk compression (default zstd)\n"
                "  --zstd-level N           zstd level (default 3)\n"
                "  --image CLASS=PATH       Image for slot class CLASS (repeatable; file or block device)\n"
+               "  --patch-from CLASS=OLD   Format 2: add zstd patches of image CLASS against OLD, the\n"
+               "                           image of that class in a release devices run (repeatable)\n"
+               "  --patch-window SIZE      Largest patch and old region (default 2M, at most 4M)\n"
                "  -o, --output FILE        Bundle to write (via FILE.tmp and rename)\n"
                "  --previous OLD           The bundle devices run now: estimate per image how much a\n"
                "                           delta update from it reuses, warn about differences of\n"
@@ -85,11 +88,20 @@ static void image_args_free(char *(*args)[MANIFEST_MAX_IMAGES]) {
                 free((*args)[i]);
 }
 
+/* --patch-from: at most MANIFEST_MAX_PATCH_SETS per image, for every image. */
+#define MAX_PATCH_ARGS (MANIFEST_MAX_IMAGES * MANIFEST_MAX_PATCH_SETS)
+
+static void patch_args_free(char *(*args)[MAX_PATCH_ARGS]) {
+        for (size_t i = 0; i < MAX_PATCH_ARGS; i++)
+                free((*args)[i]);
+}
+
 int verb_bundle_create(int argc, char **argv) {
         enum {
                 ARG_CERT = 0x100, ARG_KEY, ARG_INTERMEDIATE, ARG_COMPATIBLE, ARG_VERSION, ARG_BUILD,
                 ARG_DESCRIPTION, ARG_SECURITY_VERSION, ARG_CHUNK_SIZE, ARG_COMPRESSION,
                 ARG_ZSTD_LEVEL, ARG_IMAGE, ARG_EXPIRES, ARG_FORMAT, ARG_PREVIOUS, ARG_PREVIOUS_KEYRING,
+                ARG_PATCH_FROM, ARG_PATCH_WINDOW,
         };
         static const struct option options[] = {
                 { "cert", required_argument, NULL, ARG_CERT },
@@ -109,6 +121,8 @@ int verb_bundle_create(int argc, char **argv) {
                 { "output", required_argument, NULL, 'o' },
                 { "previous", required_argument, NULL, ARG_PREVIOUS },
                 { "previous-keyring", required_argument, NULL, ARG_PREVIOUS_KEYRING },
+                { "patch-from", required_argument, NULL, ARG_PATCH_FROM },
+                { "patch-window", required_argument, NULL, ARG_PATCH_WINDOW },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -116,6 +130,8 @@ int verb_bundle_create(int argc, char **argv) {
         const char *previous_path = NULL, *previous_keyring = NULL;
         _cleanup_(image_args_free) char *image_args[MANIFEST_MAX_IMAGES] = {};
         BundleImageSpec images[MANIFEST_MAX_IMAGES] = {};
+        _cleanup_(patch_args_free) char *patch_args[MAX_PATCH_ARGS] = {};
+        BundlePatchSpec patches[MAX_PATCH_ARGS] = {};
         BundleCreateOptions o = { .compression = COMPRESSION_ZSTD };
         UError err = UERROR_NULL;
         uint64_t u;
@@ -191,6 +207,26 @@ int verb_bundle_create(int argc, char **argv) {
                         images[o.n_images].path = eq + 1;
                         o.n_images++;
                         break;
+                case ARG_PATCH_FROM:
+                        if (o.n_patches >= MAX_PATCH_ARGS)
+                                return usage_error("create", "too many --patch-from options");
+                        patch_args[o.n_patches] = strdup(optarg);
+                        if (!patch_args[o.n_patches])
+                                return usage_error("create", "out of memory");
+                        eq = strchr(patch_args[o.n_patches], '=');
+                        if (!eq || eq == patch_args[o.n_patches] || !eq[1])
+                                return usage_error("create", "--patch-from needs CLASS=OLD_IMAGE");
+                        *eq = 0;
+                        patches[o.n_patches].slotclass = patch_args[o.n_patches];
+                        patches[o.n_patches].path = eq + 1;
+                        o.n_patches++;
+                        break;
+                case ARG_PATCH_WINDOW:
+                        r = parse_size(optarg, &u);
+                        if (r < 0 || u == 0 || u > PATCH_WINDOW_MAX)
+                                return usage_error("create", "--patch-window must be a size up to 4M");
+                        o.patch_window = (uint32_t) u;
+                        break;
                 case 'o':
                         o.output_path = optarg;
                         break;
@@ -230,6 +266,7 @@ int verb_bundle_create(int argc, char **argv) {
         if (previous_keyring && !previous_path)
                 return usage_error("create", "--previous-keyring needs --previous OLD");
         o.images = images;
+        o.patches = patches;
 
         /* OLD is read and verified first: a bad one stops us before anything is written. */
         if (previous_path) {
@@ -299,6 +336,18 @@ static void print_cdc_stats(const ManifestImage *img) {
         print_field("  Chunks:", buf);
         format_size(img->n_chunks * CHUNK_TABLE_ENTRY_SIZE, a, sizeof(a));
         print_field("  Chunk table:", a);
+        /* The patch sets: for which old image (the sha256 a device's status records), how many
+         * patches and bytes. */
+        for (size_t k = 0; k < img->n_patch_sets; k++) {
+                const PatchSet *p = &img->patch_sets[k];
+                char hex[SHA256_HEX_SIZE], size[32];
+
+                hex_encode(p->source_sha256, SHA256_SIZE, hex);
+                format_size(p->data_size, size, sizeof(size));
+                snprintf(buf, sizeof(buf), "from sha256 %.16s…: %llu patches, %s", hex,
+                         (unsigned long long) p->n_entries, size);
+                print_field(k == 0 ? "  Patches:" : "", buf);
+        }
 }
 
 /* format: "update1", or a RAUC bundle's "plain" / "verity" (bundle_reader_format()). */

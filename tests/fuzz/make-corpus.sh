@@ -212,6 +212,20 @@ for t in manifest chunk-table; do
         printf '{"a":"\\u0000\\"\\\\","images":NaN}' | seed $t escapes-nan.json
 done
 
+# Binary patch tables (fuzz-chunk-table.c's 0x03 input): valid, and with overlapping entries.
+patch_table() { # FIRST-OF-SECOND-ENTRY
+        python3 -c '
+import struct, sys
+first2 = int(sys.argv[1])
+head = b"\x03" + struct.pack("<IQQB", 1 << 20, 1 << 24, 300, 4) + struct.pack("<4I", 1000, 2000, 3000, 4000)
+def entry(first, count, raw, off, size, psize):
+    return struct.pack("<QIIQII", first, count, raw, off, size, psize) + bytes(64)
+sys.stdout.buffer.write(head + entry(0, 2, 3000, 0, 5000, 100) + entry(first2, 1, [1000, 2000, 3000, 4000][first2], 4096, 100, 200))
+' "$1"
+}
+patch_table 3 | seed chunk-table patch-table-valid
+patch_table 1 | seed chunk-table patch-table-overlap
+
 # --- system.conf ---------------------------------------------------------------------------
 seed config example.conf <"$TOP/packaging/config/system.conf.example"
 conf() { # BOOTLOADER-SECTION-LINES...

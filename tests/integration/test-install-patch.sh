@@ -1,0 +1,252 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The patches of format-2 bundles (issue #13 item 4, daemon/delta-patch.c): the device runs v1
+# from slot B (installed and booted here, so its status record holds v1's image hash); a bundle
+# of v2 made with `--patch-from rootfs=v1` installs into slot A from a file and from nginx with
+# Range, and fetches fewer bytes than the same bundle without patches; a booted slot whose old
+# region changed, a patch set for another release, patch bytes corrupted on the server all fall
+# back to the plain chunks and still write exactly v2; a pipe streams past the patch data.  All
+# real: updated on the sandbox bus, `updatectl bundle create`, nginx, file-backed slots.
+. "$(dirname "$0")/../lib/testlib.sh"
+tl_require_root "the shipped bus policy lets only root own org.example.Update1"
+tl_require_cmd nginx curl
+tl_setup A
+
+W=$SB/www
+mkdir -p "$W"
+chmod 0755 "$W"
+# v1: 8 MiB of random bytes (incompressible: stored bytes = raw bytes).  v2: v1 with every 97th
+# byte changed in three 64 KiB regions and 10 KiB inserted at 5 MiB: new chunks that are mostly
+# old bytes, what a patch is for.  other: a release this device never ran, v1 with another
+# region changed (so that the bundle does carry useful patches from it).
+"$SB_PY" - "$SB" <<'EOF' || exit 1
+import os, sys
+d = sys.argv[1]
+v1 = bytearray(os.urandom(8 << 20))
+v2 = bytearray(v1)
+for off in (1 << 20, 3 << 20, 7 << 20):
+    for i in range(off, off + 65536, 97):
+        v2[i] ^= 0x55
+v2 = v2[:5 << 20] + os.urandom(10240) + v2[5 << 20:]
+open(d + "/v1.img", "wb").write(v1)
+open(d + "/v2.img", "wb").write(v2)
+other = bytearray(v1)
+for i in range(2 << 20, (2 << 20) + 65536, 89):
+    other[i] ^= 0x33
+open(d + "/other.img", "wb").write(other)
+EOF
+sb_bundle "$W/v1.bundle" 1 "$SB/v1.img" "" "" --format 2 || exit 1
+sb_bundle "$W/plain.bundle" 2 "$SB/v2.img" "" "" --format 2 || exit 1
+# The set for v1 second: the device picks by source hash, not by position.
+sb_bundle "$W/patched.bundle" 2 "$SB/v2.img" "" "" --format 2 --patch-from "rootfs=$SB/other.img" \
+        --patch-from "rootfs=$SB/v1.img" --patch-window 512K || exit 1
+sb_bundle "$W/other.bundle" 2 "$SB/v2.img" "" "" --format 2 --patch-from "rootfs=$SB/other.img" || exit 1
+chmod 0644 "$W"/*
+V2_SHA=$(sha256sum <"$SB/v2.img" | cut -c1-64)
+V2_SIZE=$(stat -c %s "$SB/v2.img")
+sb_start_nginx "$W" 2>"$SB/nginx.err" || { fail "$TL_FILE-nginx" "$(cat "$SB/nginx.err")"; exit 1; }
+
+# summary FIELD: FIELD=N of the last install's "Delta install of image rootfs done:" line.
+summary() {
+        grep 'Delta install of image rootfs done:' "$SB/updated.log" | tail -n 1 | grep -o "\b$1=[0-9]*" | cut -d= -f2
+}
+delta_lines() { grep -c 'Delta install of image rootfs done:' "$SB/updated.log"; }
+# What an install read of the bundle besides its head: chunk ranges and patches.
+read_bytes() { echo $(($(summary fetched_bytes) + $(summary patch_bytes))); }
+
+# Slot A (the target) gets garbage, so only slot B (v1) and the bundle can give v2.
+fresh_target() { head -c 16M /dev/urandom >"$SB_SLOT_A"; }
+
+installed_v2() {
+        cmp -s -n "$V2_SIZE" "$SB/v2.img" "$SB_SLOT_A" || { TL_WHY="slot A does not hold v2"; return 1; }
+        expect_slot rootfs.0 '["status"]' ok || return 1
+        expect_slot rootfs.0 '["checksum"]["sha256"]' "$V2_SHA" || return 1
+        expect_boots A
+}
+
+# v1 into slot B, boot it, mark it good: from now on B is the booted slot whose record says v1.
+t_boot_v1() {
+        expect_ok updatectl install "$W/v1.bundle" || return 1
+        sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot failed: $(cat "$SB/reboot.err")"; return 1; }
+        expect_eq "$SB_BOOTED" B "slot booted" || return 1
+        expect_ok updatectl mark-good || return 1
+        expect_slot rootfs.1 '["checksum"]["sha256"]' "$(sha256sum <"$SB/v1.img" | cut -c1-64)"
+}
+
+PLAIN_READ=
+t_file_plain() {
+        fresh_target
+        expect_ok updatectl install "$W/plain.bundle" || return 1
+        installed_v2 || return 1
+        expect_eq "$(summary patches)" 0 "patches applied without patches" || return 1
+        PLAIN_READ=$(read_bytes)
+}
+
+t_file_patched() {
+        local hwm
+        fresh_target
+        expect_ok updatectl install "$W/patched.bundle" || return 1
+        installed_v2 || return 1
+        [ "$(summary patches)" -ge 3 ] || { TL_WHY="patches=$(summary patches)"; return 1; }
+        expect_eq "$(summary patches_failed)" 0 "patches that fell back" || return 1
+        [ "$(summary patched_chunks)" -ge "$(summary patches)" ] || { TL_WHY="patched_chunks=$(summary patched_chunks)"; return 1; }
+        [ -n "$PLAIN_READ" ] || { TL_WHY="no figure of the bundle without patches"; return 1; }
+        # The changed chunks are most of what the plain install fetched; their patches are a
+        # few KiB each.
+        [ "$(read_bytes)" -le $((PLAIN_READ / 4)) ] ||
+                { TL_WHY="read $(read_bytes) bytes with patches, $PLAIN_READ without"; return 1; }
+        hwm=$(grep VmHWM "/proc/$(sb_updated_pid)/status" 2>/dev/null)
+        tl_diag "patched install from a file: read $(read_bytes) bytes, $PLAIN_READ without patches; updated $hwm"
+}
+
+t_url_patched() {
+        local ranges bytes
+        fresh_target
+        : >"$SB/nginx/ranges.log"
+        expect_ok updatectl install "$SB_HTTP_URL/patched.bundle" || return 1
+        installed_v2 || return 1
+        [ "$(summary patches)" -ge 3 ] || { TL_WHY="patches=$(summary patches)"; return 1; }
+        expect_eq "$(summary patches_failed)" 0 "patches that fell back" || return 1
+        [ "$(read_bytes)" -le $((PLAIN_READ / 4)) ] ||
+                { TL_WHY="read $(read_bytes) bytes with patches, $PLAIN_READ without"; return 1; }
+        ranges=$(awk '$3 == "/patched.bundle"' "$SB/nginx/ranges.log" | wc -l)
+        bytes=$(awk '$3 == "/patched.bundle" { s += $2 } END { print s + 0 }' "$SB/nginx/ranges.log")
+        expect_eq "$(awk '$3 == "/patched.bundle" && $1 != 206' "$SB/nginx/ranges.log" | wc -l)" 0 "answers other than 206" || return 1
+        # The stream's first request, the probe, one request per range (each under 2 MiB).
+        expect_eq "$ranges" $(($(summary ranges) + 2)) "requests (ranges + the stream + the probe)" || return 1
+        [ "$bytes" -le $(($(read_bytes) + 1048576 + 1)) ] ||
+                { TL_WHY="nginx sent $bytes bytes, the daemon read $(read_bytes) + the first MiB"; return 1; }
+        tl_diag "nginx: $ranges requests, $bytes bytes of $(stat -c %s "$W/patched.bundle")"
+}
+
+# patch_entry BUNDLE SET ENTRY FIELD: a field of a patch table entry, read from the file by the
+# layout of docs/bundle-format.md (old_offset, old_size, first_chunk).
+patch_entry() {
+        updatectl bundle info --keyring "$SB/pki/ca.crt" --json "$1" |
+                "$SB_PY" -c '
+import json, struct, sys
+path, set_, entry, field = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+img = json.load(sys.stdin)["images"][0]
+with open(path, "rb") as f:
+    head = f.read(32)
+    sig = struct.unpack("<Q", head[16:24])[0]
+    off = 32 + sig + 72 * img["chunk-count"]
+    for s in img["patch-sets"][:set_]:
+        off += 96 * s["entry-count"]
+    f.seek(off + 96 * entry)
+    e = f.read(96)
+first, count, raw, old_off, old_size, psize = struct.unpack("<QIIQII", e[:32])
+print({"first_chunk": first, "old_offset": old_off, "old_size": old_size}[field])
+' "$1" "$2" "$3" "$4"
+}
+
+# Slot B no longer holds patch 0's old region (a byte flipped in its middle): that patch is not
+# used, its chunks are fetched, slot A is still exactly v2.
+t_region_changed() {
+        local off size at
+        off=$(patch_entry "$W/patched.bundle" 1 0 old_offset) size=$(patch_entry "$W/patched.bundle" 1 0 old_size)
+        [ -n "$off" ] && [ -n "$size" ] || { TL_WHY="cannot read patch 0 of the bundle"; return 1; }
+        at=$((off + size / 2))
+        fresh_target
+        sb_flip_byte "$SB_SLOT_B" "$at" || return 1
+        expect_ok updatectl install "$W/patched.bundle"
+        sb_flip_byte "$SB_SLOT_B" "$at" || return 1
+        [ "$TL_RC" = 0 ] || { TL_WHY="install failed: $(_tl_out_excerpt)"; return 1; }
+        installed_v2 || return 1
+        grep -q 'Image rootfs: 1 patches of set 1 are not used: slot rootfs.1 does not hold their old regions any more' "$SB/updated.log" ||
+                { TL_WHY="no log line about the changed region"; return 1; }
+        [ "$(summary patches)" -ge 2 ] || { TL_WHY="patches=$(summary patches)"; return 1; }
+        expect_eq "$(summary patches_failed)" 0 "patches that fell back after planning"
+}
+
+# start_gate: tests/lib/gate_http.py on $W, gate $SB/gate closed (ranged answers wait for it);
+# sets GATE_URL.
+start_gate() {
+        local i port
+        rm -f "$SB/gate" "$SB/gate.port"
+        (
+                trap - EXIT INT TERM
+                exec "$SB_PY" "$UPDATE1_TOP/tests/lib/gate_http.py" "$W" "$SB/gate" "$SB/gate.port" 2>"$SB/gate.log" </dev/null
+        ) &
+        sb_track $!
+        for ((i = 0; i < SB_WAIT * 50; i++)); do [ -s "$SB/gate.port" ] && break; sleep 0.02; done
+        port=$(cat "$SB/gate.port" 2>/dev/null) || { TL_WHY="gate_http.py did not start: $(cat "$SB/gate.log")"; return 1; }
+        GATE_URL=http://127.0.0.1:$port
+}
+
+# Slot B's old region of patch 0 changes after the daemon planned the patch (it checked the
+# region then) and before it applies it (the gate holds the fetch): the region is re-hashed
+# before zstd sees it, the patch falls back to its chunks, slot A is still exactly v2.
+t_region_changed_after_plan() {
+        local off size at before pid i rc
+        off=$(patch_entry "$W/patched.bundle" 1 0 old_offset) size=$(patch_entry "$W/patched.bundle" 1 0 old_size)
+        [ -n "$off" ] && [ -n "$size" ] || { TL_WHY="cannot read patch 0 of the bundle"; return 1; }
+        at=$((off + size / 2))
+        fresh_target
+        start_gate || return 1
+        before=$(grep -c 'to fetch in' "$SB/updated.log")
+        updatectl install "$GATE_URL/patched.bundle" >"$SB/gated.out" 2>&1 &
+        pid=$!
+        for ((i = 0; i < SB_WAIT * 50; i++)); do
+                [ "$(grep -c 'to fetch in' "$SB/updated.log")" -gt "$before" ] && break
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.02
+        done
+        sb_flip_byte "$SB_SLOT_B" "$at"
+        touch "$SB/gate"
+        wait "$pid"
+        rc=$?
+        sb_flip_byte "$SB_SLOT_B" "$at" || return 1
+        [ "$rc" = 0 ] || { TL_WHY="install failed: $(head -c 300 "$SB/gated.out")"; return 1; }
+        installed_v2 || return 1
+        expect_eq "$(summary patches_failed)" 1 "patches that fell back" || return 1
+        grep -q 'Patch 0 of image rootfs (chunks [0-9]*\.\.[0-9]*, slot rootfs.1 at offset '"$off"'): the slot.s old region changed since it was checked; fetching its chunks' "$SB/updated.log" ||
+                { TL_WHY="no log line about the region that changed"; return 1; }
+}
+
+# A bundle whose only patch set is for a release this device does not run: plain chunks.
+t_other_release() {
+        expect_eq "$(updatectl bundle info --keyring "$SB/pki/ca.crt" --json "$W/other.bundle" |
+                sb_json 'len(d["images"][0]["patch-sets"])')" 1 "patch sets in the bundle" || return 1
+        fresh_target
+        expect_ok updatectl install "$W/other.bundle" || return 1
+        installed_v2 || return 1
+        expect_eq "$(summary patches)" 0 "patches applied" || return 1
+        expect_eq "$(summary patch_bytes)" 0 "patch bytes read" || return 1
+        expect_eq "$(read_bytes)" "$PLAIN_READ" "bytes read, as without patches"
+}
+
+# The server's copy has one byte of the last patch changed: its signed hash catches it before
+# zstd sees it, the chunks are fetched instead, and nothing wrong reaches the slot.
+t_corrupt_patch_data() {
+        cp "$W/patched.bundle" "$W/corrupt.bundle"
+        sb_flip_byte "$W/corrupt.bundle" $(($(stat -c %s "$W/corrupt.bundle") - 20)) || return 1
+        chmod 0644 "$W/corrupt.bundle"
+        fresh_target
+        expect_ok updatectl install "$SB_HTTP_URL/corrupt.bundle" || return 1
+        installed_v2 || return 1
+        expect_eq "$(summary patches_failed)" 1 "patches that fell back" || return 1
+        grep -q 'Patch [0-9]* of image rootfs (chunks [0-9]*\.\.[0-9]*, slot rootfs.1 at offset [0-9]*): its bytes do not match the signed sha256; fetching its chunks' "$SB/updated.log" ||
+                { TL_WHY="no log line about the corrupted patch"; return 1; }
+}
+
+# From a pipe the bundle streams front to back: the patch tables are checked, the patch data is
+# read past after the payload, the slot gets v2.
+t_pipe() {
+        local before
+        fresh_target
+        before=$(delta_lines)
+        expect_ok sh -c 'cat "$1" | updatectl install -' sh "$W/patched.bundle" || return 1
+        installed_v2 || return 1
+        expect_eq "$(delta_lines)" "$before" "delta summaries after a pipe install"
+}
+
+tl_case patch-boot-v1 t_boot_v1
+tl_case patch-file-without-patches t_file_plain
+tl_case patch-file-fetches-less t_file_patched
+tl_case patch-url-fetches-less t_url_patched
+tl_case patch-region-changed-falls-back t_region_changed
+tl_case patch-region-changed-after-plan t_region_changed_after_plan
+tl_case patch-other-release-ignored t_other_release
+tl_case patch-corrupt-data-falls-back t_corrupt_patch_data
+tl_case patch-pipe-streams t_pipe
