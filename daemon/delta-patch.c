@@ -13,7 +13,7 @@
 
 /* Patch bytes are read in windows of at least this much (one Range request each over http),
  * like the chunk ranges of install-delta.c. */
-#define PATCH_PIECE_SIZE (UINT32_C(2) << 20)
+#define PATCH_PIECE_SIZE (UINT32_C(1) << 20)
 
 void delta_patch_done(DeltaPatch *p) {
         free(p->usable);

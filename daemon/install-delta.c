@@ -38,7 +38,7 @@
 
 /* One ranged read of the bundle asks for at most this much: the window of a range held in
  * memory.  Ranges can be hundreds of MiB; each piece is one Range request over http. */
-#define DELTA_PIECE_SIZE (UINT32_C(2) << 20)
+#define DELTA_PIECE_SIZE (UINT32_C(1) << 20)
 
 typedef struct DeltaStats {
         uint64_t reused_chunks[_SEED_SOURCE_MAX], reused_bytes[_SEED_SOURCE_MAX];
