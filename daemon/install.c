@@ -142,6 +142,7 @@ static int install_prepare(InstallJob *j, UError *err) {
         } else if (j->ranged) {
                 bundle_reader_set_random_access(j->reader, &(ReadAt) { source_ranged_read_at, source_ranged_get_size,
                                                                       j->ranged });
+                bundle_reader_set_need(j->reader, source_ranged_want, j->ranged);
                 bundle_reader_set_rauc_plain_limit(j->reader, m->config->max_bundle_download_size,
                                                    "[system] max-bundle-download-size=");
         }

@@ -32,6 +32,10 @@ struct SourceRanged {
         uint64_t size;
         bool have_size;
         uint64_t feed_pos;        /* the feeder's next offset */
+        /* How far the reader announced it will read (source_ranged_want()); the feeder fetches
+         * no further, apart from its first piece of SOURCE_RANGED_FIRST_PIECE. */
+        _Atomic uint64_t want;
+        int want_efd;             /* readable: want grew */
         uint8_t *feed_buf;
 
         pthread_t feeder;
@@ -103,8 +107,9 @@ int source_ranged_new(int sock, uint64_t max_size, SourceRanged **ret, UError *e
         s->pipe_r = s->pipe_w = s->cancel_fd = -EBADF;
         s->max_size = max_size;
         s->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        s->want_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         s->feed_buf = malloc(SOURCE_RANGED_FEED_PIECE);
-        if (s->stop_efd < 0 || !s->feed_buf)
+        if (s->stop_efd < 0 || s->want_efd < 0 || !s->feed_buf)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Cannot set up the ranged source");
         if (pipe2(p, O_CLOEXEC) < 0)
                 return uerror_set(err, ERROR_FAILED, -errno, "Cannot create a pipe: %s", strerror(errno));
@@ -283,6 +288,39 @@ static int wait_pipe(SourceRanged *s) {
         return 0;
 }
 
+void source_ranged_want(void *userdata, uint64_t end) {
+        SourceRanged *s = userdata;
+        uint64_t old = atomic_load(&s->want);
+
+        while (end > old)
+                if (atomic_compare_exchange_weak(&s->want, &old, end)) {
+                        (void) eventfd_write(s->want_efd, 1);
+                        break;
+                }
+}
+
+/* Waits until the reader wants more than feed_pos: 0, 1 when stopped, or -ECANCELED. */
+static int wait_want(SourceRanged *s) {
+        while (atomic_load(&s->want) <= s->feed_pos) {
+                struct pollfd p[3] = {
+                        { .fd = s->want_efd, .events = POLLIN },
+                        { .fd = s->stop_efd, .events = POLLIN },
+                        { .fd = s->cancel_fd, .events = POLLIN },
+                };
+                eventfd_t v;
+
+                if (poll(p, s->cancel_fd >= 0 ? 3 : 2, -1) < 0 && errno != EINTR)
+                        return -errno;
+                if (s->cancel_fd >= 0 && (p[2].revents & POLLIN))
+                        return -ECANCELED;
+                if ((p[1].revents & POLLIN) || atomic_load(&s->stopping))
+                        return 1;
+                if (p[0].revents & POLLIN)
+                        (void) eventfd_read(s->want_efd, &v);
+        }
+        return 0;
+}
+
 /* Front to back into the pipe, a piece only once the pipe has room for more: what is fetched
  * beyond what the reader took is at most a piece and the pipe's contents when the install
  * switches to ranged reads. */
@@ -296,10 +334,19 @@ static void *feeder_thread(void *userdata) {
 
         r = learn_size(s);
         while (r >= 0 && s->feed_pos < s->size && !atomic_load(&s->stopping)) {
-                uint32_t n = (uint32_t) MIN((uint64_t) SOURCE_RANGED_FEED_PIECE, s->size - s->feed_pos);
+                uint64_t limit = MIN(s->size, MAX(atomic_load(&s->want), (uint64_t) SOURCE_RANGED_FIRST_PIECE));
+                uint32_t n;
                 const uint8_t *p = s->feed_buf;
-                uint32_t left = n;
+                uint32_t left;
 
+                if (s->feed_pos >= limit) {
+                        r = wait_want(s);
+                        if (r != 0)
+                                break;
+                        continue;
+                }
+                n = (uint32_t) MIN((uint64_t) SOURCE_RANGED_FEED_PIECE, limit - s->feed_pos);
+                left = n;
                 r = wait_pipe(s);
                 if (r != 0)
                         break;
@@ -414,6 +461,7 @@ SourceRanged *source_ranged_free(SourceRanged *s) {
         close_fd(s->pipe_r);
         close_fd(s->pipe_w);
         close_fd(s->stop_efd);
+        close_fd(s->want_efd);
         free(s->feed_buf);
         free(s);
         return NULL;

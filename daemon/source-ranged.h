@@ -23,12 +23,15 @@
  *
  * Like source-http, the source gives the installer a stream fd (a feeder thread pulls the
  * bundle front to back into a pipe, SOURCE_RANGED_FEED_PIECE at a time, only as the reader
- * takes them) and a ReadAt (lib/read-at.h) whose first call stops the feeder.  All socket I/O
+ * takes them and only as far as it announced, source_ranged_want(); the first
+ * SOURCE_RANGED_FIRST_PIECE bytes unasked, as the http stream does) and a ReadAt
+ * (lib/read-at.h) whose first call stops the feeder.  All socket I/O
  * happens in the feeder or the install thread, never in the main loop; the install's cancel
  * eventfd stops a read that waits for the caller. */
 
 #define SOURCE_RANGED_MAX_PIECE (UINT32_C(2) << 20)
 #define SOURCE_RANGED_FEED_PIECE (UINT32_C(256) << 10)
+#define SOURCE_RANGED_FIRST_PIECE (UINT32_C(64) << 10)
 #define SOURCE_RANGED_REQUEST_MAGIC UINT32_C(0x51523155) /* "U1RQ" */
 #define SOURCE_RANGED_REPLY_MAGIC UINT32_C(0x50523155)   /* "U1RP" */
 #define SOURCE_RANGED_REQUEST_SIZE 16
@@ -45,6 +48,11 @@ int source_ranged_new(int sock, uint64_t max_size, SourceRanged **ret, UError *e
 int source_ranged_start(SourceRanged *s, int cancel_fd, UError *err);
 /* The read end of the feeder's pipe, owned by the source. */
 int source_ranged_fd(const SourceRanged *s);
+
+/* The reader's announcement (bundle_reader_set_need(); userdata: the SourceRanged) that it
+ * will read up to 'end': the feeder fetches no further.  A delta install, which switches to
+ * ranged reads after the tables, has then been sent no payload it does not use. */
+void source_ranged_want(void *userdata, uint64_t end);
 
 /* ReadAt (userdata: the SourceRanged), for the install thread only. */
 int source_ranged_get_size(void *userdata, uint64_t *ret);
