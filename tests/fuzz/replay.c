@@ -22,7 +22,16 @@
 #define FUZZ_TOP "."
 #endif
 
-#ifndef __SANITIZE_ADDRESS__
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REPLAY_UNDER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define REPLAY_UNDER_ASAN 1
+#endif
+
+#ifndef REPLAY_UNDER_ASAN
 /* libFuzzer's malloc limit (-malloc_limit_mb, by default -rss_limit_mb: 2048 in run-fuzz.sh)
  * here too: an input that makes anything, a dlopen()ed library included, ask for that much fails
  * the replay as it fails make fuzz, instead of passing because the kernel refused (or granted)
