@@ -21,6 +21,14 @@
 
 #define PASS_BUFFER_SIZE (1024 * 1024)
 
+/* libsquashfs sizes what it allocates from counts in the image before it reads the data they
+ * count, so a signed but hostile squashfs could make it allocate gigabytes: each such count it
+ * reads here is checked first (open_squashfs(), find_file(), load_file()).  The tables it could
+ * also size that way (id, export, xattr) are never loaded by this reader.  The file block lists
+ * it keeps (4 bytes a block, for every image until the bundle is closed) are capped in total:
+ * 16 MiB is 4 M blocks, a 512 GiB image at mksquashfs's default 128 KiB blocks, 16 GiB at 4 KiB. */
+#define SQUASHFS_MAX_BLOCK_LISTS (UINT64_C(16) << 20)
+
 /* libsquashfs reads the bundle only through this file object, and it only through the checking
  * layer: a byte that fails its hash is never in a buffer libsquashfs can see. */
 typedef struct AuthFile {
@@ -45,7 +53,8 @@ struct RaucBundle {
         AuthFile file;
         sqfs_super_t super;
         sqfs_compressor_t *cmp;
-        sqfs_dir_reader_t *dir;
+        sqfs_meta_reader_t *inode_table, *dir_table;
+        uint64_t block_lists;     /* bytes of file block lists loaded (SQUASHFS_MAX_BLOCK_LISTS) */
         sqfs_data_reader_t *data;
         sqfs_inode_generic_t *inodes[MANIFEST_MAX_IMAGES];
 
@@ -67,7 +76,8 @@ RaucBundle *rauc_bundle_free(RaucBundle *b) {
         for (size_t i = 0; b->sq && i < ELEMENTSOF(b->inodes); i++)
                 b->sq->free(b->inodes[i]);
         sqfs_destroy(b->data);
-        sqfs_destroy(b->dir);
+        sqfs_destroy(b->dir_table);
+        sqfs_destroy(b->inode_table);
         sqfs_destroy(b->cmp);
         verity_free(b->verity);
         manifest_free(b->manifest);
@@ -311,6 +321,7 @@ static int verify_verity(RaucBundle *b, const Keyring *k, const uint8_t *cms, si
 
 static int open_squashfs(RaucBundle *b, UError *err) {
         sqfs_compressor_config_t cfg;
+        uint64_t dir_end;
         int sq;
 
         b->file = (AuthFile) {
@@ -348,9 +359,14 @@ static int open_squashfs(RaucBundle *b, UError *err) {
                 if (sq != 0)
                         return squashfs_error(b, sq, "cannot read the compressor options", err);
         }
-        b->dir = b->sq->dir_reader_create(&b->super, b->cmp, &b->file.base, 0);
+        /* The limits sqfs_dir_reader_create() sets: the inode table ends where the directory
+         * table starts, which ends at the first table after it. */
+        dir_end = MIN(b->super.id_table_start, MIN(b->super.fragment_table_start, b->super.export_table_start));
+        b->inode_table = b->sq->meta_reader_create(&b->file.base, b->cmp, b->super.inode_table_start,
+                                                   b->super.directory_table_start);
+        b->dir_table = b->sq->meta_reader_create(&b->file.base, b->cmp, b->super.directory_table_start, dir_end);
         b->data = b->sq->data_reader_create(&b->file.base, b->super.block_size, b->cmp, 0);
-        if (!b->dir || !b->data)
+        if (!b->inode_table || !b->dir_table || !b->data)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         sq = b->sq->data_reader_load_fragment_table(b->data, &b->super);
         if (sq != 0)
@@ -358,23 +374,143 @@ static int open_squashfs(RaucBundle *b, UError *err) {
         return 0;
 }
 
-static int find_file(RaucBundle *b, const char *name, sqfs_inode_generic_t **ret, uint64_t *ret_size, UError *err) {
+/* The fixed part of the inode at 'ref' as sqfs_meta_reader_read_inode() would read it, but
+ * without what follows it (a file's block list, a directory's index, a link's target): libsquashfs
+ * allocates those from counts in this part before reading them, so they are checked first. */
+static int peek_inode(RaucBundle *b, uint64_t ref, sqfs_inode_generic_t *ret) {
+        sqfs_inode_generic_t i = {};
+        int sq;
+
+        sq = b->sq->meta_reader_seek(b->inode_table, b->super.inode_table_start + (ref >> 16), ref & 0xffff);
+        if (sq == 0)
+                sq = b->sq->meta_reader_read(b->inode_table, &i.base, sizeof(i.base));
+        if (sq != 0)
+                return sq;
+        i.base.type = le16toh(i.base.type);
+        switch (i.base.type) {
+        case SQFS_INODE_DIR:
+                sq = b->sq->meta_reader_read(b->inode_table, &i.data.dir, sizeof(i.data.dir));
+                i.data.dir.start_block = le32toh(i.data.dir.start_block);
+                i.data.dir.size = le16toh(i.data.dir.size);
+                i.data.dir.offset = le16toh(i.data.dir.offset);
+                break;
+        case SQFS_INODE_EXT_DIR:
+                sq = b->sq->meta_reader_read(b->inode_table, &i.data.dir_ext, sizeof(i.data.dir_ext));
+                i.data.dir_ext.size = le32toh(i.data.dir_ext.size);
+                i.data.dir_ext.start_block = le32toh(i.data.dir_ext.start_block);
+                i.data.dir_ext.offset = le16toh(i.data.dir_ext.offset);
+                break;
+        case SQFS_INODE_FILE:
+                sq = b->sq->meta_reader_read(b->inode_table, &i.data.file, sizeof(i.data.file));
+                i.data.file.fragment_index = le32toh(i.data.file.fragment_index);
+                i.data.file.fragment_offset = le32toh(i.data.file.fragment_offset);
+                i.data.file.file_size = le32toh(i.data.file.file_size);
+                break;
+        case SQFS_INODE_EXT_FILE:
+                sq = b->sq->meta_reader_read(b->inode_table, &i.data.file_ext, sizeof(i.data.file_ext));
+                i.data.file_ext.file_size = le64toh(i.data.file_ext.file_size);
+                i.data.file_ext.fragment_idx = le32toh(i.data.file_ext.fragment_idx);
+                i.data.file_ext.fragment_offset = le32toh(i.data.file_ext.fragment_offset);
+                break;
+        default: /* only the type is used */
+                break;
+        }
+        if (sq != 0)
+                return sq;
+        *ret = i;
+        return 0;
+}
+
+typedef struct FileRef {
+        uint64_t ref;             /* where libsquashfs finds the inode */
+        uint64_t size;
+        uint64_t block_list;      /* bytes libsquashfs allocates for its block list */
+} FileRef;
+
+/* Looks 'name' up in the root directory (a RAUC bundle has no subdirectories: its file names
+ * contain no '/') and checks that it is a regular file, without libsquashfs reading any inode:
+ * the root directory's is only peeked at, so its index (whose entry sizes libsquashfs would
+ * allocate from) is never read.  Each entry libsquashfs reads is at most 64 KiB (16-bit name
+ * sizes) and freed at once; the directory's size bounds how many. */
+static int find_file(RaucBundle *b, const char *name, FileRef *ret, UError *err) {
+        sqfs_inode_generic_t root, file;
+        sqfs_readdir_state_t it;
+        sqfs_u64 ref = 0, size, blocks;
+        sqfs_u32 frag_idx, frag_off;
+        bool found = false;
+        int sq;
+
+        sq = peek_inode(b, b->super.root_inode_ref, &root);
+        if (sq != 0)
+                return squashfs_error(b, sq, "cannot read the root directory", err);
+        if (root.base.type != SQFS_INODE_DIR && root.base.type != SQFS_INODE_EXT_DIR)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
+                                  "Bundle squashfs invalid: its root inode is not a directory");
+        sq = b->sq->readdir_state_init(&it, &b->super, &root);
+        while (sq == 0) {
+                sqfs_dir_entry_t *ent = NULL;
+                int c;
+
+                sq = b->sq->meta_reader_readdir(b->dir_table, &it, &ent, NULL, &ref);
+                if (sq != 0)
+                        break;
+                c = strcmp((const char *) ent->name, name);
+                b->sq->free(ent);
+                if (c >= 0) { /* entries are sorted */
+                        found = c == 0;
+                        break;
+                }
+        }
+        if (sq < 0)
+                return squashfs_error(b, sq, "cannot read the root directory", err);
+        if (!found)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -ENOENT, "RAUC bundle has no file %s", name);
+
+        sq = peek_inode(b, ref, &file);
+        if (sq != 0)
+                return squashfs_error(b, sq, "cannot read an inode", err);
+        if (file.base.type == SQFS_INODE_FILE) {
+                size = file.data.file.file_size;
+                frag_idx = file.data.file.fragment_index;
+                frag_off = file.data.file.fragment_offset;
+        } else if (file.base.type == SQFS_INODE_EXT_FILE) {
+                size = file.data.file_ext.file_size;
+                frag_idx = file.data.file_ext.fragment_idx;
+                frag_off = file.data.file_ext.fragment_offset;
+        } else
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG, "RAUC bundle: %s is not a regular file", name);
+        /* libsquashfs's count: a tail without a fragment has a block of its own. */
+        blocks = size / b->super.block_size +
+                 (size % b->super.block_size != 0 && (frag_idx == 0xFFFFFFFF || frag_off == 0xFFFFFFFF));
+        *ret = (FileRef) { .ref = ref, .size = size, .block_list = blocks * sizeof(sqfs_u32) };
+        return 0;
+}
+
+/* The inode of a file find_file() found and whose size the caller checked; its block list counts
+ * against SQUASHFS_MAX_BLOCK_LISTS before libsquashfs allocates it. */
+static int load_file(RaucBundle *b, const char *name, const FileRef *f, sqfs_inode_generic_t **ret, UError *err) {
         sqfs_inode_generic_t *inode = NULL;
         sqfs_u64 size;
         int sq;
 
-        sq = b->sq->dir_reader_find_by_path(b->dir, NULL, name, &inode);
-        if (sq == SQFS_ERROR_NO_ENTRY)
-                return uerror_set(err, ERROR_INVALID_BUNDLE, -ENOENT, "RAUC bundle has no file %s", name);
+        if (f->block_list > SQUASHFS_MAX_BLOCK_LISTS - b->block_lists)
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EFBIG,
+                                  "Bundle squashfs invalid: the block lists of its files exceed %llu bytes at %s "
+                                  "(%llu bytes in blocks of %u): build it with larger squashfs blocks",
+                                  (unsigned long long) SQUASHFS_MAX_BLOCK_LISTS, name, (unsigned long long) f->size,
+                                  b->super.block_size);
+        sq = b->sq->meta_reader_read_inode(b->inode_table, &b->super, f->ref >> 16, f->ref & 0xffff, &inode);
         if (sq != 0)
-                return squashfs_error(b, sq, "cannot look up a file", err);
-        if ((inode->base.type != SQFS_INODE_FILE && inode->base.type != SQFS_INODE_EXT_FILE) ||
-            b->sq->inode_get_file_size(inode, &size) != 0) {
+                return squashfs_error(b, sq, "cannot read an inode", err);
+        /* The same verity-checked bytes as peek_inode() read; what is used from here on is this. */
+        if (b->sq->inode_get_file_size(inode, &size) != 0 || size != f->size ||
+            inode->payload_bytes_used != f->block_list) {
                 b->sq->free(inode);
-                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG, "RAUC bundle: %s is not a regular file", name);
+                return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG, "Bundle squashfs invalid: the inode of %s changed",
+                                  name);
         }
+        b->block_lists += f->block_list;
         *ret = inode;
-        *ret_size = size;
         return 0;
 }
 
@@ -397,16 +533,19 @@ static int load_plain_manifest(RaucBundle *b, UError *err) {
         _cleanup_free_ char *text = NULL;
         sqfs_inode_generic_t *inode = NULL;
         uint64_t size;
+        FileRef f;
         int r;
 
-        r = find_file(b, "manifest.raucm", &inode, &size, err);
+        r = find_file(b, "manifest.raucm", &f, err);
         if (r < 0)
                 return r;
-        if (size > RAUC_MANIFEST_MAX_SIZE) {
-                b->sq->free(inode);
+        size = f.size;
+        if (size > RAUC_MANIFEST_MAX_SIZE)
                 return uerror_set(err, ERROR_INVALID_BUNDLE, -EFBIG, "RAUC manifest is %llu bytes, more than %d",
                                   (unsigned long long) size, RAUC_MANIFEST_MAX_SIZE);
-        }
+        r = load_file(b, "manifest.raucm", &f, &inode, err);
+        if (r < 0)
+                return r;
         text = malloc(MAX(size, (uint64_t) 1));
         if (!text) {
                 b->sq->free(inode);
@@ -432,16 +571,19 @@ static int open_images(RaucBundle *b, UError *err) {
         int r;
 
         for (size_t i = 0; i < rm->n_images; i++) {
-                uint64_t size;
+                FileRef f;
 
-                r = find_file(b, rm->images[i].filename, &b->inodes[i], &size, err);
+                r = find_file(b, rm->images[i].filename, &f, err);
                 if (r < 0)
                         return r;
-                if (size != rm->images[i].size)
+                if (f.size != rm->images[i].size)
                         return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
                                           "RAUC bundle: image %s is %llu bytes, the manifest says %llu",
-                                          rm->images[i].filename, (unsigned long long) size,
+                                          rm->images[i].filename, (unsigned long long) f.size,
                                           (unsigned long long) rm->images[i].size);
+                r = load_file(b, rm->images[i].filename, &f, &b->inodes[i], err);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }

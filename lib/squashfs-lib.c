@@ -26,15 +26,21 @@ static void load(void) {
         *(void **) &lib.super_read = dlsym(h, "sqfs_super_read");
         *(void **) &lib.compressor_config_init = dlsym(h, "sqfs_compressor_config_init");
         *(void **) &lib.compressor_create = dlsym(h, "sqfs_compressor_create");
-        *(void **) &lib.dir_reader_create = dlsym(h, "sqfs_dir_reader_create");
-        *(void **) &lib.dir_reader_find_by_path = dlsym(h, "sqfs_dir_reader_find_by_path");
+        *(void **) &lib.meta_reader_create = dlsym(h, "sqfs_meta_reader_create");
+        *(void **) &lib.meta_reader_seek = dlsym(h, "sqfs_meta_reader_seek");
+        *(void **) &lib.meta_reader_read = dlsym(h, "sqfs_meta_reader_read");
+        *(void **) &lib.meta_reader_read_inode = dlsym(h, "sqfs_meta_reader_read_inode");
+        *(void **) &lib.readdir_state_init = dlsym(h, "sqfs_readdir_state_init");
+        *(void **) &lib.meta_reader_readdir = dlsym(h, "sqfs_meta_reader_readdir");
         *(void **) &lib.data_reader_create = dlsym(h, "sqfs_data_reader_create");
         *(void **) &lib.data_reader_load_fragment_table = dlsym(h, "sqfs_data_reader_load_fragment_table");
         *(void **) &lib.data_reader_read = dlsym(h, "sqfs_data_reader_read");
         *(void **) &lib.inode_get_file_size = dlsym(h, "sqfs_inode_get_file_size");
         *(void **) &lib.free = dlsym(h, "sqfs_free");
-        if (!lib.super_read || !lib.compressor_config_init || !lib.compressor_create || !lib.dir_reader_create ||
-            !lib.dir_reader_find_by_path || !lib.data_reader_create || !lib.data_reader_load_fragment_table ||
+        if (!lib.super_read || !lib.compressor_config_init || !lib.compressor_create || !lib.meta_reader_create ||
+            !lib.meta_reader_seek || !lib.meta_reader_read || !lib.meta_reader_read_inode ||
+            !lib.readdir_state_init || !lib.meta_reader_readdir || !lib.data_reader_create ||
+            !lib.data_reader_load_fragment_table ||
             !lib.data_reader_read || !lib.inode_get_file_size || !lib.free) {
                 snprintf(load_error, sizeof(load_error), "%s lacks a libsquashfs function", SQUASHFS_LIB_SONAME);
                 dlclose(h);
@@ -59,8 +65,12 @@ int squashfs_lib_load(const SquashfsLib **ret, UError *err) {
 SAME_TYPE(super_read, sqfs_super_read);
 SAME_TYPE(compressor_config_init, sqfs_compressor_config_init);
 SAME_TYPE(compressor_create, sqfs_compressor_create);
-SAME_TYPE(dir_reader_create, sqfs_dir_reader_create);
-SAME_TYPE(dir_reader_find_by_path, sqfs_dir_reader_find_by_path);
+SAME_TYPE(meta_reader_create, sqfs_meta_reader_create);
+SAME_TYPE(meta_reader_seek, sqfs_meta_reader_seek);
+SAME_TYPE(meta_reader_read, sqfs_meta_reader_read);
+SAME_TYPE(meta_reader_read_inode, sqfs_meta_reader_read_inode);
+SAME_TYPE(readdir_state_init, sqfs_readdir_state_init);
+SAME_TYPE(meta_reader_readdir, sqfs_meta_reader_readdir);
 SAME_TYPE(data_reader_create, sqfs_data_reader_create);
 SAME_TYPE(data_reader_load_fragment_table, sqfs_data_reader_load_fragment_table);
 SAME_TYPE(data_reader_read, sqfs_data_reader_read);

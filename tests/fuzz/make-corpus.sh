@@ -570,6 +570,35 @@ if command -v mksquashfs >/dev/null; then
         head -c 5000 /dev/urandom >rsq/appfs.ext4          # a second image
         rauc_sq_seed two-images-sparse 0000000000 -comp xz
         rm -rf rsq
+
+        # Reproducers of the bounds lib/rauc-bundle.c puts on what libsquashfs allocates from a
+        # count in the image before reading what it counts (each a multi-GiB malloc without
+        # them, which the fuzzers' malloc limit and so the replay refuse).  Uncompressed
+        # metadata (-noI -noD) so that tests/fuzz/sqfs-patch.py can set the count.
+        rauc_sq_regress() { # NAME SIZE-IN-MANIFEST INODE FIELD VALUE MKSQUASHFS-ARGS...
+                local name=$1 size=$2 inode=$3 field=$4 value=$5 m
+                shift 5
+                m=$(printf '[update]\ncompatible=fuzz-board\nversion=1.0\n\n[image.rootfs]\nfilename=rootfs.img\n')
+                m+=$(printf '\nsize=%s\nsha256=%s\n' "$size" "$({ cat rsq/rootfs.img 2>/dev/null || true; } | sha256sum | cut -c1-64)")
+                rm -f rsq.img && mksquashfs rsq rsq.img -all-root -noappend -no-progress -no-xattrs -noI -noD -noF \
+                        "$@" >/dev/null
+                python3 "$FUZZ/sqfs-patch.py" rsq.img "$inode" "$field" "$value"
+                { printf '\0\0\0\0\0'; printf '%s\n\n' "$m"; printf '\0'; cat rsq.img; } >"$CORPUS/rauc-squashfs/$name"
+        }
+        rm -rf rsq && mkdir rsq
+        truncate -s 2500000 rsq/rootfs.img   # sparse: an extended file inode
+        # a 16 TiB file in 4 KiB blocks: a 16 GiB block list (the size must match the manifest)
+        rauc_sq_regress regress-ext-file-size-16gib-list 2500000 rootfs.img file_size 0x100000000000 -b 4096
+        # ... also with a manifest that says so (the cap on all block lists together)
+        rauc_sq_regress regress-block-lists-over-cap 17592186044416 rootfs.img file_size 0x100000000000 -b 4096
+        head -c 3000 /dev/urandom >rsq/rootfs.img
+        for i in $(seq 100 299); do touch "rsq/z$i-$(printf '%060d' 0)"; done   # > 8 KiB: an indexed root
+        # a root directory index entry whose name "size" makes libsquashfs realloc 8 GiB
+        rauc_sq_regress regress-ext-dir-index-8gib 3000 ROOT dir_index_size 0xFFFFFFF0
+        rm -rf rsq && mkdir rsq && ln -s x rsq/rootfs.img
+        # rootfs.img a symbolic link whose target size makes libsquashfs calloc 4 GiB
+        rauc_sq_regress regress-symlink-target-4gib 1 rootfs.img slink_size 0xFFFFFFF0
+        rm -rf rsq
 fi
 rauc_manifest() { printf '[update]\ncompatible=fuzz-board\nversion=2024.1\ndescription=a d\nbuild=20260101\n\n%b' "$1"; }
 IMG='[image.rootfs]\nfilename=rootfs.ext4\nsize=268435456\nsha256=15bf0d2f3e5a4b6c7d8e9f00112233445566778899aabbccddeeff0011222d8d\n'

@@ -22,6 +22,57 @@
 #define FUZZ_TOP "."
 #endif
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REPLAY_UNDER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define REPLAY_UNDER_ASAN 1
+#endif
+
+#ifndef REPLAY_UNDER_ASAN
+/* libFuzzer's malloc limit (-malloc_limit_mb, by default -rss_limit_mb: 2048 in run-fuzz.sh)
+ * here too: an input that makes anything, a dlopen()ed library included, ask for that much fails
+ * the replay as it fails make fuzz, instead of passing because the kernel refused (or granted)
+ * the memory.  Not under SANITIZE=1, where ASan owns malloc. */
+#define REPLAY_MALLOC_LIMIT ((size_t) 2048 << 20)
+
+void *__libc_malloc(size_t size);
+void *__libc_calloc(size_t n, size_t size);
+void *__libc_realloc(void *p, size_t size);
+
+static void too_big(size_t size) {
+        char m[160];
+        int n = snprintf(m, sizeof(m), "replay: an allocation of %zu bytes, over the fuzzers' limit of %zu\n", size,
+                         REPLAY_MALLOC_LIMIT);
+
+        if (n > 0)
+                (void) !write(STDERR_FILENO, m, (size_t) n);
+        abort();
+}
+
+void *malloc(size_t size) {
+        if (size >= REPLAY_MALLOC_LIMIT)
+                too_big(size);
+        return __libc_malloc(size);
+}
+
+void *calloc(size_t n, size_t size) {
+        size_t total;
+
+        if (!__builtin_mul_overflow(n, size, &total) && total >= REPLAY_MALLOC_LIMIT)
+                too_big(total);
+        return __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t size) {
+        if (size >= REPLAY_MALLOC_LIMIT)
+                too_big(size);
+        return __libc_realloc(p, size);
+}
+#endif
+
 static int read_input(const char *path, uint8_t **ret, size_t *ret_size) {
         FILE *f = fopen(path, "re");
         uint8_t *buf = NULL;

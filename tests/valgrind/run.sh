@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # make check-valgrind: the daemon under valgrind memcheck (docs/fuzzing.md has the results).
-#   1. Integration tests: each tests/integration/test-*.sh but powerloss and agent-* (or those
-#      named in VALGRIND_TESTS, e.g. VALGRIND_TESTS="install mark") runs with updated started as
+#   1. Integration tests: each tests/integration/test-*.sh but powerloss, agent-* and
+#      install-delta-4gib (or those named in VALGRIND_TESTS, e.g. VALGRIND_TESTS="install
+#      mark") runs with updated started as
 #        valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 ...
 #      through tests/lib/sandbox.sh's UPDATE1_DAEMON_WRAPPER.  A test passes when its own cases
 #      pass and every valgrind log it produced ends with "ERROR SUMMARY: 0 errors" (a definite
@@ -70,10 +71,12 @@ if [ -n "${VALGRIND_TESTS:-}" ]; then
 else
         # All of updated's integration tests but test-powerloss (it SIGKILLs the daemon on
         # purpose, hundreds of times, under strace: no leak summary, hours under valgrind) and
-        # the update-agent's own tests.
+        # the update-agent's own tests; nor test-install-delta-4gib (it seeds 8 GiB of slots
+        # and writes 4 GiB: the same code paths as test-install-delta, at a size that would take
+        # most of an hour under memcheck).
         for t in "$TOP"/tests/integration/test-*.sh; do
                 case $(basename "$t") in
-                test-powerloss.sh | test-agent-*) ;;
+                test-powerloss.sh | test-agent-* | test-install-delta-4gib.sh) ;;
                 *) tests+=("$t") ;;
                 esac
         done
