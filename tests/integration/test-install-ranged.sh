@@ -49,7 +49,7 @@ ranged_install() {
 }
 
 t_delta() {
-        local before
+        local before fetched chunks tables stream
         fresh_slots || return 1
         before=$(grep -c 'Delta install of image rootfs done:' "$SB/updated.log")
         ranged_install "$SB/v2.bundle" "$SB/ranged.stats" good || return 1
@@ -58,7 +58,18 @@ t_delta() {
         expect_eq "$(grep -c 'Delta install of image rootfs done:' "$SB/updated.log")" $((before + 1)) "delta summaries" || return 1
         [ "$(stat_of bytes)" -le $((BUNDLE_SIZE / 4)) ] ||
                 { TL_WHY="the client sent $(stat_of bytes) of $BUNDLE_SIZE bundle bytes"; return 1; }
-        tl_diag "ranged delta: $(stat_of requests) requests, $(stat_of bytes) of $BUNDLE_SIZE bytes"
+        # The feeder fetches only what the reader announced (source_ranged_want()): the header,
+        # signature and tables, at least its first 64 KiB; then the planned ranges and nothing
+        # else.  Without the announcements it sent a 256 KiB piece and a pipe's worth more.
+        fetched=$(grep 'Delta install of image rootfs done:' "$SB/updated.log" | tail -n 1 |
+                grep -o '\bfetched_bytes=[0-9]*' | cut -d= -f2)
+        chunks=$(updatectl bundle info --keyring "$SB/pki/ca.crt" "$SB/v2.bundle" | awk '$1 == "Chunks:" { s += $2 } END { print s + 0 }')
+        [ -n "$fetched" ] && [ "$chunks" -gt 0 ] || { TL_WHY="no fetched_bytes or chunk count"; return 1; }
+        tables=$(($(sb_payload_offset "$SB/v2.bundle") + chunks * 72))
+        stream=$(($(stat_of bytes) - fetched))
+        [ "$stream" -le $((tables > 65536 ? tables : 65536)) ] ||
+                { TL_WHY="the feeder sent $stream bytes before the ranges; header + signature + tables are $tables"; return 1; }
+        tl_diag "ranged delta: $(stat_of requests) requests, $(stat_of bytes) of $BUNDLE_SIZE bytes (stream $stream, header + signature + tables $tables, payload $fetched)"
 }
 
 # A format-1 bundle cannot use ranges: the feeder streams all of it, once.
