@@ -7,22 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 
 #include <curl/curl.h>
 
 #include "log.h"
 #include "macro.h"
+#include "ranged-frame.h"
 #include "update-agent-http.h"
 #include "update-agent-ranged.h"
 #include "util.h"
-
-/* daemon/source-ranged.h: the daemon's side of the same protocol (no shared header: the
- * agent links no daemon code). */
-#define REQUEST_MAGIC UINT32_C(0x51523155) /* "U1RQ" */
-#define REPLY_MAGIC UINT32_C(0x50523155)   /* "U1RP" */
-#define REQUEST_SIZE 16
-#define REPLY_SIZE 32
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(CURL *, curl_easy_cleanup);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct curl_slist *, curl_slist_free_all);
@@ -141,8 +134,12 @@ int ranged_probe(const AgentConfig *c, const char *url, uint64_t size) {
 
 /* ---- serving updated ---- */
 
-/* Waits for 'events' on the socket; -ECANCELED once the download is cancelled. */
-static int wait_sock(Download *d, short events) {
+/* RangedWaitFn: waits for 'events' on the socket.  A cancel between requests is the end of the
+ * service (-ENODATA, as a closed socket): nothing is in flight, and the agent cancels the
+ * download once updated's Completed came, which may be before its close.  In the middle of
+ * an exchange it is -ECANCELED. */
+static int wait_sock(void *userdata, short events, bool idle) {
+        Download *d = userdata;
         struct pollfd p[2] = {
                 { .fd = download_fd(d), .events = events },
                 { .fd = download_cancel_fd(d), .events = POLLIN },
@@ -151,76 +148,8 @@ static int wait_sock(Download *d, short events) {
         if (poll(p, 2, -1) < 0 && errno != EINTR)
                 return -errno;
         if (p[1].revents & POLLIN)
-                return -ECANCELED;
+                return idle ? -ENODATA : -ECANCELED;
         return 0;
-}
-
-/* n bytes; -ECONNRESET when updated closed the socket.  Before the first byte, a closed socket
- * or a cancel is the end of the service (*ret_end, 0): nothing is in flight, and the agent
- * cancels the download once updated's Completed came, which may be before its close. */
-static int recv_all(Download *d, uint8_t *buf, size_t n, bool *ret_end) {
-        size_t got = 0;
-
-        *ret_end = false;
-        while (got < n) {
-                ssize_t k = recv(download_fd(d), buf + got, n - got, MSG_DONTWAIT);
-                int r;
-
-                if (k > 0) {
-                        got += (size_t) k;
-                        continue;
-                }
-                if (k == 0) {
-                        *ret_end = got == 0;
-                        return got == 0 ? 0 : -ECONNRESET;
-                }
-                if (errno != EAGAIN && errno != EINTR)
-                        return -errno;
-                r = wait_sock(d, POLLIN);
-                if (r == -ECANCELED && got == 0) {
-                        *ret_end = true;
-                        return 0;
-                }
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static int send_all(Download *d, const uint8_t *buf, size_t n) {
-        while (n > 0) {
-                ssize_t k = send(download_fd(d), buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-                int r;
-
-                if (k > 0) {
-                        buf += k;
-                        n -= (size_t) k;
-                        continue;
-                }
-                if (k < 0 && errno != EAGAIN && errno != EINTR)
-                        return -errno;
-                r = wait_sock(d, POLLOUT);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static int send_reply(Download *d, uint64_t offset, uint32_t length, uint32_t status, const uint8_t *data) {
-        uint8_t rep[REPLY_SIZE] = {};
-        uint32_t magic = htole32(REPLY_MAGIC), len = htole32(length), st = htole32(status);
-        uint64_t off = htole64(offset), total = htole64(download_size(d));
-        int r;
-
-        memcpy(rep, &magic, 4);
-        memcpy(rep + 4, &len, 4);
-        memcpy(rep + 8, &off, 8);
-        memcpy(rep + 16, &total, 8);
-        memcpy(rep + 24, &st, 4);
-        r = send_all(d, rep, sizeof(rep));
-        if (r >= 0 && status == 0 && length > 0)
-                r = send_all(d, data, length);
-        return r;
 }
 
 static DownloadResult io_result(Download *d, int r) {
@@ -242,42 +171,41 @@ DownloadResult ranged_serve(Download *d, void *userdata) {
                 return DOWNLOAD_FAILED;
         }
         for (;;) {
-                uint8_t req[REQUEST_SIZE];
-                uint32_t magic, length;
-                uint64_t offset;
+                RangedRequest q;
                 DownloadResult res;
-                bool end;
                 int r;
 
-                r = recv_all(d, req, sizeof(req), &end);
-                if (r >= 0 && end) {
+                r = ranged_recv_request(download_fd(d), &q, wait_sock, d);
+                if (r == -ENODATA) {
                         log_info("updated asked for %" PRIu64 " of the artifact's %" PRIu64 " bytes in %u requests",
                                  served, size, requests);
                         return DOWNLOAD_OK;
                 }
                 if (r < 0)
                         return io_result(d, r);
-                memcpy(&magic, req, 4);
-                memcpy(&length, req + 4, 4);
-                memcpy(&offset, req + 8, 8);
-                magic = le32toh(magic), length = le32toh(length), offset = le64toh(offset);
                 /* updated is trusted no more than it trusts us: a request outside the artifact
                  * or larger than a piece ends the download. */
-                if (magic != REQUEST_MAGIC || length > RANGED_MAX_PIECE || offset > size || size - offset < length) {
+                if (q.magic != RANGED_REQUEST_MAGIC || q.length > RANGED_MAX_PIECE || q.offset > size ||
+                    size - q.offset < q.length) {
                         download_set_error(d, "updated sent a request the ranged protocol does not allow (magic 0x%08" PRIx32
                                               ", %" PRIu32 " bytes at %" PRIu64 " of %" PRIu64 ")",
-                                           magic, length, offset, size);
+                                           q.magic, q.length, q.offset, size);
                         return DOWNLOAD_FAILED;
                 }
                 requests++;
-                res = length > 0 ? download_fetch_range(d, offset, length, buf) : DOWNLOAD_OK;
+                res = q.length > 0 ? download_fetch_range(d, q.offset, q.length, buf) : DOWNLOAD_OK;
                 if (res == DOWNLOAD_CANCELLED)
                         return res;
-                r = send_reply(d, offset, length, res == DOWNLOAD_OK ? 0 : EIO, buf);
+                r = ranged_send_reply(download_fd(d),
+                                      &(RangedReply) { .length = q.length,
+                                                       .offset = q.offset,
+                                                       .total = size,
+                                                       .status = res == DOWNLOAD_OK ? 0 : EIO },
+                                      buf, wait_sock, d);
                 if (res != DOWNLOAD_OK)
                         return res;
                 if (r < 0)
                         return io_result(d, r);
-                served += length;
+                served += q.length;
         }
 }
