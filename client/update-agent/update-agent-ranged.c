@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -23,47 +22,27 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct curl_slist *, curl_slist_free_all);
 /* ---- the probe ---- */
 
 typedef struct Probe {
-        long status;
-        bool headers_done;
-        char content_range[128];
+        HttpHeaders h;
         uint8_t head[RANGED_PROBE_BYTES];
         size_t got;
 } Probe;
 
 static size_t probe_header(char *buf, size_t size, size_t nitems, void *userdata) {
         Probe *p = userdata;
-        size_t n = size * nitems;
 
-        if (n >= 5 && strneq(buf, "HTTP/", 5)) {
-                const char *sp = memchr(buf, ' ', n);
-                p->status = sp ? strtol(sp + 1, NULL, 10) : 0;
-                p->headers_done = false;
-                p->content_range[0] = 0;
-        } else if (n > 14 && strncasecmp(buf, "Content-Range:", 14) == 0) {
-                size_t k = n - 14;
-                const char *v = buf + 14;
-
-                while (k > 0 && *v == ' ')
-                        v++, k--;
-                while (k > 0 && (v[k - 1] == '\r' || v[k - 1] == '\n' || v[k - 1] == ' '))
-                        k--;
-                k = MIN(k, sizeof(p->content_range) - 1);
-                memcpy(p->content_range, v, k);
-                p->content_range[k] = 0;
-        } else if (n <= 2 && (buf[0] == '\r' || buf[0] == '\n') && p->status != 100)
-                p->headers_done = true;
-        return n;
+        (void) http_headers_feed(&p->h, buf, size * nitems);
+        return size * nitems;
 }
 
 static size_t probe_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
         Probe *p = userdata;
         size_t n = size * nmemb;
 
-        if (p->status >= 300 && p->status < 400)
+        if (p->h.status >= 300 && p->h.status < 400)
                 return n;                /* a redirect's body */
         /* Anything but a 206 of at most the bytes asked for is a "no": stop it here rather than
          * take a whole artifact from a server that ignores Range. */
-        if (p->status != 206 || n > sizeof(p->head) - p->got)
+        if (p->h.status != 206 || n > sizeof(p->head) - p->got)
                 return 0;
         memcpy(p->head + p->got, ptr, n);
         p->got += n;
@@ -71,13 +50,10 @@ static size_t probe_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
 }
 
 static bool probe_says_ranged(const Probe *p, uint64_t size) {
-        uint64_t a, b, total;
         uint32_t version;
-        char tail;
 
-        if (p->status != 206 || p->got != RANGED_PROBE_BYTES ||
-            sscanf(p->content_range, "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64 "%c", &a, &b, &total, &tail) != 3 ||
-            a != 0 || b != RANGED_PROBE_BYTES - 1 || total != size)
+        if (p->h.status != 206 || p->got != RANGED_PROBE_BYTES ||
+            !http_content_range_is(p->h.content_range, 0, RANGED_PROBE_BYTES - 1, size))
                 return false;
         memcpy(&version, p->head + 8, sizeof(version));
         return memcmp(p->head, "UPD1BNDL", 8) == 0 && le32toh(version) >= 2;
@@ -112,7 +88,7 @@ int ranged_probe(const AgentConfig *c, const char *url, uint64_t size) {
                 if (!ok)
                         return 0;
                 (void) curl_easy_perform(h);
-                if (p.status >= 300 && p.status < 400) {
+                if (p.h.status >= 300 && p.h.status < 400) {
                         if (http_redirect_target(c, h, cur, &next, err, sizeof(err)) < 0)
                                 return 0;
                         free(cur);
@@ -121,12 +97,12 @@ int ranged_probe(const AgentConfig *c, const char *url, uint64_t size) {
                 }
                 if (probe_says_ranged(&p, size))
                         return 1;
-                if (p.status == 206)
+                if (p.h.status == 206)
                         log_info("Streaming the artifact: it is not a format-2 bundle, nothing to gain from byte ranges");
-                else if (p.status == 200)
+                else if (p.h.status == 200)
                         log_info("Streaming the artifact: the server does not serve byte ranges");
                 else
-                        log_info("Streaming the artifact: the Range probe was answered with HTTP %ld", p.status);
+                        log_info("Streaming the artifact: the Range probe was answered with HTTP %ld", p.h.status);
                 return 0;
         }
         return 0;

@@ -66,6 +66,8 @@ t_delta() {
         reqs=$(grep -c ' /d.bundle ' "$CDN_LOG")
         [ "$bytes" -le $((D_SIZE / 4)) ] || { TL_WHY="nginx sent $bytes of the bundle's $D_SIZE bytes"; return 1; }
         expect_eq "$(grep ' /d.bundle ' "$CDN_LOG" | grep -vc '^206 ')" 0 "answers other than 206" || return 1
+        # Each piece's 206 answers its own request: none of them is a resume.
+        ag_log_has "connections (0 resumed," || { TL_WHY="the agent counted resumes where none was: $(grep -o 'connections ([0-9]* resumed' "$AG_LOG" | tail -1)"; return 1; }
         # The DOWNLOADED step tells what was fetched, not the bundle's size.
         expect_contains "$(ddi_state "' | '.join(' '.join(f['details']) for f in fb($ID))")" \
                 "bytes by byte ranges (delta install)" "feedback" || return 1
