@@ -4,7 +4,8 @@
 # from slot B (installed and booted here, so its status record holds v1's image hash); a bundle
 # of v2 made with `--patch-from rootfs=v1` installs into slot A from a file and from nginx with
 # Range, and fetches fewer bytes than the same bundle without patches; a booted slot whose old
-# region changed, a patch set for another release, patch bytes corrupted on the server all fall
+# region changed, a patch set for another release, patch bytes corrupted on the server, a patch
+# re-signed so that its bytes hash right but decode wrong or to the wrong data, all fall
 # back to the plain chunks and still write exactly v2; a pipe streams past the patch data.  All
 # real: updated on the sandbox bus, `updatectl bundle create`, nginx, file-backed slots.
 . "$(dirname "$0")/../lib/testlib.sh"
@@ -63,6 +64,7 @@ t_boot_v1() {
 }
 
 PLAIN_READ=
+PATCHED_FETCHED=
 t_file_plain() {
         fresh_target
         expect_ok updatectl install "$W/plain.bundle" || return 1
@@ -84,6 +86,7 @@ t_file_patched() {
         # few KiB each.
         [ "$(read_bytes)" -le $((PLAIN_READ / 4)) ] ||
                 { TL_WHY="read $(read_bytes) bytes with patches, $PLAIN_READ without"; return 1; }
+        PATCHED_FETCHED=$(delta_summary fetched_chunks)
         hwm=$(grep VmHWM "/proc/$(sb_updated_pid)/status" 2>/dev/null)
         tl_diag "patched install from a file: read $(read_bytes) bytes, $PLAIN_READ without patches; updated $hwm"
 }
@@ -204,6 +207,35 @@ t_corrupt_patch_data() {
                 { TL_WHY="no log line about the corrupted patch"; return 1; }
 }
 
+# t_resigned MODE LOG_TEXT: the last patch rewritten by tests/lib/tamper_patch.py MODE and the
+# bundle signed again by the real signer, so its bytes match their signed sha256 and only the
+# device's later checks can catch it (the test keeps the signing key; updatectl has no way to
+# write such a bundle).  Installed from nginx with Range: slot A still gets exactly v2, the
+# daemon logs the fallback for that patch and fetches its chunks instead.
+t_resigned() {
+        local mode=$1 why=$2 out
+        out=$("$SB_PY" "$UPDATE1_TOP/tests/lib/tamper_patch.py" "$W/patched.bundle" "$W/$mode.bundle" "$mode" \
+                "$SB/pki/signer.crt" "$SB/pki/signer.key" 2>&1) || { TL_WHY="tamper_patch.py: $out"; return 1; }
+        chmod 0644 "$W/$mode.bundle"
+        updatectl bundle info --keyring "$SB/pki/ca.crt" "$W/$mode.bundle" >/dev/null 2>&1 ||
+                { TL_WHY="the re-signed bundle does not verify: $(updatectl bundle info --keyring "$SB/pki/ca.crt" "$W/$mode.bundle" 2>&1 | head -c 300)"; return 1; }
+        fresh_target
+        expect_ok updatectl install "$SB_HTTP_URL/$mode.bundle" || return 1
+        installed_v2 || return 1
+        expect_eq "$(delta_summary patches_failed)" 1 "patches that fell back" || return 1
+        [ "$(delta_summary patches)" -ge 2 ] || { TL_WHY="patches=$(delta_summary patches): the other patches were not used"; return 1; }
+        grep -q "Patch [0-9]* of image rootfs (chunks [0-9]*\.\.[0-9]*, slot rootfs.1 at offset [0-9]*): $why; fetching its chunks" "$SB/updated.log" ||
+                { TL_WHY="no log line '$why' ($out)"; return 1; }
+        # The patch's chunks came from the bundle instead: more chunks fetched than with every
+        # patch good.
+        [ -n "$PATCHED_FETCHED" ] || { TL_WHY="no figure of the install with good patches"; return 1; }
+        [ "$(delta_summary fetched_chunks)" -gt "$PATCHED_FETCHED" ] ||
+                { TL_WHY="fetched_chunks=$(delta_summary fetched_chunks), $PATCHED_FETCHED with good patches"; return 1; }
+        tl_diag "$mode ($out): fetched_chunks=$(delta_summary fetched_chunks) against $PATCHED_FETCHED with good patches"
+}
+t_patch_garbage() { t_resigned garbage "it does not decode to its size"; }
+t_patch_wrong_data() { t_resigned wrong-data "a chunk it decodes to does not match its signed raw sha256"; }
+
 # From a pipe the bundle streams front to back: the patch tables are checked, the patch data is
 # read past after the payload, the slot gets v2.
 t_pipe() {
@@ -223,4 +255,6 @@ tl_case patch-region-changed-falls-back t_region_changed
 tl_case patch-region-changed-after-plan t_region_changed_after_plan
 tl_case patch-other-release-ignored t_other_release
 tl_case patch-corrupt-data-falls-back t_corrupt_patch_data
+tl_case patch-resigned-garbage-falls-back t_patch_garbage
+tl_case patch-resigned-wrong-data-falls-back t_patch_wrong_data
 tl_case patch-pipe-streams t_pipe
