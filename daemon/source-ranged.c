@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ranged-frame.h"
 #include "source-ranged.h"
 
 /* How long one wait for the caller lasts before the flags are looked at again: a stop of the
@@ -126,8 +126,10 @@ int source_ranged_fd(const SourceRanged *s) {
         return s->pipe_r;
 }
 
-/* Waits for 'events' on the socket; -ECANCELED on a cancel or an abort. */
-static int wait_sock(SourceRanged *s, short events) {
+/* RangedWaitFn: waits for 'events' on the socket; -ECANCELED on a cancel or an abort. */
+static int wait_sock(void *userdata, short events, bool idle) {
+        SourceRanged *s = userdata;
+
         for (;;) {
                 struct pollfd p[2] = { { .fd = s->sock, .events = events }, { .fd = s->cancel_fd, .events = POLLIN } };
                 int n = poll(p, s->cancel_fd >= 0 ? 2 : 1, WAIT_SLICE_MSEC);
@@ -141,51 +143,10 @@ static int wait_sock(SourceRanged *s, short events) {
         }
 }
 
-static int send_all(SourceRanged *s, const uint8_t *buf, size_t n) {
-        while (n > 0) {
-                ssize_t k = send(s->sock, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-                int r;
-
-                if (k > 0) {
-                        buf += k;
-                        n -= (size_t) k;
-                        continue;
-                }
-                if (k < 0 && errno != EAGAIN && errno != EINTR)
-                        return -errno;
-                r = wait_sock(s, POLLOUT);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* Exactly n bytes; -ECONNRESET when the caller closed its end first. */
-static int recv_all(SourceRanged *s, uint8_t *buf, size_t n) {
-        while (n > 0) {
-                ssize_t k = recv(s->sock, buf, n, MSG_DONTWAIT);
-                int r;
-
-                if (k > 0) {
-                        buf += k;
-                        n -= (size_t) k;
-                        continue;
-                }
-                if (k == 0)
-                        return -ECONNRESET;
-                if (errno != EAGAIN && errno != EINTR)
-                        return -errno;
-                r = wait_sock(s, POLLIN);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
 static int io_error(SourceRanged *s, int r, uint64_t offset, uint32_t length) {
         if (r == -ECANCELED)
                 return fail(s, ERROR_CANCELLED, r, "Installation cancelled");
-        if (r == -ECONNRESET || r == -EPIPE)
+        if (r == -ENODATA || r == -ECONNRESET || r == -EPIPE)
                 return fail(s, ERROR_IO, r,
                             "The client serving the ranged bundle closed its socket while bytes %" PRIu64 "+%" PRIu32
                             " were asked for: the download ended (its log says why); install again",
@@ -195,72 +156,55 @@ static int io_error(SourceRanged *s, int r, uint64_t offset, uint32_t length) {
 
 /* One request and its reply, checked against the request.  length 0: learns the size. */
 static int exchange(SourceRanged *s, uint64_t offset, uint32_t length, uint8_t *buf) {
-        uint8_t req[SOURCE_RANGED_REQUEST_SIZE], rep[SOURCE_RANGED_REPLY_SIZE];
-        uint32_t magic, rlen, status, reserved;
-        uint64_t roff, total;
+        RangedReply rep;
         int r;
 
         if (s->failed < 0)
                 return s->failed;
-        if (length > SOURCE_RANGED_MAX_PIECE)
+        if (length > RANGED_MAX_PIECE)
                 return -EINVAL;
 
-        magic = htole32(SOURCE_RANGED_REQUEST_MAGIC);
-        rlen = htole32(length);
-        roff = htole64(offset);
-        memcpy(req, &magic, 4);
-        memcpy(req + 4, &rlen, 4);
-        memcpy(req + 8, &roff, 8);
         s->requests++;
-        r = send_all(s, req, sizeof(req));
+        r = ranged_send_request(s->sock, offset, length, wait_sock, s);
         if (r >= 0)
-                r = recv_all(s, rep, sizeof(rep));
+                r = ranged_recv_reply(s->sock, &rep, wait_sock, s);
         if (r < 0)
                 return io_error(s, r, offset, length);
 
-        memcpy(&magic, rep, 4);
-        memcpy(&rlen, rep + 4, 4);
-        memcpy(&roff, rep + 8, 8);
-        memcpy(&total, rep + 16, 8);
-        memcpy(&status, rep + 24, 4);
-        memcpy(&reserved, rep + 28, 4);
-        magic = le32toh(magic), rlen = le32toh(rlen), roff = le64toh(roff), total = le64toh(total);
-        status = le32toh(status), reserved = le32toh(reserved);
-
-        if (magic != SOURCE_RANGED_REPLY_MAGIC || reserved != 0)
+        if (rep.magic != RANGED_REPLY_MAGIC || rep.reserved != 0)
                 return fail(s, ERROR_INVALID_BUNDLE, -EBADMSG,
                             "The client serving the ranged bundle sent a malformed reply (magic 0x%08" PRIx32
                             ") to a request for bytes %" PRIu64 "+%" PRIu32 ": it does not speak the protocol of docs/agent.md",
-                            magic, offset, length);
-        if (status != 0)
+                            rep.magic, offset, length);
+        if (rep.status != 0)
                 return fail(s, ERROR_IO, -EIO,
                             "The client serving the ranged bundle could not fetch bytes %" PRIu64 "+%" PRIu32
                             " (%s): its log says why; install again",
-                            offset, length, status < 4096 ? strerror((int) status) : "unknown status");
-        if (roff != offset || rlen != length)
+                            offset, length, rep.status < 4096 ? strerror((int) rep.status) : "unknown status");
+        if (rep.offset != offset || rep.length != length)
                 return fail(s, ERROR_INVALID_BUNDLE, -EBADMSG,
                             "The client serving the ranged bundle answered a request for bytes %" PRIu64 "+%" PRIu32
                             " with bytes %" PRIu64 "+%" PRIu32 ": a reply must match its request; install again",
-                            offset, length, roff, rlen);
-        if (total == 0 || total > s->max_size)
+                            offset, length, rep.offset, rep.length);
+        if (rep.total == 0 || rep.total > s->max_size)
                 return fail(s, ERROR_INVALID_BUNDLE, -EFBIG,
                             "The client serving the ranged bundle gives its size as %" PRIu64
                             " bytes: not 1..max-bundle-size (%" PRIu64 ")",
-                            total, s->max_size);
-        if (s->have_size && total != s->size)
+                            rep.total, s->max_size);
+        if (s->have_size && rep.total != s->size)
                 return fail(s, ERROR_INVALID_BUNDLE, -EBADMSG,
                             "The client serving the ranged bundle changed its size from %" PRIu64 " to %" PRIu64
                             " bytes: the bundle changed; install again",
-                            s->size, total);
-        if (offset > total || total - offset < length)
+                            s->size, rep.total);
+        if (offset > rep.total || rep.total - offset < length)
                 return fail(s, ERROR_INVALID_BUNDLE, -EBADMSG,
                             "The client serving the ranged bundle answered bytes %" PRIu64 "+%" PRIu32
                             " of a bundle of %" PRIu64 " bytes",
-                            offset, length, total);
-        s->size = total;
+                            offset, length, rep.total);
+        s->size = rep.total;
         s->have_size = true;
 
-        r = recv_all(s, buf, length);
+        r = ranged_recv(s->sock, buf, length, wait_sock, s);
         if (r < 0)
                 return io_error(s, r, offset, length);
         s->fetched += length;
@@ -430,7 +374,7 @@ int source_ranged_read_at(void *userdata, uint64_t offset, void *buf, size_t siz
         if (offset > s->size || s->size - offset < size)
                 return -EPIPE;
         while (size > 0) {
-                uint32_t n = (uint32_t) MIN(size, (size_t) SOURCE_RANGED_MAX_PIECE);
+                uint32_t n = (uint32_t) MIN(size, (size_t) RANGED_MAX_PIECE);
 
                 r = exchange(s, offset, n, p);
                 if (r < 0)

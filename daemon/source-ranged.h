@@ -11,15 +11,10 @@
  * daemon asks for with an HTTP Range request of its own, so the daemon never talks to the
  * server and a format-2 bundle from the agent still installs as a delta.
  *
- * The protocol, all integers little-endian:
- *   request (daemon → caller), 16 bytes:  u32 magic "U1RQ", u32 length, u64 offset
- *   reply   (caller → daemon), 32 bytes:  u32 magic "U1RP", u32 length, u64 offset,
- *                                         u64 total size, u32 status (0 or an errno), u32 0
- *           followed, when status is 0, by exactly 'length' bytes.
- * The first request is {offset 0, length 0}: its reply gives the total size.  A reply must
- * echo the request's offset and length and keep the total size; length is at most
- * SOURCE_RANGED_MAX_PIECE.  Nothing the caller sends is trusted for content: the bundle's
- * signature and its signed hashes authenticate every byte, as for any other source.
+ * The protocol's frames and socket loops are lib/ranged-frame.h's, shared with the agent.  The
+ * first request is {offset 0, length 0}: its reply gives the total size.  Nothing the caller
+ * sends is trusted for content: the bundle's signature and its signed hashes authenticate every
+ * byte, as for any other source.
  *
  * Like source-http, the source gives the installer a stream fd (a feeder thread pulls the
  * bundle front to back into a pipe, SOURCE_RANGED_FEED_PIECE at a time, only as the reader
@@ -29,13 +24,8 @@
  * happens in the feeder or the install thread, never in the main loop; the install's cancel
  * eventfd stops a read that waits for the caller. */
 
-#define SOURCE_RANGED_MAX_PIECE (UINT32_C(2) << 20)
 #define SOURCE_RANGED_FEED_PIECE (UINT32_C(256) << 10)
 #define SOURCE_RANGED_FIRST_PIECE (UINT32_C(64) << 10)
-#define SOURCE_RANGED_REQUEST_MAGIC UINT32_C(0x51523155) /* "U1RQ" */
-#define SOURCE_RANGED_REPLY_MAGIC UINT32_C(0x50523155)   /* "U1RP" */
-#define SOURCE_RANGED_REQUEST_SIZE 16
-#define SOURCE_RANGED_REPLY_SIZE 32
 
 typedef struct SourceRanged SourceRanged;
 

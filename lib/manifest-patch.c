@@ -9,6 +9,7 @@
 
 #include "chunk.h"
 #include "manifest.h"
+#include "manifest-json.h"
 #include "manifest-scan.h"
 #include "util.h"
 
@@ -17,50 +18,6 @@
  * hashed against the signed "table-sha256" and passed manifest_check_patch_table(). */
 
 #define bad(err, ...) manifest_invalid(err, __VA_ARGS__)
-
-/* The manifest parser's rules (lib/manifest.c), for these required keys: an integer, not
- * negative, in [min, max] (max <= INT64_MAX, so json-c's clamped overflows are refused too). */
-static int get_u64(struct json_object *o, const char *where, const char *key, uint64_t min, uint64_t max,
-                   uint64_t *ret, UError *err) {
-        struct json_object *v;
-        uint64_t u;
-
-        if (!json_object_object_get_ex(o, key, &v))
-                return bad(err, "%s\"%s\" is missing", where, key);
-        if (!json_object_is_type(v, json_type_int))
-                return bad(err, "%s\"%s\" must be of type int, not %s", where, key,
-                           json_type_to_name(json_object_get_type(v)));
-        if (json_object_get_int64(v) < 0)
-                return bad(err, "%s\"%s\" must not be negative", where, key);
-        u = json_object_get_uint64(v);
-        if (u < min || u > max)
-                return bad(err, "%s\"%s\" %llu out of range %llu..%llu", where, key, (unsigned long long) u,
-                           (unsigned long long) min, (unsigned long long) max);
-        *ret = u;
-        return 0;
-}
-
-/* Exactly 64 lower-case hex digits, as every hash of the manifest. */
-static int get_sha256(struct json_object *o, const char *where, const char *key, uint8_t ret[SHA256_SIZE],
-                      UError *err) {
-        struct json_object *v;
-        const char *s;
-
-        if (!json_object_object_get_ex(o, key, &v))
-                return bad(err, "%s\"%s\" is missing", where, key);
-        if (!json_object_is_type(v, json_type_string))
-                return bad(err, "%s\"%s\" must be of type string, not %s", where, key,
-                           json_type_to_name(json_object_get_type(v)));
-        s = json_object_get_string(v);
-        if (json_object_get_string_len(v) != 2 * SHA256_SIZE || strlen(s) != 2 * SHA256_SIZE)
-                return bad(err, "%s\"%s\" must be 64 hex digits", where, key);
-        for (size_t i = 0; i < 2 * SHA256_SIZE; i++)
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                        return bad(err, "%s\"%s\" must be 64 lower-case hex digits", where, key);
-        if (hex_decode(s, ret, SHA256_SIZE) < 0)
-                return bad(err, "%s\"%s\" must be 64 hex digits", where, key);
-        return 0;
-}
 
 /* The raw size of chunk c of a format-2 image (its table entry's first field). */
 static uint32_t chunk_raw(const ManifestImage *img, uint64_t c) {
@@ -98,25 +55,25 @@ int manifest_parse_patch_sets(struct json_object *o, const char *where, Manifest
                 snprintf(w, sizeof(w), "%s\"patch-sets\"[%zu]: ", where, i);
                 if (!json_object_is_type(s, json_type_object))
                         return bad(err, "%smust be an object", w);
-                r = get_sha256(s, w, "source-sha256", p->source_sha256, err);
+                r = manifest_get_sha256(s, w, "source-sha256", p->source_sha256, err);
                 if (r >= 0)
-                        r = get_u64(s, w, "source-size", 1, INT64_MAX, &p->source_size, err);
+                        r = manifest_get_u64(s, w, "source-size", 1, INT64_MAX, true, &p->source_size, err);
                 /* A window holds at least one chunk; a device holds two windows at once. */
                 if (r >= 0)
-                        r = get_u64(s, w, "window", img->chunk_size, PATCH_WINDOW_MAX, &u, err);
+                        r = manifest_get_u64(s, w, "window", img->chunk_size, PATCH_WINDOW_MAX, true, &u, err);
                 if (r < 0)
                         return r;
                 p->window = (uint32_t) u;
-                r = get_u64(s, w, "entry-count", 1, img->n_chunks, &p->n_entries, err);
+                r = manifest_get_u64(s, w, "entry-count", 1, img->n_chunks, true, &p->n_entries, err);
                 if (r < 0)
                         return r;
                 if (p->n_entries > (MANIFEST_MAX_PATCH_TABLES_SIZE - *patch_tables) / PATCH_TABLE_ENTRY_SIZE)
                         return bad(err, "%spatch tables of more than %llu bytes", w,
                                    (unsigned long long) MANIFEST_MAX_PATCH_TABLES_SIZE);
                 *patch_tables += p->n_entries * PATCH_TABLE_ENTRY_SIZE;
-                r = get_sha256(s, w, "table-sha256", p->table_sha256, err);
+                r = manifest_get_sha256(s, w, "table-sha256", p->table_sha256, err);
                 if (r >= 0)
-                        r = get_u64(s, w, "data-size", 1, INT64_MAX, &p->data_size, err);
+                        r = manifest_get_u64(s, w, "data-size", 1, INT64_MAX, true, &p->data_size, err);
                 if (r < 0)
                         return r;
                 p->data_offset = *patch_data;
@@ -128,23 +85,6 @@ int manifest_parse_patch_sets(struct json_object *o, const char *where, Manifest
                                 return bad(err, "%sthe same \"source-sha256\" as \"patch-sets\"[%zu]", w, j);
         }
         return 0;
-}
-
-static int json_add(struct json_object *o, const char *key, struct json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static struct json_object *json_sha256(const uint8_t h[SHA256_SIZE]) {
-        char hex[SHA256_HEX_SIZE];
-
-        hex_encode(h, SHA256_SIZE, hex);
-        return json_object_new_string(hex);
 }
 
 int manifest_patch_sets_to_json(const ManifestImage *img, struct json_object *o) {
@@ -165,18 +105,18 @@ int manifest_patch_sets_to_json(const ManifestImage *img, struct json_object *o)
                         json_object_put(sets);
                         return -ENOMEM;
                 }
-                r |= json_add(s, "source-sha256", json_sha256(p->source_sha256));
-                r |= json_add(s, "source-size", json_object_new_uint64(p->source_size));
-                r |= json_add(s, "window", json_object_new_uint64(p->window));
-                r |= json_add(s, "entry-count", json_object_new_uint64(p->n_entries));
-                r |= json_add(s, "table-sha256", json_sha256(p->table_sha256));
-                r |= json_add(s, "data-size", json_object_new_uint64(p->data_size));
+                r |= manifest_json_add(s, "source-sha256", manifest_json_sha256(p->source_sha256));
+                r |= manifest_json_add(s, "source-size", json_object_new_uint64(p->source_size));
+                r |= manifest_json_add(s, "window", json_object_new_uint64(p->window));
+                r |= manifest_json_add(s, "entry-count", json_object_new_uint64(p->n_entries));
+                r |= manifest_json_add(s, "table-sha256", manifest_json_sha256(p->table_sha256));
+                r |= manifest_json_add(s, "data-size", json_object_new_uint64(p->data_size));
         }
         if (r < 0) {
                 json_object_put(sets);
                 return -ENOMEM;
         }
-        return json_add(o, "patch-sets", sets);
+        return manifest_json_add(o, "patch-sets", sets);
 }
 
 void manifest_patch_entry(const PatchSet *p, uint64_t i, PatchEntry *ret) {

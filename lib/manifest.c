@@ -11,6 +11,7 @@
 #include "cdc.h"
 #include "chunk.h"
 #include "manifest.h"
+#include "manifest-json.h"
 #include "manifest-scan.h"
 #include "util.h"
 
@@ -175,48 +176,6 @@ static int check_key_counts(struct json_object *o, const unsigned *counts, size_
         }
 }
 
-static int get_member(struct json_object *o, const char *where, const char *key, json_type type,
-                      bool required, struct json_object **ret, UError *err) {
-        struct json_object *v;
-
-        if (!json_object_object_get_ex(o, key, &v)) {
-                if (required)
-                        return bad(err, "%s\"%s\" is missing", where, key);
-                *ret = NULL;
-                return 0;
-        }
-        if (!json_object_is_type(v, type))
-                return bad(err, "%s\"%s\" must be of type %s, not %s", where, key,
-                           json_type_to_name(type), json_type_to_name(json_object_get_type(v)));
-        *ret = v;
-        return 0;
-}
-
-/* An integer in [min, max], max <= INT64_MAX: json-c stores numbers above INT64_MAX as uint64
- * and clamps anything beyond 64 bits to UINT64_MAX or INT64_MIN, so capping every field at
- * INT64_MAX also refuses overflowing literals instead of reading them as a clamped value. */
-static int get_u64(struct json_object *o, const char *where, const char *key, uint64_t min,
-                   uint64_t max, bool required, uint64_t *ret, UError *err) {
-        struct json_object *v;
-        uint64_t u;
-        int r;
-
-        r = get_member(o, where, key, json_type_int, required, &v, err);
-        if (r < 0)
-                return r;
-        if (!v)
-                return 0; /* optional and absent: keep the default */
-        if (json_object_get_int64(v) < 0)
-                return bad(err, "%s\"%s\" must not be negative", where, key);
-        u = json_object_get_uint64(v);
-        if (u < min || u > max)
-                return bad(err, "%s\"%s\" %llu out of range %llu..%llu", where, key,
-                           (unsigned long long) u, (unsigned long long) min,
-                           (unsigned long long) max);
-        *ret = u;
-        return 0;
-}
-
 typedef enum StringRule {
         STRING_TEXT,      /* printable, no control characters: compatible, version, build */
         STRING_MULTILINE, /* also newlines and tabs: description */
@@ -248,7 +207,7 @@ static int get_string(struct json_object *o, const char *where, const char *key,
         char *s;
         int r;
 
-        r = get_member(o, where, key, json_type_string, required, &v, err);
+        r = manifest_get_member(o, where, key, json_type_string, required, &v, err);
         if (r < 0)
                 return r;
         if (!v) {
@@ -264,21 +223,6 @@ static int get_string(struct json_object *o, const char *where, const char *key,
         if (!s)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         *ret = s;
-        return 0;
-}
-
-/* Exactly 64 lower-case hex digits: one spelling per hash, so hashes compare as strings too. */
-static int parse_sha256(struct json_object *v, const char *what, uint8_t ret[SHA256_SIZE],
-                        UError *err) {
-        const char *s = json_object_get_string(v);
-
-        if (json_object_get_string_len(v) != 2 * SHA256_SIZE || strlen(s) != 2 * SHA256_SIZE)
-                return bad(err, "%s must be 64 hex digits", what);
-        for (size_t i = 0; i < 2 * SHA256_SIZE; i++)
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                        return bad(err, "%s must be 64 lower-case hex digits", what);
-        if (hex_decode(s, ret, SHA256_SIZE) < 0)
-                return bad(err, "%s must be 64 hex digits", what);
         return 0;
 }
 
@@ -308,7 +252,7 @@ static int chunks_from_json(struct json_object *array, const char *where, ScanCh
                         return bad(err, "%s\"chunks\"[%zu] stored size must not be negative", where, i);
                 t[i].size = json_object_get_uint64(size_o);
                 snprintf(what, sizeof(what), "%s\"chunks\"[%zu] sha256", where, i);
-                if (parse_sha256(hash_o, what, t[i].sha256, err) < 0)
+                if (manifest_parse_sha256(hash_o, what, t[i].sha256, err) < 0)
                         return -EBADMSG;
         }
         *ret = TAKE_PTR(t);
@@ -359,17 +303,15 @@ static int build_chunks(ManifestImage *img, const char *where, const ScanChunk *
 static int parse_image_cdc(struct json_object *o, const char *where, ManifestImage *img,
                            uint64_t *payload_offset, uint64_t *tables_size, uint64_t *patch_tables,
                            uint64_t *patch_data, UError *err) {
-        struct json_object *v;
         uint64_t min = 0, avg = 0, max = 0, n = 0;
-        char what[96];
         Cdc probe; /* only to validate the sizes as the chunker does */
         int r;
 
-        r = get_u64(o, where, "chunk-min", CDC_MIN_LOWEST, CDC_MAX_HIGHEST, true, &min, err);
+        r = manifest_get_u64(o, where, "chunk-min", CDC_MIN_LOWEST, CDC_MAX_HIGHEST, true, &min, err);
         if (r >= 0)
-                r = get_u64(o, where, "chunk-avg", CDC_MIN_LOWEST, CDC_MAX_HIGHEST, true, &avg, err);
+                r = manifest_get_u64(o, where, "chunk-avg", CDC_MIN_LOWEST, CDC_MAX_HIGHEST, true, &avg, err);
         if (r >= 0)
-                r = get_u64(o, where, "chunk-max", CDC_MIN_LOWEST, CDC_MAX_HIGHEST, true, &max, err);
+                r = manifest_get_u64(o, where, "chunk-max", CDC_MIN_LOWEST, CDC_MAX_HIGHEST, true, &max, err);
         if (r < 0)
                 return r;
         if (cdc_init(&probe, (uint32_t) min, (uint32_t) avg, (uint32_t) max) < 0)
@@ -381,7 +323,7 @@ static int parse_image_cdc(struct json_object *o, const char *where, ManifestIma
         img->chunk_size = (uint32_t) max;
 
         /* Every chunk holds 1 .. max bytes of the image. */
-        r = get_u64(o, where, "chunk-count", 1, INT64_MAX, true, &n, err);
+        r = manifest_get_u64(o, where, "chunk-count", 1, INT64_MAX, true, &n, err);
         if (r < 0)
                 return r;
         if (n > img->size || n < chunk_count(img->size, img->chunk_size))
@@ -394,7 +336,7 @@ static int parse_image_cdc(struct json_object *o, const char *where, ManifestIma
         img->n_chunks = n;
         *tables_size += n * CHUNK_TABLE_ENTRY_SIZE;
 
-        r = get_u64(o, where, "stored-size", 1, INT64_MAX, true, &img->stored_size, err);
+        r = manifest_get_u64(o, where, "stored-size", 1, INT64_MAX, true, &img->stored_size, err);
         if (r < 0)
                 return r;
         if (img->compression == COMPRESSION_NONE && img->stored_size != img->size)
@@ -402,11 +344,7 @@ static int parse_image_cdc(struct json_object *o, const char *where, ManifestIma
         if (__builtin_add_overflow(*payload_offset, img->stored_size, payload_offset))
                 return bad(err, "%spayload size overflows", where);
 
-        r = get_member(o, where, "chunk-table-sha256", json_type_string, true, &v, err);
-        if (r < 0)
-                return r;
-        snprintf(what, sizeof(what), "%s\"chunk-table-sha256\"", where);
-        r = parse_sha256(v, what, img->table_sha256, err);
+        r = manifest_get_sha256(o, where, "chunk-table-sha256", img->table_sha256, err);
         if (r < 0)
                 return r;
         return manifest_parse_patch_sets(o, where, img, patch_tables, patch_data, err);
@@ -418,7 +356,7 @@ static int parse_image(struct json_object *o, size_t index, const ManifestScan *
         _cleanup_free_ ScanChunk *own_table = NULL;
         struct json_object *v;
         const ScanChunk *table;
-        char where[64], what[96];
+        char where[64];
         uint64_t u, n = 0;
         int r;
 
@@ -443,19 +381,15 @@ static int parse_image(struct json_object *o, size_t index, const ManifestScan *
 
         /* Empty images make no sense to install (and would have no chunk to end them), so they
          * are refused. */
-        r = get_u64(o, where, "size", 1, INT64_MAX, true, &img->size, err);
+        r = manifest_get_u64(o, where, "size", 1, INT64_MAX, true, &img->size, err);
         if (r < 0)
                 return r;
 
-        r = get_member(o, where, "sha256", json_type_string, true, &v, err);
-        if (r < 0)
-                return r;
-        snprintf(what, sizeof(what), "%s\"sha256\"", where);
-        r = parse_sha256(v, what, img->sha256, err);
+        r = manifest_get_sha256(o, where, "sha256", img->sha256, err);
         if (r < 0)
                 return r;
 
-        r = get_member(o, where, "compression", json_type_string, true, &v, err);
+        r = manifest_get_member(o, where, "compression", json_type_string, true, &v, err);
         if (r < 0)
                 return r;
         img->compression = compression_from_string(json_object_get_string(v));
@@ -473,7 +407,7 @@ static int parse_image(struct json_object *o, size_t index, const ManifestScan *
                                        err);
         }
 
-        r = get_u64(o, where, "chunk-size", CHUNK_SIZE_MIN, CHUNK_SIZE_MAX, true, &u, err);
+        r = manifest_get_u64(o, where, "chunk-size", CHUNK_SIZE_MIN, CHUNK_SIZE_MAX, true, &u, err);
         if (r < 0)
                 return r;
         if (u % 4096 != 0)
@@ -484,13 +418,13 @@ static int parse_image(struct json_object *o, size_t index, const ManifestScan *
 
         if (scan->has_table[index]) {
                 /* Cut out by manifest_scan(), which left a null in its place. */
-                r = get_member(o, where, "chunks", json_type_null, true, &v, err);
+                r = manifest_get_member(o, where, "chunks", json_type_null, true, &v, err);
                 if (r < 0)
                         return r;
                 table = scan->tables[index];
                 n = scan->n_chunks[index];
         } else {
-                r = get_member(o, where, "chunks", json_type_array, true, &v, err);
+                r = manifest_get_member(o, where, "chunks", json_type_array, true, &v, err);
                 if (r < 0)
                         return r;
                 r = chunks_from_json(v, where, &own_table, &n, err);
@@ -561,7 +495,7 @@ int manifest_parse(const char *json, size_t size, Manifest **ret, UError *err) {
         if (!m)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
 
-        r = get_u64(root, "", "format", 0, INT64_MAX, true, &u, err);
+        r = manifest_get_u64(root, "", "format", 0, INT64_MAX, true, &u, err);
         if (r < 0)
                 return r;
         if (u != MANIFEST_FORMAT_VERSION && u != MANIFEST_FORMAT_CDC)
@@ -584,14 +518,14 @@ int manifest_parse(const char *json, size_t size, Manifest **ret, UError *err) {
                        &m->description, err);
         if (r < 0)
                 return r;
-        r = get_u64(root, "", "security-version", 0, INT64_MAX, false, &m->security_version, err);
+        r = manifest_get_u64(root, "", "security-version", 0, INT64_MAX, false, &m->security_version, err);
         if (r < 0)
                 return r;
-        r = get_u64(root, "", "expires", 1, INT64_MAX, false, &m->expires, err);
+        r = manifest_get_u64(root, "", "expires", 1, INT64_MAX, false, &m->expires, err);
         if (r < 0)
                 return r;
 
-        r = get_member(root, "", "images", json_type_array, true, &images, err);
+        r = manifest_get_member(root, "", "images", json_type_array, true, &images, err);
         if (r < 0)
                 return r;
         n = json_object_array_length(images);
@@ -620,16 +554,6 @@ int manifest_parse(const char *json, size_t size, Manifest **ret, UError *err) {
         return 0;
 }
 
-static int json_add(struct json_object *o, const char *key, struct json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static int json_append(struct json_object *a, struct json_object *v) {
         if (!v)
                 return -ENOMEM;
@@ -638,13 +562,6 @@ static int json_append(struct json_object *a, struct json_object *v) {
                 return -ENOMEM;
         }
         return 0;
-}
-
-static struct json_object *json_sha256(const uint8_t h[SHA256_SIZE]) {
-        char hex[SHA256_HEX_SIZE];
-
-        hex_encode(h, SHA256_SIZE, hex);
-        return json_object_new_string(hex);
 }
 
 static int image_to_json_object(const ManifestImage *img, unsigned format, bool with_chunks,
@@ -656,22 +573,22 @@ static int image_to_json_object(const ManifestImage *img, unsigned format, bool 
         o = json_object_new_object();
         if (!o)
                 return -ENOMEM;
-        r |= json_add(o, "slotclass", json_object_new_string(img->slotclass));
-        r |= json_add(o, "filename", json_object_new_string(img->filename));
-        r |= json_add(o, "size", json_object_new_uint64(img->size));
-        r |= json_add(o, "sha256", json_sha256(img->sha256));
+        r |= manifest_json_add(o, "slotclass", json_object_new_string(img->slotclass));
+        r |= manifest_json_add(o, "filename", json_object_new_string(img->filename));
+        r |= manifest_json_add(o, "size", json_object_new_uint64(img->size));
+        r |= manifest_json_add(o, "sha256", manifest_json_sha256(img->sha256));
         if (format != MANIFEST_FORMAT_CDC)
-                r |= json_add(o, "chunk-size", json_object_new_uint64(img->chunk_size));
-        r |= json_add(o, "compression", json_object_new_string(compression_to_string(img->compression)));
+                r |= manifest_json_add(o, "chunk-size", json_object_new_uint64(img->chunk_size));
+        r |= manifest_json_add(o, "compression", json_object_new_string(compression_to_string(img->compression)));
         if (r < 0)
                 return -ENOMEM;
         if (format == MANIFEST_FORMAT_CDC) {
-                r |= json_add(o, "chunk-min", json_object_new_uint64(img->cdc_min));
-                r |= json_add(o, "chunk-avg", json_object_new_uint64(img->cdc_avg));
-                r |= json_add(o, "chunk-max", json_object_new_uint64(img->chunk_size));
-                r |= json_add(o, "chunk-count", json_object_new_uint64(img->n_chunks));
-                r |= json_add(o, "stored-size", json_object_new_uint64(img->stored_size));
-                r |= json_add(o, "chunk-table-sha256", json_sha256(img->table_sha256));
+                r |= manifest_json_add(o, "chunk-min", json_object_new_uint64(img->cdc_min));
+                r |= manifest_json_add(o, "chunk-avg", json_object_new_uint64(img->cdc_avg));
+                r |= manifest_json_add(o, "chunk-max", json_object_new_uint64(img->chunk_size));
+                r |= manifest_json_add(o, "chunk-count", json_object_new_uint64(img->n_chunks));
+                r |= manifest_json_add(o, "stored-size", json_object_new_uint64(img->stored_size));
+                r |= manifest_json_add(o, "chunk-table-sha256", manifest_json_sha256(img->table_sha256));
                 if (r < 0)
                         return -ENOMEM;
                 r = manifest_patch_sets_to_json(img, o);
@@ -687,8 +604,8 @@ static int image_to_json_object(const ManifestImage *img, unsigned format, bool 
                         stored += img->chunks[i].size;
                 if (!img->chunks)
                         stored = img->size;
-                r |= json_add(o, "chunk-count", json_object_new_uint64(img->n_chunks));
-                r |= json_add(o, "stored-size", json_object_new_uint64(stored));
+                r |= manifest_json_add(o, "chunk-count", json_object_new_uint64(img->n_chunks));
+                r |= manifest_json_add(o, "stored-size", json_object_new_uint64(stored));
                 if (r < 0)
                         return -ENOMEM;
                 *ret = TAKE_PTR(o);
@@ -704,14 +621,14 @@ static int image_to_json_object(const ManifestImage *img, unsigned format, bool 
                 if (!pair)
                         return -ENOMEM;
                 r |= json_append(pair, json_object_new_uint64(img->chunks[i].size));
-                r |= json_append(pair, json_sha256(img->chunks[i].sha256));
+                r |= json_append(pair, manifest_json_sha256(img->chunks[i].sha256));
                 if (r < 0)
                         return -ENOMEM;
                 r = json_append(chunks, TAKE_PTR(pair));
                 if (r < 0)
                         return r;
         }
-        r = json_add(o, "chunks", TAKE_PTR(chunks));
+        r = manifest_json_add(o, "chunks", TAKE_PTR(chunks));
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(o);
@@ -726,15 +643,15 @@ int manifest_to_json_object(const Manifest *m, bool with_chunks, struct json_obj
         images = json_object_new_array();
         if (!o || !images)
                 return -ENOMEM;
-        r |= json_add(o, "format", json_object_new_int(m->format == MANIFEST_FORMAT_CDC ?
+        r |= manifest_json_add(o, "format", json_object_new_int(m->format == MANIFEST_FORMAT_CDC ?
                                                        MANIFEST_FORMAT_CDC : MANIFEST_FORMAT_VERSION));
-        r |= json_add(o, "compatible", json_object_new_string(m->compatible ?: ""));
-        r |= json_add(o, "version", json_object_new_string(m->version ?: ""));
-        r |= json_add(o, "build", json_object_new_string(m->build ?: ""));
-        r |= json_add(o, "description", json_object_new_string(m->description ?: ""));
-        r |= json_add(o, "security-version", json_object_new_uint64(m->security_version));
+        r |= manifest_json_add(o, "compatible", json_object_new_string(m->compatible ?: ""));
+        r |= manifest_json_add(o, "version", json_object_new_string(m->version ?: ""));
+        r |= manifest_json_add(o, "build", json_object_new_string(m->build ?: ""));
+        r |= manifest_json_add(o, "description", json_object_new_string(m->description ?: ""));
+        r |= manifest_json_add(o, "security-version", json_object_new_uint64(m->security_version));
         if (m->expires > 0)
-                r |= json_add(o, "expires", json_object_new_uint64(m->expires));
+                r |= manifest_json_add(o, "expires", json_object_new_uint64(m->expires));
         if (r < 0)
                 return -ENOMEM;
 
@@ -748,7 +665,7 @@ int manifest_to_json_object(const Manifest *m, bool with_chunks, struct json_obj
                 if (r < 0)
                         return r;
         }
-        r = json_add(o, "images", TAKE_PTR(images));
+        r = manifest_json_add(o, "images", TAKE_PTR(images));
         if (r < 0)
                 return r;
 

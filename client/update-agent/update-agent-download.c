@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -61,7 +60,7 @@ struct Download {
 /* Per-request state of one transfer. */
 typedef struct Transfer {
         Download *d;
-        long status;
+        HttpHeaders h;
         bool headers_done;
         bool range_ok;            /* 206 with the Content-Range we asked for */
         uint64_t offset;          /* where this request started */
@@ -69,13 +68,10 @@ typedef struct Transfer {
         EVP_MD_CTX *skip_md;
         uint8_t prefix[EVP_MAX_MD_SIZE];
         unsigned prefix_len;
-        char content_range[128];
         bool changed;             /* prefix mismatch */
         bool sink_closed;
         bool too_long;
         uint64_t got;             /* body bytes of this request */
-        uint64_t retry_after_sec;
-        bool has_retry_after;
 } Transfer;
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(CURL *, curl_easy_cleanup);
@@ -173,7 +169,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
         if (atomic_load(&d->cancel))
                 return 0;
         /* Bodies of redirects and errors are not the artifact. */
-        if (!t->headers_done || (t->status != 200 && t->status != 206))
+        if (!t->headers_done || (t->h.status != 200 && t->h.status != 206))
                 return n;
         atomic_fetch_add(&d->received, n);
         t->got += n;
@@ -217,66 +213,34 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
-/* "bytes A-B/TOTAL" must start at our offset and name the artifact's size. */
-static bool content_range_ok(const Transfer *t) {
-        uint64_t a, b, total;
-        char tail;
-
-        if (sscanf(t->content_range, "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64 "%c", &a, &b, &total, &tail) != 3)
-                return false;
-        return a == t->offset && b >= a && total == t->d->size && b < total && (!t->d->serve || b + 1 == t->d->range_end);
-}
-
 static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata) {
         Transfer *t = userdata;
         Download *d = t->d;
         size_t n = size * nitems;
 
-        if (n >= 5 && strneq(buf, "HTTP/", 5)) {
-                const char *sp = memchr(buf, ' ', n);
-                t->status = sp ? strtol(sp + 1, NULL, 10) : 0;
-                t->headers_done = false;
-                t->content_range[0] = 0;
-                t->has_retry_after = false;
-                return n;
-        }
-        if (n > 12 && strncasecmp(buf, "Retry-After:", 12) == 0) {
-                t->has_retry_after =
-                        http_parse_retry_after(buf + 12, n - 12, (uint64_t) time(NULL), &t->retry_after_sec) >= 0;
-                return n;
-        }
-        if (n > 14 && strncasecmp(buf, "Content-Range:", 14) == 0) {
-                size_t k = n - 14;
-                const char *v = buf + 14;
-                while (k > 0 && *v == ' ')
-                        v++, k--;
-                while (k > 0 && isspace((unsigned char) v[k - 1]))
-                        k--;
-                k = MIN(k, sizeof(t->content_range) - 1);
-                memcpy(t->content_range, v, k);
-                t->content_range[k] = 0;
-                return n;
-        }
-        if (!(n <= 2 && (buf[0] == '\r' || buf[0] == '\n')))
+        t->headers_done = http_headers_feed(&t->h, buf, n);
+        if (!t->headers_done)
                 return n;
 
-        /* End of the headers: decide what the body is. */
-        if (t->status == 100)
-                return n;
-        t->headers_done = true;
-        if (t->status == 206) {
-                if (!content_range_ok(t)) {
+        /* End of the headers: decide what the body is.  A 206 must start at our offset, name
+         * the artifact's size and, in ranged mode, end where the piece ends. */
+        if (t->h.status == 206) {
+                if (!http_content_range_is(t->h.content_range, t->offset, d->serve ? d->range_end - 1 : UINT64_MAX,
+                                           d->size)) {
                         set_error(d, "206 with Content-Range '%s' for a request from byte %" PRIu64 " of %" PRIu64,
-                                  t->content_range, t->offset, d->size);
+                                  t->h.content_range, t->offset, d->size);
                         return 0;
                 }
                 t->range_ok = true;
-                atomic_fetch_add(&d->resumes, 1);
-        } else if (t->status == 200 && d->serve) {
+                /* A resume continues after bytes this fetch already has; the first 206 of each
+                 * ranged piece is the plain answer to its request. */
+                if (t->offset > (d->serve ? d->range_start : 0))
+                        atomic_fetch_add(&d->resumes, 1);
+        } else if (t->h.status == 200 && d->serve) {
                 set_error(d, "HTTP 200 (the whole artifact) to a Range request for bytes %" PRIu64 "-%" PRIu64, t->offset,
                           d->range_end - 1);
                 return 0;
-        } else if (t->status == 200 && t->offset > 0) {
+        } else if (t->h.status == 200 && t->offset > 0) {
                 if (d->to_file) {
                         /* Nothing was consumed yet: start the file over. */
                         log_info("The server ignored our Range request (200): downloading again from byte 0");
@@ -378,8 +342,8 @@ static Outcome transfer(Download *d) {
                 d->error[0] = 0;
                 d->retry_after_usec = 0;
                 cc = curl_easy_perform(h);
-                if (t.has_retry_after)
-                        d->retry_after_usec = t.retry_after_sec * USEC_PER_SEC;
+                if (t.h.has_retry_after)
+                        d->retry_after_usec = t.h.retry_after_sec * USEC_PER_SEC;
                 EVP_MD_CTX_free(t.skip_md);
 
                 if (atomic_load(&d->cancel))
@@ -396,7 +360,7 @@ static Outcome transfer(Download *d) {
                         set_error(d, "the server sent more than the artifact's %" PRIu64 " bytes", d->size);
                         return OUT_FATAL;
                 }
-                if (t.status >= 300 && t.status < 400) {
+                if (t.h.status >= 300 && t.h.status < 400) {
                         _cleanup_free_ char *next = NULL;
 
                         if (hop >= HTTP_MAX_REDIRECTS) {
@@ -409,18 +373,18 @@ static Outcome transfer(Download *d) {
                         cur = TAKE_PTR(next);
                         continue;
                 }
-                if (t.status == 416 && d->accepted == d->size)
+                if (t.h.status == 416 && d->accepted == d->size)
                         return OUT_DONE;
-                if (t.status == 403) {
+                if (t.h.status == 403) {
                         set_error(d, "HTTP 403 from %s (expired link?)", cur);
                         return OUT_REFRESH;
                 }
-                if (t.status == 408 || t.status == 429 || t.status >= 500) {
-                        set_error(d, "HTTP %ld from %s", t.status, cur);
+                if (t.h.status == 408 || t.h.status == 429 || t.h.status >= 500) {
+                        set_error(d, "HTTP %ld from %s", t.h.status, cur);
                         return OUT_RETRY;
                 }
-                if (t.status >= 400) {
-                        set_error(d, "HTTP %ld from %s", t.status, cur);
+                if (t.h.status >= 400) {
+                        set_error(d, "HTTP %ld from %s", t.h.status, cur);
                         return OUT_FATAL;
                 }
                 if (cc != CURLE_OK) {
@@ -434,8 +398,8 @@ static Outcome transfer(Download *d) {
                                     : OUT_RETRY;
                         return o;
                 }
-                if (t.status != 200 && t.status != 206) {
-                        set_error(d, "unexpected HTTP %ld from %s", t.status, cur);
+                if (t.h.status != 200 && t.h.status != 206) {
+                        set_error(d, "unexpected HTTP %ld from %s", t.h.status, cur);
                         return OUT_FATAL;
                 }
                 if (t.skip > 0) {

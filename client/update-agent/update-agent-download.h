@@ -79,7 +79,8 @@ typedef struct DownloadStats {
         uint64_t skipped;         /* of those: re-sent prefixes discarded after a 200 */
         uint64_t resumed_from;    /* file mode: bytes that were already on disk */
         unsigned connections;     /* HTTP requests made */
-        unsigned resumes;         /* Range requests answered with 206 */
+        unsigned resumes;         /* 206s that continue after bytes this fetch already had (in
+                                   * ranged mode, not the first answer for each piece) */
 } DownloadStats;
 
 void download_get_stats(const Download *d, DownloadStats *ret);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,39 @@ int http_parse_retry_after(const char *value, size_t n, uint64_t now_sec, uint64
         }
         *ret_sec = MIN(sec, (uint64_t) HTTP_RETRY_AFTER_MAX_SEC);
         return 0;
+}
+
+bool http_headers_feed(HttpHeaders *h, const char *buf, size_t n) {
+        if (n >= 5 && strneq(buf, "HTTP/", 5)) {
+                const char *sp = memchr(buf, ' ', n);
+
+                *h = (HttpHeaders) { .status = sp ? strtol(sp + 1, NULL, 10) : 0 };
+        } else if (n > 12 && strncasecmp(buf, "Retry-After:", 12) == 0)
+                h->has_retry_after =
+                        http_parse_retry_after(buf + 12, n - 12, (uint64_t) time(NULL), &h->retry_after_sec) >= 0;
+        else if (n > 14 && strncasecmp(buf, "Content-Range:", 14) == 0) {
+                const char *v = buf + 14;
+                size_t k = n - 14;
+
+                while (k > 0 && *v == ' ')
+                        v++, k--;
+                while (k > 0 && isspace((unsigned char) v[k - 1]))
+                        k--;
+                k = MIN(k, sizeof(h->content_range) - 1);
+                memcpy(h->content_range, v, k);
+                h->content_range[k] = 0;
+        } else if (n <= 2 && (buf[0] == '\r' || buf[0] == '\n'))
+                return h->status != 100;
+        return false;
+}
+
+bool http_content_range_is(const char *value, uint64_t first, uint64_t last, uint64_t total) {
+        uint64_t a, b, t;
+        char tail;
+
+        if (sscanf(value, "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64 "%c", &a, &b, &t, &tail) != 3)
+                return false;
+        return a == first && b >= a && b < t && t == total && (last == UINT64_MAX || b == last);
 }
 
 typedef struct HeaderState {

@@ -43,6 +43,25 @@ int http_redirect_target(const AgentConfig *c, CURL *h, const char *from, char *
  * -EINVAL if it is neither. */
 int http_parse_retry_after(const char *value, size_t n, uint64_t now_sec, uint64_t *ret_sec);
 
+/* The headers of a streamed response that the downloader and the Range probe judge it by, fed
+ * line by line from a CURLOPT_HEADERFUNCTION.  A new status line (after a redirect or a 100)
+ * starts over. */
+typedef struct HttpHeaders {
+        long status;
+        char content_range[128];  /* Content-Range's value, trimmed; "" if absent */
+        bool has_retry_after;
+        uint64_t retry_after_sec; /* when has_retry_after: bounded as http_parse_retry_after() */
+} HttpHeaders;
+
+/* One header line (n bytes, not NUL-terminated).  True at the blank line that ends the headers
+ * of a response other than 100 Continue: the body that follows is that response's. */
+bool http_headers_feed(HttpHeaders *h, const char *buf, size_t n);
+
+/* Whether a Content-Range value is exactly "bytes A-B/TOTAL" with A == first, B < TOTAL,
+ * TOTAL == total and, unless last is UINT64_MAX, B == last: the range asked for, of the artifact
+ * we know, and nothing else. */
+bool http_content_range_is(const char *value, uint64_t first, uint64_t last, uint64_t total);
+
 typedef struct HttpResponse {
         long status;            /* 0: no HTTP response */
         char *body;             /* NUL-terminated, at most the max given */

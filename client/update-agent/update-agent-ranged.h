@@ -4,15 +4,15 @@
 #include <stdint.h>
 
 #include "update-agent-config.h"
+#include "ranged-frame.h"
 #include "update-agent-download.h"
 
 /* A bundle served to updated in pieces (InstallFd with "ranged", docs/agent.md "Delta installs
  * through the agent"): updated asks for byte ranges over a socket pair, and each is fetched
  * with an HTTP Range request through the download machinery (update-agent-download.c), so a
  * format-2 bundle installs as a delta and only the missing chunks cross the network.  The agent
- * remains the only part that talks to servers.  The protocol is daemon/source-ranged.h's. */
+ * remains the only part that talks to servers.  The protocol is lib/ranged-frame.h's. */
 
-#define RANGED_MAX_PIECE (UINT32_C(2) << 20)
 /* What the probe asks for: the bundle header (docs/bundle-format.md). */
 #define RANGED_PROBE_BYTES 32
 

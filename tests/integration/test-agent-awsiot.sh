@@ -12,9 +12,11 @@
 #   a job whose slot falls back -> FAILED version_mismatch "Expected version '3', got '2'";
 #   a cancel mid-download stops it and removes the partial file;
 #   an expired pre-signed URL (403) -> download_interrupt, a fresh URL, Range resume;
-#   two upparat_* jobs IN_PROGRESS at once -> both FAILED error_multiple_in_progress.
+#   two upparat_* jobs IN_PROGRESS at once -> both FAILED error_multiple_in_progress;
+#   a format-2 bundle streamed as a delta install: byte ranges from "S3", few bytes sent.
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$(dirname "$0")/../lib/agent-lib.sh"
+. "$(dirname "$0")/../lib/delta-lib.sh"
 tl_require_cmd mosquitto openssl
 # The emulator needs Debian's python3-paho-mqtt: Debian's python3 (a python3 first in PATH may
 # be another one).
@@ -102,6 +104,9 @@ wait_status() { # JOB STATUS
 }
 
 ag_bundle v2 2 3M && ag_bundle v3 3 3M && ag_bundle v4 4 6M || { fail "$TL_FILE-setup" "bundles"; exit 1; }
+# v5: v4 with three 64 KiB regions changed, in format 2 (a delta install from a slot with v4).
+delta_v2 "$SB/img/v4.img" "$SB/img/v5.img" 6M 1 3 5 || { fail "$TL_FILE-setup" "v5 image"; exit 1; }
+sb_bundle "$SB/www/v5.bundle" 5 "$SB/img/v5.img" "" "" --format 2 || { fail "$TL_FILE-setup" "format-2 bundle"; exit 1; }
 echo 1 >"$AG_WORK/version"
 chmod 0644 "$AG_WORK/version"
 # Upparat's version hook: the installed version, as the last line (here: what the test says).
@@ -328,6 +333,42 @@ t_no_room_for_the_bundle() {
         return $rc
 }
 
+# A format-2 bundle over the AWS IoT job path, streamed (mode=stream; Upparat's own file means
+# disk): the agent probes the pre-signed URL, serves updated's byte ranges from "S3", and
+# updated takes all but the three changed regions from the booted slot (v4).  Slot B gets v5
+# exactly; S3 sent a fraction of the bundle, every answer a 206; the job SUCCEEDED after the
+# reboot and MarkGood.
+t_delta_format2() {
+        local conf=$AG_DIR/agent-stream.conf saved=$AG_CONF reboots files bytes size
+        ag_stop
+        sed 's|^\[download\]$|[download]\nmode=stream|' "$AG_CONF" >"$conf" && chmod 0644 "$conf"
+        AG_CONF=$conf
+        ag_log_reset
+        ag_start
+        AG_CONF=$saved
+        reboots=$(count_reboots)
+        files=$(emu_state "len(d['files'])")
+        size=$(stat -c %s "$SB/www/v5.bundle")
+        create upparat_v5 5 v5.bundle
+        ag_until "$AG_WAIT" "[ \"\$(count_reboots)\" -gt $reboots ]" ||
+                { TL_WHY="no reboot request; states $(emu_state "states('upparat_v5')" | cut -c1-400)"; return 1; }
+        ag_log_has "Serving byte ranges of" || { TL_WHY="the agent did not serve byte ranges"; return 1; }
+        delta_slot_holds "$SB/img/v5.img" "$SB_SLOT_B" rootfs.1 || return 1
+        [ "$(delta_lines)" -ge 1 ] || { TL_WHY="updated logged no delta install"; return 1; }
+        [ "$(delta_summary reused_booted_chunks)" -gt 0 ] || { TL_WHY="nothing reused from slot A (v4)"; return 1; }
+        expect_eq "$(emu_state "[f.get('status') for f in d['files'][$files:] if f['name'] == 'v5.bundle' and f.get('status') != 206]")" \
+                '[]' "answers other than 206" || return 1
+        bytes=$(emu_state "sum(f.get('sent', 0) for f in d['files'][$files:] if f['name'] == 'v5.bundle')")
+        [ "$bytes" -gt 0 ] && [ "$bytes" -le $((size / 4)) ] || { TL_WHY="S3 sent $bytes of the bundle's $size bytes"; return 1; }
+        ag_log_has "connections (0 resumed," || { TL_WHY="resumes counted: $(grep -o 'connections ([0-9]* resumed' "$AG_LOG" | tail -1)"; return 1; }
+        ag_measure "aws-iot delta install: S3 sent $bytes of the format-2 bundle's $size bytes in $(emu_state "len([f for f in d['files'][$files:] if f['name'] == 'v5.bundle'])") requests"
+        echo 5 >"$AG_WORK/version"
+        ag_reboot || return 1
+        expect_eq "$SB_BOOTED" B "booted" || return 1
+        ag_mark_good || return 1
+        wait_status upparat_v5 SUCCEEDED
+}
+
 ag_case upparat-config-read-unchanged t_upparat_config_unchanged
 ag_case version-already-installed t_version_already_installed
 ag_case job-end-to-end-succeeded t_job_end_to_end
@@ -336,3 +377,4 @@ ag_case cancel-mid-download t_cancel_mid_download
 ag_case expired-url-403-resumes t_expired_url_resumes
 ag_case multiple-in-progress-failed t_multiple_in_progress
 ag_case no-room-for-the-bundle-failed t_no_room_for_the_bundle
+ag_case delta-format2-byte-ranges t_delta_format2

@@ -7,6 +7,7 @@
 # content is a seed too; a pipe still streams the whole bundle.  All real: updated on the
 # sandbox bus, `updatectl bundle create`, nginx, file-backed slots.
 . "$(dirname "$0")/../lib/testlib.sh"
+. "$(dirname "$0")/../lib/delta-lib.sh"
 tl_require_root "the shipped bus policy lets only root own org.example.Update1"
 tl_require_cmd nginx curl
 tl_setup A
@@ -16,16 +17,11 @@ mkdir -p "$W"
 chmod 0755 "$W"
 # v1: 8 MiB of random bytes (incompressible, so stored bytes = raw bytes and the byte counts
 # below mean what they say).  v2: v1 with 64 KiB changed at three places.
-sb_make_random "$SB/v1.img" 8M || exit 1
-cp "$SB/v1.img" "$SB/v2.img"
-for off in 1 4 7; do
-        head -c 64K /dev/urandom | dd of="$SB/v2.img" bs=1M seek="$off" conv=notrunc status=none || exit 1
-done
+delta_v2 "$SB/v1.img" "$SB/v2.img" 8M 1 4 7 || exit 1
 sb_bundle "$W/v2.bundle" 2 "$SB/v2.img" "" "" --format 2 || exit 1
 sb_bundle "$W/v2f1.bundle" 2 "$SB/v2.img" || exit 1
 chmod 0644 "$W"/*
 BUNDLE_SIZE=$(stat -c %s "$W/v2.bundle")
-V2_SHA=$(sha256sum <"$SB/v2.img" | cut -c1-64)
 sb_start_nginx "$W" 2>"$SB/nginx.err" || { fail "$TL_FILE-nginx" "$(cat "$SB/nginx.err")"; exit 1; }
 
 # The booted slot A holds v1 (the running system), the target B garbage.
@@ -34,24 +30,14 @@ fresh_slots() {
         head -c 16M /dev/urandom >"$SB_SLOT_B"
 }
 
-installed_v2() {
-        cmp -s -n "$(stat -c %s "$SB/v2.img")" "$SB/v2.img" "$SB_SLOT_B" || { TL_WHY="slot B does not hold v2"; return 1; }
-        expect_slot rootfs.1 '["status"]' ok || return 1
-        expect_slot rootfs.1 '["checksum"]["sha256"]' "$V2_SHA" || return 1
-        expect_boots B
-}
+installed_v2() { delta_slot_holds "$SB/v2.img" "$SB_SLOT_B" rootfs.1 && expect_boots B; }
 
-# summary FIELD: FIELD=N of the last install's "Delta install of image rootfs done:" line.
-summary() {
-        grep 'Delta install of image rootfs done:' "$SB/updated.log" | tail -n 1 | grep -o "\b$1=[0-9]*" | cut -d= -f2
-}
-delta_lines() { grep -c 'Delta install of image rootfs done:' "$SB/updated.log"; }
 
 # Most of the 128-ish chunks come from slot A, and the bytes read of the bundle are a small part
 # of it (three changed regions: a few chunks each).
 expect_mostly_reused() {
         local chunks reused fetched
-        chunks=$(summary chunks) reused=$(summary reused_booted_chunks) fetched=$(summary fetched_bytes)
+        chunks=$(delta_summary chunks) reused=$(delta_summary reused_booted_chunks) fetched=$(delta_summary fetched_bytes)
         [ -n "$chunks" ] && [ -n "$reused" ] && [ -n "$fetched" ] || { TL_WHY="no delta summary in updated.log"; return 1; }
         [ "$reused" -ge $((chunks * 3 / 4)) ] ||
                 { TL_WHY="only $reused of $chunks chunks reused from slot A"; return 1; }
@@ -65,7 +51,7 @@ t_file() {
         expect_contains "$TL_OUT" "Looking for reusable data of rootfs" "progress" || return 1
         installed_v2 || return 1
         expect_mostly_reused || return 1
-        expect_eq "$(summary refetched)" 0 "chunks re-fetched after a failed re-hash" || return 1
+        expect_eq "$(delta_summary refetched)" 0 "chunks re-fetched after a failed re-hash" || return 1
         tl_diag "updated after a delta install from a file: $(grep VmHWM "/proc/$(sb_updated_pid)/status" 2>/dev/null)"
 }
 
@@ -102,8 +88,8 @@ url_delta() {
                 { TL_WHY="$STREAM_REQS stream requests: $(awk -v u="$u" '$3 == u' "$log" | tr '\n' ' ')"; return 1; }
         [ "$STREAM_BYTES" -le $((p + 65536)) ] ||
                 { TL_WHY="the stream took $STREAM_BYTES bytes, header + signature + tables are $p"; return 1; }
-        expect_eq "$pay_reqs" "$(summary ranges)" "payload requests (the planned ranges)" || return 1
-        expect_eq "$pay_bytes" "$(summary fetched_bytes)" "payload bytes sent (the planned ranges')" || return 1
+        expect_eq "$pay_reqs" "$(delta_summary ranges)" "payload requests (the planned ranges)" || return 1
+        expect_eq "$pay_bytes" "$(delta_summary fetched_bytes)" "payload bytes sent (the planned ranges')" || return 1
         etag=$(awk -v u="$u" '$1 == u && $2 == "\"bytes=0-65535\"" { print $4 }' "$SB/nginx/ifrange.log" | head -n 1)
         [ -n "$etag" ] && [ "$etag" != '"-"' ] || { TL_WHY="nginx sent no ETag"; return 1; }
         # (awk -v would decode nginx's \x22 escapes: the ETag goes through the environment.)
@@ -132,21 +118,7 @@ t_url_small_chunks() {
         url_delta small.bundle || return 1
         expect_eq "$STREAM_REQS" 2 "stream requests" || return 1
         expect_eq "$STREAM_BYTES" "$p" "stream bytes (header + signature + tables)" || return 1
-        expect_eq "$(summary chunks)" "$(($(updatectl bundle info --keyring "$SB/pki/ca.crt" "$W/small.bundle" | awk '$1 == "Chunks:" { print $2 }')))" "chunks"
-}
-
-# start_gate [shift]: tests/lib/gate_http.py on $W, gate $SB/gate closed; sets GATE_URL.
-start_gate() {
-        local i port
-        rm -f "$SB/gate" "$SB/gate.port"
-        (
-                trap - EXIT INT TERM
-                exec "$SB_PY" "$UPDATE1_TOP/tests/lib/gate_http.py" "$W" "$SB/gate" "$SB/gate.port" "$@" 2>"$SB/gate.log" </dev/null
-        ) &
-        sb_track $!
-        for ((i = 0; i < SB_WAIT * 50; i++)); do [ -s "$SB/gate.port" ] && break; sleep 0.02; done
-        port=$(cat "$SB/gate.port" 2>/dev/null) || { TL_WHY="gate_http.py did not start: $(cat "$SB/gate.log")"; return 1; }
-        GATE_URL=http://127.0.0.1:$port
+        expect_eq "$(delta_summary chunks)" "$(($(updatectl bundle info --keyring "$SB/pki/ca.crt" "$W/small.bundle" | awk '$1 == "Chunks:" { print $2 }')))" "chunks"
 }
 
 # start_gated_install [NAME]: updatectl install of NAME (v2.bundle) through the closed gate in
@@ -179,7 +151,7 @@ t_corrupt_seed() {
         touch "$SB/gate"
         wait "$INSTALL_PID" || { TL_WHY="install failed: $(head -c 300 "$SB/gated.out")"; return 1; }
         installed_v2 || return 1
-        expect_eq "$(summary refetched)" 1 "chunks re-fetched after a failed re-hash" || return 1
+        expect_eq "$(delta_summary refetched)" 1 "chunks re-fetched after a failed re-hash" || return 1
         grep -q 'slot rootfs.0 at offset [0-9]* does not match the signed hash any more; fetching it' "$SB/updated.log" ||
                 { TL_WHY="no warning about the corrupted seed in updated.log"; return 1; }
 }
@@ -192,12 +164,12 @@ t_target_seed() {
         dd if="$SB/v1.img" of="$SB_SLOT_B" conv=notrunc status=none || return 1
         expect_ok updatectl install "$W/v2.bundle" || return 1
         installed_v2 || return 1
-        expect_eq "$(summary reused_booted_chunks)" 0 "chunks reused from slot A" || return 1
+        expect_eq "$(delta_summary reused_booted_chunks)" 0 "chunks reused from slot A" || return 1
         # The target is read as far as the new image reaches (8 MiB), not to the end of its 16 MiB.
         grep 'Delta install of image rootfs into rootfs.1:' "$SB/updated.log" | tail -n 1 | grep -q "and $(stat -c %s "$SB/v2.img") bytes read" ||
                 { TL_WHY="target not indexed to the image size: $(grep 'Delta install of image rootfs into' "$SB/updated.log" | tail -n 1)"; return 1; }
-        [ "$(summary reused_target_chunks)" -ge $(($(summary chunks) * 3 / 4)) ] ||
-                { TL_WHY="only $(summary reused_target_chunks) of $(summary chunks) chunks reused from slot B"; return 1; }
+        [ "$(delta_summary reused_target_chunks)" -ge $(($(delta_summary chunks) * 3 / 4)) ] ||
+                { TL_WHY="only $(delta_summary reused_target_chunks) of $(delta_summary chunks) chunks reused from slot B"; return 1; }
 }
 
 t_pipe() {

@@ -4,10 +4,12 @@
 # from slot B (installed and booted here, so its status record holds v1's image hash); a bundle
 # of v2 made with `--patch-from rootfs=v1` installs into slot A from a file and from nginx with
 # Range, and fetches fewer bytes than the same bundle without patches; a booted slot whose old
-# region changed, a patch set for another release, patch bytes corrupted on the server all fall
+# region changed, a patch set for another release, patch bytes corrupted on the server, a patch
+# re-signed so that its bytes hash right but decode wrong or to the wrong data, all fall
 # back to the plain chunks and still write exactly v2; a pipe streams past the patch data.  All
 # real: updated on the sandbox bus, `updatectl bundle create`, nginx, file-backed slots.
 . "$(dirname "$0")/../lib/testlib.sh"
+. "$(dirname "$0")/../lib/delta-lib.sh"
 tl_require_root "the shipped bus policy lets only root own org.example.Update1"
 tl_require_cmd nginx curl
 tl_setup A
@@ -42,27 +44,15 @@ sb_bundle "$W/patched.bundle" 2 "$SB/v2.img" "" "" --format 2 --patch-from "root
         --patch-from "rootfs=$SB/v1.img" --patch-window 512K || exit 1
 sb_bundle "$W/other.bundle" 2 "$SB/v2.img" "" "" --format 2 --patch-from "rootfs=$SB/other.img" || exit 1
 chmod 0644 "$W"/*
-V2_SHA=$(sha256sum <"$SB/v2.img" | cut -c1-64)
-V2_SIZE=$(stat -c %s "$SB/v2.img")
 sb_start_nginx "$W" 2>"$SB/nginx.err" || { fail "$TL_FILE-nginx" "$(cat "$SB/nginx.err")"; exit 1; }
 
-# summary FIELD: FIELD=N of the last install's "Delta install of image rootfs done:" line.
-summary() {
-        grep 'Delta install of image rootfs done:' "$SB/updated.log" | tail -n 1 | grep -o "\b$1=[0-9]*" | cut -d= -f2
-}
-delta_lines() { grep -c 'Delta install of image rootfs done:' "$SB/updated.log"; }
 # What an install read of the bundle besides its head: chunk ranges and patches.
-read_bytes() { echo $(($(summary fetched_bytes) + $(summary patch_bytes))); }
+read_bytes() { echo $(($(delta_summary fetched_bytes) + $(delta_summary patch_bytes))); }
 
 # Slot A (the target) gets garbage, so only slot B (v1) and the bundle can give v2.
 fresh_target() { head -c 16M /dev/urandom >"$SB_SLOT_A"; }
 
-installed_v2() {
-        cmp -s -n "$V2_SIZE" "$SB/v2.img" "$SB_SLOT_A" || { TL_WHY="slot A does not hold v2"; return 1; }
-        expect_slot rootfs.0 '["status"]' ok || return 1
-        expect_slot rootfs.0 '["checksum"]["sha256"]' "$V2_SHA" || return 1
-        expect_boots A
-}
+installed_v2() { delta_slot_holds "$SB/v2.img" "$SB_SLOT_A" rootfs.0 && expect_boots A; }
 
 # v1 into slot B, boot it, mark it good: from now on B is the booted slot whose record says v1.
 t_boot_v1() {
@@ -74,11 +64,12 @@ t_boot_v1() {
 }
 
 PLAIN_READ=
+PATCHED_FETCHED=
 t_file_plain() {
         fresh_target
         expect_ok updatectl install "$W/plain.bundle" || return 1
         installed_v2 || return 1
-        expect_eq "$(summary patches)" 0 "patches applied without patches" || return 1
+        expect_eq "$(delta_summary patches)" 0 "patches applied without patches" || return 1
         PLAIN_READ=$(read_bytes)
 }
 
@@ -87,14 +78,15 @@ t_file_patched() {
         fresh_target
         expect_ok updatectl install "$W/patched.bundle" || return 1
         installed_v2 || return 1
-        [ "$(summary patches)" -ge 3 ] || { TL_WHY="patches=$(summary patches)"; return 1; }
-        expect_eq "$(summary patches_failed)" 0 "patches that fell back" || return 1
-        [ "$(summary patched_chunks)" -ge "$(summary patches)" ] || { TL_WHY="patched_chunks=$(summary patched_chunks)"; return 1; }
+        [ "$(delta_summary patches)" -ge 3 ] || { TL_WHY="patches=$(delta_summary patches)"; return 1; }
+        expect_eq "$(delta_summary patches_failed)" 0 "patches that fell back" || return 1
+        [ "$(delta_summary patched_chunks)" -ge "$(delta_summary patches)" ] || { TL_WHY="patched_chunks=$(delta_summary patched_chunks)"; return 1; }
         [ -n "$PLAIN_READ" ] || { TL_WHY="no figure of the bundle without patches"; return 1; }
         # The changed chunks are most of what the plain install fetched; their patches are a
         # few KiB each.
         [ "$(read_bytes)" -le $((PLAIN_READ / 4)) ] ||
                 { TL_WHY="read $(read_bytes) bytes with patches, $PLAIN_READ without"; return 1; }
+        PATCHED_FETCHED=$(delta_summary fetched_chunks)
         hwm=$(grep VmHWM "/proc/$(sb_updated_pid)/status" 2>/dev/null)
         tl_diag "patched install from a file: read $(read_bytes) bytes, $PLAIN_READ without patches; updated $hwm"
 }
@@ -105,15 +97,15 @@ t_url_patched() {
         : >"$SB/nginx/ranges.log"
         expect_ok updatectl install "$SB_HTTP_URL/patched.bundle" || return 1
         installed_v2 || return 1
-        [ "$(summary patches)" -ge 3 ] || { TL_WHY="patches=$(summary patches)"; return 1; }
-        expect_eq "$(summary patches_failed)" 0 "patches that fell back" || return 1
+        [ "$(delta_summary patches)" -ge 3 ] || { TL_WHY="patches=$(delta_summary patches)"; return 1; }
+        expect_eq "$(delta_summary patches_failed)" 0 "patches that fell back" || return 1
         [ "$(read_bytes)" -le $((PLAIN_READ / 4)) ] ||
                 { TL_WHY="read $(read_bytes) bytes with patches, $PLAIN_READ without"; return 1; }
         ranges=$(awk '$3 == "/patched.bundle"' "$SB/nginx/ranges.log" | wc -l)
         bytes=$(awk '$3 == "/patched.bundle" { s += $2 } END { print s + 0 }' "$SB/nginx/ranges.log")
         expect_eq "$(awk '$3 == "/patched.bundle" && $1 != 206' "$SB/nginx/ranges.log" | wc -l)" 0 "answers other than 206" || return 1
         # The stream's first request, the probe, one request per range (each under 2 MiB).
-        expect_eq "$ranges" $(($(summary ranges) + 2)) "requests (ranges + the stream + the probe)" || return 1
+        expect_eq "$ranges" $(($(delta_summary ranges) + 2)) "requests (ranges + the stream + the probe)" || return 1
         [ "$bytes" -le $(($(read_bytes) + 1048576 + 1)) ] ||
                 { TL_WHY="nginx sent $bytes bytes, the daemon read $(read_bytes) + the first MiB"; return 1; }
         tl_diag "nginx: $ranges requests, $bytes bytes of $(stat -c %s "$W/patched.bundle")"
@@ -155,23 +147,8 @@ t_region_changed() {
         installed_v2 || return 1
         grep -q 'Image rootfs: 1 patches of set 1 are not used: slot rootfs.1 does not hold their old regions any more' "$SB/updated.log" ||
                 { TL_WHY="no log line about the changed region"; return 1; }
-        [ "$(summary patches)" -ge 2 ] || { TL_WHY="patches=$(summary patches)"; return 1; }
-        expect_eq "$(summary patches_failed)" 0 "patches that fell back after planning"
-}
-
-# start_gate: tests/lib/gate_http.py on $W, gate $SB/gate closed (ranged answers wait for it);
-# sets GATE_URL.
-start_gate() {
-        local i port
-        rm -f "$SB/gate" "$SB/gate.port"
-        (
-                trap - EXIT INT TERM
-                exec "$SB_PY" "$UPDATE1_TOP/tests/lib/gate_http.py" "$W" "$SB/gate" "$SB/gate.port" 2>"$SB/gate.log" </dev/null
-        ) &
-        sb_track $!
-        for ((i = 0; i < SB_WAIT * 50; i++)); do [ -s "$SB/gate.port" ] && break; sleep 0.02; done
-        port=$(cat "$SB/gate.port" 2>/dev/null) || { TL_WHY="gate_http.py did not start: $(cat "$SB/gate.log")"; return 1; }
-        GATE_URL=http://127.0.0.1:$port
+        [ "$(delta_summary patches)" -ge 2 ] || { TL_WHY="patches=$(delta_summary patches)"; return 1; }
+        expect_eq "$(delta_summary patches_failed)" 0 "patches that fell back after planning"
 }
 
 # Slot B's old region of patch 0 changes after the daemon planned the patch (it checked the
@@ -199,7 +176,7 @@ t_region_changed_after_plan() {
         sb_flip_byte "$SB_SLOT_B" "$at" || return 1
         [ "$rc" = 0 ] || { TL_WHY="install failed: $(head -c 300 "$SB/gated.out")"; return 1; }
         installed_v2 || return 1
-        expect_eq "$(summary patches_failed)" 1 "patches that fell back" || return 1
+        expect_eq "$(delta_summary patches_failed)" 1 "patches that fell back" || return 1
         grep -q 'Patch 0 of image rootfs (chunks [0-9]*\.\.[0-9]*, slot rootfs.1 at offset '"$off"'): the slot.s old region changed since it was checked; fetching its chunks' "$SB/updated.log" ||
                 { TL_WHY="no log line about the region that changed"; return 1; }
 }
@@ -211,8 +188,8 @@ t_other_release() {
         fresh_target
         expect_ok updatectl install "$W/other.bundle" || return 1
         installed_v2 || return 1
-        expect_eq "$(summary patches)" 0 "patches applied" || return 1
-        expect_eq "$(summary patch_bytes)" 0 "patch bytes read" || return 1
+        expect_eq "$(delta_summary patches)" 0 "patches applied" || return 1
+        expect_eq "$(delta_summary patch_bytes)" 0 "patch bytes read" || return 1
         expect_eq "$(read_bytes)" "$PLAIN_READ" "bytes read, as without patches"
 }
 
@@ -225,10 +202,39 @@ t_corrupt_patch_data() {
         fresh_target
         expect_ok updatectl install "$SB_HTTP_URL/corrupt.bundle" || return 1
         installed_v2 || return 1
-        expect_eq "$(summary patches_failed)" 1 "patches that fell back" || return 1
+        expect_eq "$(delta_summary patches_failed)" 1 "patches that fell back" || return 1
         grep -q 'Patch [0-9]* of image rootfs (chunks [0-9]*\.\.[0-9]*, slot rootfs.1 at offset [0-9]*): its bytes do not match the signed sha256; fetching its chunks' "$SB/updated.log" ||
                 { TL_WHY="no log line about the corrupted patch"; return 1; }
 }
+
+# t_resigned MODE LOG_TEXT: the last patch rewritten by tests/lib/tamper_patch.py MODE and the
+# bundle signed again by the real signer, so its bytes match their signed sha256 and only the
+# device's later checks can catch it (the test keeps the signing key; updatectl has no way to
+# write such a bundle).  Installed from nginx with Range: slot A still gets exactly v2, the
+# daemon logs the fallback for that patch and fetches its chunks instead.
+t_resigned() {
+        local mode=$1 why=$2 out
+        out=$("$SB_PY" "$UPDATE1_TOP/tests/lib/tamper_patch.py" "$W/patched.bundle" "$W/$mode.bundle" "$mode" \
+                "$SB/pki/signer.crt" "$SB/pki/signer.key" 2>&1) || { TL_WHY="tamper_patch.py: $out"; return 1; }
+        chmod 0644 "$W/$mode.bundle"
+        updatectl bundle info --keyring "$SB/pki/ca.crt" "$W/$mode.bundle" >/dev/null 2>&1 ||
+                { TL_WHY="the re-signed bundle does not verify: $(updatectl bundle info --keyring "$SB/pki/ca.crt" "$W/$mode.bundle" 2>&1 | head -c 300)"; return 1; }
+        fresh_target
+        expect_ok updatectl install "$SB_HTTP_URL/$mode.bundle" || return 1
+        installed_v2 || return 1
+        expect_eq "$(delta_summary patches_failed)" 1 "patches that fell back" || return 1
+        [ "$(delta_summary patches)" -ge 2 ] || { TL_WHY="patches=$(delta_summary patches): the other patches were not used"; return 1; }
+        grep -q "Patch [0-9]* of image rootfs (chunks [0-9]*\.\.[0-9]*, slot rootfs.1 at offset [0-9]*): $why; fetching its chunks" "$SB/updated.log" ||
+                { TL_WHY="no log line '$why' ($out)"; return 1; }
+        # The patch's chunks came from the bundle instead: more chunks fetched than with every
+        # patch good.
+        [ -n "$PATCHED_FETCHED" ] || { TL_WHY="no figure of the install with good patches"; return 1; }
+        [ "$(delta_summary fetched_chunks)" -gt "$PATCHED_FETCHED" ] ||
+                { TL_WHY="fetched_chunks=$(delta_summary fetched_chunks), $PATCHED_FETCHED with good patches"; return 1; }
+        tl_diag "$mode ($out): fetched_chunks=$(delta_summary fetched_chunks) against $PATCHED_FETCHED with good patches"
+}
+t_patch_garbage() { t_resigned garbage "it does not decode to its size"; }
+t_patch_wrong_data() { t_resigned wrong-data "a chunk it decodes to does not match its signed raw sha256"; }
 
 # From a pipe the bundle streams front to back: the patch tables are checked, the patch data is
 # read past after the payload, the slot gets v2.
@@ -249,4 +255,6 @@ tl_case patch-region-changed-falls-back t_region_changed
 tl_case patch-region-changed-after-plan t_region_changed_after_plan
 tl_case patch-other-release-ignored t_other_release
 tl_case patch-corrupt-data-falls-back t_corrupt_patch_data
+tl_case patch-resigned-garbage-falls-back t_patch_garbage
+tl_case patch-resigned-wrong-data-falls-back t_patch_wrong_data
 tl_case patch-pipe-streams t_pipe

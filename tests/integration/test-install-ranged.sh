@@ -9,32 +9,23 @@
 # stopped by Cancel.  The client is tests/lib/ranged_client.py; updated is real, on the sandbox
 # bus with the shipped policy.
 . "$(dirname "$0")/../lib/testlib.sh"
+. "$(dirname "$0")/../lib/delta-lib.sh"
 tl_require_root "the shipped bus policy lets only root own org.example.Update1"
 tl_setup A
 
 RC="$SB_PY $UPDATE1_TOP/tests/lib/ranged_client.py"
 # v1: 8 MiB of random bytes; v2: v1 with 64 KiB changed at three places (as test-install-delta).
-sb_make_random "$SB/v1.img" 8M || exit 1
-cp "$SB/v1.img" "$SB/v2.img"
-for off in 1 4 7; do
-        head -c 64K /dev/urandom | dd of="$SB/v2.img" bs=1M seek="$off" conv=notrunc status=none || exit 1
-done
+delta_v2 "$SB/v1.img" "$SB/v2.img" 8M 1 4 7 || exit 1
 sb_bundle "$SB/v2.bundle" 2 "$SB/v2.img" "" "" --format 2 || exit 1
 sb_bundle "$SB/v2f1.bundle" 2 "$SB/v2.img" || exit 1
 BUNDLE_SIZE=$(stat -c %s "$SB/v2.bundle")
-V2_SHA=$(sha256sum <"$SB/v2.img" | cut -c1-64)
 
 fresh_slots() {
         dd if="$SB/v1.img" of="$SB_SLOT_A" conv=notrunc status=none || return 1
         head -c 16M /dev/urandom >"$SB_SLOT_B"
 }
 
-installed_v2() {
-        cmp -s -n "$(stat -c %s "$SB/v2.img")" "$SB/v2.img" "$SB_SLOT_B" || { TL_WHY="slot B does not hold v2"; return 1; }
-        expect_slot rootfs.1 '["status"]' ok || return 1
-        expect_slot rootfs.1 '["checksum"]["sha256"]' "$V2_SHA" || return 1
-        expect_boots B
-}
+installed_v2() { delta_slot_holds "$SB/v2.img" "$SB_SLOT_B" rootfs.1 && expect_boots B; }
 
 stat_of() { grep -o "\b$1=[0-9]*" "$SB/ranged.stats" | cut -d= -f2; }
 
@@ -51,18 +42,17 @@ ranged_install() {
 t_delta() {
         local before fetched chunks tables stream
         fresh_slots || return 1
-        before=$(grep -c 'Delta install of image rootfs done:' "$SB/updated.log")
+        before=$(delta_lines)
         ranged_install "$SB/v2.bundle" "$SB/ranged.stats" good || return 1
         expect_eq "$RANGED_RC" 0 "bus-call's exit status ($(head -c 300 "$SB/ranged.out"))" || return 1
         installed_v2 || return 1
-        expect_eq "$(grep -c 'Delta install of image rootfs done:' "$SB/updated.log")" $((before + 1)) "delta summaries" || return 1
+        expect_eq "$(delta_lines)" $((before + 1)) "delta summaries" || return 1
         [ "$(stat_of bytes)" -le $((BUNDLE_SIZE / 4)) ] ||
                 { TL_WHY="the client sent $(stat_of bytes) of $BUNDLE_SIZE bundle bytes"; return 1; }
         # The feeder fetches only what the reader announced (source_ranged_want()): the header,
         # signature and tables, at least its first 64 KiB; then the planned ranges and nothing
         # else.  Without the announcements it sent a 256 KiB piece and a pipe's worth more.
-        fetched=$(grep 'Delta install of image rootfs done:' "$SB/updated.log" | tail -n 1 |
-                grep -o '\bfetched_bytes=[0-9]*' | cut -d= -f2)
+        fetched=$(delta_summary fetched_bytes)
         chunks=$(updatectl bundle info --keyring "$SB/pki/ca.crt" "$SB/v2.bundle" | awk '$1 == "Chunks:" { s += $2 } END { print s + 0 }')
         [ -n "$fetched" ] && [ "$chunks" -gt 0 ] || { TL_WHY="no fetched_bytes or chunk count"; return 1; }
         tables=$(($(sb_payload_offset "$SB/v2.bundle") + chunks * 72))

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""A client of InstallFd's "ranged" protocol (daemon/source-ranged.h), for tests: it serves a
+"""A client of InstallFd's "ranged" protocol (lib/ranged-frame.h), for tests: it serves a
 bundle file over one end of a socket pair and calls InstallFd with the other end through
 bus-call (tests/lib/bus-call.sh), then serves until updated closes the socket.
 

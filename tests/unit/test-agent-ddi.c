@@ -626,6 +626,38 @@ TEST(retry_after) {
 #undef RA
 }
 
+/* The response headers the downloader and the Range probe judge a response by
+ * (update-agent-http.c): a new status line starts over, a 100 does not end the headers, the
+ * Content-Range is trimmed, and only exactly the range asked for of the size known passes. */
+TEST(range_headers) {
+        static const char *const lines[] = { "HTTP/1.1 100 Continue\r\n", "\r\n", "HTTP/1.1 206 Partial Content\r\n",
+                                             "content-range:   bytes 10-19/100 \r\n", "Retry-After: 7\r\n", "\r\n" };
+        HttpHeaders h = {};
+        bool ends[ELEMENTSOF(lines)];
+
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++)
+                ends[i] = http_headers_feed(&h, lines[i], strlen(lines[i]));
+        CHECK(!ends[1]);   /* the 100's blank line */
+        CHECK(ends[5]);
+        CHECK_EQ(h.status, 206);
+        CHECK_STREQ(h.content_range, "bytes 10-19/100");
+        CHECK(h.has_retry_after && h.retry_after_sec == 7);
+        (void) http_headers_feed(&h, "HTTP/1.1 302 Found\r\n", 21);
+        CHECK_EQ(h.status, 302);
+        CHECK_STREQ(h.content_range, "");
+        CHECK(!h.has_retry_after);
+
+        CHECK(http_content_range_is("bytes 10-19/100", 10, 19, 100));
+        CHECK(http_content_range_is("bytes 10-99/100", 10, UINT64_MAX, 100));
+        CHECK(!http_content_range_is("bytes 10-19/100", 10, 20, 100));    /* not the end asked for */
+        CHECK(!http_content_range_is("bytes 11-19/100", 10, 19, 100));    /* not the start */
+        CHECK(!http_content_range_is("bytes 10-19/101", 10, 19, 100));    /* another artifact */
+        CHECK(!http_content_range_is("bytes 10-100/100", 10, UINT64_MAX, 100));
+        CHECK(!http_content_range_is("bytes 19-10/100", 19, UINT64_MAX, 100));
+        CHECK(!http_content_range_is("bytes 10-19/100x", 10, 19, 100));
+        CHECK(!http_content_range_is("bytes */100", 10, 19, 100));
+}
+
 UNIT_MAIN_BEGIN("test-agent-ddi")
         log_set_max_level(0);   /* the parser warns about odd sleeps */
         RUN(deployment_good);
@@ -643,4 +675,5 @@ UNIT_MAIN_BEGIN("test-agent-ddi")
         RUN(cancel);
         RUN(sleep);
         RUN(retry_after);
+        RUN(range_headers);
 UNIT_MAIN_END

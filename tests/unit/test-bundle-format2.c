@@ -24,34 +24,22 @@
 #include "util.h"
 #include "test-bundle-big.h"
 #include "test-bundle-pipe.h"
-#include "test-pki.h"
+#include "test-bundle-setup.h"
 
-static char work[PATH_MAX + 16];
 static char image_path[PATH_MAX + 64];
 static uint8_t *image;
 static const size_t image_size = (3u << 20) + 777;
-static Keyring *keyring;
-
-static const char *wpath(const char *name) {
-        static char bufs[4][PATH_MAX + 128];
-        static unsigned next;
-        char *b = bufs[next++ % 4];
-
-        snprintf(b, sizeof(bufs[0]), "%s/%s", work, name);
-        return b;
-}
 
 /* Random blocks between runs of text and zeros: chunks of every kind. */
 static void fill(uint8_t *p, size_t n, uint64_t seed) {
         uint64_t s = seed | 1;
 
         for (size_t i = 0; i < n; i++) {
-                s ^= s >> 12;
-                s ^= s << 25;
-                s ^= s >> 27;
+                uint8_t r = xorshift_byte(&s);
+
                 switch ((i / 100000) % 3) {
                 case 0:
-                        p[i] = (uint8_t) ((s * UINT64_C(0x2545f4914f6cdd1d)) >> 56);
+                        p[i] = r;
                         break;
                 case 1:
                         p[i] = (uint8_t) "a line of text\n"[i % 15];
@@ -63,26 +51,7 @@ static void fill(uint8_t *p, size_t n, uint64_t seed) {
 }
 
 static int create(const char *out, const char *in, Compression compression, uint32_t avg) {
-        BundleImageSpec spec = { "rootfs", in };
-        UError err = UERROR_NULL;
-        int r;
-
-        r = bundle_create(&(BundleCreateOptions) {
-                                  .cert_path = pki("direct.pem"),
-                                  .key_path = pki("direct.key"),
-                                  .compatible = "test-board",
-                                  .version = "2.0",
-                                  .format = BUNDLE_FORMAT_CDC,
-                                  .chunk_size = avg,
-                                  .compression = compression,
-                                  .images = &spec,
-                                  .n_images = 1,
-                                  .output_path = out,
-                          },
-                          &err);
-        if (r < 0)
-                unit_diag("bundle_create failed: %s", err.message);
-        return r;
+        return create_format2(out, in, compression, avg, NULL, 0);
 }
 
 typedef struct Result {
@@ -527,25 +496,14 @@ TEST(need_announced) {
 }
 
 static int setup(void) {
-        UError err = UERROR_NULL;
-
-        if (pki_setup() < 0)
-                return -1;
-        snprintf(work, sizeof(work), "%s/work", pki_dir);
-        if (mkdir(work, 0755) < 0)
+        if (bundle_test_setup() < 0)
                 return -1;
         image = malloc(image_size);
         if (!image)
                 return -1;
         fill(image, image_size, 42);
         snprintf(image_path, sizeof(image_path), "%s/rootfs.img", work);
-        if (write_file_atomic(image_path, image, image_size, 0644) < 0)
-                return -1;
-        if (keyring_load(pki("root.pem"), NULL, false, &keyring, &err) < 0) {
-                unit_diag("%s", err.message);
-                return -1;
-        }
-        return 0;
+        return write_file_atomic(image_path, image, image_size, 0644) < 0 ? -1 : 0;
 }
 
 UNIT_MAIN_BEGIN("test-bundle-format2")
@@ -561,7 +519,6 @@ UNIT_MAIN_BEGIN("test-bundle-format2")
         RUN(table_cap);
         RUN(need_announced);
         big_image_case(work, BUNDLE_FORMAT_CDC, 1u << 20, keyring);
-        keyring_free(keyring);
         free(image);
-        pki_cleanup();
+        bundle_test_cleanup();
 UNIT_MAIN_END

@@ -16,7 +16,7 @@
 #include "util.h"
 #include "test-bundle-big.h"
 #include "test-bundle-pipe.h"
-#include "test-pki.h"
+#include "test-bundle-setup.h"
 
 #define CS CHUNK_SIZE_MIN /* 64 KiB chunks keep the test data small */
 
@@ -27,21 +27,10 @@ typedef struct Image {
         size_t size;
 } Image;
 
-static char work[PATH_MAX + 16];
 static Image images[2] = {
         { .slotclass = "rootfs", .size = 5 * CS + 1234 },
         { .slotclass = "appfs", .size = 100000 },
 };
-static Keyring *keyring;
-
-static const char *wpath(const char *name) {
-        static char bufs[4][PATH_MAX + 128];
-        static unsigned next;
-        char *b = bufs[next++ % 4];
-
-        snprintf(b, sizeof(bufs[0]), "%s/%s", work, name);
-        return b;
-}
 
 /* Half pseudo-random, half text: zstd has something to compress but not everything. */
 static void fill(uint8_t *p, size_t n, uint32_t seed) {
@@ -732,23 +721,16 @@ TEST(create_errors) {
 }
 
 static int setup(void) {
-        UError err = UERROR_NULL;
-
-        if (pki_setup() < 0)
-                return -1;
-        snprintf(work, sizeof(work), "%s/work", pki_dir);
-        if (mkdir(work, 0755) < 0)
+        if (bundle_test_setup() < 0)
                 return -1;
         for (size_t i = 0; i < ELEMENTSOF(images); i++) {
                 images[i].data = malloc(images[i].size);
+                if (!images[i].data)
+                        return -1;
                 fill(images[i].data, images[i].size, (uint32_t) i + 1);
                 snprintf(images[i].path, sizeof(images[i].path), "%s/%s.img", work, images[i].slotclass);
                 if (write_file(images[i].path, images[i].data, images[i].size) < 0)
                         return -1;
-        }
-        if (keyring_load(pki("root.pem"), NULL, false, &keyring, &err) < 0) {
-                printf("  %s\n", err.message);
-                return -1;
         }
         return 0;
 }
@@ -775,8 +757,7 @@ UNIT_MAIN_BEGIN("test-bundle")
         RUN(cancel);
         RUN(create_errors);
         big_image_case(work, BUNDLE_FORMAT_VERSION, CHUNK_SIZE_MAX, keyring);
-        keyring_free(keyring);
         for (size_t i = 0; i < ELEMENTSOF(images); i++)
                 free(images[i].data);
-        pki_cleanup();
+        bundle_test_cleanup();
 UNIT_MAIN_END

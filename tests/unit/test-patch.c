@@ -22,32 +22,9 @@
 #include "unit.h"
 #include "util.h"
 #include "test-bundle-pipe.h"
-#include "test-pki.h"
+#include "test-bundle-setup.h"
 
 #define KIB 1024u
-static char work[PATH_MAX + 16];
-static Keyring *keyring;
-
-static const char *wpath(const char *name) {
-        static char bufs[4][PATH_MAX + 128];
-        static unsigned next;
-        char *b = bufs[next++ % 4];
-
-        snprintf(b, sizeof(bufs[0]), "%s/%s", work, name);
-        return b;
-}
-
-static void fill_random(uint8_t *p, size_t n, uint64_t seed) {
-        uint64_t s = seed | 1;
-
-        for (size_t i = 0; i < n; i++) {
-                s ^= s >> 12;
-                s ^= s << 25;
-                s ^= s >> 27;
-                p[i] = (uint8_t) ((s * UINT64_C(0x2545f4914f6cdd1d)) >> 56);
-        }
-}
-
 TEST(run_region) {
         uint64_t lo, hi;
 
@@ -352,32 +329,6 @@ TEST(tables_cap) {
         CHECK(strstr(err.message, "patch tables of more than 2097152 bytes"));
 }
 
-static int create(const char *out, const char *image, const char *old) {
-        BundleImageSpec spec = { "rootfs", image };
-        BundlePatchSpec patch = { "rootfs", old };
-        UError err = UERROR_NULL;
-        int r;
-
-        r = bundle_create(&(BundleCreateOptions) {
-                                  .cert_path = pki("direct.pem"),
-                                  .key_path = pki("direct.key"),
-                                  .compatible = "test-board",
-                                  .version = "2.0",
-                                  .format = BUNDLE_FORMAT_CDC,
-                                  .compression = COMPRESSION_ZSTD,
-                                  .images = &spec,
-                                  .n_images = 1,
-                                  .patches = old ? &patch : NULL,
-                                  .n_patches = old ? 1 : 0,
-                                  .patch_window = 512 * KIB,
-                                  .output_path = out,
-                          },
-                          &err);
-        if (r < 0)
-                unit_diag("bundle_create failed: %s", err.message);
-        return r;
-}
-
 static uint8_t *image_v2;
 static const size_t v2_size = (2u << 20) + 4096;
 
@@ -428,8 +379,8 @@ TEST(bundle_round_trip) {
                 image_v2[i] ^= 1;
         CHECK_EQ(write_file_atomic(wpath("v1.img"), v1, 2u << 20, 0644), 0);
         CHECK_EQ(write_file_atomic(wpath("v2.img"), image_v2, v2_size, 0644), 0);
-        CHECK_EQ(create(wpath("plain.bundle"), wpath("v2.img"), NULL), 0);
-        CHECK_EQ(create(wpath("patched.bundle"), wpath("v2.img"), wpath("v1.img")), 0);
+        CHECK_EQ(create_format2(wpath("plain.bundle"), wpath("v2.img"), COMPRESSION_ZSTD, 0, NULL, 512 * KIB), 0);
+        CHECK_EQ(create_format2(wpath("patched.bundle"), wpath("v2.img"), COMPRESSION_ZSTD, 0, wpath("v1.img"), 512 * KIB), 0);
 
         /* Without patches: flags 0, as before this feature. */
         CHECK_EQ(read_full_file(wpath("plain.bundle"), 1u << 30, (char **) &bytes, &size), 0);
@@ -506,21 +457,10 @@ TEST(bundle_round_trip) {
 }
 
 static int setup(void) {
-        UError err = UERROR_NULL;
-
-        if (pki_setup() < 0)
-                return -1;
-        snprintf(work, sizeof(work), "%s/work", pki_dir);
-        if (mkdir(work, 0755) < 0)
+        if (bundle_test_setup() < 0)
                 return -1;
         image_v2 = malloc(v2_size);
-        if (!image_v2)
-                return -1;
-        if (keyring_load(pki("root.pem"), NULL, false, &keyring, &err) < 0) {
-                unit_diag("%s", err.message);
-                return -1;
-        }
-        return 0;
+        return image_v2 ? 0 : -1;
 }
 
 UNIT_MAIN_BEGIN("test-patch")
@@ -536,7 +476,6 @@ UNIT_MAIN_BEGIN("test-patch")
                 return 1;
         }
         RUN(bundle_round_trip);
-        keyring_free(keyring);
         free(image_v2);
-        pki_cleanup();
+        bundle_test_cleanup();
 UNIT_MAIN_END
