@@ -30,6 +30,10 @@ for off in (1 << 20, 3 << 20, 7 << 20):
 v2 = v2[:5 << 20] + os.urandom(10240) + v2[5 << 20:]
 open(d + "/v1.img", "wb").write(v1)
 open(d + "/v2.img", "wb").write(v2)
+# mixed: v2 with 1.4 MiB of new random bytes from 3.5 MiB, between the patched regions: a
+# patch piece (512 KiB below) of random bytes only is no smaller than its chunks and is not
+# kept, so those chunks are a chunk range among the patches.
+open(d + "/mixed.img", "wb").write(v2[:7 << 19] + os.urandom(1400 << 10) + v2[(7 << 19) + (1400 << 10):])
 other = bytearray(v1)
 for i in range(2 << 20, (2 << 20) + 65536, 89):
     other[i] ^= 0x33
@@ -40,6 +44,8 @@ sb_bundle "$W/plain.bundle" 2 "$SB/v2.img" "" "" --format 2 || exit 1
 # The set for v1 second: the device picks by source hash, not by position.
 sb_bundle "$W/patched.bundle" 2 "$SB/v2.img" "" "" --format 2 --patch-from "rootfs=$SB/other.img" \
         --patch-from "rootfs=$SB/v1.img" --patch-window 512K || exit 1
+sb_bundle "$W/mixed.bundle" 2 "$SB/mixed.img" "" "" --format 2 --patch-from "rootfs=$SB/v1.img" \
+        --patch-window 512K || exit 1
 sb_bundle "$W/other.bundle" 2 "$SB/v2.img" "" "" --format 2 --patch-from "rootfs=$SB/other.img" || exit 1
 chmod 0644 "$W"/*
 V2_SHA=$(sha256sum <"$SB/v2.img" | cut -c1-64)
@@ -117,6 +123,27 @@ t_url_patched() {
         [ "$bytes" -le $(($(read_bytes) + 1048576 + 1)) ] ||
                 { TL_WHY="nginx sent $bytes bytes, the daemon read $(read_bytes) + the first MiB"; return 1; }
         tl_diag "nginx: $ranges requests, $bytes bytes of $(stat -c %s "$W/patched.bundle")"
+}
+
+# Patches and a chunk range in between, over http: they take turns in the daemon's one
+# read-ahead window (daemon/delta-window.c), and the patches read ahead only up to the chunks
+# the range gives, so no byte of the patch data is read twice (with a read-ahead over all the
+# patches, the range drops it and the patches after it are read again).
+t_url_mixed() {
+        local data sha
+        fresh_target
+        expect_ok updatectl install "$SB_HTTP_URL/mixed.bundle" || return 1
+        cmp -s -n "$(stat -c %s "$SB/mixed.img")" "$SB/mixed.img" "$SB_SLOT_A" || { TL_WHY="slot A does not hold mixed.img"; return 1; }
+        sha=$(sha256sum <"$SB/mixed.img" | cut -c1-64)
+        expect_slot rootfs.0 '["checksum"]["sha256"]' "$sha" || return 1
+        [ "$(summary patches)" -ge 3 ] || { TL_WHY="patches=$(summary patches)"; return 1; }
+        [ "$(summary fetched_chunks)" -ge 1 ] || { TL_WHY="no chunk fetched: nothing between the patches"; return 1; }
+        expect_eq "$(summary patches_failed)" 0 "patches that fell back" || return 1
+        data=$(updatectl bundle info --keyring "$SB/pki/ca.crt" --json "$W/mixed.bundle" |
+                "$SB_PY" -c 'import json, sys; print(sum(s["data-size"] for i in json.load(sys.stdin)["images"] for s in i.get("patch-sets", [])))') || return 1
+        [ "$(summary patch_bytes)" -le "$data" ] ||
+                { TL_WHY="read $(summary patch_bytes) bytes of patches, the bundle has $data"; return 1; }
+        tl_diag "mixed: $(summary patches) patches ($(summary patch_bytes) of $data bytes), $(summary fetched_chunks) chunks ($(summary fetched_bytes) bytes)"
 }
 
 # patch_entry BUNDLE SET ENTRY FIELD: a field of a patch table entry, read from the file by the
@@ -245,6 +272,7 @@ tl_case patch-boot-v1 t_boot_v1
 tl_case patch-file-without-patches t_file_plain
 tl_case patch-file-fetches-less t_file_patched
 tl_case patch-url-fetches-less t_url_patched
+tl_case patch-url-chunks-between-patches t_url_mixed
 tl_case patch-region-changed-falls-back t_region_changed
 tl_case patch-region-changed-after-plan t_region_changed_after_plan
 tl_case patch-other-release-ignored t_other_release
