@@ -210,6 +210,7 @@ static int apply(DeltaPatch *p, uint64_t k, const PatchEntry *e, uint64_t stop_c
                             k, p->img->slotclass, e->first_chunk, e->first_chunk + e->n_chunks - 1, p->old_name,
                             e->old_offset, why);
                 p->stats.failed++;
+                p->fallback_end = e->first_chunk + e->n_chunks;
                 return 0;
         }
         p->stats.patches++;

@@ -53,6 +53,7 @@ typedef struct DeltaPatch {
         uint8_t *region, *out;
         PatchDecoder *decoder;
         uint64_t out_first, out_end; /* chunks [out_first, out_end) are in out */
+        uint64_t fallback_end;     /* the chunks up to here are of a patch that fell back */
         size_t out_pos;
         DeltaPatchStats stats;
 } DeltaPatch;

@@ -432,6 +432,21 @@ static int reuse_chunk(InstallDelta *d, const SeedEntry *s, const ChunkEntry *e,
         return 0;
 }
 
+/* How far to read ahead for a chunk fetched outside the plan: to the end of its stored bytes,
+ * or, in the chunks of a patch that fell back (their seeds were all missing, so the plan has
+ * them neither), to the end of that patch's chunks: one request for them all. */
+static uint64_t unplanned_end(const InstallDelta *d, const ChunkEntry *e) {
+        uint64_t end = d->stored_pos + e->stored_size;
+
+        for (uint64_t c = d->chunk + 1; c < d->patch.fallback_end; c++) {
+                ChunkEntry x;
+
+                manifest_chunk_entry(&d->mf->images[d->image], c, &x);
+                end += x.stored_size;
+        }
+        return end;
+}
+
 uint32_t install_delta_next_chunk_size(const InstallDelta *d) {
         ChunkEntry e;
 
@@ -488,9 +503,10 @@ int install_delta_next_chunk_into(InstallDelta *d, void *dst, size_t dst_size, B
         else if (r == 0) {
                 s = seed_find(d, &e);
                 r = s ? reuse_chunk(d, s, &e, dst) : 0;
-                /* Not in the plan (the seed failed its re-hash, or was never there): alone. */
+                /* Not in the plan (the seed failed its re-hash, or was never there): alone,
+                 * or with the other chunks of a patch that fell back, in one read. */
                 if (r == 0)
-                        r = fetch_chunk(d, &e, d->stored_pos + e.stored_size, dst, err);
+                        r = fetch_chunk(d, &e, unplanned_end(d, &e), dst, err);
         }
         if (r < 0)
                 return r;

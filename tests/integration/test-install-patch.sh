@@ -246,6 +246,7 @@ t_other_release() {
 # The server's copy has one byte of the last patch changed: its signed hash catches it before
 # zstd sees it, the chunks are fetched instead, and nothing wrong reaches the slot.
 t_corrupt_patch_data() {
+        local line first last
         cp "$W/patched.bundle" "$W/corrupt.bundle"
         sb_flip_byte "$W/corrupt.bundle" $(($(stat -c %s "$W/corrupt.bundle") - 20)) || return 1
         chmod 0644 "$W/corrupt.bundle"
@@ -253,8 +254,15 @@ t_corrupt_patch_data() {
         expect_ok updatectl install "$SB_HTTP_URL/corrupt.bundle" || return 1
         installed_v2 || return 1
         expect_eq "$(summary patches_failed)" 1 "patches that fell back" || return 1
-        grep -q 'Patch [0-9]* of image rootfs (chunks [0-9]*\.\.[0-9]*, slot rootfs.1 at offset [0-9]*): its bytes do not match the signed sha256; fetching its chunks' "$SB/updated.log" ||
-                { TL_WHY="no log line about the corrupted patch"; return 1; }
+        line=$(grep -o 'Patch [0-9]* of image rootfs (chunks [0-9]*\.\.[0-9]*, slot rootfs.1 at offset [0-9]*): its bytes do not match the signed sha256; fetching its chunks' "$SB/updated.log" | tail -n 1)
+        [ -n "$line" ] || { TL_WHY="no log line about the corrupted patch"; return 1; }
+        # Its chunks (more than one) come in one request, not one each: the probe, the stream,
+        # the planned ranges and that one.
+        read -r first last < <(sed 's/.*(chunks \([0-9]*\)\.\.\([0-9]*\),.*/\1 \2/' <<<"$line")
+        [ "$last" -gt "$first" ] || { TL_WHY="the corrupted patch gives one chunk: nothing to coalesce"; return 1; }
+        expect_eq "$(awk '$3 == "/corrupt.bundle"' "$SB/nginx/ranges.log" | wc -l)" $(($(summary ranges) + 3)) \
+                "requests (ranges + the stream + the probe + the fallen back chunks)" || return 1
+        tl_diag "corrupt patch: chunks $first..$last fetched in one request"
 }
 
 # From a pipe the bundle streams front to back: the patch tables are checked, the patch data is
