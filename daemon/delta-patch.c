@@ -138,6 +138,8 @@ int delta_patch_plan(DeltaPatch *p, const ManifestImage *img, const uint8_t *sou
         p->out = malloc(MAX(max_raw, (uint32_t) 1));
         if (!p->region || !p->out || delta_window_reserve(window, max_patch) < 0 || patch_decoder_new(&p->decoder) < 0)
                 goto oom;
+        log_info("Image %s: %" PRIu64 " patches of set %zu planned; largest old region %" PRIu32 ", output %" PRIu32 ", patch %" PRIu32 " bytes",
+                 img->slotclass, n_usable, p->set_index, max_old, max_raw, max_patch);
         return 0;
 oom:
         return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
