@@ -5,15 +5,16 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "chunk.h"
 #include "delta-patch.h"
 #include "log.h"
 #include "util.h"
 
-/* Patch bytes are read in windows of at least this much (one Range request each over http),
- * like the chunk ranges of install-delta.c. */
-#define PATCH_PIECE_SIZE (UINT32_C(1) << 20)
+/* Planning hashes each candidate's old region in pieces of this much: the region buffer is
+ * allocated only once the plan knows the largest region a planned patch needs. */
+#define REGION_HASH_PIECE (UINT32_C(64) << 10)
 
 void delta_patch_done(DeltaPatch *p) {
         free(p->usable);
@@ -21,7 +22,6 @@ void delta_patch_done(DeltaPatch *p) {
         free(p->ranges);
         free(p->region);
         free(p->out);
-        free(p->piece);
         patch_decoder_free(p->decoder);
         *p = (DeltaPatch) { .old_fd = -EBADF };
 }
@@ -38,12 +38,36 @@ static int region_matches(DeltaPatch *p, const PatchEntry *e) {
         return CRYPTO_memcmp(digest, e->old_sha256, SHA256_SIZE) == 0;
 }
 
+/* The same check while planning, read in pieces into buf (REGION_HASH_PIECE bytes): 1 or 0. */
+static int region_hash_matches(const DeltaPatch *p, const PatchEntry *e, uint8_t *buf, EVP_MD_CTX *md) {
+        uint8_t digest[SHA256_SIZE];
+        uint32_t done = 0, n;
+
+        if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+                return 0;
+        for (; done < e->old_size; done += n) {
+                n = MIN(e->old_size - done, (uint32_t) REGION_HASH_PIECE);
+                if (read_at_fd_read((void *) (intptr_t) p->old_fd, e->old_offset + done, buf, n) < 0 ||
+                    EVP_DigestUpdate(md, buf, n) != 1)
+                        return 0;
+        }
+        if (EVP_DigestFinal_ex(md, digest, NULL) != 1)
+                return 0;
+        return CRYPTO_memcmp(digest, e->old_sha256, SHA256_SIZE) == 0;
+}
+
+static void EVP_MD_CTX_freep(EVP_MD_CTX **md) {
+        EVP_MD_CTX_free(*md);
+}
+
 int delta_patch_plan(DeltaPatch *p, const ManifestImage *img, const uint8_t *source_sha256, int old_fd,
-                     const char *old_name, const ReadAt *bundle, uint64_t patch_data, uint8_t *missing,
+                     const char *old_name, DeltaWindow *window, uint64_t patch_data, uint8_t *missing,
                      const atomic_bool *cancel, UError *err) {
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = NULL;
         _cleanup_free_ uint32_t *sizes = NULL;
+        _cleanup_free_ uint8_t *hash_buf = NULL;
         uint64_t n_usable = 0, skipped = 0, off = 0;
-        uint32_t max_patch = 0;
+        uint32_t max_patch = 0, max_old = 0, max_raw = 0;
         int r;
 
         delta_patch_done(p);
@@ -58,16 +82,16 @@ int delta_patch_plan(DeltaPatch *p, const ManifestImage *img, const uint8_t *sou
         if (!p->set)
                 return 0; /* the booted slot runs a release the bundle has no patches for */
 
-        p->bundle = *bundle;
+        p->window = window;
         p->data_offset = patch_data + p->set->data_offset;
         p->old_fd = old_fd;
         p->old_name = old_name;
         p->usable = calloc(p->set->n_entries, 1);
         p->offset = calloc(p->set->n_entries, sizeof(uint64_t));
         sizes = calloc(p->set->n_entries, sizeof(uint32_t));
-        /* The manifest capped the window at PATCH_WINDOW_MAX: at most that much each. */
-        p->region = malloc(p->set->window);
-        if (!p->usable || !p->offset || !sizes || !p->region)
+        hash_buf = malloc(REGION_HASH_PIECE);
+        md = EVP_MD_CTX_new();
+        if (!p->usable || !p->offset || !sizes || !hash_buf || !md)
                 goto oom;
         for (uint64_t i = 0; i < p->set->n_entries; i++) {
                 PatchEntry e;
@@ -84,13 +108,15 @@ int delta_patch_plan(DeltaPatch *p, const ManifestImage *img, const uint8_t *sou
                 /* Up to 4 MiB read and hashed a region: a cancel is not kept waiting for all. */
                 if (cancel && atomic_load(cancel))
                         return uerror_set(err, ERROR_CANCELLED, -ECANCELED, "Installation cancelled");
-                if (!region_matches(p, &e)) {
+                if (!region_hash_matches(p, &e, hash_buf, md)) {
                         skipped++;
                         continue;
                 }
                 p->usable[i] = 1;
                 n_usable++;
                 max_patch = MAX(max_patch, e.patch_size);
+                max_old = MAX(max_old, e.old_size);
+                max_raw = MAX(max_raw, e.raw_size);
                 for (uint64_t c = e.first_chunk; c < e.first_chunk + e.n_chunks; c++)
                         missing[c] = 0;
         }
@@ -106,20 +132,25 @@ int delta_patch_plan(DeltaPatch *p, const ManifestImage *img, const uint8_t *sou
         if (r < 0)
                 return uerror_set(err, ERROR_FAILED, r, "Cannot plan the patches: %s", strerror(-r));
         p->stats.ranges = p->n_ranges;
-        p->piece_size = MAX((size_t) PATCH_PIECE_SIZE, (size_t) max_patch);
-        p->piece = malloc(p->piece_size);
-        p->out = malloc(p->set->window);
-        if (!p->piece || !p->out || patch_decoder_new(&p->decoder) < 0)
+        /* The table capped each at the set's window (PATCH_WINDOW_MAX at most), and a patch at
+         * what its entry replaces: the largest entries planned, not the window, size these. */
+        p->region = malloc(MAX(max_old, (uint32_t) 1));
+        p->out = malloc(MAX(max_raw, (uint32_t) 1));
+        if (!p->region || !p->out || delta_window_reserve(window, max_patch) < 0 || patch_decoder_new(&p->decoder) < 0)
                 goto oom;
+        log_info("Image %s: %" PRIu64 " patches of set %zu planned; largest old region %" PRIu32 ", output %" PRIu32 ", patch %" PRIu32 " bytes",
+                 img->slotclass, n_usable, p->set_index, max_old, max_raw, max_patch);
         return 0;
 oom:
         return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
 }
 
-/* The bytes of entry k's patch in p->piece, reading ahead to the end of its range. */
-static int fetch_patch(DeltaPatch *p, uint64_t k, uint32_t size, const uint8_t **ret, UError *err) {
-        uint64_t pos = p->offset[k], have_end = p->piece_start + p->piece_len;
-        size_t keep, want;
+/* The bytes of entry k's patch in the window, reading ahead to the end of its range, or to the
+ * last patch before stop_chunk (the window's next use for chunks). */
+static int fetch_patch(DeltaPatch *p, uint64_t k, uint32_t size, uint64_t stop_chunk, const uint8_t **ret,
+                       UError *err) {
+        uint64_t pos = p->offset[k], limit;
+        size_t got = 0;
         int r;
 
         while (p->next_range < p->n_ranges && k >= p->ranges[p->next_range].first) {
@@ -130,40 +161,35 @@ static int fetch_patch(DeltaPatch *p, uint64_t k, uint32_t size, const uint8_t *
                 p->range_end_entry = g->first + g->count;
                 p->range_end_data = p->offset[g->first + g->count - 1] + last.patch_size;
         }
-        if (pos < p->piece_start || pos > have_end) {
-                p->piece_start = pos;
-                p->piece_len = 0;
-                have_end = pos;
+        limit = MAX(p->range_end_data, pos + size);
+        for (uint64_t j = k + 1; j < p->range_end_entry; j++) {
+                PatchEntry e;
+
+                manifest_patch_entry(p->set, j, &e);
+                if (e.first_chunk >= stop_chunk) {
+                        limit = MAX(p->offset[j], pos + size);
+                        break;
+                }
         }
-        if (pos + size > have_end) {
-                keep = (size_t) (have_end - pos);
-                memmove(p->piece, p->piece + (pos - p->piece_start), keep);
-                p->piece_start = pos;
-                p->piece_len = keep;
-                want = (size_t) MIN((uint64_t) (p->piece_size - keep),
-                                    MAX(p->range_end_data, pos + size) - (pos + keep));
-                r = p->bundle.read_at(p->bundle.userdata, p->data_offset + pos + keep, p->piece + keep, want);
-                if (r == -ECANCELED)
-                        return uerror_set(err, ERROR_CANCELLED, r, "Installation cancelled");
-                if (r < 0)
-                        return uerror_set(err, ERROR_IO, r, "Cannot read %zu bytes of the bundle's patches at offset %" PRIu64 ": %s",
-                                          want, p->data_offset + pos + keep, strerror(-r));
-                p->piece_len += want;
-                p->stats.patch_bytes += want;
-        }
-        *ret = p->piece + (pos - p->piece_start);
+        r = delta_window_get(p->window, p->data_offset + pos, size, p->data_offset + limit, ret, &got);
+        p->stats.patch_bytes += got;
+        if (r == -ECANCELED)
+                return uerror_set(err, ERROR_CANCELLED, r, "Installation cancelled");
+        if (r < 0)
+                return uerror_set(err, ERROR_IO, r, "Cannot read %" PRIu32 " bytes of the bundle's patches at offset %" PRIu64 ": %s",
+                                  size, p->data_offset + pos, strerror(-r));
         return 0;
 }
 
 /* Entry k into p->out: 1 when every chunk of it checked out, 0 (logged) when not. */
-static int apply(DeltaPatch *p, uint64_t k, const PatchEntry *e, UError *err) {
+static int apply(DeltaPatch *p, uint64_t k, const PatchEntry *e, uint64_t stop_chunk, UError *err) {
         const uint8_t *patch = NULL;
         uint8_t digest[SHA256_SIZE];
         const char *why = NULL;
         uint64_t pos = 0;
         int r;
 
-        r = fetch_patch(p, k, e->patch_size, &patch, err);
+        r = fetch_patch(p, k, e->patch_size, stop_chunk, &patch, err);
         if (r < 0)
                 return r;
         if (sha256_buffer(patch, e->patch_size, digest) < 0 || CRYPTO_memcmp(digest, e->patch_sha256, SHA256_SIZE) != 0)
@@ -186,13 +212,15 @@ static int apply(DeltaPatch *p, uint64_t k, const PatchEntry *e, UError *err) {
                             k, p->img->slotclass, e->first_chunk, e->first_chunk + e->n_chunks - 1, p->old_name,
                             e->old_offset, why);
                 p->stats.failed++;
+                p->fallback_end = e->first_chunk + e->n_chunks;
                 return 0;
         }
         p->stats.patches++;
         return 1;
 }
 
-int delta_patch_chunk(DeltaPatch *p, uint64_t chunk, const ChunkEntry *e, void *dst, UError *err) {
+int delta_patch_chunk(DeltaPatch *p, uint64_t chunk, const ChunkEntry *e, uint64_t stop_chunk, void *dst,
+                      UError *err) {
         PatchEntry pe;
         int r;
 
@@ -209,7 +237,7 @@ int delta_patch_chunk(DeltaPatch *p, uint64_t chunk, const ChunkEntry *e, void *
                 }
                 if (pe.first_chunk != chunk || !p->usable[p->next_entry])
                         return 0;
-                r = apply(p, p->next_entry, &pe, err);
+                r = apply(p, p->next_entry, &pe, stop_chunk, err);
                 p->next_entry++;
                 if (r <= 0)
                         return r;

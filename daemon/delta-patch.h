@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "delta-plan.h"
+#include "delta-window.h"
 #include "error.h"
 #include "macro.h"
 #include "manifest.h"
@@ -37,7 +38,7 @@ typedef struct DeltaPatch {
         const ManifestImage *img;
         const PatchSet *set;       /* NULL: no patch is used for this image */
         size_t set_index;
-        ReadAt bundle;
+        DeltaWindow *window;       /* the install's, borrowed: the patch bytes are read through it */
         uint64_t data_offset;      /* of the set's first patch in the bundle */
         int old_fd;                /* the booted slot, borrowed */
         const char *old_name;
@@ -47,11 +48,12 @@ typedef struct DeltaPatch {
         size_t n_ranges, next_range;
         uint64_t range_end_entry, range_end_data;
         uint64_t next_entry;
-        uint8_t *region, *out, *piece; /* the old region, the decoded patch, fetched patch bytes */
-        size_t piece_size, piece_len;
-        uint64_t piece_start;
+        /* The old region and the decoded patch: as large as the largest planned entry needs, at
+         * most the set's window each. */
+        uint8_t *region, *out;
         PatchDecoder *decoder;
         uint64_t out_first, out_end; /* chunks [out_first, out_end) are in out */
+        uint64_t fallback_end;     /* the chunks up to here are of a patch that fell back */
         size_t out_pos;
         DeltaPatchStats stats;
 } DeltaPatch;
@@ -61,14 +63,18 @@ void delta_patch_done(DeltaPatch *p);
 /* Picks img's patch set for the booted slot (source_sha256: its recorded image hash, NULL if
  * unknown; old_fd: the booted slot open for reading, borrowed), checks each entry whose chunks
  * are all missing[] against the slot's region, plans the patch ranges and clears missing[] for
- * the chunks the patches will give.  patch_data: the bundle offset of the patch data.  Only
+ * the chunks the patches will give.  window: the install's read-ahead of the bundle (made large
+ * enough for the largest planned patch); patch_data: the bundle offset of the patch data.  Only
  * running out of memory and *cancel (checked between regions) are errors; a region that cannot
  * be read plans no patch. */
 int delta_patch_plan(DeltaPatch *p, const ManifestImage *img, const uint8_t *source_sha256, int old_fd,
-                     const char *old_name, const ReadAt *bundle, uint64_t patch_data, uint8_t *missing,
+                     const char *old_name, DeltaWindow *window, uint64_t patch_data, uint8_t *missing,
                      const atomic_bool *cancel, UError *err);
 
 /* Chunk 'chunk' (entry e of the table) from a patch: 1 and dst filled, 0 when no planned patch
  * gives it (or its patch failed and was logged: the caller fetches it), or an error (a cancel,
- * ERROR_IO of the bundle). */
-int delta_patch_chunk(DeltaPatch *p, uint64_t chunk, const ChunkEntry *e, void *dst, UError *err);
+ * ERROR_IO of the bundle).  stop_chunk: the next chunk the caller reads through the window
+ * itself (UINT64_MAX: none); the patches read ahead no further than the last one before it, so
+ * the window does not drop bytes read for nothing. */
+int delta_patch_chunk(DeltaPatch *p, uint64_t chunk, const ChunkEntry *e, uint64_t stop_chunk, void *dst,
+                      UError *err);

@@ -12,6 +12,7 @@
 #include "chunk.h"
 #include "delta-patch.h"
 #include "delta-plan.h"
+#include "delta-window.h"
 #include "install-delta.h"
 #include "install-job.h"
 #include "log.h"
@@ -55,9 +56,7 @@ struct InstallDelta {
         uint64_t payload_offset;     /* of the payload in the bundle */
         uint64_t patch_data_offset;  /* of the patch data (after the payload) */
         ChunkCodec *codec;
-        uint8_t *piece;              /* a window of the bundle: [piece_start, +piece_len) of the payload */
-        size_t piece_size, piece_len;
-        uint64_t piece_start;
+        DeltaWindow window;          /* read-ahead of the bundle, shared with the patches */
 
         /* The image being handed out. */
         size_t image;
@@ -94,7 +93,7 @@ InstallDelta *install_delta_free(InstallDelta *d) {
                 return NULL;
         image_end(d);
         chunk_codec_free(d->codec);
-        free(d->piece);
+        delta_window_done(&d->window);
         free(d);
         return NULL;
 }
@@ -151,9 +150,7 @@ int install_delta_new(InstallJob *j, InstallDelta **ret, UError *err) {
                         manifest_chunk_entry(&mf->images[i], c, &e);
                         stored_max = MAX(stored_max, (size_t) e.stored_size);
                 }
-        d->piece_size = MAX((size_t) DELTA_PIECE_SIZE, stored_max);
-        d->piece = malloc(d->piece_size);
-        if (!d->piece)
+        if (delta_window_init(&d->window, &bundle, MAX((size_t) DELTA_PIECE_SIZE, stored_max)) < 0)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         r = chunk_codec_new(0, &d->codec);
         if (r < 0)
@@ -258,7 +255,7 @@ static int plan_patches(InstallDelta *d, uint8_t *missing, UError *err) {
                          img->slotclass, d->seed_name[SEED_BOOTED]);
                 return 0;
         }
-        return delta_patch_plan(&d->patch, img, sha, d->seed_fd[SEED_BOOTED], d->seed_name[SEED_BOOTED], &d->bundle,
+        return delta_patch_plan(&d->patch, img, sha, d->seed_fd[SEED_BOOTED], d->seed_name[SEED_BOOTED], &d->window,
                                 d->patch_data_offset, missing, &d->job->cancel, err);
 }
 
@@ -369,34 +366,20 @@ static int chunk_invalid(const InstallDelta *d, const char *why, UError *err) {
                           d->chunk, d->mf->images[d->image].slotclass, why);
 }
 
-/* Makes piece hold the stored bytes of the current chunk, reading ahead up to 'limit' (a
- * payload offset: the end of the range) in one request of at most piece_size bytes. */
+/* Makes the window hold the stored bytes of the current chunk, reading ahead up to 'limit' (a
+ * payload offset: the end of the range) in one request of at most the window's size. */
 static int window(InstallDelta *d, uint32_t size, uint64_t limit, const uint8_t **ret, UError *err) {
-        uint64_t have_end = d->piece_start + d->piece_len;
-        size_t keep, want;
+        uint64_t offset = d->payload_offset + d->stored_pos;
+        size_t got = 0;
         int r;
 
-        if (d->stored_pos < d->piece_start || d->stored_pos > have_end) {
-                d->piece_start = d->stored_pos;
-                d->piece_len = 0;
-                have_end = d->stored_pos;
-        }
-        if (d->stored_pos + size > have_end) {
-                keep = (size_t) (have_end - d->stored_pos);
-                memmove(d->piece, d->piece + (d->stored_pos - d->piece_start), keep);
-                d->piece_start = d->stored_pos;
-                d->piece_len = keep;
-                want = (size_t) MIN((uint64_t) (d->piece_size - keep), limit - (d->piece_start + keep));
-                r = d->bundle.read_at(d->bundle.userdata, d->payload_offset + d->piece_start + keep, d->piece + keep, want);
-                if (r == -ECANCELED)
-                        return uerror_set(err, ERROR_CANCELLED, r, "Installation cancelled");
-                if (r < 0)
-                        return uerror_set(err, ERROR_IO, r, "Cannot read %zu bytes of %s at offset %" PRIu64 ": %s", want,
-                                          d->job->source, d->payload_offset + d->piece_start + keep, strerror(-r));
-                d->piece_len += want;
-                d->stats.fetched_bytes += want;
-        }
-        *ret = d->piece + (d->stored_pos - d->piece_start);
+        r = delta_window_get(&d->window, offset, size, d->payload_offset + limit, ret, &got);
+        d->stats.fetched_bytes += got;
+        if (r == -ECANCELED)
+                return uerror_set(err, ERROR_CANCELLED, r, "Installation cancelled");
+        if (r < 0)
+                return uerror_set(err, ERROR_IO, r, "Cannot read %" PRIu32 " bytes of %s at offset %" PRIu64 ": %s", size,
+                                  d->job->source, offset, strerror(-r));
         return 0;
 }
 
@@ -449,6 +432,21 @@ static int reuse_chunk(InstallDelta *d, const SeedEntry *s, const ChunkEntry *e,
         return 0;
 }
 
+/* How far to read ahead for a chunk fetched outside the plan: to the end of its stored bytes,
+ * or, in the chunks of a patch that fell back (their seeds were all missing, so the plan has
+ * them neither), to the end of that patch's chunks: one request for them all. */
+static uint64_t unplanned_end(const InstallDelta *d, const ChunkEntry *e) {
+        uint64_t end = d->stored_pos + e->stored_size;
+
+        for (uint64_t c = d->chunk + 1; c < d->patch.fallback_end; c++) {
+                ChunkEntry x;
+
+                manifest_chunk_entry(&d->mf->images[d->image], c, &x);
+                end += x.stored_size;
+        }
+        return end;
+}
+
 uint32_t install_delta_next_chunk_size(const InstallDelta *d) {
         ChunkEntry e;
 
@@ -492,16 +490,23 @@ int install_delta_next_chunk_into(InstallDelta *d, void *dst, size_t dst_size, B
                 d->range_end_stored = end;
         }
         /* A patch first: its chunks are in no range unless merging the smallest gaps put them
-         * there, and then the range's bytes for them are skipped. */
-        r = delta_patch_chunk(&d->patch, d->chunk, &e, dst, err);
+         * there, and then the range's bytes for them are skipped.  The patches share the
+         * window with the ranges: they read ahead only up to the chunk the ranges need next
+         * (inside a range: the next one). */
+        r = delta_patch_chunk(&d->patch, d->chunk, &e,
+                              d->chunk < d->range_end_chunk ? d->chunk + 1
+                              : d->next_range < d->n_ranges ? d->ranges[d->next_range].first
+                                                            : UINT64_MAX,
+                              dst, err);
         if (r == 0 && d->chunk < d->range_end_chunk)
                 r = fetch_chunk(d, &e, d->range_end_stored, dst, err);
         else if (r == 0) {
                 s = seed_find(d, &e);
                 r = s ? reuse_chunk(d, s, &e, dst) : 0;
-                /* Not in the plan (the seed failed its re-hash, or was never there): alone. */
+                /* Not in the plan (the seed failed its re-hash, or was never there): alone,
+                 * or with the other chunks of a patch that fell back, in one read. */
                 if (r == 0)
-                        r = fetch_chunk(d, &e, d->stored_pos + e.stored_size, dst, err);
+                        r = fetch_chunk(d, &e, unplanned_end(d, &e), dst, err);
         }
         if (r < 0)
                 return r;

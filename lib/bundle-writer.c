@@ -428,7 +428,11 @@ static int add_patches(const BundleCreateOptions *o, size_t i, ManifestImage *im
                         if (*patch_fd < 0)
                                 return *patch_fd;
                 }
-                r = patch_set_create(img, fd, o->patches[k].path, o->patch_window ?: PATCH_WINDOW_DEFAULT,
+                /* The default, but never less than the least window allowed above: large
+                 * chunks (an average over 256 KiB) keep the window they had. */
+                r = patch_set_create(img, fd, o->patches[k].path,
+                                     o->patch_window ?: MIN(PATCH_WINDOW_MAX, MAX(PATCH_WINDOW_DEFAULT,
+                                                                                  (o->chunk_size ?: CDC_AVG_DEFAULT) * 4)),
                                      MAX(o->zstd_level, 19), *patch_fd, &m->patch_data_size, &m->patch_tables_size,
                                      &added, err);
                 if (r < 0)

@@ -53,7 +53,7 @@ typedef struct ManifestChunk {
 /* The largest window (raw bytes of a patch, bytes of its old region) a device accepts: it holds
  * one region and one decoded patch of this size at once. */
 #define PATCH_WINDOW_MAX (UINT32_C(4) << 20)
-#define PATCH_WINDOW_DEFAULT (UINT32_C(2) << 20)
+#define PATCH_WINDOW_DEFAULT (UINT32_C(1) << 20)
 
 typedef struct PatchSet {
         uint8_t source_sha256[32]; /* of the whole old image: what status.json records for a slot */

@@ -53,7 +53,7 @@ static void help_create(void) {
                "  --image CLASS=PATH       Image for slot class CLASS (repeatable; file or block device)\n"
                "  --patch-from CLASS=OLD   Format 2: add zstd patches of image CLASS against OLD, the\n"
                "                           image of that class in a release devices run (repeatable)\n"
-               "  --patch-window SIZE      Largest patch and old region (default 2M, at most 4M)\n"
+               "  --patch-window SIZE      Largest patch and old region (default 1M, at most 4M)\n"
                "  -o, --output FILE        Bundle to write (via FILE.tmp and rename)\n"
                "  --previous OLD           The bundle devices run now: estimate per image how much a\n"
                "                           delta update from it reuses, warn about differences of\n"

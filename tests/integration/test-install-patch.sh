@@ -32,6 +32,10 @@ for off in (1 << 20, 3 << 20, 7 << 20):
 v2 = v2[:5 << 20] + os.urandom(10240) + v2[5 << 20:]
 open(d + "/v1.img", "wb").write(v1)
 open(d + "/v2.img", "wb").write(v2)
+# mixed: v2 with 1.4 MiB of new random bytes from 3.5 MiB, between the patched regions: a
+# patch piece (512 KiB below) of random bytes only is no smaller than its chunks and is not
+# kept, so those chunks are a chunk range among the patches.
+open(d + "/mixed.img", "wb").write(v2[:7 << 19] + os.urandom(1400 << 10) + v2[(7 << 19) + (1400 << 10):])
 other = bytearray(v1)
 for i in range(2 << 20, (2 << 20) + 65536, 89):
     other[i] ^= 0x33
@@ -42,6 +46,8 @@ sb_bundle "$W/plain.bundle" 2 "$SB/v2.img" "" "" --format 2 || exit 1
 # The set for v1 second: the device picks by source hash, not by position.
 sb_bundle "$W/patched.bundle" 2 "$SB/v2.img" "" "" --format 2 --patch-from "rootfs=$SB/other.img" \
         --patch-from "rootfs=$SB/v1.img" --patch-window 512K || exit 1
+sb_bundle "$W/mixed.bundle" 2 "$SB/mixed.img" "" "" --format 2 --patch-from "rootfs=$SB/v1.img" \
+        --patch-window 512K || exit 1
 sb_bundle "$W/other.bundle" 2 "$SB/v2.img" "" "" --format 2 --patch-from "rootfs=$SB/other.img" || exit 1
 chmod 0644 "$W"/*
 sb_start_nginx "$W" 2>"$SB/nginx.err" || { fail "$TL_FILE-nginx" "$(cat "$SB/nginx.err")"; exit 1; }
@@ -109,6 +115,27 @@ t_url_patched() {
         [ "$bytes" -le $(($(read_bytes) + 1048576 + 1)) ] ||
                 { TL_WHY="nginx sent $bytes bytes, the daemon read $(read_bytes) + the first MiB"; return 1; }
         tl_diag "nginx: $ranges requests, $bytes bytes of $(stat -c %s "$W/patched.bundle")"
+}
+
+# Patches and a chunk range in between, over http: they take turns in the daemon's one
+# read-ahead window (daemon/delta-window.c), and the patches read ahead only up to the chunks
+# the range gives, so no byte of the patch data is read twice (with a read-ahead over all the
+# patches, the range drops it and the patches after it are read again).
+t_url_mixed() {
+        local data sha
+        fresh_target
+        expect_ok updatectl install "$SB_HTTP_URL/mixed.bundle" || return 1
+        cmp -s -n "$(stat -c %s "$SB/mixed.img")" "$SB/mixed.img" "$SB_SLOT_A" || { TL_WHY="slot A does not hold mixed.img"; return 1; }
+        sha=$(sha256sum <"$SB/mixed.img" | cut -c1-64)
+        expect_slot rootfs.0 '["checksum"]["sha256"]' "$sha" || return 1
+        [ "$(delta_summary patches)" -ge 3 ] || { TL_WHY="patches=$(delta_summary patches)"; return 1; }
+        [ "$(delta_summary fetched_chunks)" -ge 1 ] || { TL_WHY="no chunk fetched: nothing between the patches"; return 1; }
+        expect_eq "$(delta_summary patches_failed)" 0 "patches that fell back" || return 1
+        data=$(updatectl bundle info --keyring "$SB/pki/ca.crt" --json "$W/mixed.bundle" |
+                "$SB_PY" -c 'import json, sys; print(sum(s["data-size"] for i in json.load(sys.stdin)["images"] for s in i.get("patch-sets", [])))') || return 1
+        [ "$(delta_summary patch_bytes)" -le "$data" ] ||
+                { TL_WHY="read $(delta_summary patch_bytes) bytes of patches, the bundle has $data"; return 1; }
+        tl_diag "mixed: $(delta_summary patches) patches ($(delta_summary patch_bytes) of $data bytes), $(delta_summary fetched_chunks) chunks ($(delta_summary fetched_bytes) bytes)"
 }
 
 # patch_entry BUNDLE SET ENTRY FIELD: a field of a patch table entry, read from the file by the
@@ -196,6 +223,7 @@ t_other_release() {
 # The server's copy has one byte of the last patch changed: its signed hash catches it before
 # zstd sees it, the chunks are fetched instead, and nothing wrong reaches the slot.
 t_corrupt_patch_data() {
+        local line first last
         cp "$W/patched.bundle" "$W/corrupt.bundle"
         sb_flip_byte "$W/corrupt.bundle" $(($(stat -c %s "$W/corrupt.bundle") - 20)) || return 1
         chmod 0644 "$W/corrupt.bundle"
@@ -203,8 +231,15 @@ t_corrupt_patch_data() {
         expect_ok updatectl install "$SB_HTTP_URL/corrupt.bundle" || return 1
         installed_v2 || return 1
         expect_eq "$(delta_summary patches_failed)" 1 "patches that fell back" || return 1
-        grep -q 'Patch [0-9]* of image rootfs (chunks [0-9]*\.\.[0-9]*, slot rootfs.1 at offset [0-9]*): its bytes do not match the signed sha256; fetching its chunks' "$SB/updated.log" ||
-                { TL_WHY="no log line about the corrupted patch"; return 1; }
+        line=$(grep -o 'Patch [0-9]* of image rootfs (chunks [0-9]*\.\.[0-9]*, slot rootfs.1 at offset [0-9]*): its bytes do not match the signed sha256; fetching its chunks' "$SB/updated.log" | tail -n 1)
+        [ -n "$line" ] || { TL_WHY="no log line about the corrupted patch"; return 1; }
+        # Its chunks (more than one) come in one request, not one each: the probe, the stream,
+        # the planned ranges and that one.
+        read -r first last < <(sed 's/.*(chunks \([0-9]*\)\.\.\([0-9]*\),.*/\1 \2/' <<<"$line")
+        [ "$last" -gt "$first" ] || { TL_WHY="the corrupted patch gives one chunk: nothing to coalesce"; return 1; }
+        expect_eq "$(awk '$3 == "/corrupt.bundle"' "$SB/nginx/ranges.log" | wc -l)" $(($(delta_summary ranges) + 3)) \
+                "requests (ranges + the stream + the probe + the fallen back chunks)" || return 1
+        tl_diag "corrupt patch: chunks $first..$last fetched in one request"
 }
 
 # t_resigned MODE LOG_TEXT: the last patch rewritten by tests/lib/tamper_patch.py MODE and the
@@ -251,6 +286,7 @@ tl_case patch-boot-v1 t_boot_v1
 tl_case patch-file-without-patches t_file_plain
 tl_case patch-file-fetches-less t_file_patched
 tl_case patch-url-fetches-less t_url_patched
+tl_case patch-url-chunks-between-patches t_url_mixed
 tl_case patch-region-changed-falls-back t_region_changed
 tl_case patch-region-changed-after-plan t_region_changed_after_plan
 tl_case patch-other-release-ignored t_other_release
