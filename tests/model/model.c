@@ -595,7 +595,8 @@ static const struct {
 
 /* States the exhaustive part reaches only beyond its depth, where an operation does what it
  * does nowhere else: from each, every operation (the random walks' aliases too) is explored
- * ROOT_STEPS (at most MODEL_DEPTH) steps deep, the first cut after each of its durable writes. */
+ * ROOT_STEPS deep, the first cut after each of its durable writes; one step when MODEL_DEPTH is 2
+ * or less (SANITIZE), where two would double the run. */
 #define ROOT_STEPS 2
 static const char *const roots[] = {
         /* The booted group runs v2 by its status record: v6-patch applies its patches, from the
@@ -615,6 +616,7 @@ int model_run_scheme(BootScheme scheme, const char *top) {
         unsigned depth = env_unsigned("MODEL_DEPTH", scheme == BOOT_SCHEME_UBOOT ? 4 : 3);
         unsigned cut_depth = env_unsigned("MODEL_CUT_DEPTH", 2);
         unsigned walks = env_unsigned("MODEL_WALKS", 50), walk_steps = env_unsigned("MODEL_WALK_STEPS", 16);
+        unsigned root_steps = depth > 2 ? ROOT_STEPS : 1;
         int r = 0, status;
 
         fileio_durable_hook = hook;
@@ -699,7 +701,7 @@ int model_run_scheme(BootScheme scheme, const char *top) {
                 if (pid == 0) {
                         memset(shared->visited_left, 0, sizeof(shared->visited_left));
                         explore_all = true;
-                        _exit(run_sequence(roots[i]) ?: explore(n, n + MIN(depth, ROOT_STEPS), n + 1));
+                        _exit(run_sequence(roots[i]) ?: explore(n, n + root_steps, n + 1));
                 }
                 (void) waitpid(pid, &status, 0);
                 r = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
@@ -734,7 +736,7 @@ int model_run_scheme(BootScheme scheme, const char *top) {
                (unsigned long long) shared->sequences,
                (unsigned long long) shared->states, (unsigned long long) shared->pruned,
                (unsigned long long) shared->steps, (unsigned long long) shared->cuts, depth > 0 ? ELEMENTSOF(roots) : 0,
-               MIN(depth, ROOT_STEPS), walks, MIN(walk_steps, MAX_DEPTH),
+               root_steps, walks, MIN(walk_steps, MAX_DEPTH),
                (unsigned long long) shared->patched_installs, (unsigned long long) shared->patch_installs,
                (unsigned long long) shared->patches, (unsigned long long) shared->ranged_ok,
                (unsigned long long) shared->peer_deaths, (unsigned long long) shared->peer_death_failures);
