@@ -23,9 +23,9 @@
 typedef struct Peer {
         int sock, fd;
         uint64_t size;
-        uint64_t die_at;        /* UINT64_MAX: never */
+        uint64_t die_at; /* UINT64_MAX: never */
         uint8_t *buf;
-        unsigned requests;      /* answered */
+        unsigned requests; /* answered */
         bool died;
 } Peer;
 
@@ -46,8 +46,8 @@ static void *peer_thread(void *userdata) {
                 memcpy(&length, req + 4, 4);
                 memcpy(&offset, req + 8, 8);
                 magic = le32toh(magic), length = le32toh(length), offset = le64toh(offset);
-                if (magic != SOURCE_RANGED_REQUEST_MAGIC || length > SOURCE_RANGED_MAX_PIECE ||
-                    offset > p->size || p->size - offset < length)
+                if (magic != SOURCE_RANGED_REQUEST_MAGIC || length > SOURCE_RANGED_MAX_PIECE || offset > p->size ||
+                    p->size - offset < length)
                         break; /* the daemon broke the protocol: its install fails on the EOF */
                 /* The stream's first piece starts at 0; the ranged reads of the images come after it. */
                 if (offset > 0 && offset + length > p->die_at) {
