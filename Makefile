@@ -125,7 +125,8 @@ UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # The model test (tests/model/, docs/bootloaders.md "Invariants") and its boot simulators'
 # (tests/fakes/bootsim*.c) cross-check against the shell simulators.
 MODEL_LIB_SRC := $(sort $(wildcard tests/fakes/bootsim*.c))
-MODEL_SRC   := tests/model/model.c tests/model/model-device.c tests/model/model-check.c
+MODEL_SRC   := tests/model/model.c tests/model/model-device.c tests/model/model-check.c tests/model/model-snapshot.c \
+               tests/model/model-install.c tests/model/model-main.c
 UNIT_BIN    += $(BUILD)/tests/test-model $(BUILD)/tests/test-bootsim
 
 # updatectl-bundle: 'updatectl bundle' runs it (client/updatectl/updatectl.c says why).

@@ -429,11 +429,14 @@ static void *install_thread(void *userdata) {
         return NULL;
 }
 
-int install_sync(Manager *m, int fd, bool force, UError *err) {
+/* install_sync() and install_sync_ranged(): a stream fd (borrowed) or a ranged source (taken). */
+static int install_sync_job(Manager *m, int fd, SourceRanged *ranged, bool force, UError *err) {
+        _cleanup_(source_ranged_freep) SourceRanged *rs = ranged;
         _cleanup_(install_job_freep) InstallJob *j = NULL;
+        int r;
 
         assert(m);
-        assert(fd >= 0);
+        assert(fd >= 0 || rs);
 
         if (m->install)
                 return uerror_set(err, ERROR_BUSY, -EBUSY, "Another installation is in progress");
@@ -447,10 +450,18 @@ int install_sync(Manager *m, int fd, bool force, UError *err) {
                 .force = force,
                 .sync = true,
         };
-        j->source = strdup("fd");
+        j->source = strdup(rs ? "ranged fd" : "fd");
         j->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (!j->source || j->cancel_fd < 0)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Cannot set up the install");
+        if (rs) {
+                /* As install_start(): the job owns the source, its feeder borrows the cancel fd. */
+                j->ranged = TAKE_PTR(rs);
+                j->stream_fd = source_ranged_fd(j->ranged);
+                r = source_ranged_start(j->ranged, j->cancel_fd, err);
+                if (r < 0)
+                        return r;
+        }
 
         /* Visible as the running install, so install_cancel() reaches it (from a hook). */
         m->install = j;
@@ -462,6 +473,22 @@ int install_sync(Manager *m, int fd, bool force, UError *err) {
                 return j->result;
         }
         return 0;
+}
+
+int install_sync(Manager *m, int fd, bool force, UError *err) {
+        assert(fd >= 0);
+        return install_sync_job(m, fd, NULL, force, err);
+}
+
+int install_sync_ranged(Manager *m, int sock, bool force, UError *err) {
+        SourceRanged *s = NULL;
+        int r;
+
+        assert(m);
+        r = source_ranged_new(sock, m->config->max_bundle_size, &s, err);
+        if (r < 0)
+                return r;
+        return install_sync_job(m, -EBADF, s, force, err);
 }
 
 static void install_on_prepared(Manager *m, ManagerCall *c) {

@@ -36,6 +36,9 @@ int install_start(Manager *m, InstallRequest *req, UError *err);
 /* Both phases in the caller's thread, without the bus and without progress: for the model
  * test (tests/model/), which drives the real state machine in-process.  'fd' is borrowed. */
 int install_sync(Manager *m, int fd, bool force, UError *err);
+/* The same from a ranged source (InstallFd "ranged", source-ranged.h) on 'sock', a connected
+ * AF_UNIX stream socket whose peer serves the bundle: taken, also on failure. */
+int install_sync_ranged(Manager *m, int sock, bool force, UError *err);
 
 /* Asks the running install to stop; -ESRCH if none runs. */
 int install_cancel(Manager *m);

@@ -19,9 +19,14 @@
 #            Two installs, each from a file: "install" a format-1 bundle (16 fixed 64 KiB
 #            chunks), "install-f2" a format-2 bundle (content-defined chunks of 4 KiB average,
 #            ~250 of them; an image that shares most of its content with the booted slot, so
-#            that a delta install seeding from the slots takes that path).  Both are checked
-#            the same way: the check is on the state a kill leaves, whatever path the daemon
-#            took to get there.
+#            that a delta install seeding from the slots takes that path), "install-patch" the
+#            same image in a format-2 bundle with patches from v1.1 (what A runs, with its status
+#            record: the delta install applies zstd patches for the changed runs instead of
+#            fetching their chunks; the reference run checks that it did), and "install-ranged"
+#            that bundle through InstallFd's "ranged" socket (tests/lib/ranged_client.py
+#            serves it; the feeder thread counts as a worker too).  All are checked the
+#            same way: the check is on the state a kill leaves, whatever path the daemon took
+#            to get there.
 #   marks:   "main" = the main thread, which runs Mark from reading the bus call to the reply:
 #            every one of its syscalls from attaching (idle in epoll_wait) to after the reply.
 #            Mark good and Mark bad on B's trial boot, Mark active of B from A.
@@ -51,9 +56,10 @@
 # Speed: kill points are shared out over PL_PARTS processes (default 2), each with its own
 # sandbox on a private tmpfs (pl_setup); results are merged into one test point per phase.
 # Knobs: PL_LOOP_SAMPLES and PL_F2_LOOP_SAMPLES (kill points inside the chunk loop of the
-# format-1 and the format-2 install, 0 = all), PL_MAIN_SAMPLES (install main-thread kill
-# points, 0 = all), PL_PARTS, PL_PHASES (a subset of "install install-f2 mark-good mark-bad
-# mark-active startup").
+# format-1 and the format-2 installs, with or without patches, 0 = all), PL_F2_OUTSIDE and
+# PL_PATCH_OUTSIDE (which kill points outside it, see f2_exhaustive), PL_MAIN_SAMPLES
+# (install main-thread kill points, 0 = all), PL_PARTS, PL_PHASES (a subset of "install
+# install-f2 install-patch install-ranged mark-good mark-bad mark-active startup").
 . "$(dirname "$0")/../lib/testlib.sh"
 # shellcheck source=tests/lib/powerloss-lib.sh
 . "$(dirname "$0")/../lib/powerloss-lib.sh"
@@ -68,7 +74,7 @@ PL_MAIN_SAMPLES=${PL_MAIN_SAMPLES:-12}
 PL_PARTS=${PL_PARTS:-2}
 PL_PART=${PL_PART:-0}
 PL_F2_LOOP_SAMPLES=${PL_F2_LOOP_SAMPLES:-48}
-PL_PHASES=${PL_PHASES:-install install-f2 mark-good mark-bad mark-active startup}
+PL_PHASES=${PL_PHASES:-install install-f2 install-patch install-ranged mark-good mark-bad mark-active startup}
 PL_START=$(date +%s)
 pl_setup A
 
@@ -105,6 +111,13 @@ open(dst, "wb").write(bytes(d[:size]))
 EOF
    ! sb_bundle "$I/v2f2.bundle" 2 "$I/v2f2.img" "" "" --format 2 --chunk-size "$F2_CHUNK_AVG"; then
         fail "$TL_FILE-setup" "cannot build the format-2 bundle v2f2"
+        exit 1
+fi
+# install-patch: the same image with a patch set from v1.1 (bundle create keeps a patch only
+# where it saves bandwidth: for the changed runs).
+if ! sb_bundle "$I/v2p.bundle" 2 "$I/v2f2.img" "" "" --format 2 --chunk-size "$F2_CHUNK_AVG" \
+        --patch-from "rootfs=$I/v1.1.img"; then
+        fail "$TL_FILE-setup" "cannot build the format-2 bundle v2p with patches from v1.1"
         exit 1
 fi
 F2_CHUNKS=$(updatectl bundle info --keyring "$SB/pki/ca.crt" "$I/v2f2.bundle" 2>&1 | sed -n 's/^ *Chunks: *\([0-9]*\).*/\1/p' | head -n 1)
@@ -274,6 +287,7 @@ after_reboot() {
 # children hand back with declare -p and the parent adds up.
 declare -A R_DONE=() R_FAILS=() R_NBEFORE=() R_NAFTER=() R_PICKS=() R_LOST=() R_INFO=()
 declare -A ENV_SEEN=()
+declare -A F2_SKIP=()  # per format-2 phase: kill points f2_exhaustive skipped (this part)
 declare -A PHASE_TIME=() # seconds part 0 spent on a phase (the parts run in parallel)
 
 # kp_record_failure PHASE LABEL: adds the current kill point to R_FAILS[PHASE] if WHY is set.
@@ -305,23 +319,43 @@ t_baseline() {
 # --- install ---------------------------------------------------------------------------
 
 # The install phases: "install" installs v2.bundle (format 1), "install-f2" v2f2.bundle (format
-# 2).  Per phase: the bundle, and what its reference run found (IREF[PHASE:worker|main|first|
+# 2), "install-patch" v2p.bundle (format 2 with patches), "install-ranged" v2p.bundle through
+# the ranged socket.  Per phase: the bundle, and what its reference run found (IREF[PHASE:worker|main|first|
 # last|env]: syscall counts, the chunk loop, the env after it; IREF[PHASE:worker] empty = no
 # reference, the phase is not run).
-declare -A IBUNDLE=([install]=v2.bundle [install-f2]=v2f2.bundle) IREF=()
+declare -A IBUNDLE=([install]=v2.bundle [install-f2]=v2f2.bundle [install-patch]=v2p.bundle [install-ranged]=v2p.bundle) IREF=()
+
+# install_client PHASE: the phase's install as its client makes it (TL_RC, TL_OUT): updatectl
+# from the file, or for install-ranged the ranged client (its InstallFd answers once the bundle
+# is verified; it returns once updated closed the socket: the install is over).
+install_client() {
+        if [ "$1" = install-ranged ]; then
+                run timeout 60 "$SB_PY" "$UPDATE1_TOP/tests/lib/ranged_client.py" "$I/${IBUNDLE[$1]}" "$SB/ranged.stats" good
+        else
+                run timeout 60 updatectl install "$I/${IBUNDLE[$1]}"
+        fi
+}
 
 # t_install_reference PHASE: reference run of an uninterrupted install under the tracer (log of
 # every syscall, $SB/PHASE-ref.log).
 t_install_reference() {
-        local ph=$1 w m first last envd role num _tid call fl loop open
+        local ph=$1 w m first last envd role num _tid call fl loop open patches
         IREF[$ph:worker]=
         pl_restore G && pl_start_daemon --cmdline "$SB/cmdline" 2>"$SB/start.err" ||
                 { TL_WHY="daemon start: $(cat "$SB/start.err")"; return 1; }
         pl_trace_start -r worker -x -o "$SB/$ph-ref.log" || { TL_WHY="tracer: $(cat "$SB/pl-trace.err")"; return 1; }
-        run timeout 60 updatectl install "$I/${IBUNDLE[$ph]}"
+        install_client "$ph"
         pl_trace_end
         [ "$TL_RC" = 0 ] || { TL_WHY="install under the tracer exited $TL_RC: $(_tl_out_excerpt)"; return 1; }
         [[ $PL_TRACE_RESULT == detached* ]] || { TL_WHY="tracer: '$PL_TRACE_RESULT'"; return 1; }
+        # The patch path must be the one taken, or the phase explores install-f2 again.
+        if [ "${IBUNDLE[$ph]}" = v2p.bundle ]; then
+                patches=$(grep 'Delta install of image rootfs done:' "$SB/updated.log" | tail -n 1 |
+                        sed -n 's/.* patches=\([0-9]*\).*/\1/p')
+                [ "${patches:-0}" -gt 0 ] ||
+                        { TL_WHY="the reference install applied no patch: $(grep 'Delta install of image rootfs' "$SB/updated.log" | tail -n 2 | tr '\n' ' ')"; return 1; }
+                IREF[$ph:patches]=$patches
+        fi
         w=$(sed -n 's/.* worker=\([0-9]*\).*/\1/p' <<<"$PL_TRACE_RESULT")
         m=$(sed -n 's/.* main=\([0-9]*\).*/\1/p' <<<"$PL_TRACE_RESULT")
         # The chunk-write loop: from the first to the last slot write of the install thread
@@ -355,10 +389,10 @@ t_install_reference() {
         ! cmp -s "$SB_SLOT_B" "$SB/snap/G/slot-b.img" || { TL_WHY="the install did not change slot B"; return 1; }
         IREF[$ph:worker]=$w IREF[$ph:main]=$m IREF[$ph:first]=$first IREF[$ph:last]=$last IREF[$ph:env]=$envd
         loop="$first..$last"
-        [ "$ph" = install-f2 ] && loop="$((open + 1))..$last, from the open of B for writing, syscall $open"
+        [ "$ph" != install ] && loop="$((open + 1))..$last, from the open of B for writing, syscall $open"
         IREF[$ph:loop]=$loop
         [ "$PL_PART" = 0 ] &&
-                echo "  reference install of ${IBUNDLE[$ph]}: $w syscalls in the install thread (chunk loop $loop), $m in the main thread"
+                echo "  reference install of ${IBUNDLE[$ph]}: $w syscalls in the install thread (chunk loop $loop), $m in the main thread${patches:+, $patches patches applied}"
         return 0
 }
 
@@ -464,7 +498,7 @@ install_killpoint() {
         else
                 pl_trace_start -r main -k "$k" || { WHY="tracer did not attach: $(cat "$SB/pl-trace.err")"; pl_stop_daemon; return; }
         fi
-        run timeout 60 updatectl install "$I/${IBUNDLE[$ph]}"
+        install_client "$ph"
         if [ "$role" = main ]; then
                 pl_ping
                 pl_trace_end term
@@ -516,19 +550,25 @@ spread() {
         done | uniq
 }
 
-# f2_exhaustive FIRST LAST: the install thread's kill points FIRST..LAST of the format-2
-# reference trace, less some that cannot leave anything new: a kill at K leaves what syscalls
-# 1..K-1 did, so when K-1 changes no file, env or slot, K leaves what K-1 left.
+# f2_exhaustive PHASE FIRST LAST: the install thread's kill points FIRST..LAST of the reference
+# trace of a format-2 PHASE (install-f2, install-patch, install-ranged), less some that cannot leave anything
+# new: a kill at K leaves what syscalls 1..K-1 did, so when K-1 changes no file, env or slot, K
+# leaves what K-1 left.
 #   PL_F2_OUTSIDE=all (default): K is skipped only deep inside a run of reads (read, pread64,
 #     poll...: two on each side of it; each run keeps its first two and last two).  Bounds the
 #     kill points if a delta install reads its slots in many small reads outside the loop.
 #   PL_F2_OUTSIDE=changes: K is kept only after a syscall that may change what survives a
 #     kill (anything but reads, stats, read-only opens, close, flock, memory and signal
 #     calls): about a third of the kill points, for a CI short of time.
+#   PL_PATCH_OUTSIDE (install-patch, install-ranged; default "changes"): the same choice.  What
+#     those two add to install-f2 outside the chunk loop is reads (patch planning reads the
+#     booted slot's regions; the ranged source reads its socket); their writes and fsyncs are
+#     install-f2's, so they take the kill points after a change only (~400 instead of ~1100).
 # Sets F2_POINTS; adds to F2_SKIPPED how many were skipped.
+f2_outside() { if [ "$1" = install-f2 ]; then echo "${PL_F2_OUTSIDE:-all}"; else echo "${PL_PATCH_OUTSIDE:-changes}"; fi; }
 f2_exhaustive() {
         local out
-        out=$(awk -v a="$1" -v b="$2" -v mode="${PL_F2_OUTSIDE:-all}" '
+        out=$(awk -v a="$2" -v b="$3" -v mode="$(f2_outside "$1")" '
                 function hexdigit(s, i,   c) { c = substr(s, length(s) - i, 1); return c == "" ? 0 : index("0123456789abcdef", c) - 1 }
                 $1 == "worker" {
                         n = $4; sub(/\(.*/, "", n)
@@ -550,7 +590,7 @@ f2_exhaustive() {
                                 print k
                         }
                         print "skipped " skipped + 0
-                }' "$SB/install-f2-ref.log")
+                }' "$SB/$1-ref.log")
         F2_SKIPPED=$((${F2_SKIPPED:-0} + ${out##*skipped }))
         F2_POINTS=${out%skipped *}
 }
@@ -564,14 +604,15 @@ install_part() {
         local open=${IREF[$1:open]} first=${IREF[$1:first]} last=${IREF[$1:last]} n=${IREF[$1:worker]}
         rm -rf "$SB/kp" && mkdir -p "$SB/kp"
         # Up to one past the reference count: that one is not reached (the install completes).
-        if [ "$ph" = install-f2 ]; then
+        if [ "$ph" != install ]; then
                 samples=$PL_F2_LOOP_SAMPLES
                 F2_SKIPPED=0
-                f2_exhaustive 1 "$open"
+                f2_exhaustive "$ph" 1 "$open"
                 ex1=$F2_POINTS
                 loop=$(spread $((open + 1)) "$last" "$samples")
-                f2_exhaustive $((last + 1)) $((n + 1))
+                f2_exhaustive "$ph" $((last + 1)) $((n + 1))
                 ex2=$F2_POINTS
+                F2_SKIP[$ph]=$F2_SKIPPED
         else
                 ex1=$(seq 1 $((first - 1)))
                 loop=$(spread "$first" "$last" "$samples")
@@ -915,7 +956,11 @@ run_part() {
         [[ " $PL_PHASES " == *" install "* ]] && [ -n "${IREF[install:worker]:-}" ] && install_part install
         PHASE_TIME[install]=$((SECONDS - t)) t=$SECONDS
         [[ " $PL_PHASES " == *" install-f2 "* ]] && [ -n "${IREF[install-f2:worker]:-}" ] && install_part install-f2
-        PHASE_TIME[install-f2]=$((SECONDS - t))
+        PHASE_TIME[install-f2]=$((SECONDS - t)) t=$SECONDS
+        [[ " $PL_PHASES " == *" install-patch "* ]] && [ -n "${IREF[install-patch:worker]:-}" ] && install_part install-patch
+        PHASE_TIME[install-patch]=$((SECONDS - t)) t=$SECONDS
+        [[ " $PL_PHASES " == *" install-ranged "* ]] && [ -n "${IREF[install-ranged:worker]:-}" ] && install_part install-ranged
+        PHASE_TIME[install-ranged]=$((SECONDS - t))
         [[ " $PL_PHASES " == *" mark-good "* ]] && mark_part mark-good T updatectl mark-good
         [[ " $PL_PHASES " == *" mark-bad "* ]] && mark_part mark-bad T updatectl mark-bad booted
         [[ " $PL_PHASES " == *" mark-active "* ]] && mark_part mark-active G updatectl mark-active other
@@ -931,6 +976,8 @@ if [ "$PL_PART" != 0 ]; then
         [ "$TL_FAIL" -gt 0 ] && exit 1
         tl_case install-reference t_install_reference install
         [[ " $PL_PHASES " == *" install-f2 "* ]] && tl_case install-format2-reference t_install_reference install-f2
+        [[ " $PL_PHASES " == *" install-patch "* ]] && tl_case install-patch-reference t_install_reference install-patch
+        [[ " $PL_PHASES " == *" install-ranged "* ]] && tl_case install-ranged-reference t_install_reference install-ranged
         tl_case mark-trial-state t_make_trial_state
         run_part
         declare -p R_DONE R_FAILS R_NBEFORE R_NAFTER R_PICKS R_LOST ENV_SEEN | sed 's/^declare -\([aA]*\) R_/declare -g\1 C_/; s/^declare -\([aA]*\) ENV_SEEN=/declare -g\1 C_ENV_SEEN=/' >"$PL_RESULT.tmp" &&
@@ -1011,7 +1058,7 @@ report_install() {
                         R_FAILS[$ph]+="  e.g. after kill point ${ENV_SEEN[$s]}: $(tr '\n' ' ' <<<"${s#*|}")"$'\n'
                 done
         fi
-        [ "$ph" = install-f2 ] && what+=", PL_F2_OUTSIDE=${PL_F2_OUTSIDE:-all}: ${F2_SKIPPED:-0} kill points outside the loop skipped"
+        [ "$ph" != install ] && what+=", outside the loop: $(f2_outside "$ph") (${F2_SKIP[$ph]:-0} kill points skipped)"
         report "$ph" "$name" "$what: ${R_DONE[$ph]} kill points: ${R_DONE[$ph:ex]} exhaustive outside the chunk loop of the install thread + ${R_DONE[$ph:loop]} sampled in the chunk loop (its syscalls ${IREF[$ph:loop]}) + ${R_DONE[$ph:main]} sampled in the main thread; $n env states seen"
         # Not a failure: an interrupted install stays "pending" in the status until the next one.
         lost=$(sed '/^$/d' <<<"${R_LOST[$ph]:-}")
@@ -1057,6 +1104,14 @@ if [[ " $PL_PHASES " == *" install-f2 "* ]]; then
         tl_case install-format2-reference t_install_reference install-f2
         [ -n "${IREF[install-f2:worker]}" ] && tl_case install-format2-fsync-order t_install_fsync_order install-f2
 fi
+if [[ " $PL_PHASES " == *" install-patch "* ]]; then
+        tl_case install-patch-reference t_install_reference install-patch
+        [ -n "${IREF[install-patch:worker]}" ] && tl_case install-patch-fsync-order t_install_fsync_order install-patch
+fi
+if [[ " $PL_PHASES " == *" install-ranged "* ]]; then
+        tl_case install-ranged-reference t_install_reference install-ranged
+        [ -n "${IREF[install-ranged:worker]}" ] && tl_case install-ranged-fsync-order t_install_fsync_order install-ranged
+fi
 tl_case mark-trial-state t_make_trial_state
 tl_case fallback-after-1-attempt t_fallback ""
 fallback_reported fallback-reported
@@ -1068,8 +1123,12 @@ merge_children
 [[ " $PL_PHASES " == *" install "* ]] && report_install install install-killpoints "format 1"
 [[ " $PL_PHASES " == *" install-f2 "* ]] &&
         report_install install-f2 install-format2-killpoints "format 2, $F2_CHUNKS chunks of v1.1 with 4 regions changed"
+[[ " $PL_PHASES " == *" install-patch "* ]] &&
+        report_install install-patch install-patch-killpoints "format 2 with patches from v1.1 (the booted A): the same image, ${IREF[install-patch:patches]:-?} patches in the reference run"
+[[ " $PL_PHASES " == *" install-ranged "* ]] &&
+        report_install install-ranged install-ranged-killpoints "the same bundle through InstallFd's ranged socket, ${IREF[install-ranged:patches]:-?} patches in the reference run"
 for phase in mark-good mark-bad mark-active; do
         [[ " $PL_PHASES " == *" $phase "* ]] && report_mark "$phase"
 done
 [[ " $PL_PHASES " == *" startup "* ]] && report_startup
-echo "  $PL_PARTS parts in parallel; time: $(($(date +%s) - PL_START)) s (install ${PHASE_TIME[install]:-0} s, install-f2 ${PHASE_TIME[install-f2]:-0} s)"
+echo "  $PL_PARTS parts in parallel; time: $(($(date +%s) - PL_START)) s (install ${PHASE_TIME[install]:-0} s, install-f2 ${PHASE_TIME[install-f2]:-0} s, install-patch ${PHASE_TIME[install-patch]:-0} s, install-ranged ${PHASE_TIME[install-ranged]:-0} s)"

@@ -20,15 +20,24 @@
 
 static const char *const slot_file[MODEL_SLOTS] = { "slot-a-rootfs", "slot-b-rootfs", "slot-a-appfs", "slot-b-appfs" };
 
+/* The content that is another one with a few bytes changed (so that a patch from that one is
+ * small and kept), and which one: set by model_setup() before any image is made. */
+static unsigned derived_content, derived_base;
+
 /* Image bytes of content c for the rootfs (appfs = false) or the appfs slot: distinct per
  * content and per slot class, so the model can tell every slot's content by its bytes. */
 static void image_bytes(unsigned c, bool appfs, uint8_t *buf) {
-        uint32_t x = 0x9e3779b9u * (c + 1) + (appfs ? 0x5bd1e995u : 0);
+        uint32_t x = 0x9e3779b9u * ((c == derived_content ? derived_base : c) + 1) + (appfs ? 0x5bd1e995u : 0);
 
         for (size_t i = 0; i < MODEL_IMAGE_SIZE; i++) {
                 x ^= x << 13, x ^= x >> 17, x ^= x << 5;
                 buf[i] = (uint8_t) x;
         }
+        /* 64 bytes in the middle: one content-defined chunk differs from the base's (or two,
+         * if a cut point moved), its neighbours match, and the patch of it is ~100 bytes. */
+        if (c == derived_content)
+                for (size_t i = MODEL_IMAGE_SIZE / 2 - 32; i < MODEL_IMAGE_SIZE / 2 + 32; i++)
+                        buf[i] ^= (uint8_t) (0x5a + i);
 }
 
 static int write_bytes_to(const char *path, const void *data, size_t size) {
@@ -101,13 +110,15 @@ static int make_rauc_bundle(Model *md, const char *format, unsigned c, const cha
 
 /* format: "update1" (bundle format 1), "update1-cdc" (format 2), or a RAUC bundle's "plain" /
  * "verity". */
+/* patch_from: a content id whose images the bundle carries patches from (format 2 only), 0 none. */
 static int make_bundle(Model *md, const char *name, uint64_t sv, bool rootfs, bool appfs, bool tampered,
-                       const char *format) {
+                       const char *format, unsigned patch_from) {
         const char *rauc_format = streq(format, "update1") || streq(format, "update1-cdc") ? NULL : format;
         ModelBundle *b = &md->bundles[md->n_bundles];
         unsigned c = md->n_bundles + 2;
         BundleImageSpec images[2];
-        char rpath[PATH_MAX], apath[PATH_MAX], version[32];
+        BundlePatchSpec patches[2];
+        char rpath[PATH_MAX], apath[PATH_MAX], version[32], prpath[PATH_MAX], papath[PATH_MAX];
         uint8_t buf[MODEL_IMAGE_SIZE];
         UError err = UERROR_NULL;
         size_t n = 0;
@@ -125,9 +136,15 @@ static int make_bundle(Model *md, const char *name, uint64_t sv, bool rootfs, bo
                 images[n++] = (BundleImageSpec) { .slotclass = "rootfs", .path = rpath };
         if (appfs)
                 images[n++] = (BundleImageSpec) { .slotclass = "appfs", .path = apath };
+        /* The images of content patch_from, written when its own bundle was made. */
+        snprintf(prpath, sizeof(prpath), "%s/img-%u-rootfs", md->dir, patch_from);
+        snprintf(papath, sizeof(papath), "%s/img-%u-appfs", md->dir, patch_from);
+        for (size_t i = 0; patch_from && i < n; i++)
+                patches[i] = (BundlePatchSpec) { .slotclass = images[i].slotclass, .path = i == 0 && rootfs ? prpath : papath };
 
         *b = (ModelBundle) { .name = name, .content = c, .security_version = sv, .has_rootfs = rootfs,
-                             .has_appfs = appfs, .tampered = tampered };
+                             .has_appfs = appfs, .tampered = tampered, .has_patches = patch_from > 0,
+                             .patch_from = patch_from };
         snprintf(b->path, sizeof(b->path), "%s/%s.bundle", md->dir, name);
         snprintf(version, sizeof(version), "%u", c);
         if (rauc_format) {
@@ -168,6 +185,8 @@ static int make_bundle(Model *md, const char *name, uint64_t sv, bool rootfs, bo
                 .compression = streq(format, "update1-cdc") ? COMPRESSION_ZSTD : COMPRESSION_NONE,
                 .images = images,
                 .n_images = n,
+                .patches = patch_from ? patches : NULL,
+                .n_patches = patch_from ? n : 0,
                 .output_path = b->path,
         }, &err);
         if (r < 0) {
@@ -252,20 +271,27 @@ int model_setup(Model *md, BootScheme scheme, const char *top) {
         if (r < 0)
                 return r;
 
-        if ((r = make_bundle(md, "v2", 0, true, true, false, "update1")) < 0 ||
-            (r = make_bundle(md, "v3", 0, true, true, false, "update1")) < 0 ||
-            (r = make_bundle(md, "v4-s1", 1, true, true, false, "update1")) < 0 ||
-            (r = make_bundle(md, "v5-s2", 2, true, true, false, "update1")) < 0 ||
-            (r = make_bundle(md, "appfs-only", 0, false, true, false, "update1")) < 0 ||
-            (r = make_bundle(md, "bad-image", 0, true, true, true, "update1")) < 0 ||
+        if ((r = make_bundle(md, "v2", 0, true, true, false, "update1", 0)) < 0 ||
+            (r = make_bundle(md, "v3", 0, true, true, false, "update1", 0)) < 0 ||
+            (r = make_bundle(md, "v4-s1", 1, true, true, false, "update1", 0)) < 0 ||
+            (r = make_bundle(md, "v5-s2", 2, true, true, false, "update1", 0)) < 0 ||
+            (r = make_bundle(md, "appfs-only", 0, false, true, false, "update1", 0)) < 0 ||
+            (r = make_bundle(md, "bad-image", 0, true, true, true, "update1", 0)) < 0 ||
             /* Bundle format 2 (issue #13): a good one, and one whose last stored chunk was
              * changed after signing (refused mid-install, like bad-image) */
-            (r = make_bundle(md, "cdc", 0, true, true, false, "update1-cdc")) < 0 ||
-            (r = make_bundle(md, "cdc-bad", 0, true, true, true, "update1-cdc")) < 0 ||
+            (r = make_bundle(md, "cdc", 0, true, true, false, "update1-cdc", 0)) < 0 ||
+            (r = make_bundle(md, "cdc-bad", 0, true, true, true, "update1-cdc", 0)) < 0 ||
             /* RAUC bundles (issue #11): a verity one, and a verity one whose appfs block was
              * changed after signing (refused mid-install, like bad-image) */
-            (r = make_bundle(md, "rauc-verity", 0, true, true, false, "verity")) < 0 ||
-            (r = make_bundle(md, "rauc-verity-bad", 0, true, true, true, "verity")) < 0)
+            (r = make_bundle(md, "rauc-verity", 0, true, true, false, "verity", 0)) < 0 ||
+            (r = make_bundle(md, "rauc-verity-bad", 0, true, true, true, "verity", 0)) < 0)
+                return r;
+        /* Format 2 with patches from v2's images (issue #13): v6-patch is v2 with 64 bytes
+         * changed, so a device that runs v2 (its status record's image hash) applies a patch for
+         * the changed chunk of each image instead of fetching it. */
+        derived_content = md->n_bundles + 2;
+        derived_base = md->bundles[0].content;
+        if ((r = make_bundle(md, "v6-patch", 0, true, true, false, "update1-cdc", derived_base)) < 0)
                 return r;
 
         snprintf(md->booted, sizeof(md->booted), "A");

@@ -3,27 +3,25 @@
  *
  * For each bootloader scheme: every sequence of operations up to MODEL_DEPTH (iterative
  * deepening, so the first failure found is a shortest one), each operation also cut by a power
- * failure after each of its durable writes (up to MODEL_CUT_DEPTH), then MODEL_WALKS random
- * sequences of MODEL_WALK_STEPS steps with random cuts.  After every step: I1-I4 and the next
+ * failure after each of its durable writes (up to MODEL_CUT_DEPTH), then every operation from
+ * a few deep roots (roots[]: states where an operation does what it does nowhere else, such as
+ * a patched install), then MODEL_WALKS random sequences of MODEL_WALK_STEPS steps with random
+ * cuts.  After every step: I1-I4 and the next
  * MODEL_POWER_ONS power-ons (model-check.c).  States already explored with at least as many
  * steps left are not explored again (a digest in shared memory).
  *
  * Each step runs in a fork()ed child, so the parent keeps its daemon and restores the device's
  * files afterwards; a power cut is a grandchild that _exit()s at the chosen durable point.
  *
- * Output: TAP (version 13, tests/unit/unit.h): one test point per scheme, printed by the parent
- * from the exit status of the scheme's process, after that process's "# " lines (the counts of
- * sequences, distinct states and power cuts explored, a failing sequence). */
-#include <dirent.h>
+ * Output: "# " lines (the counts of sequences, distinct states and power cuts explored, a
+ * failing sequence); model-main.c turns each scheme's exit status into its TAP test point. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,7 +34,17 @@
 #include "unit.h"
 #include "util.h"
 
-typedef enum OpKind { OP_INSTALL, OP_INSTALL_CANCEL, OP_POWER_ON, OP_HEALTH_GOOD, OP_HEALTH_BAD, OP_MARK, OP_RESTART } OpKind;
+typedef enum OpKind {
+        OP_INSTALL,
+        OP_INSTALL_CANCEL,
+        OP_INSTALL_RANGED,      /* through InstallFd's "ranged" socket (model-install.c) */
+        OP_INSTALL_PEER_DIES,   /* the same, the peer closes its socket at the last image */
+        OP_POWER_ON,
+        OP_HEALTH_GOOD,
+        OP_HEALTH_BAD,
+        OP_MARK,
+        OP_RESTART,
+} OpKind;
 
 typedef struct Op {
         OpKind kind;
@@ -59,6 +67,11 @@ static Model model;
 /* Shared between the processes of one exploration. */
 typedef struct Shared {
         uint64_t sequences, steps, cuts, states, pruned;
+        /* Whole (uncut) installs of the new paths, so that none is a no-op: of a bundle with
+         * patches, those that applied any (the daemon's "patches=N"); ranged ones that
+         * succeeded; peers that died and the install failed with the source's error. */
+        uint64_t patch_installs, patched_installs, patches;
+        uint64_t ranged_ok, peer_deaths, peer_death_failures;
         uint8_t visited[VISITED_SLOTS][32];
         uint8_t visited_left[VISITED_SLOTS];
 } Shared;
@@ -70,6 +83,8 @@ static int cut_at = -1;              /* _exit at this durable point (1-based), -
 static int events;
 static char event_names[MAX_EVENTS][24];
 static bool cancel_at_data;
+static bool counting;                /* a child that only counts durable points: no statistics */
+static bool explore_all;             /* explore() takes the random walks' operations too */
 
 static void hook(const char *what) {
         if (events < MAX_EVENTS)
@@ -83,85 +98,17 @@ static void hook(const char *what) {
         }
 }
 
-/* --- snapshots of the device's files --------------------------------------------------- */
-
-typedef struct FileCopy {
-        char path[PATH_MAX];
-        char *data;
-        size_t size;
-} FileCopy;
-
-typedef struct Snapshot {
-        FileCopy *files;
-        size_t n;
-} Snapshot;
-
-static void snapshot_free(Snapshot *s) {
-        for (size_t i = 0; i < s->n; i++)
-                free(s->files[i].data);
-        free(s->files);
-        *s = (Snapshot) {};
-}
-
-static int walk(const char *dir, Snapshot *s, bool remove_files) {
-        DIR *d = opendir(dir);
-        struct dirent *e;
-        int r = 0;
-
-        if (!d)
-                return -errno;
-        while (r >= 0 && (e = readdir(d))) {
-                char p[PATH_MAX];
-                struct stat st;
-
-                if (streq(e->d_name, ".") || streq(e->d_name, ".."))
-                        continue;
-                snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-                if (lstat(p, &st) < 0)
-                        continue;
-                if (S_ISDIR(st.st_mode)) {
-                        r = walk(p, s, remove_files);
-                        continue;
-                }
-                if (remove_files) {
-                        (void) unlink(p);
-                        continue;
-                }
-                s->files = realloc(s->files, (s->n + 1) * sizeof(FileCopy));
-                if (!s->files)
-                        abort();
-                snprintf(s->files[s->n].path, PATH_MAX, "%s", p);
-                r = read_full_file(p, 64 << 20, &s->files[s->n].data, &s->files[s->n].size);
-                if (r >= 0)
-                        s->n++;
-        }
-        closedir(d);
-        return r;
-}
-
-static int snapshot_take(Snapshot *s) {
-        *s = (Snapshot) {};
-        return walk(model.state, s, false);
-}
-
-static int snapshot_restore(const Snapshot *s) {
-        int r = walk(model.state, NULL, true);
-
-        for (size_t i = 0; r >= 0 && i < s->n; i++) {
-                int fd = open(s->files[i].path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-                if (fd < 0)
-                        return -errno;
-                r = write_exact(fd, s->files[i].data, s->files[i].size);
-                close(fd);
-        }
-        return r;
-}
-
 /* --- operations ------------------------------------------------------------------------- */
 
 static void add_op(Op o) {
         ops[n_ops++] = o;
+}
+
+static unsigned bundle_index(const char *name) {
+        for (unsigned b = 0; b < model.n_bundles; b++)
+                if (streq(model.bundles[b].name, name))
+                        return b;
+        abort(); /* model-device.c makes every bundle named here */
 }
 
 static void make_ops(void) {
@@ -170,15 +117,24 @@ static void make_ops(void) {
         for (unsigned b = 0; b < model.n_bundles; b++) {
                 /* v3 and v5-s2 repeat what v2 and v4-s1 do (another version, a higher floor)
                  * one more time, rauc-verity-bad and cdc-bad what bad-image does in the other
-                 * formats: random walks only. */
+                 * formats: random walks only.  So is v6-patch, which from the fresh device is
+                 * one more format-2 bundle: its patches apply from the deep root (roots[]). */
                 Op o = { .kind = OP_INSTALL, .bundle = b,
                          .walk_only = streq(model.bundles[b].name, "v3") || streq(model.bundles[b].name, "v5-s2") ||
                                       streq(model.bundles[b].name, "rauc-verity-bad") ||
-                                      streq(model.bundles[b].name, "cdc-bad") };
+                                      streq(model.bundles[b].name, "cdc-bad") ||
+                                      streq(model.bundles[b].name, "v6-patch") };
                 snprintf(o.name, sizeof(o.name), "install %s", model.bundles[b].name);
                 add_op(o);
         }
         add_op((Op) { .kind = OP_INSTALL_CANCEL, .bundle = 1, .name = "install v3 + cancel mid-stream" });
+        /* InstallFd "ranged": v6-patch through the socket reaches the states "install v6-patch"
+         * reaches from a file (random walks and the deep root only); a peer that dies when the
+         * install asks for cdc's last image leaves its own half-written group, explored like
+         * bad-image. */
+        add_op((Op) { .kind = OP_INSTALL_RANGED, .bundle = bundle_index("v6-patch"), .walk_only = true,
+                      .name = "install v6-patch ranged" });
+        add_op((Op) { .kind = OP_INSTALL_PEER_DIES, .bundle = bundle_index("cdc"), .name = "install cdc ranged, peer dies" });
         add_op((Op) { .kind = OP_POWER_ON, .name = "reboot" });
         add_op((Op) { .kind = OP_HEALTH_GOOD, .name = "health check passes (MarkGood)" });
         add_op((Op) { .kind = OP_HEALTH_BAD, .name = "health check fails (mark bad booted, reboot)" });
@@ -225,22 +181,37 @@ static void note_truth(const Op *o) {
 static int apply(const Op *o) {
         UError err = UERROR_NULL;
         char *slot = NULL, *msg = NULL;
-        int r = 0, fd;
+        int r = 0;
 
         model.boots_valid = false;
 
         switch (o->kind) {
         case OP_INSTALL:
         case OP_INSTALL_CANCEL:
-                fd = open(model.bundles[o->bundle].path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        return -errno;
+        case OP_INSTALL_RANGED:
+        case OP_INSTALL_PEER_DIES: {
+                const ModelBundle *b = &model.bundles[o->bundle];
+                bool stats = !counting && cut_at < 0;
+                ModelInstallFacts f;
+
                 cancel_at_data = o->kind == OP_INSTALL_CANCEL;
-                /* force: downgrades and reinstalls are explored too; the floor is never forced */
-                (void) install_sync(model.m, fd, true, &err);
+                r = model_install(&model, b,
+                                  o->kind == OP_INSTALL_RANGED      ? MODEL_SOURCE_RANGED
+                                  : o->kind == OP_INSTALL_PEER_DIES ? MODEL_SOURCE_RANGED_DIES
+                                                                    : MODEL_SOURCE_FILE,
+                                  stats && b->has_patches, &f, &err);
                 cancel_at_data = false;
-                close(fd);
+                if (r < 0 || !stats)
+                        break;
+                shared->patch_installs += b->has_patches;
+                shared->patched_installs += f.patches > 0;
+                shared->patches += f.patches;
+                shared->ranged_ok += o->kind == OP_INSTALL_RANGED && f.result >= 0;
+                shared->peer_deaths += f.died;
+                /* Refused by name: the source's own error, not a short stream's */
+                shared->peer_death_failures += f.died && f.result < 0 && err.kind == ERROR_IO;
                 break;
+        }
         case OP_POWER_ON:
                 r = model_power_on(&model);
                 break;
@@ -443,27 +414,27 @@ static int explore(unsigned depth, unsigned max_depth, unsigned cut_depth) {
                 shared->pruned++;
                 return 0;
         }
-        if (snapshot_take(&snap) < 0)
+        if (model_snapshot_take(model.state, &snap) < 0)
                 return 2;
         for (unsigned i = 0; i < n_ops && r == 0; i++) {
                 char names[MAX_EVENTS][24];
                 int n_events = 0, ignored;
 
-                if (ops[i].walk_only)
+                if (ops[i].walk_only && !explore_all)
                         continue;
                 r = step(depth, &ops[i], 0, max_depth, cut_depth, &n_events);
                 memcpy(names, step_event_names, sizeof(names));
-                if (snapshot_restore(&snap) < 0)
+                if (model_snapshot_restore(model.state, &snap) < 0)
                         r = 2;
                 for (int k = 1; r == 0 && depth < cut_depth && k <= MIN(n_events, MAX_EVENTS); k++) {
                         if (!interesting_cut(names, n_events, k))
                                 continue;
                         r = step(depth, &ops[i], k, max_depth, cut_depth, &ignored);
-                        if (snapshot_restore(&snap) < 0)
+                        if (model_snapshot_restore(model.state, &snap) < 0)
                                 r = 2;
                 }
         }
-        snapshot_free(&snap);
+        model_snapshot_free(&snap);
         return r;
 }
 
@@ -486,11 +457,12 @@ static int walk_random(unsigned steps, unsigned seed) {
                         int pipefd[2], n = 0;
                         pid_t pid;
 
-                        if (snapshot_take(&snap) < 0 || pipe(pipefd) < 0)
+                        if (model_snapshot_take(model.state, &snap) < 0 || pipe(pipefd) < 0)
                                 return 2;
                         pid = fork();
                         if (pid == 0) {
                                 events = 0;
+                                counting = true;
                                 (void) apply(o);
                                 (void) !write(pipefd[1], &events, sizeof(events));
                                 _exit(0);
@@ -500,8 +472,8 @@ static int walk_random(unsigned steps, unsigned seed) {
                                 n = 0;
                         close(pipefd[0]);
                         (void) waitpid(pid, &status, 0);
-                        (void) snapshot_restore(&snap);
-                        snapshot_free(&snap);
+                        (void) model_snapshot_restore(model.state, &snap);
+                        model_snapshot_free(&snap);
                         if (n > 0) {
                                 int k = 1 + (int) (random() % n);
 
@@ -613,6 +585,23 @@ static const struct {
         { "activate-during-trial", "install v2@cut102;mark active other@cut2;reboot" },
         /* found by the model: retiring below-floor groups skipped GRUB's spent try flag */
         { "grub-retire-spent-try", "install v4-s1@cut102;mark good other@cut1;health check passes (MarkGood)" },
+        /* issue #13: the new install paths, each from a state where it does its work (checked
+         * after the regressions: patches applied, a ranged install done, a peer's death refused) */
+        { "patches-from-booted-release", "install v2;reboot;health check passes (MarkGood);install v6-patch;reboot" },
+        { "patches-over-ranged-socket", "install v2;reboot;health check passes (MarkGood);install v6-patch ranged;reboot" },
+        { "peer-dies-then-mark-active-other", "install cdc ranged, peer dies;mark active other;reboot" },
+        { "peer-dies-then-mark-good-other", "install cdc ranged, peer dies;mark good other;reboot" },
+};
+
+/* States the exhaustive part reaches only beyond its depth, where an operation does what it
+ * does nowhere else: from each, every operation (the random walks' aliases too) is explored
+ * ROOT_STEPS deep, the first cut after each of its durable writes; one step when MODEL_DEPTH is 2
+ * or less (SANITIZE), where two would double the run. */
+#define ROOT_STEPS 2
+static const char *const roots[] = {
+        /* The booted group runs v2 by its status record: v6-patch applies its patches, from the
+         * file and through the ranged socket. */
+        "install v2;reboot;health check passes (MarkGood)",
 };
 
 static int env_unsigned(const char *name, unsigned def) {
@@ -623,12 +612,14 @@ static int env_unsigned(const char *name, unsigned def) {
 /* Depth 4 for U-Boot (the default scheme), 3 for the others: each of those runs in about a
  * minute on one core of the CI machine; MODEL_DEPTH overrides both.  Returns 0 (passed), 1 (an
  * invariant broken) or 2 (harness error); what happened is in its "# " lines. */
-static int run_scheme(BootScheme scheme, const char *top) {
+int model_run_scheme(BootScheme scheme, const char *top) {
         unsigned depth = env_unsigned("MODEL_DEPTH", scheme == BOOT_SCHEME_UBOOT ? 4 : 3);
         unsigned cut_depth = env_unsigned("MODEL_CUT_DEPTH", 2);
         unsigned walks = env_unsigned("MODEL_WALKS", 50), walk_steps = env_unsigned("MODEL_WALK_STEPS", 16);
+        unsigned root_steps = depth > 2 ? ROOT_STEPS : 1;
         int r = 0, status;
 
+        fileio_durable_hook = hook;
         shared = mmap(NULL, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (shared == MAP_FAILED || model_check_init() < 0) {
                 printf("# model/%s: out of memory\n", boot_scheme_name(scheme));
@@ -661,7 +652,7 @@ static int run_scheme(BootScheme scheme, const char *top) {
                  * daemon) with the files restored afterwards. */
                 Snapshot fresh;
 
-                if (snapshot_take(&fresh) < 0)
+                if (model_snapshot_take(model.state, &fresh) < 0)
                         r = 2;
                 for (unsigned i = 0; r == 0 && i < ELEMENTSOF(regressions); i++) {
                         pid_t pid;
@@ -674,21 +665,55 @@ static int run_scheme(BootScheme scheme, const char *top) {
                         r = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
                         if (r != 0)
                                 printf("# regression %s failed\n", regressions[i].name);
-                        if (snapshot_restore(&fresh) < 0)
+                        if (model_snapshot_restore(model.state, &fresh) < 0)
                                 r = 2;
                 }
-                snapshot_free(&fresh);
+                model_snapshot_free(&fresh);
+                /* The regressions above take each new path where it does its work: if one did
+                 * not, its operation is a no-op and exploring it proves nothing. */
+                if (r == 0 && (shared->patched_installs == 0 || shared->ranged_ok == 0 || shared->peer_death_failures == 0)) {
+                        printf("# a new install path did nothing: %llu installs applied patches, %llu ranged installs "
+                               "succeeded, %llu dead peers refused by name\n",
+                               (unsigned long long) shared->patched_installs, (unsigned long long) shared->ranged_ok,
+                               (unsigned long long) shared->peer_death_failures);
+                        r = 1;
+                }
         }
         /* Iterative deepening: the first failure is a shortest sequence. */
         for (unsigned d = 1; r == 0 && d <= depth && d <= MAX_DEPTH; d++) {
                 memset(shared->visited_left, 0, sizeof(shared->visited_left));
                 r = explore(0, d, MIN(cut_depth, d));
         }
+        /* From each deep root: every operation, each cut after each of its durable writes. */
+        for (unsigned i = 0; r == 0 && depth > 0 && i < ELEMENTSOF(roots); i++) {
+                unsigned n = 1;
+                Snapshot fresh;
+                pid_t pid;
+
+                for (const char *c = roots[i]; *c; c++)
+                        n += *c == ';';
+                if (model_snapshot_take(model.state, &fresh) < 0) {
+                        r = 2;
+                        break;
+                }
+                fflush(stdout);
+                pid = fork();
+                if (pid == 0) {
+                        memset(shared->visited_left, 0, sizeof(shared->visited_left));
+                        explore_all = true;
+                        _exit(run_sequence(roots[i]) ?: explore(n, n + root_steps, n + 1));
+                }
+                (void) waitpid(pid, &status, 0);
+                r = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+                if (model_snapshot_restore(model.state, &fresh) < 0)
+                        r = 2;
+                model_snapshot_free(&fresh);
+        }
         for (unsigned w = 0; r == 0 && w < walks; w++) {
                 Snapshot snap;
                 pid_t pid;
 
-                if (snapshot_take(&snap) < 0) {
+                if (model_snapshot_take(model.state, &snap) < 0) {
                         r = 2;
                         break;
                 }
@@ -698,102 +723,24 @@ static int run_scheme(BootScheme scheme, const char *top) {
                         _exit(walk_random(MIN(walk_steps, MAX_DEPTH), 0x5eed + w));
                 (void) waitpid(pid, &status, 0);
                 r = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
-                (void) snapshot_restore(&snap);
-                snapshot_free(&snap);
+                (void) model_snapshot_restore(model.state, &snap);
+                model_snapshot_free(&snap);
         }
 
         printf("# %s: %zu regression sequences; %u operations; exhaustive to depth %u (a power cut after each durable "
                "write of every operation up to depth %u): %llu sequences, %llu distinct states, %llu revisits pruned, "
-               "%llu steps, %llu power cuts; %u random walks of %u steps\n",
+               "%llu steps, %llu power cuts; %zu deep roots each %u steps further (a cut after each durable write of the "
+               "first); %u random walks of %u steps; %llu of %llu installs of v6-patch applied "
+               "patches (%llu in all); %llu ranged installs done; %llu peers died, %llu installs refused for it\n",
                boot_scheme_name(scheme), ELEMENTSOF(regressions), n_ops, depth, MIN(cut_depth, depth),
                (unsigned long long) shared->sequences,
                (unsigned long long) shared->states, (unsigned long long) shared->pruned,
-               (unsigned long long) shared->steps, (unsigned long long) shared->cuts, walks, MIN(walk_steps, MAX_DEPTH));
+               (unsigned long long) shared->steps, (unsigned long long) shared->cuts, depth > 0 ? ELEMENTSOF(roots) : 0,
+               root_steps, walks, MIN(walk_steps, MAX_DEPTH),
+               (unsigned long long) shared->patched_installs, (unsigned long long) shared->patch_installs,
+               (unsigned long long) shared->patches, (unsigned long long) shared->ranged_ok,
+               (unsigned long long) shared->peer_deaths, (unsigned long long) shared->peer_death_failures);
         fflush(stdout);
         model_cleanup(&model);
         return r;
-}
-
-int main(int argc, char **argv) {
-        const char *top = getenv("UPDATE1_TOP") ?: ".", *only = getenv("MODEL_SCHEME");
-
-        unit_tap_begin("model");
-        unit_tap_header();
-        /* libubootenv 0.3.2 always takes /var/lock/fw_printenv.lock as well (daemon/bootloader/uboot-lock.h):
-         * as root, a private /run/lock keeps other tests' locks out of the model's way (and the
-         * model's out of theirs).  Without root the shared one is used: slower, still correct. */
-        if (geteuid() == 0 && unshare(CLONE_NEWNS) == 0 &&
-            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
-            mount("tmpfs", "/run/lock", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
-                fprintf(stderr, "model: cannot mount a private /run/lock: %m\n");
-        if (!getenv("MODEL_VERBOSE"))
-                log_set_max_level(0);
-        fileio_durable_hook = hook;
-        if (model_pki_setup() < 0) {
-                unit_fail_case("pki");
-                return 1;
-        }
-
-        /* The schemes are independent devices: one process each, as many at once as there are
-         * CPUs; each one's output goes to a file, printed in scheme order at the end. */
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        pid_t pids[_BOOT_SCHEME_MAX] = {};
-        int statuses[_BOOT_SCHEME_MAX] = {};
-        bool reaped[_BOOT_SCHEME_MAX] = {};
-        FILE *out[_BOOT_SCHEME_MAX] = {};
-        unsigned running = 0;
-
-        for (BootScheme s = 0; s < _BOOT_SCHEME_MAX; s++) {
-                if ((only && !streq(only, boot_scheme_name(s))) || (argc > 1 && !streq(argv[1], boot_scheme_name(s))))
-                        continue;
-                if (running >= (cpus > 0 ? (unsigned) cpus : 1)) {
-                        int status;
-                        pid_t done = wait(&status);
-
-                        for (BootScheme d = 0; done > 0 && d < _BOOT_SCHEME_MAX; d++)
-                                if (pids[d] == done) {
-                                        statuses[d] = status;
-                                        reaped[d] = true;
-                                }
-                        if (done > 0)
-                                running--;
-                }
-                out[s] = tmpfile();
-                fflush(stdout);
-                pids[s] = fork();
-                if (pids[s] == 0) {
-                        if (out[s])
-                                dup2(fileno(out[s]), STDOUT_FILENO);
-                        int r = run_scheme(s, top);
-                        fflush(stdout);
-                        _exit(r);
-                }
-                if (pids[s] > 0)
-                        running++;
-        }
-        for (BootScheme s = 0; s < _BOOT_SCHEME_MAX; s++) {
-                char buf[4096];
-                size_t n;
-                int status = statuses[s];
-
-                if (pids[s] <= 0)
-                        continue;
-                if (!reaped[s] && waitpid(pids[s], &status, 0) < 0)
-                        status = 0x7f00; /* lost: counts as a failure below */
-                if (out[s]) {
-                        rewind(out[s]);
-                        while ((n = fread(buf, 1, sizeof(buf), out[s])) > 0)
-                                fwrite(buf, 1, n, stdout);
-                        fclose(out[s]);
-                }
-                if (WIFSIGNALED(status))
-                        printf("# model/%s: killed by signal %d\n", boot_scheme_name(s), WTERMSIG(status));
-                else if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
-                        printf("# model/%s: harness error\n", boot_scheme_name(s));
-                else if (!WIFEXITED(status) || WEXITSTATUS(status) > 2)
-                        printf("# model/%s: lost (status 0x%x)\n", boot_scheme_name(s), (unsigned) status);
-                unit_report(boot_scheme_name(s), WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        }
-        model_pki_cleanup();
-        return unit_failed ? 1 : 0;
 }

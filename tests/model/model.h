@@ -14,7 +14,9 @@
  * image each slot holds (by hashing the slot), which group content was proven healthy in its
  * own boot, and the highest security-version proven. */
 
+#include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bootsim.h"
@@ -22,7 +24,7 @@
 
 #define MODEL_SLOTS 4          /* rootfs.0 (A), rootfs.1 (B), appfs.0, appfs.1 */
 #define MODEL_IMAGE_SIZE 8192  /* bytes of each image; slots are this large */
-#define MODEL_MAX_BUNDLES 10
+#define MODEL_MAX_BUNDLES 12
 #define MODEL_POWER_ONS 10     /* power-ons simulated after every step */
 
 /* Content ids: 0 garbage (a half-written or foreign image), 1 the factory image, 2.. the
@@ -37,6 +39,8 @@ typedef struct ModelBundle {
         uint64_t security_version;
         bool has_rootfs, has_appfs;
         bool tampered;          /* its second image fails the hash check mid-stream */
+        bool has_patches;       /* format 2 with a patch set per image from 'patch_from' */
+        unsigned patch_from;    /* content id its patches apply to, 0 none */
 } ModelBundle;
 
 typedef struct Model {
@@ -63,6 +67,38 @@ typedef struct Model {
         char boots[MODEL_POWER_ONS][64];
 } Model;
 
+/* model-snapshot.c: the files under 'dir', to put back after a step a child ran */
+typedef struct FileCopy {
+        char path[PATH_MAX];
+        char *data;
+        size_t size;
+} FileCopy;
+
+typedef struct Snapshot {
+        FileCopy *files;
+        size_t n;
+} Snapshot;
+
+int model_snapshot_take(const char *dir, Snapshot *s);
+int model_snapshot_restore(const char *dir, const Snapshot *s);
+void model_snapshot_free(Snapshot *s);
+
+/* model-install.c: an install of bundle b with force (downgrades and reinstalls are explored
+ * too; the floor is never forced), from its file or through InstallFd's "ranged" socket
+ * (daemon/source-ranged.h) whose peer, a thread of the model, serves the file; with
+ * MODEL_SOURCE_RANGED_DIES the peer closes its socket at the first request for the bundle's
+ * last image that comes after the stream's first piece (an agent whose download broke).
+ * Returns < 0 only when the harness cannot go on; the install's own result is in ret. */
+typedef enum ModelSource { MODEL_SOURCE_FILE, MODEL_SOURCE_RANGED, MODEL_SOURCE_RANGED_DIES } ModelSource;
+typedef struct ModelInstallFacts {
+        int result;             /* install_sync()'s */
+        uint64_t patches;       /* applied (the daemon's log "patches=N"), with count_patches */
+        unsigned requests;      /* the peer answered */
+        bool died;              /* the peer closed its socket on purpose */
+} ModelInstallFacts;
+int model_install(Model *md, const ModelBundle *b, ModelSource source, bool count_patches, ModelInstallFacts *ret,
+                  UError *err);
+
 /* model-device.c */
 int model_setup(Model *md, BootScheme scheme, const char *top);
 void model_cleanup(Model *md);
@@ -75,6 +111,10 @@ void model_note_boot(Model *md, const char *bootname);
 void model_note_boot_from_cmdline(Model *md);
 unsigned model_content_of(Model *md, unsigned slot);
 int model_floor(Model *md, uint64_t *ret);
+
+/* model.c: explores one scheme on a device of its own (the "# " lines on stdout); 0 passed, 1
+ * an invariant broken, 2 a harness error.  model-main.c runs one process per scheme. */
+int model_run_scheme(BootScheme scheme, const char *top);
 
 /* model-check.c: I1-I4 and the next power-ons; returns 0 or -1 with the reason in 'why'.
  * model_check_init() before the first fork (a power-on cache shared by the processes),
