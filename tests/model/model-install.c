@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The installs the model drives (model.h): from the bundle file or through InstallFd's "ranged"
  * socket served by a peer thread, with the daemon's log captured for what only it tells. */
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,6 +16,7 @@
 #include "install.h"
 #include "log.h"
 #include "model.h"
+#include "ranged-frame.h"
 #include "source-ranged.h"
 #include "util.h"
 
@@ -36,17 +36,16 @@ static void *peer_thread(void *userdata) {
         Peer *p = userdata;
 
         for (;;) {
-                uint8_t req[SOURCE_RANGED_REQUEST_SIZE], rep[SOURCE_RANGED_REPLY_SIZE] = {};
-                uint32_t magic, length, v32;
-                uint64_t offset, v64;
+                uint8_t req[RANGED_REQUEST_SIZE], rep[RANGED_REPLY_SIZE];
+                RangedRequest q;
+                uint32_t length;
+                uint64_t offset;
 
                 if (read_exact(p->sock, req, sizeof(req)) < 0)
                         break; /* EOF: the daemon is done with us */
-                memcpy(&magic, req, 4);
-                memcpy(&length, req + 4, 4);
-                memcpy(&offset, req + 8, 8);
-                magic = le32toh(magic), length = le32toh(length), offset = le64toh(offset);
-                if (magic != SOURCE_RANGED_REQUEST_MAGIC || length > SOURCE_RANGED_MAX_PIECE || offset > p->size ||
+                ranged_request_decode(req, &q);
+                length = q.length, offset = q.offset;
+                if (q.magic != RANGED_REQUEST_MAGIC || length > RANGED_MAX_PIECE || offset > p->size ||
                     p->size - offset < length)
                         break; /* the daemon broke the protocol: its install fails on the EOF */
                 /* The stream's first piece starts at 0; the ranged reads of the images come after it. */
@@ -56,10 +55,11 @@ static void *peer_thread(void *userdata) {
                 }
                 if (length > 0 && pread_exact(p->fd, p->buf, length, offset) < 0)
                         break;
-                v32 = htole32(SOURCE_RANGED_REPLY_MAGIC), memcpy(rep, &v32, 4);
-                v32 = htole32(length), memcpy(rep + 4, &v32, 4);
-                v64 = htole64(offset), memcpy(rep + 8, &v64, 8);
-                v64 = htole64(p->size), memcpy(rep + 16, &v64, 8);
+                ranged_reply_encode(&(RangedReply) { .magic = RANGED_REPLY_MAGIC,
+                                                     .length = length,
+                                                     .offset = offset,
+                                                     .total = p->size },
+                                    rep);
                 if (send(p->sock, rep, sizeof(rep), MSG_NOSIGNAL) != (ssize_t) sizeof(rep) ||
                     (length > 0 && send(p->sock, p->buf, length, MSG_NOSIGNAL) != (ssize_t) length))
                         break;
@@ -89,7 +89,7 @@ static int install_ranged(Model *md, const ModelBundle *b, bool dies, ModelInsta
          * and at least its raw size (the model's images do not compress). */
         if (dies)
                 p.die_at = p.size - MODEL_IMAGE_SIZE;
-        p.buf = malloc(SOURCE_RANGED_MAX_PIECE);
+        p.buf = malloc(RANGED_MAX_PIECE);
         if (!p.buf || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
                 r = -errno;
                 free(p.buf);
