@@ -641,6 +641,58 @@ TEST(cancel) {
         close(efd);
 }
 
+/* The read-ahead thread blocked on a stream that sends nothing more (the writer stays open)
+ * while the install stops early: read_ahead_free() must end its read, not wait for data. */
+TEST(read_ahead_stops_a_stalled_read) {
+        uint8_t *data = NULL;
+        size_t size = 0;
+        BundleReader *r = NULL;
+        ReadAhead *ahead = NULL;
+        UError err = UERROR_NULL;
+        BundleChunk c;
+        static uint8_t into[CS];
+        int p[2], efd = eventfd(0, EFD_CLOEXEC);
+        uint64_t payload;
+
+        CHECK(efd >= 0);
+        CHECK(read_file(wpath("multi.bundle"), &data, &size) == 0);
+        CHECK(pipe2(p, O_CLOEXEC) == 0);
+        if (!data || efd < 0)
+                return;
+        CHECK(bundle_reader_new(p[0], UINT64_MAX, efd, &r) == 0);
+        {
+                uint64_t sig;
+
+                CHECK(bundle_header_parse(data, size, &sig, &err) == 0);
+                payload = BUNDLE_HEADER_SIZE + sig;
+        }
+        CHECK(fcntl(p[1], F_SETPIPE_SZ, (int) (payload + 4 * CS)) >= 0);
+        CHECK(write_exact(p[1], data, (size_t) payload) == 0);
+        CHECK(bundle_reader_verify(r, keyring, &err) == 0);
+        if (!bundle_reader_manifest(r) || bundle_reader_manifest(r)->images[0].n_chunks < 3)
+                return;
+        {
+                /* The first two chunks and half the third: the pipe buffer holds them all. */
+                const ManifestChunk *third = &bundle_reader_manifest(r)->images[0].chunks[2];
+
+                CHECK(write_exact(p[1], data + payload, (size_t) (third->offset + third->size / 2)) == 0);
+        }
+        CHECK(read_ahead_start(r, NULL, efd, &ahead) == 0);
+        /* Once the second chunk came out, the thread is reading the third, which never ends. */
+        CHECK_EQ(read_ahead_next_chunk_into(ahead, into, sizeof(into), &c, &err), 1);
+        CHECK_EQ(read_ahead_next_chunk_into(ahead, into, sizeof(into), &c, &err), 1);
+        CHECK_EQ(c.index, 1);
+        alarm(20); /* a hang here is the failure */
+        ahead = read_ahead_free(ahead);
+        alarm(0);
+        CHECK(ahead == NULL);
+        bundle_reader_free(r);
+        close(p[0]);
+        close(p[1]);
+        close(efd);
+        free(data);
+}
+
 static bool create_fails(BundleCreateOptions o, const char *why) {
         UError err = UERROR_NULL;
         int r = bundle_create(&o, &err);
@@ -783,6 +835,7 @@ UNIT_MAIN_BEGIN("test-bundle")
         RUN(signed_but_wrong);
         images[0].data = saved;
         via_read_ahead = false;
+        RUN(read_ahead_stops_a_stalled_read);
         big_image_case(work, BUNDLE_FORMAT_VERSION, CHUNK_SIZE_MAX, keyring);
         for (size_t i = 0; i < ELEMENTSOF(images); i++)
                 free(images[i].data);
