@@ -12,7 +12,6 @@
 #include "bundle.h"
 #include "chunk.h"
 #include "fileio.h"
-#include "read-ahead.h"
 #include "unit.h"
 #include "util.h"
 #include "test-bundle-big.h"
@@ -98,16 +97,10 @@ typedef struct Result {
         size_t n_images;
 } Result;
 
-/* Set: run_reader() takes the chunks through the daemon's read-ahead thread (read-ahead.c, the
- * reader's two halves on two threads), which must give the same chunks and the same errors at
- * the same chunk. */
-static bool via_read_ahead;
-
 /* Runs a reader over fd to the end, checking every chunk against the source images.  If
  * cancel_after > 0, cancel_fd is signalled after that many chunks. */
 static Result run_reader(int fd, uint64_t max_size, int cancel_fd, uint64_t cancel_after) {
         Result res = { .err = UERROR_NULL, .data_ok = true };
-        ReadAhead *ahead = NULL;
         BundleReader *r = NULL;
         const Manifest *m;
         BundleChunk c;
@@ -129,27 +122,20 @@ static Result run_reader(int fd, uint64_t max_size, int cancel_fd, uint64_t canc
                         res.sizes[i][j] = m->images[i].chunks[j].size;
                 }
 
-        if (via_read_ahead) {
-                res.r = read_ahead_start(r, NULL, cancel_fd, &ahead);
-                if (res.r < 0)
-                        goto out;
-        }
         for (;;) {
                 static uint8_t into[2 * CS];
-                uint32_t next = ahead ? read_ahead_next_chunk_size(ahead) : bundle_reader_next_chunk_size(r);
+                uint32_t next = bundle_reader_next_chunk_size(r);
                 const Image *img;
 
                 /* Every other chunk into the caller's buffer, as the installer reads them. */
-                if (ahead)
-                        k = read_ahead_next_chunk_into(ahead, into + 1, sizeof(into) - 1, &c, &res.err);
-                else if (res.chunks % 2)
+                if (res.chunks % 2)
                         k = bundle_reader_next_chunk_into(r, into + 1, sizeof(into) - 1, &c, &res.err);
                 else
                         k = bundle_reader_next_chunk(r, &c, &res.err);
                 if (k <= 0)
                         break;
                 img = &images[c.image];
-                if (c.size != next || ((ahead || res.chunks % 2) && c.data != into + 1))
+                if (c.size != next || (res.chunks % 2 && c.data != into + 1))
                         res.data_ok = false;
                 const ManifestImage *mi = &m->images[c.image];
 
@@ -164,7 +150,6 @@ static Result run_reader(int fd, uint64_t max_size, int cancel_fd, uint64_t canc
         }
         res.r = k;
 out:
-        ahead = read_ahead_free(ahead);
         res.bytes_read = bundle_reader_bytes_read(r);
         res.total = bundle_reader_total_size(r);
         bundle_reader_free(r);
@@ -641,58 +626,6 @@ TEST(cancel) {
         close(efd);
 }
 
-/* The read-ahead thread blocked on a stream that sends nothing more (the writer stays open)
- * while the install stops early: read_ahead_free() must end its read, not wait for data. */
-TEST(read_ahead_stops_a_stalled_read) {
-        uint8_t *data = NULL;
-        size_t size = 0;
-        BundleReader *r = NULL;
-        ReadAhead *ahead = NULL;
-        UError err = UERROR_NULL;
-        BundleChunk c;
-        static uint8_t into[CS];
-        int p[2], efd = eventfd(0, EFD_CLOEXEC);
-        uint64_t payload;
-
-        CHECK(efd >= 0);
-        CHECK(read_file(wpath("multi.bundle"), &data, &size) == 0);
-        CHECK(pipe2(p, O_CLOEXEC) == 0);
-        if (!data || efd < 0)
-                return;
-        CHECK(bundle_reader_new(p[0], UINT64_MAX, efd, &r) == 0);
-        {
-                uint64_t sig;
-
-                CHECK(bundle_header_parse(data, size, &sig, &err) == 0);
-                payload = BUNDLE_HEADER_SIZE + sig;
-        }
-        CHECK(fcntl(p[1], F_SETPIPE_SZ, (int) (payload + 4 * CS)) >= 0);
-        CHECK(write_exact(p[1], data, (size_t) payload) == 0);
-        CHECK(bundle_reader_verify(r, keyring, &err) == 0);
-        if (!bundle_reader_manifest(r) || bundle_reader_manifest(r)->images[0].n_chunks < 3)
-                return;
-        {
-                /* The first two chunks and half the third: the pipe buffer holds them all. */
-                const ManifestChunk *third = &bundle_reader_manifest(r)->images[0].chunks[2];
-
-                CHECK(write_exact(p[1], data + payload, (size_t) (third->offset + third->size / 2)) == 0);
-        }
-        CHECK(read_ahead_start(r, NULL, efd, &ahead) == 0);
-        /* Once the second chunk came out, the thread is reading the third, which never ends. */
-        CHECK_EQ(read_ahead_next_chunk_into(ahead, into, sizeof(into), &c, &err), 1);
-        CHECK_EQ(read_ahead_next_chunk_into(ahead, into, sizeof(into), &c, &err), 1);
-        CHECK_EQ(c.index, 1);
-        alarm(20); /* a hang here is the failure */
-        ahead = read_ahead_free(ahead);
-        alarm(0);
-        CHECK(ahead == NULL);
-        bundle_reader_free(r);
-        close(p[0]);
-        close(p[1]);
-        close(efd);
-        free(data);
-}
-
 static bool create_fails(BundleCreateOptions o, const char *why) {
         UError err = UERROR_NULL;
         int r = bundle_create(&o, &err);
@@ -823,19 +756,6 @@ UNIT_MAIN_BEGIN("test-bundle")
         images[0].data = saved;
         RUN(cancel);
         RUN(create_errors);
-        /* The same bundles and attacks through the read-ahead thread: same chunks, same errors
-         * after the same chunks (cancel is the caller's to check between chunks there). */
-        via_read_ahead = true;
-        RUN(round_trip_pipe);
-        RUN(compression_none);
-        RUN(tampered_chunk);
-        RUN(truncated);
-        RUN(trailing_data);
-        saved = images[0].data;
-        RUN(signed_but_wrong);
-        images[0].data = saved;
-        via_read_ahead = false;
-        RUN(read_ahead_stops_a_stalled_read);
         big_image_case(work, BUNDLE_FORMAT_VERSION, CHUNK_SIZE_MAX, keyring);
         for (size_t i = 0; i < ELEMENTSOF(images); i++)
                 free(images[i].data);
