@@ -50,11 +50,19 @@ bl_sample_stop() {
         sort -n "$BL_SAMPLE_FILE" | tail -n 1
 }
 
+# bl_loop FILE: a loop device over FILE with direct I/O where the backing filesystem takes it,
+# so that the slot behaves as a block device does: no second page cache of the backing file
+# under the device's own (that cache made every write look like a memory copy and hid what
+# the writer does).  Prints the device.
+bl_loop() {
+        losetup --direct-io=on --find --show "$1" 2>/dev/null || losetup --find --show "$1"
+}
+
 # bl_slot FILE SIZE: a loop device over a new sparse FILE (root only); sets BL_DEV.
 bl_slot() {
         rm -f "$1"
         truncate -s "$2" "$1" || return 1
-        BL_DEV=$(losetup --find --show "$1") || return 1
+        BL_DEV=$(bl_loop "$1") || return 1
         SB_LOOPS+=("$BL_DEV")
 }
 

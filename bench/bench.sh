@@ -49,7 +49,7 @@ make_slot() {
         SLOTDEV=$1
         if [ "$IS_ROOT" = 1 ]; then
                 local d
-                if d=$(losetup --find --show "$1" 2>/dev/null); then
+                if d=$(bl_loop "$1" 2>/dev/null); then
                         SB_LOOPS+=("$d")
                         SLOTDEV=$d
                 fi
@@ -79,7 +79,7 @@ BUNDLE_SIZE=$(stat -c %s image.bundle)
 # --- 3. device: 256 MiB slots, env, bus, daemon ---------------------------------------------
 make_slot "$SB/slot-a.img" 256M; SB_SLOT_A=$SLOTDEV
 make_slot "$SB/slot-b.img" 256M; SB_SLOT_B=$SLOTDEV
-SLOT_KIND=$([ "$SB_SLOT_B" = "$SB/slot-b.img" ] && echo "file" || echo "loop device $SB_SLOT_B")
+SLOT_KIND=$([ "$SB_SLOT_B" = "$SB/slot-b.img" ] && echo "file" || echo "loop device $SB_SLOT_B, direct I/O $([ "$(losetup -n -O DIO "$SB_SLOT_B" 2>/dev/null | tr -d " ")" = 1 ] && echo on || echo off)")
 sb_make_env "$SB" || die "env"
 sb_write_config "$SB/system.conf"
 SB_CONFIG=$SB/system.conf

@@ -10,6 +10,7 @@
 #include "install-delta.h"
 #include "install-job.h"
 #include "log.h"
+#include "read-ahead.h"
 #include "slot-writer.h"
 #include "util.h"
 
@@ -88,15 +89,18 @@ static void target_fds_close(TargetFds *t) {
                         (void) close(t->fd[i]);
 }
 
-/* Two stages: this thread reads, authenticates and decompresses chunks straight into the
- * page-aligned buffers of a small ring; the slot writer's thread writes each full buffer and
- * fdatasync()s a slot after its image's last buffer.  Memory is the ring (2 MiB at chunks up
- * to 1 MiB) plus one stored chunk, whatever the image size. */
+/* Three stages for a streamed Update1 bundle: the read-ahead thread reads and authenticates
+ * stored chunks (read-ahead.c), this thread decompresses them straight into the page-aligned
+ * buffers of a small ring, and the slot writer's thread writes each full buffer and
+ * fdatasync()s a slot after its image's last buffer.  A delta install (install-delta.c) and a
+ * RAUC bundle read and decode on this thread.  Memory is the ring (2 MiB at chunks up to 1 MiB)
+ * plus READ_AHEAD_BYTES of stored chunks (at least two), whatever the image size. */
 int install_write_images(InstallJob *j, UError *err) {
         const Manifest *mf = bundle_reader_manifest(j->reader);
         _cleanup_(target_fds_close) TargetFds fds;
         _cleanup_(slot_writer_freep) SlotWriter *w = NULL; /* freed (joined) before the fds close */
         _cleanup_(install_delta_freep) InstallDelta *delta = NULL; /* its seed fds too */
+        _cleanup_(read_ahead_freep) ReadAhead *ahead = NULL; /* stopped before the writer */
         size_t buffer_size = SLOT_WRITER_BUFFER_MIN, current = SIZE_MAX, fill = 0;
         uint64_t buffer_offset = 0;
         uint8_t *buf = NULL;
@@ -119,9 +123,16 @@ int install_write_images(InstallJob *j, UError *err) {
                             on_written, j, &w);
         if (r < 0)
                 return uerror_set(err, ERROR_FAILED, r, "Cannot start the slot writer: %s", strerror(-r));
+        if (!delta && streq(bundle_reader_format(j->reader), "update1")) {
+                r = read_ahead_start(j->reader, &j->cancel, j->cancel_fd, &ahead);
+                if (r < 0)
+                        return uerror_set(err, ERROR_FAILED, r, "Cannot start reading ahead: %s", strerror(-r));
+        }
 
         for (;;) {
-                uint32_t next = delta ? install_delta_next_chunk_size(delta) : bundle_reader_next_chunk_size(j->reader);
+                uint32_t next = delta   ? install_delta_next_chunk_size(delta) :
+                                ahead   ? read_ahead_next_chunk_size(ahead) :
+                                          bundle_reader_next_chunk_size(j->reader);
                 BundleChunk c;
 
                 r = install_check_cancel(j, err);
@@ -140,6 +151,8 @@ int install_write_images(InstallJob *j, UError *err) {
                 }
                 if (delta)
                         r = install_delta_next_chunk_into(delta, buf ? buf + fill : NULL, buffer_size - fill, &c, err);
+                else if (ahead)
+                        r = read_ahead_next_chunk_into(ahead, buf ? buf + fill : NULL, buffer_size - fill, &c, err);
                 else
                         r = bundle_reader_next_chunk_into(j->reader, buf ? buf + fill : NULL, buffer_size - fill, &c, err);
                 if (r < 0) {

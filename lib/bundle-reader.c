@@ -10,56 +10,12 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "bundle-reader-private.h"
 #include "bundle.h"
 #include "chunk.h"
 #include "rauc-bundle.h"
 #include "util.h"
 
-/* The reader consumes the stream strictly front to back and keeps at most one stored chunk and
- * one decompressed chunk in memory, so it works on pipes and sockets and its memory use does not
- * depend on the image size. */
-struct BundleReader {
-        int fd;
-        int cancel_fd;
-        uint64_t max_size;
-        uint64_t offset;          /* bytes consumed from fd so far */
-        uint64_t total_size;      /* header + signature (+ payload once verified) */
-        uint64_t payload_end;     /* once verified: where the payload ends (what a stream reads to) */
-        void (*need)(void *userdata, uint64_t end); /* bundle_reader_set_need() */
-        void *need_userdata;
-        uint64_t announced;       /* the largest end told to need() */
-
-        Manifest *manifest;
-        uint8_t manifest_sha256[SHA256_DIGEST_LENGTH]; /* of the signed manifest bytes */
-        char *signer;
-        uint64_t trusted_time;
-        bool verified;
-        bool failed;              /* the stream position is unknown after an error: stop */
-        bool done;                /* last chunk returned, end of file confirmed */
-
-        size_t image;             /* next chunk to return */
-        uint64_t chunk;
-        uint64_t raw_offset;      /* of that chunk in its image (format 2) */
-        uint32_t version;         /* the header's format version */
-        uint64_t flags;           /* the header's flags */
-        /* Format 2: the stored and raw sha256 of the last chunk whose raw bytes were hashed and
-         * found right.  The same authenticated stored bytes decode to the same raw bytes, so a
-         * run of identical chunks (the zeros of a sparse image) is hashed raw once, not once
-         * per chunk. */
-        uint8_t checked_stored[SHA256_SIZE], checked_raw[SHA256_SIZE];
-        bool have_checked;
-
-        uint8_t *stored;          /* the largest stored chunk of the bundle, allocated on use */
-        uint8_t *raw;             /* the largest chunk_size of a compressed image, on use */
-        size_t stored_max, raw_max;
-        ChunkCodec *codec;
-
-        /* A RAUC bundle: every call below goes to lib/rauc-bundle.c once it is verified.  It
-         * reads at offsets: from fd if that is a file, else through 'random' if set. */
-        RaucBundle *rauc;
-        ReadAt random;
-        RaucOpenOptions rauc_opt; /* max_plain_size, progress: set by the caller */
-};
 
 static int header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature_size,
                         uint32_t *ret_version, uint64_t *ret_flags, UError *err) {
@@ -171,7 +127,7 @@ void bundle_reader_set_need(BundleReader *r, void (*need)(void *userdata, uint64
 }
 
 /* Tells the source that the reader will read up to 'end'. */
-static void reader_need(BundleReader *r, uint64_t end) {
+void bundle_reader_announce(BundleReader *r, uint64_t end) {
         if (!r->need || end <= r->announced)
                 return;
         r->announced = end;
@@ -287,7 +243,7 @@ static int reader_read_some(BundleReader *r, void *buf, size_t size, size_t *ret
         int k;
 
         /* Every read is announced: whatever the reader reads, the source was asked for it. */
-        reader_need(r, r->offset + size);
+        bundle_reader_announce(r, r->offset + size);
         for (;;) {
                 if (wait) {
                         k = reader_wait(r);
@@ -316,7 +272,7 @@ static int reader_fail(BundleReader *r, int k, const char *what, UError *err) {
                           (unsigned long long) r->offset, strerror(-k));
 }
 
-static int reader_read(BundleReader *r, void *buf, size_t size, const char *what, UError *err) {
+int bundle_reader_read_exact(BundleReader *r, void *buf, size_t size, const char *what, UError *err) {
         uint8_t *p = buf;
 
         while (size > 0) {
@@ -400,7 +356,7 @@ static int reader_read_patch_tables(BundleReader *r, uint64_t *total, UError *er
                         if (!p->table)
                                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
                         snprintf(what, sizeof(what), "patch table %zu of image %s", k, img->slotclass);
-                        q = reader_read(r, p->table, size, what, err);
+                        q = bundle_reader_read_exact(r, p->table, size, what, err);
                         if (q < 0)
                                 return q;
                         if (sha256_buffer(p->table, size, digest) < 0)
@@ -446,7 +402,7 @@ static int reader_read_tables(BundleReader *r, uint64_t *total, UError *err) {
         for (size_t i = 0; i < m->n_images; i++)
                 tables += m->images[i].n_chunks * CHUNK_TABLE_ENTRY_SIZE; /* each capped */
         if (tables <= r->max_size && *total <= r->max_size - tables)
-                reader_need(r, r->offset + tables);
+                bundle_reader_announce(r, r->offset + tables);
 
         for (size_t i = 0; i < m->n_images; i++) {
                 ManifestImage *img = &m->images[i];
@@ -464,7 +420,7 @@ static int reader_read_tables(BundleReader *r, uint64_t *total, UError *err) {
                 if (!img->table)
                         return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
                 snprintf(what, sizeof(what), "the chunk table of image %s", img->slotclass);
-                q = reader_read(r, img->table, size, what, err);
+                q = bundle_reader_read_exact(r, img->table, size, what, err);
                 if (q < 0)
                         return q;
                 if (sha256_buffer(img->table, size, digest) < 0)
@@ -497,7 +453,7 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
         if (r->verified || r->failed || r->offset != 0)
                 return uerror_set(err, ERROR_FAILED, -EINVAL, "Bundle reader used twice");
 
-        q = reader_read(r, header, sizeof(header), "the header", err);
+        q = bundle_reader_read_exact(r, header, sizeof(header), "the header", err);
         if (q < 0)
                 return q;
         /* A RAUC bundle starts with its squashfs; its signature is at the end and it is read at
@@ -530,7 +486,7 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
                                   "size limit %llu", (unsigned long long) signature_size,
                                   (unsigned long long) r->max_size);
         }
-        reader_need(r, r->total_size);
+        bundle_reader_announce(r, r->total_size);
 
         if (!budget_take(signature_size, &others)) {
                 r->failed = true;
@@ -544,7 +500,7 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
         signature = malloc((size_t) signature_size);
         if (!signature)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
-        q = reader_read(r, signature, (size_t) signature_size, "the signature", err);
+        q = bundle_reader_read_exact(r, signature, (size_t) signature_size, "the signature", err);
         if (q < 0)
                 return q;
 
@@ -591,7 +547,7 @@ int bundle_reader_verify(BundleReader *r, const Keyring *k, UError *err) {
 
 /* After the last chunk the stream must end exactly: appended bytes are not covered by the
  * signature and may be an attempt to smuggle data or confuse another parser. */
-static int reader_confirm_eof(BundleReader *r, UError *err) {
+int bundle_reader_confirm_eof(BundleReader *r, UError *err) {
         uint64_t skip = r->manifest->patch_data_size;
         uint8_t b;
         size_t n;
@@ -615,7 +571,7 @@ static int reader_confirm_eof(BundleReader *r, UError *err) {
                 while (skip > 0) {
                         uint8_t buf[16384];
 
-                        k = reader_read(r, buf, (size_t) MIN(skip, (uint64_t) sizeof(buf)), "the patch data", err);
+                        k = bundle_reader_read_exact(r, buf, (size_t) MIN(skip, (uint64_t) sizeof(buf)), "the patch data", err);
                         if (k < 0)
                                 return k;
                         skip -= MIN(skip, (uint64_t) sizeof(buf));
@@ -632,173 +588,4 @@ static int reader_confirm_eof(BundleReader *r, UError *err) {
                                   (unsigned long long) r->total_size);
         }
         return 0;
-}
-
-static int chunk_invalid(BundleReader *r, const ManifestImage *img, const char *why, UError *err) {
-        r->failed = true;
-        return uerror_set(err, ERROR_INVALID_BUNDLE, -EBADMSG,
-                          "Chunk %llu of image %s failed verification: %s",
-                          (unsigned long long) r->chunk, img->slotclass, why);
-}
-
-/* The buffers are allocated on first use: a caller that decompresses into its own buffers
- * (bundle_reader_next_chunk_into()) never needs raw, and for compression none never stored. */
-static int reader_buffer(uint8_t **buf, size_t size, UError *err) {
-        if (!*buf) {
-                *buf = malloc(MAX(size, (size_t) 1));
-                if (!*buf)
-                        return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
-        }
-        return 0;
-}
-
-uint32_t bundle_reader_next_chunk_size(const BundleReader *r) {
-        const ManifestImage *img;
-
-        if (r && r->rauc)
-                return rauc_bundle_next_chunk_size(r->rauc);
-        if (!r || !r->verified || r->failed || r->done)
-                return 0;
-        img = &r->manifest->images[r->image];
-        if (img->table) {
-                ChunkEntry e;
-
-                manifest_chunk_entry(img, r->chunk, &e);
-                return e.raw_size;
-        }
-        return chunk_raw_size(img->size, img->chunk_size, r->chunk);
-}
-
-int bundle_reader_next_chunk_into(BundleReader *r, void *dst, size_t dst_size, BundleChunk *ret, UError *err) {
-        const uint8_t *stored_sha256;
-        const ManifestImage *img;
-        const ManifestChunk *c;
-        uint8_t digest[SHA256_SIZE], *stored;
-        uint32_t stored_size;
-        uint64_t offset;
-        ChunkEntry e;
-        char what[128];
-        void *data;
-        uint32_t raw;
-        bool last;
-        int k;
-
-        if (r->failed)
-                return uerror_set(err, ERROR_FAILED, -EIO, "Bundle reader failed earlier");
-        if (!r->verified)
-                return uerror_set(err, ERROR_FAILED, -EINVAL, "Bundle not verified yet");
-        if (r->rauc)
-                return rauc_bundle_next_chunk_into(r->rauc, dst, dst_size, ret, err);
-        if (r->done)
-                return 0;
-
-        img = &r->manifest->images[r->image];
-        if (img->table) {
-                manifest_chunk_entry(img, r->chunk, &e);
-                raw = e.raw_size;
-                stored_size = e.stored_size;
-                stored_sha256 = e.stored_sha256;
-                offset = r->raw_offset;
-        } else {
-                c = &img->chunks[r->chunk];
-                raw = chunk_raw_size(img->size, img->chunk_size, r->chunk);
-                stored_size = c->size;
-                stored_sha256 = c->sha256;
-                offset = r->chunk * (uint64_t) img->chunk_size;
-        }
-        if (dst && dst_size < raw)
-                return uerror_set(err, ERROR_FAILED, -ENOBUFS, "Internal error: chunk of %u bytes into a buffer of %zu",
-                                  raw, dst_size);
-
-        /* Uncompressed chunks are read straight into dst: nobody sees them before the hash
-         * below matched, as the chunk is handed out only then. */
-        if (img->compression == COMPRESSION_ZSTD || !dst) {
-                k = reader_buffer(&r->stored, r->stored_max, err);
-                if (k < 0)
-                        return k;
-                stored = r->stored;
-        } else
-                stored = dst;
-
-        snprintf(what, sizeof(what), "chunk %llu of image %s", (unsigned long long) r->chunk,
-                 img->slotclass);
-        /* A streaming install reads the payload to its end: one request over http.  Not the
-         * file's end: whatever may follow the payload is not for a streaming install. */
-        reader_need(r, r->payload_end);
-        k = reader_read(r, stored, stored_size, what, err);
-        if (k < 0)
-                return k;
-
-        /* Authenticate the stored bytes before the decompressor sees them. */
-        if (sha256_buffer(stored, stored_size, digest) < 0)
-                return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
-        if (CRYPTO_memcmp(digest, stored_sha256, SHA256_SIZE) != 0)
-                return chunk_invalid(r, img, "sha256 mismatch", err);
-
-        if (img->compression == COMPRESSION_ZSTD) {
-                if (!dst) {
-                        k = reader_buffer(&r->raw, r->raw_max, err);
-                        if (k < 0)
-                                return k;
-                }
-                data = dst ?: r->raw;
-                /* zstd also checks the frame's content checksum where the writer stored one. */
-                k = chunk_decompress(r->codec, stored, stored_size, data, raw);
-                if (k == -EMSGSIZE) {
-                        char why[64];
-
-                        snprintf(why, sizeof(why), "does not decompress to %u bytes", raw);
-                        return chunk_invalid(r, img, why, err);
-                }
-                if (k < 0)
-                        return chunk_invalid(r, img, "corrupt zstd frame", err);
-        } else
-                data = stored; /* the manifest guarantees stored size == raw size */
-
-        /* Format 1: no second hash over the decompressed image: every byte of it is the
-         * deterministic decoding of stored bytes that were authenticated above, and its size is
-         * checked (docs/bundle-format.md, "Reading a bundle").  Format 2 signs the raw hash of
-         * every chunk too (what a device matches its own slot data against), and it is checked
-         * here, so that a chunk from the bundle and a chunk reused from a slot pass the same
-         * test. */
-        if (img->table && !(r->have_checked &&
-                            CRYPTO_memcmp(r->checked_stored, e.stored_sha256, SHA256_SIZE) == 0 &&
-                            CRYPTO_memcmp(r->checked_raw, e.raw_sha256, SHA256_SIZE) == 0)) {
-                if (sha256_buffer(data, raw, digest) < 0)
-                        return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
-                if (CRYPTO_memcmp(digest, e.raw_sha256, SHA256_SIZE) != 0)
-                        return chunk_invalid(r, img, "raw sha256 mismatch", err);
-                memcpy(r->checked_stored, e.stored_sha256, SHA256_SIZE);
-                memcpy(r->checked_raw, e.raw_sha256, SHA256_SIZE);
-                r->have_checked = true;
-        }
-        last = r->chunk + 1 == img->n_chunks;
-        if (last && r->image + 1 == r->manifest->n_images) {
-                k = reader_confirm_eof(r, err);
-                if (k < 0)
-                        return k;
-        }
-
-        *ret = (BundleChunk) {
-                .image = r->image,
-                .index = r->chunk,
-                .offset = offset,
-                .data = data,
-                .size = raw,
-                .last = last,
-        };
-
-        r->raw_offset += raw;
-        if (last) {
-                r->image++;
-                r->chunk = 0;
-                r->raw_offset = 0;
-                r->done = r->image == r->manifest->n_images;
-        } else
-                r->chunk++;
-        return 1;
-}
-
-int bundle_reader_next_chunk(BundleReader *r, BundleChunk *ret, UError *err) {
-        return bundle_reader_next_chunk_into(r, NULL, 0, ret, err);
 }

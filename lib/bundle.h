@@ -109,6 +109,32 @@ int bundle_reader_next_chunk_into(BundleReader *r, void *dst, size_t dst_size, B
 /* Uncompressed size of the chunk the next call returns, 0 when there is none. */
 uint32_t bundle_reader_next_chunk_size(const BundleReader *r);
 
+/* bundle_reader_next_chunk_into() in two steps, for a caller that runs them on two threads (one
+ * call of each at a time; reading touches only the reader's stream state, decoding only its
+ * decoder): bundle_reader_next_stored() reads the next chunk's stored bytes into buf
+ * (buf_size >= bundle_reader_stored_max()) and authenticates them against the signed table;
+ * 1 and *ret describe it, 0 after the last chunk once end of file was confirmed.
+ * bundle_reader_decode() decompresses them into dst (dst_size >= ret->raw_size), checks the
+ * size and, in format 2, the raw sha256, and fills *ret as bundle_reader_next_chunk_into()
+ * does.  Update1 bundles only (bundle_reader_format() is "update1"). */
+typedef struct BundleStoredChunk {
+        size_t image;
+        uint64_t index;
+        uint64_t offset;          /* in the uncompressed image */
+        uint32_t raw_size;
+        uint32_t stored_size;
+        bool last;                /* last chunk of its image */
+        bool compressed;
+        bool has_raw_sha256;      /* format 2 */
+        uint8_t stored_sha256[32];
+        uint8_t raw_sha256[32];
+} BundleStoredChunk;
+
+size_t bundle_reader_stored_max(const BundleReader *r);
+int bundle_reader_next_stored(BundleReader *r, void *buf, size_t buf_size, BundleStoredChunk *ret, UError *err);
+int bundle_reader_decode(BundleReader *r, const BundleStoredChunk *c, const void *stored, void *dst, size_t dst_size,
+                         BundleChunk *ret, UError *err);
+
 /* Parses only the 32-byte header (no allocation; for tests, fuzzing and 'bundle info'). */
 int bundle_header_parse(const uint8_t *buf, size_t size, uint64_t *ret_signature_size, UError *err);
 

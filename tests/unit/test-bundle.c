@@ -12,6 +12,7 @@
 #include "bundle.h"
 #include "chunk.h"
 #include "fileio.h"
+#include "read-ahead.h"
 #include "unit.h"
 #include "util.h"
 #include "test-bundle-big.h"
@@ -97,10 +98,16 @@ typedef struct Result {
         size_t n_images;
 } Result;
 
+/* Set: run_reader() takes the chunks through the daemon's read-ahead thread (read-ahead.c, the
+ * reader's two halves on two threads), which must give the same chunks and the same errors at
+ * the same chunk. */
+static bool via_read_ahead;
+
 /* Runs a reader over fd to the end, checking every chunk against the source images.  If
  * cancel_after > 0, cancel_fd is signalled after that many chunks. */
 static Result run_reader(int fd, uint64_t max_size, int cancel_fd, uint64_t cancel_after) {
         Result res = { .err = UERROR_NULL, .data_ok = true };
+        ReadAhead *ahead = NULL;
         BundleReader *r = NULL;
         const Manifest *m;
         BundleChunk c;
@@ -122,20 +129,27 @@ static Result run_reader(int fd, uint64_t max_size, int cancel_fd, uint64_t canc
                         res.sizes[i][j] = m->images[i].chunks[j].size;
                 }
 
+        if (via_read_ahead) {
+                res.r = read_ahead_start(r, NULL, cancel_fd, &ahead);
+                if (res.r < 0)
+                        goto out;
+        }
         for (;;) {
                 static uint8_t into[2 * CS];
-                uint32_t next = bundle_reader_next_chunk_size(r);
+                uint32_t next = ahead ? read_ahead_next_chunk_size(ahead) : bundle_reader_next_chunk_size(r);
                 const Image *img;
 
                 /* Every other chunk into the caller's buffer, as the installer reads them. */
-                if (res.chunks % 2)
+                if (ahead)
+                        k = read_ahead_next_chunk_into(ahead, into + 1, sizeof(into) - 1, &c, &res.err);
+                else if (res.chunks % 2)
                         k = bundle_reader_next_chunk_into(r, into + 1, sizeof(into) - 1, &c, &res.err);
                 else
                         k = bundle_reader_next_chunk(r, &c, &res.err);
                 if (k <= 0)
                         break;
                 img = &images[c.image];
-                if (c.size != next || (res.chunks % 2 && c.data != into + 1))
+                if (c.size != next || ((ahead || res.chunks % 2) && c.data != into + 1))
                         res.data_ok = false;
                 const ManifestImage *mi = &m->images[c.image];
 
@@ -150,6 +164,7 @@ static Result run_reader(int fd, uint64_t max_size, int cancel_fd, uint64_t canc
         }
         res.r = k;
 out:
+        ahead = read_ahead_free(ahead);
         res.bytes_read = bundle_reader_bytes_read(r);
         res.total = bundle_reader_total_size(r);
         bundle_reader_free(r);
@@ -756,6 +771,18 @@ UNIT_MAIN_BEGIN("test-bundle")
         images[0].data = saved;
         RUN(cancel);
         RUN(create_errors);
+        /* The same bundles and attacks through the read-ahead thread: same chunks, same errors
+         * after the same chunks (cancel is the caller's to check between chunks there). */
+        via_read_ahead = true;
+        RUN(round_trip_pipe);
+        RUN(compression_none);
+        RUN(tampered_chunk);
+        RUN(truncated);
+        RUN(trailing_data);
+        saved = images[0].data;
+        RUN(signed_but_wrong);
+        images[0].data = saved;
+        via_read_ahead = false;
         big_image_case(work, BUNDLE_FORMAT_VERSION, CHUNK_SIZE_MAX, keyring);
         for (size_t i = 0; i < ELEMENTSOF(images); i++)
                 free(images[i].data);
