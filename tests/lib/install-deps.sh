@@ -35,8 +35,10 @@ RUN_PKGS=(dbus-daemon dbus-bin dbus-system-bus-common libubootenv-tool u-boot-to
 # cross-check RAUC's hash trees). rauc-service is not needed: updated serves its bus name.
 # mosquitto (the MQTT broker) and python3-paho-mqtt (the AWS IoT Jobs emulator) for
 # test-agent-awsiot; the tests start their own broker, the package's service is not used.
+# zstd (the command) makes the frames of the re-signed bad patches in test-install-patch
+# (tests/lib/tamper_patch.py).
 CHECK_PKGS=(systemd nginx-light curl fdisk mount passwd python3 strace grub-common procps mandoc shellcheck
-            rauc libglib2.0-bin squashfs-tools cryptsetup-bin mosquitto python3-paho-mqtt)
+            rauc libglib2.0-bin squashfs-tools cryptsetup-bin mosquitto python3-paho-mqtt zstd)
 # make bench PEERS=1: RAUC 1.8 beside Update1 (bench/bench-peers.sh: the rauc client, its D-Bus
 # service's bus policy, mksquashfs for `rauc bundle`) and hyperfine for the round trips.
 PEERS_PKGS=(rauc rauc-service squashfs-tools hyperfine)
