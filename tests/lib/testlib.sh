@@ -53,6 +53,12 @@ skip() { _tl_point ok "$1" "SKIP ${2:-skipped}"; TL_SKIP=$((TL_SKIP + 1)); }
 tl_exit() {
         local rc=$? f
         trap - EXIT INT TERM
+        # A child forked from this shell (`cmd &`, a subshell) runs this shell's traps if a
+        # signal reaches it before bash has reset them in the child: sb_kill's SIGTERM to a
+        # just-started background job did, under load (test-agent-faults in SANITIZE CI), and
+        # that child then printed a plan and removed the sandbox under the running test.  Only
+        # the test's own shell cleans up.
+        [ "$BASHPID" = "$TL_MAIN_PID" ] || exit "$rc"
         for f in "${TL_ON_EXIT[@]}"; do
                 eval "$f"
         done
@@ -63,6 +69,7 @@ tl_exit() {
         [ "$TL_FAIL" -gt 0 ] && exit 1
         exit "$rc"
 }
+TL_MAIN_PID=$BASHPID
 trap tl_exit EXIT
 trap 'exit 130' INT TERM
 
