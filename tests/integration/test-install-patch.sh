@@ -20,22 +20,25 @@ chmod 0755 "$W"
 # v1: 8 MiB of random bytes (incompressible: stored bytes = raw bytes).  v2: v1 with every 97th
 # byte changed in three 64 KiB regions and 10 KiB inserted at 5 MiB: new chunks that are mostly
 # old bytes, what a patch is for.  other: a release this device never ran, v1 with another
-# region changed (so that the bundle does carry useful patches from it).
+# region changed (so that the bundle does carry useful patches from it).  The bytes come from a
+# fixed seed: where the chunker cuts depends on them, and patch-corrupt-data-falls-back needs
+# the last patch to cover more than one chunk (with fresh random bytes, 1 run in ~17 it did not).
 "$SB_PY" - "$SB" <<'EOF' || exit 1
-import os, sys
+import random, sys
 d = sys.argv[1]
-v1 = bytearray(os.urandom(8 << 20))
+rng = random.Random(13)
+v1 = bytearray(rng.randbytes(8 << 20))
 v2 = bytearray(v1)
 for off in (1 << 20, 3 << 20, 7 << 20):
     for i in range(off, off + 65536, 97):
         v2[i] ^= 0x55
-v2 = v2[:5 << 20] + os.urandom(10240) + v2[5 << 20:]
+v2 = v2[:5 << 20] + rng.randbytes(10240) + v2[5 << 20:]
 open(d + "/v1.img", "wb").write(v1)
 open(d + "/v2.img", "wb").write(v2)
 # mixed: v2 with 1.4 MiB of new random bytes from 3.5 MiB, between the patched regions: a
 # patch piece (512 KiB below) of random bytes only is no smaller than its chunks and is not
 # kept, so those chunks are a chunk range among the patches.
-open(d + "/mixed.img", "wb").write(v2[:7 << 19] + os.urandom(1400 << 10) + v2[(7 << 19) + (1400 << 10):])
+open(d + "/mixed.img", "wb").write(v2[:7 << 19] + rng.randbytes(1400 << 10) + v2[(7 << 19) + (1400 << 10):])
 other = bytearray(v1)
 for i in range(2 << 20, (2 << 20) + 65536, 89):
     other[i] ^= 0x33
