@@ -11,6 +11,7 @@
 # over http (Range requests).  The verity hash tree RAUC wrote is cross-checked with
 # veritysetup.
 . "$(dirname "$0")/../lib/testlib.sh"
+. "$(dirname "$0")/../lib/rauc-bundle-lib.sh"
 tl_require_root "the shipped bus policy lets only root own org.example.Update1"
 tl_require_cmd rauc veritysetup mksquashfs unsquashfs nginx
 tl_setup A
@@ -26,23 +27,6 @@ mkdir -p "$I"
 head -c 16M /dev/urandom >"$SB_SLOT_B"
 sb_make_ext4 "$I/v2.ext4" 8M 2 || exit 1
 head -c 6M /dev/urandom >"$I/v3.img"
-
-# rauc_bundle OUT FORMAT IMAGE [COMPATIBLE [SIGNER [EXTRA MANIFEST TEXT]]]
-# (the version is the image's file name, so each image has its own)
-rauc_bundle() {
-        local out=$1 format=$2 image=$3 compat=${4:-$SB_COMPATIBLE} signer=${5:-inter-signer} extra=${6:-}
-        local d=$I/in.$$ inter=()
-        rm -rf "$d" "$out" && mkdir -p "$d" || return 1
-        cp "$image" "$d/rootfs.img"
-        [ -n "$extra" ] && printf '#!/bin/sh\nexit 0\n' >"$d/hook.sh" && chmod +x "$d/hook.sh"
-        printf '[update]\ncompatible=%s\nversion=%s\ndescription=test bundle\nbuild=20260101\n\n[bundle]\nformat=%s\n\n[image.rootfs]\nfilename=rootfs.img\n%b' \
-                "$compat" "$(basename "$image")" "$format" "$extra" >"$d/manifest.raucm"
-        [ "$signer" = inter-signer ] && inter=(--intermediate "$SB/pki/inter-ca.crt")
-        rauc bundle --cert "$SB/pki/$signer.crt" --key "$SB/pki/$signer.key" "${inter[@]}" "$d" "$out" \
-                >"$I/rauc.log" 2>&1 || { cat "$I/rauc.log" >&2; return 1; }
-        chmod 0644 "$out"
-        rm -rf "$d"
-}
 
 rauc_bundle "$I/plain.raucb" plain "$I/v2.ext4" &&
         rauc_bundle "$I/verity.raucb" verity "$I/v3.img" || { fail "$TL_FILE-bundles" "rauc bundle failed"; exit 1; }
@@ -155,28 +139,6 @@ t_pipe() {
         expect_booted A && expect_primary A
 }
 
-# old_or_image SLOT BEFORE IMAGE: every 4 KiB block of SLOT is its BEFORE content or IMAGE's,
-# and not all of IMAGE was written (TL_RC, TL_OUT: how many blocks were).
-old_or_image() {
-        run "$SB_PY" -c '
-import sys
-slot, old, img = (open(p, "rb").read() for p in sys.argv[1:])
-written = 0
-for o in range(0, len(slot), 4096):
-    s = slot[o:o + 4096]
-    if s == old[o:o + 4096]:
-        continue
-    if s == img[o:o + 4096]:
-        written += 1
-        continue
-    print("block at %d is neither the old content nor the image" % o)
-    sys.exit(1)
-if written * 4096 >= len(img):
-    print("the whole image was written")
-    sys.exit(1)
-print("image blocks written before the refusal: %d of %d" % (written, len(img) // 4096))' "$1" "$2" "$3"
-}
-
 # A changed block in the middle of the verity image: the install stops at it, after writing the
 # authenticated chunks before it.  Every 4 KiB block of slot B is then either its old content
 # or the image's: the changed block (which decompresses to neither) never reached it.
@@ -187,22 +149,7 @@ t_tampered_verity() {
         sb_flip_byte "$I/t-verity.raucb" $((3 * 1024 * 1024 + 12345))
         expect_error org.example.Update1.Error.InvalidBundle updatectl install "$I/t-verity.raucb" || return 1
         expect_contains "$TL_OUT" "failed verification" "verity refusal" || return 1
-        expect_booted A && expect_primary A && expect_boots A || return 1
-        expect_slot rootfs.1 '["status"]' failed || return 1
-        old_or_image "$SB_SLOT_B" "$before" "$I/v3.img"
-        [ "$TL_RC" = 0 ] || { TL_WHY="slot B: $TL_OUT"; return 1; }
-        tl_diag "$TL_OUT"
-}
-
-check_slot() { # SLOT-DEVICE IMAGE SLOT-NAME VERSION
-        local size sha
-        size=$(stat -c %s "$2")
-        sha=$(sha256sum <"$2" | cut -c1-64)
-        expect_eq "$(head -c "$size" "$1" | sha256sum | cut -c1-64)" "$sha" "sha256 of $3's first $size bytes" || return 1
-        expect_slot "$3" '["status"]' ok || return 1
-        expect_slot "$3" '["bundle"]["version"]' "$4" || return 1
-        expect_slot "$3" '["bundle"]["compatible"]' "$SB_COMPATIBLE" || return 1
-        expect_slot "$3" '["checksum"]["sha256"]' "$sha"
+        refused_into_b "$before" "$I/v3.img"
 }
 
 # require-manifest-hash (de.pengutronix.rauc InstallBundle): the hash is RAUC's, the SHA-256 of
@@ -274,10 +221,7 @@ t_http() {
         cp "$SB_SLOT_B" "$before"
         expect_error org.example.Update1.Error.InvalidBundle updatectl install "$SB_HTTP_URL/t-v4.raucb" || return 1
         expect_contains "$TL_OUT" "failed verification" "http verity refusal" || return 1
-        expect_booted A && expect_primary A && expect_boots A || return 1
-        expect_slot rootfs.1 '["status"]' failed || return 1
-        old_or_image "$SB_SLOT_B" "$before" "$I/v4.img"
-        [ "$TL_RC" = 0 ] || { TL_WHY="slot B: $TL_OUT"; return 1; }
+        refused_into_b "$before" "$I/v4.img" || return 1
 
         expect_ok updatectl install "$SB_HTTP_URL/v4.raucb" || return 1
         check_slot "$SB_SLOT_B" "$I/v4.img" rootfs.1 v4.img || return 1

@@ -15,7 +15,8 @@ MODE is "good" or a way to misbehave once AFTER requests (default 0) were answer
   status    a reply with status EIO
   close     close the socket instead of answering
   hang      never answer (a cancel must stop the daemon's wait)
-STATS gets "requests=N bytes=N" (bytes: payload bytes sent) once the socket is closed.
+STATS gets "requests=N bytes=N" (bytes: payload bytes sent) once the socket is closed, then a
+line "OFFSET LENGTH" for each request received, in order (what the daemon asked for).
 bus-call's output goes to stdout/stderr; the exit status is bus-call's."""
 
 import os
@@ -44,6 +45,7 @@ def recv_exact(s, n):
 def serve(sock, path, mode, after, stats):
     total = os.path.getsize(path)
     requests = sent = 0
+    asked = []
     with open(path, "rb") as f:
         while True:
             try:
@@ -56,6 +58,7 @@ def serve(sock, path, mode, after, stats):
             if magic != REQ_MAGIC:
                 break
             requests += 1
+            asked.append((offset, length))
             f.seek(offset)
             data = f.read(length)
             off, ln, tot, status = offset, length, total, 0
@@ -89,6 +92,7 @@ def serve(sock, path, mode, after, stats):
             sent += len(data)
     with open(stats, "w") as st:
         st.write("requests=%d bytes=%d\n" % (requests, sent))
+        st.writelines("%d %d\n" % a for a in asked)
     sock.close()
 
 
