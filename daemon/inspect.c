@@ -13,6 +13,7 @@
 
 #include "bundle.h"
 #include "inspect.h"
+#include "json-util.h"
 #include "log.h"
 #include "manifest.h"
 #include "util.h"
@@ -79,8 +80,8 @@ static int inspect_run(InspectJob *j, UError *err) {
                 return uerror_set(err, ERROR_FAILED, k, "Cannot format the manifest: %s", strerror(-k));
         /* What a caller confirms with InstallBundle's require-manifest-hash (RAUC's manifest-hash). */
         hex_encode(bundle_reader_manifest_sha256(r), 32, hash);
-        if (json_object_object_add(o, "signer", json_object_new_string(bundle_reader_signer(r) ?: "")) < 0 ||
-            json_object_object_add(o, "manifest-hash", json_object_new_string(hash)) < 0) {
+        if (json_add(o, "signer", json_object_new_string(bundle_reader_signer(r) ?: "")) < 0 ||
+            json_add(o, "manifest-hash", json_object_new_string(hash)) < 0) {
                 json_object_put(o);
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
         }

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 #include <systemd/sd-event.h>
 
+#include "json-util.h"
 #include "log.h"
 #include "slot-mount.h"
 #include "snapshot.h"
@@ -67,10 +68,6 @@ static struct json_object *json_timestamp(uint64_t ts) {
         return json_object_new_string(buf);
 }
 
-static int add(struct json_object *o, const char *key, struct json_object *v) {
-        return json_object_object_add(o, key, v) < 0 ? -ENOMEM : 0;
-}
-
 static int slot_json(Manager *m, unsigned i, const BootStatus *boot_status, struct json_object **ret) {
         const ConfigSlot *cs = &m->config->slots[i];
         const Slot *s = &m->slots->slots[i];
@@ -91,36 +88,38 @@ static int slot_json(Manager *m, unsigned i, const BootStatus *boot_status, stru
         installed = json_object_new_object();
         activated = json_object_new_object();
 
-        r |= add(o, "name", json_object_new_string(cs->name));
-        r |= add(o, "class", json_object_new_string(cs->class));
-        r |= add(o, "device", json_object_new_string(cs->device));
-        r |= add(o, "device_path", json_string_or_null(s->device_path));
-        r |= add(o, "type", json_string_or_null(slot_type_to_string(cs->type)));
-        r |= add(o, "bootname", json_string_or_null(cs->bootname));
-        r |= add(o, "state", json_string_or_null(slot_state_to_string(s->state)));
-        r |= add(o, "boot_status", root >= 0 && boot_status[root] >= 0 ?
-                 json_string_or_null(boot_status_to_string(boot_status[root])) : NULL);
-        r |= add(o, "parent", json_string_or_null(cs->parent_name));
-        r |= add(o, "readonly", json_object_new_boolean(cs->readonly));
-        r |= add(o, "mountpoint", json_string_or_null(mountpoint));
-        r |= add(o, "status", json_string_or_null(slot_status_to_string(rec ? rec->status : SLOT_STATUS_UNKNOWN)));
+        r |= json_add(o, "name", json_object_new_string(cs->name));
+        r |= json_add(o, "class", json_object_new_string(cs->class));
+        r |= json_add(o, "device", json_object_new_string(cs->device));
+        r |= json_add_or_null(o, "device_path", json_string_or_null(s->device_path));
+        r |= json_add_or_null(o, "type", json_string_or_null(slot_type_to_string(cs->type)));
+        r |= json_add_or_null(o, "bootname", json_string_or_null(cs->bootname));
+        r |= json_add_or_null(o, "state", json_string_or_null(slot_state_to_string(s->state)));
+        r |= json_add_or_null(o, "boot_status", root >= 0 && boot_status[root] >= 0 ?
+                              json_string_or_null(boot_status_to_string(boot_status[root])) : NULL);
+        r |= json_add_or_null(o, "parent", json_string_or_null(cs->parent_name));
+        r |= json_add(o, "readonly", json_object_new_boolean(cs->readonly));
+        r |= json_add_or_null(o, "mountpoint", json_string_or_null(mountpoint));
+        r |= json_add_or_null(o, "status",
+                              json_string_or_null(slot_status_to_string(rec ? rec->status : SLOT_STATUS_UNKNOWN)));
 
-        r |= add(bundle, "compatible", json_string_or_null(rec ? rec->bundle_compatible : NULL));
-        r |= add(bundle, "version", json_string_or_null(rec ? rec->bundle_version : NULL));
-        r |= add(bundle, "build", json_string_or_null(rec ? rec->bundle_build : NULL));
-        r |= add(bundle, "description", json_string_or_null(rec ? rec->bundle_description : NULL));
-        r |= add(bundle, "hash", rec && rec->bundle_hash[0] ? json_object_new_string(rec->bundle_hash) : NULL);
-        r |= add(o, "bundle", bundle);
-        r |= add(checksum, "sha256", rec && rec->sha256[0] ? json_object_new_string(rec->sha256) : NULL);
-        r |= add(checksum, "size", rec && rec->sha256[0] ? json_object_new_uint64(rec->size) : NULL);
-        r |= add(o, "checksum", checksum);
-        r |= add(installed, "timestamp", json_timestamp(rec ? rec->installed_timestamp : 0));
-        r |= add(installed, "count", json_object_new_uint64(rec ? rec->installed_count : 0));
-        r |= add(o, "installed", installed);
-        r |= add(activated, "timestamp", json_timestamp(rec ? rec->activated_timestamp : 0));
-        r |= add(activated, "count", json_object_new_uint64(rec ? rec->activated_count : 0));
-        r |= add(o, "activated", activated);
-        r |= add(o, "transaction_id", json_string_or_null(rec ? rec->transaction_id : NULL));
+        r |= json_add_or_null(bundle, "compatible", json_string_or_null(rec ? rec->bundle_compatible : NULL));
+        r |= json_add_or_null(bundle, "version", json_string_or_null(rec ? rec->bundle_version : NULL));
+        r |= json_add_or_null(bundle, "build", json_string_or_null(rec ? rec->bundle_build : NULL));
+        r |= json_add_or_null(bundle, "description", json_string_or_null(rec ? rec->bundle_description : NULL));
+        r |= json_add_or_null(bundle, "hash",
+                              rec && rec->bundle_hash[0] ? json_object_new_string(rec->bundle_hash) : NULL);
+        r |= json_add(o, "bundle", bundle);
+        r |= json_add_or_null(checksum, "sha256", rec && rec->sha256[0] ? json_object_new_string(rec->sha256) : NULL);
+        r |= json_add_or_null(checksum, "size", rec && rec->sha256[0] ? json_object_new_uint64(rec->size) : NULL);
+        r |= json_add(o, "checksum", checksum);
+        r |= json_add_or_null(installed, "timestamp", json_timestamp(rec ? rec->installed_timestamp : 0));
+        r |= json_add(installed, "count", json_object_new_uint64(rec ? rec->installed_count : 0));
+        r |= json_add(o, "installed", installed);
+        r |= json_add_or_null(activated, "timestamp", json_timestamp(rec ? rec->activated_timestamp : 0));
+        r |= json_add(activated, "count", json_object_new_uint64(rec ? rec->activated_count : 0));
+        r |= json_add(o, "activated", activated);
+        r |= json_add_or_null(o, "transaction_id", json_string_or_null(rec ? rec->transaction_id : NULL));
         if (r < 0 || !bundle || !checksum || !installed || !activated) {
                 json_object_put(o);
                 return -ENOMEM;
@@ -147,7 +146,8 @@ static int read_bootloader_locked(Manager *m, Snapshot *s, BootStatus *boot_stat
         if (r >= 0)
                 r = bootloader_get_primary(bl, &s->primary, &err);
         s->primary_read = r >= 0;
-        if (add(root, "primary", r >= 0 ? json_string_or_null(manager_slot_name_by_bootname(m, s->primary)) : NULL) < 0) {
+        if (json_add_or_null(root, "primary",
+                             r >= 0 ? json_string_or_null(manager_slot_name_by_bootname(m, s->primary)) : NULL) < 0) {
                 bootloader_read_end(bl);
                 return -ENOMEM;
         }
@@ -160,7 +160,7 @@ static int read_bootloader_locked(Manager *m, Snapshot *s, BootStatus *boot_stat
                         boot_status[i] = _BOOT_STATUS_INVALID;
         }
         bootloader_read_end(bl);
-        if (uerror_is_set(&err) && add(root, "bootloader_error", json_object_new_string(err.message)) < 0)
+        if (uerror_is_set(&err) && json_add(root, "bootloader_error", json_object_new_string(err.message)) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -177,10 +177,10 @@ static int last_boot_json(const LastBoot *b, struct json_object **ret) {
         o = json_object_new_object();
         if (!o)
                 return -ENOMEM;
-        r |= add(o, "expected", json_object_new_string(b->expected));
-        r |= add(o, "booted", json_string_or_null(b->booted));
-        r |= add(o, "fell_back", json_object_new_boolean(b->fell_back));
-        r |= add(o, "timestamp", json_timestamp(b->timestamp));
+        r |= json_add(o, "expected", json_object_new_string(b->expected));
+        r |= json_add_or_null(o, "booted", json_string_or_null(b->booted));
+        r |= json_add(o, "fell_back", json_object_new_boolean(b->fell_back));
+        r |= json_add_or_null(o, "timestamp", json_timestamp(b->timestamp));
         if (r < 0) {
                 json_object_put(o);
                 return -ENOMEM;
@@ -196,8 +196,8 @@ static int floor_json(const RollbackFloor *floor, struct json_object **ret) {
 
         if (!f)
                 return -ENOMEM;
-        r |= add(f, "security_version", json_object_new_uint64(floor->security_version));
-        r |= add(f, "time", json_object_new_uint64(floor->time));
+        r |= json_add(f, "security_version", json_object_new_uint64(floor->security_version));
+        r |= json_add(f, "time", json_object_new_uint64(floor->time));
         if (r < 0) {
                 json_object_put(f);
                 return -ENOMEM;
@@ -229,11 +229,11 @@ static int read_locked(Manager *m, Snapshot *s, struct json_object *root, struct
         }
         r = last_boot_json(&m->status->last_boot, &o);
         if (r >= 0)
-                r = add(root, "last_boot", o);
+                r = json_add_or_null(root, "last_boot", o);
         if (r >= 0)
                 r = floor_json(&m->floor, &o);
         if (r >= 0)
-                r = add(root, "rollback_floor", o);
+                r = json_add(root, "rollback_floor", o);
         return r;
 }
 
@@ -253,10 +253,10 @@ int snapshot_read(Manager *m, Snapshot **ret) {
                 return -ENOMEM;
         }
         /* Config and slot table do not change after start-up: no lock needed for them. */
-        r |= add(root, "compatible", json_object_new_string(m->config->compatible));
-        r |= add(root, "booted", json_string_or_null(booted));
-        r |= add(root, "boot_source", json_string_or_null(m->slots->boot_source));
-        r |= add(root, "operation", NULL); /* main-thread state: filled in per answer */
+        r |= json_add(root, "compatible", json_object_new_string(m->config->compatible));
+        r |= json_add_or_null(root, "booted", json_string_or_null(booted));
+        r |= json_add_or_null(root, "boot_source", json_string_or_null(m->slots->boot_source));
+        r |= json_add_or_null(root, "operation", NULL); /* main-thread state: filled in per answer */
         if (r < 0) {
                 json_object_put(slots);
                 return -ENOMEM;
@@ -266,7 +266,7 @@ int snapshot_read(Manager *m, Snapshot **ret) {
         r = read_locked(m, s, root, slots);
         pthread_mutex_unlock(&m->lock);
         if (r >= 0)
-                r = add(root, "slots", slots);
+                r = json_add(root, "slots", slots);
         else
                 json_object_put(slots);
         if (r < 0)
@@ -276,9 +276,9 @@ int snapshot_read(Manager *m, Snapshot **ret) {
         info = json_object_new_object();
         if (!info)
                 return -ENOMEM;
-        r |= add(info, "stale", json_object_new_boolean(false));
-        r |= add(info, "timestamp", NULL);
-        r |= add(root, "snapshot", info);
+        r |= json_add(info, "stale", json_object_new_boolean(false));
+        r |= json_add_or_null(info, "timestamp", NULL);
+        r |= json_add(root, "snapshot", info);
         if (r < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(s);
@@ -322,13 +322,14 @@ int manager_slot_status_json(Manager *m, bool stale, char **ret) {
 
         if (!m->snapshot)
                 return -ENODATA;
-        if (add(m->snapshot->doc, "operation", json_object_new_string(operation_to_string(m->operation) ?: "idle")) < 0)
+        if (json_add(m->snapshot->doc, "operation",
+                     json_object_new_string(operation_to_string(m->operation) ?: "idle")) < 0)
                 return -ENOMEM;
         /* When it was read matters only when that was before the call: otherwise two answers
          * without a change in between are the same. */
         if (json_object_object_get_ex(m->snapshot->doc, "snapshot", &info) &&
-            (add(info, "stale", json_object_new_boolean(stale)) < 0 ||
-             add(info, "timestamp", stale ? json_timestamp(m->snapshot->read_at) : NULL) < 0))
+            (json_add(info, "stale", json_object_new_boolean(stale)) < 0 ||
+             json_add_or_null(info, "timestamp", stale ? json_timestamp(m->snapshot->read_at) : NULL) < 0))
                 return -ENOMEM;
         text = json_object_to_json_string_ext(m->snapshot->doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         copy = text ? strdup(text) : NULL;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "fileio.h"
+#include "json-util.h"
 #include "status.h"
 #include "util.h"
 
@@ -582,18 +583,8 @@ int status_load(const Config *c, StatusFile **ret, char **ret_warning) {
 
 /* --- writing --------------------------------------------------------------------------- */
 
-static int add(json_object *o, const char *key, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static int add_string(json_object *o, const char *key, const char *value) {
-        return value ? add(o, key, json_object_new_string(value)) : 0;
+        return value ? json_add(o, key, json_object_new_string(value)) : 0;
 }
 
 static int add_pair(json_object *o, const char *key, const char *k1, uint64_t v1, const char *k2, uint64_t v2) {
@@ -602,14 +593,14 @@ static int add_pair(json_object *o, const char *key, const char *k1, uint64_t v1
 
         if (!sub)
                 return -ENOMEM;
-        r = add(sub, k1, json_object_new_uint64(v1));
+        r = json_add(sub, k1, json_object_new_uint64(v1));
         if (r >= 0)
-                r = add(sub, k2, json_object_new_uint64(v2));
+                r = json_add(sub, k2, json_object_new_uint64(v2));
         if (r < 0) {
                 json_object_put(sub);
                 return r;
         }
-        return add(o, key, sub);
+        return json_add(o, key, sub);
 }
 
 static int record_to_json(const SlotRecord *r, json_object **ret) {
@@ -636,22 +627,22 @@ static int record_to_json(const SlotRecord *r, json_object **ret) {
                 if (k >= 0)
                         k = add_string(b, "hash", r->bundle_hash[0] ? r->bundle_hash : NULL);
                 if (k >= 0)
-                        k = add(o, "bundle", b);
+                        k = json_add(o, "bundle", b);
                 else
                         json_object_put(b);
         }
         if (k >= 0)
-                k = add(o, "security-version", json_object_new_uint64(r->security_version));
+                k = json_add(o, "security-version", json_object_new_uint64(r->security_version));
         if (k >= 0 && r->committed)
-                k = add(o, "committed", json_object_new_boolean(true));
+                k = json_add(o, "committed", json_object_new_boolean(true));
         if (k >= 0 && r->sha256[0]) {
                 json_object *cs = json_object_new_object();
 
                 k = cs ? add_string(cs, "sha256", r->sha256) : -ENOMEM;
                 if (k >= 0)
-                        k = add(cs, "size", json_object_new_uint64(r->size));
+                        k = json_add(cs, "size", json_object_new_uint64(r->size));
                 if (k >= 0)
-                        k = add(o, "checksum", cs);
+                        k = json_add(o, "checksum", cs);
                 else
                         json_object_put(cs);
         }
@@ -680,14 +671,14 @@ static int last_boot_to_json(const LastBoot *b, json_object *root) {
         if (k >= 0)
                 k = add_string(o, "booted", b->booted);
         if (k >= 0)
-                k = add(o, "fell-back", json_object_new_boolean(b->fell_back));
+                k = json_add(o, "fell-back", json_object_new_boolean(b->fell_back));
         if (k >= 0)
-                k = add(o, "timestamp", json_object_new_uint64(b->timestamp));
+                k = json_add(o, "timestamp", json_object_new_uint64(b->timestamp));
         if (k < 0) {
                 json_object_put(o);
                 return k;
         }
-        return add(root, "last-boot", o);
+        return json_add(root, "last-boot", o);
 }
 
 static int trial_to_json(const TrialRecord *t, json_object *root) {
@@ -703,16 +694,16 @@ static int trial_to_json(const TrialRecord *t, json_object *root) {
         if (k >= 0)
                 k = add_string(o, "boot-id", t->boot_id);
         if (k >= 0)
-                k = add(o, "timestamp", json_object_new_uint64(t->timestamp));
+                k = json_add(o, "timestamp", json_object_new_uint64(t->timestamp));
         if (k >= 0 && t->rejected)
-                k = add(o, "rejected", json_object_new_boolean(true));
+                k = json_add(o, "rejected", json_object_new_boolean(true));
         if (k >= 0 && t->committing)
-                k = add(o, "committing", json_object_new_boolean(true));
+                k = json_add(o, "committing", json_object_new_boolean(true));
         if (k < 0) {
                 json_object_put(o);
                 return k;
         }
-        return add(root, "trial", o);
+        return json_add(root, "trial", o);
 }
 
 int status_save(const Config *c, const StatusFile *s) {
@@ -732,9 +723,9 @@ int status_save(const Config *c, const StatusFile *s) {
                 json_object_put(slots);
                 return -ENOMEM;
         }
-        r = add(root, "format", json_object_new_int(STATUS_FORMAT));
+        r = json_add(root, "format", json_object_new_int(STATUS_FORMAT));
         if (r >= 0)
-                r = add(root, "slots", slots);
+                r = json_add(root, "slots", slots);
         else
                 json_object_put(slots);
         if (r < 0)
@@ -752,7 +743,7 @@ int status_save(const Config *c, const StatusFile *s) {
                 r = record_to_json(&s->records[i], &o);
                 if (r < 0)
                         return r;
-                r = add(slots, s->records[i].name, o);
+                r = json_add(slots, s->records[i].name, o);
                 if (r < 0)
                         return r;
         }

@@ -80,16 +80,6 @@ int manifest_get_sha256(struct json_object *o, const char *where, const char *ke
         return manifest_parse_sha256(v, what, ret, err);
 }
 
-int manifest_json_add(struct json_object *o, const char *key, struct json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 struct json_object *manifest_json_sha256(const uint8_t h[SHA256_SIZE]) {
         char hex[SHA256_HEX_SIZE];
 

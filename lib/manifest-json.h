@@ -25,7 +25,5 @@ int manifest_parse_sha256(struct json_object *v, const char *what, uint8_t ret[3
 /* A required member that is such a hash. */
 int manifest_get_sha256(struct json_object *o, const char *where, const char *key, uint8_t ret[32], UError *err);
 
-/* Adds v under key, taking v (NULL, from a failed json_object_new_*(), is -ENOMEM). */
-int manifest_json_add(struct json_object *o, const char *key, struct json_object *v);
 /* A hash as 64 lower-case hex digits; NULL on ENOMEM. */
 struct json_object *manifest_json_sha256(const uint8_t h[32]);

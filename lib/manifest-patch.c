@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "chunk.h"
+#include "json-util.h"
 #include "manifest.h"
 #include "manifest-json.h"
 #include "manifest-scan.h"
@@ -105,18 +106,18 @@ int manifest_patch_sets_to_json(const ManifestImage *img, struct json_object *o)
                         json_object_put(sets);
                         return -ENOMEM;
                 }
-                r |= manifest_json_add(s, "source-sha256", manifest_json_sha256(p->source_sha256));
-                r |= manifest_json_add(s, "source-size", json_object_new_uint64(p->source_size));
-                r |= manifest_json_add(s, "window", json_object_new_uint64(p->window));
-                r |= manifest_json_add(s, "entry-count", json_object_new_uint64(p->n_entries));
-                r |= manifest_json_add(s, "table-sha256", manifest_json_sha256(p->table_sha256));
-                r |= manifest_json_add(s, "data-size", json_object_new_uint64(p->data_size));
+                r |= json_add(s, "source-sha256", manifest_json_sha256(p->source_sha256));
+                r |= json_add(s, "source-size", json_object_new_uint64(p->source_size));
+                r |= json_add(s, "window", json_object_new_uint64(p->window));
+                r |= json_add(s, "entry-count", json_object_new_uint64(p->n_entries));
+                r |= json_add(s, "table-sha256", manifest_json_sha256(p->table_sha256));
+                r |= json_add(s, "data-size", json_object_new_uint64(p->data_size));
         }
         if (r < 0) {
                 json_object_put(sets);
                 return -ENOMEM;
         }
-        return manifest_json_add(o, "patch-sets", sets);
+        return json_add(o, "patch-sets", sets);
 }
 
 void manifest_patch_entry(const PatchSet *p, uint64_t i, PatchEntry *ret) {

@@ -10,6 +10,7 @@
 
 #include "cdc.h"
 #include "chunk.h"
+#include "json-util.h"
 #include "manifest.h"
 #include "manifest-json.h"
 #include "manifest-scan.h"
@@ -554,16 +555,6 @@ int manifest_parse(const char *json, size_t size, Manifest **ret, UError *err) {
         return 0;
 }
 
-static int json_append(struct json_object *a, struct json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_array_add(a, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static int image_to_json_object(const ManifestImage *img, unsigned format, bool with_chunks,
                                 struct json_object **ret) {
         _cleanup_(json_putp) struct json_object *o = NULL, *chunks = NULL;
@@ -573,22 +564,22 @@ static int image_to_json_object(const ManifestImage *img, unsigned format, bool 
         o = json_object_new_object();
         if (!o)
                 return -ENOMEM;
-        r |= manifest_json_add(o, "slotclass", json_object_new_string(img->slotclass));
-        r |= manifest_json_add(o, "filename", json_object_new_string(img->filename));
-        r |= manifest_json_add(o, "size", json_object_new_uint64(img->size));
-        r |= manifest_json_add(o, "sha256", manifest_json_sha256(img->sha256));
+        r |= json_add(o, "slotclass", json_object_new_string(img->slotclass));
+        r |= json_add(o, "filename", json_object_new_string(img->filename));
+        r |= json_add(o, "size", json_object_new_uint64(img->size));
+        r |= json_add(o, "sha256", manifest_json_sha256(img->sha256));
         if (format != MANIFEST_FORMAT_CDC)
-                r |= manifest_json_add(o, "chunk-size", json_object_new_uint64(img->chunk_size));
-        r |= manifest_json_add(o, "compression", json_object_new_string(compression_to_string(img->compression)));
+                r |= json_add(o, "chunk-size", json_object_new_uint64(img->chunk_size));
+        r |= json_add(o, "compression", json_object_new_string(compression_to_string(img->compression)));
         if (r < 0)
                 return -ENOMEM;
         if (format == MANIFEST_FORMAT_CDC) {
-                r |= manifest_json_add(o, "chunk-min", json_object_new_uint64(img->cdc_min));
-                r |= manifest_json_add(o, "chunk-avg", json_object_new_uint64(img->cdc_avg));
-                r |= manifest_json_add(o, "chunk-max", json_object_new_uint64(img->chunk_size));
-                r |= manifest_json_add(o, "chunk-count", json_object_new_uint64(img->n_chunks));
-                r |= manifest_json_add(o, "stored-size", json_object_new_uint64(img->stored_size));
-                r |= manifest_json_add(o, "chunk-table-sha256", manifest_json_sha256(img->table_sha256));
+                r |= json_add(o, "chunk-min", json_object_new_uint64(img->cdc_min));
+                r |= json_add(o, "chunk-avg", json_object_new_uint64(img->cdc_avg));
+                r |= json_add(o, "chunk-max", json_object_new_uint64(img->chunk_size));
+                r |= json_add(o, "chunk-count", json_object_new_uint64(img->n_chunks));
+                r |= json_add(o, "stored-size", json_object_new_uint64(img->stored_size));
+                r |= json_add(o, "chunk-table-sha256", manifest_json_sha256(img->table_sha256));
                 if (r < 0)
                         return -ENOMEM;
                 r = manifest_patch_sets_to_json(img, o);
@@ -604,8 +595,8 @@ static int image_to_json_object(const ManifestImage *img, unsigned format, bool 
                         stored += img->chunks[i].size;
                 if (!img->chunks)
                         stored = img->size;
-                r |= manifest_json_add(o, "chunk-count", json_object_new_uint64(img->n_chunks));
-                r |= manifest_json_add(o, "stored-size", json_object_new_uint64(stored));
+                r |= json_add(o, "chunk-count", json_object_new_uint64(img->n_chunks));
+                r |= json_add(o, "stored-size", json_object_new_uint64(stored));
                 if (r < 0)
                         return -ENOMEM;
                 *ret = TAKE_PTR(o);
@@ -628,7 +619,7 @@ static int image_to_json_object(const ManifestImage *img, unsigned format, bool 
                 if (r < 0)
                         return r;
         }
-        r = manifest_json_add(o, "chunks", TAKE_PTR(chunks));
+        r = json_add(o, "chunks", TAKE_PTR(chunks));
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(o);
@@ -643,15 +634,15 @@ int manifest_to_json_object(const Manifest *m, bool with_chunks, struct json_obj
         images = json_object_new_array();
         if (!o || !images)
                 return -ENOMEM;
-        r |= manifest_json_add(o, "format", json_object_new_int(m->format == MANIFEST_FORMAT_CDC ?
+        r |= json_add(o, "format", json_object_new_int(m->format == MANIFEST_FORMAT_CDC ?
                                                        MANIFEST_FORMAT_CDC : MANIFEST_FORMAT_VERSION));
-        r |= manifest_json_add(o, "compatible", json_object_new_string(m->compatible ?: ""));
-        r |= manifest_json_add(o, "version", json_object_new_string(m->version ?: ""));
-        r |= manifest_json_add(o, "build", json_object_new_string(m->build ?: ""));
-        r |= manifest_json_add(o, "description", json_object_new_string(m->description ?: ""));
-        r |= manifest_json_add(o, "security-version", json_object_new_uint64(m->security_version));
+        r |= json_add(o, "compatible", json_object_new_string(m->compatible ?: ""));
+        r |= json_add(o, "version", json_object_new_string(m->version ?: ""));
+        r |= json_add(o, "build", json_object_new_string(m->build ?: ""));
+        r |= json_add(o, "description", json_object_new_string(m->description ?: ""));
+        r |= json_add(o, "security-version", json_object_new_uint64(m->security_version));
         if (m->expires > 0)
-                r |= manifest_json_add(o, "expires", json_object_new_uint64(m->expires));
+                r |= json_add(o, "expires", json_object_new_uint64(m->expires));
         if (r < 0)
                 return -ENOMEM;
 
@@ -665,7 +656,7 @@ int manifest_to_json_object(const Manifest *m, bool with_chunks, struct json_obj
                 if (r < 0)
                         return r;
         }
-        r = manifest_json_add(o, "images", TAKE_PTR(images));
+        r = json_add(o, "images", TAKE_PTR(images));
         if (r < 0)
                 return r;
 

@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "json-util.h"
 #include "log.h"
 #include "macro.h"
 #include "update-agent-ddi.h"
@@ -557,13 +558,7 @@ int ddi_parse_cancel(DdiClient *d, const char *body, size_t size, char **ret_sto
 }
 
 static int add_str(json_object *o, const char *k, const char *v) {
-        json_object *s = json_object_new_string(v);
-
-        if (!s || json_object_object_add(o, k, s) < 0) {
-                json_object_put(s);
-                return -ENOMEM;
-        }
-        return 0;
+        return json_add(o, k, json_object_new_string(v));
 }
 
 static int build_feedback(const DdiFeedback *f, char **ret) {

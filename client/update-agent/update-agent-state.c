@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "fileio.h"
+#include "json-util.h"
 #include "log.h"
 #include "macro.h"
 #include "update-agent-state.h"
@@ -170,16 +171,6 @@ int action_record_load(const char *state_dir, ActionRecord **ret) {
         return r;
 }
 
-static int add(json_object *o, const char *k, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, k, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static json_object *str_or_null(const char *s) {
         return s ? json_object_new_string(s) : json_object_new_null();
 }
@@ -193,28 +184,28 @@ int action_record_save(const char *state_dir, const ActionRecord *r) {
 
         if (!o || !path)
                 return -ENOMEM;
-        k |= add(o, "format", json_object_new_int(1));
-        k |= add(o, "action", json_object_new_string(r->action_id));
-        k |= add(o, "phase", json_object_new_string(action_phase_to_string(r->phase)));
-        json_object_object_add(o, "version", str_or_null(r->version));
-        json_object_object_add(o, "filename", str_or_null(r->filename));
-        k |= add(o, "size", json_object_new_uint64(r->size));
-        json_object_object_add(o, "sha256", str_or_null(r->sha256));
-        k |= add(o, "download_only", json_object_new_boolean(r->download_only));
-        k |= add(o, "downloaded_reported", json_object_new_boolean(r->downloaded_reported));
-        json_object_object_add(o, "transaction_id", str_or_null(r->transaction_id));
-        json_object_object_add(o, "expected_slot", str_or_null(r->expected_slot));
-        k |= add(o, "installed_at", json_object_new_uint64(r->installed_at));
-        k |= add(o, "install_attempts", json_object_new_uint64(r->install_attempts));
-        json_object_object_add(o, "boot_id", str_or_null(r->boot_id));
-        k |= add(o, "first_seen", json_object_new_uint64(r->first_seen));
-        k |= add(o, "final_success", json_object_new_boolean(r->final_success));
-        json_object_object_add(o, "final_reason", str_or_null(r->final_reason));
-        json_object_object_add(o, "final_message", str_or_null(r->final_message));
-        json_object_object_add(o, "hook_meta", str_or_null(r->hook_meta));
-        json_object_object_add(o, "restart_arg", str_or_null(r->restart_arg));
+        k |= json_add(o, "format", json_object_new_int(1));
+        k |= json_add(o, "action", json_object_new_string(r->action_id));
+        k |= json_add(o, "phase", json_object_new_string(action_phase_to_string(r->phase)));
+        k |= json_add_or_null(o, "version", str_or_null(r->version));
+        k |= json_add_or_null(o, "filename", str_or_null(r->filename));
+        k |= json_add(o, "size", json_object_new_uint64(r->size));
+        k |= json_add_or_null(o, "sha256", str_or_null(r->sha256));
+        k |= json_add(o, "download_only", json_object_new_boolean(r->download_only));
+        k |= json_add(o, "downloaded_reported", json_object_new_boolean(r->downloaded_reported));
+        k |= json_add_or_null(o, "transaction_id", str_or_null(r->transaction_id));
+        k |= json_add_or_null(o, "expected_slot", str_or_null(r->expected_slot));
+        k |= json_add(o, "installed_at", json_object_new_uint64(r->installed_at));
+        k |= json_add(o, "install_attempts", json_object_new_uint64(r->install_attempts));
+        k |= json_add_or_null(o, "boot_id", str_or_null(r->boot_id));
+        k |= json_add(o, "first_seen", json_object_new_uint64(r->first_seen));
+        k |= json_add(o, "final_success", json_object_new_boolean(r->final_success));
+        k |= json_add_or_null(o, "final_reason", str_or_null(r->final_reason));
+        k |= json_add_or_null(o, "final_message", str_or_null(r->final_message));
+        k |= json_add_or_null(o, "hook_meta", str_or_null(r->hook_meta));
+        k |= json_add_or_null(o, "restart_arg", str_or_null(r->restart_arg));
         details = json_object_new_array();
-        k |= add(o, "final_details", details);
+        k |= json_add(o, "final_details", details);
         if (k < 0)
                 return -ENOMEM;
         for (size_t i = 0; r->final_details && r->final_details[i]; i++)

@@ -14,6 +14,7 @@
 #include "cdc.h"
 #include "chunk.h"
 #include "config.h"
+#include "json-util.h"
 #include "updatectl-bundle-previous.h"
 #include "updatectl-bundle.h"
 #include "util.h"
@@ -406,18 +407,16 @@ static void print_table(const Manifest *m, const char *format, const char *signe
 }
 
 static int print_json(const Manifest *m, const char *format, const char *signer) {
-        struct json_object *o = NULL, *s, *f = NULL;
+        struct json_object *o = NULL;
         int r;
 
         r = manifest_to_json_object(m, false, &o);
         if (r < 0)
                 return r;
-        s = json_object_new_string(signer ?: "");
         if (!streq(format, "update1"))
-                f = json_object_new_string(format);
-        if (!s || (!streq(format, "update1") && (!f || json_object_object_add(o, "rauc-format", f) < 0)) ||
-            json_object_object_add(o, "signer", s) < 0) {
-                json_object_put(s);
+                r |= json_add(o, "rauc-format", json_object_new_string(format));
+        r |= json_add(o, "signer", json_object_new_string(signer ?: ""));
+        if (r < 0) {
                 json_object_put(o);
                 return -ENOMEM;
         }
