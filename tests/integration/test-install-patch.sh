@@ -58,6 +58,13 @@ for lo, hi in ((1 << 20, (1 << 20) + 65536), (3 << 20, (3 << 20) + 65536), ((5 <
     for i in range(lo + 50, hi, 97):
         unrelated[i] ^= 0x21
 open(d + "/unrelated.img", "wb").write(unrelated)
+# near2 and near6: v1 with one region changed where v2 did not change it, so that their patches
+# for v2's runs are against bytes v1 holds: two sets that plan the same chunks.
+for name, off in (("near2", 2 << 20), ("near6", 6 << 20)):
+    near = bytearray(v1)
+    for i in range(off, off + 65536, 89):
+        near[i] ^= 0x33
+    open(d + "/" + name + ".img", "wb").write(near)
 EOF
 sb_bundle "$W/v1.bundle" 1 "$SB/v1.img" "" "" --format 2 || exit 1
 sb_bundle "$W/plain.bundle" 2 "$SB/v2.img" "" "" --format 2 || exit 1
@@ -67,6 +74,8 @@ sb_bundle "$W/patched.bundle" 2 "$SB/v2.img" "" "" --format 2 --patch-from "root
 sb_bundle "$W/mixed.bundle" 2 "$SB/mixed.img" "" "" --format 2 --patch-from "rootfs=$SB/v1.img" \
         --patch-window 512K || exit 1
 sb_bundle "$W/other.bundle" 2 "$SB/v2.img" "" "" --format 2 --patch-from "rootfs=$SB/other.img" || exit 1
+sb_bundle "$W/several.bundle" 2 "$SB/v2.img" "" "" --format 2 --patch-from "rootfs=$SB/near2.img" \
+        --patch-from "rootfs=$SB/other.img" --patch-from "rootfs=$SB/near6.img" || exit 1
 sb_bundle "$W/unrelated.bundle" 2 "$SB/v2.img" "" "" --format 2 --patch-from "rootfs=$SB/unrelated.img" || exit 1
 chmod 0644 "$W"/*
 sb_start_nginx "$W" 2>"$SB/nginx.err" || { fail "$TL_FILE-nginx" "$(cat "$SB/nginx.err")"; exit 1; }
@@ -78,6 +87,16 @@ read_bytes() { echo $(($(delta_summary fetched_bytes) + $(delta_summary patch_by
 fresh_target() { head -c 16M /dev/urandom >"$SB_SLOT_A"; }
 
 installed_v2() { delta_slot_holds "$SB/v2.img" "$SB_SLOT_A" rootfs.0 && expect_boots A; }
+
+# install_v2 BUNDLE: into a fresh slot A, which then holds exactly v2.
+install_v2() {
+        fresh_target
+        expect_ok updatectl install "$1" || return 1
+        installed_v2
+}
+
+# choice SLOT: the daemon's last line naming the set it picked by the old regions of SLOT.
+choice() { grep -o "Image rootfs: using patch set [0-9]* for slot $1, which .*" "$SB/updated.log" | tail -n 1; }
 
 # A factory device: v1 written into the booted slot A by hand, so no status record names it.
 # No set's source matches (there is nothing to match): each set is checked by its old regions,
@@ -95,8 +114,8 @@ t_factory() {
         expect_eq "$(delta_summary patches_failed)" 0 "patches that fell back" || return 1
         grep -q 'Image rootfs: slot rootfs.0 has no recorded image hash: checking the old regions of the bundle.s 2 patch sets against it' "$SB/updated.log" ||
                 { TL_WHY="no log line about the missing record"; return 1; }
-        line=$(grep -o 'Image rootfs: using patch set [0-9]* for slot rootfs.0, which has no recorded image hash: .*' "$SB/updated.log" | tail -n 1)
-        [[ "$line" == *"using patch set 1 "* ]] || { TL_WHY="not the set for v1: ${line:-no log line about the choice}"; return 1; }
+        line=$(choice rootfs.0)
+        [[ "$line" == *"using patch set 1 for slot rootfs.0, which has no recorded image hash: "* ]] || { TL_WHY="not the set for v1: ${line:-no log line about the choice}"; return 1; }
         tl_diag "factory slot: $line"
 }
 
@@ -257,18 +276,32 @@ t_region_changed_after_plan() {
 t_other_release() {
         expect_eq "$(updatectl bundle info --keyring "$SB/pki/ca.crt" --json "$W/other.bundle" |
                 sb_json 'len(d["images"][0]["patch-sets"])')" 1 "patch sets in the bundle" || return 1
-        fresh_target
-        expect_ok updatectl install "$W/other.bundle" || return 1
-        installed_v2 || return 1
+        install_v2 "$W/other.bundle" || return 1
         [ "$(delta_summary patches)" -ge 1 ] || { TL_WHY="patches=$(delta_summary patches)"; return 1; }
         expect_eq "$(delta_summary patches_failed)" 0 "patches that fell back" || return 1
         [ -n "$PATCHED_CHUNKS" ] || { TL_WHY="no figure of the install with the set for v1"; return 1; }
         [ "$(delta_summary patched_chunks)" -lt "$PATCHED_CHUNKS" ] ||
                 { TL_WHY="patched_chunks=$(delta_summary patched_chunks), $PATCHED_CHUNKS with the set for v1"; return 1; }
         [ "$(read_bytes)" -lt "$PLAIN_READ" ] || { TL_WHY="read $(read_bytes) bytes, $PLAIN_READ without patches"; return 1; }
-        grep -q 'Image rootfs: using patch set 0 for slot rootfs.1, which runs a release the bundle has no patch set for: it plans the most chunks' "$SB/updated.log" ||
-                { TL_WHY="no log line naming the set and why"; return 1; }
+        [[ "$(choice rootfs.1)" == *"using patch set 0 for slot rootfs.1, which runs a release the bundle has no patch set for: it plans the most chunks"* ]] ||
+                { TL_WHY="no log line naming the set and why: $(choice rootfs.1)"; return 1; }
         tl_diag "other release: patched_chunks=$(delta_summary patched_chunks) (with the set for v1: $PATCHED_CHUNKS), read $(read_bytes) bytes, $PLAIN_READ without patches"
+}
+
+# Three sets, none for v1: near2 and near6 plan the same chunks, other fewer (its patch at
+# 3 MiB is against bytes v1 lacks).  The first of equals is used, and the sets after it, which
+# cannot plan more, stop before reading a region.
+t_several_sets() {
+        local line
+        install_v2 "$W/several.bundle" || return 1
+        expect_eq "$(delta_summary patches_failed)" 0 "patches that fell back" || return 1
+        line=$(choice rootfs.1)
+        [[ "$line" == *"using patch set 0 "* ]] || { TL_WHY="not the first of equals: ${line:-no log line about the choice}"; return 1; }
+        expect_eq "$(grep -c 'Image rootfs: patch set [12] (source [0-9a-f]*\.\.\.): 0 of 0 regions read match slot rootfs.1, 0 chunks; stopped, it cannot plan more than the best set' "$SB/updated.log")" 2 \
+                "sets after the first that stopped before reading" || return 1
+        [ "$(delta_summary patched_chunks)" -eq "$PATCHED_CHUNKS" ] ||
+                { TL_WHY="patched_chunks=$(delta_summary patched_chunks), $PATCHED_CHUNKS with the set for v1"; return 1; }
+        tl_diag "several sets: $line"
 }
 
 # A set whose old regions the device holds none of: every candidate region is read and hashed
@@ -276,9 +309,7 @@ t_other_release() {
 # install reads what it reads without patches.
 t_unrelated_release() {
         local line
-        fresh_target
-        expect_ok updatectl install "$W/unrelated.bundle" || return 1
-        installed_v2 || return 1
+        install_v2 "$W/unrelated.bundle" || return 1
         expect_eq "$(delta_summary patches)" 0 "patches applied" || return 1
         expect_eq "$(delta_summary patch_bytes)" 0 "patch bytes read" || return 1
         expect_eq "$(read_bytes)" "$PLAIN_READ" "bytes read, as without patches" || return 1
@@ -362,6 +393,7 @@ tl_case patch-url-chunks-between-patches t_url_mixed
 tl_case patch-region-changed-falls-back t_region_changed
 tl_case patch-region-changed-after-plan t_region_changed_after_plan
 tl_case patch-other-release-matching-regions t_other_release
+tl_case patch-several-sets-first-of-equals t_several_sets
 tl_case patch-unrelated-release-reads-no-patch t_unrelated_release
 tl_case patch-corrupt-data-falls-back t_corrupt_patch_data
 tl_case patch-resigned-garbage-falls-back t_patch_garbage
