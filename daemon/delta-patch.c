@@ -205,7 +205,7 @@ static int plan_by_regions(DeltaPatch *p, const char *why, DeltaWindow *window, 
                 char source[17];
                 SetPlan s;
 
-                memset(trial, 0, set->n_entries);
+                memset(trial, 0, MAX(max_entries, (uint64_t) 1)); /* no flag of an earlier set left */
                 /* A later set wins only with more chunks than the best before it. */
                 r = plan_set(p, set, missing, best_k == SIZE_MAX ? 0 : best_plan.chunks + 1, trial, buf, md, cancel, &s,
                              err);
