@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,77 +57,106 @@ static int region_hash_matches(const DeltaPatch *p, const PatchEntry *e, uint8_t
         return CRYPTO_memcmp(digest, e->old_sha256, SHA256_SIZE) == 0;
 }
 
+/* 1 if the seeds give none of entry e's chunks. */
+static bool entry_all_missing(const PatchEntry *e, const uint8_t *missing) {
+        for (uint64_t c = e->first_chunk; c < e->first_chunk + e->n_chunks; c++)
+                if (!missing[c])
+                        return false;
+        return true;
+}
+
 static void EVP_MD_CTX_freep(EVP_MD_CTX **md) {
         EVP_MD_CTX_free(*md);
 }
 
-int delta_patch_plan(DeltaPatch *p, const ManifestImage *img, const uint8_t *source_sha256, int old_fd,
-                     const char *old_name, DeltaWindow *window, uint64_t patch_data, uint8_t *missing,
-                     const atomic_bool *cancel, UError *err) {
-        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = NULL;
+/* What checking one set's entries against the booted slot found. */
+typedef struct SetPlan {
+        uint64_t patches; /* entries planned */
+        uint64_t chunks;  /* their chunks */
+        uint64_t skipped; /* candidates (all chunks missing) whose region the slot does not hold */
+        uint64_t regions; /* regions read and hashed */
+        uint64_t bytes;   /* their bytes */
+        bool gave_up;     /* stopped: it could no longer plan 'beat' chunks */
+} SetPlan;
+
+/* Sets usable[i] (n_entries, zeroed by the caller) for each entry of set whose chunks are all
+ * missing[] and whose old region the booted slot holds; missing[] is not changed.  beat > 0:
+ * stops reading once the chunks planned and those of the candidates left cannot reach beat
+ * (another set already plans more), so a set that cannot win costs no more reads.  Only a
+ * cancel (checked between regions: a region is up to 4 MiB read and hashed) is an error. */
+static int plan_set(const DeltaPatch *p, const PatchSet *set, const uint8_t *missing, uint64_t beat, uint8_t *usable,
+                    uint8_t *buf, EVP_MD_CTX *md, const atomic_bool *cancel, SetPlan *ret, UError *err) {
+        SetPlan s = {};
+        uint64_t left = 0;
+
+        /* The candidates first, from the table alone: what the set could plan at best. */
+        for (uint64_t i = 0; i < set->n_entries; i++) {
+                PatchEntry e;
+
+                manifest_patch_entry(set, i, &e);
+                if (entry_all_missing(&e, missing))
+                        left += e.n_chunks;
+        }
+        for (uint64_t i = 0; i < set->n_entries; i++) {
+                PatchEntry e;
+
+                manifest_patch_entry(set, i, &e);
+                if (!entry_all_missing(&e, missing))
+                        continue; /* the seeds give some of its chunks: fetch the others plainly */
+                if (s.chunks + left < beat) {
+                        s.gave_up = true;
+                        break;
+                }
+                left -= e.n_chunks;
+                if (cancel && atomic_load(cancel))
+                        return uerror_set(err, ERROR_CANCELLED, -ECANCELED, "Installation cancelled");
+                s.regions++;
+                s.bytes += e.old_size;
+                if (!region_hash_matches(p, &e, buf, md)) {
+                        s.skipped++;
+                        continue;
+                }
+                usable[i] = 1;
+                s.patches++;
+                s.chunks += e.n_chunks;
+        }
+        *ret = s;
+        return 0;
+}
+
+/* Takes set k with its planned entries (usable, n_entries bytes, now p's): their chunks leave
+ * missing[], the patch ranges are planned and the buffers sized by the largest planned entry. */
+static int adopt_set(DeltaPatch *p, size_t k, uint8_t *usable, uint64_t n_usable, DeltaWindow *window,
+                     uint64_t patch_data, uint8_t *missing, UError *err) {
+        const ManifestImage *img = p->img;
         _cleanup_free_ uint32_t *sizes = NULL;
-        _cleanup_free_ uint8_t *hash_buf = NULL;
-        uint64_t n_usable = 0, skipped = 0, off = 0;
         uint32_t max_patch = 0, max_old = 0, max_raw = 0;
+        uint64_t off = 0;
         int r;
 
-        delta_patch_done(p);
-        p->img = img;
-        if (!source_sha256 || old_fd < 0)
-                return 0;
-        for (size_t k = 0; k < img->n_patch_sets; k++)
-                if (CRYPTO_memcmp(img->patch_sets[k].source_sha256, source_sha256, SHA256_SIZE) == 0) {
-                        p->set = &img->patch_sets[k];
-                        p->set_index = k;
-                }
-        if (!p->set)
-                return 0; /* the booted slot runs a release the bundle has no patches for */
-
+        p->set = &img->patch_sets[k];
+        p->set_index = k;
+        p->usable = usable;
         p->window = window;
         p->data_offset = patch_data + p->set->data_offset;
-        p->old_fd = old_fd;
-        p->old_name = old_name;
-        p->usable = calloc(p->set->n_entries, 1);
         p->offset = calloc(p->set->n_entries, sizeof(uint64_t));
         sizes = calloc(p->set->n_entries, sizeof(uint32_t));
-        hash_buf = malloc(REGION_HASH_PIECE);
-        md = EVP_MD_CTX_new();
-        if (!p->usable || !p->offset || !sizes || !hash_buf || !md)
+        if (!p->offset || !sizes)
                 goto oom;
         for (uint64_t i = 0; i < p->set->n_entries; i++) {
                 PatchEntry e;
-                bool all = true;
 
                 manifest_patch_entry(p->set, i, &e);
                 p->offset[i] = off;
                 sizes[i] = e.patch_size;
                 off += e.patch_size;
-                for (uint64_t c = e.first_chunk; all && c < e.first_chunk + e.n_chunks; c++)
-                        all = missing[c];
-                if (!all)
-                        continue; /* the seeds give some of its chunks: fetch the others plainly */
-                /* Up to 4 MiB read and hashed a region: a cancel is not kept waiting for all. */
-                if (cancel && atomic_load(cancel))
-                        return uerror_set(err, ERROR_CANCELLED, -ECANCELED, "Installation cancelled");
-                if (!region_hash_matches(p, &e, hash_buf, md)) {
-                        skipped++;
+                if (!usable[i])
                         continue;
-                }
-                p->usable[i] = 1;
-                n_usable++;
                 max_patch = MAX(max_patch, e.patch_size);
                 max_old = MAX(max_old, e.old_size);
                 max_raw = MAX(max_raw, e.raw_size);
                 for (uint64_t c = e.first_chunk; c < e.first_chunk + e.n_chunks; c++)
                         missing[c] = 0;
-        }
-        if (skipped > 0)
-                log_info("Image %s: %" PRIu64 " patches of set %zu are not used: slot %s does not hold their old regions any more",
-                         img->slotclass, skipped, p->set_index, old_name);
-        if (n_usable == 0) {
-                delta_patch_done(p);
-                p->img = img;
-                return 0;
         }
         r = delta_plan_ranges(p->usable, sizes, p->set->n_entries, DELTA_PATCH_MAX_RANGES, &p->ranges, &p->n_ranges);
         if (r < 0)
@@ -139,10 +169,128 @@ int delta_patch_plan(DeltaPatch *p, const ManifestImage *img, const uint8_t *sou
         if (!p->region || !p->out || delta_window_reserve(window, max_patch) < 0 || patch_decoder_new(&p->decoder) < 0)
                 goto oom;
         log_info("Image %s: %" PRIu64 " patches of set %zu planned; largest old region %" PRIu32 ", output %" PRIu32 ", patch %" PRIu32 " bytes",
-                 img->slotclass, n_usable, p->set_index, max_old, max_raw, max_patch);
+                 img->slotclass, n_usable, k, max_old, max_raw, max_patch);
         return 0;
 oom:
         return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+}
+
+/* No set is for the release the booted slot runs (why: no record, or one no set names): each
+ * set is checked by its old regions and the one that plans the most chunks is used (ties: the
+ * first).  The cost is bounded by the tables: all sets of a bundle together hold at most 21845
+ * entries (MANIFEST_MAX_PATCH_TABLES_SIZE), as many as one set may hold, and only entries whose
+ * chunks are all missing are read, each at most the set's window (4 MiB); a set stops reading
+ * once it cannot beat the best before it.  The regions are mostly in the page cache: seeding
+ * just read the slot.  Memory: two flags arrays of the largest set's entries. */
+static int plan_by_regions(DeltaPatch *p, const char *why, DeltaWindow *window, uint64_t patch_data, uint8_t *missing,
+                           uint8_t *buf, EVP_MD_CTX *md, const atomic_bool *cancel, UError *err) {
+        const ManifestImage *img = p->img;
+        _cleanup_free_ uint8_t *best = NULL, *trial = NULL;
+        uint64_t start = now_monotonic_usec(), regions = 0, bytes = 0, max_entries = 0;
+        SetPlan best_plan = {};
+        size_t best_k = SIZE_MAX;
+        int r;
+
+        for (size_t k = 0; k < img->n_patch_sets; k++)
+                max_entries = MAX(max_entries, img->patch_sets[k].n_entries);
+        best = calloc(MAX(max_entries, (uint64_t) 1), 1);
+        trial = calloc(MAX(max_entries, (uint64_t) 1), 1);
+        if (!best || !trial)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        log_info("Image %s: slot %s %s: checking the old regions of the bundle's %zu patch sets against it",
+                 img->slotclass, p->old_name, why, img->n_patch_sets);
+        for (size_t k = 0; k < img->n_patch_sets; k++) {
+                const PatchSet *set = &img->patch_sets[k];
+                uint8_t *tmp;
+                char source[17];
+                SetPlan s;
+
+                memset(trial, 0, MAX(max_entries, (uint64_t) 1)); /* no flag of an earlier set left */
+                /* A later set wins only with more chunks than the best before it. */
+                r = plan_set(p, set, missing, best_k == SIZE_MAX ? 0 : best_plan.chunks + 1, trial, buf, md, cancel, &s,
+                             err);
+                if (r < 0)
+                        return r;
+                regions += s.regions;
+                bytes += s.bytes;
+                hex_encode(set->source_sha256, 8, source);
+                log_info("Image %s: patch set %zu (source %s...): %" PRIu64 " of %" PRIu64 " regions read match slot %s, %" PRIu64 " chunks%s",
+                         img->slotclass, k, source, s.patches, s.regions, p->old_name, s.chunks,
+                         s.gave_up ? "; stopped, it cannot plan more than the best set" : "");
+                if (s.gave_up || s.patches == 0 || (best_k != SIZE_MAX && s.chunks <= best_plan.chunks))
+                        continue;
+                tmp = best;
+                best = trial;
+                trial = tmp;
+                best_plan = s;
+                best_k = k;
+        }
+        if (best_k == SIZE_MAX) {
+                log_info("Image %s: no old region of the %zu patch sets matches slot %s (%" PRIu64 " regions, %" PRIu64 " bytes read in %" PRIu64 " ms); using chunks only",
+                         img->slotclass, img->n_patch_sets, p->old_name, regions, bytes,
+                         (now_monotonic_usec() - start) / 1000);
+                return 0;
+        }
+        log_info("Image %s: using patch set %zu for slot %s, which %s: it plans the most chunks, %" PRIu64 " in %" PRIu64 " patches (%" PRIu64 " regions, %" PRIu64 " bytes read in %" PRIu64 " ms)",
+                 img->slotclass, best_k, p->old_name, why, best_plan.chunks, best_plan.patches, regions, bytes,
+                 (now_monotonic_usec() - start) / 1000);
+        /* best's flags are as many as the largest set's entries; the set's own part is used. */
+        return adopt_set(p, best_k, TAKE_PTR(best), best_plan.patches, window, patch_data, missing, err);
+}
+
+/* The set for the release the slot runs: its candidates are all read, as before. */
+static int plan_recorded(DeltaPatch *p, size_t k, DeltaWindow *window, uint64_t patch_data, uint8_t *missing,
+                         uint8_t *buf, EVP_MD_CTX *md, const atomic_bool *cancel, UError *err) {
+        _cleanup_free_ uint8_t *usable = NULL;
+        SetPlan s;
+        int r;
+
+        usable = calloc(MAX(p->img->patch_sets[k].n_entries, (uint64_t) 1), 1);
+        if (!usable)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        r = plan_set(p, &p->img->patch_sets[k], missing, 0, usable, buf, md, cancel, &s, err);
+        if (r < 0)
+                return r;
+        if (s.skipped > 0)
+                log_info("Image %s: %" PRIu64 " patches of set %zu are not used: slot %s does not hold their old regions any more",
+                         p->img->slotclass, s.skipped, k, p->old_name);
+        if (s.patches == 0)
+                return 0;
+        return adopt_set(p, k, TAKE_PTR(usable), s.patches, window, patch_data, missing, err);
+}
+
+int delta_patch_plan(DeltaPatch *p, const ManifestImage *img, const uint8_t *source_sha256, int old_fd,
+                     const char *old_name, DeltaWindow *window, uint64_t patch_data, uint8_t *missing,
+                     const atomic_bool *cancel, UError *err) {
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = NULL;
+        _cleanup_free_ uint8_t *hash_buf = NULL;
+        size_t k = SIZE_MAX;
+        int r;
+
+        delta_patch_done(p);
+        p->img = img;
+        if (old_fd < 0 || img->n_patch_sets == 0)
+                return 0;
+        p->old_fd = old_fd;
+        p->old_name = old_name;
+        for (size_t i = 0; source_sha256 && i < img->n_patch_sets; i++)
+                if (CRYPTO_memcmp(img->patch_sets[i].source_sha256, source_sha256, SHA256_SIZE) == 0)
+                        k = i;
+        hash_buf = malloc(REGION_HASH_PIECE);
+        md = EVP_MD_CTX_new();
+        if (!hash_buf || !md)
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        if (k != SIZE_MAX)
+                r = plan_recorded(p, k, window, patch_data, missing, hash_buf, md, cancel, err);
+        else
+                r = plan_by_regions(p, source_sha256 ? "runs a release the bundle has no patch set for" : "has no recorded image hash",
+                                    window, patch_data, missing, hash_buf, md, cancel, err);
+        if (r >= 0 && !p->set) {
+                /* Nothing planned: nothing of the patches is used. */
+                delta_patch_done(p);
+                p->img = img;
+        }
+        return r;
 }
 
 /* The bytes of entry k's patch in the window, reading ahead to the end of its range, or to the

@@ -14,14 +14,16 @@
 #include "patch.h"
 #include "read-at.h"
 
-/* The patches of a delta install (issue #13 item 4, docs/bundle-format.md "Patches"): for the
- * one patch set of an image whose source is the release the booted slot runs (by its status
- * record's sha256), the entries whose chunks the seeds lack and whose old region the booted slot
- * still holds (its SHA-256 matches) are applied instead of fetching their chunks.  A patch is
- * fetched as a byte range of the bundle (runs of patches coalesced like chunk ranges), checked
- * against its signed SHA-256 before zstd sees it, decoded against the region re-read and
- * re-hashed, and its chunks handed out only after each matched its signed raw size and raw
- * SHA-256.  Anything that fails falls back to the plain chunks, logged, never an error. */
+/* The patches of a delta install (issue #13 item 4, docs/bundle-format.md "Patches"): the
+ * patch set of an image whose source is the release the booted slot runs (by its status
+ * record's sha256) or, when the slot has no record (a factory image) or no set is for its
+ * release, the set whose old regions the slot holds for the most chunks; of it, the entries
+ * whose chunks the seeds lack and whose old region the booted slot still holds (its SHA-256
+ * matches) are applied instead of fetching their chunks.  A patch is fetched as a byte range of
+ * the bundle (runs of patches coalesced like chunk ranges), checked against its signed SHA-256
+ * before zstd sees it, decoded against the region re-read and re-hashed, and its chunks handed
+ * out only after each matched its signed raw size and raw SHA-256.  Anything that fails falls
+ * back to the plain chunks, logged, never an error. */
 
 /* Patch ranges per image at most: half of DELTA_MAX_RANGES, the chunk ranges get the rest. */
 #define DELTA_PATCH_MAX_RANGES (DELTA_MAX_RANGES / 2)
@@ -63,10 +65,12 @@ void delta_patch_done(DeltaPatch *p);
 /* Picks img's patch set for the booted slot (source_sha256: its recorded image hash, NULL if
  * unknown; old_fd: the booted slot open for reading, borrowed), checks each entry whose chunks
  * are all missing[] against the slot's region, plans the patch ranges and clears missing[] for
- * the chunks the patches will give.  window: the install's read-ahead of the bundle (made large
- * enough for the largest planned patch); patch_data: the bundle offset of the patch data.  Only
- * running out of memory and *cancel (checked between regions) are errors; a region that cannot
- * be read plans no patch. */
+ * the chunks the patches will give.  When no set's source is source_sha256, every set is
+ * checked that way (at most 8, all of them together at most 21845 entries, a set stops once it
+ * cannot beat an earlier one) and the one planning the most chunks is used, the first of equals.
+ * window: the install's read-ahead of the bundle (made large enough for the largest planned
+ * patch); patch_data: the bundle offset of the patch data.  Only running out of memory and
+ * *cancel (checked between regions) are errors; a region that cannot be read plans no patch. */
 int delta_patch_plan(DeltaPatch *p, const ManifestImage *img, const uint8_t *source_sha256, int old_fd,
                      const char *old_name, DeltaWindow *window, uint64_t patch_data, uint8_t *missing,
                      const atomic_bool *cancel, UError *err);

@@ -233,9 +233,10 @@ static const SeedEntry *seed_find(const InstallDelta *d, const ChunkEntry *e) {
         return d->seed ? seed_index_find(d->seed, e->raw_sha256, e->raw_size, d->raw_pos) : NULL;
 }
 
-/* The patch set for the release the booted slot runs (its status record's image sha256; a slot
- * without one, a factory image, gets no patches) and the patches it can use (delta-patch.c):
- * their chunks are cleared from missing[]. */
+/* The patches the booted slot can use (delta-patch.c): those of the set for the release it runs
+ * (its status record's image sha256), or, when it has no record (a factory image) or no set is
+ * for that release, of the set whose old regions it holds for the most chunks.  Their chunks
+ * are cleared from missing[]. */
 static int plan_patches(InstallDelta *d, uint8_t *missing, UError *err) {
         const ManifestImage *img = &d->mf->images[d->image];
         Manager *m = d->job->manager;
@@ -250,13 +251,8 @@ static int plan_patches(InstallDelta *d, uint8_t *missing, UError *err) {
         if (rec && rec->status == SLOT_STATUS_OK && hex_decode(rec->sha256, sha, SHA256_SIZE) >= 0)
                 have = true;
         pthread_mutex_unlock(&m->lock);
-        if (!have) {
-                log_info("Image %s: the bundle has patches, but slot %s has no recorded image hash; using chunks only",
-                         img->slotclass, d->seed_name[SEED_BOOTED]);
-                return 0;
-        }
-        return delta_patch_plan(&d->patch, img, sha, d->seed_fd[SEED_BOOTED], d->seed_name[SEED_BOOTED], &d->window,
-                                d->patch_data_offset, missing, &d->job->cancel, err);
+        return delta_patch_plan(&d->patch, img, have ? sha : NULL, d->seed_fd[SEED_BOOTED], d->seed_name[SEED_BOOTED],
+                                &d->window, d->patch_data_offset, missing, &d->job->cancel, err);
 }
 
 static int image_begin(InstallDelta *d, UError *err) {

@@ -1,13 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The patches of format-2 bundles (issue #13 item 4, daemon/delta-patch.c): the device runs v1
-# from slot B (installed and booted here, so its status record holds v1's image hash); a bundle
-# of v2 made with `--patch-from rootfs=v1` installs into slot A from a file and from nginx with
-# Range, and fetches fewer bytes than the same bundle without patches; a booted slot whose old
-# region changed, a patch set for another release, patch bytes corrupted on the server, a patch
-# re-signed so that its bytes hash right but decode wrong or to the wrong data, all fall
-# back to the plain chunks and still write exactly v2; a pipe streams past the patch data.  All
-# real: updated on the sandbox bus, `updatectl bundle create`, nginx, file-backed slots.
+# The patches of format-2 bundles (issue #13 item 4, daemon/delta-patch.c): first a factory
+# device, v1 written straight into its booted slot A with no status record, picks the patch set
+# by its old regions and installs v2 into slot B with patches; then the device runs v1 from slot
+# B (installed and booted here, so its status record holds v1's image hash); a bundle of v2 made
+# with `--patch-from rootfs=v1` installs into slot A from a file and from nginx with Range, and
+# fetches fewer bytes than the same bundle without patches; a set only for a release the device
+# never ran gives the patches whose old regions the slot holds and no more, one whose regions
+# match nothing reads no patch byte; a booted slot whose old region changed, patch bytes
+# corrupted on the server, a patch re-signed so that its bytes hash right but decode wrong or to
+# the wrong data, all fall back to the plain chunks and still write exactly v2; a pipe streams
+# past the patch data.  All real: updated on the sandbox bus, `updatectl bundle create`, nginx,
+# file-backed slots.
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$(dirname "$0")/../lib/delta-lib.sh"
 tl_require_root "the shipped bus policy lets only root own org.example.Update1"
@@ -20,7 +24,10 @@ chmod 0755 "$W"
 # v1: 8 MiB of random bytes (incompressible: stored bytes = raw bytes).  v2: v1 with every 97th
 # byte changed in three 64 KiB regions and 10 KiB inserted at 5 MiB: new chunks that are mostly
 # old bytes, what a patch is for.  other: a release this device never ran, v1 with another
-# region changed (so that the bundle does carry useful patches from it).  The bytes come from a
+# region changed (so that the bundle does carry useful patches from it) and the one at 3 MiB
+# changed otherwise than v2 (so that its patch there is against bytes the device does not
+# hold).  unrelated: v1 changed otherwise around every place v2 changed, so that every patch
+# from it needs an old region the device does not hold.  The bytes come from a
 # fixed seed: where the chunker cuts depends on them, and patch-corrupt-data-falls-back needs
 # the last patch to cover more than one chunk (with fresh random bytes, 1 run in ~17 it did not).
 "$SB_PY" - "$SB" <<'EOF' || exit 1
@@ -42,7 +49,22 @@ open(d + "/mixed.img", "wb").write(v2[:7 << 19] + rng.randbytes(1400 << 10) + v2
 other = bytearray(v1)
 for i in range(2 << 20, (2 << 20) + 65536, 89):
     other[i] ^= 0x33
+for i in range((3 << 20) + 50, (3 << 20) + 65536, 97):
+    other[i] ^= 0x33
 open(d + "/other.img", "wb").write(other)
+unrelated = bytearray(v1)
+for lo, hi in ((1 << 20, (1 << 20) + 65536), (3 << 20, (3 << 20) + 65536), ((5 << 20) - 65536, (5 << 20) + 65536),
+               (7 << 20, (7 << 20) + 65536)):
+    for i in range(lo + 50, hi, 97):
+        unrelated[i] ^= 0x21
+open(d + "/unrelated.img", "wb").write(unrelated)
+# near2 and near6: v1 with one region changed where v2 did not change it, so that their patches
+# for v2's runs are against bytes v1 holds: two sets that plan the same chunks.
+for name, off in (("near2", 2 << 20), ("near6", 6 << 20)):
+    near = bytearray(v1)
+    for i in range(off, off + 65536, 89):
+        near[i] ^= 0x33
+    open(d + "/" + name + ".img", "wb").write(near)
 EOF
 sb_bundle "$W/v1.bundle" 1 "$SB/v1.img" "" "" --format 2 || exit 1
 sb_bundle "$W/plain.bundle" 2 "$SB/v2.img" "" "" --format 2 || exit 1
@@ -52,6 +74,9 @@ sb_bundle "$W/patched.bundle" 2 "$SB/v2.img" "" "" --format 2 --patch-from "root
 sb_bundle "$W/mixed.bundle" 2 "$SB/mixed.img" "" "" --format 2 --patch-from "rootfs=$SB/v1.img" \
         --patch-window 512K || exit 1
 sb_bundle "$W/other.bundle" 2 "$SB/v2.img" "" "" --format 2 --patch-from "rootfs=$SB/other.img" || exit 1
+sb_bundle "$W/several.bundle" 2 "$SB/v2.img" "" "" --format 2 --patch-from "rootfs=$SB/near2.img" \
+        --patch-from "rootfs=$SB/other.img" --patch-from "rootfs=$SB/near6.img" || exit 1
+sb_bundle "$W/unrelated.bundle" 2 "$SB/v2.img" "" "" --format 2 --patch-from "rootfs=$SB/unrelated.img" || exit 1
 chmod 0644 "$W"/*
 sb_start_nginx "$W" 2>"$SB/nginx.err" || { fail "$TL_FILE-nginx" "$(cat "$SB/nginx.err")"; exit 1; }
 
@@ -62,6 +87,37 @@ read_bytes() { echo $(($(delta_summary fetched_bytes) + $(delta_summary patch_by
 fresh_target() { head -c 16M /dev/urandom >"$SB_SLOT_A"; }
 
 installed_v2() { delta_slot_holds "$SB/v2.img" "$SB_SLOT_A" rootfs.0 && expect_boots A; }
+
+# install_v2 BUNDLE: into a fresh slot A, which then holds exactly v2.
+install_v2() {
+        fresh_target
+        expect_ok updatectl install "$1" || return 1
+        installed_v2
+}
+
+# choice SLOT: the daemon's last line naming the set it picked by the old regions of SLOT.
+choice() { grep -o "Image rootfs: using patch set [0-9]* for slot $1, which .*" "$SB/updated.log" | tail -n 1; }
+
+# A factory device: v1 written into the booted slot A by hand, so no status record names it.
+# No set's source matches (there is nothing to match): each set is checked by its old regions,
+# and the set for v1 plans more chunks than the one for other (whose patch at 3 MiB needs bytes
+# v1 does not have), though it comes second.  Slot B gets exactly v2.
+t_factory() {
+        local line
+        expect_booted A || return 1
+        expect_slot rootfs.0 '["checksum"].get("sha256")' null || return 1
+        dd if="$SB/v1.img" of="$SB_SLOT_A" conv=notrunc status=none || return 1
+        expect_ok updatectl install "$W/patched.bundle" || return 1
+        delta_slot_holds "$SB/v2.img" "$SB_SLOT_B" rootfs.1 || return 1
+        expect_boots B || return 1
+        [ "$(delta_summary patches)" -ge 3 ] || { TL_WHY="patches=$(delta_summary patches)"; return 1; }
+        expect_eq "$(delta_summary patches_failed)" 0 "patches that fell back" || return 1
+        grep -q 'Image rootfs: slot rootfs.0 has no recorded image hash: checking the old regions of the bundle.s 2 patch sets against it' "$SB/updated.log" ||
+                { TL_WHY="no log line about the missing record"; return 1; }
+        line=$(choice rootfs.0)
+        [[ "$line" == *"using patch set 1 for slot rootfs.0, which has no recorded image hash: "* ]] || { TL_WHY="not the set for v1: ${line:-no log line about the choice}"; return 1; }
+        tl_diag "factory slot: $line"
+}
 
 # v1 into slot B, boot it, mark it good: from now on B is the booted slot whose record says v1.
 t_boot_v1() {
@@ -74,6 +130,7 @@ t_boot_v1() {
 
 PLAIN_READ=
 PATCHED_FETCHED=
+PATCHED_CHUNKS=
 t_file_plain() {
         fresh_target
         expect_ok updatectl install "$W/plain.bundle" || return 1
@@ -96,6 +153,7 @@ t_file_patched() {
         [ "$(read_bytes)" -le $((PLAIN_READ / 4)) ] ||
                 { TL_WHY="read $(read_bytes) bytes with patches, $PLAIN_READ without"; return 1; }
         PATCHED_FETCHED=$(delta_summary fetched_chunks)
+        PATCHED_CHUNKS=$(delta_summary patched_chunks)
         hwm=$(grep VmHWM "/proc/$(sb_updated_pid)/status" 2>/dev/null)
         tl_diag "patched install from a file: read $(read_bytes) bytes, $PLAIN_READ without patches; updated $hwm"
 }
@@ -211,16 +269,57 @@ t_region_changed_after_plan() {
                 { TL_WHY="no log line about the region that changed"; return 1; }
 }
 
-# A bundle whose only patch set is for a release this device does not run: plain chunks.
+# A bundle whose only patch set is for a release this device does not run (its record names
+# v1): the set is checked by its old regions, and the patches whose regions slot B holds are
+# used; the one at 3 MiB needs bytes of the other release and is not, so fewer chunks come from
+# patches than with the set for v1.  Slot A still gets exactly v2.
 t_other_release() {
         expect_eq "$(updatectl bundle info --keyring "$SB/pki/ca.crt" --json "$W/other.bundle" |
                 sb_json 'len(d["images"][0]["patch-sets"])')" 1 "patch sets in the bundle" || return 1
-        fresh_target
-        expect_ok updatectl install "$W/other.bundle" || return 1
-        installed_v2 || return 1
+        install_v2 "$W/other.bundle" || return 1
+        [ "$(delta_summary patches)" -ge 1 ] || { TL_WHY="patches=$(delta_summary patches)"; return 1; }
+        expect_eq "$(delta_summary patches_failed)" 0 "patches that fell back" || return 1
+        [ -n "$PATCHED_CHUNKS" ] || { TL_WHY="no figure of the install with the set for v1"; return 1; }
+        [ "$(delta_summary patched_chunks)" -lt "$PATCHED_CHUNKS" ] ||
+                { TL_WHY="patched_chunks=$(delta_summary patched_chunks), $PATCHED_CHUNKS with the set for v1"; return 1; }
+        [ "$(read_bytes)" -lt "$PLAIN_READ" ] || { TL_WHY="read $(read_bytes) bytes, $PLAIN_READ without patches"; return 1; }
+        [[ "$(choice rootfs.1)" == *"using patch set 0 for slot rootfs.1, which runs a release the bundle has no patch set for: it plans the most chunks"* ]] ||
+                { TL_WHY="no log line naming the set and why: $(choice rootfs.1)"; return 1; }
+        tl_diag "other release: patched_chunks=$(delta_summary patched_chunks) (with the set for v1: $PATCHED_CHUNKS), read $(read_bytes) bytes, $PLAIN_READ without patches"
+}
+
+# Three sets, none for v1: near2 and near6 plan the same chunks, other fewer (its patch at
+# 3 MiB is against bytes v1 lacks).  The first of equals is used, and the sets after it, which
+# cannot plan more, stop before reading a region.
+t_several_sets() {
+        local line
+        install_v2 "$W/several.bundle" || return 1
+        expect_eq "$(delta_summary patches_failed)" 0 "patches that fell back" || return 1
+        line=$(choice rootfs.1)
+        [[ "$line" == *"using patch set 0 "* ]] || { TL_WHY="not the first of equals: ${line:-no log line about the choice}"; return 1; }
+        expect_eq "$(grep -c 'Image rootfs: patch set [12] (source [0-9a-f]*\.\.\.): 0 of 0 regions read match slot rootfs.1, 0 chunks; stopped, it cannot plan more than the best set' "$SB/updated.log")" 2 \
+                "sets after the first that stopped before reading" || return 1
+        [ "$(delta_summary patched_chunks)" -eq "$PATCHED_CHUNKS" ] ||
+                { TL_WHY="patched_chunks=$(delta_summary patched_chunks), $PATCHED_CHUNKS with the set for v1"; return 1; }
+        tl_diag "several sets: $line"
+}
+
+# A set whose old regions the device holds none of: every candidate region is read and hashed
+# (in the page cache after seeding), none matches, and nothing of the patch data is read: the
+# install reads what it reads without patches.
+t_unrelated_release() {
+        local line
+        install_v2 "$W/unrelated.bundle" || return 1
         expect_eq "$(delta_summary patches)" 0 "patches applied" || return 1
         expect_eq "$(delta_summary patch_bytes)" 0 "patch bytes read" || return 1
-        expect_eq "$(read_bytes)" "$PLAIN_READ" "bytes read, as without patches"
+        expect_eq "$(read_bytes)" "$PLAIN_READ" "bytes read, as without patches" || return 1
+        line=$(grep -o 'Image rootfs: patch set 0 (source [0-9a-f]*\.\.\.): 0 of [0-9]* regions read match slot rootfs.1, 0 chunks' "$SB/updated.log" | tail -n 1)
+        [ -n "$line" ] || { TL_WHY="no log line about the regions of set 0"; return 1; }
+        # Regions were read: the case checks them, not a set with no candidate.
+        [[ "$line" != *": 0 of 0 regions"* ]] || { TL_WHY="no region was a candidate: $line"; return 1; }
+        grep -q 'Image rootfs: no old region of the 1 patch sets matches slot rootfs.1 (.*); using chunks only' "$SB/updated.log" ||
+                { TL_WHY="no log line saying no set is used"; return 1; }
+        tl_diag "unrelated release: $line"
 }
 
 # The server's copy has one byte of the last patch changed: its signed hash catches it before
@@ -285,6 +384,7 @@ t_pipe() {
         expect_eq "$(delta_lines)" "$before" "delta summaries after a pipe install"
 }
 
+tl_case patch-factory-slot-by-regions t_factory
 tl_case patch-boot-v1 t_boot_v1
 tl_case patch-file-without-patches t_file_plain
 tl_case patch-file-fetches-less t_file_patched
@@ -292,7 +392,9 @@ tl_case patch-url-fetches-less t_url_patched
 tl_case patch-url-chunks-between-patches t_url_mixed
 tl_case patch-region-changed-falls-back t_region_changed
 tl_case patch-region-changed-after-plan t_region_changed_after_plan
-tl_case patch-other-release-ignored t_other_release
+tl_case patch-other-release-matching-regions t_other_release
+tl_case patch-several-sets-first-of-equals t_several_sets
+tl_case patch-unrelated-release-reads-no-patch t_unrelated_release
 tl_case patch-corrupt-data-falls-back t_corrupt_patch_data
 tl_case patch-resigned-garbage-falls-back t_patch_garbage
 tl_case patch-resigned-wrong-data-falls-back t_patch_wrong_data

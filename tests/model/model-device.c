@@ -20,14 +20,21 @@
 
 static const char *const slot_file[MODEL_SLOTS] = { "slot-a-rootfs", "slot-b-rootfs", "slot-a-appfs", "slot-b-appfs" };
 
-/* The content that is another one with a few bytes changed (so that a patch from that one is
+/* The contents that are another one with a few bytes changed (so that a patch from that one is
  * small and kept), and which one: set by model_setup() before any image is made. */
-static unsigned derived_content, derived_base;
+static unsigned derived_content[2], derived_base[2];
+
+static unsigned base_of(unsigned c) {
+        for (size_t i = 0; i < ELEMENTSOF(derived_content); i++)
+                if (derived_content[i] != 0 && c == derived_content[i])
+                        return derived_base[i];
+        return c;
+}
 
 /* Image bytes of content c for the rootfs (appfs = false) or the appfs slot: distinct per
  * content and per slot class, so the model can tell every slot's content by its bytes. */
 static void image_bytes(unsigned c, bool appfs, uint8_t *buf) {
-        uint32_t x = 0x9e3779b9u * ((c == derived_content ? derived_base : c) + 1) + (appfs ? 0x5bd1e995u : 0);
+        uint32_t x = 0x9e3779b9u * (base_of(c) + 1) + (appfs ? 0x5bd1e995u : 0);
 
         for (size_t i = 0; i < MODEL_IMAGE_SIZE; i++) {
                 x ^= x << 13, x ^= x >> 17, x ^= x << 5;
@@ -35,7 +42,7 @@ static void image_bytes(unsigned c, bool appfs, uint8_t *buf) {
         }
         /* 64 bytes in the middle: one content-defined chunk differs from the base's (or two,
          * if a cut point moved), its neighbours match, and the patch of it is ~100 bytes. */
-        if (c == derived_content)
+        if (base_of(c) != c)
                 for (size_t i = MODEL_IMAGE_SIZE / 2 - 32; i < MODEL_IMAGE_SIZE / 2 + 32; i++)
                         buf[i] ^= (uint8_t) (0x5a + i);
 }
@@ -289,9 +296,22 @@ int model_setup(Model *md, BootScheme scheme, const char *top) {
         /* Format 2 with patches from v2's images (issue #13): v6-patch is v2 with 64 bytes
          * changed, so a device that runs v2 (its status record's image hash) applies a patch for
          * the changed chunk of each image instead of fetching it. */
-        derived_content = md->n_bundles + 2;
-        derived_base = md->bundles[0].content;
-        if ((r = make_bundle(md, "v6-patch", 0, true, true, false, "update1-cdc", derived_base)) < 0)
+        derived_content[0] = md->n_bundles + 2;
+        derived_base[0] = md->bundles[0].content;
+        if ((r = make_bundle(md, "v6-patch", 0, true, true, false, "update1-cdc", derived_base[0])) < 0)
+                return r;
+        /* v7-patch is the factory image with 64 bytes changed, with patches from the factory
+         * images: the factory slots have no status record, so the daemon picks the set by its
+         * old regions (delta-patch.c), and from the fresh device it applies a patch per image. */
+        for (unsigned a = 0; a < 2; a++) {
+                snprintf(path, sizeof(path), "%s/img-%u-%s", md->dir, CONTENT_FACTORY, a ? "appfs" : "rootfs");
+                image_bytes(CONTENT_FACTORY, a, buf);
+                if ((r = write_bytes_to(path, buf, sizeof(buf))) < 0)
+                        return r;
+        }
+        derived_content[1] = md->n_bundles + 2;
+        derived_base[1] = CONTENT_FACTORY;
+        if ((r = make_bundle(md, "v7-patch", 0, true, true, false, "update1-cdc", CONTENT_FACTORY)) < 0)
                 return r;
 
         snprintf(md->booted, sizeof(md->booted), "A");

@@ -71,6 +71,7 @@ typedef struct Shared {
          * patches, those that applied any (the daemon's "patches=N"); ranged ones that
          * succeeded; peers that died and the install failed with the source's error. */
         uint64_t patch_installs, patched_installs, patches;
+        uint64_t factory_patched; /* of those, from the factory image's set (no status record) */
         uint64_t ranged_ok, peer_deaths, peer_death_failures;
         uint8_t visited[VISITED_SLOTS][32];
         uint8_t visited_left[VISITED_SLOTS];
@@ -118,12 +119,15 @@ static void make_ops(void) {
                 /* v3 and v5-s2 repeat what v2 and v4-s1 do (another version, a higher floor)
                  * one more time, rauc-verity-bad and cdc-bad what bad-image does in the other
                  * formats: random walks only.  So is v6-patch, which from the fresh device is
-                 * one more format-2 bundle: its patches apply from the deep root (roots[]). */
+                 * one more format-2 bundle: its patches apply from the deep root (roots[]); and
+                 * v7-patch, whose patches from the factory images apply from the fresh device
+                 * (regression "patches-for-factory-image"), elsewhere one more format-2 bundle. */
                 Op o = { .kind = OP_INSTALL, .bundle = b,
                          .walk_only = streq(model.bundles[b].name, "v3") || streq(model.bundles[b].name, "v5-s2") ||
                                       streq(model.bundles[b].name, "rauc-verity-bad") ||
                                       streq(model.bundles[b].name, "cdc-bad") ||
-                                      streq(model.bundles[b].name, "v6-patch") };
+                                      streq(model.bundles[b].name, "v6-patch") ||
+                                      streq(model.bundles[b].name, "v7-patch") };
                 snprintf(o.name, sizeof(o.name), "install %s", model.bundles[b].name);
                 add_op(o);
         }
@@ -205,6 +209,7 @@ static int apply(const Op *o) {
                         break;
                 shared->patch_installs += b->has_patches;
                 shared->patched_installs += f.patches > 0;
+                shared->factory_patched += f.patches > 0 && b->patch_from == CONTENT_FACTORY;
                 shared->patches += f.patches;
                 shared->ranged_ok += o->kind == OP_INSTALL_RANGED && f.result >= 0;
                 shared->peer_deaths += f.died;
@@ -588,6 +593,7 @@ static const struct {
         /* issue #13: the new install paths, each from a state where it does its work (checked
          * after the regressions: patches applied, a ranged install done, a peer's death refused) */
         { "patches-from-booted-release", "install v2;reboot;health check passes (MarkGood);install v6-patch;reboot" },
+        { "patches-for-factory-image", "install v7-patch;reboot" },
         { "patches-over-ranged-socket", "install v2;reboot;health check passes (MarkGood);install v6-patch ranged;reboot" },
         { "peer-dies-then-mark-active-other", "install cdc ranged, peer dies;mark active other;reboot" },
         { "peer-dies-then-mark-good-other", "install cdc ranged, peer dies;mark good other;reboot" },
@@ -671,11 +677,12 @@ int model_run_scheme(BootScheme scheme, const char *top) {
                 model_snapshot_free(&fresh);
                 /* The regressions above take each new path where it does its work: if one did
                  * not, its operation is a no-op and exploring it proves nothing. */
-                if (r == 0 && (shared->patched_installs == 0 || shared->ranged_ok == 0 || shared->peer_death_failures == 0)) {
-                        printf("# a new install path did nothing: %llu installs applied patches, %llu ranged installs "
-                               "succeeded, %llu dead peers refused by name\n",
-                               (unsigned long long) shared->patched_installs, (unsigned long long) shared->ranged_ok,
-                               (unsigned long long) shared->peer_death_failures);
+                if (r == 0 && (shared->patched_installs == 0 || shared->factory_patched == 0 || shared->ranged_ok == 0 ||
+                               shared->peer_death_failures == 0)) {
+                        printf("# a new install path did nothing: %llu installs applied patches (%llu from the factory "
+                               "image's set), %llu ranged installs succeeded, %llu dead peers refused by name\n",
+                               (unsigned long long) shared->patched_installs, (unsigned long long) shared->factory_patched,
+                               (unsigned long long) shared->ranged_ok, (unsigned long long) shared->peer_death_failures);
                         r = 1;
                 }
         }
@@ -730,15 +737,16 @@ int model_run_scheme(BootScheme scheme, const char *top) {
         printf("# %s: %zu regression sequences; %u operations; exhaustive to depth %u (a power cut after each durable "
                "write of every operation up to depth %u): %llu sequences, %llu distinct states, %llu revisits pruned, "
                "%llu steps, %llu power cuts; %zu deep roots each %u steps further (a cut after each durable write of the "
-               "first); %u random walks of %u steps; %llu of %llu installs of v6-patch applied "
-               "patches (%llu in all); %llu ranged installs done; %llu peers died, %llu installs refused for it\n",
+               "first); %u random walks of %u steps; %llu of %llu installs of v6-patch and v7-patch applied "
+               "patches (%llu in all; %llu from the factory image's set, no record); %llu ranged installs done; %llu peers died, %llu installs refused for it\n",
                boot_scheme_name(scheme), ELEMENTSOF(regressions), n_ops, depth, MIN(cut_depth, depth),
                (unsigned long long) shared->sequences,
                (unsigned long long) shared->states, (unsigned long long) shared->pruned,
                (unsigned long long) shared->steps, (unsigned long long) shared->cuts, depth > 0 ? ELEMENTSOF(roots) : 0,
                root_steps, walks, MIN(walk_steps, MAX_DEPTH),
                (unsigned long long) shared->patched_installs, (unsigned long long) shared->patch_installs,
-               (unsigned long long) shared->patches, (unsigned long long) shared->ranged_ok,
+               (unsigned long long) shared->patches, (unsigned long long) shared->factory_patched,
+               (unsigned long long) shared->ranged_ok,
                (unsigned long long) shared->peer_deaths, (unsigned long long) shared->peer_death_failures);
         fflush(stdout);
         model_cleanup(&model);
