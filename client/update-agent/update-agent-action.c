@@ -123,6 +123,7 @@ typedef struct Activity {
         bool streaming;          /* bytes come from the network (else from a stored file) */
         bool report_downloaded;  /* send "downloaded" when the streamed download is verified */
         bool ranged;             /* served to updated in pieces: no digest, only what it asked for */
+        bool rauc;               /* ... because it is a RAUC bundle, not for a delta install */
         uint64_t size;
         Download *dl;
         bool dl_done;
@@ -201,7 +202,13 @@ static int activity_run(Agent *a, Activity *act) {
                         if (act->dl_result != DOWNLOAD_OK && act->dl_result != DOWNLOAD_CANCELLED)
                                 log_warning("Download failed: %s", act->dl_error ?: "?");
                         /* hawkBit's DOWNLOADED step, also when the bytes went straight into updated. */
-                        if (act->dl_result == DOWNLOAD_OK && act->report_downloaded && act->ranged)
+                        if (act->dl_result == DOWNLOAD_OK && act->report_downloaded && act->rauc)
+                                (void) agent_feedback1(a, act->action_id, SOURCE_DOWNLOADED, -1,
+                                                       "Downloaded %" PRIu64 " bytes by byte ranges (RAUC bundle) for the "
+                                                       "artifact's %" PRIu64 " bytes; updated checked them against the "
+                                                       "bundle's signature",
+                                                       act->stats.delivered, act->size);
+                        else if (act->dl_result == DOWNLOAD_OK && act->report_downloaded && act->ranged)
                                 (void) agent_feedback1(a, act->action_id, SOURCE_DOWNLOADED, -1,
                                                        "Downloaded %" PRIu64 " of the artifact's %" PRIu64
                                                        " bytes by byte ranges (delta install); updated checked them against the signed bundle",
@@ -446,9 +453,14 @@ static InstallOutcome install_once(Agent *a, const SourceAction *dep, const char
                         return INSTALL_FAILED;
                 }
         } else {
-                /* A format-2 bundle on a server with Range: updated asks for what it lacks
-                 * (update-agent-ranged.h); anything else streams through a pipe. */
-                act.ranged = a->config->delta && ranged_probe(a->config, dep->url, dep->size) > 0;
+                /* A format-2 bundle on a server with Range: updated asks for what it lacks; a
+                 * RAUC bundle: updated reads it at offsets (update-agent-ranged.h); anything
+                 * else streams through a pipe. */
+                r = a->config->delta ? ranged_probe(a->config, dep->url, dep->size, ret_error) : RANGED_NO;
+                if (r < 0)
+                        return INSTALL_FAILED;
+                act.ranged = r != RANGED_NO;
+                act.rauc = r == RANGED_RAUC;
                 if (act.ranged ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0 : pipe2(p, O_CLOEXEC) < 0) {
                         *ret_error = strdup_printf("Cannot create a %s: %s", act.ranged ? "socket pair" : "pipe", strerror(errno));
                         return INSTALL_FAILED;
@@ -458,9 +470,11 @@ static InstallOutcome install_once(Agent *a, const SourceAction *dep, const char
                         (void) fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
                 /* Before the first byte is asked for: the server sees DOWNLOAD, then DOWNLOADED. */
                 (void) agent_feedback1(a, dep->action_id, SOURCE_DOWNLOAD, -1,
-                                       act.ranged ? "Downloading the parts of %s (%" PRIu64
-                                                    " bytes) that updated lacks, by byte ranges (delta install)"
-                                                  : "Downloading %s (%" PRIu64 " bytes), streamed into the installation",
+                                       act.rauc     ? "Downloading %s (%" PRIu64
+                                                      " bytes) by byte ranges as updated reads it (RAUC bundle)"
+                                       : act.ranged ? "Downloading the parts of %s (%" PRIu64
+                                                      " bytes) that updated lacks, by byte ranges (delta install)"
+                                                    : "Downloading %s (%" PRIu64 " bytes), streamed into the installation",
                                        dep->filename, dep->size);
                 r = download_start(&(DownloadSpec) { .config = a->config, .url = dep->url, .size = dep->size,
                                                      .sha256 = dep->sha256, .sha1 = dep->sha1, .fd = p[1],

@@ -10,19 +10,32 @@
 /* A bundle served to updated in pieces (InstallFd with "ranged", docs/agent.md "Delta installs
  * through the agent"): updated asks for byte ranges over a socket pair, and each is fetched
  * with an HTTP Range request through the download machinery (update-agent-download.c), so a
- * format-2 bundle installs as a delta and only the missing chunks cross the network.  The agent
- * remains the only part that talks to servers.  The protocol is lib/ranged-frame.h's. */
+ * format-2 bundle installs as a delta and only the missing chunks cross the network, and a
+ * RAUC bundle, whose signature is at its end, is read at offsets as updated reads a file.  The
+ * agent remains the only part that talks to servers.  The protocol is lib/ranged-frame.h's. */
 
-/* What the probe asks for: the bundle header (docs/bundle-format.md). */
+/* What the probe asks for: the bundle header (docs/bundle-format.md), or a squashfs
+ * superblock's first fields. */
 #define RANGED_PROBE_BYTES 32
 
-/* Whether to serve this artifact in pieces: 1 when the server answers a Range request for its
- * first RANGED_PROBE_BYTES with 206 and "bytes 0-31/<size>" and they are an Update1 bundle
- * header of format 2 or later (the format updated can install as a delta; a format-1 bundle
- * streams and keeps its whole-artifact digest check).  Else 0, never an error: anything
- * unexpected (no Range support, a 403, no answer) means the stream path, which has all the
- * retry logic.  Redirects follow the agent's policy; at most request-timeout= long. */
-int ranged_probe(const AgentConfig *c, const char *url, uint64_t size);
+typedef enum RangedKind {
+        RANGED_NO,     /* through the pipe */
+        RANGED_DELTA,  /* a format-2 Update1 bundle */
+        RANGED_RAUC,   /* a RAUC bundle: the only way to stream it */
+} RangedKind;
+
+/* How to hand this artifact to updated in stream mode (called with delta=yes only: delta=no is
+ * the pipe for every artifact, without a probe).  The server must answer a Range request for the
+ * first RANGED_PROBE_BYTES with 206 and "bytes 0-31/<size>" (the deployment's size: every range
+ * updated may ask for is then one of this artifact's); then RANGED_RAUC for a squashfs 4.0
+ * superblock (a RAUC bundle), RANGED_DELTA for an Update1 bundle header of format 2 or later
+ * (a format-1 bundle streams and keeps its whole-artifact digest check).  Otherwise RANGED_NO:
+ * anything unexpected (no Range support, a 403, no answer) means the stream path, which has
+ * all the retry logic; except that a RAUC bundle seen in an answer that is not the 206 asked
+ * for (a 200: no Range support) is -EOPNOTSUPP with *ret_error saying to use mode=disk, since
+ * updated would only refuse it from a pipe.  Redirects follow the agent's policy; at most
+ * request-timeout= long, and at most RANGED_PROBE_BYTES of any body. */
+int ranged_probe(const AgentConfig *c, const char *url, uint64_t size, char **ret_error);
 
 /* DownloadSpec.serve: answers updated's requests on download_fd() until updated closes the
  * socket, or a cancel comes between requests (DOWNLOAD_OK: the install is over, its result

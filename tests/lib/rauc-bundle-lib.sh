@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck disable=SC2034 # TL_WHY is read by tl_case (tests/lib/testlib.sh)
-# What the tests of RAUC bundles (test-rauc-bundle, test-rauc-ranged) share, sourced after
-# testlib.sh with the sandbox set up: bundles made by Debian's real `rauc bundle`, signed by a
-# signer under an intermediate CA that only the bundle carries, and the checks of the slot
-# they were installed to.  $I is the test's work directory.
+# What the tests of RAUC bundles (test-rauc-bundle, test-rauc-ranged, test-agent-rauc) share,
+# sourced after testlib.sh with the sandbox set up: bundles made by Debian's real `rauc
+# bundle`, signed by a signer under an intermediate CA that only the bundle carries, and the
+# checks of the slot they were installed to.  $I is the test's work directory.
 
 # rauc_bundle OUT FORMAT IMAGE [COMPATIBLE [SIGNER [EXTRA MANIFEST TEXT]]]
 # (the version is the image's file name, so each image has its own)
