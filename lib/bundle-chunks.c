@@ -51,10 +51,9 @@ size_t bundle_reader_stored_max(const BundleReader *r) {
         return r && r->verified && !r->rauc ? r->stored_max : 0;
 }
 
-int bundle_reader_next_stored(BundleReader *r, void *buf, size_t buf_size, BundleStoredChunk *ret, UError *err) {
+int bundle_reader_read_stored(BundleReader *r, void *buf, size_t buf_size, BundleStoredChunk *ret, UError *err) {
         const ManifestImage *img;
         BundleStoredChunk c;
-        uint8_t digest[SHA256_SIZE];
         char what[128];
         int k;
 
@@ -102,14 +101,6 @@ int bundle_reader_next_stored(BundleReader *r, void *buf, size_t buf_size, Bundl
         if (k < 0)
                 return k;
 
-        /* Authenticate the stored bytes before the decompressor sees them. */
-        if (sha256_buffer(buf, c.stored_size, digest) < 0)
-                return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
-        if (CRYPTO_memcmp(digest, c.stored_sha256, SHA256_SIZE) != 0) {
-                r->failed = true;
-                return chunk_invalid_at(img, c.index, "sha256 mismatch", err);
-        }
-
         if (c.last && r->image + 1 == r->manifest->n_images) {
                 k = bundle_reader_confirm_eof(r, err);
                 if (k < 0)
@@ -127,6 +118,34 @@ int bundle_reader_next_stored(BundleReader *r, void *buf, size_t buf_size, Bundl
         return 1;
 }
 
+int bundle_reader_check_stored(const BundleReader *r, BundleStoredChunk *c, const void *buf, UError *err) {
+        uint8_t digest[SHA256_SIZE];
+
+        /* Authenticate the stored bytes before the decompressor sees them. */
+        if (sha256_buffer(buf, c->stored_size, digest) < 0)
+                return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
+        if (CRYPTO_memcmp(digest, c->stored_sha256, SHA256_SIZE) != 0)
+                return chunk_invalid_at(&r->manifest->images[c->image], c->index, "sha256 mismatch", err);
+        c->authenticated = true;
+        return 0;
+}
+
+int bundle_reader_next_stored(BundleReader *r, void *buf, size_t buf_size, BundleStoredChunk *ret, UError *err) {
+        BundleStoredChunk c;
+        int k;
+
+        k = bundle_reader_read_stored(r, buf, buf_size, &c, err);
+        if (k <= 0)
+                return k;
+        k = bundle_reader_check_stored(r, &c, buf, err);
+        if (k < 0) {
+                r->failed = true;
+                return k;
+        }
+        *ret = c;
+        return 1;
+}
+
 int bundle_reader_decode(BundleReader *r, const BundleStoredChunk *c, const void *stored, void *dst, size_t dst_size,
                          BundleChunk *ret, UError *err) {
         const ManifestImage *img = &r->manifest->images[c->image];
@@ -134,6 +153,9 @@ int bundle_reader_decode(BundleReader *r, const BundleStoredChunk *c, const void
         const void *data;
         int k;
 
+        if (!c->authenticated)
+                return uerror_set(err, ERROR_FAILED, -EPERM, "Internal error: chunk %llu of image %s decoded before its hash was checked",
+                                  (unsigned long long) c->index, img->slotclass);
         if (dst && dst_size < c->raw_size)
                 return uerror_set(err, ERROR_FAILED, -ENOBUFS, "Internal error: chunk of %u bytes into a buffer of %zu",
                                   c->raw_size, dst_size);

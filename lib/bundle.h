@@ -126,12 +126,20 @@ typedef struct BundleStoredChunk {
         bool last;                /* last chunk of its image */
         bool compressed;
         bool has_raw_sha256;      /* format 2 */
+        bool authenticated;       /* the stored bytes matched stored_sha256: only then decoded */
         uint8_t stored_sha256[32];
         uint8_t raw_sha256[32];
 } BundleStoredChunk;
 
 size_t bundle_reader_stored_max(const BundleReader *r);
 int bundle_reader_next_stored(BundleReader *r, void *buf, size_t buf_size, BundleStoredChunk *ret, UError *err);
+/* bundle_reader_next_stored() split once more, for a caller that authenticates on several
+ * threads: bundle_reader_read_stored() reads the stored bytes (ret->authenticated false);
+ * bundle_reader_check_stored() hashes them against the signed table and sets it.  The check
+ * reads only the verified manifest, which does not change any more: any thread may run it
+ * while another reads the next chunk.  bundle_reader_decode() refuses a chunk not checked. */
+int bundle_reader_read_stored(BundleReader *r, void *buf, size_t buf_size, BundleStoredChunk *ret, UError *err);
+int bundle_reader_check_stored(const BundleReader *r, BundleStoredChunk *c, const void *buf, UError *err);
 int bundle_reader_decode(BundleReader *r, const BundleStoredChunk *c, const void *stored, void *dst, size_t dst_size,
                          BundleChunk *ret, UError *err);
 

@@ -119,6 +119,53 @@ TEST(tampered_chunk) {
         CHECK_EQ(chunks, clean - 1);
 }
 
+/* A flipped byte in the third chunk, with chunks after it: two threads check chunks (the
+ * thread and the consumer, whichever is free), so the fourth may be checked before the third;
+ * still exactly the two before it come out, then the third's error. */
+TEST(tampered_chunk_in_the_middle) {
+        _cleanup_free_ char *copy = malloc(bundle_size);
+        UError err = UERROR_NULL;
+        uint64_t payload = 0, chunks = 0;
+        ChunkEntry e[3];
+
+        CHECK(copy != NULL && layout(&payload, e) == 0);
+        if (!copy || payload == 0)
+                return;
+        memcpy(copy, bundle, bundle_size);
+        copy[payload + e[0].stored_size + e[1].stored_size + e[2].stored_size / 2] ^= 0x01;
+        CHECK(read_all(copy, bundle_size, &chunks, &err) < 0);
+        CHECK_EQ(err.kind, ERROR_INVALID_BUNDLE);
+        CHECK(strstr(err.message, "Chunk 2 of image") != NULL);
+        CHECK_EQ(chunks, 2u);
+}
+
+/* The decoder refuses stored bytes nobody checked: the order read, check, decode is enforced
+ * by the reader, not only by its callers. */
+TEST(decode_refuses_unchecked) {
+        _cleanup_(bundle_reader_freep) BundleReader *r = NULL;
+        static uint8_t stored[4 * AVG], into[4 * AVG];
+        UError err = UERROR_NULL;
+        BundleStoredChunk sc;
+        BundleChunk c;
+        int w = -1, fd = pipe_with(bundle, bundle_size, true, &w);
+
+        CHECK(fd >= 0);
+        if (fd < 0)
+                return;
+        CHECK(bundle_reader_new(fd, UINT64_MAX, -1, &r) == 0);
+        CHECK(bundle_reader_verify(r, keyring, &err) == 0);
+        CHECK_EQ(bundle_reader_read_stored(r, stored, sizeof(stored), &sc, &err), 1);
+        CHECK(!sc.authenticated);
+        CHECK(bundle_reader_decode(r, &sc, stored, into, sizeof(into), &c, &err) < 0);
+        CHECK(strstr(err.message, "before its hash was checked") != NULL);
+        err = UERROR_NULL;
+        CHECK_EQ(bundle_reader_check_stored(r, &sc, stored, &err), 0);
+        CHECK(sc.authenticated);
+        CHECK_EQ(bundle_reader_decode(r, &sc, stored, into, sizeof(into), &c, &err), 1);
+        CHECK(memcmp(c.data, image, c.size) == 0);
+        close(fd);
+}
+
 /* The thread blocked reading a stream that sends nothing more (its writer stays open) while
  * the install stops early: read_ahead_free() must end the read, not wait for data. */
 TEST(stop_ends_a_stalled_read) {
@@ -173,6 +220,8 @@ UNIT_MAIN_BEGIN("test-read-ahead")
         }
         RUN(round_trip);
         RUN(tampered_chunk);
+        RUN(tampered_chunk_in_the_middle);
+        RUN(decode_refuses_unchecked);
         RUN(stop_ends_a_stalled_read);
         free(bundle);
         bundle_test_cleanup();
