@@ -15,6 +15,17 @@
 /* Blocks read (and checked) per miss: libsquashfs reads a data block of up to 1 MiB in small
  * pieces, and one pread() of 128 KiB instead of 32 of 4 KiB keeps verification cheap. */
 #define WINDOW_BYTES (128 * 1024)
+/* Windows kept.  libsquashfs reads the superblock at 0, then the tables at the image's end,
+ * then the files from the start; their last data shares the block of the tables.  With one
+ * window the first 128 KiB and the tables' block were read twice (over http or the ranged
+ * socket: 132 KiB asked again).  Two windows, the one the reader streams on from replaced first,
+ * else the least recently used, keep the tables' window while the files stream through the
+ * other: nothing is read twice.  Memory: 2 * WINDOW_BYTES = 256 KiB for a verity bundle and a
+ * plain one of up to 2 GiB of payload.  A plain bundle's blocks grow above 1 GiB (rauc-bundle.c,
+ * to 1 MiB) and a window must hold a whole block: with blocks over WINDOW_BYTES one window is
+ * kept, as before, so memory stays at max(256 KiB, block size) <= 1 MiB whatever the bundle.
+ * The second buffer is allocated only when a second window is needed. */
+#define WINDOWS 2
 /* The hash tree is read on demand, never whole (it is 1/128 of the data: 32 MiB for a 4 GiB
  * image).  Each level keeps TREE_RUNS runs of TREE_RUN consecutive hash blocks, each block
  * checked against its entry in the level above before it is kept: at most
@@ -30,6 +41,13 @@ typedef struct TreeRun {
         uint8_t valid;            /* bit i: block first + i is checked */
         uint64_t used;            /* for replacing the least recently used run */
 } TreeRun;
+
+typedef struct Window {
+        uint8_t *buf;             /* window_max blocks, NULL until first used */
+        uint64_t first;
+        uint32_t blocks;          /* 0: empty */
+        uint64_t used;
+} Window;
 
 struct VerityFile {
         const ReadAt *src;        /* borrowed */
@@ -56,14 +74,15 @@ struct VerityFile {
         uint64_t fed;
         size_t partial;
 
-        /* The window: blocks [window_first, window_first + window_blocks) are in 'window', all
-         * checked. */
-        uint8_t *window;
+        /* The windows: blocks [first, first + blocks) of the data are in a window's buf, every
+         * one checked against its expected hash after it was read into buf and before blocks
+         * counted it (window_load()); nothing else writes buf while blocks > 0.  win[0].buf
+         * also collects a partial block while a table is built. */
+        Window win[WINDOWS];
+        unsigned windows;         /* in use: WINDOWS, or 1 for blocks over WINDOW_BYTES */
         uint32_t window_max;      /* blocks */
-        uint64_t window_first;
-        uint32_t window_blocks;
         uint64_t bytes_read;
-        uint64_t clock;
+        uint64_t clock;           /* for the least recently used tree run and window */
 
         EVP_MD_CTX *ctx;
 };
@@ -75,7 +94,8 @@ VerityFile *verity_free(VerityFile *v) {
                 for (unsigned i = 0; i < TREE_RUNS; i++)
                         free(v->runs[l][i].blocks);
         free(v->table);
-        free(v->window);
+        for (unsigned i = 0; i < WINDOWS; i++)
+                free(v->win[i].buf);
         EVP_MD_CTX_free(v->ctx);
         return mfree(v);
 }
@@ -101,9 +121,10 @@ static int verity_new(const ReadAt *src, uint64_t data_size, uint32_t block_size
         v->block_size = block_size;
         v->n_blocks = (data_size + block_size - 1) / block_size;
         v->window_max = MAX((uint32_t) 1, (uint32_t) (WINDOW_BYTES / block_size));
-        v->window = malloc((size_t) v->window_max * block_size);
+        v->windows = block_size <= WINDOW_BYTES ? WINDOWS : 1;
+        v->win[0].buf = malloc((size_t) v->window_max * block_size);
         v->ctx = EVP_MD_CTX_new();
-        if (!v->window || !v->ctx)
+        if (!v->win[0].buf || !v->ctx)
                 return -ENOMEM;
         *ret = TAKE_PTR(v);
         return 0;
@@ -310,7 +331,7 @@ int verity_table_new(const ReadAt *src, uint64_t data_size, uint32_t block_size,
         return 0;
 }
 
-/* The window buffer collects a partial block while the table is built. */
+/* The first window's buffer collects a partial block while the table is built. */
 int verity_table_feed(VerityFile *v, const void *data, size_t size) {
         const uint8_t *p = data;
 
@@ -321,10 +342,10 @@ int verity_table_feed(VerityFile *v, const void *data, size_t size) {
                 size_t want = (size_t) MIN((uint64_t) v->block_size, v->data_size - block * v->block_size);
                 size_t n = MIN(size, want - v->partial);
 
-                memcpy(v->window + v->partial, p, n);
+                memcpy(v->win[0].buf + v->partial, p, n);
                 v->partial += n, v->fed += n, p += n, size -= n;
                 if (v->partial == want) {
-                        if (hash_block(v, v->window, want, v->table + block * HASH_SIZE) < 0)
+                        if (hash_block(v, v->win[0].buf, want, v->table + block * HASH_SIZE) < 0)
                                 return -EIO;
                         v->partial = 0;
                 }
@@ -336,7 +357,7 @@ int verity_table_seal(VerityFile *v) {
         if (!v->table || v->sealed || v->fed != v->data_size)
                 return -EINVAL;
         v->sealed = true;
-        v->window_blocks = 0;
+        v->win[0].blocks = 0; /* its buffer held the bytes fed, not checked blocks */
         return 0;
 }
 
@@ -352,16 +373,42 @@ uint64_t verity_tree_bytes_read(const VerityFile *v) {
         return v ? v->tree_bytes_read : 0;
 }
 
-static int window_load(VerityFile *v, uint64_t first, UError *err) {
-        uint64_t n = MIN((uint64_t) v->window_max, v->n_blocks - first);
-        uint64_t start = first * v->block_size;
-        size_t bytes = (size_t) MIN(n * v->block_size, v->data_size - start);
+/* The window to load block 'first' into: the one the reader streams on from (its blocks end
+ * at 'first'), else an empty one, else the least recently used. */
+static Window *window_pick(VerityFile *v, uint64_t first) {
+        Window *pick = NULL;
+
+        for (unsigned i = 0; i < v->windows; i++) {
+                Window *w = &v->win[i];
+
+                if (w->blocks > 0 && w->first + w->blocks == first)
+                        return w;
+                if (!pick || (pick->blocks > 0 && (w->blocks == 0 || w->used < pick->used)))
+                        pick = w;
+        }
+        return pick;
+}
+
+/* Reads the blocks from 'first' on into a window and checks them; on success the window holds
+ * 'first' and maybe more blocks, all of them checked. */
+static int window_load(VerityFile *v, uint64_t first, Window **ret, UError *err) {
+        Window *w = window_pick(v, first);
+        uint64_t n = MIN((uint64_t) v->window_max, v->n_blocks - first), start, bytes;
         uint8_t digest[HASH_SIZE], expected[HASH_SIZE];
         UError e;
         int r;
 
-        v->window_blocks = 0; /* nothing in it is trusted until all of it is checked */
-        r = v->src->read_at(v->src->userdata, start, v->window, bytes);
+        /* Not the blocks another window holds: they are not read twice. */
+        for (unsigned i = 0; i < v->windows; i++)
+                if (&v->win[i] != w && v->win[i].blocks > 0 && v->win[i].first > first)
+                        n = MIN(n, v->win[i].first - first);
+        start = first * v->block_size;
+        bytes = MIN(n * v->block_size, v->data_size - start);
+
+        w->blocks = 0; /* nothing in it is trusted until it is checked, nor after a failure */
+        if (!w->buf && !(w->buf = malloc((size_t) v->window_max * v->block_size)))
+                return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
+        r = v->src->read_at(v->src->userdata, start, w->buf, (size_t) bytes);
         if (r < 0)
                 return read_failed(err, r, "the bundle", start);
         v->bytes_read += bytes;
@@ -369,7 +416,7 @@ static int window_load(VerityFile *v, uint64_t first, UError *err) {
         for (uint64_t i = 0; i < n; i++) {
                 size_t len = (size_t) MIN((uint64_t) v->block_size, bytes - i * v->block_size);
 
-                if (hash_block(v, v->window + i * v->block_size, len, digest) < 0)
+                if (hash_block(v, w->buf + i * v->block_size, len, digest) < 0)
                         return uerror_set(err, ERROR_FAILED, -EIO, "Failed to compute SHA-256");
                 e = UERROR_NULL;
                 r = expected_hash(v, first + i, expected, &e);
@@ -386,7 +433,8 @@ static int window_load(VerityFile *v, uint64_t first, UError *err) {
                 if (CRYPTO_memcmp(digest, expected, HASH_SIZE) == 0)
                         continue;
                 /* Only the block asked for must be good now; a bad one behind it fails when it
-                 * is asked for, so the error names what the reader really needed. */
+                 * is asked for, so the error names what the reader really needed.  The window
+                 * ends before it: it holds only the blocks checked. */
                 if (i > 0) {
                         n = i;
                         break;
@@ -397,9 +445,23 @@ static int window_load(VerityFile *v, uint64_t first, UError *err) {
                                           (unsigned long long) (first + i),
                                           (unsigned long long) ((first + i) * v->block_size));
         }
-        v->window_first = first;
-        v->window_blocks = (uint32_t) n;
+        w->first = first;
+        w->blocks = (uint32_t) n;
+        *ret = w;
         return 0;
+}
+
+/* The window holding block 'block', loaded if none does. */
+static int window_get(VerityFile *v, uint64_t block, Window **ret, UError *err) {
+        for (unsigned i = 0; i < v->windows; i++) {
+                Window *w = &v->win[i];
+
+                if (w->blocks > 0 && block >= w->first && block < w->first + w->blocks) {
+                        *ret = w;
+                        return 0;
+                }
+        }
+        return window_load(v, block, ret, err);
 }
 
 int verity_read(VerityFile *v, uint64_t offset, void *buf, size_t size, UError *err) {
@@ -413,19 +475,18 @@ int verity_read(VerityFile *v, uint64_t offset, void *buf, size_t size, UError *
                                   "Bundle payload read of %zu bytes at offset %llu is beyond its %llu signed bytes",
                                   size, (unsigned long long) offset, (unsigned long long) v->data_size);
         while (size > 0) {
-                uint64_t block = offset / v->block_size, in;
+                uint64_t in;
+                Window *w;
                 size_t n;
 
-                if (v->window_blocks == 0 || block < v->window_first ||
-                    block >= v->window_first + v->window_blocks) {
-                        r = window_load(v, block, err);
-                        if (r < 0)
-                                return r;
-                }
-                in = offset - v->window_first * v->block_size;
-                n = (size_t) MIN((uint64_t) size, (uint64_t) v->window_blocks * v->block_size - in);
+                r = window_get(v, offset / v->block_size, &w, err);
+                if (r < 0)
+                        return r;
+                w->used = ++v->clock;
+                in = offset - w->first * v->block_size;
+                n = (size_t) MIN((uint64_t) size, (uint64_t) w->blocks * v->block_size - in);
                 n = (size_t) MIN((uint64_t) n, v->data_size - offset);
-                memcpy(p, v->window + in, n);
+                memcpy(p, w->buf + in, n);
                 p += n, offset += n, size -= n;
         }
         return 0;

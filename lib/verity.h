@@ -30,7 +30,7 @@ typedef struct VerityFile VerityFile;
  * hash_size bytes at hash_offset must be exactly the tree that data_size needs.  Reads the top
  * hash block and checks it against root_hash; every other hash block is read when the data it
  * covers is first read, and checked against the level above before it is used.  Memory: a few
- * runs of checked hash blocks per level, at most 768 KiB (plus the 128 KiB read window),
+ * runs of checked hash blocks per level, at most 768 KiB (plus two 128 KiB read windows),
  * whatever data_size. */
 int verity_open(const ReadAt *src, uint64_t data_size, uint64_t hash_offset, uint64_t hash_size, const uint8_t *salt,
                 size_t salt_size, const uint8_t root_hash[32], VerityFile **ret, UError *err);

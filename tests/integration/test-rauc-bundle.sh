@@ -206,7 +206,7 @@ t_install_verity() {
 # Over http(s): the daemon reads the bundle with Range requests (nginx serves them).  A
 # changed block is refused before it reaches the slot, as from a file.
 t_http() {
-        local before=$I/slot-b.before2 w=$SB/www
+        local before=$I/slot-b.before2 w=$SB/www line got total i
         sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot failed: $(cat "$SB/reboot.err")"; return 1; }
         expect_eq "$SB_BOOTED" A "slot booted" || return 1
         expect_ok updatectl mark-good || return 1
@@ -229,8 +229,18 @@ t_http() {
         # Range requests it was: 206 answers in nginx's log, and the daemon's count.
         grep -q '"GET /v4.raucb HTTP/1.1" 206 ' "$SB/nginx/access.log" ||
                 { TL_WHY="no 206 in the nginx log: $(tail -n 3 "$SB/nginx/access.log")"; return 1; }
-        tl_diag "$(grep -o 'Read http[^ ]* with [0-9]* range requests, [0-9]* of [0-9]* bytes' "$SB/updated.log" | tail -n 1)"
-        grep -q 'with [0-9]* range requests' "$SB/updated.log" || { TL_WHY="no range request count in the log"; return 1; }
+        # Every byte once (data, hash tree, CMS and its size) and the one-byte size request: it
+        # fails when blocks are fetched twice (lib/verity.c's single window read 132 KiB again).
+        # The daemon logs the count when the source is freed, about when the install ends.
+        for ((i = 0; i < SB_WAIT * 20; i++)); do
+                grep -q 'Read http[^ ]*/v4.raucb with' "$SB/updated.log" && break
+                sleep 0.05
+        done
+        line=$(grep -o 'Read http[^ ]*/v4.raucb with [0-9]* range requests, [0-9]* of [0-9]* bytes' "$SB/updated.log" | tail -n 1)
+        tl_diag "$line"
+        read -r got total <<<"$(sed -E 's/.*, ([0-9]+) of ([0-9]+) bytes/\1 \2/' <<<"$line")"
+        [ -n "$got" ] && [ "$total" = "$(stat -c %s "$w/v4.raucb")" ] && [ "$got" -le $((total + 1)) ] ||
+                { TL_WHY="the range requests fetched more than the bundle and the size request: '$line'"; return 1; }
 }
 
 # Info and InspectBundle of a URL (de.pengutronix.rauc): the signature, the manifest and the

@@ -19,11 +19,9 @@ RC="$SB_PY $UPDATE1_TOP/tests/lib/ranged_client.py"
 # The feeder's unasked first piece (SOURCE_RANGED_FIRST_PIECE): fetched before the reader knows
 # it is a RAUC bundle, and asked again by range once it does.
 FIRST_PIECE=65536
-# What libsquashfs makes the daemon read twice: the superblock at 0, then the tables at the
-# squashfs' end, then the image from 0, through the checked reader's one 128 KiB window
-# (lib/verity.c WINDOW_BYTES): the first window is asked for again, and the last 4 KiB block
-# (the tables) again at the image's end.
-REREAD=$((128 * 1024 + 4096))
+# libsquashfs reads the superblock at 0, then the tables at the squashfs' end, then the image
+# from 0, whose last bytes share the tables' block: the checked reader keeps two windows
+# (lib/verity.c WINDOWS), the first one and the tables', so nothing of that is asked for twice.
 I=$SB/rauc
 mkdir -p "$I"
 # Old content in slot B that no image has: a write that should not happen shows.
@@ -102,11 +100,12 @@ t_tampered_verity() {
 }
 
 # A verity bundle: every byte of the bundle is needed once (the squashfs, the hash tree blocks
-# over it, the CMS and its size), the feeder's first piece and REREAD once more: bytes sent <=
-# bundle size + FIRST_PIECE + REREAD (measured: exactly that, 6.35 MB + 196 KiB).  It fails when
-# the feeder streams beyond its first piece besides the ranged reads, when hash or data blocks
-# are fetched again (a tree cache that does not hold, a smaller read window), or when the bundle
-# is read whole before the image.
+# over it, the CMS and its size), the feeder's first piece once more: bytes sent <= bundle size
+# + FIRST_PIECE (measured: exactly that, 6.35 MB + 64 KiB).  It fails when the feeder streams
+# beyond its first piece besides the ranged reads, when hash or data blocks are fetched again (a
+# tree cache that does not hold, a window cache that drops the first window or the tables', as
+# lib/verity.c's single window did: 132 KiB more), or when the bundle is read whole before the
+# image.
 t_verity() {
         local size
         size=$(stat -c %s "$I/verity.raucb")
@@ -114,15 +113,16 @@ t_verity() {
         expect_eq "$RANGED_RC" 0 "bus-call's exit status ($RANGED_OUT)" || return 1
         check_slot "$SB_SLOT_B" "$I/v3.img" rootfs.1 v3.img || return 1
         expect_primary B && expect_boots B || return 1
-        [ "$(stat_of bytes)" -le $((size + FIRST_PIECE + REREAD)) ] ||
-                { TL_WHY="the peer sent $(stat_of bytes) bytes of a $size-byte bundle (bound: + $FIRST_PIECE + $REREAD)"; return 1; }
+        [ "$(stat_of bytes)" -le $((size + FIRST_PIECE)) ] ||
+                { TL_WHY="the peer sent $(stat_of bytes) bytes of a $size-byte bundle (bound: + $FIRST_PIECE)"; return 1; }
         daemon_agrees "$size"
 }
 
 # A plain bundle: the signature covers the whole squashfs, so it is read once for the signature
-# and once more, block-checked, for the image: bytes sent <= 2 * bundle size + FIRST_PIECE +
-# REREAD.  It fails when a pass is repeated or the feeder streams the bundle besides the ranged
-# reads.
+# and once more, block-checked, for the image: bytes sent <= 2 * bundle size + FIRST_PIECE
+# (measured: 2 * the payload, the CMS and its size, FIRST_PIECE).  It fails when a pass is
+# repeated, when the second pass reads blocks twice (lib/verity.c's single window: 132 KiB
+# more), or when the feeder streams the bundle besides the ranged reads.
 t_plain() {
         local size
         sb_reboot 2>"$SB/reboot.err" || { TL_WHY="reboot failed: $(cat "$SB/reboot.err")"; return 1; }
@@ -133,8 +133,8 @@ t_plain() {
         expect_eq "$RANGED_RC" 0 "bus-call's exit status ($RANGED_OUT)" || return 1
         check_slot "$SB_SLOT_A" "$I/v4.img" rootfs.0 v4.img || return 1
         expect_primary A && expect_boots A || return 1
-        [ "$(stat_of bytes)" -le $((2 * size + FIRST_PIECE + REREAD)) ] ||
-                { TL_WHY="the peer sent $(stat_of bytes) bytes of a $size-byte plain bundle (bound: 2 * size + $FIRST_PIECE + $REREAD)"; return 1; }
+        [ "$(stat_of bytes)" -le $((2 * size + FIRST_PIECE)) ] ||
+                { TL_WHY="the peer sent $(stat_of bytes) bytes of a $size-byte plain bundle (bound: 2 * size + $FIRST_PIECE)"; return 1; }
         daemon_agrees "$size"
 }
 

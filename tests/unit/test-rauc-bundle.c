@@ -168,6 +168,123 @@ TEST(verity_vs_veritysetup) {
         }
 }
 
+/* A ReadAt over a file that counts the reads of the data (the hash tree is after it). */
+typedef struct CountingFile {
+        int fd;
+        uint64_t data_size;
+        unsigned data_reads;
+} CountingFile;
+
+static int counting_read(void *userdata, uint64_t offset, void *buf, size_t size) {
+        CountingFile *c = userdata;
+
+        if (offset < c->data_size)
+                c->data_reads++;
+        return read_at_fd_read((void *) (intptr_t) c->fd, offset, buf, size);
+}
+
+static uint64_t data_bytes_read(const VerityFile *v) {
+        return verity_bytes_read(v) - verity_tree_bytes_read(v);
+}
+
+/* The two read windows (lib/verity.c WINDOWS): libsquashfs's order (the superblock at 0, the
+ * tables at the end, then everything from 0) reads every data block once; a window holds only
+ * checked blocks, so a block changed behind it is refused when asked for, and a changed block
+ * never comes out of a window; a window replaced and asked for again is read and checked again. */
+TEST(verity_windows) {
+        const uint64_t blocks = 256, size = blocks * 4096, last = blocks - 1;
+        uint8_t salt[4] = { 0x00, 0x11, 0x22, 0x33 }, root[32], buf[4096];
+        _cleanup_free_ uint8_t *data = malloc(size);
+        _cleanup_(verity_freep) VerityFile *v = NULL;
+        UError err = UERROR_NULL;
+        CountingFile c = { .data_size = size };
+        ReadAt src = { counting_read, NULL, &c };
+        _cleanup_close_ int fd = -1;
+        uint64_t tree;
+
+        if (!have("veritysetup")) {
+                unit_skip("verity_windows", "veritysetup not installed");
+                return;
+        }
+        CHECK(data);
+        CHECK(pki_run("head -c %llu /dev/urandom >w.img", (unsigned long long) size) == 0);
+        CHECK(veritysetup_format("w.img", size, "00112233", root) == 0);
+        CHECK(verity_tree_size(size, &tree) == 0);
+        c.fd = fd = open(pki("w.img"), O_RDONLY | O_CLOEXEC);
+        CHECK(fd >= 0);
+        CHECK(data && pread(fd, data, size, 0) == (ssize_t) size);
+
+        /* Reads alternating between the first window and the last block read each once. */
+        CHECK(verity_open(&src, size, size, tree, salt, sizeof(salt), root, &v, &err) == 0);
+        CHECK(v);
+        if (!v)
+                return;
+        for (unsigned i = 0; i < 8; i++) {
+                CHECK(verity_read(v, 100 * i, buf, 100, &err) == 0);
+                CHECK(memcmp(buf, data + 100 * i, 100) == 0);
+                CHECK(verity_read(v, last * 4096 + 100 * i, buf, 100, &err) == 0);
+                CHECK(memcmp(buf, data + last * 4096 + 100 * i, 100) == 0);
+        }
+        CHECK_EQ(c.data_reads, 2u);
+        CHECK_EQ(data_bytes_read(v), (uint64_t) (128 + 4) * 1024);
+        /* Then everything from the start, as libsquashfs reads the files: the stream replaces
+         * its own window, the last block's stays, and no data byte is read twice. */
+        for (uint64_t o = 0; o < size; o += 3000) {
+                size_t n = (size_t) MIN((uint64_t) 3000, size - o);
+
+                CHECK(verity_read(v, o, buf, n, &err) == 0);
+                CHECK(memcmp(buf, data + o, n) == 0);
+        }
+        CHECK_EQ(data_bytes_read(v), size);
+        CHECK_EQ(c.data_reads, 1 + blocks / 32);
+        v = verity_free(v);
+
+        /* Block 5 changed before it is read: the first window ends before it (it holds only the
+         * blocks checked, though all 32 were read), and block 5 is refused when asked for, with
+         * both windows in use. */
+        flip(pki("w.img"), 5 * 4096 + 7);
+        err = UERROR_NULL;
+        CHECK(verity_open(&src, size, size, tree, salt, sizeof(salt), root, &v, &err) == 0);
+        if (!v)
+                return;
+        CHECK(verity_read(v, 0, buf, 100, &err) == 0);
+        CHECK(verity_read(v, last * 4096, buf, 100, &err) == 0);
+        CHECK(verity_read(v, 4 * 4096, buf, 4096, &err) == 0);
+        CHECK(memcmp(buf, data + 4 * 4096, 4096) == 0);
+        CHECK_EQ(data_bytes_read(v), (uint64_t) (128 + 4) * 1024);
+        CHECK(verity_read(v, 5 * 4096 + 7, buf, 1, &err) == -EBADMSG);
+        CHECK(strstr(err.message, "block 5 "));
+        err = UERROR_NULL;
+        CHECK(verity_read(v, 4 * 4096, buf, 8192, &err) == -EBADMSG); /* across into it, too */
+        CHECK(strstr(err.message, "block 5 "));
+        flip(pki("w.img"), 5 * 4096 + 7);
+        v = verity_free(v);
+
+        /* A block changed in the file after its window was checked: the window hands out the
+         * checked bytes, never the changed ones.  Then that window is replaced (the least
+         * recently used, after the last block and one in the middle were read): asked for
+         * again, it is read again and checked again, and the changed block is refused. */
+        err = UERROR_NULL;
+        CHECK(verity_open(&src, size, size, tree, salt, sizeof(salt), root, &v, &err) == 0);
+        if (!v)
+                return;
+        CHECK(verity_read(v, 0, buf, 100, &err) == 0);
+        CHECK(verity_read(v, last * 4096, buf, 100, &err) == 0);
+        flip(pki("w.img"), 2 * 4096 + 9);
+        CHECK(verity_read(v, 2 * 4096, buf, 4096, &err) == 0);
+        CHECK(memcmp(buf, data + 2 * 4096, 4096) == 0);
+        CHECK(verity_read(v, last * 4096, buf, 100, &err) == 0);
+        CHECK(verity_read(v, 128 * 4096, buf, 100, &err) == 0);
+        c.data_reads = 0;
+        CHECK(verity_read(v, 2 * 4096, buf, 4096, &err) == -EBADMSG);
+        CHECK(strstr(err.message, "block 2 "));
+        CHECK_EQ(c.data_reads, 1u);
+        flip(pki("w.img"), 2 * 4096 + 9);
+        err = UERROR_NULL;
+        CHECK(verity_read(v, 2 * 4096, buf, 4096, &err) == 0);
+        CHECK(memcmp(buf, data + 2 * 4096, 4096) == 0);
+}
+
 TEST(block_table) {
         _cleanup_(verity_freep) VerityFile *v = NULL;
         uint8_t data[200000], out[1000];
@@ -491,6 +608,7 @@ UNIT_MAIN_BEGIN("test-rauc-bundle")
                 return 1;
         }
         RUN(verity_vs_veritysetup);
+        RUN(verity_windows);
         RUN(block_table);
         RUN(manifest);
         RUN(bundles);
