@@ -19,6 +19,9 @@
  *     chunk of a held group is in OLD, so both indexes fetch the same payload; they differ in
  *     table bytes and ranges only.  Ranges: 1 for the header with the flat table or level 1,
  *     plus runs of neighbouring level-2 blocks, plus runs of neighbouring missing chunks.
+ *     --gap G also joins two runs with at most G bytes between them (of reused chunks, as
+ *     stored, or of level-2 blocks not needed), fetched and counted in bytes (gap_bytes): one
+ *     range instead of two.  Reused chunks are then compressed too, for their stored size.
  *
  *   index-emulate full --cdc MIN AVG MAX --window W [--long] [--level N] [--old OLD]
  *                      [--verify N] IMAGE
@@ -243,14 +246,39 @@ static double now_s(void) {
         return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-static int cmd_delta(const Cdc *proto, const char *groups, int level, const Image *old, const Image *new) {
+/* Ranges for fetching the items with want[i] out of n items of size[i] bytes laid out back to
+ * back: a run of wanted neighbours is one range, and so are two runs with at most gap bytes of
+ * unwanted items between them (fetched too: *ret_extra). */
+static uint64_t coalesce(size_t n, const bool *want, const uint32_t *size, uint64_t gap, uint64_t *ret_extra) {
+        uint64_t ranges = 0, extra = 0, between = 0;
+        bool started = false;
+
+        for (size_t i = 0; i < n; i++) {
+                if (!want[i]) {
+                        between += size[i];
+                        continue;
+                }
+                if (!started || between > gap)
+                        ranges++;
+                else
+                        extra += between;
+                started = true;
+                between = 0;
+        }
+        *ret_extra = extra;
+        return ranges;
+}
+
+static int cmd_delta(const Cdc *proto, const char *groups, int level, uint64_t gap, const Image *old,
+                     const Image *new) {
         Chunks oc = {}, nc = {};
         Set old_set = {}, seen = {};
-        bool *fetch = NULL, in_run = false;
+        bool *fetch = NULL, *want = NULL;
+        uint32_t *zsize = NULL, *l2size = NULL;
         size_t *ends = NULL, bound = ZSTD_compressBound(proto->max);
         void *buf = malloc(bound);
         ZSTD_CCtx *cctx = ZSTD_createCCtx();
-        uint64_t missing = 0, missing_raw = 0, stored = 0, pruns = 0;
+        uint64_t missing = 0, missing_raw = 0, stored = 0, pruns, pextra;
         int r;
 
         if (!buf || !cctx) {
@@ -267,48 +295,57 @@ static int cmd_delta(const Cdc *proto, const char *groups, int level, const Imag
                 if ((r = set_add(&old_set, &oc.v[i].raw)) < 0)
                         goto out;
         fetch = calloc(nc.n, sizeof(bool));
+        want = calloc(nc.n, sizeof(bool));
+        zsize = calloc(nc.n, sizeof(uint32_t));
+        l2size = calloc(nc.n, sizeof(uint32_t));
         ends = calloc(oc.n > nc.n ? oc.n : nc.n, sizeof(size_t));
-        if (!fetch || !ends) {
+        if (!fetch || !want || !zsize || !l2size || !ends) {
                 r = -ENOMEM;
                 goto out;
         }
-        /* The payload: the same for both indexes. */
+        /* The payload: the same for both indexes.  A reused chunk's stored size matters only
+         * as a gap between fetched ones (--gap): compressed only then. */
         for (size_t i = 0; i < nc.n; i++) {
                 const Chunk *ch = &nc.v[i];
+                bool reused;
+                size_t z;
 
                 if ((r = set_add(&seen, &ch->raw)) < 0)
                         goto out;
-                if (r == 0) /* stored once, at its first place */
+                if (r == 0) /* stored once, at its first place: not in the payload again */
                         continue;
-                if (set_has(&old_set, &ch->raw)) {
-                        in_run = false;
+                reused = set_has(&old_set, &ch->raw);
+                if (reused && !gap) {
+                        zsize[i] = 1; /* any gap breaks a run */
                         continue;
                 }
-                size_t z = ZSTD_compressCCtx(cctx, buf, bound, new->p + ch->off, ch->len, level);
+                z = ZSTD_compressCCtx(cctx, buf, bound, new->p + ch->off, ch->len, level);
                 if (ZSTD_isError(z)) {
                         fprintf(stderr, "index-emulate: zstd: %s\n", ZSTD_getErrorName(z));
                         r = -EIO;
                         goto out;
                 }
+                zsize[i] = (uint32_t) z;
+                if (reused)
+                        continue;
                 fetch[i] = true;
                 missing++;
                 missing_raw += ch->len;
                 stored += z;
-                pruns += !in_run;
-                in_run = true;
         }
+        pruns = coalesce(nc.n, fetch, zsize, gap, &pextra);
         printf("flat chunks=%zu table=%" PRIu64 " missing=%" PRIu64 " missing_raw=%" PRIu64 " payload=%" PRIu64
-               " payload_ranges=%" PRIu64 " bytes=%" PRIu64 " ranges=%" PRIu64 "\n",
-               nc.n, (uint64_t) nc.n * TABLE_ENTRY, missing, missing_raw, stored, pruns,
-               (uint64_t) nc.n * TABLE_ENTRY + stored, pruns + 1);
+               " gap=%" PRIu64 " gap_bytes=%" PRIu64 " payload_ranges=%" PRIu64 " bytes=%" PRIu64 " ranges=%" PRIu64
+               "\n",
+               nc.n, (uint64_t) nc.n * TABLE_ENTRY, missing, missing_raw, stored, gap, pextra, pruns,
+               (uint64_t) nc.n * TABLE_ENTRY + stored + pextra, pruns + 1);
 
         for (const char *g = groups; g && *g;) {
                 char *end;
                 unsigned long bits = strtoul(g, &end, 10);
                 Set held = {};
                 size_t ngroups, start = 0, fetched_groups = 0;
-                uint64_t l2 = 0, l2runs = 0;
-                bool l2_in_run = false;
+                uint64_t l2 = 0, l2runs, l2extra;
 
                 if (end == g || bits < 2 || bits > 12) {
                         r = -EINVAL;
@@ -336,13 +373,13 @@ static int cmd_delta(const Cdc *proto, const char *groups, int level, const Imag
                                 set_done(&held);
                                 goto out;
                         }
+                        l2size[k] = (uint32_t) ((ends[k] - start) * TABLE_ENTRY);
                         if (!set_has(&held, &id)) {
                                 fetched_groups++;
-                                l2 += (uint64_t) (ends[k] - start) * TABLE_ENTRY;
-                                l2runs += !l2_in_run;
+                                l2 += l2size[k];
                                 need = true;
                         }
-                        l2_in_run = need;
+                        want[k] = need;
                         /* A held group's chunks are all in OLD: nothing of it is fetched. */
                         for (size_t i = start; i < ends[k]; i++)
                                 if (fetch[i] && !need) {
@@ -354,17 +391,22 @@ static int cmd_delta(const Cdc *proto, const char *groups, int level, const Imag
                         start = ends[k];
                 }
                 set_done(&held);
+                l2runs = coalesce(ngroups, want, l2size, gap, &l2extra);
                 printf("groups bits=%lu groups=%zu chunks_per_group=%.1f level1=%" PRIu64 " fetched_groups=%zu"
-                       " level2=%" PRIu64 " level2_ranges=%" PRIu64 " payload=%" PRIu64 " bytes=%" PRIu64
-                       " ranges=%" PRIu64 "\n",
+                       " level2=%" PRIu64 " level2_ranges=%" PRIu64 " payload=%" PRIu64 " gap=%" PRIu64
+                       " gap_bytes=%" PRIu64 " bytes=%" PRIu64 " ranges=%" PRIu64 "\n",
                        bits, ngroups, (double) nc.n / (double) ngroups, (uint64_t) ngroups * L1_ENTRY, fetched_groups,
-                       l2, l2runs, stored, (uint64_t) ngroups * L1_ENTRY + l2 + stored, 1 + l2runs + pruns);
+                       l2, l2runs, stored, gap, pextra + l2extra,
+                       (uint64_t) ngroups * L1_ENTRY + l2 + stored + pextra + l2extra, 1 + l2runs + pruns);
         }
         r = 0;
 out:
         free(oc.v);
         free(nc.v);
         free(fetch);
+        free(want);
+        free(zsize);
+        free(l2size);
         free(ends);
         free(buf);
         set_done(&old_set);
@@ -553,7 +595,7 @@ static int parse_size(const char *s, size_t *ret) {
 }
 
 static int usage(void) {
-        fprintf(stderr, "usage: index-emulate delta --cdc MIN AVG MAX [--groups B,B...] [--level N] OLD NEW\n"
+        fprintf(stderr, "usage: index-emulate delta --cdc MIN AVG MAX [--groups B,B...] [--gap G] [--level N] OLD NEW\n"
                         "       index-emulate full --cdc MIN AVG MAX --window W [--long] [--level N] [--old OLD]\n"
                         "                          [--verify N] IMAGE\n"
                         "  sizes in bytes or with K/M, e.g. --cdc 8K 32K 128K --window 4M\n");
@@ -561,7 +603,7 @@ static int usage(void) {
 }
 
 int main(int argc, char **argv) {
-        size_t min = 0, avg = 0, max = 0, window = 0, verify = 0;
+        size_t min = 0, avg = 0, max = 0, window = 0, verify = 0, gap = 0;
         const char *groups = NULL, *old_path = NULL;
         bool delta, ldm = false, have_cdc = false;
         int level = 19, i, r;
@@ -584,6 +626,9 @@ int main(int argc, char **argv) {
                         level = atoi(argv[++i]);
                 else if (!strcmp(argv[i], "--window") && i + 1 < argc) {
                         if (parse_size(argv[++i], &window) < 0)
+                                return usage();
+                } else if (!strcmp(argv[i], "--gap") && i + 1 < argc) {
+                        if (parse_size(argv[++i], &gap) < 0)
                                 return usage();
                 } else if (!strcmp(argv[i], "--long"))
                         ldm = true;
@@ -615,7 +660,7 @@ int main(int argc, char **argv) {
                 return 1;
         }
         if (delta)
-                r = cmd_delta(&cdc, groups, level, &old, &new);
+                r = cmd_delta(&cdc, groups, level, gap, &old, &new);
         else
                 r = cmd_full(&cdc, window, ldm, level, old_path ? &old : NULL, verify, &img);
         if (r < 0) {
