@@ -337,9 +337,35 @@ emulate() { # KEY OLD NEW MODE...
         NOTE[$key]=$(sed -n 's/.*\(chunks=[0-9]*\).*\(min_len=[0-9]*\) \(max_len=[0-9]*\).*/\1 \2 \3/p' <<<"$out")
 }
 
+# emulate_index KEY OLD NEW MIN AVG MAX BITS: bench/index-emulate.c, smaller chunks with today's
+# flat table (KEY.flat), with the two-level index, groups of about 2^BITS chunks (KEY.grp), and
+# that index with every chunk a frame with the 1 MiB of the image before it as a prefix
+# (KEY.pre); bytes = the index fetched + the missing chunks at zstd -19
+# (docs/bundle-format.md, "Measured designs for the next format").
+emulate_index() {
+        local key=$1 old=$2 new=$3 out pre index
+        out=$("$IEMU" delta --cdc "$4" "$5" "$6" --groups "$7" --level 19 "$old" "$new") || return 1
+        BYTES[$key.flat]=$(sed -n 's/^flat .* bytes=\([0-9]*\).*/\1/p' <<<"$out")
+        RANGES[$key.flat]=$(sed -n 's/^flat .* ranges=\([0-9]*\).*/\1/p' <<<"$out")
+        NOTE[$key.flat]=$(sed -n 's/^flat \(chunks=[0-9]*\) \(table=[0-9]*\) .*\(payload=[0-9]*\).*/\1 \2 \3/p' <<<"$out")
+        BYTES[$key.grp]=$(sed -n 's/^groups .* bytes=\([0-9]*\).*/\1/p' <<<"$out")
+        RANGES[$key.grp]=$(sed -n 's/^groups .* ranges=\([0-9]*\).*/\1/p' <<<"$out")
+        NOTE[$key.grp]=$(sed -n 's/^groups .*\(groups=[0-9]*\) .*\(level1=[0-9]*\) \(fetched_groups=[0-9]*\) \(level2=[0-9]*\) .*/\1 \2 \3 \4/p' <<<"$out")
+        index=$(sed -n 's/^groups .* level1=\([0-9]*\) .* level2=\([0-9]*\) .*/\1 + \2/p' <<<"$out")
+        pre=$("$IEMU" full --cdc "$4" "$5" "$6" --window 1M --level 19 --old "$old" "$new") || return 1
+        pre=$(sed -n 's/.* missing_stored=\([0-9]*\).*/\1/p' <<<"$pre")
+        [ -n "$pre" ] && [ -n "$index" ] || return 1
+        BYTES[$key.pre]=$((index + pre))
+        RANGES[$key.pre]=${RANGES[$key.grp]}
+        NOTE[$key.pre]="missing chunks with a 1 MiB prefix: $pre bytes (emulated)"
+}
+
 EMU=$SB/cdc-emulate
 cc -O2 -Wall -Wextra -I"$TOP/lib" -o "$EMU" "$TOP/bench/cdc-emulate.c" "$TOP/lib/cdc.c" -lzstd -lcrypto ||
         die "cannot build bench/cdc-emulate.c"
+IEMU=$SB/index-emulate
+cc -O2 -Wall -Wextra -I"$TOP/lib" -o "$IEMU" "$TOP/bench/index-emulate.c" "$TOP/lib/cdc.c" -lzstd -lcrypto ||
+        die "cannot build bench/index-emulate.c"
 
 # The issue's table (issue 13), the same rows and columns: what it measured, and its goal.
 declare -A ISSUE=(
@@ -371,12 +397,13 @@ for pair in up lib; do
                 format2 "$k.f2" "$old" "$new"
                 format2 "$k.f2p" "$old" "$new" --patch-from "rootfs=$old"
                 emulate "$k.f2emu" "$old" "$new" --cdc 16K 64K 256K --level 19 || NOTE[$k.f2emu]="cdc-emulate failed"
+                emulate_index "$k.ix" "$old" "$new" 2K 8K 32K 5 || NOTE[$k.ix.grp]="index-emulate failed"
                 {
                         echo
                         echo "$( [ $pair = up ] && echo "package upgrade (v1 → v2)" || echo "one library fixed (v1 → v2l)"), $fs:" \
                                 "full zstd -19 of $new = $FULL bytes = 100 %; apply: median of $REPEAT, on a shared machine"
                         printf '  %-34s %12s %9s %7s %8s %9s  %-11s %s\n' column bytes "% full" ranges "apply s" "peak MiB" "issue's %" notes
-                        for c in f1 fixed cas cas16 zpatch xd3 f2 f2p f2emu; do
+                        for c in f1 fixed cas cas16 zpatch xd3 f2 f2p f2emu ix.flat ix.grp ix.pre; do
                                 case $c in
                                 f1) label="Update1 format 1 (today's bundle)" ;;
                                 fixed) label="fixed 256 KiB, fetch missing" ;;
@@ -387,6 +414,9 @@ for pair in up lib; do
                                 f2) label="Update1 format 2" ;;
                                 f2p) label="Update1 format 2, patches from v1" ;;
                                 f2emu) label="format 2 emulated (gear 16/64/256K)" ;;
+                                ix.flat) label="emulated 2/8/32K, flat table" ;;
+                                ix.grp) label="emulated 2/8/32K, two-level index" ;;
+                                ix.pre) label="2/8/32K two-level + 1 MiB prefix" ;;
                                 esac
                                 x=$k.$c
                                 if [ -z "${BYTES[$x]:-}" ]; then
@@ -406,7 +436,11 @@ Notes: apply = the device side (install from nginx for Update1, 'casync extract'
 seed, 'zstd -d --patch-from', 'xdelta3 -d'); peak = VmHWM of updated, max RSS of the others.
 Times are noisy: 2 cores shared with other jobs.  "format 2 emulated" is bench/cdc-emulate.c:
 format 2's chunker (lib/cdc.c), but not Update1's install: every missing chunk zstd -19 on its
-own, neighbours in the bundle coalesced into one range.  casync ranges = chunk files fetched.  The issue's RAUC adaptive and zchunk columns are
+own, neighbours in the bundle coalesced into one range.  The three "2/8/32K" rows are
+bench/index-emulate.c (the next format's candidates): the same payload count plus the index
+fetched (72 bytes a chunk, or level 1 and the level-2 blocks of groups of ~2^5 chunks not held
+whole; ranges include the index's), the last with each chunk compressed with the 1 MiB of the
+image before it as a prefix.  casync ranges = chunk files fetched.  The issue's RAUC adaptive and zchunk columns are
 not measured here.  Image hashes above; the report is in $REPORT.
 EOF
 cp "$REPORT" "$BUILD/bench-delta/report.txt"
