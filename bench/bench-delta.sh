@@ -341,7 +341,7 @@ emulate() { # KEY OLD NEW MODE...
 # flat table (KEY.flat), with the two-level index, groups of about 2^BITS chunks (KEY.grp), and
 # that index with every chunk a frame with the 1 MiB of the image before it as a prefix
 # (KEY.pre); bytes = the index fetched + the missing chunks at zstd -19
-# (docs/bundle-format.md, "Measured designs for the next format").
+# (docs/next-format.md).
 emulate_index() {
         local key=$1 old=$2 new=$3 out pre index
         out=$("$IEMU" delta --cdc "$4" "$5" "$6" --groups "$7" --level 19 "$old" "$new") || return 1

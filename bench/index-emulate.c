@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * index-emulate: two designs for the next bundle format, measured by emulation (issue #13,
- * docs/bundle-format.md "Measured designs for the next format").  Not shipped, not a test.
+ * docs/next-format.md).  Not shipped, not a test.
  *
  *   index-emulate delta --cdc MIN AVG MAX [--groups B,B,...] [--level N] OLD NEW
  *     What a device holding OLD fetches to get NEW, with format 2's chunker (lib/cdc.c, linked)
