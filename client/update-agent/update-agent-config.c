@@ -336,8 +336,21 @@ static int handle_download(Parser *p, const char *key, const char *value, unsign
                 return 0;
         }
         if (streq(key, "artifact")) {
-                if (isempty(value))
-                        return perr(p, line, "artifact= must not be empty (an fnmatch pattern, e.g. *.bundle)");
+                unsigned n = 0;
+
+                for (const char *q = value + strspn(value, " \t"); *q; q += strspn(q, " \t")) {
+                        size_t len = strcspn(q, " \t");
+
+                        if (len > AGENT_ARTIFACT_PATTERN_MAX)
+                                return perr(p, line, "artifact=: a pattern is longer than %d bytes",
+                                            AGENT_ARTIFACT_PATTERN_MAX);
+                        if (++n > AGENT_ARTIFACT_PATTERNS_MAX)
+                                return perr(p, line, "artifact=: more than %d patterns", AGENT_ARTIFACT_PATTERNS_MAX);
+                        q += len;
+                }
+                if (n == 0)
+                        return perr(p, line,
+                                    "artifact= must not be empty (fnmatch patterns separated by blanks, e.g. *.bundle)");
                 return set_string(&c->artifact_pattern, value);
         }
         if (streq(key, "delta"))
@@ -716,7 +729,7 @@ int agent_config_load(const char *path, AgentConfig **ret) {
         if (r >= 0)
                 r = set_string(&c->tenant, "DEFAULT");
         if (r >= 0)
-                r = set_string(&c->artifact_pattern, "*.bundle");
+                r = set_string(&c->artifact_pattern, AGENT_ARTIFACT_DEFAULT);
         if (r >= 0)
                 r = set_string(&c->state_dir, AGENT_DEFAULT_STATE_DIR);
         if (r >= 0 && access(AGENT_DEFAULT_HOOK_DIR, F_OK) == 0)

@@ -68,6 +68,11 @@ int agent_pairs_add(char ***pairs, size_t n, const char *key, size_t key_len, co
 void agent_pairs_free(char **pairs);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, agent_pairs_free);
 
+/* artifact=: at most this many patterns of at most this many bytes each. */
+#define AGENT_ARTIFACT_PATTERNS_MAX 8
+#define AGENT_ARTIFACT_PATTERN_MAX 255
+#define AGENT_ARTIFACT_DEFAULT "*.bundle *.raucb"
+
 typedef struct AgentConfig {
         char *path;
         /* [server] */
@@ -94,7 +99,8 @@ typedef struct AgentConfig {
         bool to_disk;              /* mode=disk: store in the state directory, hand the file over */
         bool delta;                /* delta=yes: a format-2 bundle on a Range server is served to
                                     * updated in pieces (InstallFd "ranged"), so it can install as a delta */
-        char *artifact_pattern;    /* fnmatch() on the artifact filename: the bundle */
+        char *artifact_pattern;    /* fnmatch() patterns on the artifact filename, separated by
+                                    * blanks, the first that matches chooses: the bundle */
         uint64_t max_bundle_size;
         uint64_t max_speed;        /* bytes/s, 0 = no cap */
         uint64_t low_speed_limit;  /* abort a transfer slower than this (bytes/s) ... */

@@ -43,6 +43,7 @@ struct Download {
         atomic_bool finished;
         DownloadResult result;
         char error[512];
+        AgentFailure failure;     /* error[]'s name */
 
         /* statistics, read by the main thread */
         _Atomic uint64_t delivered, received, skipped, resumed_from;
@@ -83,12 +84,29 @@ static int close_fd(int fd) {
         return -EBADF;
 }
 
+static void set_errorv(Download *d, AgentFailure f, const char *fmt, va_list ap) _printf_(3, 0);
+static void set_errorv(Download *d, AgentFailure f, const char *fmt, va_list ap) {
+        vsnprintf(d->error, sizeof(d->error), fmt, ap);
+        d->failure = f;
+}
+
+/* A failure of the transfer: the network's or the server's. */
 static void set_error(Download *d, const char *fmt, ...) _printf_(2, 3);
 static void set_error(Download *d, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
-        vsnprintf(d->error, sizeof(d->error), fmt, ap);
+        set_errorv(d, AGENT_FAILURE_NETWORK, fmt, ap);
+        va_end(ap);
+}
+
+/* A failure with a name of its own: the digest, the artifact's absence, our own files. */
+static void set_failure(Download *d, AgentFailure f, const char *fmt, ...) _printf_(3, 4);
+static void set_failure(Download *d, AgentFailure f, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        set_errorv(d, f, fmt, ap);
         va_end(ap);
 }
 
@@ -246,7 +264,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata) {
                         log_info("The server ignored our Range request (200): downloading again from byte 0");
                         if (ftruncate(d->fd, 0) < 0 || lseek(d->fd, 0, SEEK_SET) < 0 ||
                             EVP_DigestInit_ex(d->md, d->md_type, NULL) != 1) {
-                                set_error(d, "cannot restart the download file: %s", strerror(errno));
+                                set_failure(d, AGENT_FAILURE_LOCAL, "cannot restart the download file: %s", strerror(errno));
                                 return 0;
                         }
                         atomic_store(&d->delivered, 0);
@@ -293,7 +311,7 @@ static Outcome transfer(Download *d) {
         _cleanup_free_ char *cur = strdup(d->url);
 
         if (!cur) {
-                set_error(d, "out of memory");
+                set_failure(d, AGENT_FAILURE_LOCAL, "out of memory");
                 return OUT_FATAL;
         }
         for (unsigned hop = 0;; hop++) {
@@ -349,7 +367,8 @@ static Outcome transfer(Download *d) {
                 if (atomic_load(&d->cancel))
                         return OUT_CANCELLED;
                 if (t.changed) {
-                        set_error(d, "the server ignored a Range request and sent different content: the artifact changed");
+                        set_failure(d, AGENT_FAILURE_ARTIFACT_CHANGED,
+                                    "the server ignored a Range request and sent different content: the artifact changed");
                         return OUT_RESTART;
                 }
                 if (t.sink_closed) {
@@ -382,6 +401,10 @@ static Outcome transfer(Download *d) {
                 if (t.h.status == 408 || t.h.status == 429 || t.h.status >= 500) {
                         set_error(d, "HTTP %ld from %s", t.h.status, cur);
                         return OUT_RETRY;
+                }
+                if (t.h.status == 404 || t.h.status == 410) {
+                        set_failure(d, AGENT_FAILURE_ARTIFACT_NOT_FOUND, "HTTP %ld from %s", t.h.status, cur);
+                        return OUT_FATAL;
                 }
                 if (t.h.status >= 400) {
                         set_error(d, "HTTP %ld from %s", t.h.status, cur);
@@ -492,13 +515,13 @@ static DownloadResult verify_and_release(Download *d) {
         int r;
 
         if (EVP_DigestFinal_ex(d->md, md, &len) != 1) {
-                set_error(d, "cannot compute the digest");
+                set_failure(d, AGENT_FAILURE_LOCAL, "cannot compute the digest");
                 return DOWNLOAD_FAILED;
         }
         hex_encode(md, len, hex);
         if (want[0] && !streq(hex, want)) {
-                set_error(d, "%s mismatch: the artifact has %s, the deployment says %s", d->sha256[0] ? "sha256" : "sha1",
-                          hex, want);
+                set_failure(d, AGENT_FAILURE_HASH_MISMATCH, "%s mismatch: the artifact has %s, the deployment says %s",
+                            d->sha256[0] ? "sha256" : "sha1", hex, want);
                 return DOWNLOAD_FAILED;
         }
         if (!want[0])
@@ -509,13 +532,13 @@ static DownloadResult verify_and_release(Download *d) {
                 return DOWNLOAD_SINK_CLOSED;
         }
         if (r < 0) {
-                set_error(d, "cannot write the download: %s", strerror(-r));
+                set_failure(d, AGENT_FAILURE_LOCAL, "cannot write the download: %s", strerror(-r));
                 return r == -ECANCELED ? DOWNLOAD_CANCELLED : DOWNLOAD_FAILED;
         }
         atomic_fetch_add(&d->delivered, d->held);
         d->held = 0;
         if (d->to_file && fsync(d->fd) < 0) {
-                set_error(d, "cannot fsync the download: %s", strerror(errno));
+                set_failure(d, AGENT_FAILURE_LOCAL, "cannot fsync the download: %s", strerror(errno));
                 return DOWNLOAD_FAILED;
         }
         return DOWNLOAD_OK;
@@ -564,11 +587,11 @@ static DownloadResult run(Download *d) {
         if (d->to_file) {
                 r = seed_from_file(d);
                 if (r < 0) {
-                        set_error(d, "cannot read the partial download: %s", strerror(-r));
+                        set_failure(d, AGENT_FAILURE_LOCAL, "cannot read the partial download: %s", strerror(-r));
                         return DOWNLOAD_FAILED;
                 }
                 if (lseek(d->fd, 0, SEEK_END) < 0) {
-                        set_error(d, "cannot seek in the download file: %s", strerror(errno));
+                        set_failure(d, AGENT_FAILURE_LOCAL, "cannot seek in the download file: %s", strerror(errno));
                         return DOWNLOAD_FAILED;
                 }
         }
@@ -693,6 +716,7 @@ int download_start(const DownloadSpec *spec, Download **ret) {
         d->serve = spec->serve;
         d->serve_userdata = spec->serve_userdata;
         d->cancel_efd = d->done_efd = -EBADF;
+        d->failure = AGENT_FAILURE_NETWORK;
         snprintf(d->sha256, sizeof(d->sha256), "%s", spec->sha256 ?: "");
         snprintf(d->sha1, sizeof(d->sha1), "%s", spec->sha1 ?: "");
         d->url = strdup(spec->url);
@@ -742,7 +766,7 @@ bool download_finished(const Download *d) {
         return atomic_load(&d->finished);
 }
 
-DownloadResult download_finish(Download *d, char **ret_error) {
+DownloadResult download_finish(Download *d, char **ret_error, AgentFailure *ret_failure) {
         DownloadResult res;
 
         if (d->thread_started)
@@ -750,6 +774,8 @@ DownloadResult download_finish(Download *d, char **ret_error) {
         res = d->result;
         if (ret_error)
                 *ret_error = res == DOWNLOAD_OK ? NULL : strdup(d->error[0] ? d->error : "download failed");
+        if (ret_failure)
+                *ret_failure = d->failure;
         download_free(d);
         return res;
 }
@@ -782,6 +808,6 @@ void download_set_error(Download *d, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
-        vsnprintf(d->error, sizeof(d->error), fmt, ap);
+        set_errorv(d, AGENT_FAILURE_NETWORK, fmt, ap);
         va_end(ap);
 }
