@@ -255,6 +255,19 @@ TEST(deployment_unusable) {
         }
 }
 
+/* Two artifacts, x then y: 'chosen' is taken and the other refused with 'refused'. */
+static void expect_chosen(const char *x, const char *y, const char *chosen, const char *refused) {
+        _cleanup_free_ char *arts = strdup_printf("[%s,%s]", x, y), *json = deployment_with(arts);
+        SourceAction dep = {};
+
+        CHECK_EQ(parse_deployment(json, &dep), 0);
+        CHECK_STREQ(dep.filename, chosen);
+        CHECK_EQ(strv_length(dep.refused), 1);
+        if (dep.refused)
+                CHECK_STREQ(dep.refused[0], refused);
+        source_action_done(&dep);
+}
+
 /* The default artifact= is a list: the first pattern any artifact matches chooses, whatever the
  * server's order; within it, exactly one must match. */
 TEST(artifact_pattern_list) {
@@ -266,30 +279,11 @@ TEST(artifact_pattern_list) {
         config.artifact_pattern = (char *) AGENT_ARTIFACT_DEFAULT;
 
         /* A RAUC bundle alone: taken without artifact=*.raucb. */
-        {
-                _cleanup_free_ char *arts = strdup_printf("[%s,%s]", txt, raucb), *json = deployment_with(arts);
-
-                CHECK_EQ(parse_deployment(json, &dep), 0);
-                CHECK_STREQ(dep.filename, "b.raucb");
-                CHECK_EQ(strv_length(dep.refused), 1);
-                if (dep.refused)
-                        CHECK_STREQ(dep.refused[0], "Not installing artifact notes.txt of os 2.0: it does not match "
-                                                    "*.bundle *.raucb");
-                source_action_done(&dep);
-        }
+        expect_chosen(txt, raucb, "b.raucb", "Not installing artifact notes.txt of os 2.0: it does not match *.bundle *.raucb");
         /* Both kinds, the RAUC bundle first on the server: the Update1 bundle, by artifact='s order;
          * the other is named with the reason. */
-        {
-                _cleanup_free_ char *arts = strdup_printf("[%s,%s]", raucb, bundle), *json = deployment_with(arts);
-
-                CHECK_EQ(parse_deployment(json, &dep), 0);
-                CHECK_STREQ(dep.filename, "a.bundle");
-                CHECK_EQ(strv_length(dep.refused), 1);
-                if (dep.refused)
-                        CHECK_STREQ(dep.refused[0], "Not installing artifact b.raucb of os 2.0: a.bundle matches "
-                                                    "*.bundle, which comes first in artifact=");
-                source_action_done(&dep);
-        }
+        expect_chosen(raucb, bundle, "a.bundle",
+                      "Not installing artifact b.raucb of os 2.0: a.bundle matches *.bundle, which comes first in artifact=");
         /* Two RAUC bundles and no Update1 bundle: ambiguous, by name. */
         {
                 _cleanup_free_ char *arts = strdup_printf("[%s,%s,%s]", raucb, txt, raucb2), *json = deployment_with(arts);
@@ -311,13 +305,8 @@ TEST(artifact_pattern_list) {
         }
         /* Blanks around and between the patterns are separators only. */
         config.artifact_pattern = (char *) " \t*.raucb   *.bundle ";
-        {
-                _cleanup_free_ char *arts = strdup_printf("[%s,%s]", bundle, raucb), *json = deployment_with(arts);
-
-                CHECK_EQ(parse_deployment(json, &dep), 0);
-                CHECK_STREQ(dep.filename, "b.raucb");
-                source_action_done(&dep);
-        }
+        expect_chosen(bundle, raucb, "b.raucb",
+                      "Not installing artifact a.bundle of os 2.0: b.raucb matches *.raucb, which comes first in artifact=");
         config.artifact_pattern = saved;
 }
 
