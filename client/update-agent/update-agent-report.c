@@ -105,6 +105,10 @@ int report_failed(Agent *a, const char *name, const char *reason, const char *co
         for (size_t i = 1; i < n; i++)
                 l[i] = details[i];
         log_error("Action %s failed: %s", a->record->action_id, first);
+        /* Upparat's word is decided now, from the phase the action failed in: once reporting,
+         * the record no longer tells a failed download from a failed install. */
+        if (!reason)
+                reason = a->record->phase >= PHASE_INSTALLING ? "installation_failed" : "download_failed";
         r = action_record_set_failure(a->record, name);
         if (r < 0)
                 return r;

@@ -21,7 +21,8 @@ int report_final(Agent *a, bool success, const char *const *details);
 int report_final_why(Agent *a, bool success, const char *reason, const char *message, const char *const *details);
 
 /* A failure by name (update-agent-failure.h, or updated's): logged, recorded (final_failure)
- * and reported with details[0] as "<name>: <details[0]>", the form docs/agent.md promises. */
+ * and reported with details[0] as "<name>: <details[0]>", the form docs/agent.md promises.
+ * reason NULL: download_failed or installation_failed, by the phase the action is in. */
 int report_failed(Agent *a, const char *name, const char *reason, const char *const *details);
 
 /* configData attributes: compatible, booted slot, installed version, agent version, last boot,
