@@ -336,17 +336,16 @@ static int handle_download(Parser *p, const char *key, const char *value, unsign
                 return 0;
         }
         if (streq(key, "artifact")) {
-                unsigned n = 0;
+                const char *q;
+                size_t len;
+                unsigned n;
 
-                for (const char *q = value + strspn(value, " \t"); *q; q += strspn(q, " \t")) {
-                        size_t len = strcspn(q, " \t");
-
+                for (n = 0; (len = agent_artifact_pattern(value, n, &q)) > 0; n++) {
                         if (len > AGENT_ARTIFACT_PATTERN_MAX)
                                 return perr(p, line, "artifact=: a pattern is longer than %d bytes",
                                             AGENT_ARTIFACT_PATTERN_MAX);
-                        if (++n > AGENT_ARTIFACT_PATTERNS_MAX)
+                        if (n >= AGENT_ARTIFACT_PATTERNS_MAX)
                                 return perr(p, line, "artifact=: more than %d patterns", AGENT_ARTIFACT_PATTERNS_MAX);
-                        q += len;
                 }
                 if (n == 0)
                         return perr(p, line,
@@ -692,6 +691,17 @@ static int finish_common(Parser *p) {
         if (c->install_hook_replaces && !c->to_disk)
                 return perr(p, 0, "install-replaces=yes needs [download] mode=disk (the hook gets the file)");
         return 0;
+}
+
+size_t agent_artifact_pattern(const char *list, unsigned i, const char **ret) {
+        const char *q = list + strspn(list, " \t");
+
+        for (; i > 0 && *q; i--) {
+                q += strcspn(q, " \t");
+                q += strspn(q, " \t");
+        }
+        *ret = q;
+        return strcspn(q, " \t");
 }
 
 int agent_config_load(const char *path, AgentConfig **ret) {

@@ -145,6 +145,10 @@ int agent_hook_path(const AgentConfig *c, AgentHook h, char **ret);
 /* Loads 'path'.  On error prints "path:line: reason" to stderr and returns a negative errno. */
 int agent_config_load(const char *path, AgentConfig **ret);
 
+/* The i-th pattern (from 0) of an artifact= list, patterns separated by blanks: its length,
+ * 0 past the last; *ret its start (not NUL-terminated). */
+size_t agent_artifact_pattern(const char *list, unsigned i, const char **ret);
+
 /* Re-reads token-file= (after a 401).  Returns 1 if the token changed, 0 if not. */
 int agent_config_reload_token(AgentConfig *c);
 

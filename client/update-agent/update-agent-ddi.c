@@ -418,21 +418,15 @@ static int take_artifact(DdiClient *d, SourceAction *dep, json_object *chunk, js
         return 0;
 }
 
-/* artifact= is a list of fnmatch patterns separated by blanks, in order of preference (the
- * config checked their number and length): the i-th into buf, false past the last. */
+/* The i-th pattern of artifact= into buf (the config bounded its length); false past the last. */
 static bool artifact_pattern(const char *list, unsigned i, char *buf, size_t n) {
-        for (const char *p = list + strspn(list, " \t");; i--) {
-                size_t len = strcspn(p, " \t");
+        const char *q;
+        size_t len = agent_artifact_pattern(list, i, &q);
 
-                if (len == 0)
-                        return false;
-                if (i == 0) {
-                        snprintf(buf, n, "%.*s", (int) len, p);
-                        return true;
-                }
-                p += len;
-                p += strspn(p, " \t");
-        }
+        if (len == 0)
+                return false;
+        snprintf(buf, n, "%.*s", (int) len, q);
+        return true;
 }
 
 static bool artifact_matches(DdiClient *d, const char *fn) {

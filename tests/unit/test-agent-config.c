@@ -321,6 +321,14 @@ TEST(polling_download_errors) {
         expect_bad("[download]", "artifact=", "artifact= must not be empty");
         expect_bad("[download]", "artifact= \t ", "artifact= must not be empty");
         expect_bad("[download]", "artifact=1 2 3 4 5 6 7 8 9", "artifact=: more than 8 patterns");
+        {
+                char long_pattern[300];
+
+                memset(long_pattern, 'x', sizeof(long_pattern) - 1);
+                long_pattern[sizeof(long_pattern) - 1] = 0;
+                memcpy(long_pattern, "artifact=*.bundle ", strlen("artifact=*.bundle "));
+                expect_bad("[download]", long_pattern, "artifact=: a pattern is longer than 255 bytes");
+        }
         expect_bad("[download]", "max-bundle-size=lots", "max-bundle-size=lots: not a size");
         expect_bad("[download]", "max-speed=-1", "max-speed=-1: not a size");
         expect_bad("[download]", "max-speed=99999999T", "max-speed=99999999T: not a size");
