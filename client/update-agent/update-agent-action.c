@@ -177,7 +177,8 @@ static int check_room(int fd, const char *part, uint64_t size, char **ret_error)
 }
 
 /* Into <state>/bundle-<sha256>.part, renamed once verified.  Returns 0 and the path, or
- * -ECANCELED, -EINTR, or another error with *ret_error and its name in *ret_failure. */
+ * -ECANCELED, -EINTR, or another error with *ret_error; *ret_failure is set for a failure
+ * whose name is not LocalError (the caller's default: our own files). */
 static int download_to_disk(Agent *a, const SourceAction *dep, const char *href, char **ret_path,
                             char **ret_error, AgentFailure *ret_failure) {
         _cleanup_free_ char *path = NULL, *part = NULL;
@@ -198,7 +199,6 @@ static int download_to_disk(Agent *a, const SourceAction *dep, const char *href,
                 *ret_path = TAKE_PTR(path);
                 return 0;
         }
-        *ret_failure = AGENT_FAILURE_LOCAL;
         fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0) {
                 *ret_error = strdup_printf("Cannot create %s: %s", part, strerror(errno));
