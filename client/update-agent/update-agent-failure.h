@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <errno.h>
 #include <stddef.h>
 
 /* Why an action failed, for the refusals the agent makes itself (before updated is asked, or
@@ -25,7 +26,7 @@ typedef enum AgentFailure {
         AGENT_FAILURE_INSTALL,             /* updated failed the install without a name of its own */
         AGENT_FAILURE_LOCAL,               /* the agent's own files or memory */
         _AGENT_FAILURE_MAX,
-        _AGENT_FAILURE_INVALID = -22,      /* -EINVAL */
+        _AGENT_FAILURE_INVALID = -EINVAL,
 } AgentFailure;
 
 const char *agent_failure_to_string(AgentFailure f);
