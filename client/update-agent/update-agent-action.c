@@ -15,6 +15,7 @@
 #include "log.h"
 #include "macro.h"
 #include "update-agent-action.h"
+#include "update-agent-activity.h"
 #include "update-agent-context.h"
 #include "update-agent-daemon.h"
 #include "update-agent-download.h"
@@ -114,159 +115,6 @@ int action_handle_cancel(Agent *a, const char *href) {
         return action_accept_cancel(a, stop, "Cancelled before the installation started");
 }
 
-/* ---- one long operation: a download and/or an InstallFd, with progress and cancel polls ---- */
-
-typedef struct Activity {
-        const char *action_id;
-        bool cancellable;
-        const char *label;
-        bool streaming;          /* bytes come from the network (else from a stored file) */
-        bool report_downloaded;  /* send "downloaded" when the streamed download is verified */
-        bool ranged;             /* served to updated in pieces: no digest, only what it asked for */
-        bool rauc;               /* ... because it is a RAUC bundle, not for a delta install */
-        uint64_t size;
-        Download *dl;
-        bool dl_done;
-        DownloadResult dl_result;
-        char *dl_error;
-        DownloadStats stats;
-        InstallOp *op;
-        bool cancelled;
-        int last_pct;
-        uint64_t last_feedback;
-} Activity;
-
-static void activity_done(Activity *act) {
-        if (act->dl) {
-                download_cancel(act->dl);
-                act->dl_result = download_finish(act->dl, NULL);
-                act->dl = NULL;
-        }
-        free(act->dl_error);
-        act->op = install_op_free(act->op);
-}
-
-static void activity_progress(Agent *a, Activity *act) {
-        uint64_t now = now_monotonic_usec();
-        char detail[256];
-        int pct;
-
-        /* A stored bundle handed to updated, which has not answered yet: the download is over
-         * (its last step would come after "installing" and read as a download again, as the
-         * board showed: download_progress after installation_start) and there is no install
-         * progress yet. */
-        if (act->op && !act->op->replied && !act->streaming)
-                return;
-        if (act->dl)
-                download_get_stats(act->dl, &act->stats);
-        pct = act->op && act->op->replied ? (int) act->op->percent
-              : act->size                 ? (int) (act->stats.delivered * 100 / act->size)
-                                          : 0;
-        if (pct < act->last_pct + 10 || now - act->last_feedback < a->config->progress_interval_usec)
-                return;
-        act->last_pct = pct - pct % 10;
-        act->last_feedback = now;
-        if (act->op && act->op->replied && !act->streaming)
-                snprintf(detail, sizeof(detail), "%s: %s, %d %%", act->label, act->op->phase ?: "installing", pct);
-        else if (act->op && act->op->replied)
-                snprintf(detail, sizeof(detail), "%s: %s, %d %% (%" PRIu64 " of %" PRIu64 " bytes received)", act->label,
-                         act->op->phase ?: "installing", pct, act->stats.delivered, act->size);
-        else
-                snprintf(detail, sizeof(detail), "%s: %d %% (%" PRIu64 " of %" PRIu64 " bytes)", act->label, pct,
-                         act->stats.delivered, act->size);
-        agent_status("%s", detail);
-        (void) agent_report(a, act->action_id,
-                            &(SourceReport) { .status = SOURCE_PROCEEDING,
-                                              .reason = act->op && act->op->replied && !act->streaming ? "installation_progress"
-                                                                                                      : "download_progress",
-                                              .pct = pct, .bytes = act->stats.delivered,
-                                              .details = (const char *const[]) { detail, NULL } });
-}
-
-/* Runs until the download (if any) ended and the install (if any) completed.  -EINTR when
- * asked to terminate (the download is stopped; updated sees the stream end and fails). */
-static int activity_run(Agent *a, Activity *act) {
-        uint64_t next_poll = now_monotonic_usec() + a->config->poll_active_usec;
-
-        for (;;) {
-                struct pollfd fds[2];
-                size_t n = 0;
-                uint64_t now, wait, bus_timeout = UINT64_MAX;
-                int r;
-
-                if (act->dl && download_finished(act->dl)) {
-                        download_get_stats(act->dl, &act->stats);
-                        act->dl_result = download_finish(act->dl, &act->dl_error);
-                        act->dl = NULL;
-                        act->dl_done = true;
-                        if (act->dl_result != DOWNLOAD_OK && act->dl_result != DOWNLOAD_CANCELLED)
-                                log_warning("Download failed: %s", act->dl_error ?: "?");
-                        /* hawkBit's DOWNLOADED step, also when the bytes went straight into updated. */
-                        if (act->dl_result == DOWNLOAD_OK && act->report_downloaded && act->rauc)
-                                (void) agent_feedback1(a, act->action_id, SOURCE_DOWNLOADED, -1,
-                                                       "Downloaded %" PRIu64 " bytes by byte ranges (RAUC bundle) for the "
-                                                       "artifact's %" PRIu64 " bytes; updated checked them against the "
-                                                       "bundle's signature",
-                                                       act->stats.delivered, act->size);
-                        else if (act->dl_result == DOWNLOAD_OK && act->report_downloaded && act->ranged)
-                                (void) agent_feedback1(a, act->action_id, SOURCE_DOWNLOADED, -1,
-                                                       "Downloaded %" PRIu64 " of the artifact's %" PRIu64
-                                                       " bytes by byte ranges (delta install); updated checked them against the signed bundle",
-                                                       act->stats.delivered, act->size);
-                        else if (act->dl_result == DOWNLOAD_OK && act->report_downloaded)
-                                (void) agent_feedback1(a, act->action_id, SOURCE_DOWNLOADED, -1,
-                                                       "Downloaded and verified %" PRIu64 " bytes; updated is installing them",
-                                                       act->stats.delivered);
-                }
-                if (act->op)
-                        (void) install_op_process(act->op);
-                /* updated gave up (or finished without all bytes?): stop downloading. */
-                if (act->op && act->op->done && act->dl)
-                        download_cancel(act->dl);
-                if (!act->dl && (!act->op || act->op->done))
-                        return 0;
-
-                now = now_monotonic_usec();
-                if (now >= next_poll) {
-                        r = action_poll_for_cancel(a, act->action_id, act->cancellable);
-                        if (r > 0 && !act->cancelled) {
-                                act->cancelled = true;
-                                if (act->dl)
-                                        download_cancel(act->dl);
-                        }
-                        next_poll = now_monotonic_usec() + a->config->poll_active_usec;
-                }
-                activity_progress(a, act);
-
-                if (act->dl)
-                        fds[n++] = (struct pollfd) { .fd = download_done_fd(act->dl), .events = POLLIN };
-                if (act->op) {
-                        int fd;
-                        short ev;
-
-                        if (bus_poll_params(a->bus, &fd, &ev, &bus_timeout) >= 0)
-                                fds[n++] = (struct pollfd) { .fd = fd, .events = ev };
-                }
-                now = now_monotonic_usec();
-                wait = next_poll > now ? next_poll - now : 0;
-                wait = MIN(wait, USEC_PER_SEC);     /* progress ticks */
-                if (bus_timeout != UINT64_MAX)
-                        wait = MIN(wait, bus_timeout > now ? bus_timeout - now : 0);
-                r = agent_wait(a, wait, fds, n);
-                if (r == -EINTR) {
-                        if (act->dl) {
-                                download_cancel(act->dl);
-                                act->dl_result = download_finish(act->dl, &act->dl_error);
-                                act->dl = NULL;
-                                act->dl_done = true;
-                        }
-                        return -EINTR;
-                }
-                if (r == 1)
-                        next_poll = 0;
-        }
-}
-
 /* ---- downloads ---- */
 
 typedef struct Refresh {
@@ -329,9 +177,10 @@ static int check_room(int fd, const char *part, uint64_t size, char **ret_error)
 }
 
 /* Into <state>/bundle-<sha256>.part, renamed once verified.  Returns 0 and the path, or
- * -ECANCELED, -EINTR, or another error with *ret_error. */
+ * -ECANCELED, -EINTR, or another error with *ret_error; *ret_failure is set for a failure
+ * whose name is not LocalError (the caller's default: our own files). */
 static int download_to_disk(Agent *a, const SourceAction *dep, const char *href, char **ret_path,
-                            char **ret_error) {
+                            char **ret_error, AgentFailure *ret_failure) {
         _cleanup_free_ char *path = NULL, *part = NULL;
         char keybuf[96];
         const char *key = bundle_key(dep, keybuf, sizeof(keybuf));
@@ -358,6 +207,7 @@ static int download_to_disk(Agent *a, const SourceAction *dep, const char *href,
         r = check_room(fd, part, dep->size, ret_error);
         if (r < 0) {
                 (void) close(fd);
+                *ret_failure = AGENT_FAILURE_NO_SPACE;
                 return r;
         }
         r = download_start(&(DownloadSpec) { .config = a->config, .url = dep->url, .size = dep->size,
@@ -387,6 +237,7 @@ static int download_to_disk(Agent *a, const SourceAction *dep, const char *href,
                 if (stat(part, &st) == 0 && (uint64_t) st.st_size >= dep->size)
                         (void) unlink(part);
                 *ret_error = strdup_printf("Download of %s failed: %s", dep->filename, act.dl_error ?: "?");
+                *ret_failure = act.dl_failure;
                 activity_done(&act);
                 return -EIO;
         }
@@ -422,9 +273,10 @@ static char *new_transaction_id(const char *action_id) {
 }
 
 /* InstallFd from 'file' (a verified download) or, if file is NULL, streamed from the server
- * through a pipe. */
+ * through a pipe.  INSTALL_FAILED comes with *ret_error and its name in *ret_name (one of
+ * update-agent-failure.h's or updated's). */
 static InstallOutcome install_once(Agent *a, const SourceAction *dep, const char *href, const char *file,
-                                   char **ret_error) {
+                                   char **ret_error, const char **ret_name) {
         ActionRecord *rec = a->record;
         Refresh rf = { .agent = a, .href = href };
         Activity act = { .action_id = dep->action_id, .cancellable = false, .size = dep->size, .last_pct = -10,
@@ -434,6 +286,7 @@ static InstallOutcome install_once(Agent *a, const SourceAction *dep, const char
         InstallOutcome out;
         int r, p[2];
 
+        *ret_name = agent_failure_to_string(AGENT_FAILURE_LOCAL);
         r = set_str(&rec->transaction_id, NULL);
         rec->transaction_id = new_transaction_id(rec->action_id);
         if (!rec->transaction_id)
@@ -457,8 +310,11 @@ static InstallOutcome install_once(Agent *a, const SourceAction *dep, const char
                  * RAUC bundle: updated reads it at offsets (update-agent-ranged.h); anything
                  * else streams through a pipe. */
                 r = a->config->delta ? ranged_probe(a->config, dep->url, dep->size, ret_error) : RANGED_NO;
-                if (r < 0)
+                if (r < 0) {
+                        if (r == -EOPNOTSUPP)
+                                *ret_name = agent_failure_to_string(AGENT_FAILURE_NO_RANGE_SUPPORT);
                         return INSTALL_FAILED;
+                }
                 act.ranged = r != RANGED_NO;
                 act.rauc = r == RANGED_RAUC;
                 if (act.ranged ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0 : pipe2(p, O_CLOEXEC) < 0) {
@@ -494,6 +350,7 @@ static InstallOutcome install_once(Agent *a, const SourceAction *dep, const char
         if (r < 0) {
                 activity_done(&act);
                 *ret_error = strdup_printf("Cannot call InstallFd: %s", strerror(-r));
+                *ret_name = agent_failure_to_string(AGENT_FAILURE_INSTALL);
                 return INSTALL_FAILED;
         }
         agent_status("Installing %s", dep->filename);
@@ -528,11 +385,14 @@ static InstallOutcome install_once(Agent *a, const SourceAction *dep, const char
         } else {
                 /* The download's reason first: updated only saw the stream end. */
                 if (!file && act.dl_done && act.dl_result != DOWNLOAD_OK && act.dl_result != DOWNLOAD_SINK_CLOSED &&
-                    !(act.ranged && act.dl_result == DOWNLOAD_CANCELLED))
+                    !(act.ranged && act.dl_result == DOWNLOAD_CANCELLED)) {
                         *ret_error = strdup_printf("%s (updated: %s)", act.dl_error ?: "download failed",
                                                    act.op->message ?: "?");
-                else
+                        *ret_name = agent_failure_to_string(act.dl_failure);
+                } else {
                         *ret_error = strdup_printf("updated: %s", act.op->message ?: "installation failed");
+                        *ret_name = agent_failure_name_of_install(act.op->error_name, act.op->message);
+                }
                 out = INSTALL_FAILED;
         }
         activity_done(&act);
@@ -557,9 +417,10 @@ static int find_expected_slot(Agent *a) {
         return set_str(&a->record->expected_slot, "");
 }
 
-/* reason: the failure in Upparat's words (<hook>_hook_failed), or NULL. */
-static int fail_action(Agent *a, const char *reason, const char *fmt, ...) _printf_(3, 4);
-static int fail_action(Agent *a, const char *reason, const char *fmt, ...) {
+/* name: the failure's (update-agent-failure.h, or updated's); reason: the failure in Upparat's
+ * words (<hook>_hook_failed), or NULL. */
+static int fail_action(Agent *a, const char *name, const char *reason, const char *fmt, ...) _printf_(4, 5);
+static int fail_action(Agent *a, const char *name, const char *reason, const char *fmt, ...) {
         _cleanup_free_ char *msg = NULL;
         va_list ap;
 
@@ -567,8 +428,7 @@ static int fail_action(Agent *a, const char *reason, const char *fmt, ...) {
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
         va_end(ap);
-        log_error("Action %s failed: %s", a->record->action_id, msg ?: "?");
-        return report_final_why(a, false, reason, NULL, (const char *const[]) { msg ?: "failed", NULL });
+        return report_failed(a, name, reason, (const char *const[]) { msg ?: "failed", NULL });
 }
 
 static int install_and_report(Agent *a, const SourceAction *dep, const char *href, const char *file) {
@@ -582,7 +442,7 @@ static int install_and_report(Agent *a, const SourceAction *dep, const char *hre
         if (r < 0)
                 return r;
         if (r == 0)
-                return fail_action(a, "install_hook_failed", "%s", details);
+                return fail_action(a, agent_failure_to_string(AGENT_FAILURE_HOOK), "install_hook_failed", "%s", details);
         if (a->config->install_hook_replaces) {
                 a->record->phase = PHASE_INSTALLED;
                 a->record->installed_at = now_realtime_sec();
@@ -594,7 +454,8 @@ static int install_and_report(Agent *a, const SourceAction *dep, const char *hre
 
         for (unsigned restarts = 0;; restarts++) {
                 _cleanup_free_ char *err = NULL;
-                InstallOutcome o = install_once(a, dep, href, file, &err);
+                const char *name = NULL;
+                InstallOutcome o = install_once(a, dep, href, file, &err, &name);
 
                 switch (o) {
                 case INSTALL_OK:
@@ -614,10 +475,12 @@ static int install_and_report(Agent *a, const SourceAction *dep, const char *hre
                                 log_notice("%s: cancelled the installation; starting it again from byte 0", err);
                                 continue;
                         }
-                        return fail_action(a, NULL, "%s (%u restarts)", err, restarts);
+                        return fail_action(a, agent_failure_to_string(AGENT_FAILURE_ARTIFACT_CHANGED), NULL,
+                                           "%s (%u restarts)", err, restarts);
                 case INSTALL_DAEMON_AWAY:
                         if (a->record->install_attempts >= a->config->max_install_attempts)
-                                return fail_action(a, NULL, "Installation of %s failed %u times: %s", dep->filename,
+                                return fail_action(a, agent_failure_to_string(AGENT_FAILURE_UPDATED_UNAVAILABLE), NULL,
+                                                   "Installation of %s failed %u times: %s", dep->filename,
                                                    a->record->install_attempts, err ?: "?");
                         log_warning("updated is not available (%s); the installation is tried again later", err ?: "?");
                         a->record->phase = file ? PHASE_DOWNLOADED : PHASE_DOWNLOADING;
@@ -627,7 +490,7 @@ static int install_and_report(Agent *a, const SourceAction *dep, const char *hre
                         /* The record stays "installing": the next start finds out what happened. */
                         return -EINTR;
                 case INSTALL_FAILED:
-                        return fail_action(a, NULL, "Installation of %s failed: %s", dep->filename, err ?: "?");
+                        return fail_action(a, name, NULL, "Installation of %s failed: %s", dep->filename, err ?: "?");
                 }
         }
 }
@@ -665,6 +528,7 @@ int action_process_deployment(Agent *a, const char *href) {
         _cleanup_free_ char *details = NULL, *line = NULL, *file = NULL, *err = NULL;
         char keybuf[96];
         bool download_only, fresh;
+        AgentFailure failure = AGENT_FAILURE_LOCAL;
         int r, stored;
 
         r = a->source->get_action(a, href, &dep);
@@ -682,7 +546,7 @@ int action_process_deployment(Agent *a, const char *href) {
                 l[0] = agent_source_error(a);
                 for (size_t i = 0; i < n; i++)
                         l[i + 1] = dep.refused[i];
-                r = report_final(a, false, l);
+                r = report_failed(a, agent_failure_to_string(dep.failure), NULL, l);
                 free(l);
                 return r;
         }
@@ -717,7 +581,7 @@ int action_process_deployment(Agent *a, const char *href) {
         if (r < 0)
                 return r;
         if (r == 0)
-                return fail_action(a, "version_hook_failed", "%s", details);
+                return fail_action(a, agent_failure_to_string(AGENT_FAILURE_HOOK), "version_hook_failed", "%s", details);
         if (line && dep.version && streq(line, dep.version)) {
                 log_notice("The version hook reports %s installed already", line);
                 return report_final_why(a, true, "version_already_installed", NULL,
@@ -732,7 +596,8 @@ int action_process_deployment(Agent *a, const char *href) {
                 if (r < 0)
                         return r;
                 if (r == 0)
-                        return fail_action(a, "download_hook_failed", "%s", details);
+                        return fail_action(a, agent_failure_to_string(AGENT_FAILURE_HOOK), "download_hook_failed", "%s",
+                                           details);
         }
 
         /* A bundle stored by an earlier action (download-only, then install) or a partial
@@ -748,13 +613,13 @@ int action_process_deployment(Agent *a, const char *href) {
         if (a->record->phase == PHASE_DOWNLOADING && stored < 2)
                 (void) agent_feedback1(a, dep.action_id, SOURCE_DOWNLOAD, -1, "Downloading %s (%" PRIu64 " bytes)%s",
                                        dep.filename, dep.size, download_only ? " to install later" : "");
-        r = download_to_disk(a, &dep, href, &file, &err);
+        r = download_to_disk(a, &dep, href, &file, &err, &failure);
         if (r == -ECANCELED)
                 return action_accept_cancel(a, dep.action_id, "Cancelled during the download");
         if (r == -EINTR)
                 return r;
         if (r < 0)
-                return fail_action(a, NULL, "%s", err ?: "download failed");
+                return fail_action(a, agent_failure_to_string(failure), NULL, "%s", err ?: "download failed");
         if (a->record->phase < PHASE_DOWNLOADED) {
                 a->record->phase = PHASE_DOWNLOADED;
                 (void) agent_save_record(a);

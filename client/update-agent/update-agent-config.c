@@ -336,8 +336,20 @@ static int handle_download(Parser *p, const char *key, const char *value, unsign
                 return 0;
         }
         if (streq(key, "artifact")) {
-                if (isempty(value))
-                        return perr(p, line, "artifact= must not be empty (an fnmatch pattern, e.g. *.bundle)");
+                const char *q;
+                size_t len;
+                unsigned n;
+
+                for (n = 0; (len = agent_artifact_pattern(value, n, &q)) > 0; n++) {
+                        if (len > AGENT_ARTIFACT_PATTERN_MAX)
+                                return perr(p, line, "artifact=: a pattern is longer than %d bytes",
+                                            AGENT_ARTIFACT_PATTERN_MAX);
+                        if (n >= AGENT_ARTIFACT_PATTERNS_MAX)
+                                return perr(p, line, "artifact=: more than %d patterns", AGENT_ARTIFACT_PATTERNS_MAX);
+                }
+                if (n == 0)
+                        return perr(p, line,
+                                    "artifact= must not be empty (fnmatch patterns separated by blanks, e.g. *.bundle)");
                 return set_string(&c->artifact_pattern, value);
         }
         if (streq(key, "delta"))
@@ -681,6 +693,17 @@ static int finish_common(Parser *p) {
         return 0;
 }
 
+size_t agent_artifact_pattern(const char *list, unsigned i, const char **ret) {
+        const char *q = list + strspn(list, " \t");
+
+        for (; i > 0 && *q; i--) {
+                q += strcspn(q, " \t");
+                q += strspn(q, " \t");
+        }
+        *ret = q;
+        return strcspn(q, " \t");
+}
+
 int agent_config_load(const char *path, AgentConfig **ret) {
         AgentConfig *c;
         Parser p = { .path = path };
@@ -716,7 +739,7 @@ int agent_config_load(const char *path, AgentConfig **ret) {
         if (r >= 0)
                 r = set_string(&c->tenant, "DEFAULT");
         if (r >= 0)
-                r = set_string(&c->artifact_pattern, "*.bundle");
+                r = set_string(&c->artifact_pattern, AGENT_ARTIFACT_DEFAULT);
         if (r >= 0)
                 r = set_string(&c->state_dir, AGENT_DEFAULT_STATE_DIR);
         if (r >= 0 && access(AGENT_DEFAULT_HOOK_DIR, F_OK) == 0)

@@ -68,6 +68,11 @@ int agent_pairs_add(char ***pairs, size_t n, const char *key, size_t key_len, co
 void agent_pairs_free(char **pairs);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, agent_pairs_free);
 
+/* artifact=: at most this many patterns of at most this many bytes each. */
+#define AGENT_ARTIFACT_PATTERNS_MAX 8
+#define AGENT_ARTIFACT_PATTERN_MAX 255
+#define AGENT_ARTIFACT_DEFAULT "*.bundle *.raucb"
+
 typedef struct AgentConfig {
         char *path;
         /* [server] */
@@ -94,7 +99,8 @@ typedef struct AgentConfig {
         bool to_disk;              /* mode=disk: store in the state directory, hand the file over */
         bool delta;                /* delta=yes: a format-2 bundle on a Range server is served to
                                     * updated in pieces (InstallFd "ranged"), so it can install as a delta */
-        char *artifact_pattern;    /* fnmatch() on the artifact filename: the bundle */
+        char *artifact_pattern;    /* fnmatch() patterns on the artifact filename, separated by
+                                    * blanks, the first that matches chooses: the bundle */
         uint64_t max_bundle_size;
         uint64_t max_speed;        /* bytes/s, 0 = no cap */
         uint64_t low_speed_limit;  /* abort a transfer slower than this (bytes/s) ... */
@@ -138,6 +144,10 @@ int agent_hook_path(const AgentConfig *c, AgentHook h, char **ret);
 
 /* Loads 'path'.  On error prints "path:line: reason" to stderr and returns a negative errno. */
 int agent_config_load(const char *path, AgentConfig **ret);
+
+/* The i-th pattern (from 0) of an artifact= list, patterns separated by blanks: its length,
+ * 0 past the last; *ret its start (not NUL-terminated). */
+size_t agent_artifact_pattern(const char *list, unsigned i, const char **ret);
 
 /* Re-reads token-file= (after a 401).  Returns 1 if the token changed, 0 if not. */
 int agent_config_reload_token(AgentConfig *c);

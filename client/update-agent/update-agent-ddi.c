@@ -374,10 +374,11 @@ static int add_refused(SourceAction *dep, size_t *n, size_t *n_more, char *sente
         return 0;
 }
 
-static int fail_dep(DdiClient *d, const char *fmt, ...) _printf_(2, 3);
-static int fail_dep(DdiClient *d, const char *fmt, ...) {
+static int fail_dep(DdiClient *d, SourceAction *dep, AgentFailure f, const char *fmt, ...) _printf_(4, 5);
+static int fail_dep(DdiClient *d, SourceAction *dep, AgentFailure f, const char *fmt, ...) {
         va_list ap;
 
+        dep->failure = f;
         va_start(ap, fmt);
         vsnprintf(d->error, sizeof(d->error), fmt, ap);
         va_end(ap);
@@ -393,16 +394,16 @@ static int take_artifact(DdiClient *d, SourceAction *dep, json_object *chunk, js
 
         if (!json_object_object_get_ex(art, "size", &size) || !json_object_is_type(size, json_type_int) ||
             (sz = json_object_get_int64(size)) <= 0)
-                return fail_dep(d, "Artifact %s has no valid size", fn);
+                return fail_dep(d, dep, AGENT_FAILURE_BAD_DEPLOYMENT, "Artifact %s has no valid size", fn);
         if ((uint64_t) sz > d->config->max_bundle_size)
-                return fail_dep(d, "Artifact %s is %lld bytes, more than max-bundle-size=%llu", fn, (long long) sz,
+                return fail_dep(d, dep, AGENT_FAILURE_ARTIFACT_TOO_LARGE, "Artifact %s is %lld bytes, more than max-bundle-size=%llu", fn, (long long) sz,
                                 (unsigned long long) d->config->max_bundle_size);
         if (!url)
-                return fail_dep(d, "Artifact %s has neither a download nor a download-http link", fn);
+                return fail_dep(d, dep, AGENT_FAILURE_BAD_DEPLOYMENT, "Artifact %s has neither a download nor a download-http link", fn);
         if (sha256 && !is_hex(sha256, 64))
-                return fail_dep(d, "Artifact %s has a malformed sha256 '%s'", fn, sha256);
+                return fail_dep(d, dep, AGENT_FAILURE_BAD_DEPLOYMENT, "Artifact %s has a malformed sha256 '%s'", fn, sha256);
         if (sha1 && !is_hex(sha1, 40))
-                return fail_dep(d, "Artifact %s has a malformed sha1 '%s'", fn, sha1);
+                return fail_dep(d, dep, AGENT_FAILURE_BAD_DEPLOYMENT, "Artifact %s has a malformed sha1 '%s'", fn, sha1);
         dep->size = (uint64_t) sz;
         if (sha256)
                 for (int i = 0; i < 64; i++)
@@ -417,12 +418,55 @@ static int take_artifact(DdiClient *d, SourceAction *dep, json_object *chunk, js
         return 0;
 }
 
+/* The i-th pattern of artifact= into buf (the config bounded its length); false past the last. */
+static bool artifact_pattern(const char *list, unsigned i, char *buf, size_t n) {
+        const char *q;
+        size_t len = agent_artifact_pattern(list, i, &q);
+
+        if (len == 0)
+                return false;
+        snprintf(buf, n, "%.*s", (int) len, q);
+        return true;
+}
+
+static bool artifact_matches(DdiClient *d, const char *fn) {
+        char pat[AGENT_ARTIFACT_PATTERN_MAX + 1];
+
+        for (unsigned i = 0; artifact_pattern(d->config->artifact_pattern, i, pat, sizeof(pat)); i++)
+                if (fnmatch(pat, fn, FNM_PERIOD) == 0)
+                        return true;
+        return false;
+}
+
+static json_object *artifacts_of(json_object *chunk) {
+        json_object *arts;
+
+        if (!json_object_object_get_ex(chunk, "artifacts", &arts) || !json_object_is_type(arts, json_type_array))
+                return NULL;
+        return arts;
+}
+
+/* Every artifact of every chunk (chunks may be NULL), from *i = *j = 0 on. */
+static bool next_artifact(json_object *chunks, size_t *i, size_t *j, json_object **ret_chunk, json_object **ret_art) {
+        for (; chunks && *i < json_object_array_length(chunks); (*i)++, *j = 0) {
+                json_object *chunk = json_object_array_get_idx(chunks, *i), *arts = artifacts_of(chunk);
+
+                if (arts && *j < json_object_array_length(arts)) {
+                        *ret_chunk = chunk;
+                        *ret_art = json_object_array_get_idx(arts, (*j)++);
+                        return true;
+                }
+        }
+        return false;
+}
+
 static int deployment_from_json(DdiClient *d, json_object *o, SourceAction *ret) {
         _cleanup_(source_action_done) SourceAction dep = {};
-        json_object *deployment, *chunks, *found_chunk = NULL, *found_art = NULL;
+        json_object *deployment, *chunks, *chunk, *art, *found_chunk = NULL, *found_art = NULL;
         const char *id, *mw;
         size_t n_refused = 0, n_more = 0;
         unsigned matches = 0;
+        char pat[AGENT_ARTIFACT_PATTERN_MAX + 1] = "";
         int r;
 
         id = get_str(o, "id");
@@ -451,36 +495,44 @@ static int deployment_from_json(DdiClient *d, json_object *o, SourceAction *ret)
 
         if (!json_object_object_get_ex(deployment, "chunks", &chunks) || !json_object_is_type(chunks, json_type_array))
                 chunks = NULL;
-        for (size_t i = 0; chunks && i < json_object_array_length(chunks); i++) {
-                json_object *chunk = json_object_array_get_idx(chunks, i), *arts;
-
-                if (!json_object_object_get_ex(chunk, "artifacts", &arts) || !json_object_is_type(arts, json_type_array))
-                        continue;
-                for (size_t j = 0; j < json_object_array_length(arts); j++) {
-                        json_object *art = json_object_array_get_idx(arts, j);
+        /* The first pattern of artifact= that any artifact matches chooses; it must match one. */
+        for (unsigned p = 0; matches == 0 && artifact_pattern(d->config->artifact_pattern, p, pat, sizeof(pat)); p++)
+                for (size_t i = 0, j = 0; next_artifact(chunks, &i, &j, &chunk, &art);) {
                         const char *fn = get_str(art, "filename");
 
-                        if (fn && fnmatch(d->config->artifact_pattern, fn, FNM_PERIOD) == 0) {
+                        if (fn && fnmatch(pat, fn, FNM_PERIOD) == 0) {
                                 matches++;
                                 found_chunk = chunk;
                                 found_art = art;
-                                continue;
                         }
-                        r = add_refused(&dep, &n_refused, &n_more,
-                                        strdup_printf("Not installing artifact %s of %s %s: it does not match %s",
+                }
+        for (size_t i = 0, j = 0; next_artifact(chunks, &i, &j, &chunk, &art);) {
+                const char *fn = get_str(art, "filename");
+                bool other = fn && matches > 0 && fnmatch(pat, fn, FNM_PERIOD) != 0 && artifact_matches(d, fn);
+
+                if (art == found_art && matches == 1)
+                        continue;
+                if (fn && matches > 1 && fnmatch(pat, fn, FNM_PERIOD) == 0)
+                        continue;    /* the failure names them */
+                r = add_refused(&dep, &n_refused, &n_more,
+                                other ? strdup_printf("Not installing artifact %s of %s %s: %s matches %s, which "
+                                                      "comes first in artifact=",
+                                                      fn, get_str(chunk, "part") ?: "chunk",
+                                                      get_str(chunk, "version") ?: "", get_str(found_art, "filename"), pat)
+                                      : strdup_printf("Not installing artifact %s of %s %s: it does not match %s",
                                                       fn ?: "(unnamed)", get_str(chunk, "part") ?: "chunk",
                                                       get_str(chunk, "version") ?: "", d->config->artifact_pattern));
-                        if (r < 0)
-                                return r;
-                }
+                if (r < 0)
+                        return r;
         }
         if (matches == 0) {
-                r = fail_dep(d, "No artifact of action %s matches %s", id, d->config->artifact_pattern);
+                r = fail_dep(d, &dep, AGENT_FAILURE_ARTIFACT_NOT_FOUND, "No artifact of action %s matches %s", id,
+                             d->config->artifact_pattern);
                 goto refuse;
         }
         if (matches > 1) {
-                r = fail_dep(d, "%u artifacts of action %s match %s; expected exactly one bundle", matches, id,
-                             d->config->artifact_pattern);
+                r = fail_dep(d, &dep, AGENT_FAILURE_ARTIFACT_AMBIGUOUS,
+                             "%u artifacts of action %s match %s; expected exactly one bundle", matches, id, pat);
                 goto refuse;
         }
         r = take_artifact(d, &dep, found_chunk, found_art);

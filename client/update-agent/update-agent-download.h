@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "update-agent-config.h"
+#include "update-agent-failure.h"
 
 /* The artifact download, in its own thread, into a pipe (streamed to updated's InstallFd) or a
  * file in the state directory:
@@ -70,8 +71,8 @@ int download_done_fd(const Download *d);
 bool download_finished(const Download *d);
 
 /* Joins the thread and frees everything; returns the result and (if not OK) a copy of the
- * reason in *ret_error (may be NULL). */
-DownloadResult download_finish(Download *d, char **ret_error);
+ * reason in *ret_error and its name in *ret_failure (either may be NULL). */
+DownloadResult download_finish(Download *d, char **ret_error, AgentFailure *ret_failure);
 
 typedef struct DownloadStats {
         uint64_t delivered;       /* bytes of the artifact written to the pipe/file (incl. resumed) */

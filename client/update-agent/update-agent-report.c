@@ -89,6 +89,32 @@ int report_final_why(Agent *a, bool success, const char *reason, const char *mes
         return send_final(a);
 }
 
+int report_failed(Agent *a, const char *name, const char *reason, const char *const *details) {
+        _cleanup_free_ char *first = NULL;
+        _cleanup_free_ const char **l = NULL;
+        size_t n = 0;
+        int r;
+
+        while (details && details[n])
+                n++;
+        first = strdup_printf("%s: %s", name, n > 0 ? details[0] : "failed");
+        l = calloc(MAX(n, (size_t) 1) + 1, sizeof(char *));
+        if (!first || !l)
+                return -ENOMEM;
+        l[0] = first;
+        for (size_t i = 1; i < n; i++)
+                l[i] = details[i];
+        log_error("Action %s failed: %s", a->record->action_id, first);
+        /* Upparat's word is decided now, from the phase the action failed in: once reporting,
+         * the record no longer tells a failed download from a failed install. */
+        if (!reason)
+                reason = a->record->phase >= PHASE_INSTALLING ? "installation_failed" : "download_failed";
+        r = action_record_set_failure(a->record, name);
+        if (r < 0)
+                return r;
+        return report_final_why(a, false, reason, NULL, l);
+}
+
 int report_after_install(Agent *a) {
         ActionRecord *rec = a->record;
         _cleanup_free_ char *meta = rec->hook_meta ? strdup(rec->hook_meta) : record_meta(rec), *details = NULL;

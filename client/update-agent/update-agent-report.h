@@ -20,6 +20,11 @@ int report_final(Agent *a, bool success, const char *const *details);
 /* The same with the result in Upparat's words (SourceReport.reason) and a message for it. */
 int report_final_why(Agent *a, bool success, const char *reason, const char *message, const char *const *details);
 
+/* A failure by name (update-agent-failure.h, or updated's): logged, recorded (final_failure)
+ * and reported with details[0] as "<name>: <details[0]>", the form docs/agent.md promises.
+ * reason NULL: download_failed or installation_failed, by the phase the action is in. */
+int report_failed(Agent *a, const char *name, const char *reason, const char *const *details);
+
 /* configData attributes: compatible, booted slot, installed version, agent version, last boot,
  * [attributes] and the attributes hook's; then report_installed_base()'s check. */
 int report_config_data(Agent *a);

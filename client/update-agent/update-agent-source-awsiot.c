@@ -450,6 +450,7 @@ static int awsiot_get_action(Agent *a, const char *ref, SourceAction *ret) {
                 if (act.size > a->config->max_bundle_size) {
                         set_error(w, "job %s: the file has %" PRIu64 " bytes, more than max-bundle-size=%" PRIu64, ref,
                                   act.size, a->config->max_bundle_size);
+                        act.failure = AGENT_FAILURE_ARTIFACT_TOO_LARGE;
                         *ret = act;
                         act = (SourceAction) {};
                         return -EMEDIUMTYPE;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "update-agent-config.h"
+#include "update-agent-failure.h"
 
 /* An update server's protocol, as the rest of the agent sees it: one small table of
  * operations (SourceOps), one backend file per protocol (update-agent-source-hawkbit.c), like
@@ -42,6 +43,7 @@ typedef struct SourceAction {
         char *url;
         bool skip_checks;           /* Upparat's "force": no version and no download hook */
         char **refused;             /* sentences for artifacts not installed (NULL-terminated) */
+        AgentFailure failure;       /* get_action's -EMEDIUMTYPE: why, by name */
         char *json;                 /* the server's description, for the hooks ($3) */
         /* Kept in the action record for the restart and ready hooks after the install:
          * their $3 (NULL: the record's own JSON) and the restart hook's $4 (NULL: none). */
@@ -92,7 +94,8 @@ typedef struct SourceReport {
  *   -EACCES  credentials rejected     -EAGAIN  back off (retry_after())
  *   -ESTALE  the action is gone on the server: send nothing more for it
  *   -EMEDIUMTYPE (get_action) an action the agent cannot run: report it failed, reason in
- *            error(); ret holds what is known of it (action_id, refused)
+ *            error(), its name in ret->failure; ret holds what is known of it (action_id,
+ *            refused)
  *   others   transport and protocol errors; error() says what went wrong in words. */
 typedef struct SourceOps {
         const char *name;           /* the protocol= value */

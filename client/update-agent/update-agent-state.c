@@ -12,6 +12,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
+#include "update-agent-failure.h"
 #include "update-agent-state.h"
 #include "util.h"
 
@@ -40,6 +41,7 @@ ActionRecord *action_record_free(ActionRecord *r) {
         free(r->boot_id);
         strv_free(r->final_details);
         free(r->final_reason);
+        free(r->final_failure);
         free(r->final_message);
         free(r->hook_meta);
         free(r->restart_arg);
@@ -124,9 +126,13 @@ static int parse(json_object *o, ActionRecord **ret) {
         r->final_success = get_bool(o, "final_success");
         if (get_string(o, "final_reason", false, &r->final_reason) < 0 ||
             get_string(o, "final_message", false, &r->final_message) < 0 ||
+            get_string(o, "final_failure", false, &r->final_failure) < 0 ||
             get_string(o, "hook_meta", false, &r->hook_meta) < 0 ||
             get_string(o, "restart_arg", false, &r->restart_arg) < 0)
                 return -EBADMSG;
+        /* A name this agent does not know is no name (the details still say what happened). */
+        if (r->final_failure && !agent_failure_name_valid(r->final_failure))
+                r->final_failure = mfree(r->final_failure);
         if (json_object_object_get_ex(o, "final_details", &details) && json_object_is_type(details, json_type_array)) {
                 size_t n = MIN(json_object_array_length(details), (size_t) MAX_DETAILS), m = 0;
 
@@ -202,6 +208,7 @@ int action_record_save(const char *state_dir, const ActionRecord *r) {
         k |= json_add(o, "final_success", json_object_new_boolean(r->final_success));
         k |= json_add_or_null(o, "final_reason", str_or_null(r->final_reason));
         k |= json_add_or_null(o, "final_message", str_or_null(r->final_message));
+        k |= json_add_or_null(o, "final_failure", str_or_null(r->final_failure));
         k |= json_add_or_null(o, "hook_meta", str_or_null(r->hook_meta));
         k |= json_add_or_null(o, "restart_arg", str_or_null(r->restart_arg));
         details = json_object_new_array();
@@ -265,6 +272,10 @@ int action_record_set_reason(ActionRecord *r, const char *reason, const char *me
         if (set_opt(&r->final_reason, reason) < 0 || set_opt(&r->final_message, message) < 0)
                 return -ENOMEM;
         return 0;
+}
+
+int action_record_set_failure(ActionRecord *r, const char *name) {
+        return set_opt(&r->final_failure, name);
 }
 
 char *action_bundle_path(const char *state_dir, const char *action_id, bool partial) {

@@ -42,6 +42,8 @@ typedef struct ActionRecord {
         char **final_details;    /* NULL-terminated */
         char *final_reason;      /* the result in Upparat's words (version_mismatch, ...), or NULL */
         char *final_message;     /* a protocol's one-line message for it, or NULL */
+        char *final_failure;     /* a failure's name (update-agent-failure.h), which its first
+                                  * detail starts with, or NULL */
         char *hook_meta;         /* $3 of the restart and ready hooks, NULL: the record's JSON */
         char *restart_arg;       /* $4 of the restart hook, or NULL */
 } ActionRecord;
@@ -57,6 +59,8 @@ int action_record_remove(const char *state_dir);
 int action_record_set_final(ActionRecord *r, bool success, const char *const *details);
 /* Replaces final_reason and final_message (copied; NULL clears). */
 int action_record_set_reason(ActionRecord *r, const char *reason, const char *message);
+/* Replaces final_failure (copied; NULL clears). */
+int action_record_set_failure(ActionRecord *r, const char *name);
 
 /* <state>/bundle-<action>.part while downloading, <state>/bundle-<action> once verified. */
 char *action_bundle_path(const char *state_dir, const char *action_id, bool partial);

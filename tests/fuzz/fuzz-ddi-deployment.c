@@ -23,7 +23,7 @@
 
 static AgentConfig config = {
         .url = (char *) "https://hawkbit.example.com",
-        .artifact_pattern = (char *) "*.bundle",
+        .artifact_pattern = (char *) AGENT_ARTIFACT_DEFAULT, /* "*.bundle *.raucb": the list path */
         .max_bundle_size = MAX_BUNDLE,
 };
 static DdiClient ddi = { .config = &config };
@@ -52,7 +52,8 @@ static void check_deployment(const char *body, size_t size) {
                 FUZZ_ASSERT(*dep.refused[n_refused++]);
         if (r == 0) {
                 FUZZ_ASSERT(dep.action_id && dep.json);
-                FUZZ_ASSERT(dep.filename && fnmatch(config.artifact_pattern, dep.filename, FNM_PERIOD) == 0);
+                FUZZ_ASSERT(dep.filename && (fnmatch("*.bundle", dep.filename, FNM_PERIOD) == 0 ||
+                                             fnmatch("*.raucb", dep.filename, FNM_PERIOD) == 0));
                 FUZZ_ASSERT(dep.size > 0 && dep.size <= MAX_BUNDLE);
                 FUZZ_ASSERT(dep.url);
                 FUZZ_ASSERT(!dep.sha256[0] || is_lower_hex(dep.sha256, 64));

@@ -323,6 +323,12 @@ t_no_room_for_the_bundle() {
                 expect_contains "$(emu_state "h('upparat_big')[-1]['statusDetails']['message']")" \
                         "Not enough space for the bundle" "the reason in the message" || rc=1
         fi
+        # The failure's name first, for grouping (docs/agent.md "Failure names").
+        if [ $rc = 0 ]; then
+                expect_eq "$(emu_state "h('upparat_big')[-1]['statusDetails']['message'].split(': ')[0]")" NoSpace \
+                        "the message's first word" || rc=1
+                expect_eq "$(emu_state "h('upparat_big')[-1]['statusDetails']['state']")" download_failed "state" || rc=1
+        fi
         if [ $rc = 0 ]; then
                 # (the size probe aside: at most its one byte)
                 expect_eq "$(emu_state "sum(f.get('sent', 0) for f in d['files'][$files:]) <= 1")" true \

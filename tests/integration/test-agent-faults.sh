@@ -180,6 +180,7 @@ t_sha256_mismatch_activates_nothing() {
         id=$(assign_f) || return 1
         ag_wait_status "$id" ERROR || return 1
         expect_contains "$(ag_last_details "$id")" "sha256 mismatch" "failure details" || return 1
+        ag_expect_failure "$id" HashMismatch || return 1
         expect_primary A || return 1
         expect_boots A || return 1
         expect_slot rootfs.1 '["status"]' failed
@@ -201,12 +202,13 @@ t_artifact_selection() {
         id=$(ddi_assign "\"version\":\"5\",\"artifacts\":[{\"filename\":\"f.bundle\",\"path\":\"$SB/www/f.bundle\"},
                 {\"filename\":\"notes.txt\",\"path\":\"$SB/www/notes.txt\",\"part\":\"docs\"}]") || return 1
         ag_wait_installed "$id" || return 1
-        expect_contains "$(ddi_state "fb($id)[0]['details']")" "Not installing artifact notes.txt of docs 5: it does not match *.bundle" \
-                "first feedback" || return 1
+        expect_contains "$(ddi_state "fb($id)[0]['details']")" \
+                "Not installing artifact notes.txt of docs 5: it does not match *.bundle *.raucb" "first feedback" || return 1
         ag_reset
         id=$(ddi_assign "\"version\":\"6\",\"artifacts\":[{\"filename\":\"notes.txt\",\"path\":\"$SB/www/notes.txt\"}]") || return 1
         ag_wait_status "$id" ERROR || return 1
-        expect_contains "$(ag_last_details "$id")" "No artifact of action $id matches *.bundle" "details" || return 1
+        ag_expect_failure "$id" ArtifactNotFound || return 1
+        expect_contains "$(ag_last_details "$id")" "No artifact of action $id matches *.bundle *.raucb" "details" || return 1
         expect_contains "$(ag_last_details "$id")" "Not installing artifact notes.txt" "details"
 }
 
@@ -218,6 +220,7 @@ t_max_bundle_size() {
         id=$(assign_f) || return 1
         ag_wait_status "$id" ERROR || return 1
         expect_contains "$(ag_last_details "$id")" "more than max-bundle-size=1048576" "details" || return 1
+        ag_expect_failure "$id" ArtifactTooLarge || return 1
         expect_eq "$(ddi_state "len([r for r in arts if r['time'] > 0 and '/softwaremodules/$((100 + id))/' in r['path']])")" 0 "artifact requests"
 }
 
@@ -291,6 +294,7 @@ t_403_permanent_gives_up() {
         id=$(assign_f) || return 1
         ag_wait_status "$id" ERROR || return 1
         expect_contains "$(ag_last_details "$id")" "giving up: 6 answers in a row were HTTP 403 over" "details" || return 1
+        ag_expect_failure "$id" NetworkError || return 1
         expect_eq "$(ddi_state "len([r for r in arts if r['status'] == 403 and '/softwaremodules/$((100 + id))/' in r['path']])")" 6 "403 answers" || return 1
         [ "$(ddi_state "a($id)['deployment_gets']")" -ge 6 ] || { TL_WHY="deployment fetched $(ddi_state "a($id)['deployment_gets']") times"; return 1; }
         # the waits between the 403s are at least half the backoff caps: 25+50+100+200+200 ms

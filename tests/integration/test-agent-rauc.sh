@@ -42,7 +42,7 @@ chmod 0644 "$SB/www/magic.raucb"
 ag_nginx cdn "$SB/www" || { fail "$TL_FILE-setup" "nginx"; exit 1; }
 CDN_URL=$AG_NGINX_URL
 CDN_LOG=$AG_NGINX_LOG
-AG_DOWNLOAD_EXTRA="artifact=*.raucb"
+# No artifact= line: the default (*.bundle *.raucb) takes a hawkBit distribution's .raucb.
 ag_config
 ag_start
 
@@ -99,6 +99,7 @@ t_tampered() {
         d=$(ag_last_details "$ID")
         expect_contains "$d" "org.example.Update1.Error.InvalidBundle" "failure details" || return 1
         expect_contains "$d" "failed verification" "failure details" || return 1
+        ag_expect_failure "$ID" InvalidBundle || return 1
         ag_log_has "Serving byte ranges of" || { TL_WHY="the agent did not serve byte ranges"; return 1; }
         expect_eq "$(count_reboots)" 2 "reboot requests" || return 1
         refused_into_b "$before" "$I/v6.img"
@@ -111,6 +112,7 @@ t_no_range_server() {
         installs=$(grep -c 'Install of .* requested by uid' "$SB/updated.log")
         assign disk '{}' || return 1
         ag_wait_status "$ID" ERROR || return 1
+        ag_expect_failure "$ID" NoRangeSupport || return 1
         expect_contains "$(ag_last_details "$ID")" "is a RAUC bundle, which updated reads at offsets" "failure details" || return 1
         expect_contains "$(ag_last_details "$ID")" "does not serve byte ranges (HTTP 200" "failure details" || return 1
         expect_contains "$(ag_last_details "$ID")" "mode=disk" "failure details" || return 1

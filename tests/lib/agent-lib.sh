@@ -155,6 +155,15 @@ ag_wait_status() {
 
 # ag_last_details ID: the details of the last deployment feedback, joined.
 ag_last_details() { ddi_state "' | '.join(fb($1)[-1]['details'])"; }
+# ag_expect_failure ID NAME: the final report of action ID starts with the failure's name
+# ("NAME: ...", docs/agent.md "Failure names"), what a fleet operator groups by.
+ag_expect_failure() {
+        local d
+        d=$(ag_last_details "$1")
+        [ "${d#"$2: "}" != "$d" ] && return 0
+        TL_WHY="the final report does not start with '$2: ': '$(cut -c1-300 <<<"$d")'"
+        return 1
+}
 
 # --- artifacts ------------------------------------------------------------------------------
 

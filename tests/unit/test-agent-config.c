@@ -130,7 +130,7 @@ TEST(minimal_and_defaults) {
         CHECK(c->poll_active_usec == 15 * USEC_PER_SEC);
         CHECK(c->poll_error_usec == 10 * USEC_PER_SEC);
         CHECK(!c->to_disk);
-        CHECK_STREQ(c->artifact_pattern, "*.bundle");
+        CHECK_STREQ(c->artifact_pattern, "*.bundle *.raucb");
         CHECK(c->max_bundle_size == UINT64_C(8) << 30);
         CHECK(c->max_speed == 0);
         CHECK(c->low_speed_limit == 1024);
@@ -319,6 +319,16 @@ TEST(polling_download_errors) {
         expect_bad("[polling]", "sleep=1", "unknown key sleep= in [polling]");
         expect_bad("[download]", "mode=fast", "mode=fast: must be stream or disk");
         expect_bad("[download]", "artifact=", "artifact= must not be empty");
+        expect_bad("[download]", "artifact= \t ", "artifact= must not be empty");
+        expect_bad("[download]", "artifact=1 2 3 4 5 6 7 8 9", "artifact=: more than 8 patterns");
+        {
+                char long_pattern[300];
+
+                memset(long_pattern, 'x', sizeof(long_pattern) - 1);
+                long_pattern[sizeof(long_pattern) - 1] = 0;
+                memcpy(long_pattern, "artifact=*.bundle ", strlen("artifact=*.bundle "));
+                expect_bad("[download]", long_pattern, "artifact=: a pattern is longer than 255 bytes");
+        }
         expect_bad("[download]", "max-bundle-size=lots", "max-bundle-size=lots: not a size");
         expect_bad("[download]", "max-speed=-1", "max-speed=-1: not a size");
         expect_bad("[download]", "max-speed=99999999T", "max-speed=99999999T: not a size");

@@ -16,6 +16,7 @@
 #include "macro.h"
 #include "unit.h"
 #include "update-agent-ddi.h"
+#include "update-agent-failure.h"
 #include "update-agent-http.h"
 #include "util.h"
 
@@ -252,6 +253,90 @@ TEST(deployment_unusable) {
                 CHECK_STREQ(dep.action_id, "17");
                 source_action_done(&dep);
         }
+}
+
+/* Two artifacts, x then y: 'chosen' is taken and the other refused with 'refused'. */
+static void expect_chosen(const char *x, const char *y, const char *chosen, const char *refused) {
+        _cleanup_free_ char *arts = strdup_printf("[%s,%s]", x, y), *json = deployment_with(arts);
+        SourceAction dep = {};
+
+        CHECK_EQ(parse_deployment(json, &dep), 0);
+        CHECK_STREQ(dep.filename, chosen);
+        CHECK_EQ(strv_length(dep.refused), 1);
+        if (dep.refused)
+                CHECK_STREQ(dep.refused[0], refused);
+        source_action_done(&dep);
+}
+
+/* The default artifact= is a list: the first pattern any artifact matches chooses, whatever the
+ * server's order; within it, exactly one must match. */
+TEST(artifact_pattern_list) {
+        _cleanup_free_ char *bundle = artifact("a.bundle", "1", ""), *raucb = artifact("b.raucb", "2", ""),
+                           *raucb2 = artifact("c.raucb", "3", ""), *txt = artifact("notes.txt", "4", "");
+        SourceAction dep = {};
+        char *saved = config.artifact_pattern;
+
+        config.artifact_pattern = (char *) AGENT_ARTIFACT_DEFAULT;
+
+        /* A RAUC bundle alone: taken without artifact=*.raucb. */
+        expect_chosen(txt, raucb, "b.raucb", "Not installing artifact notes.txt of os 2.0: it does not match *.bundle *.raucb");
+        /* Both kinds, the RAUC bundle first on the server: the Update1 bundle, by artifact='s order;
+         * the other is named with the reason. */
+        expect_chosen(raucb, bundle, "a.bundle",
+                      "Not installing artifact b.raucb of os 2.0: a.bundle matches *.bundle, which comes first in artifact=");
+        /* Two RAUC bundles and no Update1 bundle: ambiguous, by name. */
+        {
+                _cleanup_free_ char *arts = strdup_printf("[%s,%s,%s]", raucb, txt, raucb2), *json = deployment_with(arts);
+
+                CHECK_EQ(parse_deployment(json, &dep), -EMEDIUMTYPE);
+                CHECK_STREQ(ddi.error, "2 artifacts of action 17 match *.raucb; expected exactly one bundle");
+                CHECK_STREQ(agent_failure_to_string(dep.failure), "ArtifactAmbiguous");
+                CHECK_EQ(strv_length(dep.refused), 1);
+                source_action_done(&dep);
+        }
+        /* Neither. */
+        {
+                _cleanup_free_ char *arts = strdup_printf("[%s]", txt), *json = deployment_with(arts);
+
+                CHECK_EQ(parse_deployment(json, &dep), -EMEDIUMTYPE);
+                CHECK_STREQ(ddi.error, "No artifact of action 17 matches *.bundle *.raucb");
+                CHECK_STREQ(agent_failure_to_string(dep.failure), "ArtifactNotFound");
+                source_action_done(&dep);
+        }
+        /* Blanks around and between the patterns are separators only. */
+        config.artifact_pattern = (char *) " \t*.raucb   *.bundle ";
+        expect_chosen(bundle, raucb, "b.raucb",
+                      "Not installing artifact a.bundle of os 2.0: b.raucb matches *.raucb, which comes first in artifact=");
+        config.artifact_pattern = saved;
+}
+
+/* The refusal's name, which the report starts with. */
+TEST(deployment_failure_names) {
+        _cleanup_free_ char *big = artifact("a.bundle", "1073741825", ""), *nosize = artifact("a.bundle", "0", ""),
+                           *j1 = strdup_printf("[%s]", big), *d1 = deployment_with(j1), *j2 = strdup_printf("[%s]", nosize),
+                           *d2 = deployment_with(j2);
+        SourceAction dep = {};
+
+        CHECK_EQ(parse_deployment(d1, &dep), -EMEDIUMTYPE);
+        CHECK_STREQ(agent_failure_to_string(dep.failure), "ArtifactTooLarge");
+        source_action_done(&dep);
+        CHECK_EQ(parse_deployment(d2, &dep), -EMEDIUMTYPE);
+        CHECK_STREQ(agent_failure_to_string(dep.failure), "BadDeployment");
+        source_action_done(&dep);
+
+        /* One table both ways; updated's names stay updated's. */
+        for (int f = 0; f < _AGENT_FAILURE_MAX; f++)
+                CHECK_EQ(agent_failure_from_string(agent_failure_to_string((AgentFailure) f)), f);
+        CHECK_EQ(agent_failure_from_string("InvalidBundle"), _AGENT_FAILURE_INVALID);
+        CHECK(agent_failure_name_valid("InvalidBundle"));
+        CHECK(agent_failure_name_valid("NoRangeSupport"));
+        CHECK(!agent_failure_name_valid("../x"));
+        CHECK_STREQ(agent_failure_name_of_install("org.example.Update1.Error.SignatureInvalid", NULL), "SignatureInvalid");
+        CHECK_STREQ(agent_failure_name_of_install(NULL, "org.example.Update1.Error.InvalidBundle: bad chunk"),
+                    "InvalidBundle");
+        CHECK_STREQ(agent_failure_name_of_install("org.freedesktop.DBus.Error.NoReply", NULL), "InstallFailed");
+        CHECK_STREQ(agent_failure_name_of_install(NULL, "it broke: somehow"), "InstallFailed");
+        CHECK_STREQ(agent_failure_name_of_install(NULL, NULL), "InstallFailed");
 }
 
 static void expect_size(const char *size, int r, const char *why) {
@@ -665,6 +750,8 @@ UNIT_MAIN_BEGIN("test-agent-ddi")
         RUN(deployment_not_json);
         RUN(deployment_missing_fields);
         RUN(deployment_unusable);
+        RUN(artifact_pattern_list);
+        RUN(deployment_failure_names);
         RUN(artifact_size);
         RUN(artifact_hashes);
         RUN(artifact_links);

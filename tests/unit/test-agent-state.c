@@ -66,7 +66,8 @@ static ActionRecord *full_record(void) {
         r->first_seen = UINT64_C(1799999000);
         r->final_success = false;
         if (action_record_set_final(r, false, (const char *const[]) { "first", "second\nline", NULL }) < 0 ||
-            action_record_set_reason(r, "version_mismatch", "Expected version '2.0', got '1.0'") < 0)
+            action_record_set_reason(r, "version_mismatch", "Expected version '2.0', got '1.0'") < 0 ||
+            action_record_set_failure(r, "HashMismatch") < 0)
                 return action_record_free(r);
         r->hook_meta = strdup("{\"meta\": \"opaque\"}");
         r->restart_arg = strdup("False");
@@ -91,6 +92,7 @@ static void check_same(const ActionRecord *a, const ActionRecord *b) {
         CHECK_EQ(a->final_success, b->final_success);
         CHECK(streq_ptr(a->final_reason, b->final_reason));
         CHECK(streq_ptr(a->final_message, b->final_message));
+        CHECK(streq_ptr(a->final_failure, b->final_failure));
         CHECK(streq_ptr(a->hook_meta, b->hook_meta));
         CHECK(streq_ptr(a->restart_arg, b->restart_arg));
         for (size_t i = 0;; i++) {
@@ -291,6 +293,36 @@ TEST(lenient_fields) {
         }
 }
 
+/* final_failure: the agent's names and updated's are kept; anything else is dropped, not the
+ * record (its details still say what happened). */
+TEST(failure_name) {
+        static const struct {
+                const char *name, *kept;
+        } cases[] = {
+                { "NoRangeSupport", "NoRangeSupport" },
+                { "InvalidBundle", "InvalidBundle" },
+                { "NotAName", NULL },
+                { "", NULL },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char text[512];
+                ActionRecord *l = NULL;
+
+                reset_dir();
+                snprintf(text, sizeof(text),
+                         GOOD_HEAD "\"phase\":\"reporting\",\"final_failure\":\"%s\",\"final_details\":[\"x\"]}",
+                         cases[i].name);
+                write_text(record_path, text);
+                CHECK_EQ(action_record_load(dir, &l), 0);
+                if (l) {
+                        CHECK(streq_ptr(l->final_failure, cases[i].kept));
+                        CHECK(l->final_details && l->final_details[0]);
+                }
+                action_record_free(l);
+        }
+}
+
 /* Larger than any record the agent writes: refused, but left in place (not "corrupt"). */
 TEST(oversized) {
         size_t n = 300 * 1024;
@@ -416,6 +448,7 @@ UNIT_MAIN_BEGIN("test-agent-state")
         RUN(wrong_version);
         RUN(bad_fields);
         RUN(lenient_fields);
+        RUN(failure_name);
         RUN(oversized);
         RUN(set_final);
         RUN(bundles);
