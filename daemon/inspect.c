@@ -60,11 +60,11 @@ static int inspect_run(InspectJob *j, UError *err) {
         const char *s;
         int k;
 
-        k = bundle_reader_new(j->http ? source_http_fd(j->http) : j->fd, j->manager->config->max_bundle_size,
-                              j->timer_fd, &r);
+        k = bundle_reader_new(j->http ? -EBADF : j->fd, j->manager->config->max_bundle_size, j->timer_fd, &r);
         if (k < 0)
                 return uerror_set(err, ERROR_FAILED, k, "Cannot set up the bundle reader: %s", strerror(-k));
         if (j->http) {
+                bundle_reader_set_stream(r, &(BundleReaderStream) { source_http_read, j->http });
                 bundle_reader_set_random_access(r, &(ReadAt) { source_http_read_at, source_http_get_size, j->http });
                 bundle_reader_set_need(r, source_http_want, j->http);
         }

@@ -25,7 +25,7 @@ struct InstallJob {
         int fd;                    /* owned stream, or -EBADF when http is set */
         SourceHttp *http;
         SourceRanged *ranged;      /* or pieces served by the caller */
-        int stream_fd;             /* what the reader reads: fd, the download or the feeder pipe */
+        int stream_fd;             /* what the reader reads: fd or the feeder pipe (-EBADF: http) */
         bool force;
         char *transaction_id;
         uint8_t manifest_sha256[32];

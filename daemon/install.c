@@ -131,6 +131,7 @@ static int install_prepare(InstallJob *j, UError *err) {
                 return uerror_set(err, ERROR_FAILED, r, "Cannot set up the bundle reader: %s", strerror(-r));
         /* A RAUC bundle from a URL is read with Range requests (its signature is at the end). */
         if (j->http) {
+                bundle_reader_set_stream(j->reader, &(BundleReaderStream) { source_http_read, j->http });
                 bundle_reader_set_random_access(j->reader, &(ReadAt) { source_http_read_at, source_http_get_size,
                                                                       j->http });
                 bundle_reader_set_rauc_plain_limit(j->reader, m->config->max_bundle_download_size,
@@ -568,8 +569,7 @@ int install_start(Manager *m, InstallRequest *req, UError *err) {
 
         j->reply = req->reply; /* not called when the thread does not start */
         if (req->http) {
-                j->http = TAKE_PTR(req->http);
-                j->stream_fd = source_http_fd(j->http);
+                j->http = TAKE_PTR(req->http); /* read through bundle_reader_set_stream() */
         } else if (req->ranged) {
                 j->ranged = TAKE_PTR(req->ranged);
                 j->stream_fd = source_ranged_fd(j->ranged);

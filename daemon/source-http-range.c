@@ -168,8 +168,8 @@ static int ranged_setup(SourceHttp *s) {
         return ranged_handle_setup(s);
 }
 
-/* The probe runs its one-byte request on the second handle while the stream waits in its
- * pipe: a server that ignores Range has cost one small request, and the stream goes on. */
+/* The probe runs its one-byte request on the second handle while the stream waits for the
+ * reader: a server that ignores Range has cost one small request, and the stream goes on. */
 int source_http_probe_ranges(SourceHttp *s) {
         int r;
 

@@ -35,21 +35,28 @@ struct SourceHttp {
         char *url;                /* for libcurl only: may hold a password or a signed query */
         char *display;            /* url_redact(url): for every message */
         CURL *curl;
-        int pipe_r, pipe_w;
         pthread_t thread;
         bool started;
         bool finished;
         atomic_bool abort;        /* finish() wants the transfer to stop */
-        atomic_bool reader_gone;  /* a write into the pipe failed: the reader closed its end */
+        atomic_bool reader_gone;  /* on_write() stopped because of 'abort': the reader is done */
+        /* The hand-over (source_http_read()), under 'lock': the reader's buffer, which the
+         * write callback fills directly; what curl hands over beyond it waits in curl's own
+         * buffer, the callback blocked until the reader's next buffer (or 'abort'). */
+        uint8_t *dst;             /* NULL: no reader waits */
+        size_t dst_size, dst_got;
+        bool reader_sleeps;       /* the reader waits on wake_fd: write it once dst is full */
+        bool stream_done;         /* the transfer thread ended: no more bytes */
+        int wake_fd;              /* eventfd: dst full or stream_done (polled with the cancel fd) */
         CURLcode code;
         long http_status;
         char errbuf[CURL_ERROR_SIZE];
         /* The stream's requests, all from the transfer thread but 'want' (the reader's, under
-         * 'lock'; 'cond' wakes the thread for a larger want or for abort). */
+         * 'lock'; 'cond' wakes the thread for a larger want, a reader's buffer or abort). */
         pthread_mutex_t lock;
         pthread_cond_t cond;
         uint64_t want;            /* the reader's announced end (exclusive) */
-        uint64_t stream_pos;      /* bytes of the bundle put into the pipe */
+        uint64_t stream_pos;      /* bytes of the bundle handed to the reader (under 'lock') */
         uint64_t req_start, req_len;          /* the current request: [start, start + len), len 0: to the end */
         uint64_t req_got;                     /* its body bytes so far */
         bool req_first, req_checked;          /* the first request; its status and start were checked */

@@ -2,7 +2,6 @@
 #include <assert.h>
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -13,19 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
-#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "source-http-state.h"
 #include "source-http.h"
 #include "url.h"
 
-#define PIPE_SIZE (1 << 20)
 #define HTTP_BUFFER_SIZE (256 << 10)
 /* The stream asks for what the reader announces it needs (source_http_want()), no more: first
  * STREAM_FIRST_BYTES (the header and a typical signature), then [pos, want) for each section the
@@ -195,6 +193,15 @@ static bool stream_answer_ok(SourceHttp *s) {
         return true;
 }
 
+/* Under the lock: the reader's buffer is full, or the stream ended.  One eventfd write per
+ * buffer, and none for a reader that did not go to sleep. */
+static void wake_reader(SourceHttp *s) {
+        if (!s->reader_sleeps)
+                return;
+        s->reader_sleeps = false;
+        (void) eventfd_write(s->wake_fd, 1);
+}
+
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
         SourceHttp *s = userdata;
         size_t n = size * nmemb;  /* size is always 1 */
@@ -206,13 +213,76 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
                 s->stream_bad_status = 206;
                 return 0;
         }
-        if (atomic_load(&s->abort) || write_exact(s->pipe_w, ptr, n) < 0) {
-                atomic_store(&s->reader_gone, true);
-                return 0; /* CURLE_WRITE_ERROR */
+        /* Straight into the reader's buffer, under the lock (the reader takes its buffer back
+         * only under it: after a cancel, nothing writes into it any more).  Whatever does not
+         * fit stays in curl's buffer, this callback blocked until the reader's next buffer: the
+         * socket buffers meanwhile.  Nothing waits here past 'abort'. */
+        pthread_mutex_lock(&s->lock);
+        for (size_t done = 0; done < n;) {
+                size_t k;
+
+                while (!atomic_load(&s->abort) && (!s->dst || s->dst_got == s->dst_size))
+                        pthread_cond_wait(&s->cond, &s->lock);
+                if (atomic_load(&s->abort)) {
+                        pthread_mutex_unlock(&s->lock);
+                        atomic_store(&s->reader_gone, true);
+                        return 0; /* CURLE_WRITE_ERROR */
+                }
+                k = MIN(n - done, s->dst_size - s->dst_got);
+                memcpy(s->dst + s->dst_got, ptr + done, k);
+                s->dst_got += k;
+                s->stream_pos += k;
+                s->req_got += k;
+                done += k;
+                if (s->dst_got == s->dst_size)
+                        wake_reader(s);
         }
-        s->req_got += n;
-        s->stream_pos += n;
+        pthread_mutex_unlock(&s->lock);
         return n;
+}
+
+int source_http_read(void *userdata, void *buf, size_t size, int cancel_fd, size_t *ret) {
+        SourceHttp *s = userdata;
+        struct pollfd p[2] = {
+                { .fd = s->wake_fd, .events = POLLIN },
+                { .fd = cancel_fd, .events = POLLIN },
+        };
+        size_t got;
+        int k = 0;
+
+        pthread_mutex_lock(&s->lock);
+        if (atomic_load(&s->abort)) {
+                pthread_mutex_unlock(&s->lock);
+                return -ESHUTDOWN;
+        }
+        s->dst = buf;
+        s->dst_size = size;
+        s->dst_got = 0;
+        pthread_cond_broadcast(&s->cond); /* a write callback waiting for room */
+        while (s->dst_got < size && !s->stream_done) {
+                eventfd_t v;
+
+                s->reader_sleeps = true;
+                pthread_mutex_unlock(&s->lock);
+                if (poll(p, cancel_fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+                        k = -errno;
+                else if (cancel_fd >= 0 && p[1].revents != 0)
+                        k = -ECANCELED;
+                else if (p[0].revents != 0)
+                        (void) eventfd_read(s->wake_fd, &v);
+                pthread_mutex_lock(&s->lock);
+                if (k < 0)
+                        break;
+        }
+        s->reader_sleeps = false;
+        got = s->dst_got;
+        s->dst = NULL;
+        s->dst_size = s->dst_got = 0;
+        pthread_mutex_unlock(&s->lock);
+        if (k < 0)
+                return k;
+        *ret = got;
+        return 0;
 }
 
 /* Called at least once a second, also while connecting: lets finish() stop a stuck transfer. */
@@ -234,7 +304,7 @@ void source_http_want(void *userdata, uint64_t end) {
         pthread_mutex_unlock(&s->lock);
 }
 
-/* Until the reader wants more than the pipe got: its end, or 0 once the stream is stopped. */
+/* Until the reader wants more than it was handed: its end, or 0 once the stream is stopped. */
 static uint64_t wait_want(SourceHttp *s) {
         uint64_t want = 0;
 
@@ -323,7 +393,7 @@ static void *transfer_thread(void *userdata) {
         SourceHttp *s = userdata;
         sigset_t all;
 
-        /* A closed reader gives EPIPE, never a process-wide SIGPIPE. */
+        /* Signals are the main loop's, never this thread's. */
         sigfillset(&all);
         (void) pthread_sigmask(SIG_BLOCK, &all, NULL);
 
@@ -355,8 +425,10 @@ static void *transfer_thread(void *userdata) {
         }
 
         /* EOF for the reader: it decides whether the stream was complete. */
-        close(s->pipe_w);
-        s->pipe_w = -EBADF;
+        pthread_mutex_lock(&s->lock);
+        s->stream_done = true;
+        wake_reader(s);
+        pthread_mutex_unlock(&s->lock);
         return NULL;
 }
 
@@ -501,7 +573,7 @@ static int setup_curl(SourceHttp *s, uint64_t max_size) {
 
 int source_http_open(const char *url, uint64_t max_size, SourceHttpOptions *opts, SourceHttp **ret, UError *err) {
         _cleanup_(source_http_freep) SourceHttp *s = NULL;
-        int fds[2], r;
+        int r;
 
         assert(url);
         assert(ret);
@@ -509,7 +581,7 @@ int source_http_open(const char *url, uint64_t max_size, SourceHttpOptions *opts
         s = calloc(1, sizeof(*s));
         if (!s)
                 return uerror_set(err, ERROR_FAILED, -ENOMEM, "Out of memory");
-        s->pipe_r = s->pipe_w = s->cancel_fd = -EBADF;
+        s->wake_fd = s->cancel_fd = -EBADF;
         s->finished = true; /* until the thread runs */
         (void) pthread_mutex_init(&s->lock, NULL);
         (void) pthread_cond_init(&s->cond, NULL);
@@ -540,12 +612,9 @@ int source_http_open(const char *url, uint64_t max_size, SourceHttpOptions *opts
         if (r < 0)
                 return uerror_set(err, ERROR_IO, r, "Cannot set up a download of %s", s->display);
 
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return uerror_set(err, ERROR_IO, -errno, "Cannot create a pipe: %s", strerror(errno));
-        s->pipe_r = fds[0];
-        s->pipe_w = fds[1];
-        /* Fewer wake-ups; best effort (the limit for unprivileged callers may be lower). */
-        (void) fcntl(s->pipe_w, F_SETPIPE_SZ, PIPE_SIZE);
+        s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (s->wake_fd < 0)
+                return uerror_set(err, ERROR_IO, -errno, "Cannot create an eventfd: %s", strerror(errno));
 
         r = -pthread_create(&s->thread, NULL, transfer_thread, s);
         if (r < 0)
@@ -557,22 +626,16 @@ int source_http_open(const char *url, uint64_t max_size, SourceHttpOptions *opts
         return 0;
 }
 
-int source_http_fd(const SourceHttp *s) {
-        return s->pipe_r;
-}
-
 /* Stops the streaming transfer (if it runs) and waits for its thread. */
 void source_http_stop_stream(SourceHttp *s) {
         if (s->finished)
                 return;
         atomic_store(&s->abort, true);
-        /* Wakes a thread that waits for the reader's next want (wait_want()). */
+        /* Wakes a thread that waits for the reader's next want (wait_want()) or buffer
+         * (on_write()). */
         pthread_mutex_lock(&s->lock);
         pthread_cond_broadcast(&s->cond);
         pthread_mutex_unlock(&s->lock);
-        if (s->pipe_r >= 0)
-                close(s->pipe_r);
-        s->pipe_r = -EBADF;
         (void) pthread_join(s->thread, NULL);
         s->finished = true;
 }
@@ -630,10 +693,8 @@ SourceHttp *source_http_free(SourceHttp *s) {
                 log_info("Read %s with %u range requests, %" PRIu64 " of %" PRIu64 " bytes", s->display,
                          s->range_requests, s->range_bytes, s->size);
         }
-        if (s->pipe_r >= 0)
-                close(s->pipe_r);
-        if (s->pipe_w >= 0)
-                close(s->pipe_w);
+        if (s->wake_fd >= 0)
+                close(s->wake_fd);
         if (s->headers)
                 source_http_curl.slist_free_all(s->headers);
         source_http_options_done(&s->opts);

@@ -6,8 +6,9 @@
 #include "error.h"
 #include "macro.h"
 
-/* An http(s):// bundle source: libcurl runs in its own thread and writes the body into a pipe
- * whose read end the installer reads like any other stream.  Nothing touches the disk. */
+/* An http(s):// bundle source: libcurl runs in its own thread, and its write callback copies
+ * the body straight into the buffer the bundle reader asks to fill (source_http_read(), a
+ * BundleReaderStream): one copy from libcurl to the reader.  Nothing touches the disk. */
 typedef struct SourceHttp SourceHttp;
 
 /* Loads libcurl (dlopen) and runs curl_global_init() once; source_http_open() calls it.
@@ -45,17 +46,20 @@ void source_http_options_done(SourceHttpOptions *o);
  * error; more than max_size bytes is an error.  'opts' (may be NULL) is taken on success (left
  * empty) and applies to the stream and to the ranged reads alike. */
 int source_http_open(const char *url, uint64_t max_size, SourceHttpOptions *opts, SourceHttp **ret, UError *err);
-/* The read end of the pipe, owned by the source.  The stream puts into it only what the reader
- * announced with source_http_want() (and its first request, the first 64 KiB): a reader that
- * reads from the pipe beyond what it announced waits forever (bundle_reader_set_need()). */
-int source_http_fd(const SourceHttp *s);
+/* The stream, for bundle_reader_set_stream() (userdata: the SourceHttp): fills buf with the
+ * next 'size' bytes of the body, fewer only at its end (then 0), and returns once buf is full;
+ * -ECANCELED once cancel_fd (may be -1) is readable; -ESHUTDOWN after the stream was stopped
+ * (source_http_finish(), a ranged read).  The stream fetches only what the reader announced
+ * with source_http_want() (and its first request, the first 64 KiB): a read beyond what was
+ * announced waits forever (bundle_reader_set_need()).  One reader thread at a time. */
+int source_http_read(void *userdata, void *buf, size_t size, int cancel_fd, size_t *ret);
 /* The reader will read the bundle up to 'end' (exclusive; userdata: the SourceHttp): the stream
- * asks the server for [what it has, end) once what it asked before is in the pipe.  Only ever
+ * asks the server for [what it has, end) once what it asked before was handed over.  Only ever
  * grows; an end beyond the file is the end of the file.  Any thread; never blocks. */
 void source_http_want(void *userdata, uint64_t end);
 
-/* Closes the read end (so a writer blocked on a full pipe wakes up), waits for the transfer
- * thread and returns its result: 0, or ERROR_IO naming the curl error and the HTTP status.
+/* Stops the stream (a write callback blocked until the reader's next buffer returns), waits
+ * for the transfer thread and returns its result: 0, or ERROR_IO naming the curl error and the HTTP status.
  * A transfer that stopped only because the reader went away is not an error. */
 int source_http_finish(SourceHttp *s, UError *err);
 /* After a failed read of the source: a failed download shows up to the reader as a short

@@ -18,7 +18,8 @@
  * one decompressed chunk in memory, so it works on pipes and sockets and its memory use does not
  * depend on the image size. */
 struct BundleReader {
-        int fd;
+        int fd;                   /* < 0 with a stream */
+        BundleReaderStream stream; /* bundle_reader_set_stream(); read NULL: read(2) from fd */
         int cancel_fd;
         uint64_t max_size;
         uint64_t offset;          /* bytes consumed from fd so far */

@@ -103,7 +103,7 @@ static void budget_returnp(uint64_t *n) {
 int bundle_reader_new(int fd, uint64_t max_size, int cancel_fd, BundleReader **ret) {
         BundleReader *r;
 
-        if (fd < 0 || !ret)
+        if (!ret)
                 return -EINVAL;
         r = calloc(1, sizeof(BundleReader));
         if (!r)
@@ -119,6 +119,10 @@ int bundle_reader_new(int fd, uint64_t max_size, int cancel_fd, BundleReader **r
 
 void bundle_reader_set_random_access(BundleReader *r, const ReadAt *random) {
         r->random = *random;
+}
+
+void bundle_reader_set_stream(BundleReader *r, const BundleReaderStream *stream) {
+        r->stream = *stream;
 }
 
 void bundle_reader_set_need(BundleReader *r, void (*need)(void *userdata, uint64_t end), void *userdata) {
@@ -244,6 +248,20 @@ static int reader_read_some(BundleReader *r, void *buf, size_t size, size_t *ret
 
         /* Every read is announced: whatever the reader reads, the source was asked for it. */
         bundle_reader_announce(r, r->offset + size);
+        if (r->stream.read) {
+                size_t got = 0;
+
+                k = r->stream.read(r->stream.userdata, buf, size, r->cancel_fd, &got);
+                if (k < 0)
+                        return k;
+                if (got > size)
+                        return -EIO; /* a source that claims more than it was given room for */
+                r->offset += got;
+                *ret = got;
+                return 0;
+        }
+        if (r->fd < 0)
+                return -EBADF;
         for (;;) {
                 if (wait) {
                         k = reader_wait(r);

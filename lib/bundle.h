@@ -45,10 +45,24 @@
 typedef struct BundleReader BundleReader;
 
 /* Reads from 'fd' (borrowed; a file, pipe or socket, read strictly front to back, never
- * seeked).  A RAUC bundle (it starts with a squashfs) is handed to lib/rauc-bundle.c instead,
- * which reads a regular file at offsets and refuses anything else.  max_size bounds the whole bundle.  If cancel_fd >= 0 (an eventfd), a readable
- * cancel_fd aborts any blocking read with ERROR_CANCELLED. */
+ * seeked), or from a stream set with bundle_reader_set_stream() (then fd may be -EBADF).  A
+ * RAUC bundle (it starts with a squashfs) is handed to lib/rauc-bundle.c instead, which reads a
+ * regular file at offsets and refuses anything else.  max_size bounds the whole bundle.  If
+ * cancel_fd >= 0 (an eventfd), a readable cancel_fd aborts any blocking read with
+ * ERROR_CANCELLED. */
 int bundle_reader_new(int fd, uint64_t max_size, int cancel_fd, BundleReader **ret);
+/* A source that is not an fd (daemon/source-http.c): read() puts up to 'size' bytes into buf
+ * and sets *ret to how many, 0 only at the end of the stream; a negative errno on failure, and
+ * -ECANCELED (without waiting any longer) once cancel_fd (the reader's, may be -1) is readable.
+ * It may return fewer bytes than asked but need not: the reader asks only for what it is about
+ * to use, so a source can fill buf whole and wake the reader once.  Called by one thread at a
+ * time, the one that reads the bundle; the reader announces every read first
+ * (bundle_reader_set_need()).  Copied; used by every read from then on instead of read(2). */
+typedef struct BundleReaderStream {
+        int (*read)(void *userdata, void *buf, size_t size, int cancel_fd, size_t *ret);
+        void *userdata;
+} BundleReaderStream;
+void bundle_reader_set_stream(BundleReader *r, const BundleReaderStream *stream);
 /* Where a RAUC bundle is read at offsets when fd is not a file (an http(s) source with Range
  * requests); copied, used only by bundle_reader_verify() and after.  Without it a RAUC bundle
  * from a pipe is refused. */

@@ -86,6 +86,83 @@ t_connection_refused() {
         expect_unchanged
 }
 
+# start_pieces MODE [STALL_AT]: tests/lib/piece_http.py serving $W in MODE (ranges|whole),
+# its body in pieces of 1 byte to 1 MB, held before STALL_AT until $SB/gate exists; sets
+# PIECES_URL.
+start_pieces() {
+        rm -f "$SB/gate" "$SB/pieces.port"
+        (
+                trap - EXIT INT TERM
+                exec "$SB_PY" "$UPDATE1_TOP/tests/lib/piece_http.py" "$W" "$SB/pieces.port" "$1" \
+                        ${2:+"$2" "$SB/gate"} 2>"$SB/pieces.log" </dev/null
+        ) &
+        PIECES_PID=$!
+        sb_track "$PIECES_PID"
+        sb_poll "$SB_WAIT" test -s "$SB/pieces.port" ||
+                { TL_WHY="piece_http.py did not start: $(cat "$SB/pieces.log")"; return 1; }
+        PIECES_URL=http://127.0.0.1:$(cat "$SB/pieces.port")
+}
+stop_pieces() { touch "$SB/gate"; sb_kill "$PIECES_PID"; }
+
+# The stream hands the reader's buffer to libcurl's write callback: pieces far smaller and far
+# larger than one read (1 byte .. 1 MB, several reads per piece and several pieces per read)
+# land in order, over the stream's ranged requests and from a server that pushes the whole
+# body (200) alike.
+pieces_install() { # MODE
+        start_pieces "$1" || return 1
+        expect_ok updatectl install "$PIECES_URL/rand.bundle" || { stop_pieces; return 1; }
+        stop_pieces
+        cmp -s -n $((2 * 1024 * 1024)) "$SB/rand.img" "$SB_SLOT_B" || { TL_WHY="slot B content ($1)"; return 1; }
+        expect_slot rootfs.1 '["status"]' ok || return 1
+        expect_boots B
+}
+t_pieces_ranges() {
+        pieces_install ranges || return 1
+        # the stream's first request and the rest, each in pieces
+        expect_eq "$(grep -c '"GET /rand.bundle HTTP/1.1" 206' "$SB/pieces.log")" 2 "206 answers"
+}
+t_pieces_whole() {
+        pieces_install whole || return 1
+        expect_eq "$(grep -c '"GET /rand.bundle HTTP/1.1" 200' "$SB/pieces.log")" 1 "200 answers"
+}
+
+# A server that pushes the whole body (200) of a bundle refused after its signature: libcurl
+# has more than the reader ever asks for, its write callback waits for a reader's buffer that
+# never comes, and the refusal must stop it there (a hang here is the bug) and name the error.
+t_refused_while_handing_over() {
+        start_pieces whole || return 1
+        tl_snapshot
+        expect_error "$E.Incompatible" timeout 60 updatectl install "$PIECES_URL/other.bundle" ||
+                { stop_pieces; return 1; }
+        stop_pieces
+        expect_unchanged
+}
+
+install_ended() { ! kill -0 "$INSTALL_PID" 2>/dev/null; }
+# A cancel while the reader waits for bytes the server holds back (mid-payload): the read
+# returns at once as cancelled, not when the server goes on; slot B is failed, A boots.
+t_cancel_while_stalled() {
+        local rc size
+        size=$(stat -c %s "$W/rand.bundle")
+        start_pieces ranges $((size / 2)) || return 1
+        updatectl install "$PIECES_URL/rand.bundle" >"$SB/stalled.out" 2>&1 &
+        INSTALL_PID=$!
+        sb_poll "$SB_WAIT" grep -q 'stalled at' "$SB/pieces.log" ||
+                { TL_WHY="the server never held the body back"; stop_pieces; return 1; }
+        expect_ok updatectl cancel || { stop_pieces; return 1; }
+        # ended while the body is still held back (the server holds it 60 s at most)
+        sb_poll "$SB_WAIT" install_ended ||
+                { TL_WHY="the install did not end on cancel while the server held the body back"; stop_pieces; return 1; }
+        wait "$INSTALL_PID"
+        rc=$?
+        stop_pieces
+        [ "$rc" != 0 ] || { TL_WHY="the cancelled install exited 0"; return 1; }
+        expect_contains "$(cat "$SB/stalled.out")" "$E.Cancelled" "install output" || return 1
+        sb_wait_property Operation idle 2>/dev/null || { TL_WHY="not idle after cancel"; return 1; }
+        expect_slot rootfs.1 '["status"]' failed || return 1
+        expect_boots A
+}
+
 tl_case nginx-serves t_served
 tl_case install-from-url t_install_url
 tl_case install-url-over-dbus t_install_url_dbus
@@ -94,3 +171,7 @@ tl_case url-incompatible t_incompatible_url
 tl_case url-bad-signature t_signature_url
 tl_case url-connection-refused t_connection_refused
 tl_case url-tampered-chunk t_tampered_url
+tl_case url-pieces-ranges t_pieces_ranges
+tl_case url-pieces-whole t_pieces_whole
+tl_case url-refused-while-handing-over t_refused_while_handing_over
+tl_case url-cancel-while-stalled t_cancel_while_stalled

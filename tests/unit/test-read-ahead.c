@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* daemon/read-ahead.c: the install's read-and-authenticate thread over a format-2 bundle (raw
- * hashes checked when decoding) streamed through a pipe.  test-bundle runs its format-1 cases
- * through it too. */
+ * hashes checked when decoding) streamed through a pipe, or through a stream callback
+ * (bundle_reader_set_stream()).  test-bundle runs its format-1 cases through it too. */
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -38,17 +38,43 @@ static int pipe_with(const void *data, size_t size, bool close_after, int *ret_w
         return p[0];
 }
 
-/* Every chunk through the read-ahead: 0 at the end (the image came out whole), or the error. */
-static int read_all(const void *data, size_t size, uint64_t *ret_chunks, UError *err) {
+/* A BundleReaderStream over memory (bundle_reader_set_stream(), as daemon/source-http.c gives
+ * one): it hands over at most the next of 'pieces' at a time, however much was asked; past
+ * half of the data, it fails with 'fail' if set, or claims more than it was given room for. */
+typedef struct MemStream {
+        const uint8_t *data;
+        size_t size, pos, n;
+        int fail;
+        bool overclaim;
+} MemStream;
+
+static int mem_read(void *userdata, void *buf, size_t size, int cancel_fd, size_t *ret) {
+        static const size_t pieces[] = { 1, 7, 4093, 65537, 13, 2, 300000 };
+        MemStream *m = userdata;
+        size_t piece = pieces[m->n++ % ELEMENTSOF(pieces)], k = MIN(MIN(size, piece), m->size - m->pos);
+
+        if (m->pos > m->size / 2 && m->fail < 0)
+                return m->fail;
+        memcpy(buf, m->data + m->pos, k);
+        m->pos += k;
+        *ret = m->pos > m->size / 2 && m->overclaim ? size + 1 : k;
+        return 0;
+}
+
+/* Every chunk through the read-ahead, from a pipe or from 'stream': 0 at the end (the image
+ * came out whole), or the error. */
+static int read_all_from(const void *data, size_t size, MemStream *stream, uint64_t *ret_chunks, UError *err) {
         _cleanup_(bundle_reader_freep) BundleReader *r = NULL;
         ReadAhead *ahead = NULL;
         static uint8_t into[4 * AVG];
         uint64_t chunks = 0, at = 0;
-        int w, fd = pipe_with(data, size, true, &w), k;
+        int w, fd = stream ? -EBADF : pipe_with(data, size, true, &w), k;
         BundleChunk c;
 
-        if (fd < 0 || bundle_reader_new(fd, UINT64_MAX, -1, &r) < 0)
+        if ((!stream && fd < 0) || bundle_reader_new(fd, UINT64_MAX, -1, &r) < 0)
                 return -EIO;
+        if (stream)
+                bundle_reader_set_stream(r, &(BundleReaderStream) { mem_read, stream });
         k = bundle_reader_verify(r, keyring, err);
         if (k >= 0)
                 k = read_ahead_start(r, NULL, -1, &ahead);
@@ -64,11 +90,16 @@ static int read_all(const void *data, size_t size, uint64_t *ret_chunks, UError 
                 chunks++;
         }
         read_ahead_free(ahead);
-        close(fd);
+        if (fd >= 0)
+                close(fd);
         if (k == 0 && at != IMAGE_SIZE)
                 k = uerror_set(err, ERROR_FAILED, -EBADMSG, "image ended at %" PRIu64, at);
         *ret_chunks = chunks;
         return k;
+}
+
+static int read_all(const void *data, size_t size, uint64_t *ret_chunks, UError *err) {
+        return read_all_from(data, size, NULL, ret_chunks, err);
 }
 
 /* Where the payload starts (after the header, the signature and the format-2 tables) and the
@@ -97,6 +128,32 @@ TEST(round_trip) {
 
         CHECK_EQ(read_all(bundle, bundle_size, &chunks, &err), 0);
         CHECK(chunks > 16);
+}
+
+/* The stream callback instead of read(2): pieces far smaller and larger than the reads, in
+ * order; its errors are the reader's (a cancel by name); a source that claims more bytes than
+ * the room it was given is refused, never believed. */
+TEST(stream_callback) {
+        MemStream m = { .data = (const uint8_t *) bundle, .size = bundle_size };
+        UError err = UERROR_NULL;
+        uint64_t chunks = 0, clean = 0;
+
+        CHECK_EQ(read_all(bundle, bundle_size, &clean, &err), 0);
+        CHECK_EQ(read_all_from(NULL, 0, &m, &chunks, &err), 0);
+        CHECK_EQ(chunks, clean);
+        CHECK_EQ(m.pos, bundle_size);
+        CHECK(m.n > 16); /* many reads: the pieces did split them */
+
+        m = (MemStream) { .data = (const uint8_t *) bundle, .size = bundle_size, .fail = -ECANCELED };
+        CHECK(read_all_from(NULL, 0, &m, &chunks, &err) < 0);
+        CHECK_EQ(err.kind, ERROR_CANCELLED);
+        CHECK(chunks < clean);
+
+        err = UERROR_NULL;
+        m = (MemStream) { .data = (const uint8_t *) bundle, .size = bundle_size, .overclaim = true };
+        CHECK(read_all_from(NULL, 0, &m, &chunks, &err) < 0);
+        CHECK_EQ(err.kind, ERROR_IO);
+        CHECK(chunks < clean);
 }
 
 /* A flipped byte in the stored bytes of a chunk in the middle: every chunk before it comes
@@ -219,6 +276,7 @@ UNIT_MAIN_BEGIN("test-read-ahead")
                 return 1;
         }
         RUN(round_trip);
+        RUN(stream_callback);
         RUN(tampered_chunk);
         RUN(tampered_chunk_in_the_middle);
         RUN(decode_refuses_unchecked);
