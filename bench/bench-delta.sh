@@ -361,10 +361,10 @@ emulate_index() {
 }
 
 EMU=$SB/cdc-emulate
-cc -O2 -Wall -Wextra -I"$TOP/lib" -o "$EMU" "$TOP/bench/cdc-emulate.c" "$TOP/lib/cdc.c" -lzstd -lcrypto ||
+cc -O2 -Wall -Wextra -I"$TOP/lib" -o "$EMU" "$TOP/bench/cdc-emulate.c" "$TOP/bench/emulate-util.c" "$TOP/lib/cdc.c" -lzstd -lcrypto ||
         die "cannot build bench/cdc-emulate.c"
 IEMU=$SB/index-emulate
-cc -O2 -Wall -Wextra -I"$TOP/lib" -o "$IEMU" "$TOP/bench/index-emulate.c" "$TOP/lib/cdc.c" -lzstd -lcrypto ||
+cc -O2 -Wall -Wextra -I"$TOP/lib" -o "$IEMU" "$TOP/bench/index-emulate.c" "$TOP/bench/emulate-util.c" "$TOP/lib/cdc.c" -lzstd -lcrypto ||
         die "cannot build bench/index-emulate.c"
 
 # The issue's table (issue 13), the same rows and columns: what it measured, and its goal.

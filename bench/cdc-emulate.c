@@ -12,7 +12,7 @@
  * fetched chunks that are neighbours in that order is one HTTP range.  Prints one line of
  * key=value pairs.  Not shipped, not a test: a measuring tool (bench/README.md).
  *
- * Build: cc -O2 -Wall -Wextra -Ilib -o cdc-emulate bench/cdc-emulate.c lib/cdc.c -lzstd -lcrypto
+ * Build: cc -O2 -Wall -Wextra -Ilib -o cdc-emulate bench/cdc-emulate.c bench/emulate-util.c lib/cdc.c -lzstd -lcrypto
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,28 +30,13 @@
 #include <zstd.h>
 
 #include "cdc.h"
+#include "emulate-util.h"
 
 typedef struct Chunker {
         bool fixed;
         size_t size;    /* --fixed */
         Cdc cdc;        /* --cdc: as cdc_init() left it, copied fresh for every chunk */
 } Chunker;
-
-typedef struct Digest {
-        unsigned char b[SHA256_DIGEST_LENGTH];
-} Digest;
-
-/* Open addressing over the first 8 bytes of SHA-256 (uniform); full digests compared. */
-typedef struct Set {
-        Digest *slots;
-        bool *used;
-        size_t cap, n;
-} Set;
-
-typedef struct Image {
-        const unsigned char *p;
-        size_t size;
-} Image;
 
 static int chunker_init(Chunker *c, bool fixed, size_t min, size_t avg, size_t max) {
         *c = (Chunker) { .fixed = fixed, .size = avg };
@@ -69,90 +54,6 @@ static size_t chunker_next(const Chunker *c, const unsigned char *p, size_t n) {
                 return n < c->size ? n : c->size;
         /* No cut in what is left: it is the image's last chunk, as cdc_pending() says. */
         return cdc_feed(&cdc, p, n, &len) > 0 ? len : n;
-}
-
-static size_t set_index(const Set *s, const Digest *d) {
-        uint64_t k;
-
-        memcpy(&k, d->b, sizeof(k));
-        return (size_t) (k & (s->cap - 1));
-}
-
-static int set_grow(Set *s);
-
-/* Adds d; returns 1 if added, 0 if it was there. */
-static int set_add(Set *s, const Digest *d) {
-        size_t i;
-        int r;
-
-        if ((s->n + 1) * 2 > s->cap) {
-                r = set_grow(s);
-                if (r < 0)
-                        return r;
-        }
-        for (i = set_index(s, d); s->used[i]; i = (i + 1) & (s->cap - 1))
-                if (!memcmp(s->slots[i].b, d->b, sizeof(d->b)))
-                        return 0;
-        s->used[i] = true;
-        s->slots[i] = *d;
-        s->n++;
-        return 1;
-}
-
-static bool set_has(const Set *s, const Digest *d) {
-        if (s->cap == 0)
-                return false;
-        for (size_t i = set_index(s, d); s->used[i]; i = (i + 1) & (s->cap - 1))
-                if (!memcmp(s->slots[i].b, d->b, sizeof(d->b)))
-                        return true;
-        return false;
-}
-
-static int set_grow(Set *s) {
-        Set bigger = { .cap = s->cap ? s->cap * 2 : 4096 };
-
-        bigger.slots = calloc(bigger.cap, sizeof(Digest));
-        bigger.used = calloc(bigger.cap, sizeof(bool));
-        if (!bigger.slots || !bigger.used) {
-                free(bigger.slots);
-                free(bigger.used);
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < s->cap; i++)
-                if (s->used[i])
-                        (void) set_add(&bigger, &s->slots[i]);
-        free(s->slots);
-        free(s->used);
-        *s = bigger;
-        return 0;
-}
-
-static void set_done(Set *s) {
-        free(s->slots);
-        free(s->used);
-        *s = (Set) {};
-}
-
-static int image_map(const char *path, Image *ret) {
-        struct stat st;
-        void *p;
-        int fd;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0 || st.st_size == 0) {
-                int r = st.st_size == 0 ? -EINVAL : -errno;
-                close(fd);
-                return r;
-        }
-        p = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        close(fd);
-        if (p == MAP_FAILED)
-                return -errno;
-        (void) madvise(p, (size_t) st.st_size, MADV_SEQUENTIAL);
-        *ret = (Image) { .p = p, .size = (size_t) st.st_size };
-        return 0;
 }
 
 static int index_old(const Chunker *c, const Image *img, Set *set) {

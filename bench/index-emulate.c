@@ -39,7 +39,7 @@
  *     (as zstd --long).  --old OLD also prints the stored bytes of NEW's chunks missing from
  *     OLD, each counted once (a delta fetch of frames with a prefix).
  *
- * Build: cc -O2 -Wall -Wextra -Ilib -o index-emulate bench/index-emulate.c lib/cdc.c -lzstd -lcrypto
+ * Build: cc -O2 -Wall -Wextra -Ilib -o index-emulate bench/index-emulate.c bench/emulate-util.c lib/cdc.c -lzstd -lcrypto
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +58,7 @@
 #include <zstd.h>
 
 #include "cdc.h"
+#include "emulate-util.h"
 
 #define TABLE_ENTRY 72 /* format 2's chunk table entry */
 /* Level-1 entry: raw size (8), stored size (8: to find the payload offsets of later groups
@@ -65,10 +66,6 @@
  * only, so a device computes it from its own slot), SHA-256 of the level-2 block (32: the
  * stored sizes and hashes in it cannot be derived from raw data, so they need their own). */
 #define L1_ENTRY 88
-
-typedef struct Digest {
-        unsigned char b[SHA256_DIGEST_LENGTH];
-} Digest;
 
 typedef struct Chunk {
         uint64_t off;
@@ -81,101 +78,6 @@ typedef struct Chunks {
         size_t n;
 } Chunks;
 
-/* Open addressing over the first 8 bytes of SHA-256 (uniform); full digests compared. */
-typedef struct Set {
-        Digest *slots;
-        bool *used;
-        size_t cap, n;
-} Set;
-
-typedef struct Image {
-        const unsigned char *p;
-        size_t size;
-} Image;
-
-static uint64_t low64(const Digest *d) {
-        uint64_t k;
-
-        memcpy(&k, d->b, sizeof(k));
-        return k;
-}
-
-static int set_add(Set *s, const Digest *d);
-
-static int set_grow(Set *s) {
-        Set bigger = { .cap = s->cap ? s->cap * 2 : 4096 };
-
-        bigger.slots = calloc(bigger.cap, sizeof(Digest));
-        bigger.used = calloc(bigger.cap, sizeof(bool));
-        if (!bigger.slots || !bigger.used) {
-                free(bigger.slots);
-                free(bigger.used);
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < s->cap; i++)
-                if (s->used[i])
-                        (void) set_add(&bigger, &s->slots[i]);
-        free(s->slots);
-        free(s->used);
-        *s = bigger;
-        return 0;
-}
-
-/* Adds d; returns 1 if added, 0 if it was there. */
-static int set_add(Set *s, const Digest *d) {
-        size_t i;
-        int r;
-
-        if ((s->n + 1) * 2 > s->cap) {
-                r = set_grow(s);
-                if (r < 0)
-                        return r;
-        }
-        for (i = low64(d) & (s->cap - 1); s->used[i]; i = (i + 1) & (s->cap - 1))
-                if (!memcmp(s->slots[i].b, d->b, sizeof(d->b)))
-                        return 0;
-        s->used[i] = true;
-        s->slots[i] = *d;
-        s->n++;
-        return 1;
-}
-
-static bool set_has(const Set *s, const Digest *d) {
-        if (s->cap == 0)
-                return false;
-        for (size_t i = low64(d) & (s->cap - 1); s->used[i]; i = (i + 1) & (s->cap - 1))
-                if (!memcmp(s->slots[i].b, d->b, sizeof(d->b)))
-                        return true;
-        return false;
-}
-
-static void set_done(Set *s) {
-        free(s->slots);
-        free(s->used);
-        *s = (Set) {};
-}
-
-static int image_map(const char *path, Image *ret) {
-        struct stat st;
-        void *p;
-        int fd, r;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0 || st.st_size == 0) {
-                r = st.st_size == 0 ? -EINVAL : -errno;
-                close(fd);
-                return r;
-        }
-        p = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        close(fd);
-        if (p == MAP_FAILED)
-                return -errno;
-        (void) madvise(p, (size_t) st.st_size, MADV_SEQUENTIAL);
-        *ret = (Image) { .p = p, .size = (size_t) st.st_size };
-        return 0;
-}
 
 /* Every chunk of img as lib/cdc.c cuts it, with its raw SHA-256. */
 static int chunk_image(const Cdc *proto, const Image *img, Chunks *ret) {
@@ -214,7 +116,7 @@ static size_t group_chunks(const Chunks *c, unsigned bits, size_t *ends) {
         for (size_t i = 0; i < c->n; i++) {
                 size_t count = i + 1 - start;
 
-                if ((count >= gmin && (low64(&c->v[i].raw) & mask) == 0) || count == gmax || i + 1 == c->n) {
+                if ((count >= gmin && (digest_low64(&c->v[i].raw) & mask) == 0) || count == gmax || i + 1 == c->n) {
                         ends[n++] = i + 1;
                         start = i + 1;
                 }
