@@ -23,6 +23,11 @@ static const char *const failure_names[_AGENT_FAILURE_MAX] = {
         [AGENT_FAILURE_UPDATED_UNAVAILABLE] = "UpdatedUnavailable",
         [AGENT_FAILURE_INSTALL] = "InstallFailed",
         [AGENT_FAILURE_LOCAL] = "LocalError",
+        [AGENT_FAILURE_FELL_BACK] = "FellBack",
+        [AGENT_FAILURE_SLOT_BAD] = "SlotMarkedBad",
+        [AGENT_FAILURE_SLOT_REPLACED] = "SlotReplaced",
+        [AGENT_FAILURE_NOT_PRIMARY] = "SlotNotPrimary",
+        [AGENT_FAILURE_INSTALL_INTERRUPTED] = "InstallInterrupted",
 };
 
 const char *agent_failure_to_string(AgentFailure f) {

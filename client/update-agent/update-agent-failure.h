@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 /* Why an action failed, for the refusals the agent makes itself (before updated is asked, or
- * without it).  One string table serves the log, the action record ("failure") and what the
+ * without it) and for its verdicts after the install (the reboot, the boot, the hooks).  One string table serves the log, the action record ("failure") and what the
  * server is told: a failed action's report starts with "<Name>: ", so that a fleet operator
  * can group failures by their first word (docs/agent.md, "Failure names").  When updated
  * refused or failed the install with one of its named errors, the name is updated's
@@ -21,10 +21,15 @@ typedef enum AgentFailure {
         AGENT_FAILURE_ARTIFACT_CHANGED,    /* the content changed under every resume */
         AGENT_FAILURE_NETWORK,             /* the download failed for good: HTTP, TLS, the server */
         AGENT_FAILURE_NO_SPACE,            /* the state directory cannot hold the bundle */
-        AGENT_FAILURE_HOOK,                /* a version, download or install hook failed */
+        AGENT_FAILURE_HOOK,                /* a version, download, install, restart or ready hook failed */
         AGENT_FAILURE_UPDATED_UNAVAILABLE, /* updated was not on the bus, install-attempts= times */
         AGENT_FAILURE_INSTALL,             /* updated failed the install without a name of its own */
         AGENT_FAILURE_LOCAL,               /* the agent's own files or memory */
+        AGENT_FAILURE_FELL_BACK,           /* the boot into the new slot fell back to the old one */
+        AGENT_FAILURE_SLOT_BAD,            /* the new slot was marked bad (or failed) before it ran */
+        AGENT_FAILURE_SLOT_REPLACED,       /* another installation overwrote the new slot */
+        AGENT_FAILURE_NOT_PRIMARY,         /* the new slot is no longer the one to boot, unbooted */
+        AGENT_FAILURE_INSTALL_INTERRUPTED, /* the agent stopped during InstallFd, max-install-attempts= times */
         _AGENT_FAILURE_MAX,
         _AGENT_FAILURE_INVALID = -EINVAL,
 } AgentFailure;

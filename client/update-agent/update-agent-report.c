@@ -12,6 +12,7 @@
 #include "macro.h"
 #include "update-agent-context.h"
 #include "update-agent-daemon.h"
+#include "update-agent-failure.h"
 #include "update-agent-hooks.h"
 #include "update-agent-report.h"
 #include "util.h"
@@ -90,7 +91,11 @@ int report_final_why(Agent *a, bool success, const char *reason, const char *mes
 }
 
 int report_failed(Agent *a, const char *name, const char *reason, const char *const *details) {
-        _cleanup_free_ char *first = NULL;
+        return report_failed_why(a, name, reason, NULL, details);
+}
+
+int report_failed_why(Agent *a, const char *name, const char *reason, const char *message, const char *const *details) {
+        _cleanup_free_ char *first = NULL, *msg = NULL;
         _cleanup_free_ const char **l = NULL;
         size_t n = 0;
         int r;
@@ -99,7 +104,10 @@ int report_failed(Agent *a, const char *name, const char *reason, const char *co
                 n++;
         first = strdup_printf("%s: %s", name, n > 0 ? details[0] : "failed");
         l = calloc(MAX(n, (size_t) 1) + 1, sizeof(char *));
-        if (!first || !l)
+        /* AWS sends the message instead of the details: it carries the name as well. */
+        if (message)
+                msg = strdup_printf("%s: %s", name, message);
+        if (!first || !l || (message && !msg))
                 return -ENOMEM;
         l[0] = first;
         for (size_t i = 1; i < n; i++)
@@ -112,7 +120,11 @@ int report_failed(Agent *a, const char *name, const char *reason, const char *co
         r = action_record_set_failure(a->record, name);
         if (r < 0)
                 return r;
-        return report_final_why(a, false, reason, NULL, l);
+        return report_final_why(a, false, reason, msg, l);
+}
+
+static int report_failed_as(Agent *a, AgentFailure f, const char *reason, const char *const *details) {
+        return report_failed(a, agent_failure_to_string(f), reason, details);
 }
 
 int report_after_install(Agent *a) {
@@ -141,7 +153,8 @@ int report_after_install(Agent *a) {
                 if (!isempty(rec->expected_slot) &&
                     daemon_mark(agent_bus(a), "bad", rec->expected_slot, err, sizeof(err)) >= 0)
                         undo = "the new slot was marked bad; the running system stays";
-                return report_final_why(a, false, "restart_hook_failed", NULL, (const char *const[]) { details, undo, NULL });
+                return report_failed_as(a, AGENT_FAILURE_HOOK, "restart_hook_failed",
+                                        (const char *const[]) { details, undo, NULL });
         }
 
         free(rec->boot_id);
@@ -183,8 +196,8 @@ static int success_after_ready(Agent *a, const SystemStatus *st) {
         if (r < 0)
                 return r;
         if (r == 0)
-                return report_final_why(a, false, "ready_hook_failed", NULL,
-                                        (const char *const[]) { "The new system booted and was marked good, but the ready hook failed",
+                return report_failed_as(a, AGENT_FAILURE_HOOK, "ready_hook_failed",
+                                        (const char *const[]) { "the new system booted and was marked good, but the ready hook failed",
                                                                 details, NULL });
         ok = strdup_printf("Booted slot %s with version %s and marked it good", st->booted,
                            system_status_booted_version(st) ?: rec->version ?: "?");
@@ -224,9 +237,9 @@ static int evaluate(Agent *a) {
         slot = system_status_slot(&st, exp);
         if (same(st.booted, exp)) {
                 if (!slot || !same(slot->transaction_id, rec->transaction_id))
-                        return report_final(a, false,
-                                            (const char *const[]) { "The booted slot no longer holds this installation "
-                                                                    "(another installation replaced it)", NULL });
+                        return report_failed_as(a, AGENT_FAILURE_SLOT_REPLACED, NULL,
+                                                (const char *const[]) { "the booted slot no longer holds this installation "
+                                                                        "(another installation replaced it)", NULL });
                 if (same(slot->boot_status, "good"))
                         return success_after_ready(a, &st);
                 agent_status("Booted %s; waiting for it to be marked good", exp);
@@ -236,15 +249,15 @@ static int evaluate(Agent *a) {
         if (fell_back)
                 goto fallback;
         if (!slot || !same(slot->transaction_id, rec->transaction_id))
-                return report_final(a, false,
-                                    (const char *const[]) { "The slot this action installed no longer holds it "
-                                                            "(another installation replaced it before it booted)", NULL });
+                return report_failed_as(a, AGENT_FAILURE_SLOT_REPLACED, NULL,
+                                        (const char *const[]) { "the slot this action installed no longer holds it "
+                                                                "(another installation replaced it before it booted)", NULL });
         if (same(slot->status, "failed") || same(slot->boot_status, "bad")) {
                 _cleanup_free_ char *m = strdup_printf(
-                        "Slot %s was marked %s before it ran; the device runs %s (version %s)", exp,
+                        "slot %s was marked %s before it ran; the device runs %s (version %s)", exp,
                         same(slot->boot_status, "bad") ? "bad" : "failed", st.booted ?: "?",
                         booted_version_text(&st));
-                return report_final(a, false, (const char *const[]) { m ?: "marked bad", NULL });
+                return report_failed_as(a, AGENT_FAILURE_SLOT_BAD, NULL, (const char *const[]) { m ?: "marked bad", NULL });
         }
         if (same(st.primary, exp)) {
                 /* Not rebooted yet. */
@@ -263,15 +276,15 @@ static int evaluate(Agent *a) {
                 return 1;
         }
         {
-                _cleanup_free_ char *m = strdup_printf("Slot %s is no longer the one to boot (next boot: %s)", exp,
+                _cleanup_free_ char *m = strdup_printf("slot %s is no longer the one to boot (next boot: %s)", exp,
                                                        st.primary ?: "unknown");
-                return report_final(a, false, (const char *const[]) { m ?: "not primary", NULL });
+                return report_failed_as(a, AGENT_FAILURE_NOT_PRIMARY, NULL, (const char *const[]) { m ?: "not primary", NULL });
         }
 
 fallback: {
         _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL;
 
-        m1 = strdup_printf("Fallback: slot %s with version %s was installed and tried, but the device booted %s "
+        m1 = strdup_printf("slot %s with version %s was installed and tried, but the device booted %s "
                            "again (running version %s)",
                            exp ?: st.last_expected ?: "?", rec->version ?: "?", st.booted ?: st.last_booted ?: "?",
                            booted_version_text(&st));
@@ -279,8 +292,8 @@ fallback: {
                            st.last_expected ?: "?", st.last_booted ?: "?");
         /* Upparat's words for a fallback: its version hook then prints the old version. */
         m3 = strdup_printf("Expected version '%s', got '%s'", rec->version ?: "", system_status_booted_version(&st) ?: "");
-        log_error("Action %s: %s", rec->action_id, m1 ?: "fallback");
-        return report_final_why(a, false, "version_mismatch", m3, (const char *const[]) { m1 ?: "fallback", m2 ?: "", NULL });
+        return report_failed_why(a, agent_failure_to_string(AGENT_FAILURE_FELL_BACK), "version_mismatch", m3,
+                                 (const char *const[]) { m1 ?: "fallback", m2 ?: "", NULL });
 }
 }
 
@@ -308,9 +321,10 @@ static int recover_installing(Agent *a) {
                         return evaluate(a);
                 }
         if (rec->install_attempts >= a->config->max_install_attempts) {
-                _cleanup_free_ char *m = strdup_printf("The installation was interrupted %u times (agent stopped)",
+                _cleanup_free_ char *m = strdup_printf("the installation was interrupted %u times (agent stopped)",
                                                        rec->install_attempts);
-                return report_final(a, false, (const char *const[]) { m ?: "interrupted", NULL });
+                return report_failed_as(a, AGENT_FAILURE_INSTALL_INTERRUPTED, NULL,
+                                        (const char *const[]) { m ?: "interrupted", NULL });
         }
         log_notice("The installation of action %s was interrupted; it starts again (attempt %u of %u)", rec->action_id,
                    rec->install_attempts + 1, a->config->max_install_attempts);

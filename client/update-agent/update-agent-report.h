@@ -24,6 +24,9 @@ int report_final_why(Agent *a, bool success, const char *reason, const char *mes
  * and reported with details[0] as "<name>: <details[0]>", the form docs/agent.md promises.
  * reason NULL: download_failed or installation_failed, by the phase the action is in. */
 int report_failed(Agent *a, const char *name, const char *reason, const char *const *details);
+/* The same with a protocol's one-line message (SourceReport.message, AWS's statusDetails
+ * message), sent as "<name>: <message>". */
+int report_failed_why(Agent *a, const char *name, const char *reason, const char *message, const char *const *details);
 
 /* configData attributes: compatible, booted slot, installed version, agent version, last boot,
  * [attributes] and the attributes hook's; then report_installed_base()'s check. */

@@ -3,7 +3,8 @@
 # update-agent's actions, hooks and its record across crashes (DDI test server, real updated,
 # agent as u1test-op):
 #   hooks: download/install/restart/ready returning 3 then 0 (arguments: seconds, retry, metadata);
-#   a failing install hook's output in the feedback; the version hook's "already installed";
+#   a failing install hook's output in the feedback (HookFailed); a failing restart hook →
+#   HookFailed, the new slot marked bad, no reboot; the version hook's "already installed";
 #   cancel: while a hook postpones (accepted), during a download to disk (accepted, partial file
 #   removed), during a streamed install (rejected, the result follows after reboot+MarkGood);
 #   download-only → "downloaded" → a later action with the same artifact in a closed
@@ -91,7 +92,27 @@ t_hook_failure_tail() {
         id=$(assign_h) || return 1
         ag_wait_status "$id" ERROR || return 1
         expect_contains "$(ag_last_details "$id")" "install hook exited with 1: checking free space|disk full" "details" || return 1
+        ag_expect_failure "$id" HookFailed || return 1
         expect_eq "$(ddi_state "len([r for r in arts if '/softwaremodules/$((100 + id))/' in r['path']])")" 0 "artifact requests" || return 1
+        ag_clear_hooks
+}
+
+# A failing restart hook after the install: the new slot is marked bad, nothing reboots, and
+# the failure is named like the hooks' before the install.
+t_restart_hook_failure_named() {
+        local id reboots
+        new_bundle || return 1
+        reboots=$(count_reboots)
+        ag_hook restart 'echo "battery low"; exit 1'
+        id=$(assign_h) || return 1
+        ag_wait_status "$id" ERROR || return 1
+        ag_expect_failure "$id" HookFailed || return 1
+        expect_contains "$(ag_last_details "$id")" "restart hook exited with 1: battery low" "details" || return 1
+        expect_contains "$(ag_last_details "$id")" "the new slot was marked bad" "details" || return 1
+        # The slot it installed (which one depends on what the earlier cases booted).
+        expect_status "[s['boot_status'] for s in d['slots'] if (s.get('bundle') or {}).get('version') == '$H_VER']" \
+                '["bad"]' || return 1
+        expect_eq "$(count_reboots)" "$reboots" "reboot requests" || return 1
         ag_clear_hooks
 }
 
@@ -376,6 +397,7 @@ echo 'the user said no'; exit 1"
 
 ag_case hooks-retry-then-go t_hooks_retry_then_go
 ag_case hook-failure-output-in-feedback t_hook_failure_tail
+ag_case restart-hook-failure-named t_restart_hook_failure_named
 ag_case version-hook-already-installed t_version_hook_same
 ag_case cancel-while-hook-postpones t_cancel_while_hook_postpones
 ag_case cancel-during-disk-download t_cancel_during_disk_download

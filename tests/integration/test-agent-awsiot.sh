@@ -9,7 +9,7 @@
 #   Upparat's config file, read unchanged (--check-config; a real run with it);
 #   a job end to end through the reboot and MarkGood -> SUCCEEDED with Upparat's statusDetails;
 #   a QUEUED job whose version is installed -> SUCCEEDED version_already_installed, no download;
-#   a job whose slot falls back -> FAILED version_mismatch "Expected version '3', got '2'";
+#   a job whose slot falls back -> FAILED version_mismatch "FellBack: Expected version '3', got '2'";
 #   a cancel mid-download stops it and removes the partial file;
 #   an expired pre-signed URL (403) -> download_interrupt, a fresh URL, Range resume;
 #   two upparat_* jobs IN_PROGRESS at once -> both FAILED error_multiple_in_progress;
@@ -256,7 +256,7 @@ t_fallback_version_mismatch() {
         expect_eq "$SB_BOOTED" B "fallback boot" || return 1
         wait_status upparat_v3 FAILED || return 1
         expect_eq "$(emu_state "h('upparat_v3')[-1]['statusDetails']")" \
-                '{"state": "version_mismatch", "message": "Expected version '"'3', got '2'"'"}' "final statusDetails"
+                '{"state": "version_mismatch", "message": "FellBack: Expected version '"'3', got '2'"'"}' "final statusDetails"
 }
 
 t_cancel_mid_download() {

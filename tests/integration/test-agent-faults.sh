@@ -357,6 +357,7 @@ t_marked_bad_names_running_version() {
         ag_wait_status "$id" ERROR || return 1
         expect_contains "$(ag_last_details "$id")" "was marked bad before it ran; the device runs rootfs.0 (version not recorded" \
                 "failure details" || return 1
+        ag_expect_failure "$id" SlotMarkedBad || return 1
         run updatectl mark-active rootfs.0
 }
 

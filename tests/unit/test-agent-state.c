@@ -300,6 +300,7 @@ TEST(failure_name) {
                 const char *name, *kept;
         } cases[] = {
                 { "NoRangeSupport", "NoRangeSupport" },
+                { "FellBack", "FellBack" },
                 { "InvalidBundle", "InvalidBundle" },
                 { "NotAName", NULL },
                 { "", NULL },
