@@ -32,6 +32,9 @@
 #include "cdc.h"
 #include "emulate-util.h"
 
+/* Sizes on the command line: chunk sizes up to 64 MiB, none zero. */
+#define SIZE_ARG_MAX (UINT64_C(64) << 20)
+
 typedef struct Chunker {
         bool fixed;
         size_t size;    /* --fixed */
@@ -133,24 +136,6 @@ out:
         return r;
 }
 
-static int parse_size(const char *s, size_t *ret) {
-        char *end;
-        unsigned long long v;
-
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno || end == s)
-                return -EINVAL;
-        if (*end == 'K' || *end == 'k')
-                v <<= 10, end++;
-        else if (*end == 'M' || *end == 'm')
-                v <<= 20, end++;
-        if (*end || v == 0 || v > (UINT64_C(64) << 20))
-                return -EINVAL;
-        *ret = (size_t) v;
-        return 0;
-}
-
 static int usage(void) {
         fprintf(stderr, "usage: cdc-emulate --fixed SIZE | --cdc MIN AVG MAX  [--level N] OLD NEW\n"
                         "  sizes in bytes or with K/M, e.g. --cdc 16K 64K 256K --level 19\n");
@@ -168,12 +153,13 @@ int main(int argc, char **argv) {
 
         if (argc > 2 && !strcmp(argv[i], "--fixed")) {
                 fixed = true;
-                if (parse_size(argv[2], &avg) < 0)
+                if (parse_size(argv[2], 1, SIZE_ARG_MAX, &avg) < 0)
                         return usage();
                 min = max = avg;
                 i = 3;
         } else if (argc > 4 && !strcmp(argv[i], "--cdc")) {
-                if (parse_size(argv[2], &min) < 0 || parse_size(argv[3], &avg) < 0 || parse_size(argv[4], &max) < 0)
+                if (parse_size(argv[2], 1, SIZE_ARG_MAX, &min) < 0 || parse_size(argv[3], 1, SIZE_ARG_MAX, &avg) < 0 ||
+                    parse_size(argv[4], 1, SIZE_ARG_MAX, &max) < 0)
                         return usage();
                 i = 5;
         } else

@@ -93,3 +93,21 @@ int image_map(const char *path, Image *ret) {
         *ret = (Image) { .p = p, .size = (size_t) st.st_size };
         return 0;
 }
+
+int parse_size(const char *s, uint64_t min, uint64_t max, size_t *ret) {
+        char *end;
+        unsigned long long v;
+
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno || end == s)
+                return -EINVAL;
+        if (*end == 'K' || *end == 'k')
+                v <<= 10, end++;
+        else if (*end == 'M' || *end == 'm')
+                v <<= 20, end++;
+        if (*end || v < min || v > max)
+                return -EINVAL;
+        *ret = (size_t) v;
+        return 0;
+}

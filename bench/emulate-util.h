@@ -32,3 +32,5 @@ bool set_has(const Set *s, const Digest *d);
 void set_done(Set *s);
 /* Maps the file read-only (a non-empty regular file). */
 int image_map(const char *path, Image *ret);
+/* A size in bytes, or with K or M (binary), within [min, max]. */
+int parse_size(const char *s, uint64_t min, uint64_t max, size_t *ret);

@@ -60,6 +60,9 @@
 #include "cdc.h"
 #include "emulate-util.h"
 
+/* Sizes on the command line (chunks, prefix window, gap): up to 1 GiB; 0 is a valid window or gap. */
+#define SIZE_ARG_MAX (UINT64_C(1) << 30)
+
 #define TABLE_ENTRY 72 /* format 2's chunk table entry */
 /* Level-1 entry: raw size (8), stored size (8: to find the payload offsets of later groups
  * without their level 2), chunk count (4), pad (4), group identity (32: over raw-derived fields
@@ -478,24 +481,6 @@ out:
         return r;
 }
 
-static int parse_size(const char *s, size_t *ret) {
-        char *end;
-        unsigned long long v;
-
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno || end == s)
-                return -EINVAL;
-        if (*end == 'K' || *end == 'k')
-                v <<= 10, end++;
-        else if (*end == 'M' || *end == 'm')
-                v <<= 20, end++;
-        if (*end || v > (UINT64_C(1) << 30))
-                return -EINVAL;
-        *ret = (size_t) v;
-        return 0;
-}
-
 static int usage(void) {
         fprintf(stderr, "usage: index-emulate delta --cdc MIN AVG MAX [--groups B,B...] [--gap G] [--level N] OLD NEW\n"
                         "       index-emulate full --cdc MIN AVG MAX --window W [--long] [--level N] [--old OLD]\n"
@@ -517,8 +502,8 @@ int main(int argc, char **argv) {
         delta = !strcmp(argv[1], "delta");
         for (i = 2; i < argc && !strncmp(argv[i], "--", 2); i++) {
                 if (!strcmp(argv[i], "--cdc") && i + 3 < argc) {
-                        if (parse_size(argv[i + 1], &min) < 0 || parse_size(argv[i + 2], &avg) < 0 ||
-                            parse_size(argv[i + 3], &max) < 0)
+                        if (parse_size(argv[i + 1], 0, SIZE_ARG_MAX, &min) < 0 || parse_size(argv[i + 2], 0, SIZE_ARG_MAX, &avg) < 0 ||
+                            parse_size(argv[i + 3], 0, SIZE_ARG_MAX, &max) < 0)
                                 return usage();
                         have_cdc = true;
                         i += 3;
@@ -527,10 +512,10 @@ int main(int argc, char **argv) {
                 else if (!strcmp(argv[i], "--level") && i + 1 < argc)
                         level = atoi(argv[++i]);
                 else if (!strcmp(argv[i], "--window") && i + 1 < argc) {
-                        if (parse_size(argv[++i], &window) < 0)
+                        if (parse_size(argv[++i], 0, SIZE_ARG_MAX, &window) < 0)
                                 return usage();
                 } else if (!strcmp(argv[i], "--gap") && i + 1 < argc) {
-                        if (parse_size(argv[++i], &gap) < 0)
+                        if (parse_size(argv[++i], 0, SIZE_ARG_MAX, &gap) < 0)
                                 return usage();
                 } else if (!strcmp(argv[i], "--long"))
                         ldm = true;
